@@ -1,0 +1,71 @@
+"""Identifiers generated on the PC: UUID version 7 (RFC 9562) and node ids.
+
+UUIDv7 puts a millisecond timestamp in the top 48 bits, so ids created on one PC sort
+roughly by creation time and index well, while two PCs never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+import uuid
+
+_lock = threading.Lock()
+_last_ms = 0
+_last_rand = 0
+
+
+def uuid7(now_ms: int | None = None) -> uuid.UUID:
+    """A new UUIDv7; monotonic within this process even when the clock stands still."""
+    global _last_ms, _last_rand
+    with _lock:
+        ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        if ms <= _last_ms:
+            # Same (or earlier) millisecond: keep the timestamp and count up the random
+            # part, so that ids stay strictly increasing in this process.
+            ms = _last_ms
+            rand = _last_rand + 1
+            if rand >= 1 << 74:
+                ms += 1
+                rand = secrets.randbits(74) >> 1
+        else:
+            rand = secrets.randbits(74) >> 1  # leave headroom for counting up
+        _last_ms, _last_rand = ms, rand
+    rand_a = (rand >> 62) & 0xFFF
+    rand_b = rand & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= rand_a << 64
+    value |= 0b10 << 62
+    value |= rand_b
+    return uuid.UUID(int=value)
+
+
+def new_id() -> str:
+    """A new primary key as the 36-character text form used everywhere."""
+    return str(uuid7())
+
+
+def uuid7_time_ms(value: str | uuid.UUID) -> int:
+    """The creation time (ms since the epoch) carried by a UUIDv7."""
+    u = value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+    if u.version != 7:
+        raise ValueError("not a version 7 UUID")
+    return u.int >> 80
+
+
+def new_node_id() -> str:
+    """A random 64-bit node id (16 hex digits) naming one PC's replica."""
+    return os.urandom(8).hex()
+
+
+def is_uuid(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,51 @@
+"""Money in minor units (cents): integers only, never floats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_AMOUNT = re.compile(r"^\s*(-)?\s*(\d{1,12})(?:[.,](\d{1,2}))?\s*$")
+
+
+class MoneyError(ValueError):
+    pass
+
+
+def parse_amount(text: str) -> int:
+    """'12.50' or '12,5' → 1250. Raises MoneyError for anything else."""
+    m = _AMOUNT.match(text or "")
+    if not m:
+        raise MoneyError("Enter an amount like 120 or 120.50.")
+    sign = -1 if m.group(1) else 1
+    frac = (m.group(3) or "").ljust(2, "0")
+    return sign * (int(m.group(2)) * 100 + int(frac or 0))
+
+
+def format_amount(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementTotals:
+    total: int
+    discount: int
+    tax: int
+    paid: int
+
+    @property
+    def due(self) -> int:
+        return self.total - self.discount + self.tax
+
+    @property
+    def remaining(self) -> int:
+        return self.due - self.paid
+
+    def is_expired(self, expires_on: str | None, today: dt.date) -> bool:
+        """Expired: past its date with money still owed."""
+        return bool(expires_on) and dt.date.fromisoformat(expires_on) < today and self.remaining > 0  # type: ignore[arg-type]

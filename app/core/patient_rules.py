@@ -1,0 +1,121 @@
+"""Validation of a patient's details, with reasons in the words of the front desk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.phone import PhoneError, normalise_phone
+from app.core.wire import ENTITIES, GENDERS, LONG_TEXT_MAX, SHORT_TEXT_MAX
+
+OLDEST_AGE_YEARS = 130
+# Deliberately simple: one @, something on each side, a dot in the domain, no spaces.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+
+LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "gender": "Gender",
+    "birth_date": "Date of birth",
+    "mobile": "Mobile",
+    "landline": "Landline",
+    "id_number": "ID number",
+    "insurance_card_number": "Medical insurance card number",
+    "email": "Email",
+    "address": "Address",
+    "note": "Note",
+    "card_number": "Card number",
+    "case_types": "Case types",
+    "past_medical_history": "Past medical history",
+    "diseases": "Diseases",
+    "medications": "Medications",
+    "oral_habits": "Oral habits",
+    "allergies": "Allergies",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ValidationError(ValueError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def clean_patient(data: Mapping[str, Any], today: dt.date | None = None) -> dict[str, Any]:
+    """Validated, normalised patient fields; raises ValidationError listing each problem."""
+    today = today or dt.date.today()
+    out: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    spec = ENTITIES["patient"].fields
+    for name, value in data.items():
+        if name not in spec:
+            raise KeyError(name)
+        out[name] = _clean(value)
+
+    def err(field: str, message: str) -> None:
+        errors.append(FieldError(field, message))
+
+    if "first_name" in out and not out["first_name"]:
+        err("first_name", "First name is required.")
+    if "last_name" in out and not out["last_name"]:
+        err("last_name", "Last name is required.")
+    if "gender" in out:
+        out["gender"] = out["gender"] or "unknown"
+        if out["gender"] not in GENDERS:
+            err("gender", "Choose a gender from the list.")
+    birth = out.get("birth_date")
+    if isinstance(birth, str):
+        try:
+            birth = dt.date.fromisoformat(birth)
+        except ValueError:
+            err("birth_date", "Date of birth is not a valid date (use YYYY-MM-DD).")
+            birth = None
+    if isinstance(birth, dt.date):
+        if birth > today:
+            err("birth_date", "Date of birth cannot be in the future.")
+        elif birth.year < today.year - OLDEST_AGE_YEARS:
+            err("birth_date", f"Date of birth is more than {OLDEST_AGE_YEARS} years ago.")
+        else:
+            out["birth_date"] = birth.isoformat()
+    for phone in ("mobile", "landline"):
+        if out.get(phone):
+            try:
+                out[phone] = normalise_phone(out[phone])
+            except PhoneError as exc:
+                err(phone, f"{LABELS[phone]} {exc}.")
+    if out.get("email"):
+        out["email"] = out["email"].lower() if out["email"].isascii() else out["email"]
+        if not _EMAIL.match(out["email"]):
+            err("email", "Email does not look like an address (name@example.com).")
+    for name, value in out.items():
+        if isinstance(value, str):
+            limit = SHORT_TEXT_MAX if spec[name].kind == "str" else LONG_TEXT_MAX
+            if len(value) > limit:
+                err(name, f"{LABELS.get(name, name)} is longer than {limit} characters.")
+            if "\x00" in value:
+                err(name, f"{LABELS.get(name, name)} contains an invalid character.")
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def age_on(birth_date: str | None, today: dt.date) -> int | None:
+    if not birth_date:
+        return None
+    b = dt.date.fromisoformat(birth_date)
+    return today.year - b.year - ((today.month, today.day) < (b.month, b.day))

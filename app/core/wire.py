@@ -1,0 +1,292 @@
+"""The sync wire schema, shared by the desktop, the sync agent and the cloud.
+
+A mutation says: these fields of this row of this entity now have these values, each
+stamped with the hybrid-logical-clock time of its change on the node that made it.
+Its UUID is the idempotency key: the server applies a mutation once and answers a
+replay with the stored result. Values are JSON: text, integers (money in minor units,
+never floats), booleans, ISO dates and UTC datetimes, UUID references, or null.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.hlc import Timestamp
+from app.core.ids import is_uuid
+
+SCHEMA_VERSION = 1
+MAX_BATCH_MUTATIONS = 500
+MAX_BATCH_BYTES = 2 * 1024 * 1024
+SHORT_TEXT_MAX = 500
+LONG_TEXT_MAX = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    kind: str  # "str", "text", "int", "bool", "date", "datetime", "uuid", "enum"
+    nullable: bool = True
+    choices: tuple[str, ...] = ()
+    ref: str | None = None  # the entity a "uuid" field points to
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySpec:
+    name: str
+    fields: Mapping[str, FieldSpec]
+    append_only: bool = False  # each row is a fact of its own; never merged into another
+    patient_field: str | None = "patient_id"  # how a row reaches its patient
+
+
+S = FieldSpec("str")
+T = FieldSpec("text")
+D = FieldSpec("date")
+I = FieldSpec("int")  # noqa: E741
+B = FieldSpec("bool", nullable=False)
+GENDERS = ("female", "male", "other", "unknown")
+APPOINTMENT_STATUSES = ("booked", "arrived", "done", "cancelled", "no_show")
+
+
+def _ref(entity: str, nullable: bool = False) -> FieldSpec:
+    return FieldSpec("uuid", nullable=nullable, ref=entity)
+
+
+ENTITIES: dict[str, EntitySpec] = {
+    spec.name: spec
+    for spec in (
+        EntitySpec(
+            "patient",
+            {
+                "first_name": FieldSpec("str", nullable=False),
+                "last_name": S,
+                "gender": FieldSpec("enum", nullable=False, choices=GENDERS),
+                "birth_date": D,
+                "mobile": S,
+                "landline": S,
+                "id_number": S,
+                "insurance_card_number": S,
+                "email": S,
+                "address": T,
+                "note": T,
+                "card_number": S,
+                "responsible_user_id": FieldSpec("uuid"),
+                "case_types": S,
+                "past_medical_history": T,
+                "diseases": T,
+                "medications": T,
+                "oral_habits": T,
+                "allergies": T,
+                "provisional": B,
+                "merged_into": _ref("patient", nullable=True),
+                "deleted": B,
+            },
+            patient_field=None,
+        ),
+        EntitySpec(
+            "visit",
+            {
+                "patient_id": _ref("patient"),
+                "visit_date": FieldSpec("date", nullable=False),
+                "name": S,
+                "procedure": T,
+                "amount_paid": I,
+                "notes": T,
+                "next_visit_date": D,
+                "next_visit_minutes": I,
+                "doctor_id": FieldSpec("uuid"),
+                "deleted": B,
+            },
+            append_only=True,
+        ),
+        EntitySpec(
+            "appointment",
+            {
+                "patient_id": _ref("patient"),
+                "starts_at": FieldSpec("datetime", nullable=False),
+                "duration_minutes": FieldSpec("int", nullable=False),
+                "reason": T,
+                "status": FieldSpec("enum", nullable=False, choices=APPOINTMENT_STATUSES),
+                "doctor_id": FieldSpec("uuid"),
+                "deleted": B,
+            },
+            append_only=True,
+        ),
+        EntitySpec(
+            "agreement",
+            {
+                "patient_id": _ref("patient"),
+                "title": S,
+                "total": FieldSpec("int", nullable=False),
+                "discount": FieldSpec("int", nullable=False),
+                "tax": FieldSpec("int", nullable=False),
+                "expires_on": D,
+                "notes": T,
+                "deleted": B,
+            },
+            append_only=True,
+        ),
+        EntitySpec(
+            "payment",
+            {
+                "agreement_id": _ref("agreement"),
+                "paid_on": FieldSpec("date", nullable=False),
+                "amount": FieldSpec("int", nullable=False),
+                "deleted": B,
+            },
+            append_only=True,
+            patient_field=None,
+        ),
+    )
+}
+
+
+class SchemaError(ValueError):
+    """A mutation that does not fit the wire schema; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    id: str
+    entity: str
+    entity_id: str
+    node: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    hlc: dict[str, str] = field(default_factory=dict)
+    # The stamp each field had on the node when it was changed there (None: the field
+    # was new). A change whose base is older than the value it meets did not see that
+    # value: the two are concurrent, and the loser becomes a conflict record.
+    base: dict[str, str | None] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "node": self.node,
+            "fields": dict(self.fields),
+            "hlc": dict(self.hlc),
+            "base": dict(self.base),
+        }
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Mutation:
+        """Parse and validate one mutation; raises SchemaError with a reason."""
+        if not isinstance(data, Mapping):
+            raise SchemaError("a mutation must be an object")
+        unknown = set(data) - {"id", "entity", "entity_id", "node", "fields", "hlc", "base"}
+        if unknown:
+            raise SchemaError(f"unknown keys in mutation: {sorted(unknown)}")
+        m = cls(
+            id=data.get("id"),  # type: ignore[arg-type]
+            entity=data.get("entity"),  # type: ignore[arg-type]
+            entity_id=data.get("entity_id"),  # type: ignore[arg-type]
+            node=data.get("node"),  # type: ignore[arg-type]
+            fields=data.get("fields"),  # type: ignore[arg-type]
+            hlc=data.get("hlc"),  # type: ignore[arg-type]
+            base=data.get("base", {}),  # type: ignore[arg-type]
+        )
+        validate(m)
+        return m
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NODE = re.compile(r"^[0-9a-f]{16}$")
+
+
+def check_value(spec: FieldSpec, value: Any) -> str | None:
+    """None when `value` fits `spec`, else the reason it does not."""
+    if value is None:
+        return None if spec.nullable else "may not be empty"
+    kind = spec.kind
+    if kind in ("str", "text"):
+        if not isinstance(value, str):
+            return "must be text"
+        limit = SHORT_TEXT_MAX if kind == "str" else LONG_TEXT_MAX
+        if len(value) > limit:
+            return f"is longer than {limit} characters"
+        if "\x00" in value:
+            return "contains a NUL character"
+        return None
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+        if abs(value) > 2**53:
+            return "is out of range"
+        return None
+    if kind == "bool":
+        return None if isinstance(value, bool) else "must be true or false"
+    if kind == "enum":
+        return None if value in spec.choices else f"must be one of {', '.join(spec.choices)}"
+    if kind == "uuid":
+        return None if is_uuid(value) else "must be a UUID"
+    if kind == "date":
+        if not isinstance(value, str) or not _DATE.match(value):
+            return "must be a date (YYYY-MM-DD)"
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return "is not a real date"
+        return None
+    if kind == "datetime":
+        if not isinstance(value, str):
+            return "must be a date and time"
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return "is not a real date and time"
+        if parsed.tzinfo is None or parsed.utcoffset() != dt.timedelta(0):
+            return "must be in UTC"
+        return None
+    return f"has an unknown kind {kind}"
+
+
+def validate(m: Mutation) -> None:
+    if not is_uuid(m.id):
+        raise SchemaError("mutation id must be a UUID")
+    if not isinstance(m.entity, str) or m.entity not in ENTITIES:
+        raise SchemaError(f"unknown entity: {str(m.entity)[:40]!r}")
+    if not is_uuid(m.entity_id):
+        raise SchemaError("entity_id must be a UUID")
+    if not isinstance(m.node, str) or not _NODE.match(m.node):
+        raise SchemaError("node must be 16 hex digits")
+    if not isinstance(m.fields, dict) or not m.fields:
+        raise SchemaError("fields must be a non-empty object")
+    if not isinstance(m.hlc, dict) or set(m.hlc) != set(m.fields):
+        raise SchemaError("hlc must stamp exactly the changed fields")
+    if not isinstance(m.base, dict) or not set(m.base) <= set(m.fields):
+        raise SchemaError("base may only stamp changed fields")
+    for name, stamp in m.base.items():
+        if stamp is not None:
+            if not isinstance(stamp, str):
+                raise SchemaError(f"base of {name} must be text or null")
+            try:
+                Timestamp.parse(stamp)
+            except ValueError as exc:
+                raise SchemaError(f"base of {name}: {exc}") from None
+    spec = ENTITIES[m.entity]
+    for name, value in m.fields.items():
+        fspec = spec.fields.get(name)
+        if fspec is None:
+            raise SchemaError(f"unknown field {m.entity}.{str(name)[:40]}")
+        problem = check_value(fspec, value)
+        if problem:
+            raise SchemaError(f"{m.entity}.{name} {problem}")
+        stamp = m.hlc[name]
+        if not isinstance(stamp, str):
+            raise SchemaError(f"hlc of {name} must be text")
+        try:
+            Timestamp.parse(stamp)
+        except ValueError as exc:
+            raise SchemaError(f"hlc of {name}: {exc}") from None
+
+
+def wins(a_hlc: str, b_hlc: str) -> bool:
+    """True when a value stamped `a_hlc` beats one stamped `b_hlc` (last writer wins).
+
+    The text form orders like the timestamp and ends in the node id, so this is the
+    (HLC, node) rule of ARCHITECTURE.md without parsing.
+    """
+    return a_hlc > b_hlc

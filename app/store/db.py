@@ -1,0 +1,169 @@
+"""Opening a practice database: SQLCipher, pragmas, migrations, sessions.
+
+Writes run in `BEGIN IMMEDIATE` transactions, so the app and the sync agent (two
+processes on one file) take the write lock up front and never fail half-way through
+a transaction on a lock upgrade. Reads run in deferred transactions on their own pool.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3.dbapi2 as sqlcipher
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from app.core.ids import new_id, new_node_id
+from app.platform.secrets import SecretStore
+from app.store import keys
+from app.store.errors import StoreError, WrongKeyError
+from app.store.models import SyncState
+
+BUSY_TIMEOUT_S = 10.0
+
+
+class WriteSession(Session):
+    """The only session class that may change data; its flush writes the outbox."""
+
+
+class ReadSession(Session):
+    """Reads only; a flush with changes is a programming error."""
+
+
+def _connect(path: Path, key: str) -> Any:
+    conn = sqlcipher.connect(
+        str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
+    )
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(f"PRAGMA key = \"x'{key}'\"")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlcipher.DatabaseError:
+        conn.close()
+        raise WrongKeyError() from None
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _engine(path: Path, key: str, *, immediate: bool, size: int) -> Engine:
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        module=sqlcipher,
+        creator=lambda: _connect(path, key),
+        poolclass=QueuePool,
+        pool_size=size,
+        max_overflow=2,
+    )
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    node_id: str
+    database_id: str
+
+
+class Database:
+    """An open practice database. Thread-safe: every operation opens its own session."""
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.path = path
+        self.writer = _engine(path, key, immediate=True, size=1)
+        self.reader = _engine(path, key, immediate=False, size=4)
+        self._write = sessionmaker(self.writer, class_=WriteSession, expire_on_commit=False)
+        self._read = sessionmaker(self.reader, class_=ReadSession, expire_on_commit=False)
+        self.identity: Identity | None = None
+
+    @contextmanager
+    def write(self, **info: Any) -> Iterator[WriteSession]:
+        """A write transaction; committed on normal exit, rolled back on an exception.
+
+        `info` goes to session.info (e.g. remote_apply=True for changes pulled from the
+        cloud, which must not be queued for upload again).
+        """
+        session = self._write()
+        session.info.update(info)
+        session.info["database"] = self
+        try:
+            with session.begin():
+                yield session  # type: ignore[misc]
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[ReadSession]:
+        session = self._read()
+        try:
+            with session.begin():
+                yield session  # type: ignore[misc]
+        finally:
+            session.close()
+
+    def ensure_identity(self) -> Identity:
+        with self.write() as s:
+            row = s.scalar(select(SyncState).where(SyncState.id == 1))
+            if row is None:
+                row = SyncState(id=1, node_id=new_node_id(), database_id=new_id())
+                s.add(row)
+            self.identity = Identity(row.node_id, row.database_id)
+        return self.identity
+
+    def integrity_check(self) -> str:
+        with self.writer.connect() as conn:
+            return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+
+    def close(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+
+def open_database(
+    path: Path,
+    secrets: SecretStore | None = None,
+    *,
+    create: bool = True,
+    allow_key_file: bool = False,
+) -> Database:
+    """Open (creating if allowed) and migrate a practice database.
+
+    Raises StoreError subclasses with user-facing messages: WrongKeyError,
+    MissingKeyError, InsecureKeyringError, DatabaseTooNewError.
+    """
+    from app.store import outbox  # noqa: F401  (registers the flush hooks)
+    from app.store.migrate import migrate  # alembic is only needed here
+
+    secrets = secrets or SecretStore()
+    path = Path(path)
+    if path.exists() and path.stat().st_size > 0:
+        key = keys.load_key(path, secrets)
+    elif create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = keys.create_key(path, secrets, allow_key_file)
+    else:
+        raise StoreError(f"There is no practice database at {path}.")
+    db = Database(path, key)
+    try:
+        migrate(db.writer)
+        db.ensure_identity()
+    except (StoreError, sqlite3.Error, sqlcipher.Error):
+        db.close()
+        raise
+    except Exception:
+        db.close()
+        raise
+    return db

@@ -1,0 +1,76 @@
+"""The random key that encrypts a practice database (SQLCipher), and where it is kept.
+
+The key lives in the OS keyring. Only when no secure keyring exists, and the user
+agreed after being told so, is it written to a file readable by the user alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from app.platform.paths import config_dir
+from app.platform.secrets import SecretError, SecretStore
+from app.store.errors import InsecureKeyringError, MissingKeyError, StoreError
+
+
+def _slot(db_path: Path) -> str:
+    digest = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:24]
+    return f"database-key:{digest}"
+
+
+def key_file_path(db_path: Path) -> Path:
+    return config_dir() / "keys" / (_slot(db_path).split(":")[1] + ".key")
+
+
+def _write_key_file(path: Path, key: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, key.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def load_key(db_path: Path, store: SecretStore) -> str:
+    """The key of an existing database; MissingKeyError when this PC does not have it."""
+    key: str | None = None
+    try:
+        key = store.get(_slot(db_path))
+    except SecretError:
+        key = None
+    if key is None:
+        kf = key_file_path(db_path)
+        if kf.exists():
+            key = kf.read_text().strip()
+    if not key:
+        raise MissingKeyError()
+    return key
+
+
+def create_key(db_path: Path, store: SecretStore, allow_key_file: bool) -> str:
+    """A new random 256-bit key, stored before it is used."""
+    key = secrets.token_hex(32)
+    info = store.info()
+    if info.secure:
+        try:
+            store.set(_slot(db_path), key)
+            return key
+        except SecretError as exc:
+            if not allow_key_file:
+                raise StoreError(str(exc)) from None
+    elif not allow_key_file:
+        raise InsecureKeyringError(info.name)
+    _write_key_file(key_file_path(db_path), key)
+    return key
+
+
+def forget_key(db_path: Path, store: SecretStore) -> None:
+    store.delete(_slot(db_path))
+    key_file_path(db_path).unlink(missing_ok=True)

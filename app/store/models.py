@@ -1,0 +1,195 @@
+"""SQLAlchemy models of the local practice database.
+
+ORM objects never leave app.store: repositories hand out frozen dataclasses (dto.py).
+Synced tables hold their values in wire form (ISO dates, UTC datetimes, money in minor
+units) plus `stamps`: per field, the HLC of the change that wrote it and that change's
+base (see app.core.merge).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.core.ids import new_id
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Synced:
+    """Mixin of every table whose rows travel to the cloud and other PCs."""
+
+    __entity__: ClassVar[str]
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    # {field: [hlc, base-or-null]}
+    stamps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+
+
+class Patient(Synced, Base):
+    __tablename__ = "patients"
+    __entity__ = "patient"
+
+    # Local-only, stable small integer for the search index (never synced).
+    num: Mapped[int] = mapped_column(Integer, unique=True, nullable=False)
+    first_name: Mapped[str] = mapped_column(String(500), nullable=False)
+    last_name: Mapped[str | None] = mapped_column(String(500))
+    gender: Mapped[str] = mapped_column(String(10), nullable=False, default="unknown")
+    birth_date: Mapped[str | None] = mapped_column(String(10))
+    mobile: Mapped[str | None] = mapped_column(String(500))
+    landline: Mapped[str | None] = mapped_column(String(500))
+    id_number: Mapped[str | None] = mapped_column(String(500))
+    insurance_card_number: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(500))
+    address: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    card_number: Mapped[str | None] = mapped_column(String(500))
+    responsible_user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    case_types: Mapped[str | None] = mapped_column(String(500))
+    past_medical_history: Mapped[str | None] = mapped_column(Text)
+    diseases: Mapped[str | None] = mapped_column(Text)
+    medications: Mapped[str | None] = mapped_column(Text)
+    oral_habits: Mapped[str | None] = mapped_column(Text)
+    allergies: Mapped[str | None] = mapped_column(Text)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    merged_into: Mapped[str | None] = mapped_column(String(36))
+    # Derived, local: display order and search forms (maintained by the store).
+    sort_key: Mapped[str] = mapped_column(String(1100), nullable=False, default="")
+    phone_digits: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    updated_at: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_patients_sort", "sort_key", "num"),)
+
+
+class Visit(Synced, Base):
+    __tablename__ = "visits"
+    __entity__ = "visit"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), nullable=False)
+    visit_date: Mapped[str] = mapped_column(String(10), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(500))
+    procedure: Mapped[str | None] = mapped_column(Text)
+    amount_paid: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    next_visit_date: Mapped[str | None] = mapped_column(String(10))
+    next_visit_minutes: Mapped[int | None] = mapped_column(Integer)
+    doctor_id: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (
+        Index("ix_visits_patient_date", "patient_id", "visit_date"),
+        Index("ix_visits_date", "visit_date"),
+    )
+
+
+class Appointment(Synced, Base):
+    __tablename__ = "appointments"
+    __entity__ = "appointment"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), nullable=False)
+    starts_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    duration_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="booked")
+    doctor_id: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (
+        Index("ix_appointments_starts", "starts_at"),
+        Index("ix_appointments_patient", "patient_id", "starts_at"),
+    )
+
+
+class Agreement(Synced, Base):
+    __tablename__ = "agreements"
+    __entity__ = "agreement"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), nullable=False, index=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    discount: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    tax: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    expires_on: Mapped[str | None] = mapped_column(String(10))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Payment(Synced, Base):
+    __tablename__ = "payments"
+    __entity__ = "payment"
+
+    agreement_id: Mapped[str] = mapped_column(
+        ForeignKey("agreements.id"), nullable=False, index=True
+    )
+    paid_on: Mapped[str] = mapped_column(String(10), nullable=False)
+    amount: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+SYNCED_MODELS: tuple[type[Synced], ...] = (Patient, Visit, Appointment, Agreement, Payment)
+MODEL_BY_ENTITY: dict[str, type[Synced]] = {m.__entity__: m for m in SYNCED_MODELS}
+
+
+class PatientTerm(Base):
+    """Search index: one row per (prefix bucket, patient, term), read in display order.
+
+    `pfx` is the first 1, 2 or 3 characters of a name-like term, or the first 3 of a
+    phone-digit suffix; a query reads the bucket of its own first characters in
+    display order and stops after a page, so its cost does not grow with the database.
+    """
+
+    __tablename__ = "patient_terms"
+    pfx: Mapped[str] = mapped_column(String(3), primary_key=True)
+    sort_key: Mapped[str] = mapped_column(String(1100), primary_key=True)
+    num: Mapped[int] = mapped_column(Integer, primary_key=True)
+    term: Mapped[str] = mapped_column(String(500), primary_key=True)
+    __table_args__ = (
+        Index("ix_patient_terms_num", "num"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class User(Base):
+    """A program user on this PC's practice database (not a server account)."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    display_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(10), nullable=False, default="member")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Setting(Base):
+    """Practice database settings, read by the app and the sync agent alike."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class OutboxMutation(Base):
+    """A change waiting for the cloud, written in the transaction that made it."""
+
+    __tablename__ = "outbox"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mutation_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    entity: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncState(Base):
+    """This replica's identity and clock: one row."""
+
+    __tablename__ = "sync_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    last_hlc: Mapped[str | None] = mapped_column(String(40))
+    database_id: Mapped[str] = mapped_column(String(36), nullable=False)

@@ -1,0 +1,171 @@
+"""The outbox: every change to synced data queues its mutation in the same transaction.
+
+This is the one place where that happens — a flush hook on WriteSession — so no code
+path that writes through the store can change synced data without queueing it. Bulk
+UPDATE/DELETE statements on synced tables are refused, since they skip the flush, and
+hard deletes are refused: rows are tombstoned (deleted = True), which is a change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import ORMExecuteState, Session, attributes
+
+from app.core.hlc import Clock, Timestamp
+from app.core.ids import new_id
+from app.core.wire import ENTITIES, Mutation, validate
+from app.store import search_index
+from app.store.db import ReadSession, WriteSession
+from app.store.errors import HardDeleteError, StoreError
+from app.store.models import SYNCED_MODELS, OutboxMutation, Patient, Synced, SyncState
+
+_SYNCED_TABLES = {m.__table__.name for m in SYNCED_MODELS}  # type: ignore[attr-defined]
+
+
+def utc_now_text() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _column_default(obj: Synced, name: str) -> Any:
+    column = type(obj).__table__.c[name]  # type: ignore[attr-defined]
+    if column.default is not None and column.default.is_scalar:
+        return column.default.arg
+    return None
+
+
+def _clock(session: Session) -> tuple[Clock, SyncState]:
+    conn = session.connection()
+    row = conn.execute(select(SyncState.node_id, SyncState.last_hlc).where(SyncState.id == 1)).one()
+    last = Timestamp.parse(row.last_hlc) if row.last_hlc else None
+    return Clock(row.node_id, last=last), row
+
+
+def _patient_of(obj: Synced, session: Session) -> str | None:
+    if isinstance(obj, Patient):
+        return obj.id
+    pid = getattr(obj, "patient_id", None)
+    if pid is None and hasattr(obj, "agreement_id"):
+        from app.store.models import Agreement
+
+        agreement = session.get(Agreement, obj.agreement_id)  # type: ignore[attr-defined]
+        pid = agreement.patient_id if agreement else None
+    return pid
+
+
+def _changed_fields(session: Session, obj: Synced, is_new: bool) -> dict[str, Any]:
+    spec = ENTITIES[obj.__entity__].fields
+    changed: dict[str, Any] = {}
+    for name in spec:
+        if is_new:
+            value = getattr(obj, name)
+            if value is None:
+                value = _column_default(obj, name)
+                if value is not None:
+                    setattr(obj, name, value)
+            changed[name] = value
+        elif attributes.get_history(obj, name).has_changes():
+            changed[name] = getattr(obj, name)
+    return changed
+
+
+@event.listens_for(WriteSession, "before_flush")
+def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, Synced):
+            raise HardDeleteError()
+    new = [o for o in session.new if isinstance(o, Synced)]
+    dirty = [o for o in session.dirty if isinstance(o, Synced) and session.is_modified(o)]
+    if not new and not dirty:
+        return
+    _number_new_patients(session, [o for o in new if isinstance(o, Patient)])
+    remote = bool(session.info.get("remote_apply"))
+    clock: Clock | None = None
+    node = ""
+    now_text = utc_now_text()
+    for obj in new + dirty:
+        is_new = obj in session.new
+        if obj.id is None:
+            obj.id = new_id()
+        if isinstance(obj, Patient):
+            search_index.refresh_derived(obj)
+        if remote:
+            continue
+        changed = _changed_fields(session, obj, is_new)
+        if not changed:
+            continue
+        if clock is None:
+            clock, state = _clock(session)
+            node = state.node_id
+        stamp = str(clock.now())
+        stamps = dict(obj.stamps or {})
+        base: dict[str, str | None] = {}
+        for name in changed:
+            prev = stamps.get(name)
+            base[name] = prev[0] if prev else None
+            stamps[name] = [stamp, base[name]]
+        obj.stamps = stamps
+        if isinstance(obj, Patient):
+            obj.updated_at = now_text
+        mutation = Mutation(
+            id=new_id(),
+            entity=obj.__entity__,
+            entity_id=obj.id,
+            node=node,
+            fields=changed,
+            hlc=dict.fromkeys(changed, stamp),
+            base=base,
+        )
+        validate(mutation)  # a change that does not fit the wire schema is refused here
+        session.add(
+            OutboxMutation(
+                mutation_id=mutation.id,
+                entity=mutation.entity,
+                entity_id=mutation.entity_id,
+                patient_id=_patient_of(obj, session),
+                payload=mutation.to_wire(),
+                created_at=now_text,
+            )
+        )
+    if clock is not None:
+        session.connection().execute(
+            text("UPDATE sync_state SET last_hlc = :h WHERE id = 1"), {"h": str(clock.last)}
+        )
+
+
+def _number_new_patients(session: Session, patients: list[Patient]) -> None:
+    todo = [p for p in patients if p.num is None]
+    if not todo:
+        return
+    top = session.connection().execute(select(func.coalesce(func.max(Patient.num), 0))).scalar_one()
+    for i, p in enumerate(todo, start=1):
+        p.num = top + i
+
+
+@event.listens_for(WriteSession, "after_flush")
+def _after_flush(session: Session, _ctx: Any) -> None:
+    touched = [
+        o
+        for o in list(session.new) + list(session.dirty)
+        if isinstance(o, Patient)
+    ]
+    search_index.reindex(session.connection(), touched)
+
+
+@event.listens_for(WriteSession, "do_orm_execute")
+def _refuse_bulk(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None:
+        table = getattr(state.bind_mapper, "local_table", None)
+        if table is not None and table.name in _SYNCED_TABLES:
+            raise StoreError(
+                "Synced records must be changed one by one through the session, "
+                "so that every change is queued for the cloud."
+            )
+
+
+@event.listens_for(ReadSession, "before_flush")
+def _refuse_read_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise StoreError("A read session cannot change data.")
