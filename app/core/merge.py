@@ -49,7 +49,9 @@ def concurrent(winner: FieldState, loser: FieldState) -> bool:
     return winner.base is None or winner.base < loser.hlc
 
 
-def merge_fields(current: Mapping[str, FieldState], incoming: Mapping[str, FieldState]) -> MergeResult:
+def merge_fields(
+    current: Mapping[str, FieldState], incoming: Mapping[str, FieldState]
+) -> MergeResult:
     applied: dict[str, FieldState] = {}
     conflicts: list[Conflict] = []
     for name, theirs in incoming.items():

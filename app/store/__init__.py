@@ -1,0 +1,1 @@
+"""The local practice database (SQLite with SQLCipher). No Qt."""

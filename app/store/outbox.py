@@ -146,11 +146,7 @@ def _number_new_patients(session: Session, patients: list[Patient]) -> None:
 
 @event.listens_for(WriteSession, "after_flush")
 def _after_flush(session: Session, _ctx: Any) -> None:
-    touched = [
-        o
-        for o in list(session.new) + list(session.dirty)
-        if isinstance(o, Patient)
-    ]
+    touched = [o for o in list(session.new) + list(session.dirty) if isinstance(o, Patient)]
     search_index.reindex(session.connection(), touched)
 
 

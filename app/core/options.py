@@ -1,0 +1,40 @@
+"""Every practice-database setting, declared once: key, type, default, label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    key: str
+    type: type
+    default: Any
+    label: str
+
+
+OPTIONS: dict[str, Option] = {
+    o.key: o
+    for o in (
+        Option("practice_name", str, "My practice", "Practice name"),
+        Option("automatic_update", bool, True, "Upload changes to the server automatically"),
+        Option("currency", str, "", "Currency symbol shown with amounts"),
+        Option("default_appointment_minutes", int, 30, "Default appointment length (minutes)"),
+    )
+}
+
+
+def coerce(key: str, value: Any) -> Any:
+    option = OPTIONS[key]
+    if value is None:
+        return option.default
+    if option.type is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{option.label}: must be yes or no")
+        return value
+    if option.type is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{option.label}: must be a whole number")
+    if option.type is str and not isinstance(value, str):
+        raise ValueError(f"{option.label}: must be text")
+    return value

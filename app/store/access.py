@@ -1,0 +1,35 @@
+"""Who may see which patient — the one place the rule lives in the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, true
+
+from app.store.dto import Viewer
+from app.store.errors import NotFoundError
+from app.store.models import Patient
+
+
+def visible(viewer: Viewer) -> Any:
+    """A WHERE clause: the patients this viewer may see (live, not merged away)."""
+    live = Patient.deleted.is_(False) & Patient.merged_into.is_(None)
+    if viewer.is_admin:
+        return live & true()
+    return live & (Patient.responsible_user_id == viewer.user_id)
+
+
+def restrict(stmt: Select[Any], viewer: Viewer) -> Select[Any]:
+    return stmt.where(visible(viewer))
+
+
+def check(viewer: Viewer, patient: Patient | None) -> Patient:
+    """The patient if this viewer may see it; NotFoundError otherwise (not a hint that
+    it exists)."""
+    if (
+        patient is None
+        or patient.deleted
+        or (not viewer.is_admin and patient.responsible_user_id != viewer.user_id)
+    ):
+        raise NotFoundError("That patient does not exist or is not one of yours.")
+    return patient

@@ -1,0 +1,68 @@
+"""The diary: one day's visits and appointments, money taken, patients seen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from app.core.text import display_name
+from app.store.access import visible
+from app.store.db import Database
+from app.store.dto import DiaryDay, Viewer
+from app.store.models import Agreement, Appointment, Patient, Payment, Visit
+from app.store.records_repo import appointment_row, visit_row
+
+
+def local_day_bounds_utc(day: dt.date) -> tuple[str, str]:
+    """The UTC instants (ISO text) at which this PC's local day starts and ends."""
+    start = dt.datetime.combine(day, dt.time.min).astimezone()
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min).astimezone()
+    return (
+        start.astimezone(dt.UTC).isoformat(),
+        end.astimezone(dt.UTC).isoformat(),
+    )
+
+
+class DiaryRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def day(self, viewer: Viewer, day: dt.date) -> DiaryDay:
+        iso = day.isoformat()
+        start, end = local_day_bounds_utc(day)
+        with self.db.read() as s:
+            visits = [
+                visit_row(v, display_name(fn, ln))
+                for v, fn, ln in s.execute(
+                    select(Visit, Patient.first_name, Patient.last_name)
+                    .join(Patient, Patient.id == Visit.patient_id)
+                    .where(Visit.visit_date == iso, Visit.deleted.is_(False), visible(viewer))
+                    .order_by(Patient.sort_key)
+                )
+            ]
+            appointments = [
+                appointment_row(a, display_name(fn, ln))
+                for a, fn, ln in s.execute(
+                    select(Appointment, Patient.first_name, Patient.last_name)
+                    .join(Patient, Patient.id == Appointment.patient_id)
+                    .where(
+                        Appointment.starts_at >= start,
+                        Appointment.starts_at < end,
+                        Appointment.deleted.is_(False),
+                        visible(viewer),
+                    )
+                    .order_by(Appointment.starts_at)
+                )
+            ]
+            payments = s.execute(
+                select(func.coalesce(func.sum(Payment.amount), 0))
+                .join(Agreement, Agreement.id == Payment.agreement_id)
+                .join(Patient, Patient.id == Agreement.patient_id)
+                .where(Payment.paid_on == iso, Payment.deleted.is_(False), visible(viewer))
+            ).scalar_one()
+        total = sum(v.amount_paid or 0 for v in visits) + int(payments)
+        patients = {v.patient_id for v in visits} | {
+            a.patient_id for a in appointments if a.status != "cancelled"
+        }
+        return DiaryDay(iso, visits, appointments, total, len(patients))

@@ -1,0 +1,126 @@
+"""Plain frozen records that leave the store; safe to hand to any thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking: an admin sees every patient, a member only his own."""
+
+    user_id: str
+    is_admin: bool
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: str
+    username: str
+    display_name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def viewer(self) -> Viewer:
+        return Viewer(self.id, self.is_admin, self.display_name)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFilter:
+    query: str = ""
+    gender: str | None = None
+    case_type: str | None = None
+    visit_from: str | None = None  # ISO dates, inclusive
+    visit_to: str | None = None
+    sort: str = "name"  # "name", "-name", "birth_date", "-birth_date"
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.gender or self.case_type or self.visit_from or self.visit_to)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRow:
+    id: str
+    num: int
+    first_name: str
+    last_name: str
+    gender: str
+    birth_date: str | None
+    mobile: str | None
+    email: str | None
+    card_number: str | None
+    sort_key: str
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientDetail:
+    id: str
+    fields: dict[str, object] = field(default_factory=dict)
+    updated_at: str | None = None
+    provisional: bool = False
+
+    def get(self, name: str) -> object:
+        return self.fields.get(name)
+
+    @property
+    def display_name(self) -> str:
+        first = str(self.fields.get("first_name") or "")
+        last = str(self.fields.get("last_name") or "")
+        return " ".join(p for p in (first, last) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRow:
+    id: str
+    patient_id: str
+    visit_date: str
+    name: str | None
+    procedure: str | None
+    amount_paid: int | None
+    notes: str | None
+    next_visit_date: str | None
+    next_visit_minutes: int | None
+    patient_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRow:
+    id: str
+    patient_id: str
+    starts_at: str
+    duration_minutes: int
+    reason: str | None
+    status: str
+    patient_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementRow:
+    id: str
+    patient_id: str
+    title: str | None
+    total: int
+    discount: int
+    tax: int
+    paid: int
+    remaining: int
+    expires_on: str | None
+    expired: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DiaryDay:
+    date: str
+    visits: list[VisitRow]
+    appointments: list[AppointmentRow]
+    total_paid: int
+    patient_count: int

@@ -1,0 +1,225 @@
+"""Records (visits), appointments, agreements and payments of a patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.core.money import AgreementTotals
+from app.core.wire import ENTITIES, check_value
+from app.store import access
+from app.store.db import Database, WriteSession
+from app.store.dto import AgreementRow, AppointmentRow, Viewer, VisitRow
+from app.store.errors import NotFoundError, StoreError
+from app.store.models import Agreement, Appointment, Patient, Payment, Visit
+
+
+class InvalidRecordError(StoreError):
+    pass
+
+
+def _checked(entity: str, data: dict[str, Any]) -> dict[str, Any]:
+    spec = ENTITIES[entity].fields
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in spec or name in ("patient_id", "deleted"):
+            raise KeyError(name)
+        if isinstance(value, str):
+            value = value.strip() or None
+        problem = check_value(spec[name], value)
+        if problem:
+            raise InvalidRecordError(f"{name.replace('_', ' ').capitalize()} {problem}.")
+        out[name] = value
+    return out
+
+
+def visit_row(v: Visit, patient_name: str = "") -> VisitRow:
+    return VisitRow(
+        v.id,
+        v.patient_id,
+        v.visit_date,
+        v.name,
+        v.procedure,
+        v.amount_paid,
+        v.notes,
+        v.next_visit_date,
+        v.next_visit_minutes,
+        patient_name,
+    )
+
+
+def appointment_row(a: Appointment, patient_name: str = "") -> AppointmentRow:
+    return AppointmentRow(
+        a.id, a.patient_id, a.starts_at, a.duration_minutes, a.reason, a.status, patient_name
+    )
+
+
+class RecordsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _patient(self, s: Any, viewer: Viewer, patient_id: str) -> Patient:
+        return access.check(viewer, s.get(Patient, patient_id))
+
+    # Visits ---------------------------------------------------------------------------
+    def visits(
+        self,
+        viewer: Viewer,
+        patient_id: str,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[VisitRow]:
+        """Newest first."""
+        with self.db.read() as s:
+            self._patient(s, viewer, patient_id)
+            stmt = select(Visit).where(Visit.patient_id == patient_id, Visit.deleted.is_(False))
+            if date_from:
+                stmt = stmt.where(Visit.visit_date >= date_from)
+            if date_to:
+                stmt = stmt.where(Visit.visit_date <= date_to)
+            stmt = stmt.order_by(Visit.visit_date.desc(), Visit.id.desc())
+            return [visit_row(v) for v in s.scalars(stmt)]
+
+    def add_visit(self, viewer: Viewer, patient_id: str, data: dict[str, Any]) -> VisitRow:
+        fields = _checked("visit", data)
+        if not fields.get("visit_date"):
+            raise InvalidRecordError("A record needs a date.")
+        if (fields.get("amount_paid") or 0) < 0:
+            raise InvalidRecordError("The amount paid cannot be negative.")
+        nxt = fields.get("next_visit_date")
+        if nxt and nxt < fields["visit_date"]:
+            raise InvalidRecordError("The next visit cannot be before this visit.")
+        with self.db.write() as s:
+            self._patient(s, viewer, patient_id)
+            v = Visit(patient_id=patient_id, **fields)
+            s.add(v)
+            s.flush()
+            return visit_row(v)
+
+    def update_visit(self, viewer: Viewer, visit_id: str, data: dict[str, Any]) -> VisitRow:
+        fields = _checked("visit", data)
+        with self.db.write() as s:
+            v = self._visit(s, viewer, visit_id)
+            for name, value in fields.items():
+                if getattr(v, name) != value:
+                    setattr(v, name, value)
+            s.flush()
+            return visit_row(v)
+
+    def rename_visit(self, viewer: Viewer, visit_id: str, name: str) -> VisitRow:
+        return self.update_visit(viewer, visit_id, {"name": name})
+
+    def _visit(self, s: WriteSession, viewer: Viewer, visit_id: str) -> Visit:
+        v = s.get(Visit, visit_id)
+        if v is None or v.deleted:
+            raise NotFoundError("That record no longer exists.")
+        self._patient(s, viewer, v.patient_id)
+        return v
+
+    # Appointments ---------------------------------------------------------------------
+    def appointments(self, viewer: Viewer, patient_id: str) -> list[AppointmentRow]:
+        with self.db.read() as s:
+            self._patient(s, viewer, patient_id)
+            stmt = (
+                select(Appointment)
+                .where(Appointment.patient_id == patient_id, Appointment.deleted.is_(False))
+                .order_by(Appointment.starts_at.desc())
+            )
+            return [appointment_row(a) for a in s.scalars(stmt)]
+
+    def add_appointment(
+        self,
+        viewer: Viewer,
+        patient_id: str,
+        starts_at: dt.datetime,
+        duration_minutes: int,
+        reason: str | None = None,
+    ) -> AppointmentRow:
+        if starts_at.tzinfo is None:
+            starts_at = starts_at.astimezone()
+        if not 5 <= duration_minutes <= 12 * 60:
+            raise InvalidRecordError("An appointment lasts between 5 minutes and 12 hours.")
+        fields = _checked(
+            "appointment",
+            {
+                "starts_at": starts_at.astimezone(dt.UTC).replace(microsecond=0).isoformat(),
+                "duration_minutes": duration_minutes,
+                "reason": reason,
+                "status": "booked",
+            },
+        )
+        with self.db.write() as s:
+            self._patient(s, viewer, patient_id)
+            a = Appointment(patient_id=patient_id, **fields)
+            s.add(a)
+            s.flush()
+            return appointment_row(a)
+
+    # Agreements -----------------------------------------------------------------------
+    def agreements(
+        self, viewer: Viewer, patient_id: str, today: dt.date | None = None
+    ) -> list[AgreementRow]:
+        today = today or dt.date.today()
+        with self.db.read() as s:
+            self._patient(s, viewer, patient_id)
+            paid = (
+                select(Payment.agreement_id, func.sum(Payment.amount).label("paid"))
+                .where(Payment.deleted.is_(False))
+                .group_by(Payment.agreement_id)
+                .subquery()
+            )
+            stmt = (
+                select(Agreement, func.coalesce(paid.c.paid, 0))
+                .outerjoin(paid, paid.c.agreement_id == Agreement.id)
+                .where(Agreement.patient_id == patient_id, Agreement.deleted.is_(False))
+                .order_by(Agreement.id.desc())
+            )
+            out = []
+            for a, paid_sum in s.execute(stmt):
+                t = AgreementTotals(a.total, a.discount, a.tax, int(paid_sum))
+                out.append(
+                    AgreementRow(
+                        a.id,
+                        a.patient_id,
+                        a.title,
+                        a.total,
+                        a.discount,
+                        a.tax,
+                        t.paid,
+                        t.remaining,
+                        a.expires_on,
+                        t.is_expired(a.expires_on, today),
+                    )
+                )
+            return out
+
+    def add_agreement(self, viewer: Viewer, patient_id: str, data: dict[str, Any]) -> str:
+        fields = _checked("agreement", data)
+        for name in ("total", "discount", "tax"):
+            fields.setdefault(name, 0)
+            if fields[name] is None or fields[name] < 0:
+                raise InvalidRecordError(f"The {name} cannot be negative or empty.")
+        if fields["discount"] > fields["total"]:
+            raise InvalidRecordError("The discount cannot be larger than the total.")
+        with self.db.write() as s:
+            self._patient(s, viewer, patient_id)
+            a = Agreement(patient_id=patient_id, **fields)
+            s.add(a)
+            s.flush()
+            return a.id
+
+    def add_payment(self, viewer: Viewer, agreement_id: str, paid_on: str, amount: int) -> str:
+        fields = _checked("payment", {"paid_on": paid_on, "amount": amount})
+        if amount <= 0:
+            raise InvalidRecordError("A payment must be more than zero.")
+        with self.db.write() as s:
+            a = s.get(Agreement, agreement_id)
+            if a is None or a.deleted:
+                raise NotFoundError("That agreement no longer exists.")
+            self._patient(s, viewer, a.patient_id)
+            p = Payment(agreement_id=agreement_id, **fields)
+            s.add(p)
+            s.flush()
+            return p.id

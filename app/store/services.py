@@ -1,0 +1,28 @@
+"""All repositories over one open database, as the app and the agent use them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.store.db import Database
+from app.store.diary_repo import DiaryRepo
+from app.store.patients_repo import PatientsRepo
+from app.store.records_repo import RecordsRepo
+from app.store.settings_repo import SettingsRepo
+from app.store.users_repo import UsersRepo
+
+
+@dataclass(frozen=True)
+class Store:
+    db: Database
+    patients: PatientsRepo
+    records: RecordsRepo
+    diary: DiaryRepo
+    users: UsersRepo
+    settings: SettingsRepo
+
+    @classmethod
+    def over(cls, db: Database) -> Store:
+        return cls(
+            db, PatientsRepo(db), RecordsRepo(db), DiaryRepo(db), UsersRepo(db), SettingsRepo(db)
+        )

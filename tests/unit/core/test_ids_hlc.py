@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from app.core.hlc import MAX_DRIFT_MS, Clock, Timestamp, clamp
+from app.core.ids import is_uuid, new_node_id, uuid7, uuid7_time_ms
+
+
+def test_uuid7_is_version_7_and_carries_its_time() -> None:
+    u = uuid7(now_ms=1_700_000_000_123)
+    assert u.version == 7 and u.variant == uuid.RFC_4122
+    assert uuid7_time_ms(u) == 1_700_000_000_123
+
+
+def test_uuid7_strictly_increases_within_one_millisecond() -> None:
+    ids = [uuid7(now_ms=1_800_000_000_000) for _ in range(1000)]
+    assert ids == sorted(ids) and len(set(ids)) == 1000
+
+
+def test_uuid7_with_a_clock_going_backwards_stays_increasing() -> None:
+    a = uuid7(now_ms=1_900_000_000_000)
+    b = uuid7(now_ms=1_899_999_999_000)
+    assert b > a
+
+
+def test_is_uuid_rejects_junk() -> None:
+    assert is_uuid(str(uuid7()))
+    assert not is_uuid("x" * 36)
+    assert not is_uuid(12)
+
+
+class FakeWall:
+    def __init__(self, t: int) -> None:
+        self.t = t
+
+    def __call__(self) -> int:
+        return self.t
+
+
+def test_clock_never_goes_backwards_when_wall_time_does() -> None:
+    wall = FakeWall(1000)
+    clock = Clock(new_node_id(), wall=wall)
+    a = clock.now()
+    wall.t = 500
+    b = clock.now()
+    assert b > a and b.wall_ms == 1000 and b.counter == a.counter + 1
+
+
+def test_observe_moves_past_remote_and_breaks_ties_by_node() -> None:
+    wall = FakeWall(1000)
+    mine = Clock("0" * 15 + "1", wall=wall)
+    remote = Timestamp(5000, 7, "f" * 16)
+    after = mine.observe(remote)
+    assert after > Timestamp(5000, 7, "0" * 16)
+    assert after.wall_ms == 5000 and after.counter == 8
+    assert mine.now() > after
+
+
+def test_remote_far_in_future_is_clamped() -> None:
+    wall = FakeWall(1_000_000)
+    clock = Clock(new_node_id(), wall=wall)
+    evil = Timestamp(10**12, 0, "a" * 16)
+    seen = clock.observe(evil)
+    assert seen.wall_ms <= 1_000_000 + MAX_DRIFT_MS
+    assert clamp(evil, 1_000_000).wall_ms == 1_000_000 + MAX_DRIFT_MS
+
+
+def test_text_form_sorts_like_the_timestamp() -> None:
+    stamps = [
+        Timestamp(w, c, n) for w in (5, 10**12) for c in (0, 9, 300) for n in ("0" * 16, "f" * 16)
+    ]
+    assert sorted(stamps) == sorted(stamps, key=str)
+    for s in stamps:
+        assert Timestamp.parse(str(s)) == s
+
+
+def test_parse_rejects_garbage() -> None:
+    with pytest.raises(ValueError):
+        Timestamp.parse("yesterday")
+
+
+def test_counter_overflow_borrows_the_next_millisecond() -> None:
+    wall = FakeWall(42)
+    clock = Clock(new_node_id(), wall=wall)
+    last = None
+    for _ in range(70_000):
+        ts = clock.now()
+        assert last is None or ts > last
+        last = ts
+    assert last is not None and last.wall_ms == 43

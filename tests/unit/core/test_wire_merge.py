@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from app.core.ids import new_id
+from app.core.merge import FieldState, merge_fields
+from app.core.wire import Mutation, SchemaError
+
+NODE = "0123456789abcdef"
+H1 = "1700000000000-0000-aaaaaaaaaaaaaaaa"
+H2 = "1700000000001-0000-bbbbbbbbbbbbbbbb"
+H3 = "1700000000002-0000-cccccccccccccccc"
+
+
+def wire(**over: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "id": new_id(),
+        "entity": "patient",
+        "entity_id": new_id(),
+        "node": NODE,
+        "fields": {"first_name": "Ana"},
+        "hlc": {"first_name": H1},
+        "base": {"first_name": None},
+    }
+    data.update(over)
+    return data
+
+
+def test_round_trip() -> None:
+    m = Mutation.from_wire(wire())
+    assert Mutation.from_wire(m.to_wire()) == m
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"entity": "dragon"}, "unknown entity"),
+        ({"fields": {"shoe_size": 4}, "hlc": {"shoe_size": H1}, "base": {}}, "unknown field"),
+        ({"fields": {"first_name": 5}, "hlc": {"first_name": H1}}, "must be text"),
+        ({"fields": {"provisional": 0}, "hlc": {"provisional": H1}, "base": {}}, "true or false"),
+        (
+            {"fields": {"birth_date": "2020-02-30"}, "hlc": {"birth_date": H1}, "base": {}},
+            "not a real date",
+        ),
+        ({"fields": {"first_name": None}, "hlc": {"first_name": H1}}, "may not be empty"),
+        ({"fields": {"first_name": "a\x00b"}, "hlc": {"first_name": H1}}, "NUL"),
+        ({"hlc": {}}, "stamp exactly"),
+        ({"node": "xyz"}, "16 hex"),
+        ({"id": "1"}, "UUID"),
+        ({"extra": 1}, "unknown keys"),
+    ],
+)
+def test_bad_mutations_are_refused_with_a_reason(change: dict[str, object], reason: str) -> None:
+    with pytest.raises(SchemaError, match=reason):
+        Mutation.from_wire(wire(**change))
+
+
+def test_integers_are_not_booleans() -> None:
+    data = wire(entity="visit", fields={"amount_paid": True}, hlc={"amount_paid": H1}, base={})
+    with pytest.raises(SchemaError, match="whole number"):
+        Mutation.from_wire(data)
+
+
+def apply_all(order: list[tuple[str, FieldState]]) -> tuple[dict[str, FieldState], set[str]]:
+    state: dict[str, FieldState] = {}
+    conflicts: set[str] = set()
+    for name, fs in order:
+        result = merge_fields(state, {name: fs})
+        state.update(result.applied)
+        conflicts |= {c.key("patient", "x") for c in result.conflicts}
+    return state, conflicts
+
+
+def test_concurrent_edits_converge_and_keep_the_loser_in_any_order() -> None:
+    a = ("note", FieldState("from A", H2, H1))
+    b = ("note", FieldState("from B", H3, H1))  # B did not see A's edit
+    origin = ("note", FieldState("first", H1, None))
+    results = [apply_all(list(p)) for p in itertools.permutations([origin, a, b])]
+    assert all(r[0]["note"].value == "from B" for r in results)
+    conflict_sets = {frozenset(r[1]) for r in results}
+    assert len(conflict_sets) == 1 and len(next(iter(conflict_sets))) == 1
+
+
+def test_a_successor_is_not_a_conflict() -> None:
+    first = ("note", FieldState("first", H1, None))
+    second = ("note", FieldState("second", H2, H1))  # made after seeing the first
+    for order in ([first, second], [second, first]):
+        state, conflicts = apply_all(order)
+        assert state["note"].value == "second" and not conflicts
+
+
+def test_replay_changes_nothing() -> None:
+    fs = FieldState("x", H1, None)
+    result = merge_fields({"note": fs}, {"note": fs})
+    assert not result.applied and not result.conflicts
