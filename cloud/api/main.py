@@ -1,0 +1,11 @@
+"""The JSON API router, mounted at /api/v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cloud.api.routes import installations, sync
+
+api_router = APIRouter()
+api_router.include_router(installations.router)
+api_router.include_router(sync.router)

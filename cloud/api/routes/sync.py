@@ -1,0 +1,105 @@
+"""Push, pull, reconciliation and the conflict inbox (bearer device token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from cloud.api.deps import DeviceDep, SessionDep
+from cloud.crud import pull as reads
+from cloud.crud import push as writes
+from cloud.schemas import (
+    ConflictsOut,
+    Problem,
+    PullOut,
+    PushIn,
+    PushOut,
+    RangeOut,
+    RecordOut,
+)
+
+router = APIRouter(tags=["sync"], responses={401: {"model": Problem}})
+Bound = Annotated[str, Query(max_length=36)]
+
+
+@router.post(
+    "/push", response_model=PushOut, response_model_exclude_none=True,
+    responses={403: {"model": Problem}, 409: {"model": Problem}, 413: {"model": Problem},
+               422: {"model": Problem}},
+)
+def push(body: PushIn, device: DeviceDep, session: SessionDep) -> PushOut:
+    """Apply a batch of mutations: all of it, or nothing with a 4xx and the reason.
+
+    At most MAX_BATCH_MUTATIONS mutations and MAX_BATCH_BYTES bytes of body
+    (app.core.wire), else 413."""
+    mutations = writes.parse_batch(body.mutations)
+    results, last_seq = writes.push(session, device=device, mutations=mutations)
+    return PushOut.model_validate({"results": results, "last_seq": last_seq})
+
+
+@router.get("/changes", response_model=PullOut)
+def pull(
+    device: DeviceDep, session: SessionDep,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=reads.MAX_PULL)] = 500,
+    exclude_own: bool = False,
+) -> PullOut:
+    """Changes after the cursor `after`; continue with the returned `cursor` while
+    `more` is true."""
+    return PullOut.model_validate(reads.pull(session, device=device, after=after, limit=limit,
+                                             exclude_own=exclude_own))
+
+
+@router.get("/reconcile", response_model=dict[str, RangeOut])
+def reconcile_summary(device: DeviceDep, session: SessionDep) -> dict[str, RangeOut]:
+    """Count and digest (app.core.reconcile) of every entity."""
+    summary = reads.reconcile_summary(session, installation_id=device.installation_id)
+    return {k: RangeOut.model_validate(v) for k, v in summary.items()}
+
+
+@router.get("/reconcile/{entity}", response_model=RangeOut,
+            responses={404: {"model": Problem}, 422: {"model": Problem}})
+def reconcile_range(
+    entity: Annotated[str, Path(max_length=40)], device: DeviceDep, session: SessionDep,
+    start: Bound = "", end: Bound = "", items: bool = False,
+) -> RangeOut:
+    """Count and digest of `entity` rows with start <= id < end; with `items`, their
+    (id, version) pairs too when the range is small."""
+    return RangeOut.model_validate(reads.reconcile_range(
+        session, installation_id=device.installation_id, entity=entity, start=start,
+        end=end, items=items,
+    ))
+
+
+@router.get("/records/{entity_id}", response_model=RecordOut,
+            responses={404: {"model": Problem}})
+def get_record(
+    entity_id: Annotated[str, Path(max_length=36)], device: DeviceDep, session: SessionDep
+) -> RecordOut:
+    return RecordOut.model_validate(reads.get_record(
+        session, installation_id=device.installation_id, entity_id=entity_id))
+
+
+@router.get("/conflicts", response_model=ConflictsOut)
+def list_conflicts(
+    device: DeviceDep, session: SessionDep,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    include_resolved: bool = False,
+) -> ConflictsOut:
+    return ConflictsOut.model_validate(reads.list_conflicts(
+        session, installation_id=device.installation_id, after_id=after, limit=limit,
+        include_resolved=include_resolved,
+    ))
+
+
+@router.post("/conflicts/{conflict_id}/resolve", status_code=204,
+             responses={404: {"model": Problem}})
+def resolve_conflict(
+    conflict_id: Annotated[int, Path(ge=1, le=2**62)], device: DeviceDep, session: SessionDep
+) -> Response:
+    """Mark a conflict as reviewed; it leaves the inbox but is kept."""
+    reads.resolve_conflict(session, installation_id=device.installation_id,
+                           conflict_id=conflict_id)
+    return Response(status_code=204)

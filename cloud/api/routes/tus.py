@@ -1,0 +1,210 @@
+"""tus 1.0.0 endpoints at /files/ (bearer device token).
+
+Extensions: creation, creation-with-upload, checksum (sha1, sha256), termination,
+expiration. Metadata (`Upload-Metadata`) must carry `sha256` (hex of the whole file),
+`patient_id`, `kind` and `filename`. When the installation already holds a file with
+that SHA-256, creation answers 201 with ``Upload-Offset`` equal to ``Upload-Length``
+and ``Chairside-Already-Stored: true``: the upload is complete without sending bytes.
+On its last byte an upload's SHA-256 is checked against `sha256`; a mismatch discards
+it (460) and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from cloud.api.deps import BlobsDep, DeviceDep, SessionMakerDep, SettingsDep
+from cloud.crud import DeviceCtx, Refused
+from cloud.crud import uploads as crud
+from cloud.models import Upload
+from cloud.tus import storage
+from cloud.tus.protocol import (
+    ALREADY_STORED,
+    CHECKSUM_ALGORITHMS,
+    EXTENSIONS,
+    OFFSET_CONTENT_TYPE,
+    TUS_VERSION,
+    http_date,
+    image_meta,
+    parse_checksum,
+    parse_metadata,
+    parse_uint,
+)
+
+router = APIRouter(prefix="/files", tags=["uploads"])
+UploadId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+
+
+def _version(request: Request) -> None:
+    if request.headers.get("tus-resumable") != TUS_VERSION:
+        raise Refused(412, f"Tus-Resumable must be {TUS_VERSION}", {"Tus-Version": TUS_VERSION})
+
+
+def _expires(upload: Upload) -> str:
+    when = upload.expires_at
+    return http_date(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+
+
+def _options(settings: SettingsDep) -> Response:
+    return Response(status_code=204, headers={
+        "Tus-Version": TUS_VERSION, "Tus-Extension": EXTENSIONS,
+        "Tus-Max-Size": str(settings.max_upload_bytes),
+        "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
+    })
+
+
+router.add_api_route("/", _options, methods=["OPTIONS"], include_in_schema=False)
+router.add_api_route("/{upload_id}", _options, methods=["OPTIONS"], include_in_schema=False)
+
+
+async def _sync(maker: SessionMakerDep, fn: object, **kwargs: object) -> object:
+    def run() -> object:
+        with maker() as session:
+            return fn(session, **kwargs)  # type: ignore[operator]
+    return await run_in_threadpool(run)
+
+
+@router.post("/", status_code=201, summary="Create an upload (tus creation)")
+async def create_upload(
+    request: Request, device: DeviceDep, maker: SessionMakerDep, settings: SettingsDep,
+    blobs: BlobsDep,
+) -> Response:
+    _version(request)
+    if "upload-defer-length" in request.headers:
+        raise Refused(400, "Upload-Defer-Length is not supported; send Upload-Length")
+    length = parse_uint(request.headers.get("upload-length"), "Upload-Length")
+    if length > settings.max_upload_bytes:
+        raise Refused(413, f"Upload-Length exceeds Tus-Max-Size ({settings.max_upload_bytes})")
+    header = request.headers.get("upload-metadata", "")
+    meta = image_meta(parse_metadata(header))
+    held = await run_in_threadpool(blobs.has, meta.sha256)
+    upload, done = await _sync(
+        maker, crud.create, device=device, length=length, meta=meta, metadata=header,
+        expires_in=dt.timedelta(hours=settings.upload_expiry_hours), already_held=held,
+    )  # type: ignore[misc]
+    assert isinstance(upload, Upload)
+    base = settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    headers = {"Location": f"{base}/files/{upload.id}", "Upload-Expires": _expires(upload)}
+    if done:
+        return Response(status_code=201, headers={
+            **headers, "Upload-Offset": str(length), ALREADY_STORED: "true"})
+    await run_in_threadpool(storage.create_part, settings.uploads_dir, upload.id)
+    offset = 0
+    with_body = request.headers.get("content-type", "").split(";")[0].strip().lower() \
+        == OFFSET_CONTENT_TYPE
+    if with_body or length == 0:
+        offset = await _write(request, device, maker, settings, blobs, upload, 0)
+    return Response(status_code=201, headers={**headers, "Upload-Offset": str(offset)})
+
+
+@router.head("/{upload_id}", summary="The offset of an upload")
+async def head_upload(
+    upload_id: UploadId, request: Request, device: DeviceDep, maker: SessionMakerDep,
+    settings: SettingsDep,
+) -> Response:
+    _version(request)
+    upload = await _get(maker, device, upload_id, settings)
+    if upload.completed_at is not None:
+        offset = upload.length
+    else:
+        offset = storage.part_size(settings.uploads_dir, upload.id) or 0
+    headers = {"Upload-Offset": str(offset), "Upload-Length": str(upload.length),
+               "Cache-Control": "no-store", "Upload-Expires": _expires(upload)}
+    if upload.metadata_header:
+        headers["Upload-Metadata"] = upload.metadata_header
+    return Response(status_code=200, headers=headers)
+
+
+@router.patch("/{upload_id}", status_code=204, summary="Append a chunk (tus core)")
+async def patch_upload(
+    upload_id: UploadId, request: Request, device: DeviceDep, maker: SessionMakerDep,
+    settings: SettingsDep, blobs: BlobsDep,
+) -> Response:
+    _version(request)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != OFFSET_CONTENT_TYPE:
+        raise Refused(415, f"Content-Type must be {OFFSET_CONTENT_TYPE}")
+    offset = parse_uint(request.headers.get("upload-offset"), "Upload-Offset")
+    upload = await _get(maker, device, upload_id, settings)
+    new_offset = await _write(request, device, maker, settings, blobs, upload, offset)
+    return Response(status_code=204, headers={"Upload-Offset": str(new_offset),
+                                              "Upload-Expires": _expires(upload)})
+
+
+@router.delete("/{upload_id}", status_code=204, summary="Terminate an upload")
+async def delete_upload(
+    upload_id: UploadId, request: Request, device: DeviceDep, maker: SessionMakerDep,
+    settings: SettingsDep,
+) -> Response:
+    _version(request)
+    upload = await _get(maker, device, upload_id, settings)
+    folder = settings.uploads_dir
+    if upload.completed_at is None and storage.part_size(folder, upload.id) is not None:
+        with storage.locked_part(folder, upload.id):
+            await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
+    else:
+        await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
+    return Response(status_code=204)
+
+
+async def _get(maker: SessionMakerDep, device: DeviceCtx, upload_id: str,
+               settings: SettingsDep) -> Upload:
+    upload = await _sync(maker, crud.get, device=device, upload_id=upload_id,
+                         folder=settings.uploads_dir)
+    assert isinstance(upload, Upload)
+    return upload
+
+
+async def _write(
+    request: Request, device: DeviceCtx, maker: SessionMakerDep, settings: SettingsDep,
+    blobs: BlobsDep, upload: Upload, offset: int,
+) -> int:
+    """Append the request body at `offset`; on the last byte verify and store."""
+    checksum = parse_checksum(request.headers.get("upload-checksum"))
+    if upload.completed_at is not None:
+        if offset == upload.length:
+            return offset
+        raise Refused(409, f"Upload-Offset {offset} does not match the upload's offset "
+                      f"{upload.length}", {"Upload-Offset": str(upload.length)})
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and offset + int(declared) > upload.length:
+        raise Refused(413, "the body is longer than the rest of Upload-Length; nothing of "
+                      "it was kept")
+    folder = settings.uploads_dir
+    with storage.locked_part(folder, upload.id) as fd:
+        current = os.fstat(fd).st_size
+        if offset != current:
+            raise Refused(409, f"Upload-Offset {offset} does not match the upload's offset "
+                          f"{current}", {"Upload-Offset": str(current)})
+        h = await storage.running_hash(upload.id, fd, current)
+        try:
+            written, h = await storage.receive(
+                request.stream(), fd, start=current, limit=upload.length - current, h=h,
+                checksum=checksum, chunk_file=folder / f"{upload.id}.chunk",
+            )
+        except ClientDisconnect:
+            if checksum is None:
+                storage.remember_hash(upload.id, os.fstat(fd).st_size, h)
+            return os.fstat(fd).st_size
+        except BaseException:
+            storage.forget_hash(upload.id)
+            raise
+        new_offset = current + written
+        storage.remember_hash(upload.id, new_offset, h)
+        if new_offset < upload.length:
+            return new_offset
+        if h.hexdigest() != upload.sha256:
+            await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
+            raise Refused(460, "the file's SHA-256 does not match the declared sha256; "
+                          "the upload was discarded and nothing was stored")
+        await run_in_threadpool(blobs.put_file, upload.sha256,
+                                storage.part_path(folder, upload.id))
+        storage.forget_hash(upload.id)
+    await _sync(maker, crud.finish, device=device, upload_id=upload.id)
+    return new_offset

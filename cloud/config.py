@@ -1,0 +1,86 @@
+"""Every setting of the cloud, declared once.
+
+Values come from the command line (`--host`, `--port`, `--data`), then environment
+variables, then the embedded defaults: SQLite and a folder of files under the data
+directory, so that `python -m cloud` runs with zero configuration.
+
+Environment variables carry the prefix ``CHAIRSIDE_`` (``CHAIRSIDE_SMTP_HOST``, ...);
+the database URL is also read from the conventional ``DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1024**3
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("chairside-cloud", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHAIRSIDE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # Where clients reach this server, for absolute upload URLs behind a proxy;
+    # empty: taken from each request.
+    public_url: str = ""
+    log_level: str = "info"
+
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("CHAIRSIDE_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; empty: SQLite in the data directory",
+    )
+
+    blob_store: Literal["filesystem", "s3"] = "filesystem"
+    blob_dir: Path | None = None  # default: <data>/blobs
+    s3_bucket: str = ""
+    s3_prefix: str = "blobs/"
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Chairside <no-reply@localhost>"
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout_s: float = 20.0
+
+    max_upload_bytes: int = 20 * GIB
+    upload_expiry_hours: float = 24.0
+    # At most one new upload password mail per installation in this many seconds.
+    password_mail_interval_s: float = 60.0
+    # An extra plain PUT route used only by bench/upload.py as the baseline.
+    bench_routes: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cloud.sqlite3').as_posix()}"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)

@@ -1,0 +1,144 @@
+"""Reading the change log, reconciliation digests and the conflict inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core.reconcile import range_digest
+from app.core.wire import ENTITIES
+from cloud.crud import DeviceCtx, Refused
+from cloud.models import Change, ConflictRecord, Installation, Record, utcnow
+
+MAX_PULL = 1000
+RECONCILE_ITEMS_MAX = 1000
+
+
+def pull(
+    session: Session, *, device: DeviceCtx, after: int, limit: int, exclude_own: bool
+) -> dict[str, Any]:
+    """Changes of the caller's installation with seq > `after`, oldest first.
+
+    Only committed changes are read, and none can commit later with a smaller seq
+    (see `cloud.db.write_transaction`), so a cursor never skips a change.
+    """
+    inst_id = device.installation_id
+    # Read the counter first: every change up to it has committed with it.
+    high = session.execute(
+        select(Installation.last_seq).where(Installation.id == inst_id)
+    ).scalar_one()
+    q = (
+        select(Change)
+        .where(Change.installation_id == inst_id, Change.seq > after, Change.seq <= high)
+        .order_by(Change.seq)
+        .limit(limit + 1)
+    )
+    if exclude_own:
+        q = q.where(Change.origin_node != device.node)
+    rows = list(session.scalars(q))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = rows[-1].seq if more else max(high, after)
+    return {
+        "changes": [
+            {"seq": c.seq, "entity": c.entity, "entity_id": c.entity_id, "fields": c.fields,
+             "origin_node": c.origin_node, "mutation_id": c.mutation_id}
+            for c in rows
+        ],
+        "cursor": cursor,
+        "more": more,
+    }
+
+
+def _entity(entity: str) -> str:
+    if entity not in ENTITIES:
+        raise Refused(404, f"unknown entity: {entity[:40]!r}")
+    return entity
+
+
+def reconcile_summary(session: Session, *, installation_id: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for entity in ENTITIES:
+        out[entity] = reconcile_range(session, installation_id=installation_id, entity=entity)
+    return out
+
+
+def reconcile_range(
+    session: Session, *, installation_id: str, entity: str, start: str = "", end: str = "",
+    items: bool = False,
+) -> dict[str, Any]:
+    """Count and digest (app.core.reconcile) of `entity` rows with start <= id < end."""
+    q = select(Record.entity_id, Record.max_hlc).where(
+        Record.installation_id == installation_id, Record.entity == _entity(entity)
+    )
+    if start:
+        q = q.where(Record.entity_id >= start)
+    if end:
+        q = q.where(Record.entity_id < end)
+    rows = [(r.entity_id, r.max_hlc) for r in session.execute(q)]
+    count, digest = range_digest(rows)
+    result: dict[str, Any] = {"entity": entity, "start": start, "end": end, "count": count,
+                              "digest": digest}
+    if items:
+        if count > RECONCILE_ITEMS_MAX:
+            raise Refused(422, f"the range holds {count} rows; narrow it to at most "
+                          f"{RECONCILE_ITEMS_MAX} to list them")
+        result["items"] = [[i, v] for i, v in sorted(rows)]
+    return result
+
+
+def get_record(session: Session, *, installation_id: str, entity_id: str) -> dict[str, Any]:
+    """One row's full state, to repair a difference found by reconciliation."""
+    rec = session.get(Record, entity_id)
+    if rec is None or rec.installation_id != installation_id:
+        raise Refused(404, "unknown record")
+    return {"entity": rec.entity, "entity_id": rec.entity_id, "seq": rec.seq,
+            "fields": {n: {"value": v, "hlc": rec.stamps[n], "base": rec.bases.get(n)}
+                       for n, v in rec.fields.items()}}
+
+
+def list_conflicts(
+    session: Session, *, installation_id: str, after_id: int, limit: int,
+    include_resolved: bool,
+) -> dict[str, Any]:
+    q = (
+        select(ConflictRecord)
+        .where(ConflictRecord.installation_id == installation_id, ConflictRecord.id > after_id)
+        .order_by(ConflictRecord.id)
+        .limit(limit + 1)
+    )
+    if not include_resolved:
+        q = q.where(ConflictRecord.resolved_at.is_(None))
+    rows = list(session.scalars(q))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "conflicts": [
+            {"id": c.id, "key": c.key, "entity": c.entity, "entity_id": c.entity_id,
+             "field": c.field, "winner": c.winner, "loser": c.loser, "seq": c.seq,
+             "created_at": c.created_at.isoformat(),
+             "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None}
+            for c in rows
+        ],
+        "cursor": rows[-1].id if rows else after_id,
+        "more": more,
+    }
+
+
+def resolve_conflict(session: Session, *, installation_id: str, conflict_id: int) -> None:
+    c = session.get(ConflictRecord, conflict_id)
+    if c is None or c.installation_id != installation_id:
+        raise Refused(404, "unknown conflict")
+    if c.resolved_at is None:
+        c.resolved_at = utcnow()
+    session.commit()
+
+
+def count_changes(session: Session, *, installation_id: str) -> int:
+    return session.execute(
+        select(func.count()).select_from(Change).where(Change.installation_id == installation_id)
+    ).scalar_one()
+
+

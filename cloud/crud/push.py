@@ -1,0 +1,248 @@
+"""Applying a pushed batch of mutations: exactly once, per-field last writer wins.
+
+A batch is one transaction of its installation (see `cloud.db.write_transaction`): it
+is refused as a whole (nothing stored) or applied as a whole. Each mutation id is
+remembered with the result it got; a replay is answered with that result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.core.hlc import Timestamp, clamp
+from app.core.merge import Conflict, FieldState, incoming_states, merge_fields
+from app.core.reconcile import row_version
+from app.core.wire import ENTITIES, MAX_BATCH_MUTATIONS, Mutation
+from cloud.crud import DeviceCtx, Refused
+from cloud.crud.aliases import AliasMap
+from cloud.db import write_transaction
+from cloud.models import AppliedMutation, Change, ConflictRecord, Device, Record, utcnow
+
+
+def parse_batch(raw: Sequence[Any]) -> list[Mutation]:
+    if len(raw) > MAX_BATCH_MUTATIONS:
+        raise Refused(413, f"a batch holds at most {MAX_BATCH_MUTATIONS} mutations")
+    out: list[Mutation] = []
+    for i, item in enumerate(raw):
+        try:
+            m = Mutation.from_wire(item)
+        except (ValueError, TypeError) as exc:
+            raise Refused(422, f"mutation {i}: {exc}") from None
+        if m.entity == "patient" and m.fields.get("merged_into") == m.entity_id:
+            raise Refused(422, f"mutation {i}: a patient can not be merged into itself")
+        out.append(m)
+    return out
+
+
+def _refs(m: Mutation) -> list[tuple[str, str, str]]:
+    """(field, referenced entity, id) of the UUID references a mutation sets."""
+    spec = ENTITIES[m.entity]
+    return [
+        (name, spec.fields[name].ref or "", value)
+        for name, value in m.fields.items()
+        if spec.fields[name].ref and isinstance(value, str)
+    ]
+
+
+def _clamped(m: Mutation, now_ms: int) -> tuple[dict[str, FieldState], list[str]]:
+    states = incoming_states(m)
+    clamped: list[str] = []
+    for name, st in states.items():
+        hlc = str(clamp(Timestamp.parse(st.hlc), now_ms))
+        base = st.base
+        if base is not None:
+            base = str(clamp(Timestamp.parse(base), now_ms))
+        if hlc != st.hlc or base != st.base:
+            clamped.append(name)
+            states[name] = FieldState(st.value, hlc, base)
+    return states, clamped
+
+
+@dataclass
+class _Batch:
+    """What one batch writes, collected and then written in bulk."""
+
+    new_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    mutations: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def push(
+    session: Session, *, device: DeviceCtx, mutations: Sequence[Mutation],
+    now_ms: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Apply a parsed batch; returns (one result per mutation, installation's last seq)."""
+    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    inst_id = device.installation_id
+    try:
+        with write_transaction(session, inst_id) as inst:
+            results, last_seq = _apply(session, inst_id, device, mutations, now_ms,
+                                       inst.last_seq)
+            inst.last_seq = last_seq
+    except IntegrityError:
+        raise Refused(409, "a record of this batch was written concurrently by another "
+                      "installation; nothing was stored") from None
+    return results, last_seq
+
+
+def _apply(
+    session: Session, inst_id: str, device: DeviceCtx, mutations: Sequence[Mutation],
+    now_ms: int, seq: int,
+) -> tuple[list[dict[str, Any]], int]:
+    ids = [m.id for m in mutations]
+    seen: dict[str, dict[str, Any]] = {}
+    for row in session.execute(
+        select(AppliedMutation.id, AppliedMutation.installation_id, AppliedMutation.result)
+        .where(AppliedMutation.id.in_(ids))
+    ):
+        if row.installation_id != inst_id:
+            raise Refused(409, f"mutation id {row.id} was already used elsewhere")
+        seen[row.id] = row.result
+    fresh = [m for m in mutations if m.id not in seen]
+
+    wanted = {m.entity_id for m in fresh} | {v for m in fresh for _f, _e, v in _refs(m)}
+    records: dict[str, Record] = {
+        r.entity_id: r
+        for r in session.scalars(select(Record).where(Record.entity_id.in_(wanted)))
+    } if wanted else {}
+    aliases = AliasMap.load(session, installation_id=inst_id, ids=wanted)
+    for m in fresh:
+        rec = records.get(m.entity_id)
+        if rec is not None and rec.installation_id != inst_id:
+            raise Refused(403, f"{m.entity} {m.entity_id} is not in this installation")
+        if rec is not None and rec.entity != m.entity:
+            raise Refused(409, f"{m.entity_id} is a {rec.entity}, not a {m.entity}")
+        for name, ref_entity, value in _refs(m):
+            target = records.get(value)
+            if target is None:
+                continue  # not pushed yet: offline PCs may send children first
+            if target.installation_id != inst_id:
+                raise Refused(403, f"{m.entity}.{name} refers to a record that is not in "
+                              "this installation")
+            if target.entity != ref_entity:
+                raise Refused(422, f"{m.entity}.{name} refers to a {target.entity}, "
+                              f"not a {ref_entity}")
+
+    nodes = _device_by_node(session, inst_id)
+    batch = _Batch()
+    state: dict[str, dict[str, Any]] = {
+        eid: {"entity": r.entity, "fields": dict(r.fields), "stamps": dict(r.stamps),
+              "bases": dict(r.bases)}
+        for eid, r in records.items() if r.installation_id == inst_id
+    }
+    results: list[dict[str, Any]] = []
+    for m in mutations:
+        if m.id in seen:
+            results.append({**seen[m.id], "replayed": True})
+            continue
+        incoming, clamped = _clamped(m, now_ms)
+        redirected: dict[str, str] = {}
+        pf = ENTITIES[m.entity].patient_field
+        if pf and pf in incoming and isinstance(incoming[pf].value, str):
+            kept = aliases.resolve(incoming[pf].value)
+            if kept != incoming[pf].value:
+                incoming[pf] = FieldState(kept, incoming[pf].hlc, incoming[pf].base)
+                redirected[pf] = kept
+        row = state.get(m.entity_id)
+        current = {} if row is None else {
+            n: FieldState(v, row["stamps"][n], row["bases"].get(n))
+            for n, v in row["fields"].items()
+        }
+        merged = merge_fields(current, incoming)
+        result: dict[str, Any] = {"id": m.id, "status": "applied", "seq": None,
+                                  "applied": sorted(merged.applied),
+                                  "ignored": sorted(set(incoming) - set(merged.applied)),
+                                  "conflicts": []}
+        if clamped:
+            result["clamped"] = sorted(clamped)
+        if redirected:
+            result["redirected"] = redirected
+        if merged.applied:
+            seq += 1
+            result["seq"] = seq
+            if row is None:
+                row = {"entity": m.entity, "fields": {}, "stamps": {}, "bases": {}}
+                state[m.entity_id] = row
+                target = batch.new_records
+            else:
+                target = batch.new_records if m.entity_id in batch.new_records else \
+                    batch.changed_records
+            for name, st in merged.applied.items():
+                row["fields"][name] = st.value
+                row["stamps"][name] = st.hlc
+                row["bases"][name] = st.base
+            target[m.entity_id] = {
+                "entity_id": m.entity_id, "installation_id": inst_id, "entity": m.entity,
+                "fields": dict(row["fields"]), "stamps": dict(row["stamps"]),
+                "bases": dict(row["bases"]), "max_hlc": row_version(row["stamps"]),
+                "seq": seq,
+            }
+            batch.changes.append({
+                "installation_id": inst_id, "seq": seq, "entity": m.entity,
+                "entity_id": m.entity_id, "origin_node": m.node, "device_id": device.id,
+                "mutation_id": m.id, "created_at": utcnow(),
+                "fields": {n: {"value": s.value, "hlc": s.hlc, "base": s.base}
+                           for n, s in merged.applied.items()},
+            })
+            if m.entity == "patient" and "merged_into" in merged.applied:
+                aliases.set(m.entity_id, merged.applied["merged_into"].value)
+        for c in merged.conflicts:
+            key = c.key(m.entity, m.entity_id)
+            result["conflicts"].append(key)
+            batch.conflicts[key] = _conflict_row(inst_id, m, c, key, seq, nodes)
+        batch.mutations.append({"id": m.id, "installation_id": inst_id,
+                                "device_id": device.id, "result": result,
+                                "created_at": utcnow()})
+        results.append(result)
+    _write(session, inst_id, batch)
+    aliases.write(session)
+    return results, seq
+
+
+def _device_by_node(session: Session, inst_id: str) -> dict[str, str]:
+    rows = session.execute(
+        select(Device.node, Device.id).where(Device.installation_id == inst_id)
+        .order_by(Device.created_at)
+    )
+    return {node: dev_id for node, dev_id in rows}  # the newest device of a node wins
+
+
+def _side(st: FieldState, nodes: dict[str, str]) -> dict[str, Any]:
+    node = st.hlc[-16:]
+    return {"value": st.value, "hlc": st.hlc, "base": st.base, "node": node,
+            "device_id": nodes.get(node)}
+
+
+def _conflict_row(inst_id: str, m: Mutation, c: Conflict, key: str, seq: int,
+                  nodes: dict[str, str]) -> dict[str, Any]:
+    return {"installation_id": inst_id, "key": key, "entity": m.entity,
+            "entity_id": m.entity_id, "field": c.field, "winner": _side(c.winner, nodes),
+            "loser": _side(c.loser, nodes), "seq": seq, "created_at": utcnow()}
+
+
+def _write(session: Session, inst_id: str, batch: _Batch) -> None:
+    if batch.new_records:
+        session.execute(insert(Record), list(batch.new_records.values()))
+    if batch.changed_records:
+        session.execute(update(Record), list(batch.changed_records.values()))
+    if batch.changes:
+        session.execute(insert(Change), batch.changes)
+    if batch.mutations:
+        session.execute(insert(AppliedMutation), batch.mutations)
+    if batch.conflicts:
+        known = set(session.scalars(
+            select(ConflictRecord.key).where(ConflictRecord.installation_id == inst_id,
+                                             ConflictRecord.key.in_(list(batch.conflicts)))
+        ))
+        rows = [r for k, r in batch.conflicts.items() if k not in known]
+        if rows:
+            session.execute(insert(ConflictRecord), rows)

@@ -1,0 +1,82 @@
+"""Outgoing mail: SMTP when configured, else `.eml` files in the data directory.
+
+The body of a mail may carry a secret (an upload password); it is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from cloud.config import Settings
+
+log = logging.getLogger("cloud.mail")
+
+
+class MailError(RuntimeError):
+    """The mail could not be handed to the SMTP server."""
+
+
+def build(settings: Settings, *, to: str, subject: str, body: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="chairside")
+    msg.set_content(body)
+    return msg
+
+
+def send(settings: Settings, *, to: str, subject: str, body: str) -> None:
+    msg = build(settings, to=to, subject=subject, body=body)
+    if not settings.smtp_configured:
+        path = _write_eml(settings.mail_dir, msg)
+        log.info("no SMTP server configured: mail %r to %s written to %s", subject, to, path)
+        return
+    try:
+        _smtp_send(settings, msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("mail %r to %s failed: %s", subject, to, exc.__class__.__name__)
+        raise MailError(
+            f"the mail server did not accept the mail ({exc.__class__.__name__})"
+        ) from None
+    log.info("mail %r sent to %s", subject, to)
+
+
+def _smtp_send(settings: Settings, msg: EmailMessage) -> None:
+    timeout = settings.smtp_timeout_s
+    smtp: smtplib.SMTP
+    if settings.smtp_security == "ssl":
+        smtp = smtplib.SMTP_SSL(
+            settings.smtp_host, settings.smtp_port, timeout=timeout,
+            context=ssl.create_default_context(),
+        )
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    with smtp:
+        if settings.smtp_security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+        smtp.send_message(msg)
+
+
+def _write_eml(folder: Path, msg: EmailMessage) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.urandom(4).hex()}.eml"
+    path = folder / name
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(bytes(msg))
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path

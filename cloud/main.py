@@ -1,0 +1,84 @@
+"""The FastAPI application of the cloud."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from cloud import migrate
+from cloud.api.main import api_router
+from cloud.api.middleware import BodyLimit, TusResumable
+from cloud.api.routes import bench, tus
+from cloud.blobstore import make_blob_store
+from cloud.config import Settings
+from cloud.crud import Refused
+from cloud.crud.uploads import sweep_expired
+from cloud.db import make_engine, make_sessionmaker
+
+log = logging.getLogger("cloud")
+SWEEP_EVERY_S = 600.0
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    if migrate_db:
+        migrate.upgrade(engine)
+    maker = make_sessionmaker(engine)
+
+    def sweep() -> None:
+        with maker() as session:
+            n = sweep_expired(session, folder=settings.uploads_dir)
+        if n:
+            log.info("removed %d expired uploads", n)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async def sweeper() -> None:
+            while True:
+                try:
+                    await run_in_threadpool(sweep)
+                except Exception:  # keep sweeping; the next round may succeed
+                    log.exception("sweeping expired uploads failed")
+                await asyncio.sleep(SWEEP_EVERY_S)
+
+        task = asyncio.create_task(sweeper())
+        yield
+        task.cancel()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Chairside cloud",
+        version="1",
+        summary="Sync API and resumable image uploads of Chairside",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = maker
+    app.state.blobs = make_blob_store(settings)
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, exc: Refused) -> Response:
+        return JSONResponse({"detail": exc.reason}, status_code=exc.status, headers=exc.headers)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(tus.router)
+    if settings.bench_routes:
+        app.include_router(bench.router)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(TusResumable)
+    return app

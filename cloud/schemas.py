@@ -1,0 +1,179 @@
+"""Request and response bodies of the JSON API.
+
+Requests are strict (a string is not a number, ``false`` is not ``0``) and refuse
+unknown keys. Mutations are validated once more, deeply, by `app.core.wire`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.core.wire import MAX_BATCH_MUTATIONS
+
+_ADDR = r"[^@\s\x00-\x1f]+"
+Email = Annotated[
+    str, StringConstraints(max_length=320, pattern=rf"^{_ADDR}@{_ADDR}\.{_ADDR}$")
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+Node = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+InstallationId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(Strict):
+    email: Email
+
+
+class RegisterOut(Open):
+    installation_id: str
+    email: str
+    message: str
+
+
+class MailedOut(Open):
+    sent_to: str
+
+
+class ChangePasswordIn(Strict):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    new_password: Password
+
+
+class DeviceIn(Strict):
+    upload_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    node: Node
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class DeviceOut(Open):
+    device_id: str
+    installation_id: str
+    node: str
+    name: str
+    token: str
+
+
+class DeviceInfo(Open):
+    device_id: str
+    node: str
+    name: str
+    created_at: str
+    revoked_at: str | None
+
+
+class RevokeIn(Strict):
+    upload_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MutationIn(Strict):
+    """One mutation as `app.core.wire.Mutation.to_wire` writes it."""
+
+    id: str
+    entity: str
+    entity_id: str
+    node: str
+    fields: dict[str, Any]
+    hlc: dict[str, str]
+    base: dict[str, str | None] = Field(default_factory=dict)
+
+
+class PushIn(Strict):
+    mutations: Annotated[
+        list[dict[str, Any]],
+        Field(json_schema_extra={"maxItems": MAX_BATCH_MUTATIONS,
+                                 "items": MutationIn.model_json_schema()}),
+    ]
+
+
+class MutationResult(Open):
+    id: str
+    status: Literal["applied"]
+    seq: int | None
+    applied: list[str]
+    ignored: list[str]
+    conflicts: list[str]
+    clamped: list[str] | None = None
+    redirected: dict[str, str] | None = None
+    replayed: bool | None = None
+
+
+class PushOut(Open):
+    results: list[MutationResult]
+    last_seq: int
+
+
+class FieldOut(Open):
+    value: Any
+    hlc: str
+    base: str | None
+
+
+class ChangeOut(Open):
+    seq: int
+    entity: str
+    entity_id: str
+    fields: dict[str, FieldOut]
+    origin_node: str
+    mutation_id: str | None
+
+
+class PullOut(Open):
+    changes: list[ChangeOut]
+    cursor: int
+    more: bool
+
+
+class RangeOut(Open):
+    entity: str
+    start: str
+    end: str
+    count: int
+    digest: str
+    items: list[list[str]] | None = None
+
+
+class RecordOut(Open):
+    entity: str
+    entity_id: str
+    seq: int
+    fields: dict[str, FieldOut]
+
+
+class ConflictSide(Open):
+    value: Any
+    hlc: str
+    base: str | None
+    node: str
+    device_id: str | None
+
+
+class ConflictOut(Open):
+    id: int
+    key: str
+    entity: str
+    entity_id: str
+    field: str
+    winner: ConflictSide
+    loser: ConflictSide
+    seq: int
+    created_at: str
+    resolved_at: str | None
+
+
+class ConflictsOut(Open):
+    conflicts: list[ConflictOut]
+    cursor: int
+    more: bool
+
+
+class Problem(Open):
+    detail: str

@@ -1,0 +1,126 @@
+"""tus 1.0.0 headers: versions, metadata, checksums and dates."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from email.utils import format_datetime
+from typing import Any
+
+from app.core.ids import is_uuid
+from cloud.crud import Refused
+
+TUS_VERSION = "1.0.0"
+EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration"
+CHECKSUM_ALGORITHMS = ("sha1", "sha256")
+OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+IMAGE_KINDS = ("intraoral_scan", "face_scan", "intraoral_photo", "facial_photo", "xray",
+               "cbct", "other")
+ALREADY_STORED = "Chairside-Already-Stored"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
+
+
+def http_date(when: dt.datetime) -> str:
+    return format_datetime(when.astimezone(dt.UTC), usegmt=True)
+
+
+def parse_uint(value: str | None, name: str) -> int:
+    if value is None:
+        raise Refused(400, f"{name} header is required")
+    if not _DIGITS.match(value.strip()):
+        raise Refused(400, f"{name} must be a non-negative integer")
+    return int(value.strip())
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """`key base64, key base64, key`; values must be UTF-8."""
+    out: dict[str, str] = {}
+    if not header or not header.strip():
+        return out
+    for pair in header.split(","):
+        parts = pair.strip().split(" ")
+        if len(parts) > 2 or not _KEY.match(parts[0]):
+            raise Refused(400, "Upload-Metadata is malformed")
+        key = parts[0]
+        if key in out:
+            raise Refused(400, f"Upload-Metadata repeats the key {key}")
+        raw = b""
+        if len(parts) == 2:
+            try:
+                raw = base64.b64decode(parts[1], validate=True)
+            except (binascii.Error, ValueError):
+                raise Refused(400, f"Upload-Metadata value of {key} is not base64") from None
+        try:
+            out[key] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refused(400, f"Upload-Metadata value of {key} is not UTF-8") from None
+    return out
+
+
+def check_filename(name: str) -> str:
+    if not name or len(name) > 255:
+        raise Refused(400, "filename must be 1 to 255 characters")
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in name):
+        raise Refused(400, "filename contains a control or NUL character")
+    if "/" in name or "\\" in name or name in (".", "..") or ".." in name.split("."):
+        raise Refused(400, "filename must be a plain name, without a path or '..'")
+    if ".." in name:
+        raise Refused(400, "filename must not contain '..'")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class ImageMeta:
+    sha256: str
+    patient_id: str
+    kind: str
+    filename: str
+
+
+def image_meta(meta: dict[str, str]) -> ImageMeta:
+    missing = [k for k in ("sha256", "patient_id", "kind", "filename") if not meta.get(k)]
+    if missing:
+        raise Refused(400, f"Upload-Metadata must carry {', '.join(missing)}")
+    sha = meta["sha256"].lower()
+    if not _SHA256.match(sha):
+        raise Refused(400, "sha256 metadata must be 64 hex digits")
+    if not is_uuid(meta["patient_id"]):
+        raise Refused(400, "patient_id metadata must be a UUID")
+    if meta["kind"] not in IMAGE_KINDS:
+        raise Refused(400, f"kind metadata must be one of {', '.join(IMAGE_KINDS)}")
+    return ImageMeta(sha, meta["patient_id"].lower(), meta["kind"],
+                     check_filename(meta["filename"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Checksum:
+    algorithm: str
+    digest: bytes
+
+    def hasher(self) -> Any:
+        return hashlib.new(self.algorithm)
+
+
+def parse_checksum(header: str | None) -> Checksum | None:
+    if header is None:
+        return None
+    parts = header.strip().split(" ")
+    if len(parts) != 2:
+        raise Refused(400, "Upload-Checksum must be '<algorithm> <base64 digest>'")
+    algo, b64 = parts[0].lower(), parts[1]
+    if algo not in CHECKSUM_ALGORITHMS:
+        raise Refused(400, f"unsupported checksum algorithm; use one of "
+                      f"{', '.join(CHECKSUM_ALGORITHMS)}")
+    try:
+        digest = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise Refused(400, "Upload-Checksum digest is not base64") from None
+    if len(digest) != hashlib.new(algo).digest_size:
+        raise Refused(400, f"Upload-Checksum digest has the wrong length for {algo}")
+    return Checksum(algo, digest)

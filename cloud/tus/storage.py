@@ -1,0 +1,205 @@
+"""Part files of uploads in progress, their locks, and streaming a body to disk.
+
+An upload's offset is the size of its part file ``<uploads>/<id>.part``: what is on
+disk is what counts, across requests, processes and restarts. A request that writes
+holds an exclusive `flock` on the part file, so two PATCHes racing on one upload can
+not interleave (the second gets 423), also across server processes on one host.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from anyio import to_thread
+
+from cloud.crud import Refused
+from cloud.tus.protocol import Checksum
+
+FSYNC_EVERY = 8 * 1024 * 1024
+_HASH_CACHE_SIZE = 256
+# upload id -> (offset, running sha256 of the part file up to offset)
+_hashers: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+
+
+def part_path(folder: Path, upload_id: str) -> Path:
+    return folder / f"{upload_id}.part"
+
+
+def _chunk_path(folder: Path, upload_id: str) -> Path:
+    return folder / f"{upload_id}.chunk"
+
+
+def create_part(folder: Path, upload_id: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(part_path(folder, upload_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fsync(fd)
+    os.close(fd)
+
+
+def part_size(folder: Path, upload_id: str) -> int | None:
+    try:
+        return part_path(folder, upload_id).stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def locked_part(folder: Path, upload_id: str) -> Iterator[int]:
+    """The part file, open for writing and exclusively locked; 423 if it is busy,
+    404 if it is gone."""
+    path = part_path(folder, upload_id)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        raise Refused(404, "unknown upload") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Refused(423, "another request is writing this upload; retry later") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:  # completed or terminated while we waited for the lock
+            raise Refused(409, "the upload changed meanwhile; ask its offset with HEAD")
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def remove_part(folder: Path, upload_id: str) -> None:
+    part_path(folder, upload_id).unlink(missing_ok=True)
+    _chunk_path(folder, upload_id).unlink(missing_ok=True)
+    _hashers.pop(upload_id, None)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _hash_file(fd: int, length: int) -> Any:
+    h = hashlib.sha256()
+    pos = 0
+    while pos < length:
+        block = os.pread(fd, min(4 * 1024 * 1024, length - pos), pos)
+        if not block:
+            break
+        h.update(block)
+        pos += len(block)
+    return h
+
+
+async def running_hash(upload_id: str, fd: int, offset: int) -> Any:
+    """sha256 of the first `offset` bytes, from memory when this process wrote them."""
+    cached = _hashers.get(upload_id)
+    if cached is not None and cached[0] == offset:
+        return cached[1].copy()
+    return await to_thread.run_sync(_hash_file, fd, offset)
+
+
+def remember_hash(upload_id: str, offset: int, h: Any) -> None:
+    _hashers[upload_id] = (offset, h)
+    _hashers.move_to_end(upload_id)
+    while len(_hashers) > _HASH_CACHE_SIZE:
+        _hashers.popitem(last=False)
+
+
+async def receive(
+    stream: AsyncIterator[bytes], fd: int, *, start: int, limit: int, h: Any,
+    checksum: Checksum | None = None, chunk_file: Path | None = None,
+) -> tuple[int, Any]:
+    """Append a request body to the file `fd` (now `start` bytes long); return how
+    many bytes were appended, durably (fsync) before returning, and the sha256 of the
+    whole file now.
+
+    Without a checksum `h` (the sha256 of the file so far) is updated in place, also
+    with what arrived of an interrupted body; after a refusal it is spoilt. A body longer
+    than `limit` is refused whole (413), the file cut back to `start`. Without a
+    checksum, what arrived of an interrupted body is kept (and fsynced) and the
+    interruption re-raised. With one, the body goes to `chunk_file` first and is
+    appended only once verified (460 otherwise); an interrupted chunk is dropped.
+    """
+    if checksum is not None:
+        assert chunk_file is not None
+        return await _receive_verified(stream, fd, start=start, limit=limit, h=h,
+                                       checksum=checksum, chunk_file=chunk_file)
+    os.lseek(fd, start, os.SEEK_SET)
+    written = unsynced = 0
+    try:
+        async for data in stream:
+            if not data:
+                continue
+            if written + len(data) > limit:
+                os.ftruncate(fd, start)
+                await to_thread.run_sync(os.fsync, fd)
+                raise Refused(413, "the body is longer than the rest of Upload-Length; "
+                              "nothing of it was kept")
+            _write_all(fd, data)
+            h.update(data)
+            written += len(data)
+            unsynced += len(data)
+            if unsynced >= FSYNC_EVERY:
+                await to_thread.run_sync(os.fsync, fd)
+                unsynced = 0
+    except Refused:
+        raise
+    except BaseException:
+        os.fsync(fd)  # keep what arrived of an interrupted body
+        raise
+    await to_thread.run_sync(os.fsync, fd)
+    return written, h
+
+
+async def _receive_verified(
+    stream: AsyncIterator[bytes], fd: int, *, start: int, limit: int, h: Any,
+    checksum: Checksum, chunk_file: Path,
+) -> tuple[int, Any]:
+    ck = checksum.hasher()
+    whole = h.copy()
+    written = 0
+    out = os.open(chunk_file, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        async for data in stream:
+            if not data:
+                continue
+            if written + len(data) > limit:
+                raise Refused(413, "the body is longer than the rest of Upload-Length; "
+                              "nothing of it was kept")
+            _write_all(out, data)
+            ck.update(data)
+            whole.update(data)
+            written += len(data)
+        if ck.digest() != checksum.digest:
+            raise Refused(460, f"Upload-Checksum ({checksum.algorithm}) does not match the "
+                          "chunk; it was discarded")
+        await to_thread.run_sync(_append_file, out, fd, start, written)
+    finally:
+        os.close(out)
+        chunk_file.unlink(missing_ok=True)
+    return written, whole
+
+
+def _append_file(src: int, dst: int, start: int, length: int) -> None:
+    os.lseek(dst, start, os.SEEK_SET)
+    pos = 0
+    while pos < length:
+        n = os.copy_file_range(src, dst, length - pos, pos, start + pos)
+        if n == 0:
+            raise OSError("short copy of a verified chunk")
+        pos += n
+    os.fsync(dst)
+
+
+def forget_hash(upload_id: str) -> None:
+    _hashers.pop(upload_id, None)
