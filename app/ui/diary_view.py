@@ -1,0 +1,99 @@
+"""The diary: a day's visits and appointments, the money taken and patients seen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.store.dto import AppointmentRow, DiaryDay, VisitRow
+from app.ui import formatting
+from app.ui.context import AppContext
+from app.ui.ops import ReadOp
+from app.ui.patient_page import _table
+from app.ui.table_model import Column, RowTableModel
+
+DIARY_VISITS: list[Column[VisitRow]] = [
+    Column("Patient", lambda v: v.patient_name),
+    Column("Record", lambda v: v.name or ""),
+    Column("Procedure / action", lambda v: (v.procedure or "").replace("\n", " ")),
+    Column("Paid", lambda v: formatting.money(v.amount_paid), align_right=True),
+]
+DIARY_APPOINTMENTS: list[Column[AppointmentRow]] = [
+    Column("Time", lambda a: formatting.local_time(a.starts_at)[11:]),
+    Column("Patient", lambda a: a.patient_name),
+    Column("Duration", lambda a: f"{a.duration_minutes} min"),
+    Column("Reason", lambda a: a.reason or ""),
+    Column("Status", lambda a: a.status.replace("_", " ").capitalize()),
+]
+
+
+class DiaryView(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.date = QDateEdit(QDate.currentDate(), calendarPopup=True, objectName="diaryDate")
+        self.date.setDisplayFormat("dddd yyyy-MM-dd")
+        self.date.dateChanged.connect(lambda *_: self.reload())
+        prev_day = QPushButton("◀", objectName="previousDay")
+        prev_day.clicked.connect(lambda: self.date.setDate(self.date.date().addDays(-1)))
+        today = QPushButton("Today", objectName="today")
+        today.clicked.connect(lambda: self.date.setDate(QDate.currentDate()))
+        next_day = QPushButton("▶", objectName="nextDay")
+        next_day.clicked.connect(lambda: self.date.setDate(self.date.date().addDays(1)))
+        self.total = QLabel("", objectName="diaryTotal")
+        self.patients = QLabel("", objectName="diaryPatients")
+        for label in (self.total, self.patients):
+            label.setStyleSheet("font-weight: 600;")
+        bar = QHBoxLayout()
+        for w in (prev_day, self.date, next_day, today):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.patients)
+        bar.addWidget(self.total)
+        self.visits = RowTableModel(DIARY_VISITS, self)
+        self.appointments = RowTableModel(DIARY_APPOINTMENTS, self)
+        split = QSplitter()
+        for title, model, name in (("Appointments", self.appointments, "diaryAppointments"),
+                                   ("Visits", self.visits, "diaryVisits")):
+            box = QWidget()
+            v = QVBoxLayout(box)
+            v.addWidget(QLabel(title))
+            v.addWidget(_table(model, name))
+            split.addWidget(box)
+        self.empty = QLabel("", objectName="diaryEmpty")
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.empty)
+        layout.addWidget(split, 1)
+        self.reload()
+
+    def reload(self) -> None:
+        ctx = self.ctx
+        day: dt.date = self.date.date().toPython()  # type: ignore[assignment]
+        ReadOp(lambda: ctx.store.diary.day(ctx.viewer, day)).success(self._show).run(ctx.ops)
+
+    def _show(self, day: DiaryDay) -> None:
+        if day.date != self.date.date().toString("yyyy-MM-dd"):
+            return  # an older answer
+        self.visits.set_rows(day.visits)
+        self.appointments.set_rows(day.appointments)
+        self.total.setText(f"Total paid: {formatting.money(day.total_paid)}")
+        self.patients.setText(
+            "1 patient" if day.patient_count == 1 else f"{day.patient_count} patients")
+        nothing = not day.visits and not day.appointments
+        self.empty.setText("Nothing booked or recorded on this day." if nothing else "")
+        self.empty.setVisible(nothing)
+
+    def on_changed(self, flags: set[str]) -> None:
+        if flags & {"visits", "appointments", "agreements", "patients"}:
+            self.reload()

@@ -1,0 +1,138 @@
+"""A small form dialog: declared fields, one save callback that may refuse with a reason.
+
+The save callback runs as a write op; an exception's message is shown in the dialog in
+the user's words and nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QDate, QDateTime, QTime
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.context import AppContext
+from app.ui.ops import WriteOp
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "line"  # line, text, date, datetime, minutes
+    default: Any = None
+    placeholder: str = ""
+
+
+class FormDialog(QDialog):
+    def __init__(
+        self,
+        ctx: AppContext,
+        title: str,
+        fields: list[Field],
+        on_save: Callable[[dict[str, Any]], Any],
+        changes: set[str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(title)
+        self.setMinimumWidth(420)
+        self.on_save = on_save
+        self.changes = changes
+        self.widgets: dict[str, QWidget] = {}
+        self.result_value: Any = None
+        form = QFormLayout()
+        for f in fields:
+            w = self._widget(f)
+            w.setObjectName(f.name)
+            self.widgets[f.name] = w
+            form.addRow(f.label, w)
+        self.error = QLabel("", objectName="formError")
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+
+    @staticmethod
+    def _widget(f: Field) -> QWidget:
+        if f.kind == "text":
+            w = QPlainTextEdit()
+            w.setTabChangesFocus(True)
+            w.setFixedHeight(70)
+            w.setPlainText(f.default or "")
+            return w
+        if f.kind == "date":
+            d = QDateEdit(f.default or QDate.currentDate(), calendarPopup=True)
+            d.setDisplayFormat("yyyy-MM-dd")
+            return d
+        if f.kind == "datetime":
+            default = f.default or QDateTime(QDate.currentDate(), QTime(9, 0))
+            dt_edit = QDateTimeEdit(default, calendarPopup=True)
+            dt_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+            return dt_edit
+        if f.kind == "minutes":
+            s = QSpinBox()
+            s.setRange(0, 12 * 60)
+            s.setSingleStep(5)
+            s.setSuffix(" min")
+            s.setValue(f.default or 0)
+            return s
+        line = QLineEdit(placeholderText=f.placeholder)
+        line.setText(f.default or "")
+        return line
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, w in self.widgets.items():
+            if isinstance(w, QPlainTextEdit):
+                out[name] = w.toPlainText()
+            elif isinstance(w, QDateTimeEdit) and not isinstance(w, QDateEdit):
+                out[name] = w.dateTime().toPython()
+            elif isinstance(w, QDateEdit):
+                out[name] = w.date().toString("yyyy-MM-dd")
+            elif isinstance(w, QSpinBox):
+                out[name] = w.value()
+            elif isinstance(w, QLineEdit):
+                out[name] = w.text()
+        return out
+
+    def save(self) -> None:
+        self.error.hide()
+        data = self.values()
+        self.buttons.setEnabled(False)
+        WriteOp(lambda: self.on_save(data), self.changes).success(self._saved).failure(
+            self._failed
+        ).run(self.ctx.ops)
+
+    def _saved(self, value: Any) -> None:
+        self.buttons.setEnabled(True)
+        self.result_value = value
+        self.accept()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.buttons.setEnabled(True)
+        self.error.setText(str(exc) or "This could not be saved.")
+        self.error.show()

@@ -1,0 +1,29 @@
+"""How values are shown: dates, ages, genders, money."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.core.money import format_amount
+from app.core.patient_rules import age_on
+
+GENDER_LABELS = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Not given"}
+
+
+def gender(value: str | None) -> str:
+    return GENDER_LABELS.get(value or "unknown", "Not given")
+
+
+def birth_and_age(birth_date: str | None, today: dt.date | None = None) -> str:
+    if not birth_date:
+        return ""
+    age = age_on(birth_date, today or dt.date.today())
+    return f"{birth_date} ({age})"
+
+
+def money(cents: int | None) -> str:
+    return format_amount(cents) if cents is not None else ""
+
+
+def local_time(iso_utc: str) -> str:
+    return dt.datetime.fromisoformat(iso_utc).astimezone().strftime("%Y-%m-%d %H:%M")

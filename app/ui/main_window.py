@@ -1,0 +1,126 @@
+"""The main window: patients and diary, menus and shortcuts, remembered geometry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+    QWidget,
+)
+
+from app.platform.paths import config_dir
+from app.ui.context import AppContext, ExternalChanges
+from app.ui.diary_view import DiaryView
+from app.ui.patient_dialog import PatientDialog
+from app.ui.patient_list_view import PatientListView
+from app.ui.patient_page import PatientPage
+
+
+def window_settings() -> QSettings:
+    return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        practice = ctx.store.settings.get("practice_name")
+        self.setWindowTitle(f"Chairside — {practice}")
+        self.setObjectName("mainWindow")
+        self.patient_list = PatientListView(ctx)
+        self.patient_page = PatientPage(ctx)
+        self.patients = QStackedWidget(objectName="patientsStack")
+        self.patients.addWidget(self.patient_list)
+        self.patients.addWidget(self.patient_page)
+        self.diary = DiaryView(ctx)
+        self.tabs = QTabWidget(objectName="mainTabs")
+        self.tabs.addTab(self.patients, "Patients")
+        self.tabs.addTab(self.diary, "Diary")
+        self.setCentralWidget(self.tabs)
+
+        self.patient_list.openPatient.connect(self.open_patient)
+        self.patient_list.newPatient.connect(self.new_patient)
+        self.patient_page.closed.connect(self.show_list)
+        ctx.ops.changed.connect(self._changed)
+        self.external = ExternalChanges(ctx.store, parent=self)
+        self.external.changed.connect(self._changed)
+
+        self._menus()
+        self.statusBar().addPermanentWidget(
+            QLabel(f"Signed in as {ctx.user.display_name} ({ctx.user.role})",
+                   objectName="signedIn"))
+        self.resize(1100, 720)
+        geometry = window_settings().value("main/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self.new_action = self._action(file, "&New patient…", self.new_patient,
+                                       QKeySequence.StandardKey.New)
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = bar.addMenu("&Edit")
+        self._action(edit, "&Find patient", self.find, QKeySequence.StandardKey.Find)
+        view = bar.addMenu("&View")
+        self._action(view, "&Patients", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
+        self._action(view, "&Diary", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
+        self._action(view, "&Refresh", lambda: self._changed({"patients"}),
+                     QKeySequence.StandardKey.Refresh)
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About Chairside", self.about)
+
+    # Navigation -----------------------------------------------------------------------
+    def find(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.show_list()
+        self.patient_list.focus_search()
+
+    def show_list(self) -> None:
+        self.patients.setCurrentWidget(self.patient_list)
+
+    def open_patient(self, patient_id: str) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.patients.setCurrentWidget(self.patient_page)
+        self.patient_page.open(patient_id)
+
+    def new_patient(self) -> None:
+        dialog = PatientDialog(self.ctx, None, self)
+        dialog.saved.connect(lambda p: self.open_patient(p.id))
+        dialog.open()
+
+    def _changed(self, flags: set[str]) -> None:
+        self.patient_list.on_changed(flags)
+        self.patient_page.on_changed(flags)
+        self.diary.on_changed(flags)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Escape and self.patients.currentWidget() is self.patient_page:
+            self.show_list()
+            return
+        super().keyPressEvent(event)
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About Chairside",
+                          "Chairside — dental practice software that works offline.")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        window_settings().setValue("main/geometry", self.saveGeometry())
+        self.external.stop()
+        super().closeEvent(event)

@@ -1,0 +1,136 @@
+"""Background work for the UI: write ops and read ops, never on the Qt UI thread.
+
+One single-worker executor owns database writes (so two saves never race); reads go
+to a small pool. Results come back to the UI thread through a queued Qt signal, where
+`.success()` / `.failure()` callbacks run. A finished write announces what it changed
+(a set of flags such as {"patients"}); screens refresh for the flags they care about.
+
+    WriteOp(lambda: store.patients.create(viewer, data), changes={"patients"})
+        .success(on_saved).failure(show_error).run(ops)
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+T = TypeVar("T")
+
+
+class OpRunner(QObject):
+    """Owns the executors; lives on the UI thread."""
+
+    changed = Signal(object)  # set[str] of change flags, after a successful write
+    _done = Signal(object, object, object)  # op, result, exception
+    _progress = Signal(object, int, int, str)  # op, done, total, label
+    busy = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write")
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="db-read")
+        self._running = 0
+        self._done.connect(self._finish)
+        self._progress.connect(self._report)
+
+    def submit(self, op: _Op[Any], write: bool) -> Future[Any]:
+        self._running += 1
+        if self._running == 1:
+            self.busy.emit(True)
+        pool = self._writer if write else self._readers
+
+        def work() -> Any:
+            try:
+                result = op.fn(op) if op.wants_progress else op.fn()
+            except BaseException as exc:  # noqa: BLE001 - reported to the UI thread
+                exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+                self._done.emit(op, None, exc)
+                raise
+            self._done.emit(op, result, None)
+            return result
+
+        return pool.submit(work)
+
+    @Slot(object, object, object)
+    def _finish(self, op: _Op[Any], result: Any, exc: BaseException | None) -> None:
+        self._running -= 1
+        if self._running == 0:
+            self.busy.emit(False)
+        if exc is not None:
+            if op.on_failure:
+                op.on_failure(exc)
+            else:
+                raise exc
+            return
+        if op.changes:
+            self.changed.emit(set(op.changes))
+        if op.on_success:
+            op.on_success(result)
+
+    @Slot(object, int, int, str)
+    def _report(self, op: _Op[Any], done: int, total: int, label: str) -> None:
+        if op.on_progress:
+            op.on_progress(done, total, label)
+
+    def progress(self, op: _Op[Any], done: int, total: int, label: str = "") -> None:
+        """Called from the worker thread by ops created `with_progress()`."""
+        self._progress.emit(op, done, total, label)
+
+    def wait_idle(self) -> None:
+        """Block until queued work is done (shutdown and tests only)."""
+        self._writer.submit(lambda: None).result()
+        for _ in range(2):
+            self._readers.submit(lambda: None).result()
+
+    def shutdown(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+
+
+class _Op(Generic[T]):
+    write = False
+
+    def __init__(self, fn: Callable[..., T], changes: set[str] | None = None) -> None:
+        self.fn = fn
+        self.changes = changes or set()
+        self.on_success: Callable[[T], None] | None = None
+        self.on_failure: Callable[[BaseException], None] | None = None
+        self.on_progress: Callable[[int, int, str], None] | None = None
+        self.wants_progress = False
+        self._runner: OpRunner | None = None
+
+    def success(self, fn: Callable[[T], None]) -> _Op[T]:
+        self.on_success = fn
+        return self
+
+    def failure(self, fn: Callable[[BaseException], None]) -> _Op[T]:
+        self.on_failure = fn
+        return self
+
+    def with_progress(self, fn: Callable[[int, int, str], None]) -> _Op[T]:
+        """The op's function then receives the op, to call `report(done, total, label)`."""
+        self.on_progress = fn
+        self.wants_progress = True
+        return self
+
+    def report(self, done: int, total: int, label: str = "") -> None:
+        if self._runner is not None:
+            self._runner.progress(self, done, total, label)
+
+    def run(self, runner: OpRunner) -> Future[T]:
+        self._runner = runner
+        return runner.submit(self, self.write)
+
+
+class WriteOp(_Op[T]):
+    """Changes data; runs on the single writer; announces `changes` when it succeeds."""
+
+    write = True
+
+
+class ReadOp(_Op[T]):
+    """Reads data (or talks to the network); runs on the reader pool."""

@@ -1,0 +1,230 @@
+"""The patient list: search as you type, filters, count, and the table."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.store.dto import PatientFilter, PatientRow
+from app.ui.context import AppContext
+from app.ui.formatting import GENDER_LABELS
+from app.ui.ops import ReadOp
+from app.ui.patient_list_model import PatientListModel
+from app.ui.table_model import RowRole
+
+PAGE = 50
+
+
+class PatientListView(QWidget):
+    openPatient = Signal(str)  # noqa: N815
+    newPatient = Signal()  # noqa: N815
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.filter = PatientFilter()
+        self._generation = 0
+        self.model = PatientListModel(self)
+        self.model.sortRequested.connect(self._sort)
+        self.model.moreRequested.connect(self._load_more)
+
+        self.search = QLineEdit(placeholderText="Search by name, phone, email, card or ID number")
+        self.search.setClearButtonEnabled(True)
+        self.search.setObjectName("patientSearch")
+        self.search.textChanged.connect(self._query_changed)
+
+        self.gender = QComboBox(objectName="genderFilter")
+        self.gender.addItem("Any gender", None)
+        for value, label in GENDER_LABELS.items():
+            self.gender.addItem(label, value)
+        self.gender.currentIndexChanged.connect(self._filters_changed)
+
+        self.case_type = QComboBox(objectName="caseTypeFilter")
+        self.case_type.addItem("Any case type", None)
+        self.case_type.currentIndexChanged.connect(self._filters_changed)
+
+        self.visits_on = QCheckBox("Visited between", objectName="visitFilter")
+        self.visit_from = QDateEdit(QDate.currentDate().addMonths(-1), calendarPopup=True)
+        self.visit_to = QDateEdit(QDate.currentDate(), calendarPopup=True)
+        for w in (self.visit_from, self.visit_to):
+            w.setDisplayFormat("yyyy-MM-dd")
+            w.setEnabled(False)
+            w.dateChanged.connect(self._filters_changed)
+        self.visits_on.toggled.connect(self._visits_toggled)
+
+        self.reset = QPushButton("Reset filters", objectName="resetFilters")
+        self.reset.clicked.connect(self.reset_filters)
+        self.add = QPushButton("New patient", objectName="newPatient")
+        self.add.clicked.connect(self.newPatient.emit)
+        self.count = QLabel("", objectName="patientCount")
+
+        self.table = QTableView(objectName="patientTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.activated.connect(self._activated)
+        self.table.doubleClicked.connect(self._activated)
+
+        self.empty = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter, objectName="emptyState")
+        self.empty.setWordWrap(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(self.empty)
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.add)
+        filters = QHBoxLayout()
+        for w in (self.gender, self.case_type, self.visits_on, self.visit_from, QLabel("and"),
+                  self.visit_to, self.reset):
+            filters.addWidget(w)
+        filters.addStretch(1)
+        filters.addWidget(self.count)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(filters)
+        layout.addWidget(self.stack, 1)
+        self.refresh_case_types()
+        self.reload()
+
+    # Filters --------------------------------------------------------------------------
+    def _query_changed(self, text: str) -> None:
+        self.filter = dataclasses.replace(self.filter, query=text)
+        self.reload()
+
+    def _visits_toggled(self, on: bool) -> None:
+        self.visit_from.setEnabled(on)
+        self.visit_to.setEnabled(on)
+        self._filters_changed()
+
+    def _filters_changed(self, *_: Any) -> None:
+        on = self.visits_on.isChecked()
+        self.filter = dataclasses.replace(
+            self.filter,
+            gender=self.gender.currentData(),
+            case_type=self.case_type.currentData(),
+            visit_from=self.visit_from.date().toString("yyyy-MM-dd") if on else None,
+            visit_to=self.visit_to.date().toString("yyyy-MM-dd") if on else None,
+        )
+        self.reload()
+
+    def _sort(self, key: str) -> None:
+        self.filter = dataclasses.replace(self.filter, sort=key)
+        self.reload()
+
+    def reset_filters(self) -> None:
+        for w in (self.gender, self.case_type, self.visits_on, self.search):
+            w.blockSignals(True)
+        self.gender.setCurrentIndex(0)
+        self.case_type.setCurrentIndex(0)
+        self.visits_on.setChecked(False)
+        self.visit_from.setEnabled(False)
+        self.visit_to.setEnabled(False)
+        self.search.clear()
+        for w in (self.gender, self.case_type, self.visits_on, self.search):
+            w.blockSignals(False)
+        self.filter = PatientFilter(sort=self.filter.sort)
+        self.reload()
+
+    def refresh_case_types(self) -> None:
+        ctx = self.ctx
+
+        def done(types: list[str]) -> None:
+            current = self.case_type.currentData()
+            self.case_type.blockSignals(True)
+            while self.case_type.count() > 1:
+                self.case_type.removeItem(1)
+            for t in types:
+                self.case_type.addItem(t, t)
+            index = self.case_type.findData(current)
+            self.case_type.setCurrentIndex(max(index, 0))
+            self.case_type.blockSignals(False)
+
+        ReadOp(lambda: ctx.store.patients.case_types(ctx.viewer)).success(done).run(ctx.ops)
+
+    # Loading --------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Ask for the first page and the count; answers to older requests are dropped."""
+        self._generation += 1
+        gen, f, ctx = self._generation, self.filter, self.ctx
+
+        def rows() -> list[PatientRow]:
+            return ctx.store.patients.search(ctx.viewer, f, limit=PAGE + 1)
+
+        def show(result: list[PatientRow]) -> None:
+            if gen == self._generation:
+                self.model.load(result[:PAGE], len(result) > PAGE)
+                self._update_empty_state()
+
+        ReadOp(rows).success(show).failure(self._failed).run(ctx.ops)
+
+        def counted(n: int) -> None:
+            if gen == self._generation:
+                self.count.setText("1 patient" if n == 1 else f"{n:,} patients")
+
+        ReadOp(lambda: ctx.store.patients.count(ctx.viewer, f)).success(counted).run(ctx.ops)
+
+    def _load_more(self) -> None:
+        gen, f, ctx, offset = self._generation, self.filter, self.ctx, self.model.rowCount()
+
+        def rows() -> list[PatientRow]:
+            return ctx.store.patients.search(ctx.viewer, f, limit=PAGE + 1, offset=offset)
+
+        def show(result: list[PatientRow]) -> None:
+            if gen == self._generation:
+                self.model.load_more(result[:PAGE], len(result) > PAGE)
+
+        ReadOp(rows).success(show).failure(self._failed).run(ctx.ops)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.model.loading_more = False
+        self.count.setText("The patient list could not be read.")
+        self.empty.setText(f"The patient list could not be read: {exc}")
+        self.stack.setCurrentWidget(self.empty)
+
+    def _update_empty_state(self) -> None:
+        if self.model.rowCount():
+            self.stack.setCurrentWidget(self.table)
+            return
+        if self.filter.query or self.filter.has_filters:
+            self.empty.setText("No patient matches. Check the spelling or reset the filters.")
+        else:
+            self.empty.setText("No patients yet. Add the first one with New patient (Ctrl+N).")
+        self.stack.setCurrentWidget(self.empty)
+
+    def on_changed(self, flags: set[str]) -> None:
+        if flags & {"patients", "visits"}:
+            self.reload()
+            self.refresh_case_types()
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _activated(self, index: Any) -> None:
+        row = self.model.data(index, RowRole)
+        if row is not None:
+            self.openPatient.emit(row.id)

@@ -1,0 +1,284 @@
+"""A patient's file: basic and clinical information, records, agreements, appointments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDateEdit,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.patient_rules import LABELS
+from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
+from app.ui import formatting
+from app.ui.context import AppContext
+from app.ui.ops import ReadOp, WriteOp
+from app.ui.patient_dialog import BASIC, CLINICAL, PatientDialog
+from app.ui.record_forms import (
+    agreement_dialog,
+    appointment_dialog,
+    payment_dialog,
+    visit_dialog,
+)
+from app.ui.table_model import Column, RowRole, RowTableModel
+
+VISIT_COLUMNS: list[Column[VisitRow]] = [
+    Column("Date", lambda v: v.visit_date),
+    Column("Record name", lambda v: v.name or ""),
+    Column("Procedure / action", lambda v: (v.procedure or "").replace("\n", " ")),
+    Column("Paid", lambda v: formatting.money(v.amount_paid), align_right=True),
+    Column("Notes", lambda v: (v.notes or "").replace("\n", " ")),
+    Column("Next visit", lambda v: (
+        f"{v.next_visit_date} ({v.next_visit_minutes} min)" if v.next_visit_minutes else "")),
+]
+AGREEMENT_COLUMNS: list[Column[AgreementRow]] = [
+    Column("Agreement", lambda a: a.title or ""),
+    Column("Total", lambda a: formatting.money(a.total), align_right=True),
+    Column("Discount", lambda a: formatting.money(a.discount), align_right=True),
+    Column("Tax", lambda a: formatting.money(a.tax), align_right=True),
+    Column("Paid", lambda a: formatting.money(a.paid), align_right=True),
+    Column("Remaining", lambda a: formatting.money(a.remaining), align_right=True),
+    Column("Expires", lambda a: (a.expires_on or "") + ("  EXPIRED" if a.expired else ""),
+           foreground=lambda a: QColor("#b00020") if a.expired else None),
+]
+APPOINTMENT_COLUMNS: list[Column[AppointmentRow]] = [
+    Column("When", lambda a: formatting.local_time(a.starts_at)),
+    Column("Duration", lambda a: f"{a.duration_minutes} min"),
+    Column("Reason", lambda a: a.reason or ""),
+    Column("Status", lambda a: a.status.replace("_", " ").capitalize()),
+]
+
+
+def _table(model: RowTableModel[Any], name: str) -> QTableView:
+    table = QTableView(objectName=name)
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return table
+
+
+class PatientPage(QWidget):
+    closed = Signal()
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.patient: PatientDetail | None = None
+        self.title = QLabel("", objectName="patientTitle")
+        self.title.setStyleSheet("font-size: 18px; font-weight: 600;")
+        back = QPushButton("← Patients", objectName="backToList")
+        back.clicked.connect(self.closed.emit)
+        self.edit = QPushButton("Edit patient", objectName="editPatient")
+        self.edit.clicked.connect(self.edit_patient)
+        head = QHBoxLayout()
+        head.addWidget(back)
+        head.addWidget(self.title, 1)
+        head.addWidget(self.edit)
+
+        self.tabs = QTabWidget(objectName="patientTabs")
+        self.basic_labels = self._info_tab(BASIC, "Basic information")
+        self.clinical_labels = self._info_tab(CLINICAL, "Clinical information")
+        self.visits = RowTableModel(VISIT_COLUMNS, self)
+        self.agreements = RowTableModel(AGREEMENT_COLUMNS, self)
+        self.appointments = RowTableModel(APPOINTMENT_COLUMNS, self)
+        self._records_tab()
+        self._agreements_tab()
+        self._appointments_tab()
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.tabs, 1)
+
+    def _info_tab(self, names: tuple[str, ...], title: str) -> dict[str, QLabel]:
+        page = QWidget()
+        form = QFormLayout(page)
+        labels = {}
+        for name in names:
+            label = QLabel("", objectName=f"info_{name}")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)
+            labels[name] = label
+            form.addRow(LABELS[name] + ":", label)
+        self.tabs.addTab(page, title)
+        return labels
+
+    def _records_tab(self) -> None:
+        page = QWidget()
+        self.range_on = QCheckBox("Only between", objectName="recordRange")
+        self.range_from = QDateEdit(QDate.currentDate().addYears(-1), calendarPopup=True)
+        self.range_to = QDateEdit(QDate.currentDate(), calendarPopup=True)
+        for w in (self.range_from, self.range_to):
+            w.setDisplayFormat("yyyy-MM-dd")
+            w.dateChanged.connect(lambda *_: self.load_visits())
+        self.range_on.toggled.connect(lambda *_: self.load_visits())
+        add = QPushButton("New record", objectName="newRecord")
+        add.clicked.connect(self.add_visit)
+        rename = QPushButton("Rename record", objectName="renameRecord")
+        rename.clicked.connect(self.rename_visit)
+        bar = QHBoxLayout()
+        for w in (self.range_on, self.range_from, QLabel("and"), self.range_to):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(rename)
+        bar.addWidget(add)
+        self.visit_table = _table(self.visits, "visitTable")
+        self.visit_table.doubleClicked.connect(lambda *_: self.rename_visit())
+        self.visits_empty = QLabel("No records yet.", objectName="visitsEmpty")
+        v = QVBoxLayout(page)
+        v.addLayout(bar)
+        v.addWidget(self.visits_empty)
+        v.addWidget(self.visit_table, 1)
+        self.tabs.addTab(page, "Records")
+
+    def _agreements_tab(self) -> None:
+        page = QWidget()
+        add = QPushButton("New agreement", objectName="newAgreement")
+        add.clicked.connect(lambda: self._form(agreement_dialog))
+        pay = QPushButton("Add payment", objectName="addPayment")
+        pay.clicked.connect(self.add_payment)
+        bar = QHBoxLayout()
+        bar.addStretch(1)
+        bar.addWidget(pay)
+        bar.addWidget(add)
+        self.agreement_table = _table(self.agreements, "agreementTable")
+        self.agreement_totals = QLabel("", objectName="agreementTotals")
+        v = QVBoxLayout(page)
+        v.addLayout(bar)
+        v.addWidget(self.agreement_table, 1)
+        v.addWidget(self.agreement_totals)
+        self.tabs.addTab(page, "Agreements")
+
+    def _appointments_tab(self) -> None:
+        page = QWidget()
+        add = QPushButton("New appointment", objectName="newAppointment")
+        add.clicked.connect(lambda: self._form(appointment_dialog))
+        bar = QHBoxLayout()
+        bar.addStretch(1)
+        bar.addWidget(add)
+        v = QVBoxLayout(page)
+        v.addLayout(bar)
+        v.addWidget(_table(self.appointments, "appointmentTable"), 1)
+        self.tabs.addTab(page, "Appointments")
+
+    # Loading --------------------------------------------------------------------------
+    def open(self, patient_id: str) -> None:
+        ctx = self.ctx
+        ReadOp(lambda: ctx.store.patients.get(ctx.viewer, patient_id)).success(
+            self._show
+        ).run(ctx.ops)
+
+    def _show(self, patient: PatientDetail) -> None:
+        self.patient = patient
+        self.title.setText(patient.display_name + ("  (offline, provisional)"
+                                                   if patient.provisional else ""))
+        for name, label in {**self.basic_labels, **self.clinical_labels}.items():
+            value = patient.get(name)
+            if name == "gender":
+                text = formatting.gender(str(value))
+            elif name == "birth_date":
+                text = formatting.birth_and_age(value)  # type: ignore[arg-type]
+            else:
+                text = str(value or "")
+            label.setText(text or "—")
+        self.load_visits()
+        self.load_agreements()
+        self.load_appointments()
+
+    def load_visits(self) -> None:
+        if not self.patient:
+            return
+        ctx, pid = self.ctx, self.patient.id
+        on = self.range_on.isChecked()
+        start = self.range_from.date().toString("yyyy-MM-dd") if on else None
+        end = self.range_to.date().toString("yyyy-MM-dd") if on else None
+
+        def show(rows: list[VisitRow]) -> None:
+            self.visits.set_rows(rows)
+            self.visits_empty.setVisible(not rows)
+
+        ReadOp(lambda: ctx.store.records.visits(ctx.viewer, pid, start, end)).success(
+            show
+        ).run(ctx.ops)
+
+    def load_agreements(self) -> None:
+        if not self.patient:
+            return
+        ctx, pid = self.ctx, self.patient.id
+
+        def show(rows: list[AgreementRow]) -> None:
+            self.agreements.set_rows(rows)
+            remaining = sum(a.remaining for a in rows)
+            self.agreement_totals.setText(
+                f"Remaining on all agreements: {formatting.money(remaining)}" if rows
+                else "No agreements yet."
+            )
+
+        ReadOp(lambda: ctx.store.records.agreements(ctx.viewer, pid)).success(show).run(ctx.ops)
+
+    def load_appointments(self) -> None:
+        if not self.patient:
+            return
+        ctx, pid = self.ctx, self.patient.id
+        ReadOp(lambda: ctx.store.records.appointments(ctx.viewer, pid)).success(
+            self.appointments.set_rows
+        ).run(ctx.ops)
+
+    def on_changed(self, flags: set[str]) -> None:
+        if not self.patient or not self.isVisible():
+            return
+        if "patients" in flags:
+            self.open(self.patient.id)
+            return
+        if "visits" in flags:
+            self.load_visits()
+        if "agreements" in flags:
+            self.load_agreements()
+        if "appointments" in flags:
+            self.load_appointments()
+
+    # Actions --------------------------------------------------------------------------
+    def edit_patient(self) -> None:
+        if self.patient:
+            PatientDialog(self.ctx, self.patient, self).open()
+
+    def add_visit(self) -> None:
+        self._form(visit_dialog)
+
+    def _form(self, factory: Any) -> None:
+        if self.patient:
+            factory(self.ctx, self.patient.id, self).open()
+
+    def add_payment(self) -> None:
+        index = self.agreement_table.currentIndex()
+        row = self.agreements.data(index, RowRole) if index.isValid() else None
+        if row is None and self.agreements.rows:
+            row = self.agreements.rows[0]
+        if row is not None:
+            payment_dialog(self.ctx, row.id, self).open()
+
+    def rename_visit(self) -> None:
+        index = self.visit_table.currentIndex()
+        if not index.isValid():
+            return
+        visit: VisitRow = self.visits.data(index, RowRole)
+        name, ok = QInputDialog.getText(self, "Rename record", "Record name:", text=visit.name or "")
+        if ok:
+            ctx = self.ctx
+            WriteOp(lambda: ctx.store.records.rename_visit(ctx.viewer, visit.id, name),
+                    {"visits"}).run(ctx.ops)

@@ -1,0 +1,42 @@
+"""Chairside desktop app: `python main.py [--database PATH]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="chairside", description="Chairside dental practice")
+    p.add_argument("--database", help="practice database file to open (default: the usual one)")
+    p.add_argument("--allow-key-file", action="store_true",
+                   help="keep the database key in a private file when no keyring exists")
+    p.add_argument("--self-test", action="store_true",
+                   help="open the main window offscreen on a scratch database, then exit")
+    p.add_argument("--auto-login", metavar="USER:PASSWORD", help=argparse.SUPPRESS)
+    p.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        scratch = tempfile.mkdtemp(prefix="chairside-self-test-")
+        os.environ["CHAIRSIDE_DATA_DIR"] = os.path.join(scratch, "data")
+        os.environ["CHAIRSIDE_CONFIG_DIR"] = os.path.join(scratch, "config")
+        args.database = os.path.join(scratch, "self-test.chairside")
+        args.allow_key_file = True
+        args.auto_login = "selftest:self-test-password"
+    from app.ui.application import run
+
+    code = run(args)
+    if args.self_test:
+        print("self-test passed" if code == 0 else f"self-test failed ({code})")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
