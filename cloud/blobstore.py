@@ -136,7 +136,7 @@ class S3BlobStore:
 def make_blob_store(settings: Settings) -> BlobStore:
     if settings.blob_store == "s3":
         if not settings.s3_bucket:
-            raise ValueError("CHAIRSIDE_S3_BUCKET is required with CHAIRSIDE_BLOB_STORE=s3")
+            raise ValueError("CHAIRSIDE_CLOUD_S3_BUCKET is required for the s3 blob store")
         return S3BlobStore(
             bucket=settings.s3_bucket, prefix=settings.s3_prefix,
             endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,

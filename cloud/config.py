@@ -4,8 +4,9 @@ Values come from the command line (`--host`, `--port`, `--data`), then environme
 variables, then the embedded defaults: SQLite and a folder of files under the data
 directory, so that `python -m cloud` runs with zero configuration.
 
-Environment variables carry the prefix ``CHAIRSIDE_`` (``CHAIRSIDE_SMTP_HOST``, ...);
-the database URL is also read from the conventional ``DATABASE_URL``.
+Environment variables carry the prefix ``CHAIRSIDE_CLOUD_`` (``CHAIRSIDE_CLOUD_SMTP_HOST``,
+``CHAIRSIDE_CLOUD_BLOB_STORE``, ...); the database URL is also read from the conventional
+``DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CHAIRSIDE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CHAIRSIDE_CLOUD_", extra="ignore")
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="",
-        validation_alias=AliasChoices("CHAIRSIDE_DATABASE_URL", "DATABASE_URL"),
+        validation_alias=AliasChoices("CHAIRSIDE_CLOUD_DATABASE_URL", "DATABASE_URL"),
         description="SQLAlchemy URL; empty: SQLite in the data directory",
     )
 
