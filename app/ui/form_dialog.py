@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, QTime
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtWidgets import (
     QDateEdit,
     QDateTimeEdit,
@@ -51,6 +51,7 @@ class FormDialog(QDialog):
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle(title)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setMinimumWidth(420)
         self.on_save = on_save
         self.changes = changes

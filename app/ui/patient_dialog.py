@@ -47,6 +47,7 @@ class PatientDialog(QDialog):
         self.ctx = ctx
         self.patient = patient
         self.setObjectName("patientDialog")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("Edit patient" if patient else "New patient")
         self.setMinimumWidth(520)
         self.inputs: dict[str, QLineEdit | QPlainTextEdit | QComboBox] = {}

@@ -180,6 +180,7 @@ class PatientListView(QWidget):
                 self._update_empty_state()
 
         ReadOp(rows).success(show).failure(self._failed).run(ctx.ops)
+        self.count.setText("Counting…")
 
         def counted(n: int) -> None:
             if gen == self._generation:
