@@ -24,7 +24,7 @@ Bound = Annotated[str, Query(max_length=36)]
 
 
 @router.post(
-    "/push", response_model=PushOut, response_model_exclude_none=True,
+    "/push", response_model=PushOut, response_model_exclude_unset=True,
     responses={403: {"model": Problem}, 409: {"model": Problem}, 413: {"model": Problem},
                422: {"model": Problem}},
 )
