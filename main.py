@@ -11,10 +11,16 @@ import tempfile
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="chairside", description="Chairside dental practice")
     p.add_argument("--database", help="practice database file to open (default: the usual one)")
-    p.add_argument("--allow-key-file", action="store_true",
-                   help="keep the database key in a private file when no keyring exists")
-    p.add_argument("--self-test", action="store_true",
-                   help="open the main window offscreen on a scratch database, then exit")
+    p.add_argument(
+        "--allow-key-file",
+        action="store_true",
+        help="keep the database key in a private file when no keyring exists",
+    )
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the main window offscreen on a scratch database, then exit",
+    )
     p.add_argument("--auto-login", metavar="USER:PASSWORD", help=argparse.SUPPRESS)
     p.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from argon2 import PasswordHasher
@@ -68,10 +69,8 @@ class UsersRepo:
             )
         if u is None:
             # Spend the same time as a real check, so a wrong name is not told apart.
-            try:
+            with contextlib.suppress(VerificationError, InvalidHashError):
                 _hasher.verify(_DUMMY, password)
-            except (VerificationError, InvalidHashError):
-                pass
             return None
         try:
             _hasher.verify(u.password_hash, password)

@@ -53,8 +53,9 @@ class Launcher:
         if len(known) <= 1:
             return known[0] if known else paths.default_database()
         names = [p.stem for p in known]
-        name, ok = QInputDialog.getItem(None, "Chairside", "Open which practice database?",
-                                        names, 0, False)
+        name, ok = QInputDialog.getItem(
+            None, "Chairside", "Open which practice database?", names, 0, False
+        )
         return known[names.index(name)] if ok else None
 
     def _open(self, path: Path, allow_key_file: bool) -> None:
@@ -69,7 +70,8 @@ class Launcher:
         self._close_progress()
         if isinstance(exc, InsecureKeyringError):
             answer = QMessageBox.question(
-                None, "No secure keyring",
+                None,
+                "No secure keyring",
                 f"{exc}\n\nKeep the key in such a file and continue?",
             )
             if answer == QMessageBox.StandardButton.Yes:
@@ -77,8 +79,11 @@ class Launcher:
                 return
             self.quit(1)
             return
-        message = str(exc) if isinstance(exc, StoreError) else (
-            f"The practice database could not be opened ({type(exc).__name__}: {exc}).")
+        message = (
+            str(exc)
+            if isinstance(exc, StoreError)
+            else (f"The practice database could not be opened ({type(exc).__name__}: {exc}).")
+        )
         if self.args.self_test or self.args.exit_when_shown:
             print(message, file=sys.stderr)
         else:

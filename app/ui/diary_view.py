@@ -63,8 +63,10 @@ class DiaryView(QWidget):
         self.visits = RowTableModel(DIARY_VISITS, self)
         self.appointments = RowTableModel(DIARY_APPOINTMENTS, self)
         split = QSplitter()
-        for title, model, name in (("Appointments", self.appointments, "diaryAppointments"),
-                                   ("Visits", self.visits, "diaryVisits")):
+        for title, model, name in (
+            ("Appointments", self.appointments, "diaryAppointments"),
+            ("Visits", self.visits, "diaryVisits"),
+        ):
             box = QWidget()
             v = QVBoxLayout(box)
             v.addWidget(QLabel(title))
@@ -89,7 +91,8 @@ class DiaryView(QWidget):
         self.appointments.set_rows(day.appointments)
         self.total.setText(f"Total paid: {formatting.money(day.total_paid)}")
         self.patients.setText(
-            "1 patient" if day.patient_count == 1 else f"{day.patient_count} patients")
+            "1 patient" if day.patient_count == 1 else f"{day.patient_count} patients"
+        )
         nothing = not day.visits and not day.appointments
         self.empty.setText("Nothing booked or recorded on this day." if nothing else "")
         self.empty.setVisible(nothing)

@@ -82,7 +82,7 @@ class CreateAdminDialog(_Base):
             self.user = self.store.users.create(
                 self.username.text(), self.display.text(), self.password.text(), "admin"
             )
-        except Exception as exc:  # noqa: BLE001 - shown to the user
+        except Exception as exc:
             self.fail(str(exc))
             return
         self.accept()

@@ -54,8 +54,8 @@ class MainWindow(QMainWindow):
 
         self._menus()
         self.statusBar().addPermanentWidget(
-            QLabel(f"Signed in as {ctx.user.display_name} ({ctx.user.role})",
-                   objectName="signedIn"))
+            QLabel(f"Signed in as {ctx.user.display_name} ({ctx.user.role})", objectName="signedIn")
+        )
         self.resize(1100, 720)
         geometry = window_settings().value("main/geometry")
         if geometry is not None:
@@ -72,8 +72,9 @@ class MainWindow(QMainWindow):
     def _menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
-        self.new_action = self._action(file, "&New patient…", self.new_patient,
-                                       QKeySequence.StandardKey.New)
+        self.new_action = self._action(
+            file, "&New patient…", self.new_patient, QKeySequence.StandardKey.New
+        )
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = bar.addMenu("&Edit")
@@ -81,8 +82,9 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         self._action(view, "&Patients", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self._action(view, "&Diary", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
-        self._action(view, "&Refresh", lambda: self._changed({"patients"}),
-                     QKeySequence.StandardKey.Refresh)
+        self._action(
+            view, "&Refresh", lambda: self._changed({"patients"}), QKeySequence.StandardKey.Refresh
+        )
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Chairside", self.about)
 
@@ -110,17 +112,18 @@ class MainWindow(QMainWindow):
         self.patient_page.on_changed(flags)
         self.diary.on_changed(flags)
 
-    def keyPressEvent(self, event: Any) -> None:  # noqa: N802
+    def keyPressEvent(self, event: Any) -> None:
         if event.key() == Qt.Key.Key_Escape and self.patients.currentWidget() is self.patient_page:
             self.show_list()
             return
         super().keyPressEvent(event)
 
     def about(self) -> None:
-        QMessageBox.about(self, "About Chairside",
-                          "Chairside — dental practice software that works offline.")
+        QMessageBox.about(
+            self, "About Chairside", "Chairside — dental practice software that works offline."
+        )
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         window_settings().setValue("main/geometry", self.saveGeometry())
         self.external.stop()
         super().closeEvent(event)

@@ -46,7 +46,7 @@ class OpRunner(QObject):
         def work() -> Any:
             try:
                 result = op.fn(op) if op.wants_progress else op.fn()
-            except BaseException as exc:  # noqa: BLE001 - reported to the UI thread
+            except BaseException as exc:
                 exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
                 self._done.emit(op, None, exc)
                 raise

@@ -25,8 +25,21 @@ from app.ui.context import AppContext
 from app.ui.formatting import GENDER_LABELS
 from app.ui.ops import ReadOp, WriteOp
 
-BASIC = ("first_name", "last_name", "gender", "birth_date", "mobile", "landline", "id_number",
-         "insurance_card_number", "email", "address", "card_number", "case_types", "note")
+BASIC = (
+    "first_name",
+    "last_name",
+    "gender",
+    "birth_date",
+    "mobile",
+    "landline",
+    "id_number",
+    "insurance_card_number",
+    "email",
+    "address",
+    "card_number",
+    "case_types",
+    "note",
+)
 CLINICAL = ("past_medical_history", "diseases", "medications", "oral_habits", "allergies")
 MULTILINE = {"address", "note", *CLINICAL}
 PLACEHOLDERS = {
@@ -178,7 +191,7 @@ class PatientDialog(QDialog):
             self.banner.setText(f"The patient could not be saved: {exc}")
         self.banner.show()
 
-    def keyPressEvent(self, event: Any) -> None:  # noqa: N802
+    def keyPressEvent(self, event: Any) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.reject()
             return

@@ -26,9 +26,9 @@ SORTABLE = {NAME_COLUMN: "name", BIRTH_COLUMN: "birth_date"}
 class PatientListModel(RowTableModel[PatientRow]):
     """Rows arrive from the view's read ops; `sort()` asks the view to reload."""
 
-    rowsLoaded = Signal()  # noqa: N815 - Qt naming
-    sortRequested = Signal(str)  # noqa: N815
-    moreRequested = Signal()  # noqa: N815
+    rowsLoaded = Signal()
+    sortRequested = Signal(str)
+    moreRequested = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(COLUMNS, parent)
@@ -47,10 +47,10 @@ class PatientListModel(RowTableModel[PatientRow]):
         self.append_rows(rows)
         self.rowsLoaded.emit()
 
-    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008, N802
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and self.has_more and not self.loading_more
 
-    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008, N802
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
         if self.canFetchMore(parent):
             self.loading_more = True
             self.moreRequested.emit()

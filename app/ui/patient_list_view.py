@@ -33,8 +33,8 @@ PAGE = 50
 
 
 class PatientListView(QWidget):
-    openPatient = Signal(str)  # noqa: N815
-    newPatient = Signal()  # noqa: N815
+    openPatient = Signal(str)
+    newPatient = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,8 +98,15 @@ class PatientListView(QWidget):
         top.addWidget(self.search, 1)
         top.addWidget(self.add)
         filters = QHBoxLayout()
-        for w in (self.gender, self.case_type, self.visits_on, self.visit_from, QLabel("and"),
-                  self.visit_to, self.reset):
+        for w in (
+            self.gender,
+            self.case_type,
+            self.visits_on,
+            self.visit_from,
+            QLabel("and"),
+            self.visit_to,
+            self.reset,
+        ):
             filters.addWidget(w)
         filters.addStretch(1)
         filters.addWidget(self.count)

@@ -42,8 +42,12 @@ VISIT_COLUMNS: list[Column[VisitRow]] = [
     Column("Procedure / action", lambda v: (v.procedure or "").replace("\n", " ")),
     Column("Paid", lambda v: formatting.money(v.amount_paid), align_right=True),
     Column("Notes", lambda v: (v.notes or "").replace("\n", " ")),
-    Column("Next visit", lambda v: (
-        f"{v.next_visit_date} ({v.next_visit_minutes} min)" if v.next_visit_minutes else "")),
+    Column(
+        "Next visit",
+        lambda v: (
+            f"{v.next_visit_date} ({v.next_visit_minutes} min)" if v.next_visit_minutes else ""
+        ),
+    ),
 ]
 AGREEMENT_COLUMNS: list[Column[AgreementRow]] = [
     Column("Agreement", lambda a: a.title or ""),
@@ -52,8 +56,11 @@ AGREEMENT_COLUMNS: list[Column[AgreementRow]] = [
     Column("Tax", lambda a: formatting.money(a.tax), align_right=True),
     Column("Paid", lambda a: formatting.money(a.paid), align_right=True),
     Column("Remaining", lambda a: formatting.money(a.remaining), align_right=True),
-    Column("Expires", lambda a: (a.expires_on or "") + ("  EXPIRED" if a.expired else ""),
-           foreground=lambda a: QColor("#b00020") if a.expired else None),
+    Column(
+        "Expires",
+        lambda a: (a.expires_on or "") + ("  EXPIRED" if a.expired else ""),
+        foreground=lambda a: QColor("#b00020") if a.expired else None,
+    ),
 ]
 APPOINTMENT_COLUMNS: list[Column[AppointmentRow]] = [
     Column("When", lambda a: formatting.local_time(a.starts_at)),
@@ -179,14 +186,15 @@ class PatientPage(QWidget):
     # Loading --------------------------------------------------------------------------
     def open(self, patient_id: str) -> None:
         ctx = self.ctx
-        ReadOp(lambda: ctx.store.patients.get(ctx.viewer, patient_id)).success(
-            self._show
-        ).run(ctx.ops)
+        ReadOp(lambda: ctx.store.patients.get(ctx.viewer, patient_id)).success(self._show).run(
+            ctx.ops
+        )
 
     def _show(self, patient: PatientDetail) -> None:
         self.patient = patient
-        self.title.setText(patient.display_name + ("  (offline, provisional)"
-                                                   if patient.provisional else ""))
+        self.title.setText(
+            patient.display_name + ("  (offline, provisional)" if patient.provisional else "")
+        )
         for name, label in {**self.basic_labels, **self.clinical_labels}.items():
             value = patient.get(name)
             if name == "gender":
@@ -212,9 +220,9 @@ class PatientPage(QWidget):
             self.visits.set_rows(rows)
             self.visits_empty.setVisible(not rows)
 
-        ReadOp(lambda: ctx.store.records.visits(ctx.viewer, pid, start, end)).success(
-            show
-        ).run(ctx.ops)
+        ReadOp(lambda: ctx.store.records.visits(ctx.viewer, pid, start, end)).success(show).run(
+            ctx.ops
+        )
 
     def load_agreements(self) -> None:
         if not self.patient:
@@ -225,7 +233,8 @@ class PatientPage(QWidget):
             self.agreements.set_rows(rows)
             remaining = sum(a.remaining for a in rows)
             self.agreement_totals.setText(
-                f"Remaining on all agreements: {formatting.money(remaining)}" if rows
+                f"Remaining on all agreements: {formatting.money(remaining)}"
+                if rows
                 else "No agreements yet."
             )
 
@@ -277,8 +286,11 @@ class PatientPage(QWidget):
         if not index.isValid():
             return
         visit: VisitRow = self.visits.data(index, RowRole)
-        name, ok = QInputDialog.getText(self, "Rename record", "Record name:", text=visit.name or "")
+        name, ok = QInputDialog.getText(
+            self, "Rename record", "Record name:", text=visit.name or ""
+        )
         if ok:
             ctx = self.ctx
-            WriteOp(lambda: ctx.store.records.rename_visit(ctx.viewer, visit.id, name),
-                    {"visits"}).run(ctx.ops)
+            WriteOp(
+                lambda: ctx.store.records.rename_visit(ctx.viewer, visit.id, name), {"visits"}
+            ).run(ctx.ops)

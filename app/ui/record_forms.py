@@ -18,46 +18,68 @@ def _amount(text: str) -> int | None:
 def visit_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> FormDialog:
     def save(v: dict[str, Any]) -> Any:
         minutes = v.pop("next_visit_minutes")
-        return ctx.store.records.add_visit(ctx.viewer, patient_id, {
-            "visit_date": v["visit_date"],
-            "name": v["name"],
-            "procedure": v["procedure"],
-            "amount_paid": _amount(v["amount_paid"]),
-            "notes": v["notes"],
-            "next_visit_date": v["next_visit_date"] if minutes else None,
-            "next_visit_minutes": minutes or None,
-        })
+        return ctx.store.records.add_visit(
+            ctx.viewer,
+            patient_id,
+            {
+                "visit_date": v["visit_date"],
+                "name": v["name"],
+                "procedure": v["procedure"],
+                "amount_paid": _amount(v["amount_paid"]),
+                "notes": v["notes"],
+                "next_visit_date": v["next_visit_date"] if minutes else None,
+                "next_visit_minutes": minutes or None,
+            },
+        )
 
-    return FormDialog(ctx, "New record", [
-        Field("visit_date", "Date", "date"),
-        Field("name", "Record name", placeholder="e.g. Check-up"),
-        Field("procedure", "Procedure / action", "text"),
-        Field("amount_paid", "Amount paid", placeholder="0.00"),
-        Field("notes", "Notes", "text"),
-        Field("next_visit_date", "Next visit", "date"),
-        Field("next_visit_minutes", "Next visit duration (0: none)", "minutes"),
-    ], save, {"visits"}, parent)
+    return FormDialog(
+        ctx,
+        "New record",
+        [
+            Field("visit_date", "Date", "date"),
+            Field("name", "Record name", placeholder="e.g. Check-up"),
+            Field("procedure", "Procedure / action", "text"),
+            Field("amount_paid", "Amount paid", placeholder="0.00"),
+            Field("notes", "Notes", "text"),
+            Field("next_visit_date", "Next visit", "date"),
+            Field("next_visit_minutes", "Next visit duration (0: none)", "minutes"),
+        ],
+        save,
+        {"visits"},
+        parent,
+    )
 
 
 def agreement_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> FormDialog:
     def save(v: dict[str, Any]) -> Any:
-        return ctx.store.records.add_agreement(ctx.viewer, patient_id, {
-            "title": v["title"],
-            "total": _amount(v["total"]) or 0,
-            "discount": _amount(v["discount"]) or 0,
-            "tax": _amount(v["tax"]) or 0,
-            "expires_on": v["expires_on"],
-            "notes": v["notes"],
-        })
+        return ctx.store.records.add_agreement(
+            ctx.viewer,
+            patient_id,
+            {
+                "title": v["title"],
+                "total": _amount(v["total"]) or 0,
+                "discount": _amount(v["discount"]) or 0,
+                "tax": _amount(v["tax"]) or 0,
+                "expires_on": v["expires_on"],
+                "notes": v["notes"],
+            },
+        )
 
-    return FormDialog(ctx, "New agreement", [
-        Field("title", "Title", placeholder="e.g. Orthodontic treatment"),
-        Field("total", "Total", placeholder="0.00"),
-        Field("discount", "Discount", placeholder="0.00"),
-        Field("tax", "Tax", placeholder="0.00"),
-        Field("expires_on", "Expires on", "date"),
-        Field("notes", "Notes", "text"),
-    ], save, {"agreements"}, parent)
+    return FormDialog(
+        ctx,
+        "New agreement",
+        [
+            Field("title", "Title", placeholder="e.g. Orthodontic treatment"),
+            Field("total", "Total", placeholder="0.00"),
+            Field("discount", "Discount", placeholder="0.00"),
+            Field("tax", "Tax", placeholder="0.00"),
+            Field("expires_on", "Expires on", "date"),
+            Field("notes", "Notes", "text"),
+        ],
+        save,
+        {"agreements"},
+        parent,
+    )
 
 
 def payment_dialog(ctx: AppContext, agreement_id: str, parent: QWidget) -> FormDialog:
@@ -67,10 +89,17 @@ def payment_dialog(ctx: AppContext, agreement_id: str, parent: QWidget) -> FormD
             raise ValueError("Enter the amount paid.")
         return ctx.store.records.add_payment(ctx.viewer, agreement_id, v["paid_on"], amount)
 
-    return FormDialog(ctx, "New payment", [
-        Field("paid_on", "Paid on", "date"),
-        Field("amount", "Amount", placeholder="0.00"),
-    ], save, {"agreements", "visits"}, parent)
+    return FormDialog(
+        ctx,
+        "New payment",
+        [
+            Field("paid_on", "Paid on", "date"),
+            Field("amount", "Amount", placeholder="0.00"),
+        ],
+        save,
+        {"agreements", "visits"},
+        parent,
+    )
 
 
 def appointment_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> FormDialog:
@@ -81,8 +110,15 @@ def appointment_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> For
             ctx.viewer, patient_id, v["starts_at"], v["duration_minutes"], v["reason"]
         )
 
-    return FormDialog(ctx, "New appointment", [
-        Field("starts_at", "Starts at", "datetime"),
-        Field("duration_minutes", "Duration", "minutes", default=minutes),
-        Field("reason", "Reason", "text"),
-    ], save, {"appointments"}, parent)
+    return FormDialog(
+        ctx,
+        "New appointment",
+        [
+            Field("starts_at", "Starts at", "datetime"),
+            Field("duration_minutes", "Duration", "minutes", default=minutes),
+            Field("reason", "Reason", "text"),
+        ],
+        save,
+        {"appointments"},
+        parent,
+    )

@@ -67,8 +67,16 @@ def type_search(window, qtbot, text: str) -> None:
 
 def test_add_a_patient_and_find_him_by_part_of_his_phone(window, qtbot) -> None:
     qtbot.waitUntil(lambda: "No patients yet" in window.patient_list.empty.text())
-    add_patient(window, qtbot, first_name="Karim", last_name="Haddad", gender="male",
-                mobile="+961 3 123 456", birth_date="1980-04-02", email="karim@example.com")
+    add_patient(
+        window,
+        qtbot,
+        first_name="Karim",
+        last_name="Haddad",
+        gender="male",
+        mobile="+961 3 123 456",
+        birth_date="1980-04-02",
+        email="karim@example.com",
+    )
     assert window.patient_page.title.text() == "Karim Haddad"
     assert window.patient_page.basic_labels["mobile"].text() == "+9613123456"
     add_patient(window, qtbot, first_name="Lina", last_name="Saad", mobile="0044 7700 900111")
@@ -91,15 +99,24 @@ def test_validation_errors_are_shown_and_nothing_typed_is_lost(window, qtbot) ->
     assert dialog.isVisible() and dialog.inputs["first_name"].text() == "Ana"
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: shown(window, PatientDialog) is None)
-    assert window.ctx.store.patients.count(window.ctx.viewer, __import__(
-        "app.store.dto", fromlist=["PatientFilter"]).PatientFilter()) == 0
+    assert (
+        window.ctx.store.patients.count(
+            window.ctx.viewer,
+            __import__("app.store.dto", fromlist=["PatientFilter"]).PatientFilter(),
+        )
+        == 0
+    )
 
 
 def test_filter_by_gender_and_visit_dates_then_reset(window, qtbot, ctx) -> None:
     v = ctx.viewer
-    ana = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima", "gender": "female"})
+    ana = ctx.store.patients.create(
+        v, {"first_name": "Ana", "last_name": "Lima", "gender": "female"}
+    )
     ctx.store.patients.create(v, {"first_name": "Bruno", "last_name": "Costa", "gender": "male"})
-    zoe = ctx.store.patients.create(v, {"first_name": "Zoe", "last_name": "Reis", "gender": "female"})
+    zoe = ctx.store.patients.create(
+        v, {"first_name": "Zoe", "last_name": "Reis", "gender": "female"}
+    )
     ctx.store.records.add_visit(v, ana.id, {"visit_date": "2026-03-05"})
     ctx.store.records.add_visit(v, zoe.id, {"visit_date": "2025-01-05"})
     lst = window.patient_list
@@ -191,9 +208,17 @@ def test_diary_totals_for_a_day(window, qtbot, ctx) -> None:
 
 def test_agreement_remaining_and_expired_mark(window, qtbot, ctx) -> None:
     p = ctx.store.patients.create(ctx.viewer, {"first_name": "Ana", "last_name": "Lima"})
-    ag = ctx.store.records.add_agreement(ctx.viewer, p.id, {
-        "title": "Implant", "total": 200000, "discount": 10000, "tax": 5000,
-        "expires_on": "2020-01-01"})
+    ag = ctx.store.records.add_agreement(
+        ctx.viewer,
+        p.id,
+        {
+            "title": "Implant",
+            "total": 200000,
+            "discount": 10000,
+            "tax": 5000,
+            "expires_on": "2020-01-01",
+        },
+    )
     ctx.store.records.add_payment(ctx.viewer, ag, "2019-12-01", 50000)
     window.open_patient(p.id)
     page = window.patient_page

@@ -92,7 +92,8 @@ def test_migrates_from_the_previous_revision_keeping_data(
     with db.writer.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO patients (id, num, first_name, last_name, gender, mobile, provisional, "
+                "INSERT INTO patients (id, num, first_name, last_name, gender, mobile, "
+                "provisional, "
                 "deleted, stamps) VALUES ('01900000-0000-7000-8000-000000000001', 1, 'Zoë', "
                 "'Ångström', 'female', '+46701234567', 0, 0, '{}')"
             )

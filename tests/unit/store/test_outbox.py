@@ -61,7 +61,7 @@ def test_a_mutation_never_exists_without_its_change(store, admin) -> None:
 
 
 def test_invalid_data_cannot_slip_into_the_outbox(store, admin) -> None:
-    with pytest.raises(Exception, match="patient.gender"), store.db.write() as s:
+    with pytest.raises(Exception, match=r"patient\.gender"), store.db.write() as s:
         s.add(Patient(first_name="X", gender="dragon"))
     assert outbox(store) == []
     with store.db.read() as s:

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run the whole Chairside test suite: lint, then pytest (unit, integration, GUI
+# offscreen, end to end), the cloud's tests on SQLite and on a real PostgreSQL.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ -x .venv/bin/python ] && [ -f .venv/.chairside-installed ] || bash scripts/setup.sh
+
+export QT_QPA_PLATFORM=offscreen
+export PYTHONDONTWRITEBYTECODE=1
+if [ -z "${CHAIRSIDE_TEST_PG_URL:-}" ]; then
+    if url="$(bash scripts/postgres.sh)"; then
+        export CHAIRSIDE_TEST_PG_URL="$url"
+    else
+        echo "test: PostgreSQL could not be started; its tests will be skipped" >&2
+    fi
+fi
+
+.venv/bin/ruff check .
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
