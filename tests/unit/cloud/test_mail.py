@@ -1,0 +1,65 @@
+"""Mail through a real SMTP server (aiosmtpd on loopback)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+
+from cloud.config import Settings
+from cloud.main import create_app
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[_Inbox, int]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def test_registration_mail_goes_through_smtp(tmp_path: Path, smtp: tuple[_Inbox, int]) -> None:
+    inbox, port = smtp
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/c.db",
+                        smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
+                        smtp_from="Chairside <cloud@example.com>")
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/api/v1/installations", json={"email": "dr@example.com"})
+        assert r.status_code == 201
+    (mail_from, rcpt, content) = inbox.messages[0]
+    assert rcpt == ["dr@example.com"] and mail_from == "cloud@example.com"
+    msg = message_from_bytes(content)
+    assert r.json()["installation_id"] in msg.get_payload()
+    assert not (tmp_path / "mail").exists()
+
+
+def test_unreachable_smtp_leaves_no_installation(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/c.db",
+                        smtp_host="127.0.0.1", smtp_port=dead, smtp_security="none")
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/api/v1/installations", json={"email": "dr@example.com"})
+        assert r.status_code == 502 and "mail server" in r.json()["detail"]
+        with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+            from cloud.models import Installation
+            assert session.query(Installation).count() == 0
