@@ -193,3 +193,73 @@ class SyncState(Base):
     node_id: Mapped[str] = mapped_column(String(16), nullable=False)
     last_hlc: Mapped[str | None] = mapped_column(String(40))
     database_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    pull_cursor: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class AgentState(Base):
+    """What the sync agent is doing, published for the app to show: one row."""
+
+    __tablename__ = "agent_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[str | None] = mapped_column(String(32))
+    stopped_at: Mapped[str | None] = mapped_column(String(32))
+    online: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    waiting_changes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    waiting_uploads: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    waiting_bytes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    current_upload: Mapped[str | None] = mapped_column(String(500))
+    upload_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    upload_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_sync_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class AgentRequest(Base):
+    """Something the app asks of the agent: sync_now, update_all, reconcile, stop."""
+
+    __tablename__ = "agent_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    taken_at: Mapped[str | None] = mapped_column(String(32))
+    done_at: Mapped[str | None] = mapped_column(String(32))
+    result: Mapped[str | None] = mapped_column(Text)
+
+
+class ConflictRecord(Base):
+    """A concurrent edit that lost, kept for review (the conflict inbox)."""
+
+    __tablename__ = "conflicts"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    field: Mapped[str] = mapped_column(String(64), nullable=False)
+    winner_value: Mapped[Any] = mapped_column(JSON)
+    winner_hlc: Mapped[str] = mapped_column(String(40), nullable=False)
+    loser_value: Mapped[Any] = mapped_column(JSON)
+    loser_hlc: Mapped[str] = mapped_column(String(40), nullable=False)
+    found_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    resolved_at: Mapped[str | None] = mapped_column(String(32))
+    resolution: Mapped[str | None] = mapped_column(String(10))
+
+
+class Upload(Base):
+    """A file waiting for (or sent to) the cloud over tus; resumable across restarts."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    path: Mapped[str] = mapped_column(Text, nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, default="other")
+    filename: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    url: Mapped[str | None] = mapped_column(Text)
+    offset: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    done_at: Mapped[str | None] = mapped_column(String(32))
