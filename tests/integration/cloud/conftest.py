@@ -1,0 +1,91 @@
+"""The real cloud process on a loopback port, as a user starts it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.unit.cloud.support import BACKENDS, PC, database_url, register_pc, register_practice
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    data: Path
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data / "mail"
+
+
+def start_server(data: Path, env: dict[str, str] | None = None,
+                 timeout: float = 60.0) -> Server:
+    port = free_port()
+    log = open(data.parent / f"cloud-{port}.log", "wb")  # noqa: SIM115 - lives with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cloud", "--port", str(port), "--data", str(data)],
+        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    pause = threading.Event()
+    for _ in range(int(timeout * 10)):
+        if proc.poll() is not None:
+            raise AssertionError(f"the cloud exited with {proc.returncode}: "
+                                 f"{(data.parent / f'cloud-{port}.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return Server(url, data, proc)
+        except httpx.TransportError:
+            pass
+        pause.wait(0.1)
+    proc.kill()
+    raise AssertionError("the cloud did not answer")
+
+
+def stop_server(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(5)
+
+
+@pytest.fixture(params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    with database_url(request.param, tmp_path) as url:
+        srv = start_server(tmp_path / "data", {
+            "DATABASE_URL": url, "CHAIRSIDE_CLOUD_MAX_UPLOAD_BYTES": str(256 * 1024 * 1024)})
+        try:
+            yield srv
+        finally:
+            stop_server(srv)
+
+
+@pytest.fixture
+def http(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture
+def remote_pc(http: httpx.Client, server: Server) -> PC:
+    return register_pc(http, *register_practice(http, server.mail_dir))
