@@ -21,6 +21,10 @@ OPTIONS: dict[str, Option] = {
         Option("automatic_update", bool, True, "Upload changes to the server automatically"),
         Option("currency", str, "", "Currency symbol shown with amounts"),
         Option("default_appointment_minutes", int, 30, "Default appointment length (minutes)"),
+        Option("server_url", str, "", "Server address"),
+        Option("installation_id", str, "", "Installation ID"),
+        Option("device_id", str, "", "This computer's device ID on the server"),
+        Option("registered_email", str, "", "Email address given at registration"),
     )
 }
 

@@ -74,3 +74,34 @@ def create_key(db_path: Path, store: SecretStore, allow_key_file: bool) -> str:
 def forget_key(db_path: Path, store: SecretStore) -> None:
     store.delete(_slot(db_path))
     key_file_path(db_path).unlink(missing_ok=True)
+
+
+def _secret_file(db_path: Path, name: str) -> Path:
+    return key_file_path(db_path).with_suffix(f".{name}")
+
+
+def save_secret(db_path: Path, name: str, value: str, store: SecretStore) -> None:
+    """Keep a secret that belongs to this database (e.g. the device token).
+
+    It goes where the database key went: the keyring, or — only when the user already
+    agreed to a key file for this database — a file beside it, readable by the user
+    alone."""
+    slot = f"{_slot(db_path)}:{name}"
+    if store.info().secure:
+        store.set(slot, value)
+        return
+    if not key_file_path(db_path).exists():
+        raise InsecureKeyringError(store.info().name)
+    _write_key_file(_secret_file(db_path, name), value)
+
+
+def load_secret(db_path: Path, name: str, store: SecretStore) -> str | None:
+    try:
+        value = store.get(f"{_slot(db_path)}:{name}")
+    except SecretError:
+        value = None
+    if value is None:
+        path = _secret_file(db_path, name)
+        if path.exists():
+            value = path.read_text().strip() or None
+    return value

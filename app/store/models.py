@@ -194,6 +194,9 @@ class SyncState(Base):
     last_hlc: Mapped[str | None] = mapped_column(String(40))
     database_id: Mapped[str] = mapped_column(String(36), nullable=False)
     pull_cursor: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Bumped whenever pulled changes are applied, so the app can tell data changes from
+    # the agent's heartbeats.
+    remote_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class AgentState(Base):

@@ -15,16 +15,20 @@ class ExternalChanges(QObject):
     """Notices commits by other processes (the sync agent) on the same database.
 
     `PRAGMA data_version` changes when another connection commits; reading it costs
-    one tiny query, so no table is polled.
+    one tiny query, so no table is polled. The agent also commits its heartbeat, so a
+    commit only counts as a data change when the agent's applied-changes counter
+    (sync_state.remote_version) moved; otherwise it is news for the status bar.
     """
 
     changed = Signal(object)
+    agentChanged = Signal()  # noqa: N815
 
     def __init__(self, store: Store, interval_ms: int = 1500, parent: QObject | None = None):
         super().__init__(parent)
         self._store = store
         self._conn = store.db.reader.raw_connection()
         self._version = self._read()
+        self._remote = self._read_remote()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._check)
         self._timer.start(interval_ms)
@@ -32,10 +36,19 @@ class ExternalChanges(QObject):
     def _read(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
+    def _read_remote(self) -> int:
+        row = self._conn.execute("SELECT remote_version FROM sync_state").fetchone()
+        return int(row[0]) if row else 0
+
     def _check(self) -> None:
         version = self._read()
-        if version != self._version:
-            self._version = version
+        if version == self._version:
+            return
+        self._version = version
+        self.agentChanged.emit()
+        remote = self._read_remote()
+        if remote != self._remote:
+            self._remote = remote
             self.changed.emit({"patients", "visits", "appointments", "agreements", "external"})
 
     def stop(self) -> None:

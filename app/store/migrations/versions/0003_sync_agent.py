@@ -82,10 +82,14 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("pull_cursor", sa.Integer(), nullable=False, server_default="0")
         )
+        batch.add_column(
+            sa.Column("remote_version", sa.Integer(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("sync_state") as batch:
+        batch.drop_column("remote_version")
         batch.drop_column("pull_cursor")
     op.drop_index(op.f("ix_uploads_patient_id"), table_name="uploads")
     op.drop_table("uploads")

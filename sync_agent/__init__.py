@@ -1,0 +1,1 @@
+"""The Chairside sync agent: a background process, no GUI, one per practice database."""

@@ -1,0 +1,129 @@
+"""The cloud's HTTP API, as the agent calls it (requests).
+
+Errors are split by what to do about them: TransientError (network trouble, 5xx, 429:
+try again later, maybe after Retry-After) and RejectedError (a 4xx that will fail
+again: stop and show the server's reason).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+API = "/api/v1"
+CONNECT_TIMEOUT_S = 10
+READ_TIMEOUT_S = 30  # a silent link is noticed within this
+
+
+class CloudError(Exception):
+    pass
+
+
+class TransientError(CloudError):
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RejectedError(CloudError):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"the server refused it ({status}): {reason}")
+        self.status = status
+        self.reason = reason
+
+
+class AuthError(RejectedError):
+    pass
+
+
+def _reason(response: requests.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    if isinstance(detail, str):
+        return detail[:500]
+    if detail:
+        return str(detail)[:500]
+    return response.reason or f"HTTP {response.status_code}"
+
+
+def check(response: requests.Response) -> requests.Response:
+    status = response.status_code
+    if status < 400:
+        return response
+    if status == 429 or status >= 500:
+        retry = response.headers.get("Retry-After", "0")
+        try:
+            after = float(retry)
+        except ValueError:
+            after = 0.0
+        raise TransientError(f"the server is busy or failing ({status})", after)
+    if status in (401, 403):
+        raise AuthError(status, _reason(response))
+    raise RejectedError(status, _reason(response))
+
+
+class CloudClient:
+    def __init__(
+        self, base_url: str, token: str | None = None, session: requests.Session | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = session or requests.Session()
+        self.token = token
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self.http.request(
+                method,
+                self.base_url + path,
+                headers=self._headers(),
+                timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                **kwargs,
+            )
+        except requests.RequestException as exc:
+            raise TransientError(f"no connection to the server ({type(exc).__name__})") from None
+        return check(response)
+
+    # Registration ---------------------------------------------------------------------
+    def register_installation(self, email: str) -> str:
+        return str(
+            self._call("POST", f"{API}/installations", json={"email": email}).json()[
+                "installation_id"
+            ]
+        )
+
+    def register_device(
+        self, installation_id: str, upload_password: str, node: str, name: str
+    ) -> dict[str, Any]:
+        body = {"upload_password": upload_password, "node": node, "name": name}
+        return dict(
+            self._call("POST", f"{API}/installations/{installation_id}/devices", json=body).json()
+        )
+
+    # Sync -----------------------------------------------------------------------------
+    def push(self, mutations: list[dict[str, Any]]) -> dict[str, Any]:
+        return dict(self._call("POST", f"{API}/push", json={"mutations": mutations}).json())
+
+    def pull(self, after: int, limit: int = 500) -> dict[str, Any]:
+        params = {"after": after, "limit": limit, "exclude_own": "true"}
+        return dict(self._call("GET", f"{API}/changes", params=params).json())
+
+    def reconcile_summary(self) -> dict[str, Any]:
+        return dict(self._call("GET", f"{API}/reconcile").json())
+
+    def reconcile_range(self, entity: str, start: str, end: str, items: bool) -> dict[str, Any]:
+        params = {"start": start, "end": end, "items": "true" if items else "false"}
+        return dict(self._call("GET", f"{API}/reconcile/{entity}", params=params).json())
+
+    def record(self, entity_id: str) -> dict[str, Any] | None:
+        try:
+            return dict(self._call("GET", f"{API}/records/{entity_id}").json())
+        except RejectedError as exc:
+            if exc.status == 404:
+                return None
+            raise

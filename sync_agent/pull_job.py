@@ -1,0 +1,32 @@
+"""Pull: the cloud's changes after our cursor, page by page, each page applied with
+its cursor in one local transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.store.sync_repo import SyncRepo
+from sync_agent.client import CloudClient
+
+PAGE = 500
+
+
+@dataclass
+class PullReport:
+    pages: int = 0
+    applied: int = 0
+    conflicts: int = 0
+
+
+def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = None) -> PullReport:
+    report = report or PullReport()
+    cursor = repo.pull_cursor()
+    while True:
+        page = client.pull(cursor, PAGE)
+        result = repo.apply_remote(page["changes"], int(page["cursor"]))
+        report.pages += 1
+        report.applied += result.applied_rows
+        report.conflicts += result.conflicts
+        cursor = result.cursor
+        if not page.get("more"):
+            return report

@@ -1,0 +1,54 @@
+"""Push: the outbox to the cloud, oldest first, in bounded batches.
+
+A mutation leaves the outbox only after the cloud acknowledged it; a replay is
+harmless (the cloud answers it with the stored result). A batch the cloud refuses
+as a whole is split in halves until the one bad mutation is found; that one is
+marked failed with the server's reason and the rest go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.wire import MAX_BATCH_BYTES, MAX_BATCH_MUTATIONS
+from app.store.sync_repo import QueuedMutation, SyncRepo
+from sync_agent.client import AuthError, CloudClient, RejectedError
+
+BATCH = min(200, MAX_BATCH_MUTATIONS)
+BATCH_BYTES = MAX_BATCH_BYTES // 2
+
+
+@dataclass
+class PushReport:
+    sent: int = 0
+    failed: int = 0
+
+
+def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = None) -> PushReport:
+    """Push until the outbox is empty. TransientError and AuthError propagate."""
+    report = report or PushReport()
+    while True:
+        batch = repo.outbox_batch(BATCH, BATCH_BYTES)
+        if not batch:
+            return report
+        _push(repo, client, batch, report)
+
+
+def _push(
+    repo: SyncRepo, client: CloudClient, batch: list[QueuedMutation], report: PushReport
+) -> None:
+    try:
+        client.push([m.payload for m in batch])
+    except AuthError:
+        raise
+    except RejectedError as exc:
+        if len(batch) > 1:
+            half = len(batch) // 2
+            _push(repo, client, batch[:half], report)
+            _push(repo, client, batch[half:], report)
+            return
+        repo.fail(batch[0].seq, exc.reason)
+        report.failed += 1
+        return
+    repo.acknowledge(m.seq for m in batch)
+    report.sent += len(batch)

@@ -1,0 +1,157 @@
+"""The agent's loop: small jobs, each reporting as data the app can show.
+
+Every tick: take the app's requests, then — when online and there is work, or a pull
+is due — push the outbox, pull what changed, and publish the state. Network trouble
+backs off with jitter; a refusal that will not change by retrying is shown with the
+server's reason instead of being retried forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from app.platform.secrets import SecretStore
+from app.store.agent_repo import AgentRepo
+from app.store.db import Database
+from app.store.outbox import utc_now_text
+from app.store.settings_repo import SettingsRepo
+from app.store.sync_repo import SyncRepo, queue_everything
+from sync_agent import connection
+from sync_agent.backoff import Backoff
+from sync_agent.client import AuthError, RejectedError, TransientError
+from sync_agent.pull_job import pull_all
+from sync_agent.push_job import push_all
+
+log = logging.getLogger("chairside.agent")
+PULL_EVERY_S = 10.0
+HEARTBEAT_EVERY_S = 5.0
+
+
+class Agent:
+    def __init__(
+        self,
+        db: Database,
+        secrets: SecretStore,
+        *,
+        tick_s: float = 1.0,
+        pull_every_s: float = PULL_EVERY_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.secrets = secrets
+        self.sync = SyncRepo(db)
+        self.agent = AgentRepo(db)
+        self.settings = SettingsRepo(db)
+        self.tick_s = tick_s
+        self.pull_every_s = pull_every_s
+        self.now = monotonic
+        self.backoff = Backoff()
+        self.next_try = 0.0
+        self.last_pull = -1e9
+        self.last_beat = -1e9
+        self.stop_event = threading.Event()
+        self.online = False
+        self.last_error: str | None = None
+
+    # The loop -------------------------------------------------------------------------
+    def run(self) -> None:
+        self.agent.publish(
+            pid=os.getpid(),
+            started_at=utc_now_text(),
+            stopped_at=None,
+            online=False,
+            last_error=None,
+        )
+        try:
+            while not self.stop_event.is_set():
+                self.tick()
+                self.stop_event.wait(self.tick_s)
+        finally:
+            self.agent.publish(stopped_at=utc_now_text(), online=False, current_upload=None)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def tick(self) -> None:
+        forced = False
+        for request in self.agent.take_requests():
+            forced |= self.handle(request.id, request.kind)
+        self.sync_once(forced)
+        if self.now() - self.last_beat >= HEARTBEAT_EVERY_S or forced:
+            self.publish()
+
+    def handle(self, request_id: int, kind: str) -> bool:
+        """Run one request from the app; True when it asks for a sync right now."""
+        if kind == "stop":
+            self.agent.finish(request_id, "stopping")
+            self.stop()
+            return False
+        if kind == "update_all":
+            n = queue_everything(self.db)
+            self.agent.finish(request_id, f"{n} records queued")
+            return True
+        if kind == "retry_failed":
+            n = self.sync.retry_failed()
+            self.agent.finish(request_id, f"{n} changes to send again")
+            return True
+        self.agent.finish(request_id, "sync started")
+        return True  # sync_now, and reconcile until it has a job of its own
+
+    def sync_once(self, forced: bool) -> None:
+        now = self.now()
+        if not forced and now < self.next_try:
+            return
+        conn = connection.load(self.db, self.secrets)
+        if conn is None:
+            self._trouble("not connected to a server yet", online=False)
+            return
+        automatic = bool(self.settings.get("automatic_update"))
+        pending, _failed = self.sync.outbox_counts()
+        pull_due = now - self.last_pull >= self.pull_every_s
+        if not forced and not (automatic and (pending or pull_due)):
+            return
+        client = conn.client()
+        try:
+            if forced or automatic:
+                push_all(self.sync, client)
+            pull_all(self.sync, client)
+        except TransientError as exc:
+            delay = self.backoff.next_delay(exc.retry_after)
+            self.next_try = now + delay
+            self._trouble(str(exc), online=False)
+            log.info("sync failed, next try in %.1f s: %s", delay, exc)
+            return
+        except AuthError as exc:
+            self.next_try = now + 60
+            self._trouble(f"this computer's access was refused: {exc.reason}", online=True)
+            return
+        except RejectedError as exc:
+            self.next_try = now + self.backoff.next_delay()
+            self._trouble(str(exc), online=True)
+            return
+        self.backoff.reset()
+        self.last_pull = now
+        self.online, self.last_error = True, None
+        self.publish(last_sync_at=utc_now_text())
+
+    def _trouble(self, message: str, online: bool) -> None:
+        changed = (self.online, self.last_error) != (online, message)
+        self.online, self.last_error = online, message
+        if changed:
+            self.publish()
+
+    def publish(self, **extra: object) -> None:
+        pending, failed = self.sync.outbox_counts()
+        self.agent.publish(
+            online=self.online,
+            last_error=self.last_error,
+            waiting_changes=pending,
+            pid=os.getpid(),
+            stopped_at=None,
+            **extra,
+        )
+        self.last_beat = self.now()

@@ -1,0 +1,132 @@
+"""Changes travel between the PCs of one clinic through a real cloud on loopback."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.store.dto import PatientFilter
+from app.store.models import ConflictRecord, OutboxMutation
+
+
+def names(pc, query: str = "") -> list[str]:
+    return [
+        r.display_name
+        for r in pc.store.patients.search(pc.admin.viewer(), PatientFilter(query=query))
+    ]
+
+
+def test_a_patient_and_his_visit_reach_the_other_pc(clinic) -> None:
+    a, b = clinic(2)
+    p = a.store.patients.create(
+        a.admin.viewer(),
+        {"first_name": "Yusuf", "last_name": "Demir", "mobile": "+90 532 000 1122"},
+    )
+    a.store.records.add_visit(
+        a.admin.viewer(),
+        p.id,
+        {"visit_date": "2026-11-20", "amount_paid": 4500, "procedure": "Filling"},
+    )
+    assert a.repo.outbox_counts() == (2, 0)
+    a.sync()
+    assert a.repo.outbox_counts() == (0, 0)
+    b.sync()
+    assert names(b, "0001122") == ["Yusuf Demir"]
+    visits = b.store.records.visits(b.admin.viewer(), p.id)
+    assert [(v.visit_date, v.amount_paid, v.procedure) for v in visits] == [
+        ("2026-11-20", 4500, "Filling")
+    ]
+    # Nothing pulled is queued to go back up.
+    assert b.repo.outbox_counts() == (0, 0)
+
+
+def test_concurrent_edits_converge_and_the_loser_is_kept(clinic) -> None:
+    a, b = clinic(2)
+    p = a.store.patients.create(a.admin.viewer(), {"first_name": "Lea", "last_name": "Roth"})
+    a.sync()
+    b.sync()
+    # Both PCs offline: each changes the note and one other field.
+    a.store.patients.update(
+        a.admin.viewer(), p.id, {"note": "Prefers mornings", "mobile": "+49 151 1111111"}
+    )
+    b.store.patients.update(
+        b.admin.viewer(), p.id, {"note": "Prefers afternoons", "email": "lea@example.com"}
+    )
+    a.sync()
+    b.sync()
+    a.sync()
+    pa = a.store.patients.get(a.admin.viewer(), p.id)
+    pb = b.store.patients.get(b.admin.viewer(), p.id)
+    assert pa.fields == pb.fields
+    assert pa.get("mobile") == "+491511111111" and pa.get("email") == "lea@example.com"
+    assert pa.get("note") == "Prefers afternoons"  # the later edit wins ...
+    with b.store.db.read() as s:
+        conflicts = list(s.scalars(select(ConflictRecord)))
+    with a.store.db.read() as s:
+        conflicts += list(s.scalars(select(ConflictRecord)))
+    # ... and the earlier one is kept for review, not dropped.
+    assert {(c.field, c.loser_value, c.winner_value) for c in conflicts} == {
+        ("note", "Prefers mornings", "Prefers afternoons")
+    }
+
+
+def test_a_successive_edit_is_not_a_conflict(clinic) -> None:
+    a, b = clinic(2)
+    p = a.store.patients.create(a.admin.viewer(), {"first_name": "Ivo", "last_name": "Kos"})
+    a.sync()
+    b.sync()
+    b.store.patients.update(b.admin.viewer(), p.id, {"note": "first"})
+    b.sync()
+    a.sync()
+    a.store.patients.update(a.admin.viewer(), p.id, {"note": "second"})
+    a.sync()
+    b.sync()
+    assert b.store.patients.get(b.admin.viewer(), p.id).get("note") == "second"
+    for pc in (a, b):
+        with pc.store.db.read() as s:
+            assert list(s.scalars(select(ConflictRecord))) == []
+
+
+def test_a_refused_mutation_is_marked_failed_with_the_reason_and_the_rest_go(clinic) -> None:
+    a, b = clinic(2)
+    v = a.admin.viewer()
+    a.store.patients.create(v, {"first_name": "Good", "last_name": "One"})
+    with a.store.db.write() as s:
+        row = s.scalars(select(OutboxMutation)).first()
+        bad = dict(row.payload)
+        bad["fields"] = {"shoe_size": 44}
+        bad["hlc"] = {"shoe_size": row.payload["hlc"]["first_name"]}
+        bad["base"] = {}
+        bad["id"] = "01900000-0000-7000-8000-0000000000ff"
+        s.add(
+            OutboxMutation(
+                mutation_id=bad["id"],
+                entity="patient",
+                entity_id=row.entity_id,
+                payload=bad,
+                created_at=row.created_at,
+            )
+        )
+    a.store.patients.create(v, {"first_name": "Also", "last_name": "Good"})
+    a.agent.sync_once(forced=True)
+    assert a.repo.outbox_counts() == (0, 1)
+    with a.store.db.read() as s:
+        failed = s.scalars(select(OutboxMutation).where(OutboxMutation.status == "failed")).one()
+    assert "shoe_size" in failed.last_error
+    b.sync()
+    assert sorted(names(b)) == ["Also Good", "Good One"]
+
+
+def test_update_all_sends_everything_again_harmlessly(clinic) -> None:
+    a, b = clinic(2)
+    v = a.admin.viewer()
+    for i in range(5):
+        p = a.store.patients.create(v, {"first_name": f"P{i}", "last_name": "Test"})
+        a.store.records.add_visit(v, p.id, {"visit_date": "2026-01-0" + str(i + 1)})
+    a.sync()
+    from app.store.sync_repo import queue_everything
+
+    assert queue_everything(a.store.db, batch=3) == 10
+    a.sync()
+    b.sync()
+    assert len(names(b)) == 5
+    assert b.store.diary.day(b.admin.viewer(), __import__("datetime").date(2026, 1, 3)).visits
