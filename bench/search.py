@@ -1,0 +1,282 @@
+"""Search as you type over a large practice database.
+
+    .venv/bin/python bench/search.py --patients 100000
+
+Builds (once, cached in bench/out/) an encrypted database of N patients with about
+five visits each, then types queries one character at a time — name prefixes in
+several scripts, parts of phone numbers of 1 to 10 digits, email prefixes, card
+numbers — and measures:
+
+- the data layer: PatientsRepo.search(admin, PatientFilter(query=q)), the first page
+  in display order (also count(), which the list shows beside it);
+- the UI: from the key event in the patient list's search box (QTest, offscreen) to
+  the Qt model holding the new rows (PatientListModel.rowsLoaded).
+
+Last line: p50_ms=<a> p95_ms=<b> ui_p95_ms=<c> patients=<N>
+Targets: data layer p95 < 2 ms; keystroke to model p95 < 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._data import (  # noqa: E402
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    ensure_database,
+    prepare_environment,
+    secret_store,
+)
+
+Query = tuple[str, str]  # (kind, text)
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def typed(text: str) -> list[str]:
+    """What the search box holds after each keystroke while `text` is typed."""
+    return [text[:i] for i in range(1, len(text) + 1)]
+
+
+def words(store: Any, rnd: random.Random, n_patients: int) -> list[tuple[str, str]]:
+    """(kind, full text) the front desk types, taken from real patients."""
+    from sqlalchemy import select
+
+    from app.core.text import digits
+    from app.store.models import Patient
+
+    sample = rnd.sample(range(1, n_patients + 1), min(n_patients, 120))
+    with store.db.read() as s:
+        cols = (
+            Patient.first_name,
+            Patient.last_name,
+            Patient.mobile,
+            Patient.email,
+            Patient.card_number,
+        )
+        people = s.execute(select(*cols).where(Patient.num.in_(sample))).all()
+    rnd.shuffle(people)
+    out: list[tuple[str, str]] = []
+    for i, p in enumerate(people):
+        slot = i % 8
+        if slot in (0, 1, 2):  # names: first, last, or "first last"
+            if slot == 0:
+                text = p.first_name
+            elif slot == 1:
+                text = p.last_name or p.first_name
+            else:
+                text = f"{p.first_name} {p.last_name or ''}".strip()[:14]
+            out.append(("name", text.lower() if rnd.random() < 0.7 else text))
+        elif slot in (3, 4) and p.mobile:  # 1..10 digits from somewhere in the number
+            d = digits(p.mobile)
+            start = rnd.choice([0, 0, len(d) - 10, rnd.randrange(0, max(1, len(d) - 6))])
+            out.append(("phone", d[max(0, start) :][:10]))
+        elif slot == 5 and p.email:
+            out.append(("email", p.email[:14]))
+        elif slot == 6 and p.card_number:
+            out.append(("card", p.card_number))
+        else:
+            out.append(("name", (p.last_name or p.first_name).lower()))
+    return out
+
+
+def measure_data_layer(
+    store: Any, viewer: Any, sequences: list[tuple[str, str]]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    from app.store.dto import PatientFilter
+
+    search_ms: dict[str, list[float]] = defaultdict(list)
+    count_ms: dict[str, list[float]] = defaultdict(list)
+    for kind, text in sequences:
+        for q in typed(text):
+            f = PatientFilter(query=q)
+            t0 = time.perf_counter()
+            rows = store.patients.search(viewer, f)
+            t1 = time.perf_counter()
+            n = store.patients.count(viewer, f)
+            t2 = time.perf_counter()
+            if not rows or n < len(rows):
+                raise SystemExit(f"search for {q!r} ({kind}) found {len(rows)} rows, count {n}")
+            search_ms[kind].append((t1 - t0) * 1000)
+            count_ms[kind].append((t2 - t1) * 1000)
+    return search_ms, count_ms
+
+
+def filter_stderr(noise: str) -> None:
+    """Drop lines containing `noise` from this process's stderr (fd 2), C++ writes included."""
+    import threading
+
+    read_fd, write_fd = os.pipe()
+    original = os.dup(2)
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+
+    def pump() -> None:
+        with os.fdopen(read_fd, "rb") as src, os.fdopen(original, "wb", buffering=0) as dst:
+            for line in src:
+                if noise.encode() not in line:
+                    dst.write(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+
+def ui_available() -> bool:
+    root = Path(__file__).resolve().parents[1] / "app" / "ui"
+    return (root / "patient_list_view.py").exists() and (root / "patient_list_model.py").exists()
+
+
+def measure_ui(
+    store: Any, user: Any, sequences: list[tuple[str, str]], interval_ms: float
+) -> list[float]:
+    """Key event to model rows, one character at a time, at a typist's pace."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    filter_stderr("propagateSizeHints")  # the offscreen platform's chatter
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from app.ui.context import AppContext
+    from app.ui.ops import OpRunner
+    from app.ui.patient_list_view import PatientListView
+
+    def type_key(widget: QWidget, ch: str) -> None:
+        if ch.isascii():
+            QTest.keyClicks(widget, ch)
+        else:  # QTest maps only ASCII to key codes; other scripts arrive as text
+            QTest.sendKeyEvent(
+                QTest.KeyAction.Click, widget, Qt.Key.Key_unknown, ch, Qt.KeyboardModifier.NoModifier
+            )
+
+    app = QApplication.instance() or QApplication([])
+    ops = OpRunner()
+    view = PatientListView(AppContext(store, user, ops))
+    view.resize(1200, 800)
+    view.show()
+
+    def wait_rows(timeout_ms: int = 10_000) -> bool:
+        loop = QEventLoop()
+        got: list[bool] = []
+
+        def done() -> None:
+            got.append(True)
+            loop.quit()
+
+        view.model.rowsLoaded.connect(done)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+        view.model.rowsLoaded.disconnect(done)
+        return bool(got)
+
+    def idle(until: float) -> None:
+        while time.perf_counter() < until:
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+            time.sleep(0.001)
+
+    wait_rows()  # the first page, shown when the list opens
+    times: list[float] = []
+    for _kind, text in sequences:
+        view.search.clear()
+        wait_rows()
+        idle(time.perf_counter() + interval_ms / 1000)
+        for ch in text:
+            t0 = time.perf_counter()
+            type_key(view.search, ch)
+            if not wait_rows():
+                raise SystemExit(f"no rows after typing {view.search.text()!r}")
+            times.append((time.perf_counter() - t0) * 1000)
+            if view.model.rowCount() == 0:
+                raise SystemExit(f"the list is empty for {view.search.text()!r}")
+            idle(t0 + interval_ms / 1000)
+    ops.wait_idle()
+    view.close()
+    ops.shutdown()
+    app.processEvents()
+    return times
+
+
+def report(title: str, by_kind: dict[str, list[float]]) -> list[float]:
+    print(f"{title}:")
+    every: list[float] = []
+    for kind, values in sorted(by_kind.items()):
+        every.extend(values)
+        print(
+            f"  {kind:<6} n={len(values):>4}  p50={percentile(values, 50):7.3f} ms"
+            f"  p95={percentile(values, 95):7.3f} ms  max={max(values):7.3f} ms"
+        )
+    print(
+        f"  {'all':<6} n={len(every):>4}  p50={percentile(every, 50):7.3f} ms"
+        f"  p95={percentile(every, 95):7.3f} ms  max={max(every):7.3f} ms"
+    )
+    return every
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--patients", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=3, help="passes over the queries")
+    ap.add_argument("--no-ui", action="store_true", help="skip the keystroke-to-model part")
+    ap.add_argument("--interval-ms", type=float, default=100, help="typing pace in the UI part")
+    args = ap.parse_args()
+
+    prepare_environment()
+    path = ensure_database(args.patients)
+    from app.store.db import open_database
+    from app.store.services import Store
+
+    db = open_database(path, secret_store(), create=False)
+    store = Store.over(db)
+    user = store.users.authenticate(ADMIN_USER, ADMIN_PASSWORD)
+    assert user is not None and user.is_admin
+    viewer = user.viewer()
+    rnd = random.Random(args.seed)
+    sequences = words(store, rnd, args.patients)
+    n_queries = sum(len(t) for _, t in sequences)
+    print(f"{args.patients} patients, {len(sequences)} words typed, {n_queries} queries each pass")
+
+    measure_data_layer(store, viewer, sequences[:10])  # warm the page cache and pools
+    search_ms: dict[str, list[float]] = defaultdict(list)
+    count_ms: dict[str, list[float]] = defaultdict(list)
+    for _ in range(args.rounds):
+        s, c = measure_data_layer(store, viewer, sequences)
+        for k, v in s.items():
+            search_ms[k].extend(v)
+        for k, v in c.items():
+            count_ms[k].extend(v)
+    every = report("search, first page (data layer)", search_ms)
+    report("count (shown beside the list)", count_ms)
+
+    ui_p95 = math.nan
+    if args.no_ui or not ui_available():
+        print("keystroke to model: skipped" + ("" if args.no_ui else " (no patient list UI yet)"))
+    else:
+        ui = measure_ui(store, user, sequences, args.interval_ms)
+        report("keystroke to model rows (UI, offscreen)", {"all": ui})
+        ui_p95 = percentile(ui, 95)
+    db.close()
+    print(
+        f"p50_ms={percentile(every, 50):.3f} p95_ms={percentile(every, 95):.3f} "
+        f"ui_p95_ms={ui_p95:.3f} patients={args.patients}"
+    )
+
+
+if __name__ == "__main__":
+    main()
