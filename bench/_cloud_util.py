@@ -37,7 +37,8 @@ def start(data: Path, env: dict[str, str] | None = None) -> Cloud:
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "cloud", "--port", str(port), "--data", str(data)],
-        cwd=ROOT, env={**os.environ, "CHAIRSIDE_CLOUD_LOG_LEVEL": "warning", **(env or {})},
+        cwd=ROOT,
+        env={**os.environ, "CHAIRSIDE_CLOUD_LOG_LEVEL": "warning", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -64,7 +65,9 @@ def register(cloud: Cloud, http: requests.Session) -> tuple[str, str]:
         if iid in text:
             password = re.search(r"Upload password: (\S+)", text).group(1)  # type: ignore[union-attr]
     node = os.urandom(8).hex()
-    r = http.post(f"{cloud.url}/api/v1/installations/{iid}/devices",
-                  json={"upload_password": password, "node": node, "name": "bench"})
+    r = http.post(
+        f"{cloud.url}/api/v1/installations/{iid}/devices",
+        json={"upload_password": password, "node": node, "name": "bench"},
+    )
     r.raise_for_status()
     return node, r.json()["token"]

@@ -26,10 +26,23 @@ def batches(node: str, total: int, size: int) -> list[bytes]:
     current: list[dict[str, object]] = []
     for i in range(total):
         stamp = f"{wall + i:013d}-0000-{node}"
-        fields = {"first_name": f"Patient {i}", "last_name": "Bench", "gender": "female",
-                  "mobile": f"050{i:07d}", "birth_date": "1980-01-01"}
-        current.append({"id": new_id(), "entity": "patient", "entity_id": new_id(),
-                        "node": node, "fields": fields, "hlc": dict.fromkeys(fields, stamp)})
+        fields = {
+            "first_name": f"Patient {i}",
+            "last_name": "Bench",
+            "gender": "female",
+            "mobile": f"050{i:07d}",
+            "birth_date": "1980-01-01",
+        }
+        current.append(
+            {
+                "id": new_id(),
+                "entity": "patient",
+                "entity_id": new_id(),
+                "node": node,
+                "fields": fields,
+                "hlc": dict.fromkeys(fields, stamp),
+            }
+        )
         if len(current) == size:
             out.append(json.dumps({"mutations": current}).encode())
             current = []
@@ -62,8 +75,10 @@ def main() -> None:
             assert last == args.mutations, f"expected {args.mutations} changes, got {last}"
         finally:
             cloud.stop()
-    print(f"batches={len(bodies)} batch_size={args.batch} seconds={elapsed:.2f} "
-          f"backend={'postgresql' if args.database_url else 'sqlite'}")
+    print(
+        f"batches={len(bodies)} batch_size={args.batch} seconds={elapsed:.2f} "
+        f"backend={'postgresql' if args.database_url else 'sqlite'}"
+    )
     print(f"mutations_per_s={args.mutations / elapsed:.0f}")
 
 

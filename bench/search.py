@@ -22,7 +22,6 @@ import argparse
 import math
 import os
 import random
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -31,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._data import (  # noqa: E402
+from bench._data import (
     ADMIN_PASSWORD,
     ADMIN_USER,
     ensure_database,
@@ -162,7 +161,11 @@ def measure_ui(
             QTest.keyClicks(widget, ch)
         else:  # QTest maps only ASCII to key codes; other scripts arrive as text
             QTest.sendKeyEvent(
-                QTest.KeyAction.Click, widget, Qt.Key.Key_unknown, ch, Qt.KeyboardModifier.NoModifier
+                QTest.KeyAction.Click,
+                widget,
+                Qt.Key.Key_unknown,
+                ch,
+                Qt.KeyboardModifier.NoModifier,
             )
 
     app = QApplication.instance() or QApplication([])

@@ -37,23 +37,34 @@ def make_file(path: Path, size: int) -> str:
 
 def tus_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float:
     size = path.stat().st_size
-    meta = {"sha256": sha, "patient_id": "01900000-0000-7000-8000-000000000001",
-            "kind": "cbct", "filename": "bench.bin"}
+    meta = {
+        "sha256": sha,
+        "patient_id": "01900000-0000-7000-8000-000000000001",
+        "kind": "cbct",
+        "filename": "bench.bin",
+    }
     header = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items())
     auth = {"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
     http = requests.Session()
     start_t = time.perf_counter()
-    r = http.post(url + "/files/", headers={**auth, "Upload-Length": str(size),
-                                            "Upload-Metadata": header})
+    r = http.post(
+        url + "/files/", headers={**auth, "Upload-Length": str(size), "Upload-Metadata": header}
+    )
     r.raise_for_status()
     location = r.headers["Location"]
     offset = 0
     with open(path, "rb") as f:
         while offset < size:
             n = min(chunk, size - offset)
-            r = http.patch(location, data=f.read(n), headers={
-                **auth, "Content-Type": "application/offset+octet-stream",
-                "Upload-Offset": str(offset)})
+            r = http.patch(
+                location,
+                data=f.read(n),
+                headers={
+                    **auth,
+                    "Content-Type": "application/offset+octet-stream",
+                    "Upload-Offset": str(offset),
+                },
+            )
             if r.status_code != 204:
                 raise SystemExit(f"PATCH failed: {r.status_code} {r.text}")
             offset = int(r.headers["Upload-Offset"])
