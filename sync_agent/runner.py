@@ -145,7 +145,7 @@ class Agent:
             self.publish()
 
     def publish(self, **extra: object) -> None:
-        pending, failed = self.sync.outbox_counts()
+        pending, _failed = self.sync.outbox_counts()
         self.agent.publish(
             online=self.online,
             last_error=self.last_error,

@@ -117,7 +117,8 @@ class Launcher:
             db.close()
             self.quit(0 if not self.args.auto_login else 1)
             return
-        self.window = MainWindow(AppContext(store, user, self.ops))
+        start_agent = not (self.args.self_test or self.args.exit_when_shown or self.args.no_agent)
+        self.window = MainWindow(AppContext(store, user, self.ops, start_agent))
         self.window.show()
         if self.args.exit_when_shown or self.args.self_test:
             model = self.window.patient_list.model

@@ -21,7 +21,7 @@ class ExternalChanges(QObject):
     """
 
     changed = Signal(object)
-    agentChanged = Signal()  # noqa: N815
+    agentChanged = Signal()
 
     def __init__(self, store: Store, interval_ms: int = 1500, parent: QObject | None = None):
         super().__init__(parent)
@@ -61,6 +61,7 @@ class AppContext:
     store: Store
     user: UserRow
     ops: OpRunner
+    start_agent: bool = False  # start the sync agent when the main window opens
 
     @property
     def viewer(self) -> Viewer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.platform.paths import config_dir
+from app.ui.agent_status import AgentStatusWidget
 from app.ui.context import AppContext, ExternalChanges
 from app.ui.diary_view import DiaryView
 from app.ui.patient_dialog import PatientDialog
@@ -53,6 +54,11 @@ class MainWindow(QMainWindow):
         self.external.changed.connect(self._changed)
 
         self._menus()
+        self.agent_status = AgentStatusWidget(ctx)
+        self.external.agentChanged.connect(self.agent_status.refresh)
+        self.statusBar().addWidget(self.agent_status, 1)
+        if ctx.start_agent:
+            QTimer.singleShot(500, self._start_agent_if_needed)
         self.statusBar().addPermanentWidget(
             QLabel(f"Signed in as {ctx.user.display_name} ({ctx.user.role})", objectName="signedIn")
         )
@@ -87,6 +93,13 @@ class MainWindow(QMainWindow):
         )
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Chairside", self.about)
+
+    def _start_agent_if_needed(self) -> None:
+        status = self.agent_status.status
+        if status is None:
+            QTimer.singleShot(500, self._start_agent_if_needed)
+        elif not status.running:
+            self.agent_status.start()
 
     # Navigation -----------------------------------------------------------------------
     def find(self) -> None:
@@ -126,4 +139,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         window_settings().setValue("main/geometry", self.saveGeometry())
         self.external.stop()
+        self.agent_status.timer.stop()
         super().closeEvent(event)

@@ -34,10 +34,16 @@ class OpRunner(QObject):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write")
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="db-read")
         self._running = 0
+        self._closed = False
         self._done.connect(self._finish)
         self._progress.connect(self._report)
 
     def submit(self, op: _Op[Any], write: bool) -> Future[Any]:
+        if self._closed:
+            # A late timer after shutdown: nothing runs, nobody is called back.
+            late: Future[Any] = Future()
+            late.cancel()
+            return late
         self._running += 1
         if self._running == 1:
             self.busy.emit(True)
@@ -87,6 +93,7 @@ class OpRunner(QObject):
             self._readers.submit(lambda: None).result()
 
     def shutdown(self) -> None:
+        self._closed = True
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
 

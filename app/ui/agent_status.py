@@ -1,0 +1,81 @@
+"""The sync agent in the status bar: what it is doing, and a button to start it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from app.store.agent_repo import AgentRepo, AgentStatus
+from app.ui.context import AppContext
+from app.ui.ops import ReadOp
+
+
+def agent_command(db_path: Path) -> list[str]:
+    """How to start the agent: the bundled executable, or this Python's module."""
+    if getattr(sys, "frozen", False):
+        exe = Path(sys.executable).with_name(
+            "chairside-agent.exe" if os.name == "nt" else "chairside-agent"
+        )
+        return [str(exe), "--database", str(db_path)]
+    return [sys.executable, "-m", "sync_agent", "--database", str(db_path)]
+
+
+def start_agent(db_path: Path) -> subprocess.Popen[bytes]:
+    """Start the agent detached from the app, so it keeps running when the app closes."""
+    kwargs: dict[str, object] = {}
+    if os.name == "nt":  # pragma: no cover - Windows
+        kwargs["creationflags"] = 0x00000008 | 0x00000200  # DETACHED, NEW_PROCESS_GROUP
+    else:
+        kwargs["start_new_session"] = True
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.Popen(  # noqa: S603 - our own program
+        agent_command(db_path),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=root,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class AgentStatusWidget(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.repo = AgentRepo(ctx.store.db)
+        self.status: AgentStatus | None = None
+        self.label = QLabel("Checking the sync service…", objectName="agentStatus")
+        self.start_button = QPushButton("Start sync service", objectName="startAgent")
+        self.start_button.clicked.connect(self.start)
+        self.start_button.hide()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.start_button)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start(3000)
+        self.refresh()
+
+    def refresh(self) -> None:
+        ReadOp(self.repo.status).success(self._show).run(self.ctx.ops)
+
+    def _show(self, status: AgentStatus) -> None:
+        self.status = status
+        text = status.describe()
+        if status.running and status.current_upload and status.upload_total:
+            pct = 100 * status.upload_done // max(status.upload_total, 1)
+            text += f" — uploading {status.current_upload} ({pct}%)"
+        self.label.setText(text)
+        self.start_button.setVisible(not status.running)
+
+    def start(self) -> None:
+        start_agent(self.ctx.store.db.path)
+        self.label.setText("Starting the sync service…")
+        self.start_button.hide()
+        QTimer.singleShot(1500, self.refresh)
