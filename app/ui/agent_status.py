@@ -33,7 +33,7 @@ def start_agent(db_path: Path) -> subprocess.Popen[bytes]:
     else:
         kwargs["start_new_session"] = True
     root = Path(__file__).resolve().parents[2]
-    return subprocess.Popen(  # noqa: S603 - our own program
+    return subprocess.Popen(
         agent_command(db_path),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
