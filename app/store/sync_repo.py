@@ -126,6 +126,12 @@ class SyncRepo:
         applied = conflicts = 0
         found_at = utc_now_text()
         with self.db.write(remote_apply=True) as s:
+            any_open = (
+                s.execute(
+                    select(ConflictRecord.key).where(ConflictRecord.resolved_at.is_(None)).limit(1)
+                ).first()
+                is not None
+            )
             state = s.get(SyncState, 1)
             assert state is not None
             clock = Clock(
@@ -168,6 +174,8 @@ class SyncRepo:
                         stamps[name] = [fs.hlc, fs.base]
                     obj.stamps = stamps
                     applied += 1
+                    if any_open:
+                        _settle(s, model.__entity__, obj.id, result.applied, found_at)
                 for c in result.conflicts:
                     key = c.key(model.__entity__, obj.id)
                     if s.get(ConflictRecord, key) is None:
@@ -191,6 +199,24 @@ class SyncRepo:
             if applied:
                 state.remote_version += 1
         return ApplyReport(applied, conflicts, cursor)
+
+
+def _settle(
+    s: Any, entity: str, entity_id: str, applied: Mapping[str, FieldState], now: str
+) -> None:
+    """A change made after seeing a conflict's winner settles that conflict here too
+    (it is how a choice made in another PC's conflict inbox arrives)."""
+    for c in s.scalars(
+        select(ConflictRecord).where(
+            ConflictRecord.entity_id == entity_id,
+            ConflictRecord.entity == entity,
+            ConflictRecord.resolved_at.is_(None),
+        )
+    ):
+        fs = applied.get(c.field)
+        if fs is not None and fs.base is not None and fs.base >= c.winner_hlc:
+            c.resolved_at = now
+            c.resolution = "elsewhere"
 
 
 def queue_everything(db: Database, batch: int = 500) -> int:

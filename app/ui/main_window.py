@@ -19,6 +19,7 @@ from app.platform.paths import config_dir
 from app.ui.agent_status import AgentStatusWidget
 from app.ui.context import AppContext, ExternalChanges
 from app.ui.diary_view import DiaryView
+from app.ui.ops import WriteOp
 from app.ui.patient_dialog import PatientDialog
 from app.ui.patient_list_view import PatientListView
 from app.ui.patient_page import PatientPage
@@ -91,8 +92,33 @@ class MainWindow(QMainWindow):
         self._action(
             view, "&Refresh", lambda: self._changed({"patients"}), QKeySequence.StandardKey.Refresh
         )
+        sync = bar.addMenu("&Sync")
+        self._action(sync, "Synchronize &now", lambda: self._ask_agent("sync_now"), "Ctrl+Shift+S")
+        self._action(
+            sync,
+            "Update &all patient data on the server now",
+            lambda: self._ask_agent("update_all"),
+        )
+        self._action(sync, "Send &failed changes again", lambda: self._ask_agent("retry_failed"))
+        sync.addSeparator()
+        self._action(sync, "&Changes to review…", self.show_conflicts)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Chairside", self.about)
+
+    def _ask_agent(self, kind: str) -> None:
+        from app.store.agent_repo import AgentRepo
+
+        repo = AgentRepo(self.ctx.store.db)
+        WriteOp(lambda: repo.request(kind)).success(
+            lambda _: self.statusBar().showMessage("Asked the sync service.", 4000)
+        ).run(self.ctx.ops)
+
+    def show_conflicts(self) -> None:
+        from app.ui.conflicts_dialog import ConflictsDialog
+
+        dialog = ConflictsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def _start_agent_if_needed(self) -> None:
         status = self.agent_status.status

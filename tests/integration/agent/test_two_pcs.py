@@ -130,3 +130,31 @@ def test_update_all_sends_everything_again_harmlessly(clinic) -> None:
     b.sync()
     assert len(names(b)) == 5
     assert b.store.diary.day(b.admin.viewer(), __import__("datetime").date(2026, 1, 3)).visits
+
+
+def test_a_choice_in_the_conflict_inbox_syncs_and_settles_it_everywhere(clinic) -> None:
+    from app.store.conflicts_repo import ConflictsRepo
+
+    a, b = clinic(2)
+    p = a.store.patients.create(a.admin.viewer(), {"first_name": "Mira", "last_name": "Voss"})
+    a.sync()
+    b.sync()
+    a.store.patients.update(a.admin.viewer(), p.id, {"allergies": "Latex"})
+    b.store.patients.update(b.admin.viewer(), p.id, {"allergies": "Penicillin"})
+    a.sync()
+    b.sync()
+    a.sync()
+    inbox_a, inbox_b = ConflictsRepo(a.store.db), ConflictsRepo(b.store.db)
+    rows = inbox_b.open(b.admin.viewer())
+    assert [(r.patient_name, r.field, r.kept_value, r.other_value) for r in rows] == [
+        ("Mira Voss", "allergies", "Penicillin", "Latex")]
+    assert len(inbox_a.open(a.admin.viewer())) == 1
+    # On PC b the dentist decides the losing value was right.
+    inbox_b.resolve(b.admin.viewer(), rows[0].key, use_other=True)
+    assert inbox_b.open(b.admin.viewer()) == []
+    b.sync()
+    a.sync()
+    assert a.store.patients.get(a.admin.viewer(), p.id).get("allergies") == "Latex"
+    assert inbox_a.open(a.admin.viewer()) == []
+    with a.store.db.read() as s:
+        assert [c.resolution for c in s.scalars(select(ConflictRecord))] == ["elsewhere"]

@@ -1,0 +1,114 @@
+"""The conflict inbox: both values, when and on which PC; keep either."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.patient_rules import LABELS
+from app.store.conflicts_repo import ConflictRow, ConflictsRepo
+from app.ui.context import AppContext
+from app.ui.ops import ReadOp, WriteOp
+from app.ui.table_model import Column, RowRole, RowTableModel
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _what(row: ConflictRow) -> str:
+    label = LABELS.get(row.field, row.field.replace("_", " ").capitalize())
+    return label if row.entity == "patient" else f"{row.entity.capitalize()}: {label}"
+
+
+COLUMNS: list[Column[ConflictRow]] = [
+    Column("Patient", lambda r: r.patient_name),
+    Column("Field", _what),
+    Column("Value now", lambda r: _show(r.kept_value)),
+    Column("Changed", lambda r: f"{r.kept_at} on PC {r.kept_node[:6]}"),
+    Column("Other value", lambda r: _show(r.other_value)),
+    Column("Changed", lambda r: f"{r.other_at} on PC {r.other_node[:6]}"),
+]
+
+
+class ConflictsDialog(QDialog):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.repo = ConflictsRepo(ctx.store.db)
+        self.setWindowTitle("Changes to review")
+        self.resize(900, 420)
+        intro = QLabel(
+            "The same detail was changed on two computers at about the same time. The value "
+            "now in use is the later one; choose which value is right. Your choice is sent "
+            "to every computer."
+        )
+        intro.setWordWrap(True)
+        self.model = RowTableModel(COLUMNS, self)
+        self.table = QTableView(objectName="conflictTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.empty = QLabel("Nothing to review: no conflicting changes.", objectName="noConflicts")
+        self.keep = QPushButton("Keep the value now in use", objectName="keepValue")
+        self.other = QPushButton("Use the other value", objectName="useOther")
+        self.keep.clicked.connect(lambda: self.resolve(False))
+        self.other.clicked.connect(lambda: self.resolve(True))
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.keep)
+        buttons.addWidget(self.other)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.reload()
+
+    def reload(self) -> None:
+        ctx = self.ctx
+        ReadOp(lambda: self.repo.open(ctx.viewer)).success(self._loaded).run(ctx.ops)
+
+    def _loaded(self, rows: list[ConflictRow]) -> None:
+        self.model.set_rows(rows)
+        self.empty.setVisible(not rows)
+        self.table.setVisible(bool(rows))
+        for b in (self.keep, self.other):
+            b.setEnabled(bool(rows))
+        if rows:
+            self.table.selectRow(0)
+
+    def selected(self) -> ConflictRow | None:
+        index = self.table.currentIndex()
+        return self.model.data(index, RowRole) if index.isValid() else None
+
+    def resolve(self, use_other: bool) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        ctx = self.ctx
+        WriteOp(
+            lambda: self.repo.resolve(ctx.viewer, row.key, use_other),
+            {"patients", "visits", "agreements", "appointments", "conflicts"},
+        ).success(lambda _: self.reload()).run(ctx.ops)

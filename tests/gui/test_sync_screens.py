@@ -1,0 +1,79 @@
+"""The sync screens: status bar, the conflict inbox."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.store.agent_repo import AgentRepo
+from app.store.models import AgentRequest, ConflictRecord, Patient
+from app.ui.conflicts_dialog import ConflictsDialog
+
+
+def make_conflict(store, admin) -> str:
+    p = store.patients.create(
+        admin.viewer(), {"first_name": "Mira", "last_name": "Voss", "allergies": "Penicillin"}
+    )
+    with store.db.write() as s:
+        row = s.get(Patient, p.id)
+        now = row.stamps["allergies"][0]
+        s.add(
+            ConflictRecord(
+                key="k1",
+                entity="patient",
+                entity_id=p.id,
+                field="allergies",
+                winner_value="Penicillin",
+                winner_hlc=now,
+                loser_value="Latex",
+                loser_hlc="1700000000000-0000-00000000000000aa",
+                found_at="2026-11-25T10:00:00+00:00",
+            )
+        )
+    return p.id
+
+
+def test_status_bar_says_when_the_service_is_not_running_and_when_it_is(window, qtbot, ctx):
+    status = window.agent_status
+    qtbot.waitUntil(lambda: status.label.text() == "Sync service is not running")
+    assert status.start_button.isVisibleTo(window)
+    AgentRepo(ctx.store.db).publish(
+        pid=1, online=True, waiting_changes=3, waiting_uploads=2, stopped_at=None
+    )
+    status.refresh()
+    qtbot.waitUntil(
+        lambda: status.label.text() == "Service is running — 3 changes and 2 images waiting"
+    )
+    assert not status.start_button.isVisibleTo(window)
+    AgentRepo(ctx.store.db).publish(online=False, last_error="no connection to the server")
+    status.refresh()
+    qtbot.waitUntil(lambda: "offline (no connection to the server)" in status.label.text())
+
+
+def test_synchronize_now_asks_the_agent(window, qtbot, ctx):
+    window._ask_agent("sync_now")
+    with ctx.store.db.read() as s:
+        qtbot.waitUntil(lambda: s.scalars(select(AgentRequest)).first() is not None or True)
+    qtbot.waitUntil(lambda: _requests(ctx) == ["sync_now"])
+
+
+def _requests(ctx) -> list[str]:
+    with ctx.store.db.read() as s:
+        return [r.kind for r in s.scalars(select(AgentRequest))]
+
+
+def test_conflict_inbox_shows_both_values_and_keeps_the_chosen_one(window, qtbot, ctx, admin):
+    pid = make_conflict(ctx.store, admin)
+    window.show_conflicts()
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(ConflictsDialog)))
+    dialog = next(d for d in window.findChildren(ConflictsDialog) if d.isVisible())
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1)
+    cells = [dialog.model.index(0, c).data() for c in range(6)]
+    assert cells[:3] == ["Mira Voss", "Allergies", "Penicillin"]
+    assert cells[4] == "Latex" and cells[5].endswith("on PC 000000")
+    dialog.other.click()
+    qtbot.waitUntil(lambda: dialog.empty.isVisible())
+    assert ctx.store.patients.get(ctx.viewer, pid).get("allergies") == "Latex"
+    from app.store.sync_repo import SyncRepo
+
+    pending = SyncRepo(ctx.store.db).outbox_batch(100, 10**6)
+    assert pending[-1].payload["fields"] == {"allergies": "Latex"}
