@@ -12,6 +12,9 @@ export PYTHONDONTWRITEBYTECODE=1
 if [ -z "${CHAIRSIDE_TEST_PG_URL:-}" ]; then
     if url="$(bash scripts/postgres.sh)"; then
         export CHAIRSIDE_TEST_PG_URL="$url"
+    elif [ "${CI:-}" = true ]; then
+        echo "test: PostgreSQL could not be started, and CI must run its tests" >&2
+        exit 1
     else
         echo "test: PostgreSQL could not be started; its tests will be skipped" >&2
     fi
