@@ -13,8 +13,11 @@ SYSTEM_PACKAGES=(
     libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
     libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
     libxcb-xfixes0 libxrender1 libx11-xcb1 fonts-dejavu-core
-    postgresql p7zip-full chromium chromium-driver nodejs npm xvfb
+    postgresql p7zip-full chromium chromium-driver xvfb
 )
+# Node.js runs the standard tus-js-client in the tests; a machine that already has its
+# own Node.js (with npm bundled) must not get Debian's npm, which conflicts with it.
+command -v npm >/dev/null 2>&1 || SYSTEM_PACKAGES+=(nodejs npm)
 
 log() { echo "setup: $*" >&2; }
 
@@ -33,7 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then
         log "installing system packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        if ! { as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2; then
+        if ! { as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 </dev/null; then
             log "WARNING: could not install system packages (need root or sudo): ${missing[*]}"
         fi
     else
