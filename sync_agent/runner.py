@@ -98,8 +98,23 @@ class Agent:
             n = self.sync.retry_failed()
             self.agent.finish(request_id, f"{n} changes to send again")
             return True
+        if kind == "reconcile":
+            self.agent.finish(request_id, self.reconcile())
+            return False
         self.agent.finish(request_id, "sync started")
-        return True  # sync_now, and reconcile until it has a job of its own
+        return True
+
+    def reconcile(self) -> str:
+        """Database synchronization, reported in words for the app."""
+        from sync_agent.reconcile_job import reconcile
+
+        conn = connection.load(self.db, self.secrets)
+        if conn is None:
+            return "Not connected to a server yet."
+        try:
+            return reconcile(self.db, conn.client()).describe()
+        except (TransientError, RejectedError) as exc:
+            return f"Database synchronization could not finish: {exc}"
 
     def sync_once(self, forced: bool) -> None:
         now = self.now()

@@ -219,52 +219,86 @@ def _settle(
             c.resolution = "elsewhere"
 
 
+def versions(db: Database, entity: str, start: str = "", end: str = "") -> list[tuple[str, str]]:
+    """(id, version) of this replica's rows of `entity` with start <= id < end, where a
+    row's version is its greatest field stamp (app.core.reconcile)."""
+    from app.core.reconcile import row_version
+
+    model = MODEL_BY_ENTITY[entity]
+    stmt = select(model.id, model.stamps)
+    if start:
+        stmt = stmt.where(model.id >= start)
+    if end:
+        stmt = stmt.where(model.id < end)
+    with db.read() as s:
+        return [
+            (i, row_version([v[0] for v in (stamps or {}).values()]))
+            for i, stamps in s.execute(stmt)
+        ]
+
+
+def queue_rows(db: Database, entity: str, ids: Iterable[str]) -> int:
+    """Queue these rows whole, with their stamps (to repair what the cloud lacks)."""
+    return _queue(db, MODEL_BY_ENTITY[entity], list(ids))
+
+
 def queue_everything(db: Database, batch: int = 500) -> int:
     """ "Update all patient data now": queue every synced row whole, with the stamps it
     has (the cloud treats a value it already holds as a replay). Batched, so a large
     database never holds one huge transaction; running it twice is harmless."""
-    from app.core.ids import new_id
-    from app.core.wire import Mutation
     from app.store.models import SYNCED_MODELS
 
     queued = 0
-    now = utc_now_text()
     for model in SYNCED_MODELS:
-        spec = ENTITIES[model.__entity__].fields
         after = ""
         while True:
-            with db.write() as s:
-                node = s.execute(select(SyncState.node_id)).scalar_one()
-                rows = list(
-                    s.scalars(select(model).where(model.id > after).order_by(model.id).limit(batch))
+            with db.read() as s:
+                ids = list(
+                    s.scalars(
+                        select(model.id).where(model.id > after).order_by(model.id).limit(batch)
+                    )
                 )
-                if not rows:
-                    break
-                for obj in rows:
-                    stamps = obj.stamps or {}
-                    names = [n for n in spec if n in stamps]
-                    if not names:
-                        continue
-                    m = Mutation(
-                        id=new_id(),
-                        entity=model.__entity__,
-                        entity_id=obj.id,
-                        node=node,
-                        fields={n: getattr(obj, n) for n in names},
-                        hlc={n: stamps[n][0] for n in names},
-                        base={n: stamps[n][1] for n in names},
+            if not ids:
+                break
+            queued += _queue(db, model, ids)
+            after = ids[-1]
+    return queued
+
+
+def _queue(db: Database, model: type[Synced], ids: list[str]) -> int:
+    from app.core.ids import new_id
+    from app.core.wire import Mutation
+
+    spec = ENTITIES[model.__entity__].fields
+    queued = 0
+    now = utc_now_text()
+    for i in range(0, len(ids), 500):
+        with db.write() as s:
+            node = s.execute(select(SyncState.node_id)).scalar_one()
+            for obj in s.scalars(select(model).where(model.id.in_(ids[i : i + 500]))):
+                stamps = obj.stamps or {}
+                names = [n for n in spec if n in stamps]
+                if not names:
+                    continue
+                m = Mutation(
+                    id=new_id(),
+                    entity=model.__entity__,
+                    entity_id=obj.id,
+                    node=node,
+                    fields={n: getattr(obj, n) for n in names},
+                    hlc={n: stamps[n][0] for n in names},
+                    base={n: stamps[n][1] for n in names},
+                )
+                s.add(
+                    OutboxMutation(
+                        mutation_id=m.id,
+                        entity=m.entity,
+                        entity_id=m.entity_id,
+                        patient_id=getattr(obj, "patient_id", None)
+                        or (obj.id if model.__entity__ == "patient" else None),
+                        payload=m.to_wire(),
+                        created_at=now,
                     )
-                    s.add(
-                        OutboxMutation(
-                            mutation_id=m.id,
-                            entity=m.entity,
-                            entity_id=m.entity_id,
-                            patient_id=getattr(obj, "patient_id", None)
-                            or (obj.id if model.__entity__ == "patient" else None),
-                            payload=m.to_wire(),
-                            created_at=now,
-                        )
-                    )
-                    queued += 1
-                after = rows[-1].id
+                )
+                queued += 1
     return queued

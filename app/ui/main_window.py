@@ -19,7 +19,7 @@ from app.platform.paths import config_dir
 from app.ui.agent_status import AgentStatusWidget
 from app.ui.context import AppContext, ExternalChanges
 from app.ui.diary_view import DiaryView
-from app.ui.ops import WriteOp
+from app.ui.ops import ReadOp, WriteOp
 from app.ui.patient_dialog import PatientDialog
 from app.ui.patient_list_view import PatientListView
 from app.ui.patient_page import PatientPage
@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
             lambda: self._ask_agent("update_all"),
         )
         self._action(sync, "Send &failed changes again", lambda: self._ask_agent("retry_failed"))
+        self._action(sync, "&Database synchronization…", self.reconcile)
         sync.addSeparator()
         self._action(sync, "&Changes to review…", self.show_conflicts)
         help_menu = bar.addMenu("&Help")
@@ -112,6 +113,37 @@ class MainWindow(QMainWindow):
         WriteOp(lambda: repo.request(kind)).success(
             lambda _: self.statusBar().showMessage("Asked the sync service.", 4000)
         ).run(self.ctx.ops)
+
+    def reconcile(self) -> None:
+        """Ask the agent to compare with the server; show its report when it is done."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        from app.store.agent_repo import AgentRepo
+
+        repo = AgentRepo(self.ctx.store.db)
+        if not self.agent_status.status or not self.agent_status.status.running:
+            QMessageBox.information(
+                self, "Database synchronization", "The sync service is not running. Start it first."
+            )
+            return
+        progress = QProgressDialog(
+            "Comparing this computer's data with the server…", "Hide", 0, 0, self
+        )
+        progress.setWindowTitle("Database synchronization")
+        progress.show()
+
+        def wait(request_id: int) -> None:
+            def check(result: str | None) -> None:
+                if result is None:
+                    if progress.isVisible():
+                        QTimer.singleShot(1000, lambda: wait(request_id))
+                    return
+                progress.close()
+                QMessageBox.information(self, "Database synchronization", result)
+
+            ReadOp(lambda: repo.request_done(request_id)).success(check).run(self.ctx.ops)
+
+        WriteOp(lambda: repo.request("reconcile")).success(wait).run(self.ctx.ops)
 
     def show_conflicts(self) -> None:
         from app.ui.conflicts_dialog import ConflictsDialog
