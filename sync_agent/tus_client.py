@@ -1,0 +1,206 @@
+"""A tus 1.0.0 client on requests: creation, HEAD, checksummed PATCHes, termination.
+
+It speaks to any tus server (core, creation, checksum with sha256); ours adds one
+thing, read when present: creation answers ``Chairside-Already-Stored: true`` with
+``Upload-Offset`` equal to ``Upload-Length`` when it already holds the bytes.
+
+Errors follow sync_agent.client: TransientError (no answer, 5xx, 429, and the tus
+answers that mean "ask the offset and go on": 409, 423, 460 on a chunk),
+RejectedError (will fail again), AuthError; UploadGone (404/410) means the upload
+resource is no more and a new one must be created.
+
+A request body is read from disk block by block while it is sent (FileSlice), so
+memory does not grow with the chunk or the file. Timeouts: urllib3 waits up to the
+connect timeout on a send and the read timeout for the answer, so a link that goes
+silent is noticed within the larger of the two.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import requests
+
+from sync_agent.client import RejectedError, TransientError, check
+
+TUS_VERSION = "1.0.0"
+OFFSET_TYPE = "application/offset+octet-stream"
+ALREADY_STORED = "Chairside-Already-Stored"
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 30.0  # a silent link is noticed within this
+BLOCK = 1024 * 1024
+
+
+class UploadGone(RejectedError):
+    """404/410: the upload resource is unknown or expired; create a new one."""
+
+
+class ChecksumMismatch(TransientError):
+    """460: a chunk arrived damaged (send it again), or — on the last byte — the whole
+    file did not match the declared SHA-256 and the server discarded the upload."""
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    url: str
+    offset: int
+    already_stored: bool
+
+
+class FileSlice:
+    """`length` bytes of an open file from `start`, as a request body: an iterable
+    of blocks with a length (so requests sends a Content-Length, not chunked).
+
+    `on_sent(n)` is called after each block is handed to the socket layer. The
+    descriptor is read with pread and never moved, so one descriptor may serve
+    several slices; the caller owns and closes it.
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        start: int,
+        length: int,
+        on_sent: Callable[[int], None] | None = None,
+        block: int = BLOCK,
+    ) -> None:
+        self.fd, self.start, self.length = fd, start, length
+        self.on_sent = on_sent
+        self.block = block
+
+    def __len__(self) -> int:
+        return self.length
+
+    def blocks(self) -> Iterator[bytes]:
+        pos, end = self.start, self.start + self.length
+        while pos < end:
+            data = os.pread(self.fd, min(self.block, end - pos), pos)
+            if not data:
+                raise OSError(f"the file ended at {pos} bytes, {end} expected")
+            pos += len(data)
+            yield data
+
+    def __iter__(self) -> Iterator[bytes]:
+        for data in self.blocks():
+            yield data
+            if self.on_sent is not None:
+                self.on_sent(len(data))
+
+    def checksum(self) -> str:
+        """The Upload-Checksum header value of this slice (a read of its own)."""
+        h = hashlib.sha256()
+        for data in self.blocks():
+            h.update(data)
+        return "sha256 " + base64.b64encode(h.digest()).decode("ascii")
+
+
+def encode_metadata(meta: Mapping[str, str]) -> str:
+    return ",".join(
+        f"{key} {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
+        for key, value in meta.items()
+    )
+
+
+def _tus_check(response: requests.Response, final: bool = False) -> requests.Response:
+    status = response.status_code
+    if status in (404, 410):
+        raise UploadGone(status, "the upload is unknown or expired on the server")
+    if status in (409, 423):
+        raise TransientError(f"the server's offset moved on ({status}); asking it again")
+    if status == 460:
+        what = "the file" if final else "a chunk"
+        raise ChecksumMismatch(f"{what} arrived damaged (checksum mismatch)")
+    return check(response)
+
+
+def _offset(response: requests.Response) -> int:
+    try:
+        return int(response.headers["Upload-Offset"])
+    except (KeyError, ValueError):
+        raise TransientError("the server's answer carried no valid Upload-Offset") from None
+
+
+class TusClient:
+    """One server's /files/ endpoint with a device token. Thread-safe as long as each
+    thread uses its own client (requests.Session is not shared across threads)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        read_timeout_s: float = READ_TIMEOUT_S,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.files_url = base_url.rstrip("/") + "/files/"
+        self.token = token
+        self.timeout = (connect_timeout_s, read_timeout_s)
+        self.http = session or requests.Session()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: object = None
+    ) -> requests.Response:
+        full = {"Tus-Resumable": TUS_VERSION, **headers}
+        if self.token:
+            full["Authorization"] = f"Bearer {self.token}"
+        try:
+            return self.http.request(method, url, headers=full, data=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TransientError(f"no connection to the server ({type(exc).__name__})") from None
+
+    def create(self, length: int, metadata: Mapping[str, str]) -> Created:
+        """POST a new upload of `length` bytes; no body."""
+        r = _tus_check(
+            self._request(
+                "POST",
+                self.files_url,
+                {
+                    "Upload-Length": str(length),
+                    "Upload-Metadata": encode_metadata(metadata),
+                },
+            )
+        )
+        if r.status_code != 201 or "Location" not in r.headers:
+            raise TransientError(f"creation answered {r.status_code} without a Location")
+        url = urljoin(self.files_url, r.headers["Location"])
+        stored = r.headers.get(ALREADY_STORED, "").lower() == "true"
+        offset = _offset(r) if "Upload-Offset" in r.headers else 0
+        return Created(url, offset, stored and offset == length)
+
+    def offset(self, url: str) -> int:
+        """HEAD: the server's offset of the upload."""
+        return _offset(_tus_check(self._request("HEAD", url, {"Cache-Control": "no-store"})))
+
+    def patch(self, url: str, body: FileSlice, *, final: bool) -> int:
+        """Append `body` at its start offset; returns the server's new offset. `final`:
+        this chunk ends the file, so a 460 speaks of the whole file."""
+        r = _tus_check(
+            self._request(
+                "PATCH",
+                url,
+                {
+                    "Content-Type": OFFSET_TYPE,
+                    "Upload-Offset": str(body.start),
+                    "Upload-Checksum": body.checksum(),
+                },
+                body if len(body) else b"",
+            ),
+            final=final,
+        )
+        if r.status_code != 204:
+            raise TransientError(f"PATCH answered {r.status_code}, not 204")
+        return _offset(r)
+
+    def terminate(self, url: str) -> None:
+        with contextlib.suppress(UploadGone):
+            _tus_check(self._request("DELETE", url, {}))
