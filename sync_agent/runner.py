@@ -20,15 +20,20 @@ from app.store.db import Database
 from app.store.outbox import utc_now_text
 from app.store.settings_repo import SettingsRepo
 from app.store.sync_repo import SyncRepo, queue_everything
+from app.store.uploads_repo import UploadsRepo
 from sync_agent import connection
 from sync_agent.backoff import Backoff
 from sync_agent.client import AuthError, RejectedError, TransientError
 from sync_agent.pull_job import pull_all
 from sync_agent.push_job import push_all
+from sync_agent.upload_job import UploadJob, UploadProgress
 
 log = logging.getLogger("chairside.agent")
 PULL_EVERY_S = 10.0
 HEARTBEAT_EVERY_S = 5.0
+# Uploads run in slices of about this long, so a large file does not hold up the
+# changes behind it; the next tick resumes where the slice stopped.
+UPLOAD_SLICE_S = 15.0
 
 
 class Agent:
@@ -46,6 +51,9 @@ class Agent:
         self.sync = SyncRepo(db)
         self.agent = AgentRepo(db)
         self.settings = SettingsRepo(db)
+        self.uploads = UploadsRepo(db)
+        self.upload_job = UploadJob(self.uploads, on_progress=self._upload_progress)
+        self.upload_slice_s: float | None = UPLOAD_SLICE_S
         self.tick_s = tick_s
         self.pull_every_s = pull_every_s
         self.now = monotonic
@@ -96,7 +104,8 @@ class Agent:
             return True
         if kind == "retry_failed":
             n = self.sync.retry_failed()
-            self.agent.finish(request_id, f"{n} changes to send again")
+            files = self.uploads.retry_failed()
+            self.agent.finish(request_id, f"{n} changes and {files} files to send again")
             return True
         if kind == "reconcile":
             self.agent.finish(request_id, self.reconcile())
@@ -126,6 +135,7 @@ class Agent:
             return
         automatic = bool(self.settings.get("automatic_update"))
         pending, _failed = self.sync.outbox_counts()
+        pending += self.uploads.counts().files
         pull_due = now - self.last_pull >= self.pull_every_s
         if not forced and not (automatic and (pending or pull_due)):
             return
@@ -134,6 +144,10 @@ class Agent:
             if forced or automatic:
                 push_all(self.sync, client)
             pull_all(self.sync, client)
+            if forced or automatic:
+                self.upload_job.run(
+                    conn.server_url, conn.token, stop=self.stop_event, budget_s=self.upload_slice_s
+                )
         except TransientError as exc:
             delay = self.backoff.next_delay(exc.retry_after)
             self.next_try = now + delay
@@ -159,12 +173,24 @@ class Agent:
         if changed:
             self.publish()
 
+    def _upload_progress(self, p: UploadProgress) -> None:
+        self.agent.publish(
+            current_upload=p.current,
+            upload_done=p.done,
+            upload_total=p.total,
+            waiting_uploads=p.waiting_files,
+            waiting_bytes=p.waiting_bytes,
+        )
+
     def publish(self, **extra: object) -> None:
         pending, _failed = self.sync.outbox_counts()
+        uploads = self.uploads.counts()
         self.agent.publish(
             online=self.online,
             last_error=self.last_error,
             waiting_changes=pending,
+            waiting_uploads=uploads.files,
+            waiting_bytes=uploads.bytes,
             pid=os.getpid(),
             stopped_at=None,
             **extra,
