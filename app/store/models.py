@@ -48,7 +48,7 @@ class Patient(Synced, Base):
     address: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     card_number: Mapped[str | None] = mapped_column(String(500))
-    responsible_user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    responsible_user_id: Mapped[str | None] = mapped_column(String(36))
     case_types: Mapped[str | None] = mapped_column(String(500))
     past_medical_history: Mapped[str | None] = mapped_column(Text)
     diseases: Mapped[str | None] = mapped_column(Text)
@@ -62,7 +62,19 @@ class Patient(Synced, Base):
     phone_digits: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     updated_at: Mapped[str | None] = mapped_column(String(32))
 
-    __table_args__ = (Index("ix_patients_sort", "sort_key", "num"),)
+    # The patient list in display order, covering its filters (see patient_search).
+    __table_args__ = (
+        Index("ix_patients_list", "sort_key", "num", "deleted", "merged_into", "phone_digits"),
+        Index(
+            "ix_patients_owner_list",
+            "responsible_user_id",
+            "sort_key",
+            "num",
+            "deleted",
+            "merged_into",
+            "phone_digits",
+        ),
+    )
 
 
 class Visit(Synced, Base):
