@@ -137,6 +137,21 @@ def filter_stderr(noise: str) -> None:
     threading.Thread(target=pump, daemon=True).start()
 
 
+_PINNED: list[object] = []
+
+
+def pin_singletons() -> None:
+    """Hold many references to None, True and False for the rest of the process.
+
+    PySide6 6.12 on CPython 3.11 drops a reference to None (and to True/False) on every
+    call of a Qt method that returns nothing; before 3.12 made them immortal, enough
+    such calls deallocate None and abort the process (none_dealloc) part-way through
+    the typing below. The references held here keep the count far from zero.
+    """
+    if sys.version_info < (3, 12) and not _PINNED:
+        _PINNED.extend([None, True, False] * 2_000_000)
+
+
 def ui_available() -> bool:
     root = Path(__file__).resolve().parents[1] / "app" / "ui"
     return (root / "patient_list_view.py").exists() and (root / "patient_list_model.py").exists()
@@ -148,6 +163,7 @@ def measure_ui(
     """Key event to model rows, one character at a time, at a typist's pace."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     filter_stderr("propagateSizeHints")  # the offscreen platform's chatter
+    pin_singletons()
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QWidget
@@ -182,9 +198,13 @@ def measure_ui(
             got.append(True)
             loop.quit()
 
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(loop.quit)
         view.model.rowsLoaded.connect(done)
-        QTimer.singleShot(timeout_ms, loop.quit)
+        timer.start(timeout_ms)
         loop.exec()
+        timer.stop()  # a timer left running would later quit a loop that is gone
         view.model.rowsLoaded.disconnect(done)
         return bool(got)
 
@@ -224,6 +244,8 @@ def report(title: str, by_kind: dict[str, list[float]]) -> list[float]:
             f"  {kind:<6} n={len(values):>4}  p50={percentile(values, 50):7.3f} ms"
             f"  p95={percentile(values, 95):7.3f} ms  max={max(values):7.3f} ms"
         )
+    if len(by_kind) == 1:
+        return every
     print(
         f"  {'all':<6} n={len(every):>4}  p50={percentile(every, 50):7.3f} ms"
         f"  p95={percentile(every, 95):7.3f} ms  max={max(every):7.3f} ms"
