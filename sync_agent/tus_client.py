@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from sync_agent.client import RejectedError, TransientError, check
+from sync_agent.client import AuthError, RejectedError, TransientError, check
 
 TUS_VERSION = "1.0.0"
 OFFSET_TYPE = "application/offset+octet-stream"
@@ -116,6 +116,13 @@ def _tus_check(response: requests.Response, final: bool = False) -> requests.Res
     if status == 460:
         what = "the file" if final else "a chunk"
         raise ChecksumMismatch(f"{what} arrived damaged (checksum mismatch)")
+    if status == 403:
+        # With a valid token (a bad one is 401) a 403 is about this file, e.g. a
+        # patient of another installation: the file fails, the device is fine.
+        try:
+            check(response)
+        except AuthError as exc:
+            raise RejectedError(exc.status, exc.reason) from None
     return check(response)
 
 

@@ -88,9 +88,10 @@ class UploadsRepo:
     def enqueue(self, path: Path | str, patient_id: str, kind: str, filename: str = "") -> str:
         """Queue a file for the cloud; returns its SHA-256.
 
-        The hash is taken before the write transaction, so a large file does not hold
-        the database's write lock. Content already queued or sent is not queued again;
-        content that had failed is queued again from this path.
+        Reads the whole file (call it off the UI thread). The hash is taken before the
+        write transaction, so a large file does not hold the database's write lock.
+        Content already queued or sent is not queued again; content that had failed is
+        queued again from this path.
         """
         path = Path(path)
         sha, size = file_sha256(path)

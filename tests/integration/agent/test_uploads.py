@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import os
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from app.store.uploads_repo import UploadCounts
 from sync_agent import connection
 from sync_agent.runner import Agent
 from sync_agent.tus_client import TusClient
-from sync_agent.upload_job import ChunkSizer, UploadProgress
+from sync_agent.upload_job import PROGRESS_EVERY_S, ChunkSizer, UploadProgress
 from tests.conftest import _KEYRING
 from tests.integration.agent.conftest import PC
 from tests.integration.cloud.conftest import Server
@@ -138,8 +141,24 @@ def test_files_of_several_sizes_arrive_whole_small_first(
 
     pc.agent.uploads.claim_next = record_claim  # type: ignore[method-assign]
     seen: list[UploadProgress] = []
+    when: list[float] = []
     publish = pc.agent._upload_progress
-    pc.agent.upload_job.on_progress = lambda p: (seen.append(p), publish(p))  # type: ignore[func-returns-value]
+
+    def progress(p: UploadProgress) -> None:
+        seen.append(p)
+        when.append(time.monotonic())
+        publish(p)
+
+    pc.agent.upload_job.on_progress = progress
+    # A slow link: small chunks, each confirmed after a pause, so progress is seen.
+    fixed_chunks(pc.agent, 256 * KIB)
+    save_offset, slow = pc.agent.uploads.save_offset, threading.Event()
+
+    def slow_save_offset(upload_id: int, offset: int) -> None:
+        slow.wait(0.04)
+        save_offset(upload_id, offset)
+
+    pc.agent.uploads.save_offset = slow_save_offset  # type: ignore[method-assign]
     drain(pc.agent)
 
     for f in files:
@@ -151,6 +170,10 @@ def test_files_of_several_sizes_arrive_whole_small_first(
     assert pc.agent.upload_job.last_report is not None
     assert any(p.current and 0 <= p.done <= p.total for p in seen)
     assert seen[-1].current is None and seen[-1].waiting_files == 0
+    # At most a few updates a second (the last of each run is not held back).
+    gaps = [b - a for a, b in itertools.pairwise(when[:-1])]
+    assert len(gaps) >= 2
+    assert all(gap >= PROGRESS_EVERY_S * 0.9 for gap in gaps), gaps
     status = pc.agent.agent.status()
     assert (status.waiting_uploads, status.waiting_bytes, status.current_upload) == (0, 0, None)
 
