@@ -15,14 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.platform.secrets import SecretStore
 from app.store.dto import PatientFilter
 from app.store.settings_repo import SettingsRepo
-from sync_agent import connection
-from sync_agent.runner import Agent
 from sync_agent.tus_client import TusClient
-from tests.conftest import _KEYRING
-from tests.integration.agent.conftest import PC, new_pc
+from tests.integration.agent.conftest import PC
 from tests.integration.agent.test_uploads import (
     KIB,
     MIB,
@@ -30,11 +26,11 @@ from tests.integration.agent.test_uploads import (
     drain,
     fixed_chunks,
     new_patient,
+    practice_pc,
     random_file,
 )
 from tests.integration.cloud.conftest import ROOT, Server, free_port, stop_server
 from tests.support.fault_proxy import Fault, FaultProxy
-from tests.unit.cloud.support import register_practice
 
 CHUNK = 512 * KIB
 SIZE = 4 * MIB  # eight chunks
@@ -191,16 +187,6 @@ def start_server_at(data: Path, port: int, timeout: float = 60.0) -> Server:
     raise AssertionError("the cloud did not answer")
 
 
-def pc_of(server: Server, folder: Path, template: tuple[Path, str]) -> PC:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        inst, password = register_practice(http, server.mail_dir, "kill@example.com")
-    store = new_pc("killed", folder, template)
-    secrets = SecretStore(_KEYRING)
-    connection.register_device(store.db, secrets, server.url, inst, password)
-    admin = store.users.create("admin", "Admin", "correct horse", "admin")
-    return PC("killed", store, Agent(store.db, secrets, tick_s=0.05), admin)
-
-
 def test_the_server_killed_mid_chunk_and_restarted_loses_nothing(
     tmp_path: Path, _template_db: tuple[Path, str]
 ) -> None:
@@ -209,7 +195,7 @@ def test_the_server_killed_mid_chunk_and_restarted_loses_nothing(
     pc = None
     proxy = FaultProxy(port, socket_timeout_s=20, lifetime_s=120).start()
     try:
-        pc = pc_of(server, tmp_path, _template_db)
+        pc = practice_pc(server, tmp_path, _template_db)
         through(pc, proxy)
         f = random_file(tmp_path, "image.bin", SIZE)
         sha = pc.agent.uploads.enqueue(f, new_patient(pc), "cbct")

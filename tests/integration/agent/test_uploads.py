@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
+from app.core.ids import new_id
 from app.platform.secrets import SecretStore
 from app.store.db import open_database
 from app.store.models import Upload
@@ -25,8 +27,9 @@ from sync_agent.runner import Agent
 from sync_agent.tus_client import TusClient
 from sync_agent.upload_job import PROGRESS_EVERY_S, ChunkSizer, UploadProgress
 from tests.conftest import _KEYRING
-from tests.integration.agent.conftest import PC
+from tests.integration.agent.conftest import PC, new_pc
 from tests.integration.cloud.conftest import Server
+from tests.unit.cloud.support import register_practice
 
 KIB, MIB = 1024, 1024 * 1024
 
@@ -102,6 +105,18 @@ def stop_after_chunks(agent: Agent, n: int) -> None:
             agent.stop()
 
     agent.uploads.save_offset = save_offset  # type: ignore[method-assign]
+
+
+def practice_pc(server: Server, folder: Path, template: tuple[Path, str]) -> PC:
+    """A PC of a practice of its own (the `clinic` fixture makes one per test)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        inst, password = register_practice(http, server.mail_dir, f"{new_id()[:8]}@example.com")
+    store = new_pc("solo", folder, template)
+    secrets = SecretStore(_KEYRING)
+    connection.register_device(store.db, secrets, server.url, inst, password)
+    admin = store.users.create("admin", "Admin", "correct horse", "admin")
+    return PC("solo", store, Agent(store.db, secrets, tick_s=0.05), admin)
 
 
 def reopen(pc: PC) -> Agent:
@@ -291,3 +306,67 @@ def test_a_file_that_changed_on_disk_fails_with_the_reason_and_is_not_sent(
     assert pc.agent.upload_job.last_report.sent_bytes == good.stat().st_size  # type: ignore[union-attr]
     assert not blob(cloud, sha).exists() and not blob(cloud, sha_of(bad)).exists()
     assert_stored(cloud, good)
+
+
+def test_a_file_the_server_refuses_fails_alone(
+    clinic: Callable[[int], list[PC]], cloud: Server, tmp_path: Path,
+    _template_db: tuple[Path, str],
+) -> None:
+    (a,) = clinic(1)
+    b = practice_pc(cloud, tmp_path / "other", _template_db)
+    theirs = new_patient(a)
+    a.sync()
+    wrong = png_file(tmp_path, "wrong.png")
+    right = dicom_like_file(tmp_path, "right.dcm")
+    sha = b.agent.uploads.enqueue(wrong, theirs, "xray")
+    b.agent.uploads.enqueue(right, new_patient(b), "xray")
+    b.agent.sync_once(forced=True)
+    assert b.agent.last_error is None  # the device is fine; one file is not
+    row = b.agent.uploads.get(sha)
+    assert row is not None and row.status == "failed"
+    assert "not a patient of this installation" in (row.last_error or "")
+    assert_stored(cloud, right)
+    assert not blob(cloud, sha).exists()
+    b.store.db.close()
+
+
+def test_a_large_file_goes_in_slices_without_sending_anything_twice(
+    clinic: Callable[[int], list[PC]], cloud: Server, tmp_path: Path
+) -> None:
+    (pc,) = clinic(1)
+    f = random_file(tmp_path, "series.bin", 4 * MIB)
+    pc.agent.uploads.enqueue(f, new_patient(pc), "cbct")
+    fixed_chunks(pc.agent, 256 * KIB)
+    pc.agent.upload_slice_s = 0.2
+    save_offset, slow = pc.agent.uploads.save_offset, threading.Event()
+
+    def slow_save_offset(upload_id: int, offset: int) -> None:
+        slow.wait(0.05)
+        save_offset(upload_id, offset)
+
+    pc.agent.uploads.save_offset = slow_save_offset  # type: ignore[method-assign]
+    sent, runs = 0, 0
+    while pc.agent.uploads.counts().files and runs < 100:
+        pc.agent.sync_once(forced=True)
+        assert pc.agent.last_error is None
+        sent += pc.agent.upload_job.last_report.sent_bytes  # type: ignore[union-attr]
+        runs += 1
+    assert_stored(cloud, f)
+    assert runs > 1 and sent == 4 * MIB
+
+
+def test_the_chunk_size_follows_the_link() -> None:
+    sizer = ChunkSizer()
+    assert sizer.size == MIB
+    sizer.record(MIB, 0.01)  # a fast link: grow, at most twofold a step
+    assert sizer.size == 2 * MIB
+    for _ in range(10):
+        sizer.record(sizer.size, 0.01)
+    assert sizer.size == 32 * MIB  # the ceiling
+    sizer.record(32 * MIB, 64.0)  # slow now: two seconds a MiB, aim at three seconds
+    assert sizer.size == 1536 * KIB
+    sizer.record(100 * KIB, 10.0)  # a short last chunk says little: ignored
+    assert sizer.size == 1536 * KIB
+    for _ in range(10):
+        sizer.shrink()
+    assert sizer.size == 256 * KIB  # the floor
