@@ -204,6 +204,9 @@ class UploadJob:
     ) -> UploadReport:
         """Send what waits. TransientError (after MAX_FAILURES in a row) and AuthError
         propagate; a file the server refuses is marked failed and the others go on."""
+        if not self.repo.counts().files:
+            self.last_report = UploadReport()
+            return self.last_report  # nothing waits: no threads, no write
         self.repo.requeue_interrupted()
         deadline = None if budget_s is None else time.monotonic() + budget_s
         ctx = _Run(server_url, token, stop or threading.Event(), deadline)
