@@ -69,11 +69,20 @@ def child(args: argparse.Namespace) -> None:
     upload_s = time.perf_counter() - t1
     row = repo.get(sha)
     db.close()
-    print(json.dumps({
-        "sha256": sha, "status": row.status if row else None, "queued_s": queued_s,
-        "upload_s": upload_s, "sent_bytes": sent, "interruptions": interruptions,
-        "runs": runs, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    print(
+        json.dumps(
+            {
+                "sha256": sha,
+                "status": row.status if row else None,
+                "queued_s": queued_s,
+                "upload_s": upload_s,
+                "sent_bytes": sent,
+                "interruptions": interruptions,
+                "runs": runs,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -100,12 +109,29 @@ def main() -> None:
         try:
             _node, token = register(cloud, requests.Session())
             proxy.cut_every(args.cut_every_mb * MIB)
-            env = {**os.environ, "CHAIRSIDE_CONFIG_DIR": str(folder / "config"),
-                   "CHAIRSIDE_DATA_DIR": str(folder / "app-data"), "PYTHONPATH": str(ROOT)}
+            env = {
+                **os.environ,
+                "CHAIRSIDE_CONFIG_DIR": str(folder / "config"),
+                "CHAIRSIDE_DATA_DIR": str(folder / "app-data"),
+                "PYTHONPATH": str(ROOT),
+            }
             done = subprocess.run(
-                [sys.executable, __file__, "--child", "--db", str(folder / "practice.chairside"),
-                 "--file", str(path), "--url", proxy.url],
-                input=token + "\n", capture_output=True, text=True, env=env, check=False,
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "--db",
+                    str(folder / "practice.chairside"),
+                    "--file",
+                    str(path),
+                    "--url",
+                    proxy.url,
+                ],
+                input=token + "\n",
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
             )
             sys.stderr.write(done.stderr[-4000:])
             if done.returncode != 0:
@@ -122,11 +148,15 @@ def main() -> None:
             cloud.stop()
     resent = (forwarded - size) / max(1, cuts)
     mb_s = args.mb / result["upload_s"]
-    print(f"size={args.mb}MiB queued_s={result['queued_s']:.1f} upload_s={result['upload_s']:.1f} "
-          f"interruptions={cuts} job_interruptions={result['interruptions']} "
-          f"runs={result['runs']} forwarded={forwarded} resent_total={forwarded - size}")
-    print(f"mb_s={mb_s:.1f} peak_rss_mb={result['peak_rss_mb']:.1f} "
-          f"resent_bytes_per_interruption={resent:.0f}")
+    print(
+        f"size={args.mb}MiB queued_s={result['queued_s']:.1f} upload_s={result['upload_s']:.1f} "
+        f"interruptions={cuts} job_interruptions={result['interruptions']} "
+        f"runs={result['runs']} forwarded={forwarded} resent_total={forwarded - size}"
+    )
+    print(
+        f"mb_s={mb_s:.1f} peak_rss_mb={result['peak_rss_mb']:.1f} "
+        f"resent_bytes_per_interruption={resent:.0f}"
+    )
 
 
 if __name__ == "__main__":
