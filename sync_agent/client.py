@@ -113,6 +113,10 @@ class CloudClient:
         params = {"after": after, "limit": limit, "exclude_own": "true"}
         return dict(self._call("GET", f"{API}/changes", params=params).json())
 
+    def conflicts(self, after: int, limit: int = 200) -> dict[str, Any]:
+        params = {"after": after, "limit": limit, "include_resolved": "true"}
+        return dict(self._call("GET", f"{API}/conflicts", params=params).json())
+
     def reconcile_summary(self) -> dict[str, Any]:
         return dict(self._call("GET", f"{API}/reconcile").json())
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.store.sync_repo import SyncRepo
+from app.store.settings_repo import SettingsRepo
+from app.store.sync_repo import SyncRepo, add_conflicts
 from sync_agent.client import CloudClient
 
 PAGE = 500
@@ -29,4 +30,18 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
         report.conflicts += result.conflicts
         cursor = result.cursor
         if not page.get("more"):
-            return report
+            break
+    report.conflicts += pull_conflicts(repo, client)
+    return report
+
+
+def pull_conflicts(repo: SyncRepo, client: CloudClient) -> int:
+    settings = SettingsRepo(repo.db)
+    cursor = int(settings.get("conflicts_cursor"))
+    added = 0
+    while True:
+        page = client.conflicts(cursor)
+        added += add_conflicts(repo.db, page["conflicts"], int(page["cursor"]))
+        cursor = int(page["cursor"])
+        if not page.get("more"):
+            return added

@@ -1,11 +1,17 @@
 """Per-field last-writer-wins, the one rule that the cloud and every PC apply.
 
-Each stored field keeps its value, the stamp (HLC) of the change that wrote it, and
-that change's base: the stamp the field had where the change was made. Of two writes,
-the higher stamp wins. They were concurrent (neither saw the other) exactly when the
-winner's base is older than the loser's stamp; then, if the values differ, the loser is
-a conflict to keep for review. The rule looks only at the two writes, so replicas that
-receive the same writes in any order keep the same value and find the same conflicts.
+Each stored field keeps its value, the stamp (HLC) of the write that set it, and that
+write's base: the stamp the field had where the write was made. Of two writes the
+higher stamp wins, everywhere, so replicas converge whatever order they learn them in.
+
+Whether the loser was *seen* by the winner cannot be read from stamps alone (HLC order
+is not causality). It can be read from the order of delivery: every replica receives
+the writes of a field in causal order — a PC's own writes in the order it made them,
+everybody else's in the cloud's commit order, where no write ever arrives before one
+made on top of it. So when a write arrives:
+- and wins, it saw the value it replaces exactly when its base is that value's stamp;
+- and loses, the current value was written without seeing it (it is news here).
+An unseen loser with a different value is a conflict, kept for a person to review.
 """
 
 from __future__ import annotations
@@ -45,10 +51,6 @@ class MergeResult:
     conflicts: list[Conflict]
 
 
-def concurrent(winner: FieldState, loser: FieldState) -> bool:
-    return winner.base is None or winner.base < loser.hlc
-
-
 def merge_fields(
     current: Mapping[str, FieldState], incoming: Mapping[str, FieldState]
 ) -> MergeResult:
@@ -63,11 +65,10 @@ def merge_fields(
             continue  # the same write again: a replay
         if theirs.hlc > mine.hlc:
             applied[name] = theirs
-            winner, loser = theirs, mine
-        else:
-            winner, loser = mine, theirs
-        if winner.value != loser.value and concurrent(winner, loser):
-            conflicts.append(Conflict(name, winner, loser))
+            if theirs.base != mine.hlc and theirs.value != mine.value:
+                conflicts.append(Conflict(name, theirs, mine))
+        elif theirs.value != mine.value:
+            conflicts.append(Conflict(name, mine, theirs))
     return MergeResult(applied, conflicts)
 
 

@@ -25,6 +25,7 @@ OPTIONS: dict[str, Option] = {
         Option("installation_id", str, "", "Installation ID"),
         Option("device_id", str, "", "This computer's device ID on the server"),
         Option("registered_email", str, "", "Email address given at registration"),
+        Option("conflicts_cursor", int, 0, "The last conflict fetched from the server"),
     )
 }
 

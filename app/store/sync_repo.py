@@ -201,6 +201,40 @@ class SyncRepo:
         return ApplyReport(applied, conflicts, cursor)
 
 
+def add_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int) -> int:
+    """Conflicts the cloud found (between writes this PC may never see) join the inbox,
+    with the cursor, in one transaction. The same conflict found here too has the same
+    key and is kept once."""
+    from app.store.models import Setting
+
+    added = 0
+    now = utc_now_text()
+    with db.write() as s:
+        for c in conflicts:
+            if c["entity"] not in MODEL_BY_ENTITY or s.get(ConflictRecord, c["key"]):
+                continue
+            s.add(
+                ConflictRecord(
+                    key=c["key"],
+                    entity=c["entity"],
+                    entity_id=c["entity_id"],
+                    field=c["field"],
+                    winner_value=c["winner"]["value"],
+                    winner_hlc=c["winner"]["hlc"],
+                    loser_value=c["loser"]["value"],
+                    loser_hlc=c["loser"]["hlc"],
+                    found_at=now,
+                )
+            )
+            added += 1
+        row = s.get(Setting, "conflicts_cursor")
+        if row is None:
+            s.add(Setting(key="conflicts_cursor", value=cursor))
+        else:
+            row.value = cursor
+    return added
+
+
 def _settle(
     s: Any, entity: str, entity_id: str, applied: Mapping[str, FieldState], now: str
 ) -> None:

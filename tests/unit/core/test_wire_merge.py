@@ -73,11 +73,12 @@ def apply_all(order: list[tuple[str, FieldState]]) -> tuple[dict[str, FieldState
     return state, conflicts
 
 
-def test_concurrent_edits_converge_and_keep_the_loser_in_any_order() -> None:
+def test_concurrent_edits_converge_and_keep_the_loser_in_any_causal_order() -> None:
     a = ("note", FieldState("from A", H2, H1))
     b = ("note", FieldState("from B", H3, H1))  # B did not see A's edit
     origin = ("note", FieldState("first", H1, None))
-    results = [apply_all(list(p)) for p in itertools.permutations([origin, a, b])]
+    # Delivery is causal: the origin comes before the edits made on top of it.
+    results = [apply_all([origin, *p]) for p in itertools.permutations([a, b])]
     assert all(r[0]["note"].value == "from B" for r in results)
     conflict_sets = {frozenset(r[1]) for r in results}
     assert len(conflict_sets) == 1 and len(next(iter(conflict_sets))) == 1
@@ -86,9 +87,18 @@ def test_concurrent_edits_converge_and_keep_the_loser_in_any_order() -> None:
 def test_a_successor_is_not_a_conflict() -> None:
     first = ("note", FieldState("first", H1, None))
     second = ("note", FieldState("second", H2, H1))  # made after seeing the first
-    for order in ([first, second], [second, first]):
-        state, conflicts = apply_all(order)
-        assert state["note"].value == "second" and not conflicts
+    state, conflicts = apply_all([first, second])
+    assert state["note"].value == "second" and not conflicts
+
+
+def test_a_later_stamp_is_not_proof_of_having_seen_a_write() -> None:
+    """B's last edit has a higher base than A's stamp, yet B never saw A's edit."""
+    origin = ("note", FieldState("first", H1, None))
+    b1 = ("note", FieldState("B one", H3, H1))
+    a = ("note", FieldState("from A", "1700000000003-0000-aaaaaaaaaaaaaaaa", H1))
+    b2 = ("note", FieldState("B two", "1700000000009-0000-bbbbbbbbbbbbbbbb", H3))
+    state, conflicts = apply_all([origin, b1, b2, a])
+    assert state["note"].value == "B two" and len(conflicts) == 1
 
 
 def test_replay_changes_nothing() -> None:

@@ -1,0 +1,257 @@
+"""Three PCs edit while offline, in any order; after reconnecting all converge, and no
+concurrent edit is lost without a conflict record (Hypothesis state machine against a
+real cloud on loopback)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import select
+
+from app.platform.secrets import SecretStore
+from app.store.models import SYNCED_MODELS, ConflictRecord, OutboxMutation, Patient
+from app.store.sync_repo import SyncRepo
+from sync_agent import connection
+from sync_agent.runner import Agent
+from tests.conftest import _KEYRING
+from tests.integration.agent.conftest import new_pc
+from tests.unit.cloud.support import register_practice
+
+REPLICAS = 3
+EXAMPLES = int(os.environ.get("CHAIRSIDE_CONVERGENCE_EXAMPLES", "10"))
+FIELDS = ("note", "allergies")  # few fields, so that concurrent edits of one happen often
+VALUES = st.sampled_from(["A", "B", "C", "+4915112345", "Ä ü", "北京", ""])
+
+
+def snapshot(store) -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    with store.db.read() as s:
+        for model in SYNCED_MODELS:
+            for row in s.scalars(select(model)):
+                fields = {n: getattr(row, n) for n in row.stamps}
+                fields["__stamps"] = {n: v[0] for n, v in row.stamps.items()}
+                out[f"{model.__entity__}:{row.id}"] = fields
+    return out
+
+
+class Clinic(RuleBasedStateMachine):
+    env: ClassVar[dict[str, Any]] = {}
+    patients = Bundle("patients")
+
+    def __init__(self) -> None:
+        super().__init__()
+        cloud = self.env["cloud"]
+        folder = Path(tempfile.mkdtemp(dir=self.env["tmp"]))
+        with httpx.Client(base_url=cloud.url, timeout=30) as http:
+            inst, password = register_practice(
+                http, cloud.mail_dir, f"c{os.urandom(4).hex()}@example.com"
+            )
+        self.secrets = SecretStore(_KEYRING)
+        self.pcs = []
+        for i in range(REPLICAS):
+            store = new_pc(f"pc{i}", folder, self.env["template"])
+            connection.register_device(store.db, self.secrets, cloud.url, inst, password)
+            admin = store.users.create("admin", "Admin", "correct horse", "admin")
+            self.pcs.append([store, Agent(store.db, self.secrets, tick_s=0), admin])
+        self.online = [True] * REPLICAS
+        # entity_id, field, hlc, base, value
+        self.writes: list[tuple[str, str, str, str | None, object]] = []
+        self.folder = folder
+
+    def teardown(self) -> None:
+        for store, _, _ in self.pcs:
+            store.db.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _record_writes(self, store, before: int) -> None:
+        with store.db.read() as s:
+            for m in s.scalars(select(OutboxMutation).where(OutboxMutation.seq > before)):
+                for name, stamp in m.payload["hlc"].items():
+                    self.writes.append(
+                        (
+                            m.entity_id,
+                            name,
+                            stamp,
+                            m.payload["base"][name],
+                            m.payload["fields"][name],
+                        )
+                    )
+
+    def _last_seq(self, store) -> int:
+        with store.db.read() as s:
+            return (
+                s.execute(select(OutboxMutation.seq).order_by(OutboxMutation.seq.desc())).scalar()
+                or 0
+            )
+
+    @initialize(target=patients)
+    def known_everywhere(self) -> object:
+        """Two patients every PC already holds, so edits can clash from the first step."""
+        ids = [self.create(0, "Start"), self.create(0, "Other")]
+        self.sync_all_online()
+        self.sync_all_online()
+        return multiple(*ids)
+
+    @rule(target=patients, pc=st.integers(0, REPLICAS - 1), name=VALUES)
+    def create(self, pc: int, name: str) -> str:
+        store, _, admin = self.pcs[pc]
+        before = self._last_seq(store)
+        p = store.patients.create(admin.viewer(), {"first_name": f"P{name}", "last_name": "X"})
+        self._record_writes(store, before)
+        return p.id
+
+    @rule(
+        pc=st.integers(0, REPLICAS - 1),
+        patient=patients,
+        field=st.sampled_from(FIELDS),
+        value=VALUES,
+    )
+    def edit(self, pc: int, patient: str, field: str, value: str) -> None:
+        store, _, _ = self.pcs[pc]
+        before = self._last_seq(store)
+        with store.db.write() as s:
+            row = s.get(Patient, patient)
+            if row is None or row.merged_into:
+                return  # this PC has not seen the patient yet
+            setattr(row, field, value or None if field != "last_name" else value or "X")
+        self._record_writes(store, before)
+
+    @rule(pc=st.integers(0, REPLICAS - 1), patient=consumes(patients))
+    def delete(self, pc: int, patient: str) -> None:
+        store, _, _ = self.pcs[pc]
+        before = self._last_seq(store)
+        with store.db.write() as s:
+            row = s.get(Patient, patient)
+            if row is not None:
+                row.deleted = True
+        self._record_writes(store, before)
+
+    @rule(pc=st.integers(0, REPLICAS - 1), kept=patients, merged=consumes(patients))
+    def merge(self, pc: int, kept: str, merged: str) -> None:
+        store, _, _ = self.pcs[pc]
+        if kept == merged:
+            return
+        before = self._last_seq(store)
+        with store.db.write() as s:
+            a, b = s.get(Patient, kept), s.get(Patient, merged)
+            if a is None or b is None or a.merged_into or b.merged_into:
+                return
+            b.merged_into = kept
+        self._record_writes(store, before)
+
+    @rule(pc=st.integers(0, REPLICAS - 1), patient=patients, day=st.integers(1, 28))
+    def add_visit(self, pc: int, patient: str, day: int) -> None:
+        store, _, admin = self.pcs[pc]
+        with store.db.read() as s:
+            row = s.get(Patient, patient)
+            if row is None or row.deleted or row.merged_into:
+                return
+        before = self._last_seq(store)
+        store.records.add_visit(admin.viewer(), patient, {"visit_date": f"2026-02-{day:02d}"})
+        self._record_writes(store, before)
+
+    @rule(pc=st.integers(0, REPLICAS - 1))
+    def partition(self, pc: int) -> None:
+        self.online[pc] = False
+
+    @rule(pc=st.integers(0, REPLICAS - 1))
+    def heal(self, pc: int) -> None:
+        self.online[pc] = True
+
+    @rule(pc=st.integers(0, REPLICAS - 1))
+    def restart_agent(self, pc: int) -> None:
+        store = self.pcs[pc][0]
+        self.pcs[pc][1] = Agent(store.db, self.secrets, tick_s=0)
+
+    @precondition(lambda self: any(self.online))
+    @rule(pc=st.integers(0, REPLICAS - 1))
+    def sync(self, pc: int) -> None:
+        if self.online[pc]:
+            agent = self.pcs[pc][1]
+            agent.sync_once(forced=True)
+            assert agent.last_error is None, agent.last_error
+
+    @rule()
+    def sync_all_online(self) -> None:
+        for pc in range(REPLICAS):
+            self.sync(pc)
+
+    @invariant()
+    def outbox_never_holds_failures(self) -> None:
+        for store, _, _ in self.pcs:
+            assert SyncRepo(store.db).outbox_counts()[1] == 0
+
+    def converge(self) -> None:
+        self.online = [True] * REPLICAS
+        for _ in range(2):
+            for _store, agent, _ in self.pcs:
+                agent.sync_once(forced=True)
+                assert agent.last_error is None, agent.last_error
+        snaps = [snapshot(store) for store, _, _ in self.pcs]
+        assert snaps[0] == snaps[1] == snaps[2]
+        self._check_no_silent_loss(snaps[0])
+
+    def _check_no_silent_loss(self, final: dict[str, dict[str, object]]) -> None:
+        # What a person can still see of each field: every value kept in an inbox.
+        kept: set[tuple[str, str, str]] = set()
+        for store, _, _ in self.pcs:
+            with store.db.read() as s:
+                for c in s.scalars(select(ConflictRecord)):
+                    kept.add((c.entity_id, c.field, repr(c.loser_value)))
+                    kept.add((c.entity_id, c.field, repr(c.winner_value)))
+        # A write was seen when a later write was made on top of it (its base is exactly
+        # this write's stamp); otherwise, if its value is not what everybody holds now,
+        # it lost to a concurrent write and its value must be kept in the conflict inbox.
+        seen = {(e, f, base) for e, f, _, base, _ in self.writes if base}
+        for entity_id, name, stamp, _, value in self.writes:
+            row = next((v for k, v in final.items() if k.endswith(entity_id)), None)
+            assert row is not None, "a row was lost"
+            if row["__stamps"][name] == stamp or row[name] == value:
+                continue
+            history = [w for w in self.writes if w[0] == entity_id and w[1] == name]
+            visible = (entity_id, name, repr(value)) in kept
+            assert (entity_id, name, stamp) in seen or visible, (
+                f"{name} of {entity_id} was lost silently: {stamp} among {history}; "
+                f"final {row['__stamps'][name]}"
+            )
+
+
+@pytest.mark.timeout(900)
+def test_replicas_converge_and_lose_nothing_silently(cloud, tmp_path, _template_db) -> None:
+    Clinic.env = {"cloud": cloud, "tmp": tmp_path, "template": _template_db}
+
+    class Checked(Clinic):
+        def teardown(self) -> None:
+            try:
+                self.converge()
+            finally:
+                super().teardown()
+
+    run_state_machine_as_test(
+        Checked,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
