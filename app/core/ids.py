@@ -12,35 +12,39 @@ import threading
 import time
 import uuid
 
-_lock = threading.Lock()
-_last_ms = 0
-_last_rand = 0
+
+class Uuid7Source:
+    """UUIDv7s strictly increasing within this source, even when the clock stands still
+    or steps back (then the last timestamp is kept and the random part counts up)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._last_rand = 0
+
+    def __call__(self, now_ms: int | None = None) -> uuid.UUID:
+        with self._lock:
+            ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                rand = self._last_rand + 1
+                if rand >= 1 << 74:
+                    ms += 1
+                    rand = secrets.randbits(74) >> 1
+            else:
+                rand = secrets.randbits(74) >> 1  # leave headroom for counting up
+            self._last_ms, self._last_rand = ms, rand
+        rand_a = (rand >> 62) & 0xFFF
+        rand_b = rand & ((1 << 62) - 1)
+        value = (ms & ((1 << 48) - 1)) << 80
+        value |= 0x7 << 76
+        value |= rand_a << 64
+        value |= 0b10 << 62
+        value |= rand_b
+        return uuid.UUID(int=value)
 
 
-def uuid7(now_ms: int | None = None) -> uuid.UUID:
-    """A new UUIDv7; monotonic within this process even when the clock stands still."""
-    global _last_ms, _last_rand
-    with _lock:
-        ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-        if ms <= _last_ms:
-            # Same (or earlier) millisecond: keep the timestamp and count up the random
-            # part, so that ids stay strictly increasing in this process.
-            ms = _last_ms
-            rand = _last_rand + 1
-            if rand >= 1 << 74:
-                ms += 1
-                rand = secrets.randbits(74) >> 1
-        else:
-            rand = secrets.randbits(74) >> 1  # leave headroom for counting up
-        _last_ms, _last_rand = ms, rand
-    rand_a = (rand >> 62) & 0xFFF
-    rand_b = rand & ((1 << 62) - 1)
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= rand_a << 64
-    value |= 0b10 << 62
-    value |= rand_b
-    return uuid.UUID(int=value)
+uuid7 = Uuid7Source()
 
 
 def new_id() -> str:

@@ -5,23 +5,25 @@ import uuid
 import pytest
 
 from app.core.hlc import MAX_DRIFT_MS, Clock, Timestamp, clamp
-from app.core.ids import is_uuid, new_node_id, uuid7, uuid7_time_ms
+from app.core.ids import Uuid7Source, is_uuid, new_node_id, uuid7, uuid7_time_ms
 
 
 def test_uuid7_is_version_7_and_carries_its_time() -> None:
-    u = uuid7(now_ms=1_700_000_000_123)
+    u = Uuid7Source()(now_ms=1_700_000_000_123)
     assert u.version == 7 and u.variant == uuid.RFC_4122
     assert uuid7_time_ms(u) == 1_700_000_000_123
 
 
 def test_uuid7_strictly_increases_within_one_millisecond() -> None:
-    ids = [uuid7(now_ms=1_800_000_000_000) for _ in range(1000)]
+    source = Uuid7Source()
+    ids = [source(now_ms=1_800_000_000_000) for _ in range(1000)]
     assert ids == sorted(ids) and len(set(ids)) == 1000
 
 
 def test_uuid7_with_a_clock_going_backwards_stays_increasing() -> None:
-    a = uuid7(now_ms=1_900_000_000_000)
-    b = uuid7(now_ms=1_899_999_999_000)
+    source = Uuid7Source()
+    a = source(now_ms=1_900_000_000_000)
+    b = source(now_ms=1_899_999_999_000)
     assert b > a
 
 
