@@ -48,7 +48,10 @@ class ChunkSizer:
     job, shared by its workers (thread-safe)."""
 
     def __init__(
-        self, start: int = MIB, low: int = 256 * KIB, high: int = 32 * MIB,
+        self,
+        start: int = MIB,
+        low: int = 256 * KIB,
+        high: int = 32 * MIB,
         target_s: float = 3.0,
     ) -> None:
         self.low, self.high, self.target_s = low, high, target_s
@@ -179,8 +182,13 @@ def _sha256_of(fd: int, size: int) -> str:
 
 class UploadJob:
     def __init__(
-        self, repo: UploadsRepo, *, workers: int = WORKERS, sizer: ChunkSizer | None = None,
-        connect_timeout_s: float = CONNECT_TIMEOUT_S, read_timeout_s: float = READ_TIMEOUT_S,
+        self,
+        repo: UploadsRepo,
+        *,
+        workers: int = WORKERS,
+        sizer: ChunkSizer | None = None,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        read_timeout_s: float = READ_TIMEOUT_S,
         max_failures: int = MAX_FAILURES,
         on_progress: Callable[[UploadProgress], None] | None = None,
     ) -> None:
@@ -199,7 +207,11 @@ class UploadJob:
 
     # The run --------------------------------------------------------------------------
     def run(
-        self, server_url: str, token: str | None, *, stop: threading.Event | None = None,
+        self,
+        server_url: str,
+        token: str | None,
+        *,
+        stop: threading.Event | None = None,
         budget_s: float | None = None,
     ) -> UploadReport:
         """Send what waits. TransientError (after MAX_FAILURES in a row) and AuthError
@@ -250,8 +262,10 @@ class UploadJob:
 
     def _worker(self, ctx: _Run) -> None:
         tus = TusClient(
-            ctx.server_url, ctx.token,
-            connect_timeout_s=self.connect_timeout_s, read_timeout_s=self.read_timeout_s,
+            ctx.server_url,
+            ctx.token,
+            connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s,
         )
         try:
             while not ctx.paused():
@@ -326,7 +340,9 @@ class UploadJob:
 
     def _send(self, row: UploadRow, fd: int, tus: TusClient, ctx: _Run) -> None:
         meta = {
-            "sha256": row.sha256, "patient_id": row.patient_id or "", "kind": row.kind,
+            "sha256": row.sha256,
+            "patient_id": row.patient_id or "",
+            "kind": row.kind,
             "filename": row.filename,
         }
         url, offset = row.url, None

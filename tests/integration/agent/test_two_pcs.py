@@ -147,7 +147,8 @@ def test_a_choice_in_the_conflict_inbox_syncs_and_settles_it_everywhere(clinic) 
     inbox_a, inbox_b = ConflictsRepo(a.store.db), ConflictsRepo(b.store.db)
     rows = inbox_b.open(b.admin.viewer())
     assert [(r.patient_name, r.field, r.kept_value, r.other_value) for r in rows] == [
-        ("Mira Voss", "allergies", "Penicillin", "Latex")]
+        ("Mira Voss", "allergies", "Penicillin", "Latex")
+    ]
     assert len(inbox_a.open(a.admin.viewer())) == 1
     # On PC b the dentist decides the losing value was right.
     inbox_b.resolve(b.admin.viewer(), rows[0].key, use_other=True)
