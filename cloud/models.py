@@ -50,6 +50,13 @@ class Installation(Base):
     # A password mailed by "resend"; valid beside the current one until first used.
     pending_password_hash: Mapped[str | None] = mapped_column(String(200))
     password_mailed_at: Mapped[dt.datetime | None]
+    # The portal: login password, the built-in "admin" account, the general password
+    # of patient pages (argon2id hashes; None: not set).
+    login_password_hash: Mapped[str | None] = mapped_column(String(200))
+    admin_password_hash: Mapped[str | None] = mapped_column(String(200))
+    general_password_hash: Mapped[str | None] = mapped_column(String(200))
+    general_password_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    patient_pages_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from cloud.models import Base
+from cloud.portal import models as _portal_models  # noqa: F401 - registers its tables
 
 connection = context.config.attributes["connection"]
 context.configure(
