@@ -48,6 +48,15 @@ I = FieldSpec("int")  # noqa: E741
 B = FieldSpec("bool", nullable=False)
 GENDERS = ("female", "male", "other", "unknown")
 APPOINTMENT_STATUSES = ("booked", "arrived", "done", "cancelled", "no_show")
+IMAGE_KINDS = (
+    "intraoral_scan",
+    "face_scan",
+    "intraoral_photo",
+    "facial_photo",
+    "xray",
+    "cbct",
+    "other",
+)
 
 
 def _ref(entity: str, nullable: bool = False) -> FieldSpec:
@@ -138,6 +147,25 @@ ENTITIES: dict[str, EntitySpec] = {
             },
             append_only=True,
             patient_field=None,
+        ),
+        # An image filed in a patient's record. Named apart from the cloud's own "image"
+        # arrival facts: those say bytes arrived; this says where the clinic filed them.
+        # The file itself travels by tus, identified by sha256. A CBCT series is one row
+        # whose sha256 is that of its manifest (app.imaging.series), with series_uid set.
+        EntitySpec(
+            "record_image",
+            {
+                "patient_id": _ref("patient"),
+                "visit_id": _ref("visit", nullable=True),
+                "kind": FieldSpec("enum", nullable=False, choices=IMAGE_KINDS),
+                "sha256": FieldSpec("str", nullable=False),
+                "filename": S,
+                "size": FieldSpec("int", nullable=False),
+                "taken_at": FieldSpec("datetime"),
+                "series_uid": S,
+                "deleted": B,
+            },
+            append_only=True,
         ),
     )
 }

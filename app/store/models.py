@@ -138,7 +138,36 @@ class Payment(Synced, Base):
     amount: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-SYNCED_MODELS: tuple[type[Synced], ...] = (Patient, Visit, Appointment, Agreement, Payment)
+class RecordImage(Synced, Base):
+    """An image filed in a patient's record; the bytes live in the image store by hash."""
+
+    __tablename__ = "record_images"
+    __entity__ = "record_image"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), nullable=False)
+    # No foreign key: a record from another PC may arrive after its images.
+    visit_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, default="other")
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    filename: Mapped[str | None] = mapped_column(String(500))
+    size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    taken_at: Mapped[str | None] = mapped_column(String(32))
+    series_uid: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        Index("ix_record_images_patient", "patient_id", "taken_at"),
+        Index("ix_record_images_sha", "sha256"),
+    )
+
+
+SYNCED_MODELS: tuple[type[Synced], ...] = (
+    Patient,
+    Visit,
+    Appointment,
+    Agreement,
+    Payment,
+    RecordImage,
+)
 MODEL_BY_ENTITY: dict[str, type[Synced]] = {m.__entity__: m for m in SYNCED_MODELS}
 
 
@@ -277,4 +306,56 @@ class Upload(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    done_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class CaseDraft(Base):
+    """A lab case being prepared on this PC, with images attached (local only)."""
+
+    __tablename__ = "case_drafts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    patient_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    title: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    # Ids of record_images, in the order they were picked.
+    image_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+
+
+class AcquisitionContext(Base):
+    """The acquisition active on this PC ("Acquire images"): one row, never synced."""
+
+    __tablename__ = "acquisition_context"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str | None] = mapped_column(String(36))
+    visit_id: Mapped[str | None] = mapped_column(String(36))
+    started_at: Mapped[str | None] = mapped_column(String(32))
+    started_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class AcquisitionItem(Base):
+    """A file met in the acquisition folder and what became of it (local only).
+
+    Statuses: attached (filed in a record), unassigned (stored, waiting for a person
+    to pick the patient), quarantined (stored, its DICOM header names someone else),
+    failed (not imported; the source file is left where it was, untouched).
+    """
+
+    __tablename__ = "acquisition_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    filename: Mapped[str] = mapped_column(String(500), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    mtime_ns: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, default="other")
+    status: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    dicom_patient: Mapped[str | None] = mapped_column(String(500))
+    dicom_birth_date: Mapped[str | None] = mapped_column(String(10))
+    series_uid: Mapped[str | None] = mapped_column(String(500))
+    taken_at: Mapped[str | None] = mapped_column(String(32))
+    patient_id: Mapped[str | None] = mapped_column(String(36))
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    found_at: Mapped[str] = mapped_column(String(32), nullable=False)
     done_at: Mapped[str | None] = mapped_column(String(32))
