@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
             lambda: self._ask_agent("update_all"),
         )
         self._action(sync, "Send &failed changes again", lambda: self._ask_agent("retry_failed"))
+        self._action(sync, "&Upload list…", self.show_upload_list, "Ctrl+U")
         self._action(sync, "&Database synchronization…", self.reconcile)
         sync.addSeparator()
         self._action(sync, "&Changes to review…", self.show_conflicts)
@@ -144,6 +145,13 @@ class MainWindow(QMainWindow):
             ReadOp(lambda: repo.request_done(request_id)).success(check).run(self.ctx.ops)
 
         WriteOp(lambda: repo.request("reconcile")).success(wait).run(self.ctx.ops)
+
+    def show_upload_list(self) -> None:
+        from app.ui.upload_list_dialog import UploadListDialog
+
+        dialog = UploadListDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def show_conflicts(self) -> None:
         from app.ui.conflicts_dialog import ConflictsDialog

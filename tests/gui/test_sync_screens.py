@@ -77,3 +77,42 @@ def test_conflict_inbox_shows_both_values_and_keeps_the_chosen_one(window, qtbot
 
     pending = SyncRepo(ctx.store.db).outbox_batch(100, 10**6)
     assert pending[-1].payload["fields"] == {"allergies": "Latex"}
+
+
+def test_upload_list_shows_waiting_and_failed_per_patient_with_reasons(
+    window, qtbot, ctx, tmp_path
+):
+    from app.store.sync_repo import SyncRepo
+    from app.store.uploads_repo import UploadsRepo
+    from app.ui.upload_list_dialog import UploadListDialog
+
+    v = ctx.viewer
+    ana = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
+    rui = ctx.store.patients.create(v, {"first_name": "Rui", "last_name": "Sousa"})
+    ctx.store.records.add_visit(v, ana.id, {"visit_date": "2026-11-20"})
+    failing = SyncRepo(ctx.store.db).outbox_batch(10, 10**6)[-1]
+    SyncRepo(ctx.store.db).fail(failing.seq, "the server refused it (422): visit.notes too long")
+    photo = tmp_path / "smile.jpg"
+    photo.write_bytes(b"\xff\xd8" + b"x" * 5000)
+    uploads = UploadsRepo(ctx.store.db)
+    uploads.enqueue(photo, rui.id, "intraoral_photo", "smile.jpg")
+    window.show_upload_list()
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(UploadListDialog)))
+    dialog = next(d for d in window.findChildren(UploadListDialog) if d.isVisible())
+    qtbot.waitUntil(lambda: dialog.changes.rowCount() == 3 and dialog.images.rowCount() == 1)
+    assert dialog.summary.text() == "3 waiting, 1 failed"
+    failed = [r for r in dialog.changes.rows if r.status == "failed"]
+    assert [(r.patient_name, r.what, r.error) for r in failed] == [
+        ("Ana Lima", "Record", "the server refused it (422): visit.notes too long")
+    ]
+    assert dialog.images.rows[0].patient_name == "Rui Sousa"
+    assert dialog.images.index(0, 3).data() == "0%"
+    qtbot.keyClicks(dialog.patient, "rui")
+    qtbot.waitUntil(lambda: dialog.changes.rowCount() == 1)
+    assert dialog.changes.rows[0].patient_name == "Rui Sousa"
+    dialog.status.setCurrentIndex(dialog.status.findData("failed"))
+    qtbot.waitUntil(lambda: dialog.changes.rowCount() == 0 and dialog.images.rowCount() == 0)
+    dialog.patient.clear()
+    qtbot.waitUntil(lambda: dialog.changes.rowCount() == 1)
+    dialog.grab()  # the progress bar delegate paints without error
+    dialog.close()

@@ -1,0 +1,131 @@
+"""The upload list (seed 003): what waits, what went up, what failed and why — per
+patient, for the changes in the outbox and the images in the upload queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.core.text import display_name
+from app.store.access import visible
+from app.store.db import Database
+from app.store.dto import Viewer
+from app.store.models import OutboxMutation, Patient, Upload
+
+ENTITY_LABELS = {
+    "patient": "Patient details",
+    "visit": "Record",
+    "appointment": "Appointment",
+    "agreement": "Agreement",
+    "payment": "Payment",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeItem:
+    seq: int
+    patient_id: str | None
+    patient_name: str
+    what: str
+    fields: tuple[str, ...]
+    queued_at: str
+    status: str  # waiting, failed
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageItem:
+    id: int
+    patient_id: str | None
+    patient_name: str
+    filename: str
+    kind: str
+    size: int
+    sent: int
+    status: str  # waiting, sending, sent, failed
+    error: str | None
+    queued_at: str
+    done_at: str | None
+
+    @property
+    def progress(self) -> int:
+        return 100 if self.status == "sent" else int(100 * self.sent / max(self.size, 1))
+
+
+_IMAGE_STATUS = {"pending": "waiting", "uploading": "sending", "done": "sent", "failed": "failed"}
+
+
+class UploadListRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def changes(
+        self, viewer: Viewer, *, status: str | None = None, query: str = "", limit: int = 2000
+    ) -> list[ChangeItem]:
+        stmt = (
+            select(OutboxMutation, Patient.first_name, Patient.last_name)
+            .join(Patient, Patient.id == OutboxMutation.patient_id)
+            .where(visible(viewer) | Patient.merged_into.is_not(None))
+            .order_by(OutboxMutation.seq)
+            .limit(limit)
+        )
+        if status == "failed":
+            stmt = stmt.where(OutboxMutation.status == "failed")
+        elif status == "waiting":
+            stmt = stmt.where(OutboxMutation.status == "pending")
+        out = []
+        with self.db.read() as s:
+            for m, first, last in s.execute(stmt):
+                name = display_name(first, last)
+                if query and query.casefold() not in name.casefold():
+                    continue
+                out.append(
+                    ChangeItem(
+                        m.seq,
+                        m.patient_id,
+                        name,
+                        ENTITY_LABELS.get(m.entity, m.entity),
+                        tuple(m.payload.get("fields", {})),
+                        m.created_at,
+                        "failed" if m.status == "failed" else "waiting",
+                        m.last_error,
+                    )
+                )
+        return out
+
+    def images(
+        self, viewer: Viewer, *, status: str | None = None, query: str = "", limit: int = 2000
+    ) -> list[ImageItem]:
+        stmt = (
+            select(Upload, Patient.first_name, Patient.last_name)
+            .join(Patient, Patient.id == Upload.patient_id)
+            .where(visible(viewer) | Patient.merged_into.is_not(None))
+            .order_by(Upload.id.desc())
+            .limit(limit)
+        )
+        wanted = {v: k for k, v in _IMAGE_STATUS.items()}
+        if status in ("waiting", "sent", "failed", "sending"):
+            stmt = stmt.where(Upload.status == wanted[status])
+        out = []
+        with self.db.read() as s:
+            for u, first, last in s.execute(stmt):
+                name = display_name(first, last)
+                if query and query.casefold() not in name.casefold():
+                    continue
+                out.append(
+                    ImageItem(
+                        u.id,
+                        u.patient_id,
+                        name,
+                        u.filename,
+                        u.kind,
+                        u.size,
+                        u.offset,
+                        _IMAGE_STATUS.get(u.status, u.status),
+                        u.last_error,
+                        u.created_at,
+                        u.done_at,
+                    )
+                )
+        return out
