@@ -17,6 +17,11 @@ from cloud.models import Base, utcnow
 ADMIN = "admin"
 
 
+def aware(when: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every stored one is UTC."""
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 class Account(Base):
     """A server account of an installation (distinct from the program's users)."""
 
@@ -106,7 +111,7 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     def content(self) -> dict[str, Any]:
-        return {"at": self.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        return {"at": aware(self.at).astimezone(dt.UTC).isoformat(timespec="microseconds"),
                 "installation_id": self.installation_id, "actor": self.actor,
                 "action": self.action, "target": self.target, "address": self.address,
                 "detail": self.detail}

@@ -1,0 +1,149 @@
+"""Who may read what: the one access-policy module every portal and API query uses.
+
+A `Principal` is the authenticated caller: the built-in admin of an installation, a
+server account, a patient on his own page, or a device of the clinic. Patient data is
+read from the synced `records` table only through the functions below, each of which
+narrows to the caller's installation and to the patients the caller may see:
+
+- admin and device: every patient of the installation;
+- account: the patients shared with it (a whole-database share: every patient);
+  an expired or deleted account has no session at all (see cloud.sessions);
+- patient: himself.
+
+A patient outside the caller's scope is "not found", never "forbidden", so that ids
+can not be probed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from cloud.crud import Refused
+from cloud.models import Record
+from cloud.portal.models import Share
+
+Kind = Literal["admin", "account", "patient", "device"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    installation_id: str
+    kind: Kind
+    name: str
+    account_id: str | None = None
+    patient_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the caller (never a secret)."""
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.kind in ("admin", "account")
+
+
+def scope(session: Session, p: Principal) -> frozenset[str] | None:
+    """The patient ids `p` may see; None: every patient of the installation."""
+    if p.kind in ("admin", "device"):
+        return None
+    if p.kind == "patient":
+        return frozenset([p.patient_id]) if p.patient_id else frozenset()
+    ids = set(session.scalars(select(Share.patient_id).where(
+        Share.account_id == p.account_id, Share.installation_id == p.installation_id)))
+    if "" in ids:
+        return None
+    return frozenset(ids)
+
+
+def _live_patients(p: Principal) -> list[ColumnElement[bool]]:
+    return [Record.installation_id == p.installation_id, Record.entity == "patient"]
+
+
+def _visible(rec: Record) -> bool:
+    f = rec.fields
+    return not f.get("deleted") and not f.get("merged_into")
+
+
+def patients(session: Session, p: Principal) -> list[Record]:
+    """Every patient `p` may see (deleted and merged ones left out)."""
+    allowed = scope(session, p)
+    q = select(Record).where(*_live_patients(p))
+    if allowed is not None:
+        if not allowed:
+            return []
+        q = q.where(Record.entity_id.in_(sorted(allowed)))
+    return [r for r in session.scalars(q) if _visible(r)]
+
+
+def patient(session: Session, p: Principal, patient_id: str) -> Record:
+    """One patient `p` may see; Refused(404) for any other id."""
+    allowed = scope(session, p)
+    if allowed is not None and patient_id not in allowed:
+        raise Refused(404, "no such patient")
+    rec = session.execute(
+        select(Record).where(*_live_patients(p), Record.entity_id == patient_id)
+    ).scalar_one_or_none()
+    if rec is None or not _visible(rec):
+        raise Refused(404, "no such patient")
+    return rec
+
+
+def records_of(session: Session, p: Principal, entity: str,
+               patient_ids: Iterable[str]) -> list[Record]:
+    """Rows of `entity` (visit, appointment, agreement, note) of patients `p` may see."""
+    allowed = scope(session, p)
+    wanted = set(patient_ids) if allowed is None else set(patient_ids) & allowed
+    if not wanted:
+        return []
+    pid = Record.fields["patient_id"].as_string()
+    q = select(Record).where(Record.installation_id == p.installation_id,
+                             Record.entity == entity, pid.in_(sorted(wanted)))
+    return [r for r in session.scalars(q) if not r.fields.get("deleted")]
+
+
+def payments_of(session: Session, p: Principal, agreements: Iterable[Record]) -> list[Record]:
+    """Payments of agreements already read through this module."""
+    ids = sorted({a.entity_id for a in agreements if a.installation_id == p.installation_id})
+    if not ids:
+        return []
+    q = select(Record).where(Record.installation_id == p.installation_id,
+                             Record.entity == "payment",
+                             Record.fields["agreement_id"].as_string().in_(ids))
+    return [r for r in session.scalars(q) if not r.fields.get("deleted")]
+
+
+def diary(session: Session, p: Principal, day: str) -> tuple[list[Record], list[Record]]:
+    """(visits, appointments) on `day` (YYYY-MM-DD, appointments by their UTC date) of
+    patients `p` may see."""
+    allowed = scope(session, p)
+    if allowed is not None and not allowed:
+        return [], []
+    out: list[list[Record]] = []
+    for entity, column, op in (("visit", "visit_date", "eq"), ("appointment", "starts_at",
+                                                                  "prefix")):
+        value = Record.fields[column].as_string()
+        cond = value == day if op == "eq" else value.like(f"{day}T%")
+        q = select(Record).where(Record.installation_id == p.installation_id,
+                                 Record.entity == entity, cond)
+        if allowed is not None:
+            q = q.where(Record.fields["patient_id"].as_string().in_(sorted(allowed)))
+        out.append([r for r in session.scalars(q) if not r.fields.get("deleted")])
+    return out[0], out[1]
+
+
+def require_doctor(p: Principal) -> None:
+    """Only doctors (admin or a server account) send notes."""
+    if not p.is_doctor:
+        raise Refused(403, "only doctors can send notes")
+
+
+def require_device(p: Principal) -> None:
+    """Server settings, accounts and shares are managed from the clinic's PCs only."""
+    if p.kind != "device":
+        raise Refused(403, "only the clinic's computers manage the server")

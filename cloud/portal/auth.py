@@ -1,0 +1,129 @@
+"""Portal logins: doctors (installation, login password, user, user password) and
+patients (installation, card number, own or general password).
+
+Every failure gets the same answer whatever was wrong, after the same amount of
+password hashing; failures are counted per account and per address (and for the
+general password per installation) and slowed by cloud.portal.throttle.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloud import audit, security
+from cloud.models import Installation, Record
+from cloud.policy import Principal
+from cloud.portal import clock, throttle
+from cloud.portal.models import ADMIN, Account, PatientSecret, aware
+
+_DUMMY = security.hash_password("not a password of anyone")
+_INSTALLATION_ID = re.compile(r"^[0-9]{12}$")
+WRONG = "The installation ID, a password or the user name is wrong."
+WRONG_PATIENT = "The installation ID, card number or password is wrong."
+
+
+class LoginRefused(Exception):
+    def __init__(self, message: str, wait_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.wait_s = wait_s
+
+
+def _slowed(wait: float) -> LoginRefused:
+    return LoginRefused(f"Too many failed attempts. Try again in {int(wait) + 1} seconds.",
+                        wait)
+
+
+def _installation(session: Session, installation_id: str) -> Installation | None:
+    if not _INSTALLATION_ID.match(installation_id):
+        return None
+    return session.get(Installation, installation_id)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    return security.verify_password(password_hash or _DUMMY, password) and bool(password_hash)
+
+
+def doctor(session: Session, *, installation_id: str, login_password: str, user: str,
+           password: str, address: str) -> Principal:
+    user = user.strip()
+    keys = [f"acct:{installation_id[:32]}:{user.lower()[:64]}", f"addr:{address}"]
+    wait = throttle.wait_seconds(session, keys)
+    if wait > 0:
+        audit.record(session, actor=f"user:{user[:64]}", action="login_slowed",
+                     installation_id=None, target=installation_id[:32], address=address)
+        raise _slowed(wait)
+    inst = _installation(session, installation_id)
+    login_ok = _verify(inst.login_password_hash if inst else None, login_password)
+    principal: Principal | None = None
+    if user.lower() == ADMIN:
+        if _verify(inst.admin_password_hash if inst else None, password) and inst and login_ok:
+            principal = Principal(inst.id, "admin", ADMIN)
+    else:
+        account = session.execute(select(Account).where(
+            Account.installation_id == (inst.id if inst else ""), Account.name == user)
+        ).scalar_one_or_none()
+        ok = _verify(account.password_hash if account else None, password)
+        live = account is not None and (account.expires_at is None
+                                        or aware(account.expires_at) > clock.now())
+        if ok and live and login_ok and inst and account:
+            principal = Principal(inst.id, "account", account.name, account_id=account.id)
+    if principal is None:
+        throttle.failed(session, keys)
+        audit.record(session, actor=f"user:{user[:64]}", action="login_failed",
+                     installation_id=inst.id if inst else None, address=address)
+        raise LoginRefused(WRONG)
+    throttle.succeeded(session, keys[0])
+    audit.record(session, actor=principal.actor, action="login",
+                 installation_id=principal.installation_id, address=address)
+    return principal
+
+
+def patient(session: Session, *, installation_id: str, card: str, password: str,
+            address: str) -> Principal:
+    card = card.strip()[:64]
+    card_key = f"card:{installation_id[:32]}:{card}"
+    general_key = f"general:{installation_id[:32]}"
+    keys = [card_key, f"addr:{address}"]
+    wait = throttle.wait_seconds(session, keys)
+    if wait > 0:
+        audit.record(session, actor=f"card:{card}", action="login_slowed",
+                     target=installation_id[:32], address=address)
+        raise _slowed(wait)
+    inst = _installation(session, installation_id)
+    patients: list[Record] = []
+    if inst is not None and inst.patient_pages_enabled and card:
+        patients = [r for r in session.scalars(select(Record).where(
+            Record.installation_id == inst.id, Record.entity == "patient",
+            Record.fields["card_number"].as_string() == card))
+            if not r.fields.get("deleted") and not r.fields.get("merged_into")]
+    found: Record | None = None
+    via_general = False
+    for rec in patients:
+        own = session.get(PatientSecret, rec.entity_id)
+        if _verify(own.password_hash if own else None, password):
+            found = rec
+            break
+    if not patients:
+        _verify(None, password)
+    general_open = (inst is not None and inst.general_password_enabled
+                    and throttle.wait_seconds(session, [general_key]) == 0)
+    if found is None and general_open and patients and inst is not None:
+        if _verify(inst.general_password_hash, password):
+            found, via_general = patients[0], True
+        else:
+            keys.append(general_key)
+    if found is None or inst is None:
+        throttle.failed(session, keys)
+        audit.record(session, actor=f"card:{card}", action="patient_login_failed",
+                     installation_id=inst.id if inst else None, address=address)
+        raise LoginRefused(WRONG_PATIENT)
+    throttle.succeeded(session, card_key)
+    principal = Principal(inst.id, "patient", f"card {card}", patient_id=found.entity_id)
+    audit.record(session, actor=principal.actor, action="patient_login",
+                 installation_id=inst.id, target=found.entity_id, address=address,
+                 detail="general password" if via_general else "own password")
+    return principal

@@ -1,0 +1,167 @@
+"""What the portal pages show, built from records read through cloud.policy.
+
+Money is kept in minor units and shown with two decimals; dates stay ISO.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cloud import policy
+from cloud.models import Record
+from cloud.policy import Principal
+
+MAX_LIST = 300
+
+
+def money(minor: int | None) -> str:
+    minor = minor or 0
+    sign = "-" if minor < 0 else ""
+    return f"{sign}{abs(minor) // 100}.{abs(minor) % 100:02d}"
+
+
+def age(birth: str | None, today: dt.date) -> int | None:
+    if not birth:
+        return None
+    try:
+        b = dt.date.fromisoformat(birth)
+    except ValueError:
+        return None
+    return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+
+def icon(gender: str | None, years: int | None) -> str:
+    """The symbolic picture: child, adult or senior, by gender."""
+    stage = "adult" if years is None else "child" if years < 13 else \
+        "senior" if years >= 65 else "adult"
+    sex = gender if gender in ("female", "male") else "person"
+    return f"{stage}-{sex}"
+
+
+def full_name(f: dict[str, Any]) -> str:
+    return " ".join(x for x in (f.get("first_name"), f.get("last_name")) if x) or "—"
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    id: str
+    name: str
+    age: int | None
+    mobile: str
+    icon: str
+    card: str
+
+
+def brief(rec: Record, today: dt.date) -> Brief:
+    f = rec.fields
+    years = age(f.get("birth_date"), today)
+    return Brief(rec.entity_id, full_name(f), years, f.get("mobile") or "",
+                 icon(f.get("gender"), years), f.get("card_number") or "")
+
+
+def patient_list(session: Session, p: Principal, query: str, today: dt.date) -> list[Brief]:
+    q = query.strip().lower()
+    out = []
+    for rec in policy.patients(session, p):
+        b = brief(rec, today)
+        if q and q not in b.name.lower() and q not in b.mobile and q != b.card.lower():
+            continue
+        out.append(b)
+    out.sort(key=lambda b: b.name.lower())
+    return out[:MAX_LIST]
+
+
+def updated_at(rec: Record) -> str:
+    try:
+        wall = int(rec.max_hlc[:13])
+    except ValueError:
+        return ""
+    when = dt.datetime.fromtimestamp(wall / 1000, dt.UTC)
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass
+class Detail:
+    brief: Brief
+    fields: dict[str, Any]
+    updated: str
+    agreements: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, str] = field(default_factory=dict)
+    visits: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def patient_detail(session: Session, p: Principal, patient_id: str,
+                   today: dt.date) -> Detail:
+    rec = policy.patient(session, p, patient_id)
+    agreements = policy.records_of(session, p, "agreement", [patient_id])
+    payments = policy.payments_of(session, p, agreements)
+    paid_by: dict[str, int] = {}
+    for pay in payments:
+        key = pay.fields.get("agreement_id") or ""
+        paid_by[key] = paid_by.get(key, 0) + int(pay.fields.get("amount") or 0)
+    d = Detail(brief(rec, today), rec.fields, updated_at(rec))
+    sums = {"total": 0, "discount": 0, "tax": 0, "paid": 0, "remaining": 0}
+    for a in sorted(agreements, key=lambda a: a.entity_id):
+        f = a.fields
+        total, disc, tax = int(f.get("total") or 0), int(f.get("discount") or 0), \
+            int(f.get("tax") or 0)
+        paid = paid_by.get(a.entity_id, 0)
+        remaining = total - disc + tax - paid
+        expires = f.get("expires_on")
+        d.agreements.append({"title": f.get("title") or "Agreement", "total": money(total),
+                             "discount": money(disc), "tax": money(tax), "paid": money(paid),
+                             "remaining": money(remaining), "expires_on": expires or "",
+                             "expired": bool(expires and expires < today.isoformat())})
+        for k, v in (("total", total), ("discount", disc), ("tax", tax), ("paid", paid),
+                     ("remaining", remaining)):
+            sums[k] += v
+    d.totals = {k: money(v) for k, v in sums.items()}
+    for v in policy.records_of(session, p, "visit", [patient_id]):
+        f = v.fields
+        nxt = f.get("next_visit_date") or ""
+        if nxt and f.get("next_visit_minutes"):
+            nxt += f" ({f['next_visit_minutes']} min)"
+        d.visits.append({"date": f.get("visit_date") or "", "amount": money(f.get("amount_paid")),
+                         "action": f.get("procedure") or f.get("name") or "",
+                         "notes": f.get("notes") or "", "next": nxt})
+    d.visits.sort(key=lambda v: v["date"], reverse=True)
+    for n in policy.records_of(session, p, "note", [patient_id]):
+        d.notes.append({"body": n.fields.get("body") or "", "author": n.fields.get("author"),
+                        "at": (n.fields.get("created_at") or "")[:16].replace("T", " ")})
+    d.notes.sort(key=lambda n: n["at"], reverse=True)
+    return d
+
+
+@dataclass
+class Day:
+    date: str
+    visits: list[dict[str, Any]]
+    appointments: list[dict[str, Any]]
+    total_paid: str
+    patients: int
+
+
+def diary(session: Session, p: Principal, day: dt.date) -> Day:
+    visits, appointments = policy.diary(session, p, day.isoformat())
+    ids = {r.fields.get("patient_id") for r in visits + appointments}
+    names = {r.entity_id: full_name(r.fields) for r in policy.patients(session, p)
+             if r.entity_id in ids}
+    v_rows = sorted(({"patient_id": r.fields.get("patient_id"),
+                      "name": names.get(r.fields.get("patient_id") or "", "—"),
+                      "amount": money(r.fields.get("amount_paid")),
+                      "action": r.fields.get("procedure") or r.fields.get("name") or ""}
+                     for r in visits), key=lambda x: x["name"])
+    a_rows = sorted(({"patient_id": r.fields.get("patient_id"),
+                      "name": names.get(r.fields.get("patient_id") or "", "—"),
+                      "time": (r.fields.get("starts_at") or "")[11:16],
+                      "minutes": r.fields.get("duration_minutes"),
+                      "reason": r.fields.get("reason") or "",
+                      "status": r.fields.get("status") or ""}
+                     for r in appointments), key=lambda x: x["time"])
+    total = sum(int(r.fields.get("amount_paid") or 0) for r in visits)
+    return Day(day.isoformat(), v_rows, a_rows, money(total), len(v_rows) + len(a_rows))

@@ -1,0 +1,99 @@
+"""Server-side portal sessions: a random 128-bit token in the cookie, its sha256 here.
+
+A session ends at logout, after `IDLE` without a request, and as soon as what it
+stood on goes: its account deleted or expired, the patient pages switched off. A new
+token is issued at every login (no fixation). Each session has its own CSRF token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cloud import security
+from cloud.models import Installation
+from cloud.policy import Principal
+from cloud.portal import clock
+from cloud.portal.models import Account, PortalSession, aware
+
+IDLE = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Active:
+    principal: Principal
+    csrf: str
+
+
+def start(session: Session, p: Principal) -> tuple[str, str]:
+    """A new session for `p`: (cookie token, CSRF token)."""
+    token = secrets.token_urlsafe(16)  # 128 random bits
+    csrf = secrets.token_urlsafe(24)
+    now = clock.now()
+    session.add(PortalSession(
+        token_hash=security.hash_token(token), installation_id=p.installation_id,
+        kind=p.kind, account_id=p.account_id, name=p.name, patient_id=p.patient_id,
+        csrf=csrf, created_at=now, last_seen_at=now,
+    ))
+    session.commit()
+    return token, csrf
+
+
+def _still_valid(session: Session, row: PortalSession, now: dt.datetime) -> bool:
+    if now - aware(row.last_seen_at) > IDLE:
+        return False
+    if row.kind == "account":
+        account = session.get(Account, row.account_id)
+        if account is None or account.installation_id != row.installation_id:
+            return False
+        if account.expires_at is not None and aware(account.expires_at) <= now:
+            return False
+    if row.kind == "patient":
+        inst = session.get(Installation, row.installation_id)
+        if inst is None or not inst.patient_pages_enabled:
+            return False
+    return True
+
+
+def resume(session: Session, token: str | None) -> Active | None:
+    """The session of a cookie token, touched; None (and the row gone) when it ended."""
+    if not token or len(token) > 200:
+        return None
+    row = session.get(PortalSession, security.hash_token(token))
+    if row is None:
+        return None
+    now = clock.now()
+    if not _still_valid(session, row, now):
+        session.delete(row)
+        session.commit()
+        return None
+    row.last_seen_at = now
+    session.commit()
+    return Active(Principal(row.installation_id, row.kind, row.name,  # type: ignore[arg-type]
+                            row.account_id, row.patient_id), row.csrf)
+
+
+def end(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(PortalSession).where(
+            PortalSession.token_hash == security.hash_token(token)))
+        session.commit()
+
+
+def end_for_account(session: Session, account_id: str) -> None:
+    """Every session of an account (deleted, expired, or a share taken away)."""
+    session.execute(delete(PortalSession).where(PortalSession.account_id == account_id))
+
+
+def end_for_installation(session: Session, installation_id: str, kind: str) -> None:
+    session.execute(delete(PortalSession).where(PortalSession.installation_id == installation_id,
+                                                PortalSession.kind == kind))
+
+
+def count(session: Session, installation_id: str) -> int:
+    return len(list(session.scalars(select(PortalSession.token_hash).where(
+        PortalSession.installation_id == installation_id))))
