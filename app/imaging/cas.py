@@ -1,0 +1,129 @@
+"""The content-addressed image store: files named by their SHA-256, never modified.
+
+Layout: <root>/ab/cdef… (the first two hex digits name the folder). A file is copied
+in blocks to a temporary file in <root>/tmp while it is hashed, flushed and fsynced,
+then renamed to its name — so a file under its hash is always whole, and a crash
+leaves at most a temporary file behind. The same content added twice is stored once.
+Stored files are made read-only; nothing here ever opens one for writing.
+
+Thread- and process-safe: two writers of the same content race only on the final
+rename, which either of them may win with identical bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.imaging.errors import DamagedFileError, ImagingError
+from app.platform.paths import data_dir
+
+BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    sha256: str
+    size: int
+    path: Path
+    existed: bool  # the content was already in the store
+
+
+def default_root() -> Path:
+    return data_dir() / "images"
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    """(hex SHA-256, size), read in blocks: memory stays flat for files of any size."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb", buffering=0) as f:
+        while block := f.read(BLOCK):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ImageStore:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+
+    def path_of(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:]
+
+    def has(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    def add_file(self, source: Path, *, verify: bool = False) -> StoredFile:
+        """Copy `source` into the store; with `verify`, the stored copy is read back
+        and hashed again before this returns (the acquisition folder's rule before a
+        source may be moved away). Raises DamagedFileError for an empty source."""
+        source = Path(source)
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        h = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
+        tmp = Path(tmp_name)
+        try:
+            with open(source, "rb", buffering=0) as src, os.fdopen(fd, "wb") as out:
+                while block := src.read(BLOCK):
+                    h.update(block)
+                    out.write(block)
+                    size += len(block)
+                out.flush()
+                os.fsync(out.fileno())
+            if size == 0:
+                raise DamagedFileError(f"{source.name} is empty (0 bytes).")
+            return self._settle(tmp, h.hexdigest(), size, verify)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def add_bytes(self, data: bytes) -> StoredFile:
+        """Small generated content (a series manifest)."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            return self._settle(tmp, hashlib.sha256(data).hexdigest(), len(data), False)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _settle(self, tmp: Path, sha: str, size: int, verify: bool) -> StoredFile:
+        dest = self.path_of(sha)
+        existed = dest.is_file() and dest.stat().st_size == size
+        if not existed:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, dest)
+            _fsync_dir(dest.parent)
+        if verify:
+            again, again_size = hash_file(dest)
+            if (again, again_size) != (sha, size):
+                raise ImagingError(
+                    f"The stored copy of {sha[:12]} does not read back as written; "
+                    "the disk may be failing. The original was left where it was."
+                )
+        return StoredFile(sha, size, dest, existed)
+
+    def missing(self, hashes: Iterable[str]) -> list[str]:
+        return [h for h in hashes if not self.has(h)]

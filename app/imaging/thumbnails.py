@@ -1,0 +1,136 @@
+"""Thumbnails: made from the stored file, cached on disk by its hash.
+
+Pictures are checked against MAX_PIXELS before they are decoded (Pillow's own
+decompression-bomb limit turned into an error with a reason), so memory stays bounded
+whatever a file claims; JPEGs are decoded at reduced scale (draft mode), which makes
+a 20-megapixel photo a fraction of a second. Damaged or truncated files raise
+DamagedFileError with the reason; the stored original is never touched.
+
+Thread-safe: a cache file is written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageOps
+
+from app.imaging import classify, dicom, mesh, series
+from app.imaging.cas import ImageStore
+from app.imaging.errors import DamagedFileError, ImagingError, TooLargeError
+from app.platform.paths import data_dir
+
+SIZE = 256
+MAX_PIXELS = 100_000_000  # 100 megapixels: more than any intraoral or facial camera
+VERSION = "1"  # bump to redraw every cached thumbnail
+
+
+def open_picture(path: Path, fit: int | None = None) -> Image.Image:
+    """A photo or X-ray decoded for display, at most `fit` pixels on its long side.
+    Raises TooLargeError / DamagedFileError with the reason."""
+    try:
+        im = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise TooLargeError(f"{path.name}: {exc}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DamagedFileError(f"{path.name} cannot be read as a picture ({exc}).") from None
+    with im:
+        w, h = im.size
+        if w * h > MAX_PIXELS:
+            raise TooLargeError(
+                f"{path.name} claims {w}×{h} pixels ({w * h / 1e6:.0f} megapixels); "
+                f"pictures over {MAX_PIXELS // 1_000_000} megapixels are refused as a "
+                "possible decompression bomb."
+            )
+        if fit and im.format == "JPEG":
+            im.draft("RGB", (fit, fit))
+        try:
+            im.load()
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise DamagedFileError(
+                f"{path.name} is damaged or incomplete ({exc}). The original is kept."
+            ) from None
+        out = ImageOps.exif_transpose(im) or im
+        out = _to_display_mode(out)
+        if fit:
+            out.thumbnail((fit, fit), Image.Resampling.LANCZOS)
+        return out
+
+
+def _to_display_mode(im: Image.Image) -> Image.Image:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit X-rays: stretch the used range to 8 bits rather than clip at 255.
+        import numpy as np
+
+        a = np.asarray(im, dtype=np.float32)
+        low, high = np.percentile(a[:: max(1, a.shape[0] // 512)], [0.5, 99.5])
+        a = np.clip((a - low) / max(high - low, 1e-6), 0, 1) * 255
+        return Image.fromarray(a.astype(np.uint8), "L")
+    if im.mode not in ("RGB", "L"):
+        return im.convert("RGB")
+    return im
+
+
+def _icon(label: str, size: int) -> Image.Image:
+    im = Image.new("RGB", (size, size), (225, 229, 236))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle([8, 8, size - 9, size - 9], outline=(120, 130, 150), width=3)
+    draw.text((size // 2, size // 2), label, fill=(60, 70, 90), anchor="mm")
+    return im
+
+
+def render(path: Path, store: ImageStore | None = None, size: int = SIZE) -> Image.Image:
+    """A thumbnail of the file at `path` (a stored file, or a series manifest whose
+    slices are in `store`)."""
+    if path.stat().st_size == 0:
+        raise DamagedFileError(f"{path.name} is empty (0 bytes).")
+    if series.is_manifest(path):
+        manifest = series.load(path)
+        slice_path = (store or ImageStore()).path_of(manifest.middle.sha256)
+        if not slice_path.is_file():
+            return _icon(f"CBCT · {len(manifest.slices)} slices", size)
+        im = dicom.render(slice_path)
+        im.thumbnail((size, size), Image.Resampling.LANCZOS)
+        return im
+    found = classify.classify(path)
+    if found.format in classify.PHOTO_FORMATS:
+        return open_picture(path, size)
+    if found.format == "dicom":
+        im = dicom.render(path)
+        im.thumbnail((size, size), Image.Resampling.LANCZOS)
+        return im
+    if found.is_mesh:
+        return mesh.render(mesh.load(path, found.format), size)
+    return _icon(path.suffix.upper().lstrip(".") or "FILE", size)
+
+
+class ThumbnailCache:
+    """Thumbnails of stored files by hash, under <data>/thumbnails."""
+
+    def __init__(self, store: ImageStore | None = None, root: Path | None = None) -> None:
+        self.store = store or ImageStore()
+        self.root = Path(root) if root is not None else data_dir() / "thumbnails"
+
+    def path_of(self, sha256: str, size: int = SIZE) -> Path:
+        return self.root / sha256[:2] / f"{sha256[2:]}-{size}-v{VERSION}.png"
+
+    def get(self, sha256: str, size: int = SIZE) -> Path:
+        """The cached thumbnail, made now when missing. Raises ImagingError."""
+        target = self.path_of(sha256, size)
+        if target.is_file():
+            return target
+        source = self.store.path_of(sha256)
+        if not source.is_file():
+            raise ImagingError("This image has not reached this computer yet.")
+        im = render(source, self.store, size)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                im.save(f, "PNG")
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return target

@@ -1,0 +1,281 @@
+"""Images filed in patients' records, and lab case drafts made of them.
+
+Adding files: each is copied into the content-addressed image store and classified
+(app.imaging.importer) before any database transaction, so a several-GB file never
+holds the write lock; then one transaction files the record_image rows (queued for the
+cloud by the outbox like every synced change) together with the upload queue rows of
+their files, so an image is never filed without its bytes being queued, nor queued
+without being filed. A CBCT series met again (more slices) extends its manifest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.core.wire import IMAGE_KINDS
+from app.imaging import importer, series
+from app.imaging.cas import ImageStore
+from app.imaging.errors import ImagingError
+from app.store import access
+from app.store.db import Database, WriteSession
+from app.store.dto import Viewer
+from app.store.errors import NotFoundError, StoreError
+from app.store.models import CaseDraft, Patient, RecordImage, Upload, Visit
+from app.store.outbox import utc_now_text
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRow:
+    id: str
+    patient_id: str
+    visit_id: str | None
+    kind: str
+    sha256: str
+    filename: str
+    size: int
+    taken_at: str | None
+    series_uid: str | None
+    path: Path  # where the bytes are (or will be) on this PC
+    present: bool  # False: filed on another PC, its bytes not here
+
+    @property
+    def is_series(self) -> bool:
+        return self.series_uid is not None and self.kind == "cbct"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordImages:
+    """The images of one record (visit_id None: filed without a record)."""
+
+    visit_id: str | None
+    visit_date: str | None
+    visit_name: str | None
+    images: tuple[ImageRow, ...]
+
+    @property
+    def label(self) -> str:
+        if self.visit_id is None:
+            return "Not in a record"
+        return " · ".join(p for p in (self.visit_date, self.visit_name) if p) or "Record"
+
+
+@dataclass(frozen=True, slots=True)
+class AddReport:
+    added: list[ImageRow] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    visit_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    id: str
+    patient_id: str
+    title: str
+    created_at: str
+    image_ids: tuple[str, ...]
+
+
+class ImagesRepo:
+    """Thread-safe; call it off the UI thread (it reads and copies whole files)."""
+
+    def __init__(self, db: Database, files: ImageStore | None = None) -> None:
+        self.db = db
+        self.files = files or ImageStore()
+
+    def _row(self, r: RecordImage) -> ImageRow:
+        path = self.files.path_of(r.sha256)
+        return ImageRow(
+            r.id, r.patient_id, r.visit_id, r.kind, r.sha256, r.filename or "", r.size,
+            r.taken_at, r.series_uid, path, path.is_file(),
+        )
+
+    # Adding ---------------------------------------------------------------------------
+    def add_files(
+        self,
+        viewer: Viewer,
+        patient_id: str,
+        paths: Iterable[Path | str],
+        *,
+        visit_id: str | None = None,
+        new_record: str | None = None,
+        kind: str | None = None,
+        progress: Progress | None = None,
+    ) -> AddReport:
+        """Store and file `paths` for the patient, in record `visit_id` or, when
+        `new_record` is given, in a new record of today named so."""
+        if kind is not None and kind not in IMAGE_KINDS:
+            raise StoreError(f"Unknown kind of image: {kind}.")
+        with self.db.read() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+        prepared = importer.prepare(
+            self.files, [Path(p) for p in paths], kind=kind, progress=progress
+        )
+        failed = [(p.name, reason) for p, reason in prepared.failed]
+        with self.db.write() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            if new_record is not None:
+                visit = Visit(patient_id=patient_id, visit_date=dt.date.today().isoformat(),
+                              name=new_record.strip() or "Images")
+                s.add(visit)
+                s.flush()
+                visit_id = visit.id
+            elif visit_id is not None:
+                v = s.get(Visit, visit_id)
+                if v is None or v.deleted or v.patient_id != patient_id:
+                    raise NotFoundError("That record no longer exists.")
+            rows = [file_item(s, self.files, patient_id, visit_id, item)
+                    for item in prepared.items]
+            s.flush()
+            added = [self._row(r) for r in rows]
+        return AddReport(added, failed, visit_id)
+
+    # Reading --------------------------------------------------------------------------
+    def by_record(self, viewer: Viewer, patient_id: str) -> list[RecordImages]:
+        """Every live image of the patient grouped by record, newest record first
+        (images without a record last), newest image first within a record."""
+        with self.db.read() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            images = list(s.scalars(
+                select(RecordImage)
+                .where(RecordImage.patient_id == patient_id, RecordImage.deleted.is_(False))
+                .order_by(RecordImage.taken_at.desc(), RecordImage.id.desc())
+            ))
+            visit_ids = {i.visit_id for i in images if i.visit_id}
+            visits = {v.id: v for v in s.scalars(select(Visit).where(Visit.id.in_(visit_ids)))}
+            groups: dict[str | None, list[ImageRow]] = {}
+            for img in images:
+                key = img.visit_id if img.visit_id in visits else None
+                groups.setdefault(key, []).append(self._row(img))
+        out = [
+            RecordImages(vid, visits[vid].visit_date, visits[vid].name, tuple(rows))
+            for vid, rows in groups.items() if vid is not None
+        ]
+        out.sort(key=lambda g: (g.visit_date or "", g.visit_id or ""), reverse=True)
+        if None in groups:
+            out.append(RecordImages(None, None, None, tuple(groups[None])))
+        return out
+
+    def get(self, viewer: Viewer, image_id: str) -> ImageRow:
+        with self.db.read() as s:
+            img = s.get(RecordImage, image_id)
+            if img is None or img.deleted:
+                raise NotFoundError("That image no longer exists.")
+            access.check(viewer, s.get(Patient, img.patient_id))
+            return self._row(img)
+
+    def series_files(self, row: ImageRow) -> list[Path]:
+        """The slices of a series in order, as stored on this PC."""
+        manifest = series.load(row.path)
+        return [self.files.path_of(s.sha256) for s in manifest.slices]
+
+    def delete(self, viewer: Viewer, image_id: str) -> None:
+        with self.db.write() as s:
+            img = s.get(RecordImage, image_id)
+            if img is None or img.deleted:
+                return
+            access.check(viewer, s.get(Patient, img.patient_id))
+            img.deleted = True
+
+    # Cases ----------------------------------------------------------------------------
+    def create_case(
+        self, viewer: Viewer, patient_id: str, image_ids: Iterable[str], title: str = ""
+    ) -> CaseRow:
+        """A draft lab case with these images attached. As in the lab's rule, the
+        images of one kind must all come from a single record."""
+        ids = list(dict.fromkeys(image_ids))
+        if not ids:
+            raise StoreError("Pick at least one image for the case.")
+        with self.db.write() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            imgs = list(s.scalars(select(RecordImage).where(RecordImage.id.in_(ids))))
+            if len(imgs) != len(ids) or any(
+                i.deleted or i.patient_id != patient_id for i in imgs
+            ):
+                raise NotFoundError("Some of those images are no longer in this file.")
+            records: dict[str, set[str | None]] = {}
+            for i in imgs:
+                records.setdefault(i.kind, set()).add(i.visit_id)
+            mixed = sorted(k for k, v in records.items() if len(v) > 1)
+            if mixed:
+                raise StoreError(
+                    "Images of one kind must come from a single record; these come from "
+                    f"several: {', '.join(k.replace('_', ' ') for k in mixed)}."
+                )
+            case = CaseDraft(patient_id=patient_id, title=title.strip() or "New case",
+                             created_at=utc_now_text(), created_by=viewer.user_id,
+                             image_ids=ids)
+            s.add(case)
+            s.flush()
+            return CaseRow(case.id, patient_id, case.title, case.created_at, tuple(ids))
+
+    def cases(self, viewer: Viewer, patient_id: str) -> list[CaseRow]:
+        with self.db.read() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            return [
+                CaseRow(c.id, c.patient_id, c.title, c.created_at, tuple(c.image_ids))
+                for c in s.scalars(select(CaseDraft).where(CaseDraft.patient_id == patient_id)
+                                   .order_by(CaseDraft.created_at.desc()))
+            ]
+
+
+def file_item(
+    s: WriteSession, files: ImageStore, patient_id: str, visit_id: str | None,
+    item: importer.Prepared,
+) -> RecordImage:
+    """File one prepared item (in the caller's transaction) and queue its bytes."""
+    row: RecordImage | None = None
+    if item.series_uid:
+        row = s.scalar(select(RecordImage).where(
+            RecordImage.patient_id == patient_id, RecordImage.series_uid == item.series_uid,
+            RecordImage.deleted.is_(False)))
+    if row is not None and row.sha256 != item.sha256:
+        try:
+            old = series.load(files.path_of(row.sha256))
+        except (ImagingError, OSError):
+            old = None
+        merged = item
+        if old is not None:
+            manifest = old.merged(item.slices)
+            stored = files.add_bytes(manifest.to_bytes())
+            name = f"CBCT series ({len(manifest.slices)} slices).json"
+            merged = importer.Prepared(
+                stored.sha256, manifest.total_size, name, "cbct", "dicom-series",
+                row.taken_at, row.series_uid,
+                uploads=(*item.uploads[:-1],
+                         importer.UploadFile(stored.sha256, stored.size, stored.path, name)),
+                slices=manifest.slices,
+            )
+        row.sha256, row.size, row.filename = merged.sha256, merged.size, merged.filename
+        item = merged
+    elif row is None:
+        row = RecordImage(
+            patient_id=patient_id, visit_id=visit_id, kind=item.kind, sha256=item.sha256,
+            filename=item.filename[:500], size=item.size, taken_at=item.taken_at,
+            series_uid=item.series_uid,
+        )
+        s.add(row)
+    for up in item.uploads:
+        queue_upload(s, up, patient_id, item.kind)
+    return row
+
+
+def queue_upload(s: WriteSession, up: importer.UploadFile, patient_id: str, kind: str) -> None:
+    """UploadsRepo.enqueue's rule inside the filing transaction; the hash is known, so
+    the file is not read again."""
+    existing = s.scalar(select(Upload).where(Upload.sha256 == up.sha256))
+    if existing is None:
+        s.add(Upload(
+            sha256=up.sha256, path=str(up.path), size=up.size, patient_id=patient_id,
+            kind=kind, filename=up.filename[:255], offset=0, status="pending", attempts=0,
+            created_at=utc_now_text(),
+        ))
+    elif existing.status == "failed":
+        existing.path, existing.size = str(up.path), up.size
+        existing.status, existing.last_error = "pending", None
