@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from cloud import migrate
@@ -20,6 +21,7 @@ from cloud.config import Settings
 from cloud.crud import Refused
 from cloud.crud.uploads import sweep_expired
 from cloud.db import make_engine, make_sessionmaker
+from cloud.portal import doctor_routes, patient_routes, web
 
 log = logging.getLogger("cloud")
 SWEEP_EVERY_S = 600.0
@@ -68,8 +70,14 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.state.blobs = make_blob_store(settings)
 
     @app.exception_handler(Refused)
-    async def refused(_request: Request, exc: Refused) -> Response:
+    async def refused(request: Request, exc: Refused) -> Response:
+        if web.wants_page(request.url.path):
+            return web.error_page(request, exc.status, exc.reason)
         return JSONResponse({"detail": exc.reason}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(web.NeedLogin)
+    async def need_login(_request: Request, exc: web.NeedLogin) -> Response:
+        return web.to_login(exc)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
@@ -77,8 +85,12 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
 
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(tus.router)
+    app.include_router(doctor_routes.router)
+    app.include_router(patient_routes.router)
+    app.mount("/static/portal", StaticFiles(directory=web.STATIC), name="portal-static")
     if settings.bench_routes:
         app.include_router(bench.router)
     app.add_middleware(BodyLimit)
     app.add_middleware(TusResumable)
+    app.add_middleware(web.SecurityHeaders)
     return app

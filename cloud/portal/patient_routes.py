@@ -1,0 +1,117 @@
+"""The patient's own page, the account setup link, and the portal's JSON reads."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cloud import audit, sessions
+from cloud.api.deps import SessionDep
+from cloud.crud import Refused
+from cloud.crud import accounts as crud
+from cloud.portal import auth, clock, views
+from cloud.portal.doctor_routes import show_patient
+from cloud.portal.web import (
+    CurrentDep,
+    PatientDep,
+    address,
+    check_csrf,
+    clear_cookie,
+    cookie_name,
+    pre_token,
+    render,
+    set_cookie,
+)
+
+router = APIRouter(include_in_schema=False)
+F = Annotated[str, Form(max_length=200)]
+
+
+@router.get("/patient/")
+def login_form(request: Request, active: CurrentDep, installation: str = "") -> Response:
+    if active is not None and active.principal.kind == "patient":
+        return RedirectResponse("/patient/me", status_code=303)
+    return render(request, "patient_login.html", pre=pre_token(request),
+                  installation_id=installation[:12])
+
+
+@router.post("/patient/login")
+def login(request: Request, session: SessionDep, installation_id: F, card: F, password: F,
+          csrf: F = "") -> Response:
+    check_csrf(request.cookies.get(cookie_name(request, pre=True)), csrf)
+    try:
+        principal = auth.patient(session, installation_id=installation_id.strip(), card=card,
+                                 password=password, address=address(request))
+    except auth.LoginRefused as exc:
+        response = render(request, "patient_login.html", 429 if exc.wait_s else 401,
+                          pre=pre_token(request), error=exc.message,
+                          installation_id=installation_id, card=card)
+        if exc.wait_s:
+            response.headers["Retry-After"] = str(int(exc.wait_s) + 1)
+        return response
+    sessions.end(session, request.cookies.get(cookie_name(request)))
+    token, _csrf = sessions.start(session, principal)
+    response = RedirectResponse("/patient/me", status_code=303)
+    set_cookie(request, response, token)
+    return response
+
+
+@router.get("/patient/me")
+def my_page(request: Request, session: SessionDep, active: PatientDep) -> Response:
+    assert active.principal.patient_id is not None
+    return show_patient(request, session, active, active.principal.patient_id)
+
+
+@router.get("/account/setup")
+def setup_form(request: Request, token: str = "") -> Response:
+    return render(request, "account_setup.html", pre=pre_token(request), token=token[:100])
+
+
+@router.post("/account/setup")
+def setup(request: Request, session: SessionDep, token: F, password: F, repeat: F,
+          csrf: F = "") -> Response:
+    check_csrf(request.cookies.get(cookie_name(request, pre=True)), csrf)
+    if password != repeat:
+        return render(request, "account_setup.html", 422, pre=pre_token(request),
+                      token=token, error="The two passwords differ.")
+    try:
+        account = crud.use_setup(session, token=token, password=password)
+    except Refused as exc:
+        return render(request, "account_setup.html", exc.status, pre=pre_token(request),
+                      token=token, error=exc.reason)
+    audit.record(session, actor=f"account:{account.name}", action="account_password_setup",
+                 installation_id=account.installation_id, address=address(request))
+    response = render(request, "account_setup.html", done=True)
+    clear_cookie(request, response, pre=True)
+    return response
+
+
+def _api_session(request: Request, active: CurrentDep) -> sessions.Active:
+    if active is None:
+        raise HTTPException(401, "sign in first")
+    return active
+
+
+@router.get("/portal/api/patients")
+def api_patients(request: Request, session: SessionDep, active: CurrentDep,
+                 q: str = "") -> list[dict[str, Any]]:
+    a = _api_session(request, active)
+    return [asdict(b) for b in views.patient_list(session, a.principal, q[:100],
+                                                   clock.now().date())]
+
+
+@router.get("/portal/api/patients/{patient_id}")
+def api_patient(request: Request, session: SessionDep, active: CurrentDep,
+                patient_id: str) -> dict[str, Any]:
+    a = _api_session(request, active)
+    p = a.principal
+    d = views.patient_detail(session, p, patient_id[:36], clock.now().date())
+    audit.record(session, actor=p.actor, action="patient_view", installation_id=p.installation_id,
+                 target=patient_id[:36], address=address(request), detail="api")
+    return {"id": d.brief.id, "name": d.brief.name, "card": d.brief.card,
+            "mobile": d.brief.mobile, "agreements": d.agreements, "totals": d.totals,
+            "visits": d.visits, "notes": d.notes, "updated": d.updated}
+

@@ -1,0 +1,93 @@
+"""Bodies and answers of the server-management API (device-authenticated)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+def _encodable(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid text") from None
+    if "\x00" in value:
+        raise ValueError("must not contain NUL")
+    return value
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+Password = Annotated[Text, Field(min_length=1, max_length=128)]
+When = Annotated[dt.datetime | None, AfterValidator(_utc)]
+PatientId = Annotated[str, Field(pattern=UUID_PATTERN)]
+
+
+class PasswordIn(BaseModel):
+    password: Password
+
+
+class OptionalPasswordIn(BaseModel):
+    password: Password | None = None
+
+
+class ServerSettings(BaseModel):
+    installation_id: str
+    login_password_set: bool
+    admin_password_set: bool
+    general_password_set: bool
+    general_password_enabled: bool
+    patient_pages_enabled: bool
+
+
+class SwitchesIn(BaseModel):
+    general_password_enabled: bool | None = None
+    patient_pages_enabled: bool | None = None
+
+
+class AccountIn(BaseModel):
+    name: Annotated[Text, Field(min_length=1, max_length=64)]
+    password: Password | None = None
+    expires_at: When = None
+
+
+class ExpiryIn(BaseModel):
+    expires_at: When = None
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    has_password: bool
+    expires_at: dt.datetime | None
+    expired: bool
+    whole_database: bool
+    patient_ids: list[str]
+
+
+class SetupLinkIn(BaseModel):
+    email: Annotated[Text, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+class SetupLinkOut(BaseModel):
+    link: str
+
+
+class SharesIn(BaseModel):
+    whole_database: bool = False
+    patient_ids: Annotated[list[PatientId], Field(max_length=5000)] = []
+
+
+class AuditVerdict(BaseModel):
+    ok: bool
+    rows: int
+    broken_at: int | None

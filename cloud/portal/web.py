@@ -1,0 +1,150 @@
+"""Plumbing of the portal pages: cookies, the current session, CSRF, templates and the
+security headers every response carries."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cloud import sessions
+from cloud.api.deps import SessionDep
+from cloud.crud import Refused
+from cloud.portal import clock
+from cloud.security import same
+from cloud.sessions import Active
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+STATIC = Path(__file__).resolve().parents[2] / "resources" / "portal"
+templates = Jinja2Templates(directory=str(TEMPLATES))
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+
+
+def is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def cookie_name(request: Request, pre: bool = False) -> str:
+    base = "chairside-pre" if pre else "chairside"
+    return f"__Host-{base}" if is_https(request) else base
+
+
+def address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def set_cookie(request: Request, response: Response, value: str, pre: bool = False) -> None:
+    response.set_cookie(cookie_name(request, pre), value, httponly=True, samesite="strict",
+                        secure=is_https(request), path="/",
+                        max_age=int(sessions.IDLE.total_seconds()) * (4 if pre else 8))
+
+
+def clear_cookie(request: Request, response: Response, pre: bool = False) -> None:
+    response.delete_cookie(cookie_name(request, pre), path="/", secure=is_https(request),
+                           httponly=True, samesite="strict")
+
+
+class NeedLogin(Exception):
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
+def current(request: Request, session: SessionDep) -> Active | None:
+    return sessions.resume(session, request.cookies.get(cookie_name(request)))
+
+
+CurrentDep = Annotated[Active | None, Depends(current)]
+
+
+def doctor_session(active: CurrentDep) -> Active:
+    if active is None or not active.principal.is_doctor:
+        raise NeedLogin("/doctor/")
+    return active
+
+
+def patient_session(active: CurrentDep) -> Active:
+    if active is None or active.principal.kind != "patient":
+        raise NeedLogin("/patient/")
+    return active
+
+
+DoctorDep = Annotated[Active, Depends(doctor_session)]
+PatientDep = Annotated[Active, Depends(patient_session)]
+
+
+def check_csrf(expected: str | None, given: str | None) -> None:
+    """Refuse a form whose CSRF token is missing or not the session's."""
+    if not expected or not given or not same(expected, given):
+        raise Refused(403, "the form has expired; reload the page and try again")
+
+
+def pre_token(request: Request) -> str:
+    """The login form's CSRF token (double-submitted: cookie and hidden field)."""
+    return request.cookies.get(cookie_name(request, pre=True)) or secrets.token_urlsafe(24)
+
+
+def render(request: Request, name: str, status: int = 200, *,
+           active: Active | None = None, pre: str | None = None,
+           **context: Any) -> HTMLResponse:
+    ctx = {"user": active.principal if active else None,
+           "csrf": active.csrf if active else pre, "today": clock.now().date(), **context}
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    if pre is not None:
+        set_cookie(request, response, pre, pre=True)
+    return response
+
+
+def to_login(exc: NeedLogin) -> Response:
+    return RedirectResponse(exc.where, status_code=303)
+
+
+def is_portal_path(path: str) -> bool:
+    return path.startswith(("/doctor", "/patient", "/account", "/portal"))
+
+
+def wants_page(path: str) -> bool:
+    """A portal page (not its JSON API): errors are shown as a page."""
+    return is_portal_path(path) and not path.startswith("/portal/api")
+
+
+def error_page(request: Request, status: int, reason: str) -> HTMLResponse:
+    return render(request, "error.html", status, message=reason)
+
+
+class SecurityHeaders:
+    """CSP, no framing, no sniffing, no referrer; portal pages are never cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        docs = path.startswith(("/docs", "/redoc"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(b"x-content-type-options", b"nosniff"),
+                            (b"referrer-policy", b"no-referrer"),
+                            (b"x-frame-options", b"DENY")]
+                if not docs:
+                    headers.append((b"content-security-policy", CSP.encode()))
+                if is_portal_path(path):
+                    headers.append((b"cache-control", b"no-store"))
+                if scope.get("scheme") == "https":
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
