@@ -22,6 +22,7 @@ from app.store.settings_repo import SettingsRepo
 from app.store.sync_repo import SyncRepo, queue_everything
 from app.store.uploads_repo import UploadsRepo
 from sync_agent import connection
+from sync_agent.acquisition_job import AcquisitionJob
 from sync_agent.backoff import Backoff
 from sync_agent.client import AuthError, RejectedError, TransientError
 from sync_agent.pull_job import pull_all
@@ -54,6 +55,7 @@ class Agent:
         self.uploads = UploadsRepo(db)
         self.upload_job = UploadJob(self.uploads, on_progress=self._upload_progress)
         self.upload_slice_s: float | None = UPLOAD_SLICE_S
+        self.acquisition = AcquisitionJob(db)
         self.tick_s = tick_s
         self.pull_every_s = pull_every_s
         self.now = monotonic
@@ -79,6 +81,7 @@ class Agent:
                 self.tick()
                 self.stop_event.wait(self.tick_s)
         finally:
+            self.acquisition.unwatch()
             self.agent.publish(stopped_at=utc_now_text(), online=False, current_upload=None)
 
     def stop(self) -> None:
@@ -88,6 +91,7 @@ class Agent:
         forced = False
         for request in self.agent.take_requests():
             forced |= self.handle(request.id, request.kind)
+        self.acquire()
         self.sync_once(forced)
         if self.now() - self.last_beat >= HEARTBEAT_EVERY_S or forced:
             self.publish()
@@ -112,6 +116,17 @@ class Agent:
             return False
         self.agent.finish(request_id, "sync started")
         return True
+
+    def acquire(self) -> None:
+        """Import from the acquisition folder; works with no server at all. Trouble
+        here is logged and never stops the sync."""
+        try:
+            report = self.acquisition.tick()
+        except Exception:
+            log.exception("acquisition folder pass failed")
+            return
+        if report is not None and report.imported:
+            log.info("acquisition: %d imported, %d failed", report.imported, report.failed)
 
     def reconcile(self) -> str:
         """Database synchronization, reported in words for the app."""

@@ -51,7 +51,10 @@ class PrepareReport:
 
 
 def _mtime_utc(path: Path) -> str:
-    when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    try:
+        when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except OSError:  # a stored copy given by name only: now is the best we know
+        when = dt.datetime.now(dt.UTC)
     return when.replace(microsecond=0).isoformat()
 
 
@@ -70,31 +73,57 @@ def prepare(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> PrepareReport:
     """Store and classify `paths`; `kind` overrides the guess (the user said so)."""
-    paths = [Path(p) for p in paths]
     report = PrepareReport()
-    slices: dict[str, list[tuple[StoredFile, classify.Classified, Path]]] = {}
+    found: list[tuple[StoredFile, classify.Classified, Path]] = []
+    paths = [Path(p) for p in paths]
     for i, path in enumerate(paths):
         if progress:
             progress(i, len(paths), path.name)
         try:
-            stored, found = store_one(store, path)
-            taken = found.dicom.taken_at if found.dicom and found.dicom.taken_at else None
-            taken = taken or _mtime_utc(path)
+            found.append((*store_one(store, path), path))
         except (ImagingError, OSError) as exc:
-            report.failed.append((path, _reason(path, exc)))
+            report.failed.append((path, reason_for(path, exc)))
+    if progress:
+        progress(len(paths), len(paths), "")
+    return group(store, found, kind=kind, report=report)
+
+
+def prepare_stored(store: ImageStore, entries: Iterable[tuple[str, str]]) -> PrepareReport:
+    """Items from files already in the store, given (sha256, original name)."""
+    report = PrepareReport()
+    found: list[tuple[StoredFile, classify.Classified, Path]] = []
+    for sha, name in entries:
+        path = store.path_of(sha)
+        try:
+            stored = StoredFile(sha, path.stat().st_size, path, True)
+            found.append((stored, classify.classify_as(path, name), Path(name)))
+        except (ImagingError, OSError) as exc:
+            report.failed.append((Path(name), reason_for(Path(name), exc)))
+    return group(store, found, report=report)
+
+
+def group(
+    store: ImageStore,
+    found: Iterable[tuple[StoredFile, classify.Classified, Path]],
+    *,
+    kind: str | None = None,
+    report: PrepareReport | None = None,
+) -> PrepareReport:
+    """One item per file, except CT slices: one item per series."""
+    report = report or PrepareReport()
+    slices: dict[str, list[tuple[StoredFile, classify.Classified, Path]]] = {}
+    for stored, c, source in found:
+        if c.kind == "cbct" and c.dicom and c.dicom.series_uid:
+            slices.setdefault(c.dicom.series_uid, []).append((stored, c, source))
             continue
-        if found.kind == "cbct" and found.dicom and found.dicom.series_uid:
-            slices.setdefault(found.dicom.series_uid, []).append((stored, found, path))
-            continue
-        up = UploadFile(stored.sha256, stored.size, stored.path, path.name)
+        taken = (c.dicom.taken_at if c.dicom else None) or _mtime_utc(source)
+        up = UploadFile(stored.sha256, stored.size, stored.path, source.name)
         report.items.append(Prepared(
-            stored.sha256, stored.size, path.name, kind or found.kind, found.format, taken,
-            dicom=found.dicom, uploads=(up,), sources=(path,),
+            stored.sha256, stored.size, source.name, kind or c.kind, c.format, taken,
+            dicom=c.dicom, uploads=(up,), sources=(source,),
         ))
     for uid, parts in slices.items():
         report.items.append(series_item(store, uid, parts))
-    if progress:
-        progress(len(paths), len(paths), "")
     return report
 
 
@@ -121,7 +150,7 @@ def series_item(
     )
 
 
-def _reason(path: Path, exc: Exception) -> str:
+def reason_for(path: Path, exc: Exception) -> str:
     if isinstance(exc, ImagingError):
         return str(exc)
     if isinstance(exc, PermissionError):

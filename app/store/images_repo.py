@@ -89,7 +89,7 @@ class ImagesRepo:
         self.db = db
         self.files = files or ImageStore()
 
-    def _row(self, r: RecordImage) -> ImageRow:
+    def row_of(self, r: RecordImage) -> ImageRow:
         path = self.files.path_of(r.sha256)
         return ImageRow(
             r.id, r.patient_id, r.visit_id, r.kind, r.sha256, r.filename or "", r.size,
@@ -133,7 +133,7 @@ class ImagesRepo:
             rows = [file_item(s, self.files, patient_id, visit_id, item)
                     for item in prepared.items]
             s.flush()
-            added = [self._row(r) for r in rows]
+            added = [self.row_of(r) for r in rows]
         return AddReport(added, failed, visit_id)
 
     # Reading --------------------------------------------------------------------------
@@ -152,7 +152,7 @@ class ImagesRepo:
             groups: dict[str | None, list[ImageRow]] = {}
             for img in images:
                 key = img.visit_id if img.visit_id in visits else None
-                groups.setdefault(key, []).append(self._row(img))
+                groups.setdefault(key, []).append(self.row_of(img))
         out = [
             RecordImages(vid, visits[vid].visit_date, visits[vid].name, tuple(rows))
             for vid, rows in groups.items() if vid is not None
@@ -168,7 +168,7 @@ class ImagesRepo:
             if img is None or img.deleted:
                 raise NotFoundError("That image no longer exists.")
             access.check(viewer, s.get(Patient, img.patient_id))
-            return self._row(img)
+            return self.row_of(img)
 
     def series_files(self, row: ImageRow) -> list[Path]:
         """The slices of a series in order, as stored on this PC."""

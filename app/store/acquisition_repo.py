@@ -1,0 +1,244 @@
+"""The acquisition folder's state on this PC: the active acquisition, and every file
+met in the folder with what became of it (attached, unassigned, quarantined, failed).
+
+Never synced: which patient is in the X-ray chair is a fact about this PC. The sync
+agent files what it imports through `ingest()`; people work the inbox through
+`inbox()` / `attach()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, select
+
+from app.imaging import importer
+from app.imaging.cas import ImageStore
+from app.store import access
+from app.store.db import Database, WriteSession
+from app.store.dto import Viewer
+from app.store.errors import NotFoundError, StoreError
+from app.store.images_repo import AddReport, ImagesRepo, file_item
+from app.store.models import AcquisitionContext, AcquisitionItem, Patient, Visit
+from app.store.outbox import utc_now_text
+
+INBOX = ("unassigned", "quarantined", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveAcquisition:
+    patient_id: str
+    visit_id: str | None
+    first_name: str
+    last_name: str | None
+    birth_date: str | None
+    started_at: str | None
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    id: int
+    filename: str
+    source: str
+    status: str
+    reason: str | None
+    kind: str
+    sha256: str | None
+    size: int
+    dicom_patient: str | None
+    dicom_birth_date: str | None
+    series_uid: str | None
+    found_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFacts:
+    """What was known of a source file when it was taken."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ingest:
+    item: importer.Prepared
+    sources: list[SourceFacts]
+    status: str  # attached, unassigned, quarantined
+    reason: str | None = None
+    active: ActiveAcquisition | None = None
+
+
+def _inbox_row(i: AcquisitionItem) -> InboxRow:
+    return InboxRow(i.id, i.filename, i.source, i.status, i.reason, i.kind, i.sha256, i.size,
+                    i.dicom_patient, i.dicom_birth_date, i.series_uid, i.found_at)
+
+
+class AcquisitionRepo:
+    def __init__(self, db: Database, files: ImageStore | None = None) -> None:
+        self.db = db
+        self.files = files or ImageStore()
+
+    # The active acquisition -----------------------------------------------------------
+    def start(self, viewer: Viewer, patient_id: str, visit_id: str | None = None,
+              new_record: str | None = None) -> ActiveAcquisition:
+        """"Acquire images": files landing in the folder go to this patient (and
+        record, or a new record of today named `new_record`) until stopped."""
+        with self.db.write() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            if new_record is not None:
+                v = Visit(patient_id=patient_id, visit_date=dt.date.today().isoformat(),
+                          name=new_record.strip() or "Images")
+                s.add(v)
+                s.flush()
+                visit_id = v.id
+            row = s.get(AcquisitionContext, 1) or AcquisitionContext(id=1)
+            row.patient_id, row.visit_id = patient_id, visit_id
+            row.started_at, row.started_by = utc_now_text(), viewer.user_id
+            s.add(row)
+        active = self.active()
+        assert active is not None
+        return active
+
+    def stop(self) -> None:
+        with self.db.write() as s:
+            row = s.get(AcquisitionContext, 1)
+            if row is not None:
+                row.patient_id = row.visit_id = None
+
+    def active(self) -> ActiveAcquisition | None:
+        with self.db.read() as s:
+            row = s.get(AcquisitionContext, 1)
+            if row is None or row.patient_id is None:
+                return None
+            p = s.get(Patient, row.patient_id)
+            if p is None or p.deleted:
+                return None
+            return ActiveAcquisition(p.id, row.visit_id, p.first_name, p.last_name,
+                                     p.birth_date, row.started_at)
+
+    # The agent's side -----------------------------------------------------------------
+    def already_taken(self, filename: str, sha256: str) -> bool:
+        """This content came from the folder under this name before (a crash between
+        filing it and moving the source away): it must not be filed twice."""
+        with self.db.read() as s:
+            return s.scalar(select(AcquisitionItem.id).where(
+                AcquisitionItem.filename == filename, AcquisitionItem.sha256 == sha256,
+                AcquisitionItem.status != "failed").limit(1)) is not None
+
+    def failed_unchanged(self, source: Path, size: int, mtime_ns: int) -> bool:
+        with self.db.read() as s:
+            return s.scalar(select(AcquisitionItem.id).where(
+                AcquisitionItem.source == str(source), AcquisitionItem.status == "failed",
+                AcquisitionItem.size == size, AcquisitionItem.mtime_ns == mtime_ns
+            ).limit(1)) is not None
+
+    def record_failed(self, src: SourceFacts, reason: str, kind: str = "other") -> None:
+        with self.db.write() as s:
+            s.execute(delete(AcquisitionItem).where(
+                AcquisitionItem.source == str(src.path), AcquisitionItem.status == "failed"))
+            s.add(AcquisitionItem(
+                source=str(src.path), filename=src.path.name, size=src.size,
+                mtime_ns=src.mtime_ns, kind=kind, status="failed", reason=reason[:2000],
+                found_at=utc_now_text(),
+            ))
+
+    def ingest(self, entries: Iterable[Ingest]) -> None:
+        """Record stored items from the folder, in one transaction: each filed for the
+        active acquisition when its status is "attached", else kept in the inbox."""
+        with self.db.write() as s:
+            for e in entries:
+                self._ingest_one(s, e)
+
+    def _ingest_one(self, s: WriteSession, e: Ingest) -> None:
+        item = e.item
+        image_id = patient_id = None
+        if e.status == "attached":
+            assert e.active is not None
+            visit_id = e.active.visit_id
+            if visit_id is not None:
+                v = s.get(Visit, visit_id)
+                visit_id = visit_id if v is not None and not v.deleted else None
+            row = file_item(s, self.files, e.active.patient_id, visit_id, item)
+            s.flush()
+            image_id, patient_id = row.id, e.active.patient_id
+        by_name = {u.filename: u for u in item.uploads}
+        info = item.dicom
+        now = utc_now_text()
+        for src in e.sources:
+            s.execute(delete(AcquisitionItem).where(
+                AcquisitionItem.source == str(src.path), AcquisitionItem.status == "failed"))
+            up = by_name.get(src.path.name)
+            s.add(AcquisitionItem(
+                source=str(src.path), filename=src.path.name, size=src.size,
+                mtime_ns=src.mtime_ns, sha256=up.sha256 if up else item.sha256,
+                kind=item.kind, status=e.status, reason=e.reason,
+                dicom_patient=info.patient_name if info else None,
+                dicom_birth_date=info.birth_date if info else None,
+                series_uid=item.series_uid, taken_at=item.taken_at,
+                patient_id=patient_id, image_id=image_id, found_at=now,
+                done_at=now if e.status == "attached" else None,
+            ))
+
+    # The inbox ------------------------------------------------------------------------
+    def inbox(self, statuses: Iterable[str] = INBOX) -> list[InboxRow]:
+        with self.db.read() as s:
+            return [_inbox_row(i) for i in s.scalars(
+                select(AcquisitionItem).where(AcquisitionItem.status.in_(list(statuses)))
+                .order_by(AcquisitionItem.id.desc()))]
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(INBOX, 0)
+        for row in self.inbox():
+            out[row.status] += 1
+        return out
+
+    def attach(self, viewer: Viewer, item_ids: Iterable[int], patient_id: str, *,
+               visit_id: str | None = None, new_record: str | None = None) -> AddReport:
+        """A person files waiting items (unassigned or quarantined) for a patient."""
+        ids = list(item_ids)
+        with self.db.read() as s:
+            items = list(s.scalars(select(AcquisitionItem).where(AcquisitionItem.id.in_(ids))))
+        if len(items) != len(ids):
+            raise NotFoundError("Some of those files are no longer waiting.")
+        if any(i.status not in ("unassigned", "quarantined") or not i.sha256 for i in items):
+            raise StoreError("Only stored files waiting in the inbox can be attached; a "
+                             "failed file must be fixed and dropped into the folder again.")
+        prepared = importer.prepare_stored(self.files, [(i.sha256 or "", i.filename)
+                                                        for i in items])
+        if prepared.failed:
+            raise StoreError("; ".join(reason for _p, reason in prepared.failed))
+        images = ImagesRepo(self.db, self.files)
+        with self.db.write() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            if new_record is not None:
+                v = Visit(patient_id=patient_id, visit_date=dt.date.today().isoformat(),
+                          name=new_record.strip() or "Images")
+                s.add(v)
+                s.flush()
+                visit_id = v.id
+            rows = [file_item(s, self.files, patient_id, visit_id, it)
+                    for it in prepared.items]
+            s.flush()
+            by_sha = {}
+            for it, row in zip(prepared.items, rows, strict=True):
+                for up in it.uploads:
+                    by_sha[up.sha256] = row.id
+            for i in s.scalars(select(AcquisitionItem).where(AcquisitionItem.id.in_(ids))):
+                i.status, i.patient_id, i.done_at = "attached", patient_id, utc_now_text()
+                i.image_id = by_sha.get(i.sha256 or "")
+            added = [images.row_of(r) for r in rows]
+        return AddReport(added, [], visit_id)
+
+    def dismiss(self, item_id: int) -> None:
+        """Forget a failed item (the person has dealt with the file)."""
+        with self.db.write() as s:
+            s.execute(delete(AcquisitionItem).where(
+                AcquisitionItem.id == item_id, AcquisitionItem.status == "failed"))
