@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +74,10 @@ def _picture_kind(path: Path, name: str) -> str:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
-            mode = im.mode
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                mode = im.mode
     except (OSError, ValueError, Image.DecompressionBombError):
         # Undecodable headers are reported when a thumbnail is made; the file is kept.
         mode = "RGB"

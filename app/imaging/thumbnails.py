@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
@@ -25,15 +26,24 @@ from app.platform.paths import data_dir
 SIZE = 256
 MAX_PIXELS = 100_000_000  # 100 megapixels: more than any intraoral or facial camera
 VERSION = "1"  # bump to redraw every cached thumbnail
+# Pillow's own guard, made an error here: over MAX_PIXELS it warns (and over twice that
+# refuses); for a clinic's files, a bomb is never worth decoding.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
 def open_picture(path: Path, fit: int | None = None) -> Image.Image:
     """A photo or X-ray decoded for display, at most `fit` pixels on its long side.
     Raises TooLargeError / DamagedFileError with the reason."""
     try:
-        im = Image.open(path)
-    except Image.DecompressionBombError as exc:
-        raise TooLargeError(f"{path.name}: {exc}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise TooLargeError(
+            f"{path.name} is refused as a possible decompression bomb: {exc} "
+            f"(the limit is {MAX_PIXELS // 1_000_000} megapixels)."
+        ) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise DamagedFileError(f"{path.name} cannot be read as a picture ({exc}).") from None
     with im:

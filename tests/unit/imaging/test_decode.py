@@ -1,0 +1,154 @@
+"""Classification, thumbnails and bad input, on real files made with Pillow/pydicom."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.imaging import classify, dicom, mesh, series, thumbnails
+from app.imaging.cas import ImageStore, hash_file
+from app.imaging.errors import DamagedFileError, TooLargeError
+from app.imaging.importer import prepare
+from tests.unit.imaging import samples
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "fmt", "kind"),
+    [
+        (lambda p: samples.photo(p, fmt="JPEG"), "mouth.jpg", "jpeg", "intraoral_photo"),
+        (lambda p: samples.photo(p, fmt="PNG"), "smile-face.png", "png", "facial_photo"),
+        (lambda p: samples.photo(p, fmt="TIFF"), "teeth.tif", "tiff", "intraoral_photo"),
+        (samples.xray_tiff, "bitewing.tif", "tiff", "xray"),
+        (samples.dicom_xray, "pan.dcm", "dicom", "xray"),
+        (samples.stl_ascii, "upper.stl", "stl", "intraoral_scan"),
+        (samples.stl_binary, "lower.stl", "stl", "intraoral_scan"),
+        (samples.ply_ascii, "face.ply", "ply", "face_scan"),
+        (samples.ply_binary, "jaw.ply", "ply", "intraoral_scan"),
+        (samples.obj, "arch.obj", "obj", "intraoral_scan"),
+    ],
+)
+def test_classified_by_content(tmp_path: Path, make, name: str, fmt: str, kind: str) -> None:
+    path = make(tmp_path / name)
+    found = classify.classify(path)
+    assert (found.format, found.kind) == (fmt, kind)
+    thumb = thumbnails.render(path, size=128)
+    assert max(thumb.size) == 128 or found.format == "dicom"
+    assert thumb.getbbox() is not None
+
+
+def test_content_wins_over_the_extension(tmp_path: Path) -> None:
+    jpeg_named_png = samples.photo(tmp_path / "photo.png", fmt="JPEG")
+    assert classify.classify(jpeg_named_png).format == "jpeg"
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a picture at all")
+    assert classify.classify(text).kind == "other"
+
+
+def test_ct_slices_are_cbct_and_one_series(tmp_path: Path) -> None:
+    files = samples.ct_series(tmp_path / "ct", n=5)
+    assert classify.classify(files[0]).kind == "cbct"
+    store = ImageStore(tmp_path / "store")
+    report = prepare(store, files)
+    assert report.failed == []
+    [item] = report.items
+    assert item.kind == "cbct" and item.series_uid
+    manifest = series.load(store.path_of(item.sha256))
+    assert len(manifest.slices) == 5
+    # Ordered along the slice axis, not by file name.
+    assert [s.position for s in manifest.slices] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    # The thumbnail is the middle slice (value 300 of the 100..500 ramp, windowed).
+    thumb = thumbnails.render(store.path_of(item.sha256), store)
+    assert thumb.size == (32, 32)
+    assert len(item.uploads) == 6  # five slices and the manifest
+
+
+def test_dicom_window_and_monochrome1(tmp_path: Path) -> None:
+    ramp = np.tile(np.arange(0, 1000, 10, dtype=np.uint16), (10, 1))
+    plain = samples.dicom_xray(tmp_path / "a.dcm", rows=10, cols=100, pixels=ramp,
+                               window=(500, 200))
+    im = np.asarray(dicom.render(plain))
+    assert im[0, 0] == 0 and im[0, -1] == 255  # outside the window: clipped
+    assert 100 < im[0, 50] < 160  # the centre of the window is mid-grey
+    inverted = samples.dicom_xray(tmp_path / "b.dcm", rows=10, cols=100, pixels=ramp,
+                                  monochrome1=True)
+    inv = np.asarray(dicom.render(inverted))
+    assert inv[0, 0] > inv[0, -1]  # MONOCHROME1: low values are white
+    info = dicom.header(plain)
+    assert (info.patient_name, info.birth_date, info.modality) == ("DOE^JOHN", "1980-01-02",
+                                                                   "DX")
+
+
+def test_mesh_loaders_agree(tmp_path: Path) -> None:
+    loaded = [
+        mesh.load(samples.stl_ascii(tmp_path / "a.stl"), "stl"),
+        mesh.load(samples.stl_binary(tmp_path / "b.stl"), "stl"),
+        mesh.load(samples.ply_ascii(tmp_path / "a.ply"), "ply"),
+        mesh.load(samples.ply_binary(tmp_path / "b.ply"), "ply"),
+        mesh.load(samples.obj(tmp_path / "a.obj"), "obj"),
+    ]
+    for m in loaded:
+        assert m.faces.shape == (4, 3)
+        corners = m.vertices[m.faces].reshape(-1, 3)
+        assert np.allclose(corners.min(0), 0) and np.allclose(corners.max(0), 1)
+    proj = mesh.project(loaded[0], 0.3, 0.2, 200, 100)
+    assert proj.polygons.shape[1:] == (3, 2)
+    assert proj.polygons[..., 0].min() >= 0 and proj.polygons[..., 0].max() <= 200
+
+
+def test_decompression_bomb_is_refused_with_a_reason(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (12_000, 12_000)).save(bomb, "PNG", optimize=True)  # tiny file, 144 MP
+    assert bomb.stat().st_size < 1_000_000
+    with pytest.raises(TooLargeError, match="megapixels"):
+        thumbnails.render(bomb)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_truncated_pictures_give_a_reason_and_keep_the_original(tmp_path: Path, fmt: str
+                                                                ) -> None:
+    whole = samples.photo(tmp_path / f"whole.{fmt.lower()}", size=(400, 300), fmt=fmt)
+    cut = tmp_path / f"cut.{fmt.lower()}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    before = hash_file(cut)
+    with pytest.raises(DamagedFileError, match="damaged or incomplete"):
+        thumbnails.render(cut)
+    assert hash_file(cut) == before
+
+
+def test_truncated_dicom_and_empty_files(tmp_path: Path) -> None:
+    whole = samples.dicom_xray(tmp_path / "whole.dcm", rows=200, cols=200)
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(whole.read_bytes()[:-5000])
+    with pytest.raises(DamagedFileError):
+        thumbnails.render(cut)
+    empty = tmp_path / "empty.jpg"
+    empty.touch()
+    with pytest.raises(DamagedFileError, match="empty"):
+        thumbnails.render(empty)
+    report = prepare(ImageStore(tmp_path / "store"), [empty])
+    assert report.items == [] and "empty" in report.failed[0][1]
+    assert empty.exists()
+
+
+def test_garbage_models_are_damaged_not_crashes(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ply"
+    bad.write_bytes(b"ply\nformat ascii 1.0\nelement vertex 3\nend_header\n1 2\n")
+    with pytest.raises(DamagedFileError):
+        mesh.load(bad, "ply")
+    obj = tmp_path / "bad.obj"
+    obj.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n")
+    with pytest.raises(DamagedFileError, match="corners"):
+        mesh.load(obj, "obj")
+
+
+def test_thumbnails_are_cached_by_hash(tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "store")
+    stored = store.add_file(samples.photo(tmp_path / "a.jpg"))
+    cache = thumbnails.ThumbnailCache(store, tmp_path / "thumbs")
+    first = cache.get(stored.sha256)
+    assert first.is_file() and stored.sha256[2:] in first.name
+    mtime = first.stat().st_mtime_ns
+    assert cache.get(stored.sha256) == first and first.stat().st_mtime_ns == mtime
