@@ -83,7 +83,7 @@ def ct_series(folder: Path, n: int = 5, *, name: str = "DOE^JOHN", birth: str = 
     for i in range(n):
         pixels = np.full((size, size), 100 * (i + 1), dtype=np.uint16)
         # Written out of order: the series must be ordered by position, not by name.
-        out.append(_dataset(folder / f"slice{(i * 3) % n:03d}.dcm", modality="CT", rows=size,
+        out.append(_dataset(folder / f"slice{n - 1 - i:03d}.dcm", modality="CT", rows=size,
                             cols=size, name=name, birth=birth, series_uid=uid,
                             instance=i + 1, z=float(i), pixels=pixels))
     return out

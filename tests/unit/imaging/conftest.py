@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.imaging.cas import ImageStore
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> ImageStore:
+    return ImageStore(tmp_path / "images")
+
+
+@pytest.fixture
+def patient(store, admin):
+    return store.patients.create(
+        admin.viewer(),
+        {"first_name": "John", "last_name": "Doe", "gender": "male",
+         "birth_date": "1980-01-02"},
+    )
