@@ -1,0 +1,173 @@
+"""The acquisition folder, as a device and a dentist use it."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from app.imaging import acquisition
+from app.imaging.cas import hash_file
+from app.store.acquisition_repo import AcquisitionRepo
+from app.store.images_repo import ImagesRepo
+from sync_agent.acquisition_job import AcquisitionJob, ScanReport
+from tests.integration.imaging.conftest import wait_until
+from tests.unit.imaging import samples
+
+
+def _job(store, drop, files, clock=None, **kw) -> AcquisitionJob:
+    kw.setdefault("settle_s", 1.0)
+    if clock is not None:
+        kw["clock"] = clock
+    return AcquisitionJob(store.db, drop, files=files, **kw)
+
+
+def _pass(job: AcquisitionJob, clock, n: int = 2) -> ScanReport:
+    """Enough passes, a settle period apart, for a complete file to be taken; the
+    counts of all of them."""
+    total = ScanReport()
+    for _ in range(n):
+        report = job.run()
+        for name in ("attached", "unassigned", "quarantined", "failed", "moved"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        clock.advance(1.5)
+    return total
+
+
+def _images(store, admin, patient, files):
+    return [i for g in ImagesRepo(store.db, files).by_record(admin.viewer(), patient.id)
+            for i in g.images]
+
+
+def test_slowly_written_file_is_imported_once_and_whole(store, admin, patient, files, drop,
+                                                        tmp_path) -> None:
+    AcquisitionRepo(store.db, files).start(admin.viewer(), patient.id, new_record="X-rays")
+    whole = samples.photo(tmp_path / "src.jpg", size=(800, 600)).read_bytes()
+    target = drop / "IMG_0001.jpg"
+    job = _job(store, drop, files, settle_s=0.05)
+    done = threading.Event()
+
+    def device() -> None:
+        # Pauses longer than the settle time: only the end marker tells it is not done.
+        with open(target, "wb") as f:
+            for i in range(0, len(whole), len(whole) // 5):
+                f.write(whole[i : i + len(whole) // 5])
+                f.flush()
+                time.sleep(0.2)
+        done.set()
+
+    writer = threading.Thread(target=device)
+    writer.start()
+    taken: list[int] = []
+
+    def imported() -> bool:
+        taken.append(job.run().imported)
+        return done.is_set() and not target.exists()
+
+    wait_until(imported)
+    writer.join()
+    assert sum(taken) == 1
+    [image] = _images(store, admin, patient, files)
+    assert image.sha256 == hash_file(drop / "imported" / "IMG_0001.jpg")[0]
+    assert image.path.read_bytes() == whole
+    assert AcquisitionRepo(store.db, files).inbox() == []
+
+
+def test_dicom_of_someone_else_is_quarantined_with_the_reason(store, admin, patient, files,
+                                                              drop, clock) -> None:
+    repo = AcquisitionRepo(store.db, files)
+    repo.start(admin.viewer(), patient.id)
+    samples.dicom_xray(drop / "pan.dcm", name="ROE^JANE", birth="19900505")
+    samples.dicom_xray(drop / "own.dcm", name="DOE^JOHN", birth="19800102")
+    job = _job(store, drop, files, clock)
+    report = _pass(job, clock)
+    assert (report.attached, report.quarantined, report.moved) == (1, 1, 2)
+    [image] = _images(store, admin, patient, files)
+    assert image.filename == "own.dcm"
+    [held] = repo.inbox()
+    assert held.status == "quarantined" and held.filename == "pan.dcm"
+    assert "ROE, JANE" in (held.reason or "") and "John Doe" in (held.reason or "")
+    assert sorted(p.name for p in (drop / "imported").iterdir()) == ["own.dcm", "pan.dcm"]
+    # A person who checked it may still file it (here: for the same patient).
+    repo.attach(admin.viewer(), [held.id], patient.id)
+    assert len(_images(store, admin, patient, files)) == 2
+
+
+def test_corrupt_file_is_listed_with_its_reason_and_left_alone(store, files, drop,
+                                                                clock) -> None:
+    whole = samples.dicom_xray(drop.parent / "whole.dcm", rows=200, cols=200).read_bytes()
+    bad = drop / "cut.dcm"
+    bad.write_bytes(whole[:-3000])
+    empty = drop / "empty.jpg"
+    empty.touch()
+    before = hash_file(bad)
+    job = _job(store, drop, files, clock, incomplete_after_s=10)
+    assert _pass(job, clock).imported == 0
+    assert AcquisitionRepo(store.db, files).inbox() == []  # still waiting: maybe in flight
+    clock.advance(10)
+    report = job.run()
+    assert report.failed == 2
+    rows = {r.filename: r for r in AcquisitionRepo(store.db, files).inbox()}
+    assert rows["cut.dcm"].status == "failed" and "cut short" in (rows["cut.dcm"].reason or "")
+    assert "empty" in (rows["empty.jpg"].reason or "")
+    assert hash_file(bad) == before and empty.exists()
+    assert _pass(job, clock).failed == 0  # listed once, not again at every pass
+    # Fixed by the device (written again whole): imported then.
+    bad.write_bytes(whole)
+    os.utime(bad, ns=(time.time_ns(), time.time_ns()))
+    assert _pass(job, clock).unassigned == 1
+    statuses = {r.filename: r.status for r in AcquisitionRepo(store.db, files).inbox()}
+    assert statuses == {"cut.dcm": "unassigned", "empty.jpg": "failed"}
+
+
+def test_unassigned_inbox_then_attached_by_a_person(store, admin, patient, files, drop,
+                                                    clock) -> None:
+    samples.photo(drop / "a.jpg", seed=1)
+    samples.stl_binary(drop / "upper.stl")
+    samples.ct_series(drop, n=4)
+    job = _job(store, drop, files, clock)
+    report = _pass(job, clock)
+    assert report.unassigned == 6
+    repo = AcquisitionRepo(store.db, files)
+    waiting = repo.inbox()
+    assert {r.status for r in waiting} == {"unassigned"} and len(waiting) == 6
+    assert _images(store, admin, patient, files) == []
+    added = repo.attach(admin.viewer(), [r.id for r in waiting], patient.id,
+                        new_record="From the scanner")
+    kinds = sorted(i.kind for i in added.added)
+    assert kinds == ["cbct", "intraoral_photo", "intraoral_scan"]  # the series is one item
+    assert repo.inbox() == []
+    assert len(list((drop / "imported").iterdir())) == 6 and acquisition.candidates(drop) == []
+
+
+def test_a_crash_before_the_move_does_not_file_twice(store, admin, patient, files, drop,
+                                                     clock, monkeypatch) -> None:
+    AcquisitionRepo(store.db, files).start(admin.viewer(), patient.id)
+    samples.photo(drop / "a.jpg")
+    job = _job(store, drop, files, clock)
+
+    def power_cut(_source: Path) -> Path:
+        raise OSError("the power went")
+
+    monkeypatch.setattr(acquisition, "move_to_imported", power_cut)
+    _pass(job, clock)
+    assert (drop / "a.jpg").exists()
+    monkeypatch.undo()
+    fresh = _job(store, drop, files, clock)  # the agent started again
+    _pass(fresh, clock)
+    assert not (drop / "a.jpg").exists() and (drop / "imported" / "a.jpg").exists()
+    assert len(_images(store, admin, patient, files)) == 1
+
+
+def test_the_agent_watches_the_configured_folder(store, admin, patient, files, drop) -> None:
+    acquisition.save_settings(store.db.path, acquisition.FolderSettings(drop))
+    AcquisitionRepo(store.db, files).start(admin.viewer(), patient.id)
+    job = AcquisitionJob(store.db, files=files, settle_s=0.05, idle_scan_s=3600)
+    try:
+        job.tick()  # starts the observer
+        samples.photo(drop / "b.jpg")
+        wait_until(lambda: bool(job.tick()) and (drop / "imported" / "b.jpg").exists())
+    finally:
+        job.unwatch()
+    assert len(_images(store, admin, patient, files)) == 1
