@@ -1,0 +1,129 @@
+"""Every kind of caller × every patient × every read path: nothing unauthorized is read,
+and everything authorized is."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.unit.cloud.portal.support import (
+    ADMIN_PW,
+    DAY,
+    DOCTOR_PW,
+    GENERAL_PW,
+    Clinic,
+    doctor_login,
+    patient_login,
+    seed,
+)
+from tests.unit.cloud.support import PC
+
+ALL = {"Ann", "Ben", "Cat"}
+
+
+def _reads(http: TestClient, clinic: Clinic) -> dict[tuple[str, str], bool]:
+    """(path, patient) -> whether that patient's data came back on that path."""
+    seen: dict[tuple[str, str], bool] = {}
+
+    def shows(r: Any, marker: str) -> bool:
+        return r.status_code == 200 and marker in r.text
+
+    listing = http.get("/doctor/patients", follow_redirects=False)
+    search = http.get("/doctor/patients", params={"q": "a"}, follow_redirects=False)
+    diary = http.get("/doctor/diary", params={"date": DAY}, follow_redirects=False)
+    api_list = http.get("/portal/api/patients")
+    mine = http.get("/patient/me", follow_redirects=False)
+    for name, pid in clinic.patients.items():
+        link = f'href="/doctor/patients/{pid}"'
+        seen[("list", name)] = shows(listing, link)
+        seen[("search", name)] = shows(search, link)
+        seen[("diary", name)] = shows(diary, link)
+        seen[("api list", name)] = shows(api_list, pid)
+        seen[("page", name)] = shows(http.get(f"/doctor/patients/{pid}",
+                                              follow_redirects=False), f"{name}-allergy")
+        seen[("api page", name)] = shows(http.get(f"/portal/api/patients/{pid}"),
+                                         f"{name}-filling")
+        seen[("own page", name)] = shows(mine, f"{name}-allergy")
+    return seen
+
+
+def test_access_matrix(pc: PC, client: TestClient, stranger: PC,
+                       browser: Callable[[str], TestClient]) -> None:
+    clinic = seed(pc)
+    other = seed(stranger)
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat()
+    clinic.account("manager", whole=True)
+    clinic.account("colleague", patients=("Ann", "Ben"))
+    clinic.account("nobody")
+    clinic.account("visitor", patients=("Cat",), expires_at=soon)
+    clinic.account("gone", whole=True, expires_at=past)
+    clinic.account("revoked", patients=("Ann",))
+    clinic.share("revoked")  # taken back
+    other.account("colleague", whole=True)  # the same name in another practice
+
+    doctors: dict[str, tuple[str, str, set[str]]] = {
+        "admin": ("admin", ADMIN_PW, ALL),
+        "manager": ("manager", DOCTOR_PW, ALL),
+        "colleague": ("colleague", DOCTOR_PW, {"Ann", "Ben"}),
+        "no share": ("nobody", DOCTOR_PW, set()),
+        "temporary": ("visitor", DOCTOR_PW, {"Cat"}),
+        "expired": ("gone", DOCTOR_PW, set()),
+        "revoked": ("revoked", DOCTOR_PW, set()),
+    }
+    unauthorized: list[tuple[str, str, str]] = []
+    authorized = 0
+    for i, (who, (user, password, allowed)) in enumerate(doctors.items()):
+        http = browser(f"10.1.0.{i}")
+        r = doctor_login(http, clinic.iid, user, password)
+        assert r.status_code == (401 if who == "expired" else 303), (who, r.text)
+        for (path, name), read in _reads(http, clinic).items():
+            expected = name in allowed and path != "own page"
+            if read and not expected:
+                unauthorized.append((who, path, name))
+            authorized += read and expected
+            if expected:
+                assert read, f"{who} could not read {name} on {path}"
+
+    patients = {"Ann (own password)": ("Ann", "ann-own-pw"),
+                "Ben (general password)": ("Ben", GENERAL_PW)}
+    for i, (who, (name, password)) in enumerate(patients.items()):
+        http = browser(f"10.2.0.{i}")
+        r = patient_login(http, clinic.iid, clinic.cards[name], password)
+        assert r.status_code == 303, r.text
+        for (path, seen_name), read in _reads(http, clinic).items():
+            expected = seen_name == name and path in ("own page", "api list", "api page")
+            if read and not expected:
+                unauthorized.append((who, path, seen_name))
+            if expected:
+                assert read, f"{who} could not read {seen_name} on {path}"
+
+    # Another practice's admin and colleague see nothing of this one.
+    for i, user in enumerate(("admin", "colleague")):
+        http = browser(f"10.3.0.{i}")
+        pw = ADMIN_PW if user == "admin" else DOCTOR_PW
+        assert doctor_login(http, other.iid, user, pw).status_code == 303
+        for (path, name), read in _reads(http, clinic).items():
+            if read:
+                unauthorized.append((f"other {user}", path, name))
+    assert unauthorized == []
+    assert authorized > 0
+
+
+def test_device_api_sees_only_its_installation(clinic: Clinic, stranger: PC) -> None:
+    other = seed(stranger)
+    acc = clinic.account("colleague")
+    r = stranger.http.put(f"/api/v1/server/accounts/{acc}/shares", headers=stranger.headers,
+                          json={"whole_database": True})
+    assert r.status_code == 404
+    r = clinic.pc.http.put(f"/api/v1/server/accounts/{acc}/shares", headers=clinic.pc.headers,
+                           json={"patient_ids": [other.patients["Ann"]]})
+    assert r.status_code == 404  # a patient of another practice can not be shared
+    r = stranger.http.put(f"/api/v1/server/patients/{clinic.patients['Ann']}/password",
+                          headers=stranger.headers, json={"password": "some-password"})
+    assert r.status_code == 404
+    names = [a["name"] for a in clinic.api("GET", "/accounts")]
+    assert names == ["colleague"]
