@@ -92,6 +92,9 @@ class MainWindow(QMainWindow):
         self._action(
             view, "&Refresh", lambda: self._changed({"patients"}), QKeySequence.StandardKey.Refresh
         )
+        images = bar.addMenu("&Images")
+        self._action(images, "&Acquisition folder…", self.acquisition_folder)
+        self._action(images, "&Unassigned images…", self.unassigned_images)
         sync = bar.addMenu("&Sync")
         self._action(sync, "Synchronize &now", lambda: self._ask_agent("sync_now"), "Ctrl+Shift+S")
         self._action(
@@ -157,6 +160,25 @@ class MainWindow(QMainWindow):
         from app.ui.conflicts_dialog import ConflictsDialog
 
         dialog = ConflictsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def acquisition_folder(self) -> None:
+        from app.ui.acquisition_folder_dialog import AcquisitionFolderDialog
+
+        dialog = AcquisitionFolderDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def unassigned_images(self) -> None:
+        """Attaching goes to the patient whose page is open, if any."""
+        page = self.patient_page
+        if self.patients.currentWidget() is page and page.patient is not None:
+            page.images_tab.show_inbox()
+            return
+        from app.ui.unassigned_dialog import UnassignedDialog
+
+        dialog = UnassignedDialog(self.ctx, None, "", self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

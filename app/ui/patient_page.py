@@ -26,6 +26,7 @@ from app.core.patient_rules import LABELS
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
 from app.ui import formatting
 from app.ui.context import AppContext
+from app.ui.images_tab import ImagesTab
 from app.ui.ops import ReadOp, WriteOp
 from app.ui.patient_dialog import BASIC, CLINICAL, PatientDialog
 from app.ui.record_forms import (
@@ -108,6 +109,11 @@ class PatientPage(QWidget):
         self._records_tab()
         self._agreements_tab()
         self._appointments_tab()
+        self.images_tab = ImagesTab(ctx)
+        self.tabs.addTab(self.images_tab, "Images")
+        # Files dropped anywhere on the page are added as images.
+        self.setAcceptDrops(True)
+        self.installEventFilter(self.images_tab.drop_target)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.tabs, 1)
@@ -207,6 +213,7 @@ class PatientPage(QWidget):
         self.load_visits()
         self.load_agreements()
         self.load_appointments()
+        self.images_tab.set_patient(patient.id, patient.display_name)
 
     def load_visits(self) -> None:
         if not self.patient:
@@ -260,6 +267,7 @@ class PatientPage(QWidget):
             self.load_agreements()
         if "appointments" in flags:
             self.load_appointments()
+        self.images_tab.on_changed(flags)
 
     # Actions --------------------------------------------------------------------------
     def edit_patient(self) -> None:

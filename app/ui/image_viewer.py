@@ -1,0 +1,253 @@
+"""The viewer: one image of a collection at a time, zoom, previous / next, download.
+
+Decoding runs in a ReadOp (never on the UI thread); pictures arrive as QImage, which
+may be made off the UI thread. 3D models open in the rotatable MeshView, a CBCT series
+on its middle slice with a slider through the slices. Esc closes (QDialog's reject).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.imaging import classify, dicom, mesh, series, thumbnails
+from app.imaging.errors import ImagingError
+from app.store.images_repo import ImageRow
+from app.ui.context import AppContext
+from app.ui.mesh_view import MeshView
+from app.ui.ops import ReadOp
+
+VIEW_FIT = 4096  # long side decoded for viewing; enough for any screen at 2× zoom
+KIND_LABELS = {
+    "intraoral_scan": "Intraoral scan", "face_scan": "Face scan",
+    "intraoral_photo": "Intraoral photo", "facial_photo": "Facial photo", "xray": "X-ray",
+    "cbct": "CBCT", "other": "Other",
+}
+
+
+def to_qimage(im: Any) -> QImage:
+    """PIL image to QImage (copied, so it owns its pixels); safe off the UI thread."""
+    if im.mode == "L":
+        fmt, bpl = QImage.Format.Format_Grayscale8, im.width
+    else:
+        im = im.convert("RGB")
+        fmt, bpl = QImage.Format.Format_RGB888, im.width * 3
+    data = im.tobytes()
+    return QImage(data, im.width, im.height, bpl, fmt).copy()
+
+
+def load_for_view(row: ImageRow, slice_index: int | None = None) -> tuple[str, Any, int]:
+    """("picture", QImage, slices) | ("mesh", Mesh, 0) | ("icon", message, 0)."""
+    if not row.present:
+        return "icon", "This image has not reached this computer yet.", 0
+    path = row.path
+    if series.is_manifest(path):
+        manifest = series.load(path)
+        pick = manifest.middle if slice_index is None else manifest.slices[slice_index]
+        from app.imaging.cas import ImageStore
+
+        slice_path = ImageStore(path.parent.parent).path_of(pick.sha256)
+        return "picture", to_qimage(dicom.render(slice_path)), len(manifest.slices)
+    found = classify.classify_as(path, row.filename)
+    if found.is_mesh:
+        return "mesh", mesh.load(path, found.format), 0
+    if found.format == "dicom":
+        return "picture", to_qimage(dicom.render(path)), 0
+    if found.format in classify.PHOTO_FORMATS:
+        return "picture", to_qimage(thumbnails.open_picture(path, VIEW_FIT)), 0
+    return "icon", "No preview for this kind of file; download it to open it.", 0
+
+
+class ImageViewer(QDialog):
+    shown_index = Signal(int)
+
+    def __init__(self, ctx: AppContext, rows: Sequence[ImageRow], index: int,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("imageViewer")
+        self.ctx = ctx
+        self.rows = list(rows)
+        self.index = index
+        self.zoom = 1.0
+        self.image: QImage | None = None
+        self.setWindowTitle("Image")
+        self.caption = QLabel("", objectName="viewerCaption")
+        self.prev_button = QPushButton("◀ Previous", objectName="viewerPrevious")
+        self.next_button = QPushButton("Next ▶", objectName="viewerNext")
+        self.zoom_in = QPushButton("Zoom in", objectName="viewerZoomIn")
+        self.zoom_out = QPushButton("Zoom out", objectName="viewerZoomOut")
+        self.fit_button = QPushButton("Actual size", objectName="viewerActualSize")
+        self.download = QPushButton("Download…", objectName="viewerDownload")
+        close = QPushButton("Close (Esc)", objectName="viewerClose")
+        self.prev_button.clicked.connect(self.previous)
+        self.next_button.clicked.connect(self.next)
+        self.zoom_in.clicked.connect(lambda: self.set_zoom(self.zoom * 1.25))
+        self.zoom_out.clicked.connect(lambda: self.set_zoom(self.zoom / 1.25))
+        self.fit_button.clicked.connect(lambda: self.set_zoom(1.0))
+        self.download.clicked.connect(self.ask_download)
+        close.clicked.connect(self.reject)
+        bar = QHBoxLayout()
+        for w in (self.prev_button, self.next_button, self.zoom_out, self.zoom_in,
+                  self.fit_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.download)
+        bar.addWidget(close)
+        self.picture = QLabel(objectName="viewerPicture")
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.picture)
+        self.scroll.setWidgetResizable(False)
+        self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.mesh_view = MeshView()
+        self.message = QLabel("", objectName="viewerMessage")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.stack = QStackedWidget()
+        for w in (self.scroll, self.mesh_view, self.message):
+            self.stack.addWidget(w)
+        self.slices = QSlider(Qt.Orientation.Horizontal, objectName="viewerSlices")
+        self.slices.hide()
+        self.slices.sliderReleased.connect(lambda: self.load(self.slices.value()))
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.slices)
+        for keys, slot in ((Qt.Key.Key_Left, self.previous), (Qt.Key.Key_Right, self.next),
+                           (QKeySequence.StandardKey.ZoomIn, self.zoom_in.click),
+                           (QKeySequence.StandardKey.ZoomOut, self.zoom_out.click)):
+            QShortcut(QKeySequence(keys), self, activated=slot)
+        self.resize(1000, 760)
+        self.show_current()
+
+    @property
+    def current(self) -> ImageRow:
+        return self.rows[self.index]
+
+    def show_current(self) -> None:
+        row = self.current
+        kind = KIND_LABELS.get(row.kind, row.kind)
+        self.caption.setText(f"{self.index + 1} of {len(self.rows)} · {kind} · {row.filename}")
+        self.setWindowTitle(row.filename or "Image")
+        self.prev_button.setEnabled(self.index > 0)
+        self.next_button.setEnabled(self.index < len(self.rows) - 1)
+        self.slices.hide()
+        self.message.setText("Opening…")
+        self.stack.setCurrentWidget(self.message)
+        self.load(None)
+        self.shown_index.emit(self.index)
+
+    def load(self, slice_index: int | None) -> None:
+        row, asked = self.current, self.index
+
+        def show(result: tuple[str, Any, int]) -> None:
+            if asked != self.index:
+                return  # the user moved on meanwhile
+            what, value, count = result
+            if what == "picture":
+                self.image = value
+                self.set_zoom(self.zoom)
+                self.stack.setCurrentWidget(self.scroll)
+                if count > 1:
+                    self.slices.setRange(0, count - 1)
+                    if slice_index is None:
+                        self.slices.setValue(count // 2)
+                    self.slices.show()
+            elif what == "mesh":
+                self.image = None
+                self.mesh_view.set_mesh(value)
+                self.stack.setCurrentWidget(self.mesh_view)
+            else:
+                self.image = None
+                self.message.setText(str(value))
+
+        def failed(exc: BaseException) -> None:
+            if asked == self.index:
+                self.image = None
+                text = str(exc) if isinstance(exc, ImagingError) else f"Cannot open: {exc}"
+                self.message.setText(text + "\nThe original file is kept unchanged.")
+                self.stack.setCurrentWidget(self.message)
+
+        ReadOp(lambda: load_for_view(row, slice_index)).success(show).failure(failed).run(
+            self.ctx.ops
+        )
+
+    def set_zoom(self, zoom: float) -> None:
+        self.zoom = max(0.05, min(zoom, 16.0))
+        if self.image is None:
+            return
+        pix = QPixmap.fromImage(self.image)
+        if self.zoom != 1.0:
+            pix = pix.scaled(
+                max(1, int(pix.width() * self.zoom)), max(1, int(pix.height() * self.zoom)),
+                Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation,
+            )
+        self.picture.setPixmap(pix)
+        self.picture.resize(pix.size())
+
+    def wheelEvent(self, event: Any) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.set_zoom(self.zoom * (1.25 if event.angleDelta().y() > 0 else 0.8))
+        else:
+            super().wheelEvent(event)
+
+    def previous(self) -> None:
+        if self.index > 0:
+            self.index -= 1
+            self.show_current()
+
+    def next(self) -> None:
+        if self.index < len(self.rows) - 1:
+            self.index += 1
+            self.show_current()
+
+    # Download ---------------------------------------------------------------------------
+    def ask_download(self) -> None:
+        row = self.current
+        target, _ = QFileDialog.getSaveFileName(self, "Save a copy", row.filename or "image")
+        if target:
+            self.save_copy(Path(target))
+
+    def save_copy(self, target: Path) -> None:
+        """Copy the stored file (a series: every slice into a folder) off the UI thread."""
+        row = self.current
+        ctx = self.ctx
+
+        def copy() -> Path:
+            if not row.present:
+                raise ImagingError("This image has not reached this computer yet.")
+            if row.is_series:
+                manifest = series.load(row.path)
+                target.mkdir(parents=True, exist_ok=True)
+                root = row.path.parent.parent
+                for s in manifest.slices:
+                    shutil.copyfile(root / s.sha256[:2] / s.sha256[2:], target / s.filename)
+                return target
+            shutil.copyfile(row.path, target)
+            return target
+
+        def done(path: Path) -> None:
+            self.caption.setText(f"Saved a copy to {path}")
+
+        def failed(exc: BaseException) -> None:
+            self.caption.setText(f"Could not save a copy: {exc}")
+
+        ReadOp(copy).success(done).failure(failed).run(ctx.ops)

@@ -1,0 +1,106 @@
+"""The images of a patient as a list model: grouped by record, thumbnails on demand.
+
+Rows are the images in display order (records newest first); `groups` keeps where
+each record starts, for the labels that jump between records. Thumbnails are made in
+ReadOps and cached on disk by hash; until one arrives an item shows its kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+
+from app.imaging.thumbnails import ThumbnailCache
+from app.store.images_repo import ImageRow, RecordImages
+from app.ui.ops import OpRunner, ReadOp
+
+ImageRole = Qt.ItemDataRole.UserRole + 1
+THUMB = 160
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ImagesModel(QAbstractListModel):
+    def __init__(self, ops: OpRunner, cache: ThumbnailCache, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.ops = ops
+        self.cache = cache
+        self.rows: list[ImageRow] = []
+        self.groups: list[tuple[RecordImages, int]] = []  # (group, first row)
+        self.record_of: list[str] = []
+        self._icons: dict[str, QIcon] = {}
+        self._problems: dict[str, str] = {}
+        self._asked: set[str] = set()
+
+    def set_groups(self, groups: list[RecordImages]) -> None:
+        self.beginResetModel()
+        self.rows, self.groups, self.record_of = [], [], []
+        for g in groups:
+            self.groups.append((g, len(self.rows)))
+            self.rows.extend(g.images)
+            self.record_of.extend([g.label] * len(g.images))
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            from app.ui.image_viewer import KIND_LABELS
+
+            return f"{KIND_LABELS.get(row.kind, row.kind)}\n{row.filename}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._icon(row)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            problem = self._problems.get(row.sha256)
+            tip = f"{row.filename}\n{self.record_of[index.row()]}\n{row.size:,} bytes"
+            return f"{tip}\n{problem}" if problem else tip
+        if role == ImageRole:
+            return row
+        return None
+
+    def _icon(self, row: ImageRow) -> QIcon:
+        icon = self._icons.get(row.sha256)
+        if icon is not None:
+            return icon
+        if row.present and row.sha256 not in self._asked:
+            self._asked.add(row.sha256)
+            cache, sha = self.cache, row.sha256
+
+            def make() -> QImage:
+                return QImage(str(cache.get(sha)))
+
+            ReadOp(make).success(lambda img: self._arrived(sha, img)).failure(
+                lambda exc: self._failed(sha, exc)
+            ).run(self.ops)
+        pix = QPixmap(QSize(THUMB, THUMB))
+        pix.fill(QColor(225, 229, 236) if row.present else QColor(245, 230, 200))
+        return QIcon(pix)
+
+    def _arrived(self, sha: str, image: QImage) -> None:
+        self._icons[sha] = QIcon(QPixmap.fromImage(image))
+        self._changed(sha)
+
+    def _failed(self, sha: str, exc: BaseException) -> None:
+        pix = QPixmap(QSize(THUMB, THUMB))
+        pix.fill(QColor(240, 200, 200))
+        self._icons[sha] = QIcon(pix)
+        self._problems[sha] = str(exc)
+        self._changed(sha)
+
+    def _changed(self, sha: str) -> None:
+        for i, r in enumerate(self.rows):
+            if r.sha256 == sha:
+                idx = self.index(i)
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def thumbnails_ready(self) -> bool:
+        """Every present image has its thumbnail or its reason (for tests and waits)."""
+        return all(r.sha256 in self._icons for r in self.rows if r.present)
+
+    def problem(self, sha: str) -> str | None:
+        return self._problems.get(sha)

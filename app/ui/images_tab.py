@@ -1,0 +1,278 @@
+"""The patient page's Images tab: every image grouped by record, newest first.
+
+Add images by the file dialog or by dropping files anywhere on the patient page (into
+the record chosen in "Add to", or a new record of today); open one in the viewer;
+start an acquisition so the acquisition folder files for this patient; pick several
+and make a draft lab case of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListView,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.imaging.thumbnails import ThumbnailCache
+from app.store.acquisition_repo import AcquisitionRepo, ActiveAcquisition
+from app.store.dto import VisitRow
+from app.store.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages
+from app.ui.context import AppContext
+from app.ui.images_model import THUMB, ImageRole, ImagesModel
+from app.ui.ops import ReadOp, WriteOp
+
+NEW_RECORD = "__new__"
+
+
+class DropTarget(QObject):
+    """Lets a whole page take dropped files (installed as an event filter)."""
+
+    def __init__(self, on_paths: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.on_paths = on_paths
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            if event.mimeData().hasUrls():  # type: ignore[attr-defined]
+                event.acceptProposedAction()  # type: ignore[attr-defined]
+                return True
+        elif kind == QEvent.Type.Drop:
+            urls = event.mimeData().urls()  # type: ignore[attr-defined]
+            paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
+            if paths:
+                event.acceptProposedAction()  # type: ignore[attr-defined]
+                self.on_paths(paths)
+                return True
+        return False
+
+
+class ImagesTab(QWidget):
+    added = Signal(object)  # AddReport, after files were filed
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.patient_id: str | None = None
+        self.patient_name = ""
+        self.images = ImagesRepo(ctx.store.db)
+        self.acquisition = AcquisitionRepo(ctx.store.db, self.images.files)
+        self.model = ImagesModel(ctx.ops, ThumbnailCache(self.images.files), self)
+        self.active: ActiveAcquisition | None = None
+        self.viewer: Any = None
+
+        self.target = QComboBox(objectName="imagesTarget")
+        add = QPushButton("Add images…", objectName="addImages")
+        add.clicked.connect(self.ask_files)
+        self.acquire = QPushButton("Acquire images", objectName="acquireImages")
+        self.acquire.clicked.connect(self.toggle_acquisition)
+        self.case = QPushButton("Create case", objectName="createCase")
+        self.case.clicked.connect(self.ask_case)
+        self.inbox_button = QPushButton("Unassigned images…", objectName="unassignedImages")
+        self.inbox_button.clicked.connect(self.show_inbox)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Add to:"))
+        bar.addWidget(self.target)
+        bar.addWidget(add)
+        bar.addWidget(self.acquire)
+        bar.addStretch(1)
+        bar.addWidget(self.inbox_button)
+        bar.addWidget(self.case)
+        self.labels = QHBoxLayout()
+        self.labels.addStretch(1)
+        self.status = QLabel("", objectName="imagesStatus")
+        self.status.setWordWrap(True)
+        self.view = QListView(objectName="imagesView")
+        self.view.setModel(self.model)
+        self.view.setViewMode(QListView.ViewMode.IconMode)
+        self.view.setIconSize(QSize(THUMB, THUMB))
+        self.view.setGridSize(QSize(THUMB + 40, THUMB + 56))
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.view.setMovement(QListView.Movement.Static)
+        self.view.setWordWrap(True)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.doubleClicked.connect(lambda idx: self.open_viewer(idx.row()))
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.empty = QLabel("No images yet. Add some, or drop files here.",
+                            objectName="imagesEmpty")
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(self.labels)
+        layout.addWidget(self.status)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.view, 1)
+        self.drop_target = DropTarget(self.add_paths, self)
+        self._selection_changed()
+
+    # Loading --------------------------------------------------------------------------
+    def set_patient(self, patient_id: str, name: str) -> None:
+        if patient_id != self.patient_id:
+            self.status.clear()
+        self.patient_id, self.patient_name = patient_id, name
+        self.load()
+
+    def load(self) -> None:
+        if not self.patient_id:
+            return
+        ctx, pid = self.ctx, self.patient_id
+
+        def read() -> tuple[list[RecordImages], list[VisitRow], ActiveAcquisition | None, int]:
+            waiting = sum(1 for r in self.acquisition.inbox() if r.status != "failed")
+            return (self.images.by_record(ctx.viewer, pid),
+                    ctx.store.records.visits(ctx.viewer, pid), self.acquisition.active(),
+                    waiting)
+
+        ReadOp(read).success(self._show).run(ctx.ops)
+
+    def _show(self, result: tuple[list[RecordImages], list[VisitRow],
+                                  ActiveAcquisition | None, int]) -> None:
+        groups, visits, active, waiting = result
+        self.model.set_groups(groups)
+        self.empty.setVisible(not groups)
+        chosen = self.target.currentData()
+        self.target.clear()
+        self.target.addItem("A new record (today)", NEW_RECORD)
+        for v in visits:
+            self.target.addItem(" · ".join(p for p in (v.visit_date, v.name) if p), v.id)
+        found = self.target.findData(chosen)
+        self.target.setCurrentIndex(max(found, 0))
+        while self.labels.count() > 1:
+            item = self.labels.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        for i, (group, first) in enumerate(groups):
+            jump = QPushButton(f"{group.label} ({len(group.images)})",
+                               objectName=f"recordLabel{i}")
+            jump.setFlat(True)
+            jump.clicked.connect(lambda _=False, row=first: self.jump_to(row))
+            self.labels.insertWidget(i, jump)
+        self.active = active
+        mine = active is not None and active.patient_id == self.patient_id
+        self.acquire.setText("Stop acquiring" if mine else "Acquire images")
+        if active is not None and not mine:
+            self.acquire.setToolTip(f"Acquiring for {active.display_name} on this computer.")
+        self.inbox_button.setText(f"Unassigned images ({waiting})…")
+
+    def jump_to(self, row: int) -> None:
+        idx = self.model.index(row)
+        self.view.scrollTo(idx, QAbstractItemView.ScrollHint.PositionAtTop)
+        self.view.setCurrentIndex(idx)
+
+    def on_changed(self, flags: set[str]) -> None:
+        if flags & {"images", "visits", "external", "acquisition"}:
+            self.load()
+
+    # Adding ---------------------------------------------------------------------------
+    def ask_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Add images", "",
+            "Images and scans (*.jpg *.jpeg *.png *.tif *.tiff *.dcm *.stl *.ply *.obj);;"
+            "All files (*)",
+        )
+        if paths:
+            self.add_paths([Path(p) for p in paths])
+
+    def _target(self) -> tuple[str | None, str | None]:
+        data = self.target.currentData()
+        if data in (None, NEW_RECORD):
+            return None, f"Images {dt.date.today().isoformat()}"
+        return str(data), None
+
+    def add_paths(self, paths: list[Path]) -> None:
+        """File these files for the patient, into the record chosen in "Add to"."""
+        if not self.patient_id or not paths:
+            return
+        ctx, pid = self.ctx, self.patient_id
+        visit_id, new_record = self._target()
+        files = [p for p in paths if p.is_file()]
+        skipped = [p.name for p in paths if not p.is_file()]
+        self.status.setText(f"Adding {len(files)} file(s)…")
+
+        def work(op: Any) -> AddReport:
+            return self.images.add_files(ctx.viewer, pid, files, visit_id=visit_id,
+                                         new_record=new_record, progress=op.report)
+
+        def done(report: AddReport) -> None:
+            lines = [f"Added {len(report.added)} image(s)."]
+            lines += [f"{name}: {reason}" for name, reason in report.failed]
+            lines += [f"{name}: folders are not added; pick the files in it." for name in
+                      skipped]
+            self.status.setText("\n".join(lines))
+            self.added.emit(report)
+
+        def progress(n: int, total: int, label: str) -> None:
+            self.status.setText(f"Adding {n + 1 if n < total else n} of {total}: {label}")
+
+        WriteOp(work, {"images", "visits"}).with_progress(progress).success(done).failure(
+            lambda exc: self.status.setText(f"The images were not added: {exc}")
+        ).run(ctx.ops)
+
+    # Viewer, acquisition, cases -----------------------------------------------------------
+    def open_viewer(self, row: int) -> None:
+        from app.ui.image_viewer import ImageViewer
+
+        self.viewer = ImageViewer(self.ctx, self.model.rows, row, self)
+        self.viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.viewer.destroyed.connect(lambda *_: setattr(self, "viewer", None))
+        self.viewer.open()
+
+    def toggle_acquisition(self) -> None:
+        if not self.patient_id:
+            return
+        ctx, pid = self.ctx, self.patient_id
+        if self.active is not None and self.active.patient_id == pid:
+            op: WriteOp[Any] = WriteOp(self.acquisition.stop, {"acquisition"})
+            op.success(lambda _: self.status.setText("Acquisition stopped.")).run(ctx.ops)
+            return
+        visit_id, new_record = self._target()
+        WriteOp(lambda: self.acquisition.start(ctx.viewer, pid, visit_id, new_record),
+                {"acquisition", "visits"}).success(
+            lambda a: self.status.setText(
+                f"Acquiring for {a.display_name}: files in the acquisition folder go to "
+                "this patient's record, even with this window closed.")
+        ).failure(lambda exc: self.status.setText(str(exc))).run(ctx.ops)
+
+    def selected(self) -> list[ImageRow]:
+        return [self.model.data(i, ImageRole) for i in
+                sorted(self.view.selectionModel().selectedIndexes(), key=lambda i: i.row())]
+
+    def _selection_changed(self, *_: Any) -> None:
+        n = len(self.view.selectionModel().selectedIndexes())
+        self.case.setEnabled(n > 0)
+        self.case.setText(f"Create case ({n})" if n else "Create case")
+
+    def ask_case(self) -> None:
+        title, ok = QInputDialog.getText(self, "Create case", "Case title:", text="New case")
+        if ok:
+            self.create_case(title)
+
+    def create_case(self, title: str) -> None:
+        picked = self.selected()
+        if not picked or not self.patient_id:
+            return
+        ctx, pid = self.ctx, self.patient_id
+        WriteOp(lambda: self.images.create_case(ctx.viewer, pid, [r.id for r in picked], title),
+                {"cases"}).success(
+            lambda c: self.status.setText(
+                f"Draft case “{c.title}” created with {len(c.image_ids)} attachment(s).")
+        ).failure(lambda exc: self.status.setText(str(exc))).run(ctx.ops)
+
+    def show_inbox(self) -> None:
+        from app.ui.unassigned_dialog import UnassignedDialog
+
+        dialog = UnassignedDialog(self.ctx, self.patient_id, self.patient_name, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()

@@ -1,0 +1,117 @@
+"""Images from the acquisition folder waiting for a person: unassigned (no acquisition
+was active), quarantined (their DICOM header names someone else), failed (not
+imported; the file is still in the folder). Waiting ones are attached to the patient
+whose page opened this dialog."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.store.acquisition_repo import AcquisitionRepo, InboxRow
+from app.store.images_repo import AddReport
+from app.ui import formatting
+from app.ui.context import AppContext
+from app.ui.ops import ReadOp, WriteOp
+from app.ui.table_model import Column, RowRole, RowTableModel
+
+STATUS = {"unassigned": "Waiting", "quarantined": "Quarantined", "failed": "Failed"}
+COLUMNS: list[Column[InboxRow]] = [
+    Column("File", lambda r: r.filename),
+    Column("Status", lambda r: STATUS.get(r.status, r.status)),
+    Column("Kind", lambda r: r.kind.replace("_", " ")),
+    Column("DICOM patient", lambda r: (r.dicom_patient or "").replace("^", ", ")
+           + (f" ({r.dicom_birth_date})" if r.dicom_birth_date else "")),
+    Column("Arrived", lambda r: formatting.local_time(r.found_at)),
+    Column("Reason", lambda r: r.reason or "", tooltip=lambda r: r.reason or ""),
+]
+
+
+class UnassignedDialog(QDialog):
+    def __init__(self, ctx: AppContext, patient_id: str | None, patient_name: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("unassignedDialog")
+        self.setWindowTitle("Unassigned images")
+        self.ctx = ctx
+        self.patient_id = patient_id
+        self.repo = AcquisitionRepo(ctx.store.db)
+        self.model = RowTableModel(COLUMNS, self)
+        self.table = QTableView(objectName="inboxTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        who = patient_name or "the open patient"
+        self.attach_button = QPushButton(f"Attach to {who}", objectName="attachImages")
+        self.attach_button.setEnabled(patient_id is not None)
+        self.attach_button.clicked.connect(self.attach_selected)
+        self.dismiss_button = QPushButton("Remove from list", objectName="dismissFailed")
+        self.dismiss_button.setToolTip("Only failed files; the file itself stays in the folder.")
+        self.dismiss_button.clicked.connect(self.dismiss_selected)
+        close = QPushButton("Close", objectName="closeInbox")
+        close.clicked.connect(self.accept)
+        self.status = QLabel("", objectName="inboxStatus")
+        self.status.setWordWrap(True)
+        bar = QHBoxLayout()
+        bar.addWidget(self.dismiss_button)
+        bar.addStretch(1)
+        bar.addWidget(self.attach_button)
+        bar.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(
+            "Files from the acquisition folder that no patient was chosen for, or whose "
+            "DICOM header names someone else. Check them, then attach them."))
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(bar)
+        self.resize(900, 460)
+        self.load()
+
+    def load(self) -> None:
+        ReadOp(self.repo.inbox).success(self.model.set_rows).run(self.ctx.ops)
+
+    def selected(self) -> list[InboxRow]:
+        rows = {i.row() for i in self.table.selectionModel().selectedRows()}
+        return [self.model.data(self.model.index(r, 0), RowRole) for r in sorted(rows)]
+
+    def attach_selected(self) -> None:
+        picked = [r for r in self.selected() if r.status != "failed"]
+        if not picked or self.patient_id is None:
+            self.status.setText("Pick waiting or quarantined files to attach.")
+            return
+        ctx, pid = self.ctx, self.patient_id
+        name = f"Images {dt.date.today().isoformat()}"
+
+        def done(report: AddReport) -> None:
+            self.status.setText(f"Attached {len(report.added)} image(s).")
+            self.load()
+
+        WriteOp(lambda: self.repo.attach(ctx.viewer, [r.id for r in picked], pid,
+                                         new_record=name),
+                {"images", "visits", "acquisition"}).success(done).failure(
+            lambda exc: self.status.setText(str(exc))).run(ctx.ops)
+
+    def dismiss_selected(self) -> None:
+        failed = [r for r in self.selected() if r.status == "failed"]
+
+        def work() -> None:
+            for r in failed:
+                self.repo.dismiss(r.id)
+
+        WriteOp(work, {"acquisition"}).success(lambda _: self.load()).run(self.ctx.ops)
