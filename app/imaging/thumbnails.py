@@ -116,6 +116,14 @@ def render(path: Path, store: ImageStore | None = None, size: int = SIZE) -> Ima
     return _icon(path.suffix.upper().lstrip(".") or "FILE", size)
 
 
+def renamed(exc: ImagingError, stored: Path, name: str) -> ImagingError:
+    """The same error, naming the file as the clinic knows it rather than by the
+    hash it is stored under."""
+    if not name:
+        return exc
+    return type(exc)(str(exc).replace(stored.name, name))
+
+
 class ThumbnailCache:
     """Thumbnails of stored files by hash, under <data>/thumbnails."""
 
@@ -126,15 +134,19 @@ class ThumbnailCache:
     def path_of(self, sha256: str, size: int = SIZE) -> Path:
         return self.root / sha256[:2] / f"{sha256[2:]}-{size}-v{VERSION}.png"
 
-    def get(self, sha256: str, size: int = SIZE) -> Path:
-        """The cached thumbnail, made now when missing. Raises ImagingError."""
+    def get(self, sha256: str, size: int = SIZE, name: str = "") -> Path:
+        """The cached thumbnail, made now when missing. Raises ImagingError, whose
+        reason names the file by `name` (its original name) when given."""
         target = self.path_of(sha256, size)
         if target.is_file():
             return target
         source = self.store.path_of(sha256)
         if not source.is_file():
             raise ImagingError("This image has not reached this computer yet.")
-        im = render(source, self.store, size)
+        try:
+            im = render(source, self.store, size)
+        except ImagingError as exc:
+            raise renamed(exc, source, name) from None
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
         try:

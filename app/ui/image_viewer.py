@@ -55,6 +55,13 @@ def to_qimage(im: Any) -> QImage:
 
 def load_for_view(row: ImageRow, slice_index: int | None = None) -> tuple[str, Any, int]:
     """("picture", QImage, slices) | ("mesh", Mesh, 0) | ("icon", message, 0)."""
+    try:
+        return _load(row, slice_index)
+    except ImagingError as exc:
+        raise thumbnails.renamed(exc, row.path, row.filename) from None
+
+
+def _load(row: ImageRow, slice_index: int | None) -> tuple[str, Any, int]:
     if not row.present:
         return "icon", "This image has not reached this computer yet.", 0
     path = row.path

@@ -69,10 +69,10 @@ class ImagesModel(QAbstractListModel):
             return icon
         if row.present and row.sha256 not in self._asked:
             self._asked.add(row.sha256)
-            cache, sha = self.cache, row.sha256
+            cache, sha, name = self.cache, row.sha256, row.filename
 
             def make() -> QImage:
-                return QImage(str(cache.get(sha)))
+                return QImage(str(cache.get(sha, name=name)))
 
             ReadOp(make).success(lambda img: self._arrived(sha, img)).failure(
                 lambda exc: self._failed(sha, exc)

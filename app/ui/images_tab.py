@@ -153,7 +153,7 @@ class ImagesTab(QWidget):
             item = self.labels.takeAt(0)
             if item.widget():
                 item.widget().deleteLater()
-        for i, (group, first) in enumerate(groups):
+        for i, (group, first) in enumerate(self.model.groups):
             jump = QPushButton(f"{group.label} ({len(group.images)})",
                                objectName=f"recordLabel{i}")
             jump.setFlat(True)

@@ -1,0 +1,179 @@
+"""Images on the patient page as a dentist uses them: add, drop, view, acquire, cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from app.store.acquisition_repo import AcquisitionRepo
+from app.ui.image_viewer import ImageViewer
+from app.ui.unassigned_dialog import UnassignedDialog
+from sync_agent.acquisition_job import AcquisitionJob
+from tests.unit.imaging import samples
+
+
+@pytest.fixture
+def page(window, store, admin, qtbot):
+    patient = store.patients.create(
+        admin.viewer(), {"first_name": "John", "last_name": "Doe", "gender": "male",
+                         "birth_date": "1980-01-02"})
+    window.open_patient(patient.id)
+    page = window.patient_page
+    qtbot.waitUntil(lambda: page.title.text() == "John Doe")
+    page.tabs.setCurrentWidget(page.images_tab)
+    return page
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[Path]:
+    return [
+        samples.photo(tmp_path / "mouth.jpg", seed=1),
+        samples.dicom_xray(tmp_path / "pan.dcm"),
+        samples.stl_binary(tmp_path / "upper.stl"),
+    ]
+
+
+def add_through_dialog(page, qtbot, monkeypatch, paths: list[Path]) -> None:
+    tab = page.images_tab
+    before = tab.model.rowCount()
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames",
+                        staticmethod(lambda *a, **k: ([str(p) for p in paths], "")))
+    qtbot.mouseClick(tab.findChild(type(tab.case), "addImages"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == before + len(paths), timeout=10000)
+
+
+def test_add_by_the_file_dialog_shows_thumbnails_by_record(page, qtbot, monkeypatch, files,
+                                                           tmp_path) -> None:
+    tab = page.images_tab
+    assert tab.empty.isVisible()
+    add_through_dialog(page, qtbot, monkeypatch, files)
+    qtbot.waitUntil(tab.model.thumbnails_ready, timeout=10000)
+    assert "Added 3 image(s)" in tab.status.text()
+    assert {r.kind for r in tab.model.rows} == {"intraoral_photo", "xray", "intraoral_scan"}
+    assert all(tab.model.problem(r.sha256) is None for r in tab.model.rows)
+    # A new record of today was made; the next files go into the same one when chosen.
+    [(group, _first)] = tab.model.groups
+    assert group.visit_name and group.visit_name.startswith("Images ")
+    tab.target.setCurrentIndex(tab.target.findData(group.visit_id))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(files[0].read_bytes()[:10])
+    add_through_dialog(page, qtbot, monkeypatch, [samples.photo(tmp_path / "b.jpg", seed=2)])
+    assert len(tab.model.groups) == 1
+    tab.add_paths([broken])  # kept as it came, though it cannot be drawn
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 5, timeout=10000)
+    qtbot.waitUntil(tab.model.thumbnails_ready, timeout=10000)
+    bad = next(r for r in tab.model.rows if r.filename == "broken.png")
+    problem = tab.model.problem(bad.sha256) or ""
+    assert problem.startswith("broken.png cannot be read"), problem
+    assert bad.path.read_bytes() == broken.read_bytes()  # kept as it came
+
+
+def test_files_dropped_on_the_patient_page_are_added(page, qtbot, files) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in files[:2]])
+    pos = QPointF(page.rect().center())
+    enter = QDragEnterEvent(QPoint(int(pos.x()), int(pos.y())), Qt.DropAction.CopyAction,
+                            mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(page, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(page, drop)
+    assert drop.isAccepted()
+    qtbot.waitUntil(lambda: page.images_tab.model.rowCount() == 2, timeout=10000)
+
+
+def test_viewer_zoom_next_previous_download_and_esc(page, qtbot, monkeypatch, files,
+                                                    tmp_path) -> None:
+    tab = page.images_tab
+    add_through_dialog(page, qtbot, monkeypatch, files)
+    order = [r.filename for r in tab.model.rows]
+    tab.open_viewer(order.index("mouth.jpg"))
+    viewer: ImageViewer = tab.viewer
+    qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.scroll, timeout=10000)
+    width = viewer.picture.width()
+    qtbot.mouseClick(viewer.zoom_in, Qt.MouseButton.LeftButton)
+    assert viewer.picture.width() > width
+    saved = tmp_path / "copy.jpg"
+    viewer.save_copy(saved)
+    qtbot.waitUntil(lambda: "Saved a copy" in viewer.caption.text(), timeout=10000)
+    assert saved.read_bytes() == files[0].read_bytes()
+    # Through the collection: buttons and arrow keys.
+    start = viewer.index
+    if viewer.next_button.isEnabled():
+        qtbot.mouseClick(viewer.next_button, Qt.MouseButton.LeftButton)
+        assert viewer.index == start + 1
+        qtbot.mouseClick(viewer.prev_button, Qt.MouseButton.LeftButton)
+    else:
+        qtbot.mouseClick(viewer.prev_button, Qt.MouseButton.LeftButton)
+        assert viewer.index == start - 1
+        qtbot.mouseClick(viewer.next_button, Qt.MouseButton.LeftButton)
+    assert viewer.index == start
+    stl = order.index("upper.stl")
+    while viewer.index != stl:
+        qtbot.keyClick(viewer, Qt.Key.Key_Right if viewer.index < stl else Qt.Key.Key_Left)
+    assert viewer.caption.text().startswith(f"{stl + 1} of 3")
+    qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.mesh_view, timeout=10000)
+    mesh_view = viewer.mesh_view
+    yaw = mesh_view.yaw
+    qtbot.mousePress(mesh_view, Qt.MouseButton.LeftButton, pos=QPoint(50, 50))
+    qtbot.mouseMove(mesh_view, QPoint(120, 60))
+    qtbot.mouseRelease(mesh_view, Qt.MouseButton.LeftButton, pos=QPoint(120, 60))
+    assert mesh_view.yaw != yaw
+    mesh_view.grab()  # paints the projected model without error
+    qtbot.keyClick(viewer, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: tab.viewer is None, timeout=5000)
+
+
+def test_create_case_from_selected_images(page, qtbot, monkeypatch, files, store, admin
+                                          ) -> None:
+    tab = page.images_tab
+    add_through_dialog(page, qtbot, monkeypatch, files)
+    assert not tab.case.isEnabled()
+    sel = tab.view.selectionModel()
+    for row in (0, 2):
+        sel.select(tab.model.index(row), sel.SelectionFlag.Select)
+    assert tab.case.isEnabled() and tab.case.text() == "Create case (2)"
+    tab.create_case("Crown 36")
+    qtbot.waitUntil(lambda: "Draft case" in tab.status.text(), timeout=5000)
+    [case] = tab.images.cases(admin.viewer(), page.patient.id)
+    assert case.title == "Crown 36" and len(case.image_ids) == 2
+
+
+def test_acquire_then_attach_from_the_unassigned_inbox(page, qtbot, store, tmp_path) -> None:
+    tab = page.images_tab
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    samples.photo(drop / "waiting.jpg")
+    t = [0.0]
+    job = AcquisitionJob(store.db, drop, settle_s=1, clock=lambda: t[0])
+    job.run()
+    t[0] += 2
+    assert job.run().unassigned == 1
+    tab.load()
+    qtbot.waitUntil(lambda: tab.inbox_button.text() == "Unassigned images (1)…")
+    qtbot.mouseClick(tab.inbox_button, Qt.MouseButton.LeftButton)
+    dialog = tab.findChild(UnassignedDialog)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1)
+    assert "No acquisition was active" in dialog.model.rows[0].reason
+    dialog.table.selectRow(0)
+    qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=10000)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 0)
+    dialog.close()
+    # "Acquire images": the folder now files for this patient.
+    qtbot.mouseClick(tab.acquire, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.acquire.text() == "Stop acquiring", timeout=5000)
+    active = AcquisitionRepo(store.db).active()
+    assert active is not None and active.patient_id == page.patient.id
+    samples.photo(drop / "next.jpg", seed=5)
+    job.run()
+    t[0] += 2
+    assert job.run().attached == 1
+    qtbot.mouseClick(tab.acquire, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.acquire.text() == "Acquire images", timeout=5000)
+    assert AcquisitionRepo(store.db).active() is None
