@@ -44,8 +44,16 @@ def _reason(response: requests.Response) -> str:
         detail = None
     if isinstance(detail, str):
         return detail[:500]
+    if isinstance(detail, list):
+        # Validation errors: where and what only; their "input" may hold a password.
+        parts = [
+            f"{'.'.join(str(x) for x in d.get('loc', [])[1:])}: {d.get('msg', '')}"
+            for d in detail
+            if isinstance(d, dict)
+        ]
+        return "; ".join(parts)[:500] or "the request was not valid"
     if detail:
-        return str(detail)[:500]
+        return "the request was not valid"
     return response.reason or f"HTTP {response.status_code}"
 
 
@@ -131,3 +139,59 @@ class CloudClient:
             if exc.status == 404:
                 return None
             raise
+
+    # Upload password (installation) ----------------------------------------------------
+    def resend_upload_password(self, installation_id: str) -> str:
+        """The server mails a new upload password; returns the masked address."""
+        path = f"{API}/installations/{installation_id}/password/resend"
+        return str(self._call("POST", path).json()["sent_to"])
+
+    def change_upload_password(self, installation_id: str, current: str, new: str) -> None:
+        body = {"current_password": current, "new_password": new}
+        self._call("POST", f"{API}/installations/{installation_id}/password", json=body)
+
+    # Portal: passwords, accounts, shares (device token) ---------------------------------
+    def server_settings(self) -> dict[str, Any]:
+        return dict(self._call("GET", f"{API}/server/settings").json())
+
+    def set_server_switches(self, **switches: bool) -> dict[str, Any]:
+        return dict(self._call("PATCH", f"{API}/server/settings", json=switches).json())
+
+    def set_portal_password(self, kind: str, password: str) -> None:
+        """kind: "login", "admin" or "general"."""
+        self._call("PUT", f"{API}/server/passwords/{kind}", json={"password": password})
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"{API}/server/accounts").json())
+
+    def create_account(
+        self, name: str, password: str | None, expires_at: str | None
+    ) -> dict[str, Any]:
+        body = {"name": name, "password": password, "expires_at": expires_at}
+        return dict(self._call("POST", f"{API}/server/accounts", json=body).json())
+
+    def delete_account(self, account_id: str) -> None:
+        self._call("DELETE", f"{API}/server/accounts/{account_id}")
+
+    def set_account_password(self, account_id: str, password: str) -> None:
+        path = f"{API}/server/accounts/{account_id}/password"
+        self._call("PUT", path, json={"password": password})
+
+    def set_account_expiry(self, account_id: str, expires_at: str | None) -> dict[str, Any]:
+        path = f"{API}/server/accounts/{account_id}/expiry"
+        return dict(self._call("PUT", path, json={"expires_at": expires_at}).json())
+
+    def account_setup_link(self, account_id: str, email: str | None) -> str:
+        path = f"{API}/server/accounts/{account_id}/setup-link"
+        return str(self._call("POST", path, json={"email": email}).json()["link"])
+
+    def set_shares(
+        self, account_id: str, whole_database: bool, patient_ids: list[str]
+    ) -> dict[str, Any]:
+        body = {"whole_database": whole_database, "patient_ids": patient_ids}
+        path = f"{API}/server/accounts/{account_id}/shares"
+        return dict(self._call("PUT", path, json=body).json())
+
+    def set_patient_password(self, patient_id: str, password: str | None) -> None:
+        path = f"{API}/server/patients/{patient_id}/password"
+        self._call("PUT", path, json={"password": password})
