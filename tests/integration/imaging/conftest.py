@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.imaging.cas import ImageStore
-from tests.unit.imaging.conftest import files, patient  # noqa: F401  (shared fixtures)
+from tests.integration.agent.conftest import clinic, cloud  # noqa: F401  (shared fixtures)
+from tests.unit.imaging.conftest import files, patient  # noqa: F401
 
 
 class FakeClock:
