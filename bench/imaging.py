@@ -1,0 +1,132 @@
+"""Imaging: thumbnail time for a 50 MB DICOM and a 20-megapixel JPEG, and the import
+rate of the acquisition folder for 1,000 files dropped at once.
+
+    python bench/imaging.py [--files 1000] [--settle 0.5]
+
+The thumbnails are made from scratch (no cache). The import is timed from the first
+pass of the folder to the last file filed and moved into imported/, through the real
+job (copy into the image store with fsync, read-back verification, filing with the
+outbox and upload queue, the move); it includes one settle period, which the rate
+reports as well without. Everything happens in a temporary folder.
+Last line: dicom_thumb_s=<x> jpeg_thumb_s=<y> import_files_per_s=<z>
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_dicom(path: Path, side: int = 5000) -> None:
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import DigitalXRayImageStorageForPresentation, ExplicitVRLittleEndian
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = DigitalXRayImageStorageForPresentation
+    meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.8.498.1"
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientName, ds.PatientBirthDate = "DX", "BENCH^PATIENT", "19800101"
+    ds.Rows = ds.Columns = side
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    yy, xx = np.mgrid[0:side, 0:side]
+    rng = np.random.default_rng(1)
+    pixels = ((xx + yy) * 3000 // (2 * side)) + rng.integers(0, 400, (side, side))
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+def make_jpeg(path: Path, size: tuple[int, int] = (5472, 3648)) -> None:
+    w, h = size
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([(xx * 255 // w), (yy * 255 // h), ((xx + yy) * 255 // (w + h))], axis=2)
+    rgb = (rgb + rng.integers(0, 40, (h, w, 3))).clip(0, 255).astype(np.uint8)
+    Image.fromarray(rgb, "RGB").save(path, "JPEG", quality=92)
+
+
+def time_thumbnail(path: Path) -> float:
+    from app.imaging import thumbnails
+
+    start = time.perf_counter()
+    thumbnails.render(path)
+    return time.perf_counter() - start
+
+
+def bench_import(work: Path, n: int, settle: float) -> tuple[float, float]:
+    from app.store.acquisition_repo import AcquisitionRepo
+    from app.store.db import open_database
+    from app.store.services import Store
+    from bench._data import secret_store
+    from sync_agent.acquisition_job import AcquisitionJob
+
+    db = open_database(work / "bench.chairside", secret_store(), allow_key_file=True)
+    store = Store.over(db)
+    admin = store.users.create("admin", "Admin", "correct horse", "admin")
+    patient = store.patients.create(admin.viewer(), {"first_name": "Bench", "gender": "female"})
+    AcquisitionRepo(db).start(admin.viewer(), patient.id, new_record="Bench")
+    drop = work / "drop"
+    drop.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(n):  # small distinct photos, as an intraoral camera makes in a session
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), "RGB").save(
+            drop / f"IMG_{i:05d}.jpg", "JPEG", quality=80)
+    job = AcquisitionJob(db, drop, settle_s=settle)
+    start = time.perf_counter()
+    done = 0
+    while done < n:
+        done += job.run().imported
+        if time.perf_counter() - start > 600:
+            raise SystemExit(f"only {done} of {n} imported in 10 minutes")
+    elapsed = time.perf_counter() - start
+    assert not any(p.is_file() for p in drop.iterdir()), "files left in the folder"
+    db.close()
+    return elapsed, max(elapsed - settle, 1e-6)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--settle", type=float, default=0.5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="chairside-bench-") as tmp:
+        work = Path(tmp)
+        os.environ["CHAIRSIDE_DATA_DIR"] = str(work / "data")
+        os.environ["CHAIRSIDE_CONFIG_DIR"] = str(work / "config")
+        os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+        sys.path.insert(0, str(ROOT))
+        dcm, jpg = work / "large.dcm", work / "large.jpg"
+        make_dicom(dcm)
+        make_jpeg(jpg)
+        with Image.open(jpg) as im:
+            megapixels = im.width * im.height / 1e6
+        print(f"DICOM {dcm.stat().st_size / 1e6:.1f} MB, JPEG {megapixels:.1f} MP "
+              f"({jpg.stat().st_size / 1e6:.1f} MB)")
+        # The slowest of three (the first pays for imports and cold caches) is reported.
+        dicom_runs = [time_thumbnail(dcm) for _ in range(3)]
+        jpeg_runs = [time_thumbnail(jpg) for _ in range(3)]
+        dicom_s, jpeg_s = max(dicom_runs), max(jpeg_runs)
+        print("thumbnails (s): DICOM " + ", ".join(f"{t:.3f}" for t in dicom_runs)
+              + "; JPEG " + ", ".join(f"{t:.3f}" for t in jpeg_runs))
+        elapsed, working = bench_import(work, args.files, args.settle)
+        rate = args.files / elapsed
+        print(f"import: {args.files} files in {elapsed:.2f} s ({rate:.0f}/s; "
+              f"{args.files / working:.0f}/s without the {args.settle} s settle period)")
+        print(f"dicom_thumb_s={dicom_s:.3f} jpeg_thumb_s={jpeg_s:.3f} "
+              f"import_files_per_s={rate:.1f}")
+
+
+if __name__ == "__main__":
+    main()
