@@ -107,6 +107,9 @@ class MainWindow(QMainWindow):
         self._action(sync, "&Database synchronization…", self.reconcile)
         sync.addSeparator()
         self._action(sync, "&Changes to review…", self.show_conflicts)
+        if self.ctx.viewer.is_admin:
+            sync.addSeparator()
+            self.server_action = self._action(sync, "&Server…", self.show_server)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Chairside", self.about)
 
@@ -179,6 +182,14 @@ class MainWindow(QMainWindow):
         from app.ui.unassigned_dialog import UnassignedDialog
 
         dialog = UnassignedDialog(self.ctx, None, "", self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def show_server(self) -> None:
+        """The Server window: admins only (the menu entry exists only for them)."""
+        from app.ui.server_window import ServerWindow
+
+        dialog = ServerWindow(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

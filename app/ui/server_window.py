@@ -1,0 +1,396 @@
+"""The Server window (admins only): registration, the upload password, the portal's
+passwords, server accounts and what is shared with them, automatic upload.
+
+Every network and keyring call runs as an op on a worker (app.ui.server_service);
+the window only shows results. Passwords typed here are sent and forgotten: the
+fields are cleared, and only the upload password is kept (in the OS keyring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.platform.secrets import SecretStore
+from app.store.agent_repo import AgentRepo, AgentStatus
+from app.store.dto import PatientFilter
+from app.ui.context import AppContext
+from app.ui.ops import ReadOp, WriteOp
+from app.ui.server_dialogs import (
+    ACCOUNT_COLUMNS,
+    ExpiryDialog,
+    NewAccountDialog,
+    ShareDialog,
+    UploadPasswordDialog,
+    password_field,
+)
+from app.ui.server_service import Account, ServerAdmin, ServerState
+from app.ui.table_model import RowTableModel
+
+PORTAL_LABELS = {"login": "Login password", "admin": "Admin password",
+                 "general": "General password for patient pages"}
+
+
+class ServerWindow(QDialog):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None,
+                 secrets: SecretStore | None = None) -> None:
+        super().__init__(parent)
+        if not ctx.viewer.is_admin:
+            raise PermissionError("the Server window is for admins")
+        self.ctx = ctx
+        self.admin = ServerAdmin(ctx.store.db, secrets or SecretStore())
+        self.agent = AgentRepo(ctx.store.db)
+        self.state: ServerState | None = None
+        self.dialog: QDialog | None = None
+        self.setWindowTitle("Server")
+        self.setObjectName("serverWindow")
+        self.resize(760, 820)
+
+        self.installation = QLabel("…", objectName="installationId")
+        self.keyring = QLabel("", objectName="keyringInfo")
+        self.keyring.setWordWrap(True)
+        self.message = QLabel("", objectName="message")
+        self.message.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        head = QFormLayout()
+        head.addRow("Installation ID:", self.installation)
+        layout.addLayout(head)
+        layout.addWidget(self.keyring)
+        layout.addWidget(self._registration_box())
+        layout.addWidget(self._upload_box())
+        layout.addWidget(self._portal_box())
+        layout.addWidget(self._accounts_box(), 1)
+        layout.addWidget(self._sync_box())
+        layout.addWidget(self.message)
+        self.refresh()
+
+    # Layout ------------------------------------------------------------------------
+    def _registration_box(self) -> QGroupBox:
+        self.register_box = QGroupBox("Register this practice database")
+        self.server_url = QLineEdit(objectName="serverUrl")
+        self.server_url.setPlaceholderText("https://server.example.com")
+        self.email = QLineEdit(objectName="email")
+        self.register_button = QPushButton("Register", objectName="register")
+        self.register_button.clicked.connect(self.register)
+        form = QFormLayout(self.register_box)
+        form.addRow("Server address", self.server_url)
+        form.addRow("Email for the upload password", self.email)
+        form.addRow(self.register_button)
+        return self.register_box
+
+    def _upload_box(self) -> QGroupBox:
+        box = QGroupBox("Upload password for the database")
+        self.upload_status = QLabel("", objectName="uploadStatus")
+        self.upload_password = password_field("uploadPassword")
+        self.upload_password.setPlaceholderText("as received by email")
+        self.connect_button = QPushButton("Connect this computer", objectName="connect")
+        self.connect_button.clicked.connect(self.connect_pc)
+        self.resend_button = QPushButton("Resend by email", objectName="resend")
+        self.resend_button.clicked.connect(self.resend)
+        self.change_button = QPushButton("Change…", objectName="changeUpload")
+        self.change_button.clicked.connect(self.change_upload)
+        row = QHBoxLayout()
+        for w in (self.upload_password, self.connect_button, self.resend_button,
+                  self.change_button):
+            row.addWidget(w)
+        v = QVBoxLayout(box)
+        v.addWidget(self.upload_status)
+        v.addLayout(row)
+        return box
+
+    def _portal_box(self) -> QGroupBox:
+        self.portal_box = QGroupBox("Web portal")
+        form = QFormLayout(self.portal_box)
+        self.portal_fields: dict[str, QLineEdit] = {}
+        self.portal_status: dict[str, QLabel] = {}
+        for kind, label in PORTAL_LABELS.items():
+            field = password_field(f"{kind}Password")
+            status = QLabel("", objectName=f"{kind}Status")
+            button = QPushButton("Set", objectName=f"{kind}Set")
+            button.clicked.connect(lambda _=False, k=kind: self.set_portal_password(k))
+            row = QHBoxLayout()
+            row.addWidget(field, 1)
+            row.addWidget(button)
+            row.addWidget(status)
+            form.addRow(label, row)
+            self.portal_fields[kind] = field
+            self.portal_status[kind] = status
+        self.patient_pages = QCheckBox("Patient pages", objectName="patientPages")
+        self.general_enabled = QCheckBox("Allow the general password",
+                                         objectName="generalEnabled")
+        self.patient_pages.clicked.connect(
+            lambda on: self._switch(patient_pages_enabled=bool(on)))
+        self.general_enabled.clicked.connect(
+            lambda on: self._switch(general_password_enabled=bool(on)))
+        row = QHBoxLayout()
+        row.addWidget(self.patient_pages)
+        row.addWidget(self.general_enabled)
+        form.addRow(row)
+        return self.portal_box
+
+    def _accounts_box(self) -> QGroupBox:
+        self.accounts_box = QGroupBox("Accounts on the server, and what they see")
+        self.accounts = RowTableModel(ACCOUNT_COLUMNS, self)
+        self.table = QTableView(objectName="accounts")
+        self.table.setModel(self.accounts)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(lambda _i: self.share())
+        buttons = QHBoxLayout()
+        for name, text, slot in (
+            ("refreshAccounts", "Refresh", self.load_accounts),
+            ("createAccount", "Create…", self.create_account),
+            ("deleteAccount", "Delete", self.delete_account),
+            ("expiryAccount", "Expiry…", self.set_expiry),
+            ("shareAccount", "Share…", self.share),
+            ("setupLink", "Setup link", self.setup_link),
+        ):
+            b = QPushButton(text, objectName=name)
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+        v = QVBoxLayout(self.accounts_box)
+        v.addWidget(self.table)
+        v.addLayout(buttons)
+        return self.accounts_box
+
+    def _sync_box(self) -> QGroupBox:
+        box = QGroupBox("Upload")
+        self.automatic = QCheckBox("Automatic update", objectName="automaticUpdate")
+        self.automatic.setChecked(bool(self.ctx.store.settings.get("automatic_update")))
+        self.automatic.clicked.connect(self.set_automatic)
+        self.update_all = QPushButton("Update all patient data on the server now",
+                                      objectName="updateAll")
+        self.update_all.clicked.connect(self.request_update_all)
+        self.service = QLabel("", objectName="serviceStatus")
+        v = QVBoxLayout(box)
+        v.addWidget(self.automatic)
+        v.addWidget(self.update_all)
+        v.addWidget(self.service)
+        return box
+
+    # Running things off the UI thread -------------------------------------------------
+    def _run(self, fn: Callable[[], Any], done: Callable[[Any], None],
+             busy: str = "Talking to the server…") -> None:
+        self.message.setText(busy)
+        ReadOp(fn).success(done).failure(self._failed).run(self.ctx.ops)
+
+    def _failed(self, exc: BaseException) -> None:
+        # Messages of the client and the keyring never carry a secret.
+        self.message.setText(f"Not done: {exc}")
+
+    def _say(self, text: str) -> Callable[[Any], None]:
+        return lambda _result: self.message.setText(text)
+
+    # State -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        ReadOp(self.admin.state).success(self._show_state).failure(self._failed) \
+            .run(self.ctx.ops)
+        ReadOp(self.agent.status).success(self._show_service).run(self.ctx.ops)
+
+    def _show_state(self, state: ServerState) -> None:
+        self.state = state
+        registered = bool(state.installation_id)
+        self.installation.setText(state.installation_id or "not registered yet")
+        self.register_box.setVisible(not registered)
+        info = state.keyring
+        self.keyring.setText(info.describe() if info.secure else
+                             "Warning: " + info.describe() + " The upload password is "
+                             "not kept; you will be asked for it when needed.")
+        self.keyring.setStyleSheet("" if info.secure else "color: #a3141e;")
+        if not registered:
+            self.upload_status.setText("Register first; the server mails the upload password.")
+        elif state.connected:
+            kept = "kept in the keyring" if state.upload_password_saved else "not kept here"
+            self.upload_status.setText(f"This computer is connected (upload password {kept}).")
+        else:
+            self.upload_status.setText(
+                f"Enter the upload password mailed to {state.email or 'the registered address'}.")
+        self.upload_password.setVisible(registered and not state.connected)
+        self.connect_button.setVisible(registered and not state.connected)
+        self.resend_button.setEnabled(registered)
+        self.change_button.setEnabled(registered)
+        self.portal_box.setEnabled(state.connected)
+        self.accounts_box.setEnabled(state.connected)
+        if state.connected:
+            self._run(self.admin.portal_settings, self._show_portal, "Reading the server…")
+            self.load_accounts()
+
+    def _show_portal(self, settings: dict[str, Any]) -> None:
+        for kind, status in self.portal_status.items():
+            status.setText("set" if settings.get(f"{kind}_password_set") else "not set")
+        self.patient_pages.setChecked(bool(settings.get("patient_pages_enabled")))
+        self.general_enabled.setChecked(bool(settings.get("general_password_enabled")))
+        self.message.setText("")
+
+    def _show_service(self, status: AgentStatus) -> None:
+        self.service.setText(status.describe())
+
+    # Registration and the upload password -------------------------------------------
+    def register(self) -> None:
+        url, email = self.server_url.text().strip(), self.email.text().strip()
+        if not url or "@" not in email:
+            self.message.setText("Enter the server address and an email address.")
+            return
+        self._run(lambda: self.admin.register(url, email), self._registered, "Registering…")
+
+    def _registered(self, installation_id: str) -> None:
+        self.message.setText(f"Registered as {installation_id}. The upload password was "
+                             "sent by email; check the spam folder too.")
+        self.refresh()
+
+    def connect_pc(self) -> None:
+        password = self.upload_password.text()
+        self.upload_password.clear()
+        if not password:
+            self.message.setText("Enter the upload password from the email.")
+            return
+        self._run(lambda: self.admin.connect(password), self._connected, "Connecting…")
+
+    def _connected(self, _result: object) -> None:
+        self.message.setText("This computer is connected to the server.")
+        self.refresh()
+
+    def resend(self) -> None:
+        self._run(self.admin.resend_upload_password,
+                  lambda to: self.message.setText(f"A new upload password was sent to {to}."))
+
+    def change_upload(self) -> None:
+        saved = bool(self.state and self.state.upload_password_saved)
+        dialog = UploadPasswordDialog(saved, self)
+        self.dialog = dialog
+
+        def send() -> None:
+            current, new = dialog.current.text() or None, dialog.new.text()
+            if not new or new != dialog.repeat.text():
+                self.message.setText("The two new passwords differ.")
+                return
+            self._run(lambda: self.admin.change_upload_password(current, new),
+                      lambda _r: (self.message.setText("The upload password was changed."),
+                                  self.refresh()))
+
+        dialog.accepted.connect(send)
+        dialog.open()
+
+    # Portal passwords and switches ---------------------------------------------------
+    def set_portal_password(self, kind: str) -> None:
+        field = self.portal_fields[kind]
+        password = field.text()
+        field.clear()
+        if not password:
+            self.message.setText(f"Type the new {PORTAL_LABELS[kind].lower()} first.")
+            return
+
+        def done(settings: dict[str, Any]) -> None:
+            self._show_portal(settings)
+            self.message.setText(f"{PORTAL_LABELS[kind]} saved on the server.")
+
+        self._run(lambda: self.admin.set_portal_password(kind, password), done)
+
+    def _switch(self, **switch: bool) -> None:
+        self._run(lambda: self.admin.set_switches(**switch), self._show_portal)
+
+    # Accounts ------------------------------------------------------------------------
+    def load_accounts(self) -> None:
+        self._run(self.admin.accounts, self._show_accounts, "Reading the accounts…")
+
+    def _show_accounts(self, rows: list[Account]) -> None:
+        self.accounts.set_rows(rows)
+        self.message.setText(f"{len(rows)} account{'s' if len(rows) != 1 else ''} on the server.")
+
+    def selected(self) -> Account | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.accounts.row_at(rows[0].row()) if rows else None
+
+    def create_account(self) -> None:
+        dialog = NewAccountDialog(self)
+        self.dialog = dialog
+
+        def send() -> None:
+            name, password = dialog.name.text().strip(), dialog.password.text() or None
+            until = dialog.expires_at()
+            dialog.password.clear()
+            self._run(lambda: self.admin.create_account(name, password, until),
+                      self._show_accounts)
+
+        dialog.accepted.connect(send)
+        dialog.open()
+
+    def delete_account(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        answer = QMessageBox.question(self, "Delete account",
+                                      f"Delete the account {account.name}? It can no longer "
+                                      "sign in, and its sessions end now.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self._run(lambda: self.admin.delete_account(account.id), self._show_accounts)
+
+    def set_expiry(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        dialog = ExpiryDialog(account, self)
+        self.dialog = dialog
+        dialog.accepted.connect(lambda: self._run(
+            lambda: self.admin.set_expiry(account.id, dialog.expires_at()),
+            self._show_accounts))
+        dialog.open()
+
+    def share(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        viewer = self.ctx.viewer
+
+        def ask(patients: list[Any]) -> None:
+            dialog = ShareDialog(account, patients, self)
+            self.dialog = dialog
+            dialog.accepted.connect(lambda: self._run(
+                lambda: self.admin.set_shares(account.id, dialog.whole.isChecked(),
+                                              [] if dialog.whole.isChecked()
+                                              else dialog.patient_ids()),
+                self._show_accounts))
+            dialog.open()
+
+        ReadOp(lambda: self.ctx.store.patients.search(viewer, PatientFilter(), limit=2000)) \
+            .success(ask).failure(self._failed).run(self.ctx.ops)
+
+    def setup_link(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        self._run(lambda: self.admin.setup_link(account.id, None),
+                  lambda link: self.message.setText(
+                      f"Give this single-use link to {account.name} (valid 72 hours): {link}"))
+
+    # Upload ----------------------------------------------------------------------------
+    def set_automatic(self, on: bool) -> None:
+        WriteOp(lambda: self.ctx.store.settings.set("automatic_update", bool(on)),
+                changes={"settings"}).success(
+            self._say("Automatic update is on." if on else "Automatic update is off.")
+        ).failure(self._failed).run(self.ctx.ops)
+
+    def request_update_all(self) -> None:
+        WriteOp(lambda: self.agent.request("update_all")).success(
+            self._say("All patient data will be uploaded in the background.")
+        ).failure(self._failed).run(self.ctx.ops)
+        ReadOp(self.agent.status).success(self._show_service).run(self.ctx.ops)

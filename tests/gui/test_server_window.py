@@ -1,0 +1,230 @@
+"""The Server window against the real cloud process on loopback and a real SMTP server
+(aiosmtpd) that receives the upload password mail."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.store import keys
+from app.store.agent_repo import AgentRepo
+from app.ui.server_dialogs import NewAccountDialog, ShareDialog, UploadPasswordDialog
+from app.ui.server_service import UPLOAD_PASSWORD
+from app.ui.server_window import ServerWindow
+from tests.integration.cloud.conftest import Server, start_server, stop_server
+from tests.unit.cloud.portal.support import doctor_login
+from tests.unit.cloud.support import register_pc
+
+WAIT = 30_000
+LOGIN_PW = "login-Password-77"
+ADMIN_PW = "admin-Password-77"
+GENERAL_PW = "general-pw-77"
+ACCOUNT_PW = "colleague-Password-77"
+NEW_UPLOAD_PW = "new-Upload-Password-77"
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.bodies.append(msg.get_body().get_content())  # type: ignore[union-attr]
+        return "250 OK"
+
+    def upload_password(self, index: int) -> str:
+        m = re.search(r"Upload password: (\S+)", self.bodies[index])
+        assert m
+        return m.group(1)
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, inbox: tuple[Inbox, int]) -> Iterator[Server]:
+    srv = start_server(tmp_path / "cloud", {
+        "DATABASE_URL": "", "CHAIRSIDE_CLOUD_SMTP_HOST": "127.0.0.1",
+        "CHAIRSIDE_CLOUD_SMTP_PORT": str(inbox[1]), "CHAIRSIDE_CLOUD_SMTP_SECURITY": "none",
+        "CHAIRSIDE_CLOUD_PASSWORD_MAIL_INTERVAL_S": "0"})
+    yield srv
+    stop_server(srv)
+
+
+def _row(w: ServerWindow, name: str) -> int:
+    for i, a in enumerate(w.accounts.rows):
+        if a.name == name:
+            return i
+    return -1
+
+
+def _select(w: ServerWindow, name: str) -> None:
+    w.table.selectRow(_row(w, name))
+
+
+def test_server_window_end_to_end(ctx: Any, qtbot: Any, cloud: Server, inbox: tuple[Inbox, int],
+                                  secrets_store: Any, db_path: Path, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch,
+                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    box, _port = inbox
+    w = ServerWindow(ctx, secrets=secrets_store)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.installation.text() == "not registered yet", timeout=WAIT)
+    assert w.keyring.text() == secrets_store.info().describe()
+    assert not w.accounts_box.isEnabled()
+
+    # Register: the server mails the upload password.
+    w.server_url.setText(cloud.url)
+    qtbot.keyClicks(w.email, "clinic@example.com")
+    qtbot.mouseClick(w.register_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: re.fullmatch(r"\d{12}", w.installation.text()) is not None,
+                    timeout=WAIT)
+    iid = w.installation.text()
+    assert len(box.bodies) == 1 and iid in box.bodies[0]
+    first = box.upload_password(0)
+
+    # Typed once: this PC is connected and the password kept in the keyring.
+    qtbot.keyClicks(w.upload_password, first)
+    qtbot.mouseClick(w.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "connected" in w.upload_status.text(), timeout=WAIT)
+    assert keys.load_secret(db_path, UPLOAD_PASSWORD, secrets_store) == first
+    assert w.upload_password.text() == ""
+
+    qtbot.mouseClick(w.resend_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(box.bodies) == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: "was sent to c***@example.com" in w.message.text(), timeout=WAIT)
+
+    # Change it: the current one comes from the keyring.
+    qtbot.mouseClick(w.change_button, Qt.MouseButton.LeftButton)
+    assert isinstance(w.dialog, UploadPasswordDialog)
+    w.dialog.new.setText(NEW_UPLOAD_PW)
+    w.dialog.repeat.setText(NEW_UPLOAD_PW)
+    w.dialog.accept()
+    qtbot.waitUntil(lambda: "was changed" in w.message.text(), timeout=WAIT)
+    assert keys.load_secret(db_path, UPLOAD_PASSWORD, secrets_store) == NEW_UPLOAD_PW
+
+    # The portal's passwords, stored on the server only.
+    for kind, password in (("login", LOGIN_PW), ("admin", ADMIN_PW), ("general", GENERAL_PW)):
+        qtbot.keyClicks(w.portal_fields[kind], password)
+        qtbot.mouseClick(w.findChild(type(w.register_button), f"{kind}Set"),
+                         Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda k=kind: w.portal_status[k].text() == "set", timeout=WAIT)
+        assert w.portal_fields[kind].text() == ""
+
+    # Accounts: a permanent one and a temporary one.
+    for name, temporary in (("colleague", False), ("visitor", True)):
+        qtbot.mouseClick(w.findChild(type(w.register_button), "createAccount"),
+                         Qt.MouseButton.LeftButton)
+        assert isinstance(w.dialog, NewAccountDialog)
+        w.dialog.name.setText(name)
+        w.dialog.password.setText(ACCOUNT_PW)
+        w.dialog.temporary.setChecked(temporary)
+        w.dialog.accept()
+        qtbot.waitUntil(lambda n=name: _row(w, n) >= 0, timeout=WAIT)
+    visitor = w.accounts.rows[_row(w, "visitor")]
+    assert visitor.expires_at is not None and not visitor.expired
+
+    # Share one patient with the colleague; the patient is on the server already.
+    ann = ctx.store.patients.create(ctx.viewer, {"first_name": "Ann", "last_name": "Lee",
+                                                 "gender": "female"})
+    with httpx.Client(base_url=cloud.url, timeout=30) as http:
+        other_pc = register_pc(http, iid, NEW_UPLOAD_PW, name="X-ray room")
+        other_pc.push(other_pc.mutation("patient", ann.id, {
+            "first_name": "Ann", "last_name": "Lee", "gender": "female"}))
+        _select(w, "colleague")
+        qtbot.mouseClick(w.findChild(type(w.register_button), "shareAccount"),
+                         Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: isinstance(w.dialog, ShareDialog), timeout=WAIT)
+        assert isinstance(w.dialog, ShareDialog)
+        w.dialog.set_checked(ann.id)
+        w.dialog.accept()
+        qtbot.waitUntil(lambda: w.accounts.rows[_row(w, "colleague")].patient_ids == (ann.id,),
+                        timeout=WAIT)
+        r = doctor_login(http, iid, "colleague", ACCOUNT_PW, login_password=LOGIN_PW)
+        assert r.status_code == 303
+        assert ann.id in http.get("/doctor/patients").text
+
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *_a, **_k: QMessageBox.StandardButton.Yes)
+    _select(w, "visitor")
+    qtbot.mouseClick(w.findChild(type(w.register_button), "deleteAccount"),
+                     Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _row(w, "visitor") < 0 and _row(w, "colleague") >= 0,
+                    timeout=WAIT)
+
+    # Automatic update off; update all asks the agent.
+    w.automatic.click()
+    qtbot.waitUntil(lambda: ctx.store.settings.get("automatic_update") is False, timeout=WAIT)
+    qtbot.mouseClick(w.update_all, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "background" in w.message.text(), timeout=WAIT)
+    assert [r.kind for r in AgentRepo(ctx.store.db).take_requests()] == ["update_all"]
+    assert w.service.text() == "Sync service is not running"
+
+    # No secret in any file (cloud database and log, the app's folders) or log record.
+    secrets = [first, box.upload_password(1), NEW_UPLOAD_PW, LOGIN_PW, ADMIN_PW,
+               GENERAL_PW, ACCOUNT_PW]
+    stop_server(cloud)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in data, f"a password is in {path}"
+    # (aiosmtpd, the test's stand-in for the mail provider, logs what it receives.)
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "mail.log")
+    assert "HTTP Request" in ours
+    for secret in secrets:
+        assert secret not in ours
+
+
+def test_server_window_warns_about_an_insecure_keyring(ctx: Any, qtbot: Any) -> None:
+    from keyring.backends.null import Keyring as NullKeyring
+
+    from app.platform.secrets import SecretStore
+
+    w = ServerWindow(ctx, secrets=SecretStore(NullKeyring()))
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.keyring.text().startswith("Warning:"), timeout=WAIT)
+    assert "No secure system keyring" in w.keyring.text()
+
+
+def test_server_menu_is_for_admins_only(window: Any, store: Any, qapp: Any) -> None:
+    from app.ui.context import AppContext
+    from app.ui.main_window import MainWindow
+    from app.ui.ops import OpRunner
+
+    assert window.server_action.text() == "&Server…"
+    member = store.users.create("nina", "Nina", "correct horse", "member")
+    ops = OpRunner()
+    try:
+        w = MainWindow(AppContext(store, member, ops))
+        assert not hasattr(w, "server_action")
+        with pytest.raises(PermissionError):
+            ServerWindow(AppContext(store, member, ops))
+        w.close()
+    finally:
+        ops.wait_idle()
+        ops.shutdown()
+
