@@ -135,6 +135,9 @@ class AcquisitionJob:
             self.unwatch()
             return None
         self.watch(settings.folder, settings.polling)
+        if settings.polling:
+            # Network shares report times coarsely and late: wait longer for quiet.
+            self.settler.settle_s = max(self.settler.settle_s, 3.0)
         due = self.clock() - self.last_scan >= self.idle_scan_s
         if not (self.wake.is_set() or self.settler.seen or due):
             return None

@@ -206,6 +206,21 @@ def _fold(text: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", plain) if t]
 
 
+def _same_person(name: str, first_name: str | None, last_name: str | None) -> bool:
+    """DICOM names are FAMILY^GIVEN^MIDDLE^PREFIX^SUFFIX; middle names, prefixes and
+    suffixes vary between devices and are not compared. Some devices write
+    "Given Family" in the first component alone."""
+    parts = name.split("^")
+    family, given = set(_fold(parts[0])), set(_fold(parts[1] if len(parts) > 1 else ""))
+    want_last, want_first = set(_fold(last_name or "")), set(_fold(first_name or ""))
+    if len(parts) > 1 or not want_first:
+        return family == want_last and (not given or given <= want_first
+                                        or want_first <= given)
+    # One component: every word must be the patient's, with the family name among them.
+    return (bool(family & want_first) and want_last <= family
+            and family <= want_first | want_last)
+
+
 def dicom_mismatch(
     info: dicom.DicomInfo, first_name: str | None, last_name: str | None,
     birth_date: str | None,
@@ -214,17 +229,8 @@ def dicom_mismatch(
     not, in words for the quarantine list."""
     problems = []
     name = info.patient_name
-    if name:
-        family, _, given = name.partition("^")
-        given = given.replace("^", " ")
-        want_last, want_first = set(_fold(last_name or "")), set(_fold(first_name or ""))
-        got_family, got_given = set(_fold(family)), set(_fold(given))
-        same = (got_family == want_last and (not got_given or got_given <= want_first
-                                             or want_first <= got_given))
-        # Some devices write "Given Family" in one component.
-        swapped = not given and set(_fold(family)) == want_first | want_last
-        if not (same or swapped):
-            problems.append(f"the file names {name.replace('^', ', ')}")
+    if name and not _same_person(name, first_name, last_name):
+        problems.append(f"the file names {', '.join(p for p in name.split('^') if p)}")
     if info.birth_date and birth_date and info.birth_date != birth_date:
         problems.append(f"born {info.birth_date}")
     if not problems:

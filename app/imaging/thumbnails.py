@@ -91,9 +91,10 @@ def _icon(label: str, size: int) -> Image.Image:
     return im
 
 
-def render(path: Path, store: ImageStore | None = None, size: int = SIZE) -> Image.Image:
+def render(path: Path, store: ImageStore | None = None, size: int = SIZE,
+           name: str = "") -> Image.Image:
     """A thumbnail of the file at `path` (a stored file, or a series manifest whose
-    slices are in `store`)."""
+    slices are in `store`); `name`, its original name, helps tell what it is."""
     if path.stat().st_size == 0:
         raise DamagedFileError(f"{path.name} is empty (0 bytes).")
     if series.is_manifest(path):
@@ -104,7 +105,7 @@ def render(path: Path, store: ImageStore | None = None, size: int = SIZE) -> Ima
         im = dicom.render(slice_path)
         im.thumbnail((size, size), Image.Resampling.LANCZOS)
         return im
-    found = classify.classify(path)
+    found = classify.classify_as(path, name or path.name)
     if found.format in classify.PHOTO_FORMATS:
         return open_picture(path, size)
     if found.format == "dicom":
@@ -144,7 +145,7 @@ class ThumbnailCache:
         if not source.is_file():
             raise ImagingError("This image has not reached this computer yet.")
         try:
-            im = render(source, self.store, size)
+            im = render(source, self.store, size, name)
         except ImagingError as exc:
             raise renamed(exc, source, name) from None
         target.parent.mkdir(parents=True, exist_ok=True)

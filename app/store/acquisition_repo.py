@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.imaging import importer
 from app.imaging.cas import ImageStore
@@ -22,7 +22,13 @@ from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
 from app.store.images_repo import AddReport, ImagesRepo, file_item
-from app.store.models import AcquisitionContext, AcquisitionItem, Patient, Visit
+from app.store.models import (
+    AcquisitionContext,
+    AcquisitionItem,
+    Patient,
+    SyncState,
+    Visit,
+)
 from app.store.outbox import utc_now_text
 
 INBOX = ("unassigned", "quarantined", "failed")
@@ -153,9 +159,14 @@ class AcquisitionRepo:
     def ingest(self, entries: Iterable[Ingest]) -> None:
         """Record stored items from the folder, in one transaction: each filed for the
         active acquisition when its status is "attached", else kept in the inbox."""
+        entries = list(entries)
         with self.db.write() as s:
             for e in entries:
                 self._ingest_one(s, e)
+            if any(e.status == "attached" for e in entries):
+                # The agent changed patient data: tell the open app (it watches this
+                # counter to tell data from the agent's heartbeats) to refresh.
+                s.execute(update(SyncState).values(remote_version=SyncState.remote_version + 1))
 
     def _ingest_one(self, s: WriteSession, e: Ingest) -> None:
         item = e.item

@@ -174,6 +174,8 @@ def test_acquire_then_attach_from_the_unassigned_inbox(page, qtbot, store, tmp_p
     job.run()
     t[0] += 2
     assert job.run().attached == 1
+    # Filed by the agent: the open page notices the commit and shows it.
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 2, timeout=10000)
     qtbot.mouseClick(tab.acquire, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.acquire.text() == "Acquire images", timeout=5000)
     assert AcquisitionRepo(store.db).active() is None

@@ -171,3 +171,22 @@ def test_the_agent_watches_the_configured_folder(store, admin, patient, files, d
     finally:
         job.unwatch()
     assert len(_images(store, admin, patient, files)) == 1
+
+
+def test_the_agent_imports_with_no_server_at_all(store, admin, patient, drop,
+                                                 secrets_store) -> None:
+    from sync_agent.runner import Agent
+
+    acquisition.save_settings(store.db.path, acquisition.FolderSettings(drop))
+    AcquisitionRepo(store.db).start(admin.viewer(), patient.id)
+    agent = Agent(store.db, secrets_store, tick_s=0.05)
+    agent.acquisition.settler.settle_s = 0.05
+    samples.stl_ascii(drop / "upper.stl")
+    try:
+        wait_until(lambda: agent.tick() is None and (drop / "imported" / "upper.stl").exists())
+    finally:
+        agent.acquisition.unwatch()
+    assert agent.last_error == "not connected to a server yet"
+    [image] = [i for g in ImagesRepo(store.db).by_record(admin.viewer(), patient.id)
+               for i in g.images]
+    assert image.kind == "intraoral_scan" and image.present
