@@ -134,26 +134,29 @@ def render(path: Path, frame: int | None = None) -> Image.Image:
             f"{path.name} is {info.columns}×{info.rows} pixels, more than this program "
             "will decode."
         )
+    from pydicom.pixels import pixel_array
+
+    index = None
+    if info.frames > 1:
+        index = min(max(info.frames // 2 if frame is None else frame, 0), info.frames - 1)
     try:
-        pixels = ds.pixel_array
-    except (ValueError, AttributeError, EOFError) as exc:
+        # Read from the path, one frame only: a multi-frame CBCT of several GB costs
+        # the memory of one slice, not of the volume.
+        pixels = pixel_array(str(path), index=index)
+    except (ValueError, AttributeError, EOFError, KeyError) as exc:
         raise DamagedFileError(f"{path.name}: the image data is incomplete ({exc}).") from None
     except (RuntimeError, NotImplementedError) as exc:
         raise UnsupportedError(
             f"{path.name} is compressed in a way this computer cannot decode ({exc})."
         ) from None
     photometric = _text(ds, "PhotometricInterpretation").upper()
-    colour = photometric in ("RGB", "YBR_FULL", "YBR_FULL_422") or (
-        pixels.ndim >= 3 and pixels.shape[-1] == 3 and int(ds.get("SamplesPerPixel") or 1) == 3
-    )
-    if info.frames > 1:
-        pixels = pixels[info.frames // 2 if frame is None else frame]
-    if colour:
-        if photometric.startswith("YBR"):
-            from pydicom.pixels import convert_color_space
-
-            pixels = convert_color_space(pixels, photometric, "RGB")
-        return Image.fromarray(np.asarray(pixels, dtype=np.uint8), "RGB")
+    if int(ds.get("SamplesPerPixel") or 1) == 3:
+        # pydicom has already turned YBR into RGB.
+        rgb = np.asarray(pixels)
+        if rgb.dtype != np.uint8:
+            top = float(rgb.max()) or 1.0
+            rgb = (rgb.astype(np.float32) * (255.0 / top)).astype(np.uint8)
+        return Image.fromarray(rgb, "RGB")
     values = np.asarray(apply_modality_lut(pixels, ds), dtype=np.float32)
     low, high = _window(ds, values)
     scaled = np.clip((values - low) / max(high - low, 1e-6), 0.0, 1.0)

@@ -133,6 +133,9 @@ class ImageViewer(QDialog):
         self.slices = QSlider(Qt.Orientation.Horizontal, objectName="viewerSlices")
         self.slices.hide()
         self.slices.sliderReleased.connect(lambda: self.load(self.slices.value()))
+        # Keys and clicks on the groove move one step; a drag loads when released.
+        self.slices.valueChanged.connect(
+            lambda v: None if self.slices.isSliderDown() else self.load(v))
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.caption)
@@ -174,10 +177,15 @@ class ImageViewer(QDialog):
                 self.set_zoom(self.zoom)
                 self.stack.setCurrentWidget(self.scroll)
                 if count > 1:
+                    self.slices.blockSignals(True)
                     self.slices.setRange(0, count - 1)
                     if slice_index is None:
                         self.slices.setValue(count // 2)
+                    self.slices.blockSignals(False)
                     self.slices.show()
+                    base = self.caption.text().split(" · slice ")[0]
+                    self.caption.setText(
+                        f"{base} · slice {self.slices.value() + 1} of {count}")
             elif what == "mesh":
                 self.image = None
                 self.mesh_view.set_mesh(value)

@@ -179,3 +179,20 @@ def test_acquire_then_attach_from_the_unassigned_inbox(page, qtbot, store, tmp_p
     qtbot.mouseClick(tab.acquire, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.acquire.text() == "Acquire images", timeout=5000)
     assert AcquisitionRepo(store.db).active() is None
+
+
+def test_a_cbct_series_is_one_item_browsed_slice_by_slice(page, qtbot, tmp_path) -> None:
+    tab = page.images_tab
+    tab.add_paths(samples.ct_series(tmp_path / "ct", n=5))
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=10000)
+    [row] = tab.model.rows
+    assert row.kind == "cbct" and row.is_series
+    qtbot.waitUntil(tab.model.thumbnails_ready, timeout=10000)
+    assert tab.model.problem(row.sha256) is None
+    tab.open_viewer(0)
+    viewer: ImageViewer = tab.viewer
+    qtbot.waitUntil(viewer.slices.isVisible, timeout=10000)
+    assert viewer.caption.text().endswith("slice 3 of 5")
+    viewer.slices.setValue(0)
+    qtbot.waitUntil(lambda: viewer.caption.text().endswith("slice 1 of 5"), timeout=10000)
+    viewer.reject()

@@ -152,3 +152,19 @@ def test_thumbnails_are_cached_by_hash(tmp_path: Path) -> None:
     assert first.is_file() and stored.sha256[2:] in first.name
     mtime = first.stat().st_mtime_ns
     assert cache.get(stored.sha256) == first and first.stat().st_mtime_ns == mtime
+
+
+def test_multiframe_dicom_shows_its_middle_frame(tmp_path: Path) -> None:
+    frames = np.stack([np.full((20, 30), v, np.uint16) for v in (100, 200, 3000, 400, 500)])
+    path = samples.dicom_xray(tmp_path / "cine.dcm", rows=20, cols=30, pixels=frames,
+                              window=(2000, 2000))
+    import pydicom
+
+    ds = pydicom.dcmread(path)
+    ds.NumberOfFrames = 5
+    ds.save_as(path)
+    assert dicom.header(path).frames == 5
+    middle = np.asarray(dicom.render(path))
+    assert middle.shape == (20, 30) and int(middle.mean()) == 255  # 3000: above the window
+    first = np.asarray(dicom.render(path, frame=0))
+    assert int(first.mean()) == 0
