@@ -9,7 +9,6 @@ the app's rotatable preview (QPainter) use `project()`.
 from __future__ import annotations
 
 import math
-import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from app.imaging.errors import DamagedFileError, TooLargeError
 
 MAX_FACES = 20_000_000
 MAX_TEXT_BYTES = 1024 * 1024 * 1024
-_NUM = re.compile(rb"-?\d")
 
 
 @dataclass(frozen=True)
@@ -74,15 +72,20 @@ def _stl(path: Path) -> Mesh:
             return Mesh(tri.astype(np.float32), np.arange(len(tri)).reshape(-1, 3))
     if size > MAX_TEXT_BYTES:
         raise TooLargeError(f"{path.name} is too large a text model to preview.")
-    text = path.read_bytes()
-    if not text.lstrip().lower().startswith(b"solid"):
-        raise ValueError("neither binary (size does not match) nor text STL")
-    nums = re.findall(rb"vertex\s+(\S+)\s+(\S+)\s+(\S+)", text)
-    if len(nums) % 3:
+    # Line by line: memory follows the triangles kept, not the text's size.
+    verts: list[tuple[float, float, float]] = []
+    with open(path, "rb") as f:
+        if not f.read(5).lower() == b"solid":
+            raise ValueError("neither binary (size does not match) nor text STL")
+        for line in f:
+            parts = line.split()
+            if parts[:1] == [b"vertex"]:
+                verts.append((float(parts[1]), float(parts[2]), float(parts[3])))
+    if len(verts) % 3:
         raise ValueError("a facet is cut short")
-    verts = np.array(nums, dtype=np.float32)
     _check_count(path, len(verts) // 3)
-    return Mesh(verts, np.arange(len(verts)).reshape(-1, 3))
+    arr = np.array(verts, dtype=np.float32).reshape(-1, 3)
+    return Mesh(arr, np.arange(len(arr)).reshape(-1, 3))
 
 
 _PLY_TYPES = {

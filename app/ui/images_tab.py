@@ -9,10 +9,12 @@ and make a draft lab case of them.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QListView,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -35,6 +38,19 @@ from app.ui.images_model import THUMB, ImageRole, ImagesModel
 from app.ui.ops import ReadOp, WriteOp
 
 NEW_RECORD = "__new__"
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """Files as given, and the files inside given folders (hidden ones skipped)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            for root, dirs, names in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                out.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
+        else:
+            out.append(p)
+    return out
 
 
 class DropTarget(QObject):
@@ -105,6 +121,10 @@ class ImagesTab(QWidget):
         self.view.setWordWrap(True)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.doubleClicked.connect(lambda idx: self.open_viewer(idx.row()))
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        remove = QAction("Remove from record…", self.view)
+        remove.triggered.connect(self.ask_remove)
+        self.view.addAction(remove)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.empty = QLabel("No images yet. Add some, or drop files here.",
                             objectName="imagesEmpty")
@@ -197,19 +217,16 @@ class ImagesTab(QWidget):
             return
         ctx, pid = self.ctx, self.patient_id
         visit_id, new_record = self._target()
-        files = [p for p in paths if p.is_file()]
-        skipped = [p.name for p in paths if not p.is_file()]
-        self.status.setText(f"Adding {len(files)} file(s)…")
+        self.status.setText("Adding…")
 
         def work(op: Any) -> AddReport:
-            return self.images.add_files(ctx.viewer, pid, files, visit_id=visit_id,
+            # A dropped folder (a CBCT export, a camera card) brings every file in it.
+            return self.images.add_files(ctx.viewer, pid, expand(paths), visit_id=visit_id,
                                          new_record=new_record, progress=op.report)
 
         def done(report: AddReport) -> None:
             lines = [f"Added {len(report.added)} image(s)."]
             lines += [f"{name}: {reason}" for name, reason in report.failed]
-            lines += [f"{name}: folders are not added; pick the files in it." for name in
-                      skipped]
             self.status.setText("\n".join(lines))
             self.added.emit(report)
 
@@ -244,6 +261,27 @@ class ImagesTab(QWidget):
                 f"Acquiring for {a.display_name}: files in the acquisition folder go to "
                 "this patient's record, even with this window closed.")
         ).failure(lambda exc: self.status.setText(str(exc))).run(ctx.ops)
+
+    def ask_remove(self) -> None:
+        picked = self.selected()
+        if not picked:
+            return
+        answer = QMessageBox.question(
+            self, "Remove images",
+            f"Remove {len(picked)} image(s) from this patient's records? They are kept "
+            "on the server and can be restored by support.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.remove(picked)
+
+    def remove(self, rows: list[ImageRow]) -> None:
+        ctx = self.ctx
+
+        def work() -> None:
+            for r in rows:
+                self.images.delete(ctx.viewer, r.id)
+
+        WriteOp(work, {"images"}).failure(lambda exc: self.status.setText(str(exc))).run(
+            ctx.ops)
 
     def selected(self) -> list[ImageRow]:
         return [self.model.data(i, ImageRole) for i in

@@ -72,9 +72,12 @@ def test_add_by_the_file_dialog_shows_thumbnails_by_record(page, qtbot, monkeypa
     assert bad.path.read_bytes() == broken.read_bytes()  # kept as it came
 
 
-def test_files_dropped_on_the_patient_page_are_added(page, qtbot, files) -> None:
+def test_files_and_folders_dropped_on_the_patient_page_are_added(page, qtbot, files,
+                                                                 tmp_path) -> None:
+    export = tmp_path / "cbct-export"
+    samples.ct_series(export / "series1", n=4)
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in files[:2]])
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in [*files[:2], export]])
     pos = QPointF(page.rect().center())
     enter = QDragEnterEvent(QPoint(int(pos.x()), int(pos.y())), Qt.DropAction.CopyAction,
                             mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
@@ -84,7 +87,14 @@ def test_files_dropped_on_the_patient_page_are_added(page, qtbot, files) -> None
                       Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(page, drop)
     assert drop.isAccepted()
-    qtbot.waitUntil(lambda: page.images_tab.model.rowCount() == 2, timeout=10000)
+    tab = page.images_tab
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 3, timeout=10000)
+    assert sorted(r.kind for r in tab.model.rows) == ["cbct", "intraoral_photo", "xray"]
+    # Removed from the record: a tombstone that syncs, the file itself kept.
+    xray = next(r for r in tab.model.rows if r.kind == "xray")
+    tab.remove([xray])
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 2, timeout=10000)
+    assert xray.path.is_file()
 
 
 def test_viewer_zoom_next_previous_download_and_esc(page, qtbot, monkeypatch, files,
@@ -196,3 +206,30 @@ def test_a_cbct_series_is_one_item_browsed_slice_by_slice(page, qtbot, tmp_path)
     viewer.slices.setValue(0)
     qtbot.waitUntil(lambda: viewer.caption.text().endswith("slice 1 of 5"), timeout=10000)
     viewer.reject()
+
+
+def test_images_model_groups_records_without_a_view(ctx, store, admin, qtbot, tmp_path
+                                                    ) -> None:
+    from app.imaging.thumbnails import ThumbnailCache
+    from app.store.images_repo import ImagesRepo
+    from app.ui.images_model import ImageRole, ImagesModel
+
+    v = admin.viewer()
+    patient = store.patients.create(v, {"first_name": "Ana", "gender": "female"})
+    repo = ImagesRepo(store.db)
+    repo.add_files(v, patient.id, [samples.photo(tmp_path / "a.jpg", seed=1)],
+                   new_record="First")
+    repo.add_files(v, patient.id, [samples.obj(tmp_path / "b.obj"),
+                                   samples.photo(tmp_path / "c.png", fmt="PNG", seed=2)])
+    model = ImagesModel(ctx.ops, ThumbnailCache(repo.files))
+    model.set_groups(repo.by_record(v, patient.id))
+    assert model.rowCount() == 3
+    assert [(g.label.split(" · ")[-1], first) for g, first in model.groups] == [
+        ("First", 0), ("Not in a record", 1)]
+    assert model.index(0).data().startswith("Intraoral photo\n")
+    assert model.index(1).data(ImageRole).filename in ("b.obj", "c.png")
+    model.index(2).data(Qt.ItemDataRole.DecorationRole)  # asks for the thumbnails
+    model.index(1).data(Qt.ItemDataRole.DecorationRole)
+    model.index(0).data(Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(model.thumbnails_ready, timeout=10000)
+    assert all(model.problem(r.sha256) is None for r in model.rows)
