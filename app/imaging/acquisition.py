@@ -159,6 +159,13 @@ def incomplete_reason(path: Path) -> str | None:
             return "the STL text model is cut short"
     if fmt == "dicom":
         return _dicom_incomplete(path, size)
+    if fmt == "unknown" and path.suffix.lower() == ".stl" and size >= 84:
+        # A binary STL names its triangle count up front: fewer bytes mean more to come.
+        with open(path, "rb") as f:
+            f.seek(80)
+            count = int.from_bytes(f.read(4), "little")
+        if 84 + 50 * count > size:
+            return "the binary STL is cut short"
     return None
 
 
