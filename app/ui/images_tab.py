@@ -227,6 +227,7 @@ class ImagesTab(QWidget):
         def done(report: AddReport) -> None:
             lines = [f"Added {len(report.added)} image(s)."]
             lines += [f"{name}: {reason}" for name, reason in report.failed]
+            lines += [f"Check {name}: {reason}" for name, reason in report.warnings]
             self.status.setText("\n".join(lines))
             self.added.emit(report)
 

@@ -28,6 +28,7 @@ def test_adding_files_files_them_queues_them_and_dedupes(store, admin, patient, 
                                             twin, empty], visit_id=visit.id)
     assert [r.kind for r in report.added] == ["intraoral_photo", "xray", "intraoral_photo"]
     assert report.failed == [("empty.png", "empty.png is empty (0 bytes).")]
+    assert report.warnings == []  # the X-ray names John Doe, born 1980-01-02: this patient
     assert report.added[0].sha256 == report.added[2].sha256  # one stored file ...
     assert len({p for p in files.root.glob("??/*")}) == 2
     with store.db.read() as s:
@@ -39,6 +40,11 @@ def test_adding_files_files_them_queues_them_and_dedupes(store, admin, patient, 
     assert {u.sha256 for u in uploads} == {r.sha256 for r in report.added}
     assert all(Path(u.path).is_file() and u.patient_id == patient.id for u in uploads)
     assert UploadsRepo(store.db).counts().files == 2
+    # Filed as the person asked, but a DICOM naming someone else is pointed out.
+    other = repo.add_files(v, patient.id, [samples.dicom_xray(tmp_path / "roe.dcm",
+                                                              name="ROE^JANE")])
+    assert "names ROE, JANE" in other.warnings[0][1] and len(other.added) == 1
+
 
 
 def test_grouped_by_record_newest_first(store, admin, patient, files, tmp_path) -> None:
