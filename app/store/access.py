@@ -19,6 +19,15 @@ def visible(viewer: Viewer) -> Any:
     return live & (Patient.responsible_user_id == viewer.user_id)
 
 
+def visible_records(viewer: Viewer) -> Any:
+    """Like `visible`, but also the patients merged into another (their records belong
+    to the kept patient and still count, e.g. in the diary)."""
+    live = Patient.deleted.is_(False)
+    if viewer.is_admin:
+        return live & true()
+    return live & (Patient.responsible_user_id == viewer.user_id)
+
+
 def restrict(stmt: Select[Any], viewer: Viewer) -> Select[Any]:
     return stmt.where(visible(viewer))
 
@@ -33,3 +42,18 @@ def check(viewer: Viewer, patient: Patient | None) -> Patient:
     ):
         raise NotFoundError("That patient does not exist or is not one of yours.")
     return patient
+
+
+def family(session: Any, patient_id: str) -> list[str]:
+    """The patient and every patient merged into it (at any depth): records that still
+    point at a merged patient's old id belong to the kept one."""
+    from sqlalchemy import select
+
+    ids = [patient_id]
+    frontier = [patient_id]
+    while frontier:
+        found = list(session.scalars(select(Patient.id).where(Patient.merged_into.in_(frontier))))
+        found = [i for i in found if i not in ids]
+        ids.extend(found)
+        frontier = found
+    return ids

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from app.core.text import display_name
-from app.store.access import visible
+from app.store.access import visible_records as visible
 from app.store.db import Database
 from app.store.dto import DiaryDay, Viewer
 from app.store.models import Agreement, Appointment, Patient, Payment, Visit

@@ -74,7 +74,8 @@ class RecordsRepo:
         """Newest first."""
         with self.db.read() as s:
             self._patient(s, viewer, patient_id)
-            stmt = select(Visit).where(Visit.patient_id == patient_id, Visit.deleted.is_(False))
+            ids = access.family(s, patient_id)
+            stmt = select(Visit).where(Visit.patient_id.in_(ids), Visit.deleted.is_(False))
             if date_from:
                 stmt = stmt.where(Visit.visit_date >= date_from)
             if date_to:
@@ -173,7 +174,10 @@ class RecordsRepo:
             stmt = (
                 select(Agreement, func.coalesce(paid.c.paid, 0))
                 .outerjoin(paid, paid.c.agreement_id == Agreement.id)
-                .where(Agreement.patient_id == patient_id, Agreement.deleted.is_(False))
+                .where(
+                    Agreement.patient_id.in_(access.family(s, patient_id)),
+                    Agreement.deleted.is_(False),
+                )
                 .order_by(Agreement.id.desc())
             )
             out = []

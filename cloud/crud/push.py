@@ -145,12 +145,14 @@ def _apply(
             results.append({**seen[m.id], "replayed": True})
             continue
         incoming, clamped = _clamped(m, now_ms)
+        # A late reference to a merged patient is stored as written — rewriting it here
+        # would leave the writer's copy with the same stamp and another value, and the
+        # replicas would never converge. It resolves through the alias when read.
         redirected: dict[str, str] = {}
         pf = ENTITIES[m.entity].patient_field
         if pf and pf in incoming and isinstance(incoming[pf].value, str):
             kept = aliases.resolve(incoming[pf].value)
             if kept != incoming[pf].value:
-                incoming[pf] = FieldState(kept, incoming[pf].hlc, incoming[pf].base)
                 redirected[pf] = kept
         row = state.get(m.entity_id)
         current = {} if row is None else {

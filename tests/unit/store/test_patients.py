@@ -153,3 +153,16 @@ def test_agreements_remaining_and_expiry(store, admin, people) -> None:
     store.records.add_payment(v, a, "2026-01-05", 100000)
     row = store.records.agreements(v, made["Ana"].id, today=dt.date(2026, 11, 25))[0]
     assert (row.paid, row.remaining, row.expired) == (100000, 180000, True)
+
+
+def test_records_of_a_merged_patient_show_under_the_kept_one(store, admin) -> None:
+    from app.store.models import Patient
+
+    v = admin.viewer()
+    kept = store.patients.create(v, {"first_name": "Kept", "last_name": "One"})
+    old = store.patients.create(v, {"first_name": "Old", "last_name": "Copy"})
+    store.records.add_visit(v, old.id, {"visit_date": "2026-03-01", "name": "Late"})
+    with store.db.write() as s:
+        s.get(Patient, old.id).merged_into = kept.id
+    assert [x.name for x in store.records.visits(v, kept.id)] == ["Late"]
+    assert [r.first_name for r in store.patients.search(v, PatientFilter())] == ["Kept"]
