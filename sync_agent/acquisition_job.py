@@ -171,7 +171,7 @@ class AcquisitionJob:
             else:
                 report.waiting += 1
         for i in range(0, len(ready), BATCH):
-            self._import(ready[i : i + BATCH], report)
+            self._import(folder, ready[i : i + BATCH], report)
         return report
 
     def _fail(self, path: Path, st: os.stat_result, reason: str, report: ScanReport) -> None:
@@ -180,7 +180,8 @@ class AcquisitionJob:
         report.failed += 1
         log.warning("acquisition: %s", reason)
 
-    def _import(self, ready: list[tuple[Path, os.stat_result]], report: ScanReport) -> None:
+    def _import(self, folder: Path, ready: list[tuple[Path, os.stat_result]],
+                report: ScanReport) -> None:
         stored: list[tuple[StoredFile, Classified, Path]] = []
         facts: dict[str, SourceFacts] = {}
         to_move: list[Path] = []
@@ -199,12 +200,12 @@ class AcquisitionJob:
                 to_move.append(path)
                 continue
             stored.append((copy, found, path))
-            facts[path.name] = SourceFacts(path, st.st_size, st.st_mtime_ns)
+            facts[str(path)] = SourceFacts(path, st.st_size, st.st_mtime_ns)
         prepared = importer.group(self.files, stored)
         active = self.repo.active()
         entries = []
         for item in prepared.items:
-            sources = [facts[p.name] for p in item.sources]
+            sources = [facts[str(p)] for p in item.sources]
             entries.append(self._decide(item, sources, active))
         try:
             self.repo.ingest(entries)
@@ -217,7 +218,7 @@ class AcquisitionJob:
             to_move.extend(src.path for src in e.sources)
         for path in to_move:
             try:
-                acquisition.move_to_imported(path)
+                acquisition.move_to_imported(path, folder)
                 report.moved += 1
             except OSError as exc:
                 # Filed already; the next pass sees it as taken and tries the move again.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import time
 import unicodedata
 from collections.abc import Callable
@@ -116,21 +117,24 @@ class Settler:
 
 
 def candidates(folder: Path) -> list[tuple[Path, os.stat_result]]:
-    """Plain files directly in the folder, oldest first; temporary names skipped."""
+    """Plain files in the folder and its subfolders (devices often write a study into
+    a folder of its own), oldest first; `imported/`, hidden and temporary names
+    skipped."""
     out = []
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return []
-    for e in entries:
-        if _IGNORED.search(e.name):
-            continue
-        try:
-            if e.is_file(follow_symlinks=False):
-                out.append((Path(e.path), e.stat()))
-        except OSError:
-            continue
-    out.sort(key=lambda p: (p[1].st_mtime_ns, p[0].name))
+    for root, dirs, names in os.walk(folder):
+        top = Path(root) == Path(folder)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (top and d == IMPORTED)]
+        for name in names:
+            if _IGNORED.search(name):
+                continue
+            path = Path(root) / name
+            try:
+                st = path.stat(follow_symlinks=False)
+            except OSError:
+                continue  # gone meanwhile
+            if stat.S_ISREG(st.st_mode):
+                out.append((path, st))
+    out.sort(key=lambda p: (p[1].st_mtime_ns, str(p[0])))
     return out
 
 
@@ -194,10 +198,12 @@ def _dicom_incomplete(path: Path, size: int) -> str | None:
     return None
 
 
-def move_to_imported(source: Path) -> Path:
-    """Move a verified source into <folder>/imported, never over another file."""
-    target_dir = source.parent / IMPORTED
-    target_dir.mkdir(exist_ok=True)
+def move_to_imported(source: Path, folder: Path | None = None) -> Path:
+    """Move a verified source into <folder>/imported, keeping its subfolder, never over
+    another file."""
+    folder = folder or source.parent
+    target_dir = folder / IMPORTED / source.parent.relative_to(folder)
+    target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / source.name
     n = 1
     while target.exists():

@@ -180,13 +180,14 @@ class AcquisitionRepo:
             row = file_item(s, self.files, e.active.patient_id, visit_id, item)
             s.flush()
             image_id, patient_id = row.id, e.active.patient_id
-        by_name = {u.filename: u for u in item.uploads}
+        # Sources and uploads come in the same order (a series' manifest last).
+        uploads = list(item.uploads)
         info = item.dicom
         now = utc_now_text()
-        for src in e.sources:
+        for n, src in enumerate(e.sources):
             s.execute(delete(AcquisitionItem).where(
                 AcquisitionItem.source == str(src.path), AcquisitionItem.status == "failed"))
-            up = by_name.get(src.path.name)
+            up = uploads[n] if n < len(uploads) else None
             s.add(AcquisitionItem(
                 source=str(src.path), filename=src.path.name, size=src.size,
                 mtime_ns=src.mtime_ns, sha256=up.sha256 if up else item.sha256,

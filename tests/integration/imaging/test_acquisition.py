@@ -125,7 +125,7 @@ def test_unassigned_inbox_then_attached_by_a_person(store, admin, patient, files
                                                     clock) -> None:
     samples.photo(drop / "a.jpg", seed=1)
     samples.stl_binary(drop / "upper.stl")
-    samples.ct_series(drop, n=4)
+    samples.ct_series(drop / "study-1", n=4)  # a device that writes a folder per study
     job = _job(store, drop, files, clock)
     report = _pass(job, clock)
     assert report.unassigned == 6
@@ -138,7 +138,10 @@ def test_unassigned_inbox_then_attached_by_a_person(store, admin, patient, files
     kinds = sorted(i.kind for i in added.added)
     assert kinds == ["cbct", "intraoral_photo", "intraoral_scan"]  # the series is one item
     assert repo.inbox() == []
-    assert len(list((drop / "imported").iterdir())) == 6 and acquisition.candidates(drop) == []
+    moved = sorted(str(p.relative_to(drop / "imported")) for p in
+                   (drop / "imported").rglob("*") if p.is_file())
+    assert moved == ["a.jpg", *(f"study-1/slice{i:03d}.dcm" for i in range(4)), "upper.stl"]
+    assert acquisition.candidates(drop) == []
 
 
 def test_a_crash_before_the_move_does_not_file_twice(store, admin, patient, files, drop,
@@ -147,7 +150,7 @@ def test_a_crash_before_the_move_does_not_file_twice(store, admin, patient, file
     samples.photo(drop / "a.jpg")
     job = _job(store, drop, files, clock)
 
-    def power_cut(_source: Path) -> Path:
+    def power_cut(_source: Path, _folder: Path) -> Path:
         raise OSError("the power went")
 
     monkeypatch.setattr(acquisition, "move_to_imported", power_cut)

@@ -51,7 +51,8 @@ def test_settler_wants_the_same_size_and_time_for_a_while(tmp_path: Path) -> Non
 def test_temporary_names_are_skipped_and_moves_never_overwrite(tmp_path: Path) -> None:
     for name in ("scan.part", ".hidden", "~$lock.dcm", "x.tmp", "a.jpg"):
         (tmp_path / name).write_bytes(b"1")
-    (tmp_path / "sub").mkdir()
+    (tmp_path / "imported").mkdir()
+    (tmp_path / "imported" / "old.jpg").write_bytes(b"0")
     assert [p.name for p, _ in candidates(tmp_path)] == ["a.jpg"]
     first = move_to_imported(tmp_path / "a.jpg")
     (tmp_path / "a.jpg").write_bytes(b"2")
