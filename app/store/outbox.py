@@ -85,8 +85,10 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     clock: Clock | None = None
     node = ""
     now_text = utc_now_text()
+    # session.new builds a fresh set on every access: look it up once, not per object.
+    new_ids = {id(o) for o in new}
     for obj in new + dirty:
-        is_new = obj in session.new
+        is_new = id(obj) in new_ids
         if obj.id is None:
             obj.id = new_id()
         if isinstance(obj, Patient):

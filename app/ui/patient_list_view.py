@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -42,6 +42,8 @@ class PatientListView(QWidget):
         self.filter = PatientFilter()
         self._generation = 0
         self.model = PatientListModel(self)
+        self._count_timer = QTimer(self, singleShot=True, interval=250)
+        self._count_timer.timeout.connect(self._count)
         self.model.sortRequested.connect(self._sort)
         self.model.moreRequested.connect(self._load_more)
 
@@ -188,12 +190,23 @@ class PatientListView(QWidget):
 
         ReadOp(rows).success(show).failure(self._failed).run(ctx.ops)
         self.count.setText("Counting…")
+        # Counting can take far longer than a page; count once typing pauses, so the
+        # counts of stale keystrokes never queue in front of the next page.
+        self._count_timer.start()
+
+    def _count(self) -> None:
+        gen, f, ctx = self._generation, self.filter, self.ctx
 
         def counted(n: int) -> None:
             if gen == self._generation:
                 self.count.setText("1 patient" if n == 1 else f"{n:,} patients")
 
-        ReadOp(lambda: ctx.store.patients.count(ctx.viewer, f)).success(counted).run(ctx.ops)
+        def count() -> int:
+            if gen != self._generation:
+                return -1  # superseded before it started
+            return ctx.store.patients.count(ctx.viewer, f)
+
+        ReadOp(count).success(counted).run(ctx.ops)
 
     def _load_more(self) -> None:
         gen, f, ctx, offset = self._generation, self.filter, self.ctx, self.model.rowCount()
