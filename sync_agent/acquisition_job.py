@@ -84,6 +84,7 @@ class AcquisitionJob:
     ) -> None:
         self.db = db
         self.files = files or ImageStore()
+        self.files.clean_tmp()
         self.repo = AcquisitionRepo(db, self.files)
         self.fixed_folder = folder  # None: read this PC's settings each pass
         self.settler = acquisition.Settler(settle_s, incomplete_after_s, clock)

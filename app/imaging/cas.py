@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,20 @@ class ImageStore:
                     "the disk may be failing. The original was left where it was."
                 )
         return StoredFile(sha, size, dest, existed)
+
+    def clean_tmp(self, older_than_s: float = 24 * 3600) -> int:
+        """Remove temporary files a crash left behind (only old ones: a copy may be in
+        progress in another process). Returns how many."""
+        removed = 0
+        cutoff = time.time() - older_than_s
+        for p in (self.root / "tmp").glob("in-*"):
+            try:
+                if p.stat().st_mtime < cutoff:
+                    p.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
 
     def missing(self, hashes: Iterable[str]) -> list[str]:
         return [h for h in hashes if not self.has(h)]

@@ -39,3 +39,14 @@ def test_empty_file_refused_and_nothing_left_behind(tmp_path: Path) -> None:
         store.add_file(src)
     assert list((tmp_path / "store" / "tmp").iterdir()) == []
     assert src.exists()
+
+
+def test_leftovers_of_a_crash_are_cleaned_when_old(tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "store")
+    (tmp_path / "store" / "tmp").mkdir(parents=True)
+    old, fresh = tmp_path / "store" / "tmp" / "in-old", tmp_path / "store" / "tmp" / "in-new"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"in progress")
+    os.utime(old, (0, 0))
+    assert store.clean_tmp() == 1
+    assert not old.exists() and fresh.exists()
