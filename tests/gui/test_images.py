@@ -233,3 +233,26 @@ def test_images_model_groups_records_without_a_view(ctx, store, admin, qtbot, tm
     model.index(0).data(Qt.ItemDataRole.DecorationRole)
     qtbot.waitUntil(model.thumbnails_ready, timeout=10000)
     assert all(model.problem(r.sha256) is None for r in model.rows)
+
+
+def test_status_bar_says_whose_images_are_taken_and_what_waits(window, page, qtbot, store,
+                                                               admin, tmp_path) -> None:
+    status = window.acquisition_status
+    assert not status.isVisible()
+    qtbot.mouseClick(page.images_tab.acquire, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: status.text() == "Acquiring for John Doe", timeout=5000)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    samples.dicom_xray(drop / "other.dcm", name="ROE^JANE")
+    t = [0.0]
+    job = AcquisitionJob(store.db, drop, settle_s=1, clock=lambda: t[0])
+    job.run()
+    t[0] += 2
+    assert job.run().quarantined == 1
+    window._changed({"acquisition"})
+    qtbot.waitUntil(lambda: "1 image(s) to assign" in status.text(), timeout=5000)
+    qtbot.mouseClick(status, Qt.MouseButton.LeftButton)
+    dialog = page.images_tab.findChild(UnassignedDialog)
+    qtbot.waitUntil(lambda: dialog is not None and dialog.model.rowCount() == 1)
+    assert dialog.model.rows[0].status == "quarantined"
+    dialog.close()
