@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.platform.paths import config_dir
+from app.ui.acquisition_status import AcquisitionStatus
 from app.ui.agent_status import AgentStatusWidget
 from app.ui.context import AppContext, ExternalChanges
 from app.ui.diary_view import DiaryView
@@ -58,6 +59,9 @@ class MainWindow(QMainWindow):
         self.agent_status = AgentStatusWidget(ctx)
         self.external.agentChanged.connect(self.agent_status.refresh)
         self.statusBar().addWidget(self.agent_status, 1)
+        self.acquisition_status = AcquisitionStatus(ctx)
+        self.acquisition_status.clicked.connect(self.unassigned_images)
+        self.statusBar().addWidget(self.acquisition_status)
         if ctx.start_agent:
             QTimer.singleShot(500, self._start_agent_if_needed)
         self.statusBar().addPermanentWidget(
@@ -223,6 +227,7 @@ class MainWindow(QMainWindow):
         self.patient_list.on_changed(flags)
         self.patient_page.on_changed(flags)
         self.diary.on_changed(flags)
+        self.acquisition_status.refresh()
 
     def keyPressEvent(self, event: Any) -> None:
         if event.key() == Qt.Key.Key_Escape and self.patients.currentWidget() is self.patient_page:
