@@ -189,8 +189,11 @@ class ServerWindow(QDialog):
 
     # Running things off the UI thread -------------------------------------------------
     def _run(self, fn: Callable[[], Any], done: Callable[[Any], None],
-             busy: str = "Talking to the server…") -> None:
-        self.message.setText(busy)
+             busy: str | None = "Talking to the server…") -> None:
+        """Run `fn` on a worker; `busy` (None: a quiet background read) is shown
+        meanwhile, and `done` gets the result on the UI thread."""
+        if busy is not None:
+            self.message.setText(busy)
         ReadOp(fn).success(done).failure(self._failed).run(self.ctx.ops)
 
     def _failed(self, exc: BaseException) -> None:
@@ -231,15 +234,14 @@ class ServerWindow(QDialog):
         self.portal_box.setEnabled(state.connected)
         self.accounts_box.setEnabled(state.connected)
         if state.connected:
-            self._run(self.admin.portal_settings, self._show_portal, "Reading the server…")
-            self.load_accounts()
+            self._run(self.admin.portal_settings, self._show_portal, None)
+            self._run(self.admin.accounts, self._show_accounts, None)
 
     def _show_portal(self, settings: dict[str, Any]) -> None:
         for kind, status in self.portal_status.items():
             status.setText("set" if settings.get(f"{kind}_password_set") else "not set")
         self.patient_pages.setChecked(bool(settings.get("patient_pages_enabled")))
         self.general_enabled.setChecked(bool(settings.get("general_password_enabled")))
-        self.message.setText("")
 
     def _show_service(self, status: AgentStatus) -> None:
         self.service.setText(status.describe())
@@ -306,15 +308,26 @@ class ServerWindow(QDialog):
         self._run(lambda: self.admin.set_portal_password(kind, password), done)
 
     def _switch(self, **switch: bool) -> None:
-        self._run(lambda: self.admin.set_switches(**switch), self._show_portal)
+        def done(settings: dict[str, Any]) -> None:
+            self._show_portal(settings)
+            self.message.setText("Saved on the server.")
+
+        self._run(lambda: self.admin.set_switches(**switch), done)
 
     # Accounts ------------------------------------------------------------------------
     def load_accounts(self) -> None:
-        self._run(self.admin.accounts, self._show_accounts, "Reading the accounts…")
+        self._run(self.admin.accounts, self._accounts_done("The list is up to date."),
+                  "Reading the accounts…")
 
     def _show_accounts(self, rows: list[Account]) -> None:
         self.accounts.set_rows(rows)
-        self.message.setText(f"{len(rows)} account{'s' if len(rows) != 1 else ''} on the server.")
+
+    def _accounts_done(self, text: str) -> Callable[[list[Account]], None]:
+        def done(rows: list[Account]) -> None:
+            self._show_accounts(rows)
+            self.message.setText(text)
+
+        return done
 
     def selected(self) -> Account | None:
         rows = self.table.selectionModel().selectedRows()
@@ -329,7 +342,7 @@ class ServerWindow(QDialog):
             until = dialog.expires_at()
             dialog.password.clear()
             self._run(lambda: self.admin.create_account(name, password, until),
-                      self._show_accounts)
+                      self._accounts_done(f"The account {name} was created."))
 
         dialog.accepted.connect(send)
         dialog.open()
@@ -342,7 +355,8 @@ class ServerWindow(QDialog):
                                       f"Delete the account {account.name}? It can no longer "
                                       "sign in, and its sessions end now.")
         if answer == QMessageBox.StandardButton.Yes:
-            self._run(lambda: self.admin.delete_account(account.id), self._show_accounts)
+            self._run(lambda: self.admin.delete_account(account.id),
+                      self._accounts_done(f"The account {account.name} was deleted."))
 
     def set_expiry(self) -> None:
         account = self.selected()
@@ -352,7 +366,7 @@ class ServerWindow(QDialog):
         self.dialog = dialog
         dialog.accepted.connect(lambda: self._run(
             lambda: self.admin.set_expiry(account.id, dialog.expires_at()),
-            self._show_accounts))
+            self._accounts_done(f"The expiry of {account.name} was saved.")))
         dialog.open()
 
     def share(self) -> None:
@@ -368,7 +382,7 @@ class ServerWindow(QDialog):
                 lambda: self.admin.set_shares(account.id, dialog.whole.isChecked(),
                                               [] if dialog.whole.isChecked()
                                               else dialog.patient_ids()),
-                self._show_accounts))
+                self._accounts_done(f"What {account.name} sees was saved.")))
             dialog.open()
 
         ReadOp(lambda: self.ctx.store.patients.search(viewer, PatientFilter(), limit=2000)) \
