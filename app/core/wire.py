@@ -167,6 +167,19 @@ ENTITIES: dict[str, EntitySpec] = {
             },
             append_only=True,
         ),
+        # A note a doctor sent from the web portal: written on the cloud, pulled by
+        # every PC, shown in the notes window and when its patient's file is opened.
+        EntitySpec(
+            "note",
+            {
+                "patient_id": _ref("patient"),
+                "body": FieldSpec("text", nullable=False),
+                "author": S,
+                "created_at": FieldSpec("datetime", nullable=False),
+                "deleted": B,
+            },
+            append_only=True,
+        ),
     )
 }
 

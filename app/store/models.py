@@ -160,6 +160,30 @@ class RecordImage(Synced, Base):
     )
 
 
+class Note(Synced, Base):
+    """A note sent from the web portal (append-only; written on the cloud only)."""
+
+    __tablename__ = "notes"
+    __entity__ = "note"
+
+    # No foreign key: the note may be pulled in the same page as its patient.
+    patient_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    author: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+
+    __table_args__ = (Index("ix_notes_patient", "patient_id", "created_at"),)
+
+
+class NoteRead(Base):
+    """Local to this PC: a note's reminder was dismissed here."""
+
+    __tablename__ = "note_reads"
+    note_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    read_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    read_by: Mapped[str | None] = mapped_column(String(36))
+
+
 SYNCED_MODELS: tuple[type[Synced], ...] = (
     Patient,
     Visit,
@@ -167,6 +191,7 @@ SYNCED_MODELS: tuple[type[Synced], ...] = (
     Agreement,
     Payment,
     RecordImage,
+    Note,
 )
 MODEL_BY_ENTITY: dict[str, type[Synced]] = {m.__entity__: m for m in SYNCED_MODELS}
 

@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self._action(sync, "&Database synchronization…", self.reconcile)
         sync.addSeparator()
         self._action(sync, "&Changes to review…", self.show_conflicts)
+        self._action(sync, "&Notes from the server…", self.show_notes)
         if self.ctx.viewer.is_admin:
             sync.addSeparator()
             self.server_action = self._action(sync, "&Server…", self.show_server)
@@ -217,6 +218,30 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(0)
         self.patients.setCurrentWidget(self.patient_page)
         self.patient_page.open(patient_id)
+        self._remind_notes(patient_id)
+
+    def _remind_notes(self, patient_id: str) -> None:
+        """Notes sent from the portal about this patient, not yet read here, pop up."""
+        from app.store.notes_repo import NotesRepo
+        from app.ui.notes_dialog import NoteReminder
+
+        repo, viewer = NotesRepo(self.ctx.store.db), self.ctx.viewer
+
+        def show(notes: list[Any]) -> None:
+            if notes and self.patient_page.isVisible():
+                self.reminder = NoteReminder(self.ctx, notes, self)
+                self.reminder.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+                self.reminder.open()
+
+        ReadOp(lambda: repo.unread_for(viewer, patient_id)).success(show).run(self.ctx.ops)
+
+    def show_notes(self) -> None:
+        from app.ui.notes_dialog import NotesDialog
+
+        dialog = NotesDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.external.changed.connect(dialog.on_changed)
+        dialog.open()
 
     def new_patient(self) -> None:
         dialog = PatientDialog(self.ctx, None, self)
