@@ -155,9 +155,10 @@ class AcquisitionJob:
         found = acquisition.candidates(folder)
         self.settler.prune({str(p) for p, _st in found})
         ready: list[tuple[Path, os.stat_result]] = []
+        failed = self.repo.failed_sources()
         for path, st in found:
             report.seen += 1
-            if self.repo.failed_unchanged(path, st.st_size, st.st_mtime_ns):
+            if failed.get(str(path)) == (st.st_size, st.st_mtime_ns):
                 self.settler.forget(path)
                 continue
             if not self.settler.observe(path, st):
@@ -197,11 +198,11 @@ class AcquisitionJob:
                 self.settler.forget(path)  # still being written: not complete after all
                 report.waiting += 1
                 continue
-            if self.repo.already_taken(path.name, copy.sha256):
-                to_move.append(path)
-                continue
             stored.append((copy, found, path))
             facts[str(path)] = SourceFacts(path, st.st_size, st.st_mtime_ns)
+        taken = self.repo.taken((p.name, c.sha256) for c, _f, p in stored)
+        to_move.extend(p for c, _f, p in stored if (p.name, c.sha256) in taken)
+        stored = [(c, f, p) for c, f, p in stored if (p.name, c.sha256) not in taken]
         prepared = importer.group(self.files, stored)
         active = self.repo.active()
         entries = []

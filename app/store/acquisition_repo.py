@@ -131,20 +131,25 @@ class AcquisitionRepo:
                                      p.birth_date, row.started_at)
 
     # The agent's side -----------------------------------------------------------------
-    def already_taken(self, filename: str, sha256: str) -> bool:
-        """This content came from the folder under this name before (a crash between
-        filing it and moving the source away): it must not be filed twice."""
+    def taken(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of these (file name, sha256), those that came from the folder before (a
+        crash between filing and moving the source away): never filed twice."""
+        pairs = list(pairs)
+        if not pairs:
+            return set()
         with self.db.read() as s:
-            return s.scalar(select(AcquisitionItem.id).where(
-                AcquisitionItem.filename == filename, AcquisitionItem.sha256 == sha256,
-                AcquisitionItem.status != "failed").limit(1)) is not None
+            rows = s.execute(select(AcquisitionItem.filename, AcquisitionItem.sha256).where(
+                AcquisitionItem.sha256.in_({sha for _n, sha in pairs}),
+                AcquisitionItem.status != "failed"))
+            return {(n, sha) for n, sha in rows} & set(pairs)
 
-    def failed_unchanged(self, source: Path, size: int, mtime_ns: int) -> bool:
+    def failed_sources(self) -> dict[str, tuple[int, int]]:
+        """Source path -> (size, mtime_ns) of the files listed as failed: left alone
+        until they change."""
         with self.db.read() as s:
-            return s.scalar(select(AcquisitionItem.id).where(
-                AcquisitionItem.source == str(source), AcquisitionItem.status == "failed",
-                AcquisitionItem.size == size, AcquisitionItem.mtime_ns == mtime_ns
-            ).limit(1)) is not None
+            return {src: (size, mtime) for src, size, mtime in s.execute(
+                select(AcquisitionItem.source, AcquisitionItem.size, AcquisitionItem.mtime_ns)
+                .where(AcquisitionItem.status == "failed"))}
 
     def record_failed(self, src: SourceFacts, reason: str, kind: str = "other") -> None:
         with self.db.write() as s:
@@ -161,32 +166,37 @@ class AcquisitionRepo:
         active acquisition when its status is "attached", else kept in the inbox."""
         entries = list(entries)
         with self.db.write() as s:
+            sources = [str(src.path) for e in entries for src in e.sources]
+            for i in range(0, len(sources), 500):  # a file listed as failed is now taken
+                s.execute(delete(AcquisitionItem).where(
+                    AcquisitionItem.source.in_(sources[i : i + 500]),
+                    AcquisitionItem.status == "failed"))
+            alive: dict[str, bool] = {}
             for e in entries:
-                self._ingest_one(s, e)
+                self._ingest_one(s, e, alive)
             if any(e.status == "attached" for e in entries):
                 # The agent changed patient data: tell the open app (it watches this
                 # counter to tell data from the agent's heartbeats) to refresh.
                 s.execute(update(SyncState).values(remote_version=SyncState.remote_version + 1))
 
-    def _ingest_one(self, s: WriteSession, e: Ingest) -> None:
+    def _ingest_one(self, s: WriteSession, e: Ingest, alive: dict[str, bool]) -> None:
         item = e.item
         image_id = patient_id = None
         if e.status == "attached":
             assert e.active is not None
             visit_id = e.active.visit_id
             if visit_id is not None:
-                v = s.get(Visit, visit_id)
-                visit_id = visit_id if v is not None and not v.deleted else None
+                if visit_id not in alive:  # once per batch: they all share the record
+                    v = s.get(Visit, visit_id)
+                    alive[visit_id] = v is not None and not v.deleted
+                visit_id = visit_id if alive[visit_id] else None
             row = file_item(s, self.files, e.active.patient_id, visit_id, item)
-            s.flush()
             image_id, patient_id = row.id, e.active.patient_id
         # Sources and uploads come in the same order (a series' manifest last).
         uploads = list(item.uploads)
         info = item.dicom
         now = utc_now_text()
         for n, src in enumerate(e.sources):
-            s.execute(delete(AcquisitionItem).where(
-                AcquisitionItem.source == str(src.path), AcquisitionItem.status == "failed"))
             up = uploads[n] if n < len(uploads) else None
             s.add(AcquisitionItem(
                 source=str(src.path), filename=src.path.name, size=src.size,

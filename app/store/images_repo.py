@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app.core.ids import new_id
 from app.core.wire import IMAGE_KINDS
 from app.imaging import importer, series
 from app.imaging.acquisition import dicom_mismatch
@@ -264,9 +265,9 @@ def file_item(
         item = merged
     elif row is None:
         row = RecordImage(
-            patient_id=patient_id, visit_id=visit_id, kind=item.kind, sha256=item.sha256,
-            filename=item.filename[:500], size=item.size, taken_at=item.taken_at,
-            series_uid=item.series_uid,
+            id=new_id(), patient_id=patient_id, visit_id=visit_id, kind=item.kind,
+            sha256=item.sha256, filename=item.filename[:500], size=item.size,
+            taken_at=item.taken_at, series_uid=item.series_uid,
         )
         s.add(row)
     for up in item.uploads:
@@ -277,13 +278,20 @@ def file_item(
 def queue_upload(s: WriteSession, up: importer.UploadFile, patient_id: str, kind: str) -> None:
     """UploadsRepo.enqueue's rule inside the filing transaction; the hash is known, so
     the file is not read again."""
-    existing = s.scalar(select(Upload).where(Upload.sha256 == up.sha256))
+    # Rows queued earlier in this transaction are remembered here, so the lookup by
+    # unique hash needs no flush of everything before it (one per file, in a batch).
+    queued: dict[str, Upload] = s.info.setdefault("queued_uploads", {})
+    existing = queued.get(up.sha256)
     if existing is None:
-        s.add(Upload(
+        with s.no_autoflush:
+            existing = s.scalar(select(Upload).where(Upload.sha256 == up.sha256))
+    if existing is None:
+        queued[up.sha256] = Upload(
             sha256=up.sha256, path=str(up.path), size=up.size, patient_id=patient_id,
             kind=kind, filename=up.filename[:255], offset=0, status="pending", attempts=0,
             created_at=utc_now_text(),
-        ))
+        )
+        s.add(queued[up.sha256])
     elif existing.status == "failed":
         existing.path, existing.size = str(up.path), up.size
         existing.status, existing.last_error = "pending", None
