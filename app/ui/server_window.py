@@ -286,11 +286,14 @@ class ServerWindow(QDialog):
                 self.message.setText("The two new passwords differ.")
                 return
             self._run(lambda: self.admin.change_upload_password(current, new),
-                      lambda _r: (self.message.setText("The upload password was changed."),
-                                  self.refresh()))
+                      self._changed_upload)
 
         dialog.accepted.connect(send)
         dialog.open()
+
+    def _changed_upload(self, _result: object) -> None:
+        self.message.setText("The upload password was changed.")
+        self.refresh()
 
     # Portal passwords and switches ---------------------------------------------------
     def set_portal_password(self, kind: str) -> None:

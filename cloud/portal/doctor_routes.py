@@ -6,7 +6,7 @@ Read-only except for the note form and logout, both POST with a CSRF token.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -53,12 +53,12 @@ def login(request: Request, session: SessionDep, installation_id: F, login_passw
                                 login_password=login_password, user=user, password=password,
                                 address=address(request))
     except auth.LoginRefused as exc:
-        response = render(request, "doctor_login.html", 429 if exc.wait_s else 401,
+        refused = render(request, "doctor_login.html", 429 if exc.wait_s else 401,
                           pre=pre_token(request), error=exc.message,
                           installation_id=installation_id, user_name=user)
         if exc.wait_s:
-            response.headers["Retry-After"] = str(int(exc.wait_s) + 1)
-        return response
+            refused.headers["Retry-After"] = str(int(exc.wait_s) + 1)
+        return refused
     sessions.end(session, request.cookies.get(cookie_name(request)))
     token, _csrf = sessions.start(session, principal)
     response = RedirectResponse("/doctor/patients", status_code=303)
@@ -107,7 +107,7 @@ def diary(request: Request, session: SessionDep, active: DoctorDep,
 
 
 def show_patient(request: Request, session: SessionDep, active: sessions.Active,
-                 patient_id: str, **extra: object) -> Response:
+                 patient_id: str, **extra: Any) -> Response:
     p = active.principal
     try:
         detail = views.patient_detail(session, p, patient_id, clock.now().date())

@@ -46,12 +46,12 @@ def login(request: Request, session: SessionDep, installation_id: F, card: F, pa
         principal = auth.patient(session, installation_id=installation_id.strip(), card=card,
                                  password=password, address=address(request))
     except auth.LoginRefused as exc:
-        response = render(request, "patient_login.html", 429 if exc.wait_s else 401,
+        refused = render(request, "patient_login.html", 429 if exc.wait_s else 401,
                           pre=pre_token(request), error=exc.message,
                           installation_id=installation_id, card=card)
         if exc.wait_s:
-            response.headers["Retry-After"] = str(int(exc.wait_s) + 1)
-        return response
+            refused.headers["Retry-After"] = str(int(exc.wait_s) + 1)
+        return refused
     sessions.end(session, request.cookies.get(cookie_name(request)))
     token, _csrf = sessions.start(session, principal)
     response = RedirectResponse("/patient/me", status_code=303)

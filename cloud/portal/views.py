@@ -121,8 +121,8 @@ def patient_detail(session: Session, p: Principal, patient_id: str,
                      ("remaining", remaining)):
             sums[k] += v
     d.totals = {k: money(v) for k, v in sums.items()}
-    for v in policy.records_of(session, p, "visit", [patient_id]):
-        f = v.fields
+    for visit in policy.records_of(session, p, "visit", [patient_id]):
+        f = visit.fields
         nxt = f.get("next_visit_date") or ""
         if nxt and f.get("next_visit_minutes"):
             nxt += f" ({f['next_visit_minutes']} min)"
@@ -155,13 +155,13 @@ def diary(session: Session, p: Principal, day: dt.date) -> Day:
                       "name": names.get(r.fields.get("patient_id") or "", "—"),
                       "amount": money(r.fields.get("amount_paid")),
                       "action": r.fields.get("procedure") or r.fields.get("name") or ""}
-                     for r in visits), key=lambda x: x["name"])
+                     for r in visits), key=lambda x: str(x["name"]))
     a_rows = sorted(({"patient_id": r.fields.get("patient_id"),
                       "name": names.get(r.fields.get("patient_id") or "", "—"),
                       "time": (r.fields.get("starts_at") or "")[11:16],
                       "minutes": r.fields.get("duration_minutes"),
                       "reason": r.fields.get("reason") or "",
                       "status": r.fields.get("status") or ""}
-                     for r in appointments), key=lambda x: x["time"])
+                     for r in appointments), key=lambda x: str(x["time"]))
     total = sum(int(r.fields.get("amount_paid") or 0) for r in visits)
     return Day(day.isoformat(), v_rows, a_rows, money(total), len(v_rows) + len(a_rows))

@@ -28,7 +28,10 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'
 
 
 def is_https(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Served over TLS: the request came by https (directly, or through a proxy whose
+    forwarded headers uvicorn trusts), or the configured public address is https."""
+    public: str = request.app.state.settings.public_url
+    return request.url.scheme == "https" or public.startswith("https://")
 
 
 def cookie_name(request: Request, pre: bool = False) -> str:
