@@ -93,4 +93,5 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.add_middleware(BodyLimit)
     app.add_middleware(TusResumable)
     app.add_middleware(web.SecurityHeaders)
+    logging.getLogger("uvicorn.access").addFilter(web.RedactTokens())
     return app

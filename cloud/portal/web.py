@@ -3,6 +3,8 @@ security headers every response carries."""
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -111,6 +113,18 @@ def to_login(exc: NeedLogin) -> Response:
 
 def is_portal_path(path: str) -> bool:
     return path.startswith(("/doctor", "/patient", "/account", "/portal"))
+
+
+class RedactTokens(logging.Filter):
+    """Keeps the single-use token of a setup link out of the access log."""
+
+    _TOKEN = re.compile(r"token=[^&\s]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._TOKEN.sub("token=[hidden]", a) if isinstance(a, str)
+                                else a for a in record.args)
+        return True
 
 
 def wants_page(path: str) -> bool:

@@ -92,3 +92,24 @@ def test_patient_opens_his_own_page(chromium: Any, portal_server: Server,
         page.goto(f"{portal_server.url}/patient/me")
         page.wait_for_url("**/patient/")
         context.close()
+
+
+def test_a_setup_link_sets_the_password_and_stays_out_of_the_log(
+        chromium: Any, portal_server: Server, live_clinic: Clinic) -> None:
+    clinic = live_clinic
+    account = clinic.account("newcomer", password=None, whole=True)
+    link = clinic.api("POST", f"/accounts/{account}/setup-link", json={})["link"]
+    token = link.split("token=")[1]
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(link)
+    page.fill("#password", DOCTOR_PW)
+    page.fill("#repeat", DOCTOR_PW)
+    page.click("#go")
+    page.wait_for_selector("#done")
+    _doctor_login(page, portal_server.url, clinic, "newcomer", DOCTOR_PW)
+    assert len(page.locator("#patients .name").all_inner_texts()) == 3
+    context.close()
+    log = next(portal_server.data.parent.glob("cloud-*.log")).read_text()
+    assert "GET /account/setup?token=[hidden]" in log
+    assert token not in log
