@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from app.imaging import importer
 from app.imaging.cas import ImageStore
@@ -218,8 +218,12 @@ class AcquisitionRepo:
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(INBOX, 0)
-        for row in self.inbox():
-            out[row.status] += 1
+        with self.db.read() as s:
+            for status, n in s.execute(
+                select(AcquisitionItem.status, func.count())
+                .where(AcquisitionItem.status.in_(INBOX)).group_by(AcquisitionItem.status)
+            ):
+                out[status] = int(n)
         return out
 
     def attach(self, viewer: Viewer, item_ids: Iterable[int], patient_id: str, *,

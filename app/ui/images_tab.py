@@ -150,7 +150,8 @@ class ImagesTab(QWidget):
         ctx, pid = self.ctx, self.patient_id
 
         def read() -> tuple[list[RecordImages], list[VisitRow], ActiveAcquisition | None, int]:
-            waiting = sum(1 for r in self.acquisition.inbox() if r.status != "failed")
+            counts = self.acquisition.counts()
+            waiting = counts["unassigned"] + counts["quarantined"]
             return (self.images.by_record(ctx.viewer, pid),
                     ctx.store.records.visits(ctx.viewer, pid), self.acquisition.active(),
                     waiting)

@@ -256,3 +256,20 @@ def test_status_bar_says_whose_images_are_taken_and_what_waits(window, page, qtb
     qtbot.waitUntil(lambda: dialog is not None and dialog.model.rowCount() == 1)
     assert dialog.model.rows[0].status == "quarantined"
     dialog.close()
+
+
+def test_acquisition_folder_is_set_per_pc_from_the_images_menu(window, qtbot, store,
+                                                               tmp_path) -> None:
+    from app.imaging import acquisition
+    from app.ui.acquisition_folder_dialog import AcquisitionFolderDialog
+
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Images")
+    next(a for a in menu.actions() if a.text().startswith("&Acquisition folder")).trigger()
+    dialog = window.findChild(AcquisitionFolderDialog)
+    qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
+    dialog.folder.setText(str(tmp_path / "xray-drop"))
+    dialog.polling.setChecked(True)
+    dialog.save()
+    saved = acquisition.load_settings(store.db.path)
+    assert saved.folder == tmp_path / "xray-drop" and saved.polling
+    assert (Path(acquisition.config_dir()) / "acquisition.json").is_file()
