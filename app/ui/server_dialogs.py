@@ -53,7 +53,7 @@ ACCOUNT_COLUMNS: list[Column[Account]] = [
 ]
 
 
-def _buttons(dialog: QDialog) -> QDialogButtonBox:
+def buttons(dialog: QDialog) -> QDialogButtonBox:
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                            | QDialogButtonBox.StandardButton.Cancel)
     box.accepted.connect(dialog.accept)
@@ -81,7 +81,7 @@ class NewAccountDialog(QDialog):
         form.addRow("User name", self.name)
         form.addRow("Password", self.password)
         form.addRow(self.temporary, self.until)
-        form.addRow(_buttons(self))
+        form.addRow(buttons(self))
 
     def expires_at(self) -> dt.datetime | None:
         if not self.temporary.isChecked():
@@ -115,7 +115,7 @@ class ShareDialog(QDialog):
         layout.addWidget(self.whole)
         layout.addWidget(QLabel("Or only these patients:"))
         layout.addWidget(self.list)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(buttons(self))
 
     def set_checked(self, patient_id: str, on: bool = True) -> None:
         for row in range(self.model.rowCount()):
@@ -147,7 +147,7 @@ class UploadPasswordDialog(QDialog):
         form.addRow("Current password", self.current)
         form.addRow("New password", self.new)
         form.addRow("Repeat it", self.repeat)
-        form.addRow(_buttons(self))
+        form.addRow(buttons(self))
 
 
 class ExpiryDialog(QDialog):
@@ -167,7 +167,7 @@ class ExpiryDialog(QDialog):
         self.temporary.toggled.connect(self.until.setEnabled)
         form = QFormLayout(self)
         form.addRow(self.temporary, self.until)
-        form.addRow(_buttons(self))
+        form.addRow(buttons(self))
 
     def expires_at(self) -> dt.datetime | None:
         if not self.temporary.isChecked():

@@ -145,5 +145,9 @@ class ServerAdmin:
         client.set_shares(account_id, whole_database, patient_ids)
         return [Account.from_wire(a) for a in client.accounts()]
 
+    def set_patient_password(self, patient_id: str, password: str | None) -> None:
+        """A patient's own password for his page (None removes it)."""
+        self._client().set_patient_password(patient_id, password)
+
     def setup_link(self, account_id: str, email: str | None) -> str:
         return self._client().account_setup_link(account_id, email or None)

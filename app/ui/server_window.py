@@ -41,11 +41,9 @@ from app.ui.server_dialogs import (
     UploadPasswordDialog,
     password_field,
 )
+from app.ui.server_portal_panel import PortalPanel
 from app.ui.server_service import Account, ServerAdmin, ServerState
 from app.ui.table_model import RowTableModel
-
-PORTAL_LABELS = {"login": "Login password", "admin": "Admin password",
-                 "general": "General password for patient pages"}
 
 
 class ServerWindow(QDialog):
@@ -76,7 +74,8 @@ class ServerWindow(QDialog):
         layout.addWidget(self.keyring)
         layout.addWidget(self._registration_box())
         layout.addWidget(self._upload_box())
-        layout.addWidget(self._portal_box())
+        self.portal = PortalPanel(ctx, self.admin, self._run, self.message.setText)
+        layout.addWidget(self.portal)
         layout.addWidget(self._accounts_box(), 1)
         layout.addWidget(self._sync_box())
         layout.addWidget(self.message)
@@ -115,36 +114,6 @@ class ServerWindow(QDialog):
         v.addWidget(self.upload_status)
         v.addLayout(row)
         return box
-
-    def _portal_box(self) -> QGroupBox:
-        self.portal_box = QGroupBox("Web portal")
-        form = QFormLayout(self.portal_box)
-        self.portal_fields: dict[str, QLineEdit] = {}
-        self.portal_status: dict[str, QLabel] = {}
-        for kind, label in PORTAL_LABELS.items():
-            field = password_field(f"{kind}Password")
-            status = QLabel("", objectName=f"{kind}Status")
-            button = QPushButton("Set", objectName=f"{kind}Set")
-            button.clicked.connect(lambda _=False, k=kind: self.set_portal_password(k))
-            row = QHBoxLayout()
-            row.addWidget(field, 1)
-            row.addWidget(button)
-            row.addWidget(status)
-            form.addRow(label, row)
-            self.portal_fields[kind] = field
-            self.portal_status[kind] = status
-        self.patient_pages = QCheckBox("Patient pages", objectName="patientPages")
-        self.general_enabled = QCheckBox("Allow the general password",
-                                         objectName="generalEnabled")
-        self.patient_pages.clicked.connect(
-            lambda on: self._switch(patient_pages_enabled=bool(on)))
-        self.general_enabled.clicked.connect(
-            lambda on: self._switch(general_password_enabled=bool(on)))
-        row = QHBoxLayout()
-        row.addWidget(self.patient_pages)
-        row.addWidget(self.general_enabled)
-        form.addRow(row)
-        return self.portal_box
 
     def _accounts_box(self) -> QGroupBox:
         self.accounts_box = QGroupBox("Accounts on the server, and what they see")
@@ -231,17 +200,11 @@ class ServerWindow(QDialog):
         self.connect_button.setVisible(registered and not state.connected)
         self.resend_button.setEnabled(registered)
         self.change_button.setEnabled(registered)
-        self.portal_box.setEnabled(state.connected)
+        self.portal.setEnabled(state.connected)
         self.accounts_box.setEnabled(state.connected)
         if state.connected:
-            self._run(self.admin.portal_settings, self._show_portal, None)
+            self._run(self.admin.portal_settings, self.portal.show_settings, None)
             self._run(self.admin.accounts, self._show_accounts, None)
-
-    def _show_portal(self, settings: dict[str, Any]) -> None:
-        for kind, status in self.portal_status.items():
-            status.setText("set" if settings.get(f"{kind}_password_set") else "not set")
-        self.patient_pages.setChecked(bool(settings.get("patient_pages_enabled")))
-        self.general_enabled.setChecked(bool(settings.get("general_password_enabled")))
 
     def _show_service(self, status: AgentStatus) -> None:
         self.service.setText(status.describe())
@@ -294,28 +257,6 @@ class ServerWindow(QDialog):
     def _changed_upload(self, _result: object) -> None:
         self.message.setText("The upload password was changed.")
         self.refresh()
-
-    # Portal passwords and switches ---------------------------------------------------
-    def set_portal_password(self, kind: str) -> None:
-        field = self.portal_fields[kind]
-        password = field.text()
-        field.clear()
-        if not password:
-            self.message.setText(f"Type the new {PORTAL_LABELS[kind].lower()} first.")
-            return
-
-        def done(settings: dict[str, Any]) -> None:
-            self._show_portal(settings)
-            self.message.setText(f"{PORTAL_LABELS[kind]} saved on the server.")
-
-        self._run(lambda: self.admin.set_portal_password(kind, password), done)
-
-    def _switch(self, **switch: bool) -> None:
-        def done(settings: dict[str, Any]) -> None:
-            self._show_portal(settings)
-            self.message.setText("Saved on the server.")
-
-        self._run(lambda: self.admin.set_switches(**switch), done)
 
     # Accounts ------------------------------------------------------------------------
     def load_accounts(self) -> None:

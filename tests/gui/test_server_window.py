@@ -21,10 +21,11 @@ from PySide6.QtWidgets import QMessageBox
 from app.store import keys
 from app.store.agent_repo import AgentRepo
 from app.ui.server_dialogs import NewAccountDialog, ShareDialog, UploadPasswordDialog
+from app.ui.server_portal_panel import PatientPasswordDialog
 from app.ui.server_service import UPLOAD_PASSWORD
 from app.ui.server_window import ServerWindow
 from tests.integration.cloud.conftest import Server, start_server, stop_server
-from tests.unit.cloud.portal.support import doctor_login
+from tests.unit.cloud.portal.support import doctor_login, patient_login
 from tests.unit.cloud.support import register_pc
 
 WAIT = 30_000
@@ -33,6 +34,7 @@ ADMIN_PW = "admin-Password-77"
 GENERAL_PW = "general-pw-77"
 ACCOUNT_PW = "colleague-Password-77"
 NEW_UPLOAD_PW = "new-Upload-Password-77"
+PATIENT_PW = "ann-page-pw-77"
 
 
 class Inbox:
@@ -128,11 +130,11 @@ def test_server_window_end_to_end(ctx: Any, qtbot: Any, cloud: Server, inbox: tu
 
     # The portal's passwords, stored on the server only.
     for kind, password in (("login", LOGIN_PW), ("admin", ADMIN_PW), ("general", GENERAL_PW)):
-        qtbot.keyClicks(w.portal_fields[kind], password)
+        qtbot.keyClicks(w.portal.fields[kind], password)
         qtbot.mouseClick(w.findChild(type(w.register_button), f"{kind}Set"),
                          Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda k=kind: w.portal_status[k].text() == "set", timeout=WAIT)
-        assert w.portal_fields[kind].text() == ""
+        qtbot.waitUntil(lambda k=kind: w.portal.status[k].text() == "set", timeout=WAIT)
+        assert w.portal.fields[kind].text() == ""
 
     # Accounts: a permanent one and a temporary one.
     for name, temporary in (("colleague", False), ("visitor", True)):
@@ -149,11 +151,12 @@ def test_server_window_end_to_end(ctx: Any, qtbot: Any, cloud: Server, inbox: tu
 
     # Share one patient with the colleague; the patient is on the server already.
     ann = ctx.store.patients.create(ctx.viewer, {"first_name": "Ann", "last_name": "Lee",
-                                                 "gender": "female"})
+                                                 "gender": "female", "card_number": "C-77"})
     with httpx.Client(base_url=cloud.url, timeout=30) as http:
         other_pc = register_pc(http, iid, NEW_UPLOAD_PW, name="X-ray room")
         other_pc.push(other_pc.mutation("patient", ann.id, {
-            "first_name": "Ann", "last_name": "Lee", "gender": "female"}))
+            "first_name": "Ann", "last_name": "Lee", "gender": "female",
+            "card_number": "C-77"}))
         _select(w, "colleague")
         qtbot.mouseClick(w.findChild(type(w.register_button), "shareAccount"),
                          Qt.MouseButton.LeftButton)
@@ -166,6 +169,17 @@ def test_server_window_end_to_end(ctx: Any, qtbot: Any, cloud: Server, inbox: tu
         r = doctor_login(http, iid, "colleague", ACCOUNT_PW, login_password=LOGIN_PW)
         assert r.status_code == 303
         assert ann.id in http.get("/doctor/patients").text
+
+        # The patient's own password for his page.
+        qtbot.mouseClick(w.portal.patient_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: isinstance(w.portal.dialog, PatientPasswordDialog),
+                        timeout=WAIT)
+        assert isinstance(w.portal.dialog, PatientPasswordDialog)
+        w.portal.dialog.select(ann.id)
+        w.portal.dialog.password.setText(PATIENT_PW)
+        w.portal.dialog.accept()
+        qtbot.waitUntil(lambda: "page password of Ann Lee" in w.message.text(), timeout=WAIT)
+        assert patient_login(http, iid, "C-77", PATIENT_PW).status_code == 303
 
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *_a, **_k: QMessageBox.StandardButton.Yes)
@@ -185,7 +199,7 @@ def test_server_window_end_to_end(ctx: Any, qtbot: Any, cloud: Server, inbox: tu
 
     # No secret in any file (cloud database and log, the app's folders) or log record.
     secrets = [first, box.upload_password(1), NEW_UPLOAD_PW, LOGIN_PW, ADMIN_PW,
-               GENERAL_PW, ACCOUNT_PW]
+               GENERAL_PW, ACCOUNT_PW, PATIENT_PW]
     stop_server(cloud)
     for path in tmp_path.rglob("*"):
         if path.is_file():
