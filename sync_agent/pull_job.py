@@ -9,7 +9,7 @@ from app.store.settings_repo import SettingsRepo
 from app.store.sync_repo import SyncRepo, add_conflicts
 from sync_agent.client import CloudClient
 
-PAGE = 500
+PAGE = 1000  # the most the cloud gives in one page
 
 
 @dataclass

@@ -14,8 +14,8 @@ from app.core.wire import MAX_BATCH_BYTES, MAX_BATCH_MUTATIONS
 from app.store.sync_repo import QueuedMutation, SyncRepo
 from sync_agent.client import AuthError, CloudClient, RejectedError
 
-BATCH = min(200, MAX_BATCH_MUTATIONS)
-BATCH_BYTES = MAX_BATCH_BYTES // 2
+BATCH = MAX_BATCH_MUTATIONS
+BATCH_BYTES = MAX_BATCH_BYTES * 3 // 4  # room for the request envelope
 
 
 @dataclass
