@@ -88,6 +88,6 @@ class SharesIn(BaseModel):
 
 
 class AuditVerdict(BaseModel):
+    """Whether the audit chain is whole (it spans every practice, so no more is said)."""
+
     ok: bool
-    rows: int
-    broken_at: int | None
