@@ -78,6 +78,14 @@ class AddReport:
 
 
 @dataclass(frozen=True, slots=True)
+class Staged:
+    """Files copied into the image store and classified, not yet filed."""
+
+    prepared: importer.PrepareReport
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class CaseRow:
     id: str
     patient_id: str
@@ -114,6 +122,21 @@ class ImagesRepo:
     ) -> AddReport:
         """Store and file `paths` for the patient, in record `visit_id` or, when
         `new_record` is given, in a new record of today named so."""
+        staged = self.stage(viewer, patient_id, paths, kind=kind, progress=progress)
+        return self.file(viewer, patient_id, staged, visit_id=visit_id, new_record=new_record)
+
+    def stage(
+        self,
+        viewer: Viewer,
+        patient_id: str,
+        paths: Iterable[Path | str],
+        *,
+        kind: str | None = None,
+        progress: Progress | None = None,
+    ) -> Staged:
+        """Copy the files into the image store and classify them; no database write,
+        so the app runs it on a reader thread and a several-GB file never holds up
+        the single database writer."""
         if kind is not None and kind not in IMAGE_KINDS:
             raise StoreError(f"Unknown kind of image: {kind}.")
         with self.db.read() as s:
@@ -122,14 +145,26 @@ class ImagesRepo:
         prepared = importer.prepare(
             self.files, [Path(p) for p in paths], kind=kind, progress=progress
         )
-        failed = [(p.name, reason) for p, reason in prepared.failed]
         warnings = [
             (item.filename, reason) for item in prepared.items
             if item.dicom and (reason := dicom_mismatch(item.dicom, *who))
         ]
+        return Staged(prepared, warnings)
+
+    def file(
+        self,
+        viewer: Viewer,
+        patient_id: str,
+        staged: Staged,
+        *,
+        visit_id: str | None = None,
+        new_record: str | None = None,
+    ) -> AddReport:
+        """File staged items in one transaction, with their uploads queued."""
+        failed = [(p.name, reason) for p, reason in staged.prepared.failed]
         with self.db.write() as s:
             access.check(viewer, s.get(Patient, patient_id))
-            if new_record is not None:
+            if new_record is not None and staged.prepared.items:
                 visit = Visit(patient_id=patient_id, visit_date=dt.date.today().isoformat(),
                               name=new_record.strip() or "Images")
                 s.add(visit)
@@ -140,10 +175,10 @@ class ImagesRepo:
                 if v is None or v.deleted or v.patient_id != patient_id:
                     raise NotFoundError("That record no longer exists.")
             rows = [file_item(s, self.files, patient_id, visit_id, item)
-                    for item in prepared.items]
+                    for item in staged.prepared.items]
             s.flush()
             added = [self.row_of(r) for r in rows]
-        return AddReport(added, failed, visit_id, warnings)
+        return AddReport(added, failed, visit_id, list(staged.warnings))
 
     # Reading --------------------------------------------------------------------------
     def by_record(self, viewer: Viewer, patient_id: str) -> list[RecordImages]:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from app.imaging.thumbnails import ThumbnailCache
 from app.store.acquisition_repo import AcquisitionRepo, ActiveAcquisition
 from app.store.dto import VisitRow
-from app.store.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages
+from app.store.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages, Staged
 from app.ui.context import AppContext
 from app.ui.images_model import THUMB, ImageRole, ImagesModel
 from app.ui.ops import ReadOp, WriteOp
@@ -220,10 +220,19 @@ class ImagesTab(QWidget):
         visit_id, new_record = self._target()
         self.status.setText("Adding…")
 
-        def work(op: Any) -> AddReport:
+        def stage(op: Any) -> Staged:
+            # Copying runs on a reader thread: a large file never holds up the single
+            # database writer; only the filing below is a write.
             # A dropped folder (a CBCT export, a camera card) brings every file in it.
-            return self.images.add_files(ctx.viewer, pid, expand(paths), visit_id=visit_id,
-                                         new_record=new_record, progress=op.report)
+            return self.images.stage(ctx.viewer, pid, expand(paths), progress=op.report)
+
+        def file(staged: Staged) -> None:
+            WriteOp(lambda: self.images.file(ctx.viewer, pid, staged, visit_id=visit_id,
+                                             new_record=new_record),
+                    {"images", "visits"}).success(done).failure(failed).run(ctx.ops)
+
+        def failed(exc: BaseException) -> None:
+            self.status.setText(f"The images were not added: {exc}")
 
         def done(report: AddReport) -> None:
             lines = [f"Added {len(report.added)} image(s)."]
@@ -235,9 +244,7 @@ class ImagesTab(QWidget):
         def progress(n: int, total: int, label: str) -> None:
             self.status.setText(f"Adding {n + 1 if n < total else n} of {total}: {label}")
 
-        WriteOp(work, {"images", "visits"}).with_progress(progress).success(done).failure(
-            lambda exc: self.status.setText(f"The images were not added: {exc}")
-        ).run(ctx.ops)
+        ReadOp(stage).with_progress(progress).success(file).failure(failed).run(ctx.ops)
 
     # Viewer, acquisition, cases -----------------------------------------------------------
     def open_viewer(self, row: int) -> None:
