@@ -17,6 +17,7 @@ from app.ui.main_window import MainWindow
 from app.ui.notes_dialog import NoteReminder, NotesDialog
 from app.ui.ops import OpRunner
 from sync_agent import connection
+from sync_agent.reconcile_job import reconcile
 from tests.conftest import _KEYRING
 from tests.integration.agent.conftest import PC, clinic, cloud  # noqa: F401 - fixtures
 from tests.integration.cloud.conftest import Server
@@ -63,6 +64,10 @@ def test_a_note_from_the_browser_pops_up_on_the_desktop(
     notes = NotesRepo(pc.store.db).all(pc.admin.viewer())
     assert [(n.patient_id, n.body, n.author, n.read) for n in notes] == [
         (ann.id, NOTE, "admin", False)]
+    # The clinic's copy and the server's agree, the note included.
+    report = reconcile(pc.store.db, client)
+    assert report.describe() == "The server's copy matches this computer's: nothing to repair."
+    assert report.checked["note"] == 1
 
     ops = OpRunner()
     ctx = AppContext(pc.store, pc.admin, ops)
