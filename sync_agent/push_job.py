@@ -38,7 +38,7 @@ def _push(
     repo: SyncRepo, client: CloudClient, batch: list[QueuedMutation], report: PushReport
 ) -> None:
     try:
-        client.push([m.payload for m in batch])
+        answer = client.push([m.payload for m in batch])
     except AuthError:
         raise
     except RejectedError as exc:
@@ -50,5 +50,31 @@ def _push(
         repo.fail(batch[0].seq, exc.reason)
         report.failed += 1
         return
+    _adopt_clamped(repo, client, batch, answer)
     repo.acknowledge(m.seq for m in batch)
     report.sent += len(batch)
+
+
+def _adopt_clamped(
+    repo: SyncRepo, client: CloudClient, batch: list[QueuedMutation], answer: dict[str, object]
+) -> None:
+    """A PC whose clock runs ahead gets its stamps clamped by the cloud; it takes the
+    cloud's stamps for those fields, or the two copies would never compare equal."""
+    sent = {m.payload["id"]: m.payload for m in batch}
+    results = answer.get("results")
+    for result in results if isinstance(results, list) else []:
+        clamped = result.get("clamped") if isinstance(result, dict) else None
+        payload = sent.get(result.get("id")) if clamped else None
+        if not payload:
+            continue
+        record = client.record(payload["entity_id"])
+        if record is None:
+            continue
+        server = {
+            name: record["fields"][name]["hlc"] for name in clamped if name in record["fields"]
+        }
+        repo.adopt_stamps(
+            payload["entity"],
+            payload["entity_id"],
+            {name: (payload["hlc"][name], hlc) for name, hlc in server.items()},
+        )

@@ -116,6 +116,22 @@ class SyncRepo:
             )
         return int(rows.get("pending", 0)), int(rows.get("failed", 0))
 
+    def adopt_stamps(
+        self, entity: str, entity_id: str, stamps: Mapping[str, tuple[str, str]]
+    ) -> None:
+        """Replace our stamp of each field by the cloud's (pushed, cloud's), where the
+        field still carries the stamp we pushed."""
+        model = MODEL_BY_ENTITY[entity]
+        with self.db.write(remote_apply=True) as s:
+            obj = s.get(model, entity_id)
+            if obj is None:
+                return
+            mine = dict(obj.stamps or {})
+            for name, (pushed, theirs) in stamps.items():
+                if name in mine and mine[name][0] == pushed:
+                    mine[name] = [theirs, mine[name][1]]
+            obj.stamps = mine
+
     # Pull -----------------------------------------------------------------------------
     def pull_cursor(self) -> int:
         with self.db.read() as s:

@@ -159,3 +159,31 @@ def test_a_choice_in_the_conflict_inbox_syncs_and_settles_it_everywhere(clinic) 
     assert inbox_a.open(a.admin.viewer()) == []
     with a.store.db.read() as s:
         assert [c.resolution for c in s.scalars(select(ConflictRecord))] == ["elsewhere"]
+
+
+def test_a_pc_whose_clock_runs_ahead_converges_with_the_cloud(clinic, monkeypatch) -> None:
+    """The cloud clamps stamps from the future; the PC adopts the clamped stamps, so a
+    database synchronization finds both copies equal."""
+    import time
+
+    from app.core import hlc
+    from app.store import outbox
+    from sync_agent import connection
+    from sync_agent.reconcile_job import reconcile
+
+    a, b = clinic(2)
+    ahead = lambda: time.time_ns() // 1_000_000 + 3_600_000  # noqa: E731 - an hour fast
+    monkeypatch.setattr(
+        outbox, "Clock", lambda node, last=None: hlc.Clock(node, last=last, wall=ahead)
+    )
+    p = a.store.patients.create(a.admin.viewer(), {"first_name": "Fast", "last_name": "Clock"})
+    monkeypatch.undo()
+    a.sync()
+    b.sync()
+    report = reconcile(a.store.db, connection.load(a.store.db, a.agent.secrets).client())
+    assert report.sent == {} and report.fetched == {}
+    with a.store.db.read() as s:
+        from app.store.models import Patient
+
+        stamp = s.get(Patient, p.id).stamps["first_name"][0]
+    assert int(stamp[:13]) < time.time() * 1000 + 120_000  # no longer an hour ahead
