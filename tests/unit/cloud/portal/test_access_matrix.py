@@ -127,3 +127,25 @@ def test_device_api_sees_only_its_installation(clinic: Clinic, stranger: PC) -> 
     assert r.status_code == 404
     names = [a["name"] for a in clinic.api("GET", "/accounts")]
     assert names == ["colleague"]
+
+
+def test_notes_only_from_doctors_and_only_on_patients_they_see(
+        clinic: Clinic, browser: Callable[[str], TestClient]) -> None:
+    from tests.unit.cloud.portal.support import csrf_of
+
+    clinic.account("colleague", patients=("Ann",))
+    doctor = browser("10.4.0.1")
+    assert doctor_login(doctor, clinic.iid, "colleague", DOCTOR_PW).status_code == 303
+    token = csrf_of(doctor.get(f"/doctor/patients/{clinic.patients['Ann']}").text)
+    for name in ("Ben", "Cat"):
+        r = doctor.post(f"/doctor/patients/{clinic.patients[name]}/notes",
+                        data={"body": "x", "csrf": token}, follow_redirects=False)
+        assert r.status_code == 404
+    patient = browser("10.4.0.2")
+    assert patient_login(patient, clinic.iid, clinic.cards["Ann"], "ann-own-pw").status_code \
+        == 303
+    token = csrf_of(patient.get("/patient/me").text)
+    r = patient.post(f"/doctor/patients/{clinic.patients['Ann']}/notes",
+                     data={"body": "x", "csrf": token}, follow_redirects=False)
+    assert (r.status_code, r.headers.get("location")) == (303, "/doctor/")
+    assert not [c for c in clinic.pc.pull_all() if c["entity"] == "note"]
