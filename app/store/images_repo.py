@@ -75,6 +75,7 @@ class AddReport:
     visit_id: str | None = None
     # Filed as asked, but worth a look: a DICOM header naming someone else.
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)  # names of files already in the record
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,11 +175,17 @@ class ImagesRepo:
                 v = s.get(Visit, visit_id)
                 if v is None or v.deleted or v.patient_id != patient_id:
                     raise NotFoundError("That record no longer exists.")
-            rows = [file_item(s, self.files, patient_id, visit_id, item)
-                    for item in staged.prepared.items]
+            rows: list[RecordImage] = []
+            already: list[str] = []
+            for item in staged.prepared.items:
+                row = file_item(s, self.files, patient_id, visit_id, item)
+                if row in rows or (row not in s.new and not item.series_uid):
+                    already.append(item.filename)
+                else:
+                    rows.append(row)
             s.flush()
             added = [self.row_of(r) for r in rows]
-        return AddReport(added, failed, visit_id, list(staged.warnings))
+        return AddReport(added, failed, visit_id, list(staged.warnings), already)
 
     # Reading --------------------------------------------------------------------------
     def by_record(self, viewer: Viewer, patient_id: str) -> list[RecordImages]:
@@ -298,13 +305,34 @@ def file_item(
             )
         row.sha256, row.size, row.filename = merged.sha256, merged.size, merged.filename
         item = merged
-    elif row is None:
+    elif row is None and not item.series_uid:
+        # The same content filed again in the same record is the same image: a second
+        # drop of one file must not show it twice. Earlier rows of this transaction
+        # are remembered, so the lookup needs no flush.
+        filed: dict[tuple[str, str | None, str], RecordImage] = s.info.setdefault(
+            "filed_images", {})
+        key = (patient_id, visit_id, item.sha256)
+        row = filed.get(key)
+        if row is None:
+            same_visit = (RecordImage.visit_id.is_(None) if visit_id is None
+                          else RecordImage.visit_id == visit_id)
+            with s.no_autoflush:
+                row = s.scalar(select(RecordImage).where(
+                    RecordImage.patient_id == patient_id, same_visit,
+                    RecordImage.sha256 == item.sha256, RecordImage.deleted.is_(False)
+                ).limit(1))
+        if row is not None:
+            filed[key] = row
+            return row
+    if row is None:
         row = RecordImage(
             id=new_id(), patient_id=patient_id, visit_id=visit_id, kind=item.kind,
             sha256=item.sha256, filename=item.filename[:500], size=item.size,
             taken_at=item.taken_at, series_uid=item.series_uid,
         )
         s.add(row)
+        if not item.series_uid:
+            s.info.setdefault("filed_images", {})[(patient_id, visit_id, item.sha256)] = row
     for up in item.uploads:
         queue_upload(s, up, patient_id, item.kind)
     return row

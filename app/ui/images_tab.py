@@ -238,6 +238,8 @@ class ImagesTab(QWidget):
             lines = [f"Added {len(report.added)} image(s)."]
             lines += [f"{name}: {reason}" for name, reason in report.failed]
             lines += [f"Check {name}: {reason}" for name, reason in report.warnings]
+            if report.already:
+                lines.append("Already in this record: " + ", ".join(report.already))
             self.status.setText("\n".join(lines))
             self.added.emit(report)
 

@@ -26,20 +26,25 @@ def test_adding_files_files_them_queues_them_and_dedupes(store, admin, patient, 
     empty.touch()
     report = repo.add_files(v, patient.id, [jpg, samples.dicom_xray(tmp_path / "x.dcm"),
                                             twin, empty], visit_id=visit.id)
-    assert [r.kind for r in report.added] == ["intraoral_photo", "xray", "intraoral_photo"]
+    # The twin has the photo's bytes: one image in the record, not two.
+    assert [r.kind for r in report.added] == ["intraoral_photo", "xray"]
+    assert report.already == ["same-bytes.jpg"]
     assert report.failed == [("empty.png", "empty.png is empty (0 bytes).")]
     assert report.warnings == []  # the X-ray names John Doe, born 1980-01-02: this patient
-    assert report.added[0].sha256 == report.added[2].sha256  # one stored file ...
-    assert len({p for p in files.root.glob("??/*")}) == 2
+    assert len({p for p in files.root.glob("??/*")}) == 2  # one stored file each ...
     with store.db.read() as s:
         queued = list(s.scalars(select(OutboxMutation).where(
             OutboxMutation.entity == "record_image")))
         uploads = list(s.scalars(select(Upload)))
-    assert len(queued) == 3  # ... but each filing is its own synced row
+    assert len(queued) == 2  # ... and one synced row each
     assert queued[0].payload["fields"]["visit_id"] == visit.id
     assert {u.sha256 for u in uploads} == {r.sha256 for r in report.added}
     assert all(Path(u.path).is_file() and u.patient_id == patient.id for u in uploads)
     assert UploadsRepo(store.db).counts().files == 2
+    # In another record the same photo is an image of that record too.
+    again = repo.add_files(v, patient.id, [twin], new_record="Later")
+    assert len(again.added) == 1 and again.added[0].sha256 == report.added[0].sha256
+    assert UploadsRepo(store.db).counts().files == 2  # the bytes are sent once
     # Filed as the person asked, but a DICOM naming someone else is pointed out.
     other = repo.add_files(v, patient.id, [samples.dicom_xray(tmp_path / "roe.dcm",
                                                               name="ROE^JANE")])
