@@ -97,3 +97,21 @@ def test_case_draft_takes_each_kind_from_one_record(store, admin, patient, files
     case = repo.create_case(v, patient.id, [b.id, c.id], "Crown 36")
     assert case.image_ids == (b.id, c.id)
     assert [x.title for x in repo.cases(v, patient.id)] == ["Crown 36"]
+
+
+def test_record_image_on_the_wire(store, admin, patient, files, tmp_path) -> None:
+    from app.core.wire import Mutation, SchemaError
+
+    v = admin.viewer()
+    ImagesRepo(store.db, files).add_files(v, patient.id, [samples.obj(tmp_path / "a.obj")])
+    with store.db.read() as s:
+        [queued] = s.scalars(select(OutboxMutation).where(
+            OutboxMutation.entity == "record_image"))
+    m = Mutation.from_wire(queued.payload)
+    assert m.fields["kind"] == "intraoral_scan" and m.fields["visit_id"] is None
+    assert m.fields["taken_at"].endswith("+00:00") and m.fields["size"] > 0
+    bad = dict(queued.payload, fields={**queued.payload["fields"], "kind": "selfie"})
+    with pytest.raises(SchemaError, match="kind must be one of"):
+        Mutation.from_wire(bad)
+    with pytest.raises(StoreError, match="Unknown kind"):
+        ImagesRepo(store.db, files).add_files(v, patient.id, [], kind="selfie")
