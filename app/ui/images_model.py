@@ -7,6 +7,7 @@ ReadOps and cached on disk by hash; until one arrives an item shows its kind.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
@@ -32,6 +33,8 @@ class ImagesModel(QAbstractListModel):
         self._icons: dict[str, QIcon] = {}
         self._problems: dict[str, str] = {}
         self._asked: set[str] = set()
+        self._waiting: deque[tuple[str, str]] = deque()
+        self._making = False
 
     def set_groups(self, groups: list[RecordImages]) -> None:
         self.beginResetModel()
@@ -69,28 +72,43 @@ class ImagesModel(QAbstractListModel):
             return icon
         if row.present and row.sha256 not in self._asked:
             self._asked.add(row.sha256)
-            cache, sha, name = self.cache, row.sha256, row.filename
-
-            def make() -> QImage:
-                return QImage(str(cache.get(sha, name=name)))
-
-            ReadOp(make).success(lambda img: self._arrived(sha, img)).failure(
-                lambda exc: self._failed(sha, exc)
-            ).run(self.ops)
+            self._waiting.append((row.sha256, row.filename))
+            self._next()
         pix = QPixmap(QSize(THUMB, THUMB))
         pix.fill(QColor(225, 229, 236) if row.present else QColor(245, 230, 200))
         return QIcon(pix)
 
+    def _next(self) -> None:
+        """One thumbnail at a time: the reader pool is shared with the searches and
+        lists the front desk is waiting for, so a patient with hundreds of images
+        must not fill it. Views ask only for the items they show."""
+        if self._making or not self._waiting:
+            return
+        sha, name = self._waiting.popleft()
+        self._making = True
+        cache = self.cache
+
+        def make() -> QImage:
+            return QImage(str(cache.get(sha, name=name)))
+
+        ReadOp(make).success(lambda img: self._arrived(sha, img)).failure(
+            lambda exc: self._failed(sha, exc)
+        ).run(self.ops)
+
     def _arrived(self, sha: str, image: QImage) -> None:
+        self._making = False
         self._icons[sha] = QIcon(QPixmap.fromImage(image))
         self._changed(sha)
+        self._next()
 
     def _failed(self, sha: str, exc: BaseException) -> None:
+        self._making = False
         pix = QPixmap(QSize(THUMB, THUMB))
         pix.fill(QColor(240, 200, 200))
         self._icons[sha] = QIcon(pix)
         self._problems[sha] = str(exc)
         self._changed(sha)
+        self._next()
 
     def _changed(self, sha: str) -> None:
         for i, r in enumerate(self.rows):
