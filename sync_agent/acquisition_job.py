@@ -95,6 +95,7 @@ class AcquisitionJob:
         self.last_scan = -1e9
         self._observer: Any = None
         self._watched: tuple[Path, bool] | None = None
+        self.problem: str | None = None  # why the folder is not being read, for the app
 
     # Watching -------------------------------------------------------------------------
     def settings(self) -> acquisition.FolderSettings:
@@ -107,7 +108,6 @@ class AcquisitionJob:
         if self._watched == (folder, polling):
             return
         self.unwatch()
-        folder.mkdir(parents=True, exist_ok=True)
         if polling:
             from watchdog.observers.polling import PollingObserver
 
@@ -135,7 +135,18 @@ class AcquisitionJob:
         if settings.folder is None:
             self.unwatch()
             return None
-        self.watch(settings.folder, settings.polling)
+        if not settings.folder.is_dir():
+            # A share that is not mounted, a disk not plugged in: never created here
+            # (files would land on the wrong disk), only looked for again later.
+            self.unwatch()
+            self._trouble(f"The acquisition folder {settings.folder} cannot be reached.")
+            return None
+        try:
+            self.watch(settings.folder, settings.polling)
+        except OSError as exc:
+            self._trouble(f"The acquisition folder {settings.folder} cannot be watched: {exc}")
+            return None
+        self.problem = None
         if settings.polling:
             # Network shares report times coarsely and late: wait longer for quiet.
             self.settler.settle_s = max(self.settler.settle_s, 3.0)
@@ -144,6 +155,11 @@ class AcquisitionJob:
             return None
         self.wake.clear()
         return self.run(settings.folder)
+
+    def _trouble(self, message: str) -> None:
+        if message != self.problem:  # logged once, not at every tick
+            log.warning("acquisition: %s", message)
+        self.problem = message
 
     # One pass -------------------------------------------------------------------------
     def run(self, folder: Path | None = None) -> ScanReport:

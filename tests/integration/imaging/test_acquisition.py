@@ -193,3 +193,17 @@ def test_the_agent_imports_with_no_server_at_all(store, admin, patient, drop,
     [image] = [i for g in ImagesRepo(store.db).by_record(admin.viewer(), patient.id)
                for i in g.images]
     assert image.kind == "intraoral_scan" and image.present
+
+
+def test_an_unreachable_folder_is_reported_and_never_created(store, tmp_path, files) -> None:
+    gone = tmp_path / "share-not-mounted"
+    acquisition.save_settings(store.db.path, acquisition.FolderSettings(gone, polling=True))
+    job = AcquisitionJob(store.db, files=files)
+    assert job.tick() is None
+    assert not gone.exists() and "cannot be reached" in (job.problem or "")
+    gone.mkdir()
+    samples.photo(gone / "a.jpg")
+    try:
+        assert job.tick() is not None and job.problem is None
+    finally:
+        job.unwatch()
