@@ -100,19 +100,21 @@ class ImageViewer(QDialog):
         self.next_button = QPushButton("Next ▶", objectName="viewerNext")
         self.zoom_in = QPushButton("Zoom in", objectName="viewerZoomIn")
         self.zoom_out = QPushButton("Zoom out", objectName="viewerZoomOut")
-        self.fit_button = QPushButton("Actual size", objectName="viewerActualSize")
+        self.fit_button = QPushButton("Fit", objectName="viewerFit")
+        self.actual_button = QPushButton("Actual size", objectName="viewerActualSize")
         self.download = QPushButton("Download…", objectName="viewerDownload")
         close = QPushButton("Close (Esc)", objectName="viewerClose")
         self.prev_button.clicked.connect(self.previous)
         self.next_button.clicked.connect(self.next)
         self.zoom_in.clicked.connect(lambda: self.set_zoom(self.zoom * 1.25))
         self.zoom_out.clicked.connect(lambda: self.set_zoom(self.zoom / 1.25))
-        self.fit_button.clicked.connect(lambda: self.set_zoom(1.0))
+        self.fit_button.clicked.connect(self.fit)
+        self.actual_button.clicked.connect(lambda: self.set_zoom(1.0))
         self.download.clicked.connect(self.ask_download)
         close.clicked.connect(self.reject)
         bar = QHBoxLayout()
         for w in (self.prev_button, self.next_button, self.zoom_out, self.zoom_in,
-                  self.fit_button):
+                  self.fit_button, self.actual_button):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.download)
@@ -173,8 +175,12 @@ class ImageViewer(QDialog):
                 return  # the user moved on meanwhile
             what, value, count = result
             if what == "picture":
+                fresh = self.image is None or self.image.size() != value.size()
                 self.image = value
-                self.set_zoom(self.zoom)
+                if fresh:  # a new picture opens whole in the window; slices keep the zoom
+                    self.fit()
+                else:
+                    self.set_zoom(self.zoom)
                 self.stack.setCurrentWidget(self.scroll)
                 if count > 1:
                     self.slices.blockSignals(True)
@@ -204,6 +210,14 @@ class ImageViewer(QDialog):
         ReadOp(lambda: load_for_view(row, slice_index)).success(show).failure(failed).run(
             self.ctx.ops
         )
+
+    def fit(self) -> None:
+        """Zoom so the whole picture shows (never enlarged past its own size)."""
+        if self.image is None or self.image.isNull():
+            return
+        room = self.scroll.viewport().size()
+        scale = min(room.width() / self.image.width(), room.height() / self.image.height())
+        self.set_zoom(min(1.0, scale * 0.98))
 
     def set_zoom(self, zoom: float) -> None:
         self.zoom = max(0.05, min(zoom, 16.0))

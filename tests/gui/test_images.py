@@ -105,9 +105,14 @@ def test_viewer_zoom_next_previous_download_and_esc(page, qtbot, monkeypatch, fi
     tab.open_viewer(order.index("mouth.jpg"))
     viewer: ImageViewer = tab.viewer
     qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.scroll, timeout=10000)
+    qtbot.waitUntil(lambda: viewer.picture.width() > 1)
     width = viewer.picture.width()
+    # It opens whole in the window; zoom in and back to its actual size.
+    assert width <= viewer.scroll.viewport().width()
     qtbot.mouseClick(viewer.zoom_in, Qt.MouseButton.LeftButton)
     assert viewer.picture.width() > width
+    qtbot.mouseClick(viewer.actual_button, Qt.MouseButton.LeftButton)
+    assert viewer.picture.width() == viewer.image.width() == 320
     saved = tmp_path / "copy.jpg"
     viewer.save_copy(saved)
     qtbot.waitUntil(lambda: "Saved a copy" in viewer.caption.text(), timeout=10000)
