@@ -58,6 +58,24 @@ def _mtime_utc(path: Path) -> str:
     return when.replace(microsecond=0).isoformat()
 
 
+def _exif_taken(path: Path, fmt: str) -> str | None:
+    """When a camera says the photo was taken (EXIF DateTimeOriginal, local time)."""
+    if fmt not in ("jpeg", "tiff"):
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            value = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+        if not value:
+            return None
+        when = dt.datetime.strptime(str(value).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    except (OSError, ValueError, SyntaxError):
+        return None
+    return when.astimezone().astimezone(dt.UTC).isoformat()
+
+
 def store_one(store: ImageStore, path: Path, *, verify: bool = False
               ) -> tuple[StoredFile, classify.Classified]:
     """Copy in, then classify the stored copy (what was hashed is what is judged)."""
@@ -116,7 +134,8 @@ def group(
         if c.kind == "cbct" and c.dicom and c.dicom.series_uid:
             slices.setdefault(c.dicom.series_uid, []).append((stored, c, source))
             continue
-        taken = (c.dicom.taken_at if c.dicom else None) or _mtime_utc(source)
+        taken = (c.dicom.taken_at if c.dicom else None) or _exif_taken(stored.path, c.format)
+        taken = taken or _mtime_utc(source)
         up = UploadFile(stored.sha256, stored.size, stored.path, source.name)
         report.items.append(Prepared(
             stored.sha256, stored.size, source.name, kind or c.kind, c.format, taken,

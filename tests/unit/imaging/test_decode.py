@@ -168,3 +168,15 @@ def test_multiframe_dicom_shows_its_middle_frame(tmp_path: Path) -> None:
     assert middle.shape == (20, 30) and int(middle.mean()) == 255  # 3000: above the window
     first = np.asarray(dicom.render(path, frame=0))
     assert int(first.mean()) == 0
+
+
+def test_a_photo_is_dated_by_its_camera(tmp_path: Path) -> None:
+    import datetime as dt
+
+    path = tmp_path / "cam.jpg"
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2025:06:30 14:05:00"
+    Image.new("RGB", (40, 30), (200, 90, 90)).save(path, "JPEG", exif=exif)
+    [item] = prepare(ImageStore(tmp_path / "store"), [path]).items
+    expected = dt.datetime(2025, 6, 30, 14, 5).astimezone().astimezone(dt.UTC)
+    assert dt.datetime.fromisoformat(item.taken_at or "") == expected
