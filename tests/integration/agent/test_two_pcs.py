@@ -187,3 +187,16 @@ def test_a_pc_whose_clock_runs_ahead_converges_with_the_cloud(clinic, monkeypatc
 
         stamp = s.get(Patient, p.id).stamps["first_name"][0]
     assert int(stamp[:13]) < time.time() * 1000 + 120_000  # no longer an hour ahead
+
+
+def test_with_automatic_update_off_changes_wait_for_update_now(clinic) -> None:
+    from app.store.agent_repo import AgentRepo
+
+    (a,) = clinic(1)
+    a.store.settings.set("automatic_update", False)
+    a.store.patients.create(a.admin.viewer(), {"first_name": "Wait", "last_name": "Here"})
+    a.agent.sync_once(forced=False)
+    assert a.repo.outbox_counts() == (1, 0)
+    AgentRepo(a.store.db).request("sync_now")  # "Update now" in the app
+    a.agent.tick()
+    assert a.repo.outbox_counts() == (0, 0)
