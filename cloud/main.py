@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from cloud import migrate
+from cloud import migrate, sessions
 from cloud.api.main import api_router
 from cloud.api.middleware import BodyLimit, TusResumable
 from cloud.api.routes import bench, tus
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     def sweep() -> None:
         with maker() as session:
             n = sweep_expired(session, folder=settings.uploads_dir)
+            sessions.sweep(session)
         if n:
             log.info("removed %d expired uploads", n)
 

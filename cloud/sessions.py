@@ -11,7 +11,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from cloud import security
@@ -94,6 +94,9 @@ def end_for_installation(session: Session, installation_id: str, kind: str) -> N
                                                 PortalSession.kind == kind))
 
 
-def count(session: Session, installation_id: str) -> int:
-    return len(list(session.scalars(select(PortalSession.token_hash).where(
-        PortalSession.installation_id == installation_id))))
+def sweep(session: Session) -> int:
+    """Remove sessions idle for longer than IDLE (they could not be resumed anyway)."""
+    result = session.execute(delete(PortalSession).where(
+        PortalSession.last_seen_at < clock.now() - IDLE))
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -158,3 +158,18 @@ def test_headers_and_cookie_flags(clinic: Clinic, client: TestClient) -> None:
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("__Host-chairside=") and "Secure" in cookie
     assert "strict-transport-security" in r.headers
+
+
+def test_idle_sessions_are_swept(clinic: Clinic, client: TestClient, fake_clock: Clock) -> None:
+    from sqlalchemy import func, select
+
+    from cloud import sessions
+    from cloud.portal.models import PortalSession
+
+    doctor_login(client, clinic.iid, "admin", ADMIN_PW)
+    maker = client.app.state.sessionmaker  # type: ignore[attr-defined]
+    with maker() as s:
+        assert sessions.sweep(s) == 0
+        fake_clock.advance(minutes=16)
+        assert sessions.sweep(s) == 1
+        assert s.scalar(select(func.count()).select_from(PortalSession)) == 0
