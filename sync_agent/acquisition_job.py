@@ -77,7 +77,7 @@ class AcquisitionJob:
         folder: Path | None = None,
         *,
         files: ImageStore | None = None,
-        settle_s: float = 1.0,
+        settle_s: float = 2.0,
         incomplete_after_s: float = 120.0,
         idle_scan_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,

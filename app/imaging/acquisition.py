@@ -24,11 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.imaging import classify, dicom
+from app.imaging import classify, dicom, mesh
 from app.imaging.errors import ImagingError
 from app.platform.paths import config_dir
 
 IMPORTED = "imported"
+PLY_CHECK_MAX = 256 * 1024 * 1024  # larger models are judged by stable size alone
 _IGNORED = re.compile(r"^(\.|~\$)|\.(tmp|part|partial|crdownload|download|lock)$", re.I)
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
@@ -85,7 +86,7 @@ class _Seen:
 class Settler:
     """Tracks files across checks; `ready()` says when one may be taken."""
 
-    def __init__(self, settle_s: float = 1.0, incomplete_after_s: float = 120.0,
+    def __init__(self, settle_s: float = 2.0, incomplete_after_s: float = 120.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.settle_s = settle_s
         self.incomplete_after_s = incomplete_after_s
@@ -163,6 +164,12 @@ def incomplete_reason(path: Path) -> str | None:
             return "the STL text model is cut short"
     if fmt == "dicom":
         return _dicom_incomplete(path, size)
+    if fmt == "ply" and size <= PLY_CHECK_MAX:
+        # The header counts the corners and triangles that must follow.
+        try:
+            mesh.load(path, "ply")
+        except ImagingError as exc:
+            return f"the PLY model is incomplete ({exc})"
     if fmt == "unknown" and path.suffix.lower() == ".stl" and size >= 84:
         # A binary STL names its triangle count up front: fewer bytes mean more to come.
         with open(path, "rb") as f:

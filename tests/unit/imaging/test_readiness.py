@@ -18,6 +18,7 @@ from tests.unit.imaging import samples
         (lambda p: samples.photo(p, fmt="PNG"), "a.png"),
         (samples.stl_ascii, "a.stl"),
         (samples.stl_binary, "b.stl"),
+        (samples.ply_binary, "b.ply"),
         (lambda p: samples.dicom_xray(p, rows=64, cols=64), "a.dcm"),
     ],
 )
