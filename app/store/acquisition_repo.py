@@ -234,6 +234,8 @@ class AcquisitionRepo:
             items = list(s.scalars(select(AcquisitionItem).where(AcquisitionItem.id.in_(ids))))
         if len(items) != len(ids):
             raise NotFoundError("Some of those files are no longer waiting.")
+        if any(i.status == "attached" for i in items):
+            raise NotFoundError("Some of those files were attached meanwhile.")
         if any(i.status not in ("unassigned", "quarantined") or not i.sha256 for i in items):
             raise StoreError("Only stored files waiting in the inbox can be attached; a "
                              "failed file must be fixed and dropped into the folder again.")
@@ -244,12 +246,21 @@ class AcquisitionRepo:
         images = ImagesRepo(self.db, self.files)
         with self.db.write() as s:
             access.check(viewer, s.get(Patient, patient_id))
+            current = list(s.scalars(
+                select(AcquisitionItem).where(AcquisitionItem.id.in_(ids))))
+            if any(i.status not in ("unassigned", "quarantined") for i in current):
+                # Someone on this PC attached them meanwhile: never file twice.
+                raise NotFoundError("Some of those files were attached meanwhile.")
             if new_record is not None:
                 v = Visit(patient_id=patient_id, visit_date=dt.date.today().isoformat(),
                           name=new_record.strip() or "Images")
                 s.add(v)
                 s.flush()
                 visit_id = v.id
+            elif visit_id is not None:
+                record = s.get(Visit, visit_id)
+                if record is None or record.deleted or record.patient_id != patient_id:
+                    raise NotFoundError("That record no longer exists.")
             rows = [file_item(s, self.files, patient_id, visit_id, it)
                     for it in prepared.items]
             s.flush()
@@ -257,7 +268,7 @@ class AcquisitionRepo:
             for it, row in zip(prepared.items, rows, strict=True):
                 for up in it.uploads:
                     by_sha[up.sha256] = row.id
-            for i in s.scalars(select(AcquisitionItem).where(AcquisitionItem.id.in_(ids))):
+            for i in current:
                 i.status, i.patient_id, i.done_at = "attached", patient_id, utc_now_text()
                 i.image_id = by_sha.get(i.sha256 or "")
             added = [images.row_of(r) for r in rows]

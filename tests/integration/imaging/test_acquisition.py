@@ -207,3 +207,18 @@ def test_an_unreachable_folder_is_reported_and_never_created(store, tmp_path, fi
         assert job.tick() is not None and job.problem is None
     finally:
         job.unwatch()
+
+
+def test_an_item_is_attached_once(store, admin, patient, files, drop, clock) -> None:
+    import pytest
+
+    from app.store.errors import NotFoundError
+
+    samples.photo(drop / "a.jpg")
+    _pass(_job(store, drop, files, clock), clock)
+    repo = AcquisitionRepo(store.db, files)
+    [row] = repo.inbox()
+    repo.attach(admin.viewer(), [row.id], patient.id)
+    with pytest.raises(NotFoundError, match="meanwhile"):
+        repo.attach(admin.viewer(), [row.id], patient.id)  # a second window, too late
+    assert len(_images(store, admin, patient, files)) == 1
