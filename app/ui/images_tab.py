@@ -89,6 +89,7 @@ class ImagesTab(QWidget):
         self.model = ImagesModel(ctx.ops, ThumbnailCache(self.images.files), self)
         self.active: ActiveAcquisition | None = None
         self.viewer: Any = None
+        self.prefer_target: str | None = None  # the record to show in "Add to" next
 
         self.target = QComboBox(objectName="imagesTarget")
         add = QPushButton("Add images…", objectName="addImages")
@@ -163,7 +164,8 @@ class ImagesTab(QWidget):
         groups, visits, active, waiting = result
         self.model.set_groups(groups)
         self.empty.setVisible(not groups)
-        chosen = self.target.currentData()
+        chosen = self.prefer_target or self.target.currentData()
+        self.prefer_target = None
         self.target.clear()
         self.target.addItem("A new record (today)", NEW_RECORD)
         for v in visits:
@@ -241,6 +243,8 @@ class ImagesTab(QWidget):
             if report.already:
                 lines.append("Already in this record: " + ", ".join(report.already))
             self.status.setText("\n".join(lines))
+            # Files added next go into the same record, not one more new one.
+            self.prefer_target = report.visit_id
             self.added.emit(report)
 
         def progress(n: int, total: int, label: str) -> None:

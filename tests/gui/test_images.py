@@ -55,10 +55,10 @@ def test_add_by_the_file_dialog_shows_thumbnails_by_record(page, qtbot, monkeypa
     assert "Added 3 image(s)" in tab.status.text()
     assert {r.kind for r in tab.model.rows} == {"intraoral_photo", "xray", "intraoral_scan"}
     assert all(tab.model.problem(r.sha256) is None for r in tab.model.rows)
-    # A new record of today was made; the next files go into the same one when chosen.
+    # A new record of today was made, and the next files go into it.
     [(group, _first)] = tab.model.groups
     assert group.visit_name and group.visit_name.startswith("Images ")
-    tab.target.setCurrentIndex(tab.target.findData(group.visit_id))
+    assert tab.target.currentData() == group.visit_id
     broken = tmp_path / "broken.png"
     broken.write_bytes(files[0].read_bytes()[:10])
     add_through_dialog(page, qtbot, monkeypatch, [samples.photo(tmp_path / "b.jpg", seed=2)])
