@@ -114,7 +114,7 @@ def render(path: Path, store: ImageStore | None = None, size: int = SIZE,
         return im
     if found.is_mesh:
         return mesh.render(mesh.load(path, found.format), size)
-    return _icon(path.suffix.upper().lstrip(".") or "FILE", size)
+    return _icon(Path(name or path.name).suffix.upper().lstrip(".") or "FILE", size)
 
 
 def renamed(exc: ImagingError, stored: Path, name: str) -> ImagingError:
