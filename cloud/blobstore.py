@@ -6,9 +6,14 @@ Backends: a local folder (the embedded default) and an S3-compatible object stor
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -29,9 +34,14 @@ class BlobStore(Protocol):
     def put_file(self, sha256: str, path: Path) -> None:
         """Store the verified file at `path` under `sha256`; the file is consumed."""
 
-    def open(self, sha256: str) -> BinaryIO: ...
+    def open(self, sha256: str) -> BinaryIO:
+        """The blob's bytes as a stream; FileNotFoundError if there is no such blob."""
 
-    def size(self, sha256: str) -> int | None: ...
+    def size(self, sha256: str) -> int | None:
+        """The blob's length in bytes; None if there is no such blob."""
+
+    def delete(self, sha256: str) -> None:
+        """Remove the blob; nothing happens if there is no such blob."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -65,6 +75,9 @@ class FilesystemBlobStore:
     def open(self, sha256: str) -> BinaryIO:
         return open(self.path(sha256), "rb")
 
+    def delete(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
     def put_file(self, sha256: str, path: Path) -> None:
         dst = self.path(sha256)
         if dst.is_file():
@@ -85,58 +98,192 @@ class FilesystemBlobStore:
         _fsync_dir(dst.parent)
 
 
-class S3BlobStore:
-    """Blobs as objects `<prefix><sha256>` in an S3-compatible bucket (needs boto3).
+class BlobStoreError(RuntimeError):
+    """The blob store could not do what was asked (not: the blob is missing)."""
 
-    Credentials come from the usual AWS variables or files, read by boto3 itself.
+
+_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+MIN_PART_BYTES = 5 * 1024 * 1024  # S3's smallest part but the last
+
+
+class _Body(io.RawIOBase):
+    """An S3 response body as a raw stream, so it can be buffered like a file."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+class S3BlobStore:
+    """Blobs as objects `<prefix><sha256>` in an S3-compatible bucket.
+
+    Credentials come from the usual AWS variables or files, read by boto3 itself. A
+    file is sent in parts of `part_bytes` (multipart upload), so no more than one part
+    is held in memory; every part carries its SHA-256, checked by the store, and the
+    whole file is hashed on the way and must match its key before the upload is
+    completed. A missing blob answers as in `FilesystemBlobStore`: `has` is False,
+    `size` None, `open` raises FileNotFoundError and `delete` does nothing.
     """
 
     def __init__(self, *, bucket: str, prefix: str = "", client: Any = None,
-                 endpoint_url: str = "", region: str = "") -> None:
+                 endpoint_url: str = "", region: str = "",
+                 part_bytes: int = 8 * 1024 * 1024) -> None:
+        if not bucket:
+            raise ValueError("an S3 bucket name is required")
+        if part_bytes < MIN_PART_BYTES:
+            raise ValueError(f"part_bytes must be at least {MIN_PART_BYTES}")
         if client is None:
-            import boto3  # optional dependency: only this backend needs it
+            import boto3  # imported here: the filesystem store does without it
+            from botocore.config import Config
 
             client = boto3.client(
-                "s3", endpoint_url=endpoint_url or None, region_name=region or None
+                "s3", endpoint_url=endpoint_url or None, region_name=region or None,
+                config=Config(retries={"mode": "standard", "max_attempts": 5}),
             )
         self.client = client
         self.bucket = bucket
-        self.prefix = prefix
+        prefix = prefix.lstrip("/")
+        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.part_bytes = part_bytes
 
     def key(self, sha256: str) -> str:
         return self.prefix + check_sha256(sha256)
 
-    def size(self, sha256: str) -> int | None:
+    def _error(self, action: str, key: str, exc: Exception) -> BlobStoreError:
+        err = getattr(exc, "response", {}).get("Error", {})
+        code, message = err.get("Code"), err.get("Message")
+        detail = f"{code}: {message}" if code else f"{type(exc).__name__}: {exc}"
+        hint = ""
+        if code == "NoSuchBucket":
+            hint = " (check CHAIRSIDE_CLOUD_S3_BUCKET)"
+        elif code in ("403", "AccessDenied"):
+            hint = " (check the credentials and the bucket's policy)"
+        return BlobStoreError(f"S3 {action} of s3://{self.bucket}/{key} failed: {detail}{hint}")
+
+    @contextmanager
+    def _call(self, action: str, key: str) -> Iterator[None]:
+        """Turn botocore's errors into BlobStoreError; a missing key into FileNotFoundError."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
-        except Exception as exc:  # botocore's ClientError, without importing botocore
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
+            yield
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                raise FileNotFoundError(f"no blob s3://{self.bucket}/{key}") from exc
+            raise self._error(action, key, exc) from exc
+        except BotoCoreError as exc:
+            raise self._error(action, key, exc) from exc
+
+    def size(self, sha256: str) -> int | None:
+        key = self.key(sha256)
+        try:
+            with self._call("HEAD", key):
+                head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except FileNotFoundError:
+            return None
         return int(head["ContentLength"])
 
     def has(self, sha256: str) -> bool:
         return self.size(sha256) is not None
 
     def open(self, sha256: str) -> BinaryIO:
-        obj = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
-        body: BinaryIO = obj["Body"]
-        return body
+        """The blob as a buffered stream, read from the store as it is consumed."""
+        key = self.key(sha256)
+        with self._call("GET", key):
+            obj = self.client.get_object(Bucket=self.bucket, Key=key)
+        return io.BufferedReader(_Body(obj["Body"]), buffer_size=256 * 1024)
+
+    def delete(self, sha256: str) -> None:
+        key = self.key(sha256)
+        with self._call("DELETE", key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def put_file(self, sha256: str, path: Path) -> None:
+        key = self.key(sha256)
         if not self.has(sha256):
-            self.client.upload_file(
-                str(path), self.bucket, self.key(sha256),
-                ExtraArgs={"ChecksumAlgorithm": "SHA256"},
-            )
+            with open(path, "rb") as src:
+                self._upload(sha256, key, src)
         path.unlink(missing_ok=True)
+
+    def _upload(self, sha256: str, key: str, src: BinaryIO) -> None:
+        first = _read_part(src, self.part_bytes)
+        if len(first) < self.part_bytes:  # all of it: one request, checked whole
+            if hashlib.sha256(first).hexdigest() != sha256:
+                raise BlobStoreError(f"the file to store as {sha256} has another SHA-256")
+            with self._call("PUT", key):
+                self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=first,
+                    ChecksumSHA256=_b64(bytes.fromhex(sha256)),
+                )
+            return
+        with self._call("multipart upload", key):
+            upload_id = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256",
+            )["UploadId"]
+        try:
+            whole = hashlib.sha256()
+            parts: list[dict[str, Any]] = []
+            chunk = first
+            while chunk:
+                whole.update(chunk)
+                number = len(parts) + 1
+                checksum = _b64(hashlib.sha256(chunk).digest())
+                with self._call(f"upload of part {number}", key):
+                    answer = self.client.upload_part(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                        Body=chunk, ChecksumSHA256=checksum,
+                    )
+                parts.append({"PartNumber": number, "ETag": answer["ETag"],
+                              "ChecksumSHA256": checksum})
+                chunk = _read_part(src, self.part_bytes)
+            if whole.hexdigest() != sha256:
+                raise BlobStoreError(f"the file to store as {sha256} has another SHA-256")
+            with self._call("completion of the multipart upload", key):
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
+        except BaseException:
+            with suppress(Exception):
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+
+
+def _read_part(src: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes (fewer only at the end), in reads of at most 1 MiB."""
+    chunks: list[bytes] = []
+    got = 0
+    while got < size:
+        data = src.read(min(size - got, 1024 * 1024))
+        if not data:
+            break
+        chunks.append(data)
+        got += len(data)
+    return b"".join(chunks)
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
 
 
 def make_blob_store(settings: Settings) -> BlobStore:
     if settings.blob_store == "s3":
         if not settings.s3_bucket:
-            raise ValueError("CHAIRSIDE_CLOUD_S3_BUCKET is required for the s3 blob store")
+            raise ValueError("CHAIRSIDE_CLOUD_S3_BUCKET is required when "
+                             "CHAIRSIDE_CLOUD_BLOB_STORE=s3")
         return S3BlobStore(
             bucket=settings.s3_bucket, prefix=settings.s3_prefix,
             endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
