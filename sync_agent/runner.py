@@ -25,6 +25,7 @@ from sync_agent import connection
 from sync_agent.acquisition_job import AcquisitionJob
 from sync_agent.backoff import Backoff
 from sync_agent.client import AuthError, RejectedError, TransientError
+from sync_agent.download_job import DownloadJob
 from sync_agent.pull_job import pull_all
 from sync_agent.push_job import push_all
 from sync_agent.upload_job import UploadJob, UploadProgress
@@ -56,6 +57,7 @@ class Agent:
         self.upload_job = UploadJob(self.uploads, on_progress=self._upload_progress)
         self.upload_slice_s: float | None = UPLOAD_SLICE_S
         self.acquisition = AcquisitionJob(db)
+        self.download_job = DownloadJob(db)
         self.tick_s = tick_s
         self.pull_every_s = pull_every_s
         self.now = monotonic
@@ -161,6 +163,10 @@ class Agent:
             pull_all(self.sync, client)
             if forced or automatic:
                 self.upload_job.run(
+                    conn.server_url, conn.token, stop=self.stop_event, budget_s=self.upload_slice_s
+                )
+                # Images filed on the other PCs, so that they can be viewed here too.
+                self.download_job.run(
                     conn.server_url, conn.token, stop=self.stop_event, budget_s=self.upload_slice_s
                 )
         except TransientError as exc:

@@ -109,6 +109,32 @@ class ImageStore:
         finally:
             tmp.unlink(missing_ok=True)
 
+    def add_stream(self, blocks: Iterable[bytes], expected_sha256: str) -> StoredFile:
+        """Bytes arriving in blocks (a download), kept only if they hash to
+        `expected_sha256`; ImagingError otherwise, and nothing is stored."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        h = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for block in blocks:
+                    h.update(block)
+                    out.write(block)
+                    size += len(block)
+                out.flush()
+                os.fsync(out.fileno())
+            if h.hexdigest() != expected_sha256:
+                raise ImagingError(
+                    f"The bytes received for {expected_sha256[:12]} do not match their "
+                    "SHA-256; nothing was kept."
+                )
+            return self._settle(tmp, expected_sha256, size, False)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def _settle(self, tmp: Path, sha: str, size: int, verify: bool) -> StoredFile:
         dest = self.path_of(sha)
         existed = dest.is_file() and dest.stat().st_size == size

@@ -11,11 +11,12 @@ without being filed. A CBCT series met again (more slices) extends its manifest.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.core.ids import new_id
 from app.core.wire import IMAGE_KINDS
@@ -27,10 +28,11 @@ from app.store import access
 from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
-from app.store.models import CaseDraft, Patient, RecordImage, Upload, Visit
+from app.store.models import CaseDraft, Patient, RecordImage, SyncState, Upload, Visit
 from app.store.outbox import utc_now_text
 
 Progress = Callable[[int, int, str], None]
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,35 @@ class ImagesRepo:
                 return
             access.check(viewer, s.get(Patient, img.patient_id))
             img.deleted = True
+
+    # Files of other PCs -----------------------------------------------------------------
+    def missing_files(self) -> list[tuple[str, int]]:
+        """(sha256, size) of files filed in records (on any PC) that are not on this
+        one, smallest first: whole images, and the slices of series whose manifest is
+        here. For the agent's download job."""
+        with self.db.read() as s:
+            rows = s.execute(select(RecordImage.sha256, RecordImage.size, RecordImage.series_uid)
+                             .where(RecordImage.deleted.is_(False))).all()
+        wanted: dict[str, int] = {}
+        for sha, size, series_uid in rows:
+            if not _SHA256.match(sha or ""):
+                continue  # not a hash this program could have written: nothing to fetch
+            if not self.files.has(sha):
+                wanted[sha] = size if not series_uid else 0  # a manifest is small
+            elif series_uid:
+                try:
+                    manifest = series.load(self.files.path_of(sha))
+                except (ImagingError, OSError):
+                    continue
+                for part in manifest.slices:
+                    if not self.files.has(part.sha256):
+                        wanted[part.sha256] = part.size
+        return sorted(wanted.items(), key=lambda kv: (kv[1], kv[0]))
+
+    def note_files_arrived(self) -> None:
+        """Tell an open app that images became viewable (it watches this counter)."""
+        with self.db.write() as s:
+            s.execute(update(SyncState).values(remote_version=SyncState.remote_version + 1))
 
     # Cases ----------------------------------------------------------------------------
     def create_case(

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
+import httpx
+
+from app.imaging.cas import ImageStore
 from app.store.images_repo import ImagesRepo
 from app.store.uploads_repo import UploadsRepo
+from sync_agent import connection
+from tests.unit.cloud.support import register_pc, register_practice
 from tests.unit.imaging import samples
 
 
@@ -28,9 +33,41 @@ def test_image_added_on_a_arrives_on_the_cloud_and_on_b(clinic, cloud, tmp_path)
     manifest_sha = next(i.sha256 for i in report.added if i.is_series)
     assert (cloud.data / "blobs" / manifest_sha[:2] / manifest_sha[2:4] / manifest_sha).is_file()
 
+    # PC b keeps its images on its own disk (in this test both PCs share one process,
+    # so it is given a folder of its own).
+    b_files = ImageStore(tmp_path / "pc-b-images")
+    b.agent.download_job.images.files = b_files
     b.sync()
-    groups = ImagesRepo(b.store.db).by_record(b.admin.viewer(), patient.id)
+    groups = ImagesRepo(b.store.db, b_files).by_record(b.admin.viewer(), patient.id)
     [group] = groups
     assert group.visit_name == "Scan day"
     got = sorted((i.kind, i.sha256, i.size) for i in group.images)
     assert got == sorted((i.kind, i.sha256, i.size) for i in report.added)
+    # ... and the bytes followed, verified: b can show every image and every slice.
+    assert all(i.present for i in group.images)
+    for path in [photo, *series]:
+        data = path.read_bytes()
+        assert b_files.path_of(hashlib.sha256(data).hexdigest()).read_bytes() == data
+    assert ImagesRepo(b.store.db, b_files).missing_files() == []
+
+
+def test_only_the_installation_that_holds_an_image_may_fetch_it(clinic, cloud, tmp_path,
+                                                                 secrets_store) -> None:
+    [a] = clinic(1)
+    patient = a.store.patients.create(a.admin.viewer(), {"first_name": "Ana",
+                                                         "gender": "female"})
+    [image] = ImagesRepo(a.store.db).add_files(
+        a.admin.viewer(), patient.id, [samples.photo(tmp_path / "p.jpg")]).added
+    a.sync()
+    url = f"{cloud.url}/api/v1/images/{image.sha256}"
+    own = connection.load(a.store.db, secrets_store)
+    assert own is not None
+    with httpx.Client(base_url=cloud.url) as http:  # another practice on the same cloud
+        other = register_pc(http, *register_practice(http, cloud.mail_dir, "x@example.com"))
+    got = httpx.get(url, headers={"Authorization": f"Bearer {own.token}"})
+    assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == image.sha256
+    assert httpx.get(url, headers={"Authorization": f"Bearer {other.token}"}).status_code == 404
+    assert httpx.get(url).status_code == 401
+    bad = httpx.get(f"{cloud.url}/api/v1/images/not-a-hash",
+                    headers={"Authorization": f"Bearer {own.token}"})
+    assert bad.status_code == 422

@@ -50,3 +50,16 @@ def test_leftovers_of_a_crash_are_cleaned_when_old(tmp_path: Path) -> None:
     os.utime(old, (0, 0))
     assert store.clean_tmp() == 1
     assert not old.exists() and fresh.exists()
+
+
+def test_downloaded_bytes_are_kept_only_when_they_match(tmp_path: Path) -> None:
+    from app.imaging.errors import ImagingError
+
+    store = ImageStore(tmp_path / "store")
+    data = os.urandom(100_000)
+    sha = hashlib.sha256(data).hexdigest()
+    with pytest.raises(ImagingError, match="do not match"):
+        store.add_stream([data[:50_000], b"x" * 50_000], sha)
+    assert not store.has(sha) and list((tmp_path / "store" / "tmp").iterdir()) == []
+    kept = store.add_stream([data[:50_000], data[50_000:]], sha)
+    assert kept.path.read_bytes() == data
