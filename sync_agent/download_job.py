@@ -35,7 +35,7 @@ class DownloadReport:
 class DownloadJob:
     def __init__(self, db: Database, files: ImageStore | None = None) -> None:
         self.images = ImagesRepo(db, files)
-
+        self.present: set[str] = set()  # hashes known to be on this PC
     @property
     def files(self) -> ImageStore:
         return self.images.files
@@ -52,7 +52,7 @@ class DownloadJob:
             # while the last pass brought something.
             while True:
                 before = report.fetched
-                for sha, _size in self.images.missing_files():
+                for sha, _size in self.images.missing_files(self.present):
                     if (stop is not None and stop.is_set()) or (
                         budget_s is not None and time.monotonic() - started > budget_s
                     ):

@@ -237,27 +237,42 @@ class ImagesRepo:
             img.deleted = True
 
     # Files of other PCs -----------------------------------------------------------------
-    def missing_files(self) -> list[tuple[str, int]]:
+    def missing_files(self, present: set[str] | None = None) -> list[tuple[str, int]]:
         """(sha256, size) of files filed in records (on any PC) that are not on this
         one, smallest first: whole images, and the slices of series whose manifest is
-        here. For the agent's download job."""
+        here. For the agent's download job. `present`, when given, remembers hashes
+        found on disk across calls (stored files never go away), so that a large
+        collection is not looked up file by file at every sync."""
+        present = present if present is not None else set()
         with self.db.read() as s:
             rows = s.execute(select(RecordImage.sha256, RecordImage.size, RecordImage.series_uid)
                              .where(RecordImage.deleted.is_(False))).all()
         wanted: dict[str, int] = {}
         for sha, size, series_uid in rows:
+            if sha in present and (not series_uid or f"whole:{sha}" in present):
+                continue
             if not _SHA256.match(sha or ""):
                 continue  # not a hash this program could have written: nothing to fetch
             if not self.files.has(sha):
                 wanted[sha] = size if not series_uid else 0  # a manifest is small
-            elif series_uid:
+                continue
+            present.add(sha)
+            if series_uid:
                 try:
                     manifest = series.load(self.files.path_of(sha))
                 except (ImagingError, OSError):
                     continue
+                whole = True
                 for part in manifest.slices:
-                    if not self.files.has(part.sha256):
+                    if part.sha256 in present:
+                        continue
+                    if self.files.has(part.sha256):
+                        present.add(part.sha256)
+                    else:
                         wanted[part.sha256] = part.size
+                        whole = False
+                if whole:
+                    present.add(f"whole:{sha}")  # every slice here: not read again
         return sorted(wanted.items(), key=lambda kv: (kv[1], kv[0]))
 
     def note_files_arrived(self) -> None:
