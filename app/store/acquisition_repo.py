@@ -32,6 +32,7 @@ from app.store.models import (
 from app.store.outbox import utc_now_text
 
 INBOX = ("unassigned", "quarantined", "failed")
+ACQUISITION_HOURS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +120,17 @@ class AcquisitionRepo:
             if row is not None:
                 row.patient_id = row.visit_id = None
 
-    def active(self) -> ActiveAcquisition | None:
+    def active(self, now: dt.datetime | None = None) -> ActiveAcquisition | None:
+        """The acquisition in progress, if any. One left running (the dentist forgot
+        to stop it) ends by itself after ACQUISITION_HOURS, so that the next patient's
+        images wait in the inbox rather than go to the previous patient."""
+        now = now or dt.datetime.now(dt.UTC)
         with self.db.read() as s:
             row = s.get(AcquisitionContext, 1)
             if row is None or row.patient_id is None:
+                return None
+            started = dt.datetime.fromisoformat(row.started_at) if row.started_at else None
+            if started is None or now - started > dt.timedelta(hours=ACQUISITION_HOURS):
                 return None
             p = s.get(Patient, row.patient_id)
             if p is None or p.deleted:

@@ -222,3 +222,22 @@ def test_an_item_is_attached_once(store, admin, patient, files, drop, clock) -> 
     with pytest.raises(NotFoundError, match="meanwhile"):
         repo.attach(admin.viewer(), [row.id], patient.id)  # a second window, too late
     assert len(_images(store, admin, patient, files)) == 1
+
+
+def test_a_forgotten_acquisition_ends_by_itself(store, admin, patient, files, drop,
+                                                clock) -> None:
+    import datetime as dt
+
+    repo = AcquisitionRepo(store.db, files)
+    repo.start(admin.viewer(), patient.id)
+    assert repo.active() is not None
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)
+    assert repo.active(now=later) is None
+    with store.db.write() as s:  # as if it had been started five hours ago
+        from app.store.models import AcquisitionContext
+
+        row = s.get(AcquisitionContext, 1)
+        row.started_at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)).isoformat()
+    samples.photo(drop / "next-patient.jpg")
+    assert _pass(_job(store, drop, files, clock), clock).unassigned == 1
+    assert _images(store, admin, patient, files) == []
