@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.acquisition_repo import AcquisitionRepo, InboxRow
-from app.store.images_repo import AddReport
+from app.store.images_repo import AddReport, ImageRow
 from app.ui import formatting
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp
@@ -46,6 +46,7 @@ class UnassignedDialog(QDialog):
         self.setWindowTitle("Unassigned images")
         self.ctx = ctx
         self.patient_id = patient_id
+        self.viewer: QDialog | None = None
         self.repo = AcquisitionRepo(ctx.store.db)
         self.model = RowTableModel(COLUMNS, self)
         self.table = QTableView(objectName="inboxTable")
@@ -61,6 +62,9 @@ class UnassignedDialog(QDialog):
         self.attach_button = QPushButton(f"Attach to {who}", objectName="attachImages")
         self.attach_button.setEnabled(patient_id is not None)
         self.attach_button.clicked.connect(self.attach_selected)
+        self.preview_button = QPushButton("Preview…", objectName="previewInbox")
+        self.preview_button.clicked.connect(self.preview_selected)
+        self.table.doubleClicked.connect(lambda *_: self.preview_selected())
         self.dismiss_button = QPushButton("Remove from list", objectName="dismissFailed")
         self.dismiss_button.setToolTip("Only failed files; the file itself stays in the folder.")
         self.dismiss_button.clicked.connect(self.dismiss_selected)
@@ -70,6 +74,7 @@ class UnassignedDialog(QDialog):
         self.status.setWordWrap(True)
         bar = QHBoxLayout()
         bar.addWidget(self.dismiss_button)
+        bar.addWidget(self.preview_button)
         bar.addStretch(1)
         bar.addWidget(self.attach_button)
         bar.addWidget(close)
@@ -89,6 +94,23 @@ class UnassignedDialog(QDialog):
     def selected(self) -> list[InboxRow]:
         rows = {i.row() for i in self.table.selectionModel().selectedRows()}
         return [self.model.data(self.model.index(r, 0), RowRole) for r in sorted(rows)]
+
+    def preview_selected(self) -> None:
+        """Look before attaching: the stored copies of the picked files in the viewer
+        (a failed file has none; its original is still in the folder)."""
+        from app.ui.image_viewer import ImageViewer
+
+        files = self.repo.files
+        rows = [
+            ImageRow("", "", None, r.kind, r.sha256, r.filename, r.size, None, None,
+                     files.path_of(r.sha256), files.has(r.sha256))
+            for r in self.selected() if r.sha256
+        ]
+        if not rows:
+            self.status.setText("Pick a waiting or quarantined file to preview.")
+            return
+        self.viewer = ImageViewer(self.ctx, rows, 0, self)
+        self.viewer.open()
 
     def attach_selected(self) -> None:
         picked = [r for r in self.selected() if r.status != "failed"]

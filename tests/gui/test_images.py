@@ -260,6 +260,14 @@ def test_status_bar_says_whose_images_are_taken_and_what_waits(window, page, qtb
     dialog = page.images_tab.findChild(UnassignedDialog)
     qtbot.waitUntil(lambda: dialog is not None and dialog.model.rowCount() == 1)
     assert dialog.model.rows[0].status == "quarantined"
+    # Look before attaching.
+    dialog.table.selectRow(0)
+    qtbot.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
+    viewer = dialog.viewer
+    qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.scroll, timeout=10000)
+    assert "other.dcm" in viewer.caption.text()
+    qtbot.keyClick(viewer, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not viewer.isVisible())
     dialog.close()
 
 
