@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from cloud.crud import Refused
+from cloud.crud import DeviceCtx, Refused
 from cloud.models import Record
 from cloud.portal.models import Share
 
@@ -147,3 +147,23 @@ def require_device(p: Principal) -> None:
     """Server settings, accounts and shares are managed from the clinic's PCs only."""
     if p.kind != "device":
         raise Refused(403, "only the clinic's computers manage the server")
+
+
+def device(ctx: DeviceCtx) -> Principal:
+    """The principal of a clinic PC calling the sync, upload and image APIs."""
+    return Principal(ctx.installation_id, "device", ctx.id)
+
+
+def synced_rows(p: Principal, installation_column: Any) -> ColumnElement[bool]:
+    """A PC syncs its installation whole — every synced row, change and conflict of it,
+    and nothing of another installation. Only devices read the sync API."""
+    require_device(p)
+    return installation_column == p.installation_id
+
+
+def synced_record(p: Principal, rec: Record | None) -> Record:
+    """One synced row for a PC of its installation; Refused(404) otherwise."""
+    require_device(p)
+    if rec is None or rec.installation_id != p.installation_id:
+        raise Refused(404, "unknown record")
+    return rec

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.core.reconcile import range_digest
 from app.core.wire import ENTITIES
+from cloud import policy
 from cloud.crud import DeviceCtx, Refused
 from cloud.models import Change, ConflictRecord, Installation, Record, utcnow
 
@@ -24,14 +25,15 @@ def pull(
     Only committed changes are read, and none can commit later with a smaller seq
     (see `cloud.db.write_transaction`), so a cursor never skips a change.
     """
-    inst_id = device.installation_id
+    caller = policy.device(device)
     # Read the counter first: every change up to it has committed with it.
     high = session.execute(
-        select(Installation.last_seq).where(Installation.id == inst_id)
+        select(Installation.last_seq).where(policy.synced_rows(caller, Installation.id))
     ).scalar_one()
     q = (
         select(Change)
-        .where(Change.installation_id == inst_id, Change.seq > after, Change.seq <= high)
+        .where(policy.synced_rows(caller, Change.installation_id), Change.seq > after,
+               Change.seq <= high)
         .order_by(Change.seq)
         .limit(limit + 1)
     )
@@ -58,20 +60,20 @@ def _entity(entity: str) -> str:
     return entity
 
 
-def reconcile_summary(session: Session, *, installation_id: str) -> dict[str, Any]:
+def reconcile_summary(session: Session, *, caller: policy.Principal) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for entity in ENTITIES:
-        out[entity] = reconcile_range(session, installation_id=installation_id, entity=entity)
+        out[entity] = reconcile_range(session, caller=caller, entity=entity)
     return out
 
 
 def reconcile_range(
-    session: Session, *, installation_id: str, entity: str, start: str = "", end: str = "",
+    session: Session, *, caller: policy.Principal, entity: str, start: str = "", end: str = "",
     items: bool = False,
 ) -> dict[str, Any]:
     """Count and digest (app.core.reconcile) of `entity` rows with start <= id < end."""
     q = select(Record.entity_id, Record.max_hlc).where(
-        Record.installation_id == installation_id, Record.entity == _entity(entity)
+        policy.synced_rows(caller, Record.installation_id), Record.entity == _entity(entity)
     )
     if start:
         q = q.where(Record.entity_id >= start)
@@ -89,23 +91,22 @@ def reconcile_range(
     return result
 
 
-def get_record(session: Session, *, installation_id: str, entity_id: str) -> dict[str, Any]:
+def get_record(session: Session, *, caller: policy.Principal, entity_id: str) -> dict[str, Any]:
     """One row's full state, to repair a difference found by reconciliation."""
-    rec = session.get(Record, entity_id)
-    if rec is None or rec.installation_id != installation_id:
-        raise Refused(404, "unknown record")
+    rec = policy.synced_record(caller, session.get(Record, entity_id))
     return {"entity": rec.entity, "entity_id": rec.entity_id, "seq": rec.seq,
             "fields": {n: {"value": v, "hlc": rec.stamps[n], "base": rec.bases.get(n)}
                        for n, v in rec.fields.items()}}
 
 
 def list_conflicts(
-    session: Session, *, installation_id: str, after_id: int, limit: int,
+    session: Session, *, caller: policy.Principal, after_id: int, limit: int,
     include_resolved: bool,
 ) -> dict[str, Any]:
     q = (
         select(ConflictRecord)
-        .where(ConflictRecord.installation_id == installation_id, ConflictRecord.id > after_id)
+        .where(policy.synced_rows(caller, ConflictRecord.installation_id),
+               ConflictRecord.id > after_id)
         .order_by(ConflictRecord.id)
         .limit(limit + 1)
     )

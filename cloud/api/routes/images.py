@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
+from cloud import policy
 from cloud.api.deps import BlobsDep, DeviceDep, SessionDep
 from cloud.models import Image
 from cloud.schemas import Problem
@@ -32,7 +33,7 @@ def download(sha256: Sha256, device: DeviceDep, session: SessionDep,
              blobs: BlobsDep) -> StreamingResponse:
     """The bytes of an image of the caller's installation, streamed."""
     held = session.execute(
-        select(Image.id).where(Image.installation_id == device.installation_id,
+        select(Image.id).where(policy.synced_rows(policy.device(device), Image.installation_id),
                                Image.sha256 == sha256).limit(1)
     ).first()
     size = blobs.size(sha256) if held is not None else None

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from cloud import policy
 from cloud.api.deps import DeviceDep, SessionDep
 from cloud.crud import pull as reads
 from cloud.crud import push as writes
@@ -54,7 +55,7 @@ def pull(
 @router.get("/reconcile", response_model=dict[str, RangeOut])
 def reconcile_summary(device: DeviceDep, session: SessionDep) -> dict[str, RangeOut]:
     """Count and digest (app.core.reconcile) of every entity."""
-    summary = reads.reconcile_summary(session, installation_id=device.installation_id)
+    summary = reads.reconcile_summary(session, caller=policy.device(device))
     return {k: RangeOut.model_validate(v) for k, v in summary.items()}
 
 
@@ -67,7 +68,7 @@ def reconcile_range(
     """Count and digest of `entity` rows with start <= id < end; with `items`, their
     (id, version) pairs too when the range is small."""
     return RangeOut.model_validate(reads.reconcile_range(
-        session, installation_id=device.installation_id, entity=entity, start=start,
+        session, caller=policy.device(device), entity=entity, start=start,
         end=end, items=items,
     ))
 
@@ -78,7 +79,7 @@ def get_record(
     entity_id: Annotated[str, Path(max_length=36)], device: DeviceDep, session: SessionDep
 ) -> RecordOut:
     return RecordOut.model_validate(reads.get_record(
-        session, installation_id=device.installation_id, entity_id=entity_id))
+        session, caller=policy.device(device), entity_id=entity_id))
 
 
 @router.get("/conflicts", response_model=ConflictsOut)
@@ -89,7 +90,7 @@ def list_conflicts(
     include_resolved: bool = False,
 ) -> ConflictsOut:
     return ConflictsOut.model_validate(reads.list_conflicts(
-        session, installation_id=device.installation_id, after_id=after, limit=limit,
+        session, caller=policy.device(device), after_id=after, limit=limit,
         include_resolved=include_resolved,
     ))
 

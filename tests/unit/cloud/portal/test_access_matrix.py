@@ -149,3 +149,27 @@ def test_notes_only_from_doctors_and_only_on_patients_they_see(
                      data={"body": "x", "csrf": token}, follow_redirects=False)
     assert (r.status_code, r.headers.get("location")) == (303, "/doctor/")
     assert not [c for c in clinic.pc.pull_all() if c["entity"] == "note"]
+
+
+def test_sync_read_paths_give_another_installation_nothing(clinic: Clinic, stranger: PC) -> None:
+    """Every read of the device sync API goes through the policy: another practice's PC
+    reads none of this practice's rows, changes, digests or conflicts."""
+    seed(stranger)
+    theirs = set(clinic.patients.values())
+    h = stranger.headers
+    changes = stranger.pull_all()
+    assert theirs.isdisjoint(c["entity_id"] for c in changes)
+    for pid in theirs:
+        assert stranger.http.get(f"/api/v1/records/{pid}", headers=h).status_code == 404
+    for entity in ("patient", "visit", "agreement"):
+        r = stranger.http.get(f"/api/v1/reconcile/{entity}", headers=h,
+                              params={"items": "true"}).json()
+        assert theirs.isdisjoint(i for i, _ in r["items"])
+    summary = stranger.http.get("/api/v1/reconcile", headers=h).json()
+    own = clinic.pc.http.get("/api/v1/reconcile", headers=clinic.pc.headers).json()
+    assert summary["patient"]["digest"] != own["patient"]["digest"]
+    conflicts = stranger.http.get("/api/v1/conflicts", headers=h,
+                                  params={"include_resolved": "true"}).json()["conflicts"]
+    assert theirs.isdisjoint(c["entity_id"] for c in conflicts)
+    # A portal session is not a device: the sync API wants a device token.
+    assert stranger.http.get("/api/v1/changes").status_code == 401
