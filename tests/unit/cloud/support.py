@@ -38,8 +38,11 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
+            # Only our own sessions: an autovacuum worker may be in the new database, and
+            # it belongs to the superuser (DROP DATABASE stops it by itself).
             conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n "
+                "AND usename = current_user AND pid <> pg_backend_pid()"
             ), {"n": name})
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
