@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.imaging.errors import DamagedFileError, ImagingError
+from app.platform.files import hash_file
 from app.platform.paths import data_dir
 
 BLOCK = 1024 * 1024
@@ -36,17 +37,6 @@ class StoredFile:
 
 def default_root() -> Path:
     return data_dir() / "images"
-
-
-def hash_file(path: Path) -> tuple[str, int]:
-    """(hex SHA-256, size), read in blocks: memory stays flat for files of any size."""
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb", buffering=0) as f:
-        while block := f.read(BLOCK):
-            h.update(block)
-            size += len(block)
-    return h.hexdigest(), size
 
 
 def _fsync_dir(folder: Path) -> None:

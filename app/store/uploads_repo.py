@@ -13,17 +13,16 @@ reason is in last_error). Only the sync agent changes a row after it is queued.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import case, func, select, update
 
+from app.platform.files import hash_file
 from app.store.db import Database
 from app.store.models import Upload
 from app.store.outbox import utc_now_text
 
-READ_BLOCK = 1024 * 1024
 WAITING = ("pending", "uploading")
 STATUSES = ("pending", "uploading", "done", "failed")
 
@@ -60,17 +59,6 @@ class UploadCounts:
     failed: int
 
 
-def file_sha256(path: Path) -> tuple[str, int]:
-    """(hex SHA-256, size) of a file, read in blocks: memory stays flat."""
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb", buffering=0) as f:
-        while block := f.read(READ_BLOCK):
-            h.update(block)
-            size += len(block)
-    return h.hexdigest(), size
-
-
 def _row(u: Upload) -> UploadRow:
     return UploadRow(
         u.id, u.sha256, u.path, u.size, u.patient_id, u.kind, u.filename, u.url,
@@ -94,7 +82,7 @@ class UploadsRepo:
         queued again from this path.
         """
         path = Path(path)
-        sha, size = file_sha256(path)
+        sha, size = hash_file(path)
         name = filename or path.name
         with self.db.write() as s:
             row = s.scalar(select(Upload).where(Upload.sha256 == sha))
