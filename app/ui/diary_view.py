@@ -19,8 +19,7 @@ from app.store.dto import AppointmentRow, DiaryDay, VisitRow
 from app.ui import formatting
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp
-from app.ui.patient_page import _table
-from app.ui.table_model import Column, RowTableModel
+from app.ui.table_model import Column, RowTableModel, table_view
 
 DIARY_VISITS: list[Column[VisitRow]] = [
     Column("Patient", lambda v: v.patient_name),
@@ -70,7 +69,7 @@ class DiaryView(QWidget):
             box = QWidget()
             v = QVBoxLayout(box)
             v.addWidget(QLabel(title))
-            v.addWidget(_table(model, name))
+            v.addWidget(table_view(model, name))
             split.addWidget(box)
         self.empty = QLabel("", objectName="diaryEmpty")
         layout = QVBoxLayout(self)

@@ -7,16 +7,13 @@ from typing import Any
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDateEdit,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -35,7 +32,7 @@ from app.ui.record_forms import (
     payment_dialog,
     visit_dialog,
 )
-from app.ui.table_model import Column, RowRole, RowTableModel
+from app.ui.table_model import Column, RowRole, RowTableModel, table_view
 
 VISIT_COLUMNS: list[Column[VisitRow]] = [
     Column("Date", lambda v: v.visit_date),
@@ -69,17 +66,6 @@ APPOINTMENT_COLUMNS: list[Column[AppointmentRow]] = [
     Column("Reason", lambda a: a.reason or ""),
     Column("Status", lambda a: a.status.replace("_", " ").capitalize()),
 ]
-
-
-def _table(model: RowTableModel[Any], name: str) -> QTableView:
-    table = QTableView(objectName=name)
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.verticalHeader().hide()
-    table.horizontalHeader().setStretchLastSection(True)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    return table
 
 
 class PatientPage(QWidget):
@@ -150,7 +136,7 @@ class PatientPage(QWidget):
         bar.addStretch(1)
         bar.addWidget(rename)
         bar.addWidget(add)
-        self.visit_table = _table(self.visits, "visitTable")
+        self.visit_table = table_view(self.visits, "visitTable")
         self.visit_table.doubleClicked.connect(lambda *_: self.rename_visit())
         self.visits_empty = QLabel("No records yet.", objectName="visitsEmpty")
         v = QVBoxLayout(page)
@@ -169,7 +155,7 @@ class PatientPage(QWidget):
         bar.addStretch(1)
         bar.addWidget(pay)
         bar.addWidget(add)
-        self.agreement_table = _table(self.agreements, "agreementTable")
+        self.agreement_table = table_view(self.agreements, "agreementTable")
         self.agreement_totals = QLabel("", objectName="agreementTotals")
         v = QVBoxLayout(page)
         v.addLayout(bar)
@@ -186,7 +172,7 @@ class PatientPage(QWidget):
         bar.addWidget(add)
         v = QVBoxLayout(page)
         v.addLayout(bar)
-        v.addWidget(_table(self.appointments, "appointmentTable"), 1)
+        v.addWidget(table_view(self.appointments, "appointmentTable"), 1)
         self.tabs.addTab(page, "Appointments")
 
     # Loading --------------------------------------------------------------------------

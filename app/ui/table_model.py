@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 R = TypeVar("R")
 RowRole = Qt.ItemDataRole.UserRole + 1
@@ -79,3 +80,20 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         if role == Qt.ItemDataRole.ForegroundRole and col.foreground:
             return col.foreground(row)
         return None
+
+
+def table_view(model: RowTableModel[Any], name: str, *, stretch: bool = False) -> QTableView:
+    """A read-only table over `model`, selecting whole rows; columns fit their contents
+    (the last one stretching), or share the width when `stretch`."""
+    table = QTableView(objectName=name)
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    header = table.horizontalHeader()
+    if stretch:
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    else:
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return table

@@ -6,12 +6,10 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QComboBox,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -19,7 +17,6 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -30,7 +27,7 @@ from app.store.upload_list_repo import ChangeItem, ImageItem, UploadListRepo
 from app.ui.context import AppContext
 from app.ui.formatting import local_time
 from app.ui.ops import ReadOp, WriteOp
-from app.ui.table_model import Column, RowRole, RowTableModel
+from app.ui.table_model import Column, RowRole, RowTableModel, table_view
 
 STATUS_FILTERS = [
     ("Everything", None),
@@ -90,15 +87,6 @@ class ProgressDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
 
-def _table(model: RowTableModel[Any], name: str) -> QTableView:
-    table = QTableView(objectName=name)
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.verticalHeader().hide()
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-    return table
-
-
 class UploadListDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -122,8 +110,8 @@ class UploadListDialog(QDialog):
         self.changes = RowTableModel(CHANGE_COLUMNS, self)
         self.images = RowTableModel(IMAGE_COLUMNS, self)
         self.tabs = QTabWidget()
-        self.tabs.addTab(_table(self.changes, "changeTable"), "Changes")
-        image_table = _table(self.images, "imageTable")
+        self.tabs.addTab(table_view(self.changes, "changeTable", stretch=True), "Changes")
+        image_table = table_view(self.images, "imageTable", stretch=True)
         image_table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(image_table))
         self.tabs.addTab(image_table, "Images")
         self.summary = QLabel("", objectName="uploadSummary")
