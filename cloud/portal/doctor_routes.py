@@ -23,9 +23,10 @@ from cloud.portal.web import (
     check_csrf,
     clear_cookie,
     cookie_name,
+    login_refused,
     pre_token,
     render,
-    set_cookie,
+    signed_in,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -53,17 +54,9 @@ def login(request: Request, session: SessionDep, installation_id: F, login_passw
                                 login_password=login_password, user=user, password=password,
                                 address=address(request))
     except auth.LoginRefused as exc:
-        refused = render(request, "doctor_login.html", 429 if exc.wait_s else 401,
-                          pre=pre_token(request), error=exc.message,
-                          installation_id=installation_id, user_name=user)
-        if exc.wait_s:
-            refused.headers["Retry-After"] = str(int(exc.wait_s) + 1)
-        return refused
-    sessions.end(session, request.cookies.get(cookie_name(request)))
-    token, _csrf = sessions.start(session, principal)
-    response = RedirectResponse("/doctor/patients", status_code=303)
-    set_cookie(request, response, token)
-    return response
+        return login_refused(request, "doctor_login.html", exc,
+                             installation_id=installation_id, user_name=user)
+    return signed_in(request, session, principal, "/doctor/patients")
 
 
 @router.post("/doctor/logout")

@@ -21,9 +21,10 @@ from cloud.portal.web import (
     check_csrf,
     clear_cookie,
     cookie_name,
+    login_refused,
     pre_token,
     render,
-    set_cookie,
+    signed_in,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -46,17 +47,9 @@ def login(request: Request, session: SessionDep, installation_id: F, card: F, pa
         principal = auth.patient(session, installation_id=installation_id.strip(), card=card,
                                  password=password, address=address(request))
     except auth.LoginRefused as exc:
-        refused = render(request, "patient_login.html", 429 if exc.wait_s else 401,
-                          pre=pre_token(request), error=exc.message,
-                          installation_id=installation_id, card=card)
-        if exc.wait_s:
-            refused.headers["Retry-After"] = str(int(exc.wait_s) + 1)
-        return refused
-    sessions.end(session, request.cookies.get(cookie_name(request)))
-    token, _csrf = sessions.start(session, principal)
-    response = RedirectResponse("/patient/me", status_code=303)
-    set_cookie(request, response, token)
-    return response
+        return login_refused(request, "patient_login.html", exc,
+                             installation_id=installation_id, card=card)
+    return signed_in(request, session, principal, "/patient/me")
 
 
 @router.get("/patient/me")

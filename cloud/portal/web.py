@@ -107,6 +107,26 @@ def render(request: Request, name: str, status: int = 200, *,
     return response
 
 
+def login_refused(request: Request, template: str, exc: Any, **form: str) -> Response:
+    """The login page again with the reason, the typed fields kept (never a password),
+    and Retry-After while the account or address is being slowed down."""
+    refused = render(request, template, 429 if exc.wait_s else 401, pre=pre_token(request),
+                     error=exc.message, **form)
+    if exc.wait_s:
+        refused.headers["Retry-After"] = str(int(exc.wait_s) + 1)
+    return refused
+
+
+def signed_in(request: Request, session: Any, principal: Any, home: str) -> Response:
+    """A fresh session for `principal` (any older one of this browser ends) and the way
+    to its first page."""
+    sessions.end(session, request.cookies.get(cookie_name(request)))
+    token, _csrf = sessions.start(session, principal)
+    response = RedirectResponse(home, status_code=303)
+    set_cookie(request, response, token)
+    return response
+
+
 def to_login(exc: NeedLogin) -> Response:
     return RedirectResponse(exc.where, status_code=303)
 
