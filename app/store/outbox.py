@@ -43,7 +43,7 @@ def _clock(session: Session) -> tuple[Clock, SyncState]:
     return Clock(row.node_id, last=last), row
 
 
-def _patient_of(obj: Synced, session: Session) -> str | None:
+def patient_of(obj: Synced, session: Session) -> str | None:
     if isinstance(obj, Patient):
         return obj.id
     pid = getattr(obj, "patient_id", None)
@@ -126,7 +126,7 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
                 mutation_id=mutation.id,
                 entity=mutation.entity,
                 entity_id=mutation.entity_id,
-                patient_id=_patient_of(obj, session),
+                patient_id=patient_of(obj, session),
                 payload=mutation.to_wire(),
                 created_at=now_text,
             )

@@ -25,7 +25,7 @@ from app.store.models import (
     Synced,
     SyncState,
 )
-from app.store.outbox import utc_now_text
+from app.store.outbox import patient_of, utc_now_text
 
 # Values a new row needs before its first fields arrive (a NOT NULL column whose
 # creation change has not been seen here: never expected, but never a stuck pull).
@@ -362,8 +362,7 @@ def _queue(db: Database, model: type[Synced], ids: list[str]) -> int:
                         mutation_id=m.id,
                         entity=m.entity,
                         entity_id=m.entity_id,
-                        patient_id=getattr(obj, "patient_id", None)
-                        or (obj.id if model.__entity__ == "patient" else None),
+                        patient_id=patient_of(obj, s),
                         payload=m.to_wire(),
                         created_at=now,
                     )
