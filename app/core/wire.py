@@ -106,6 +106,8 @@ ENTITIES: dict[str, EntitySpec] = {
                 "next_visit_date": D,
                 "next_visit_minutes": I,
                 "doctor_id": FieldSpec("uuid"),
+                "charge": I,
+                "bill_insurance": FieldSpec("bool"),
                 "deleted": B,
             },
             append_only=True,

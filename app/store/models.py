@@ -90,6 +90,10 @@ class Visit(Synced, Base):
     next_visit_date: Mapped[str | None] = mapped_column(String(10))
     next_visit_minutes: Mapped[int | None] = mapped_column(Integer)
     doctor_id: Mapped[str | None] = mapped_column(String(36))
+    # Posted by the offline-images wizard: the procedure's fee (minor units; 0 when the
+    # charge was not applied) and whether it goes to the insurance.
+    charge: Mapped[int | None] = mapped_column(Integer)
+    bill_insurance: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (
         Index("ix_visits_patient_date", "patient_id", "visit_date"),
