@@ -26,6 +26,8 @@ OPTIONS: dict[str, Option] = {
         Option("device_id", str, "", "This computer's device ID on the server"),
         Option("registered_email", str, "", "Email address given at registration"),
         Option("conflicts_cursor", int, 0, "The last conflict fetched from the server"),
+        # This PC's "Remind me later" for offline images: not asked again that day.
+        Option("offline_images_remind_after", str, "", "Offline images: do not ask before"),
     )
 }
 

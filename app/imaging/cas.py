@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.imaging.errors import DamagedFileError, ImagingError
-from app.platform.files import hash_file
+from app.platform.files import fsync_dir, hash_file
 from app.platform.paths import data_dir
 
 BLOCK = 1024 * 1024
@@ -39,14 +39,6 @@ def default_root() -> Path:
     return data_dir() / "images"
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class ImageStore:
@@ -132,7 +124,7 @@ class ImageStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp, 0o444)
             os.replace(tmp, dest)
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
         if verify:
             again, again_size = hash_file(dest)
             if (again, again_size) != (sha, size):

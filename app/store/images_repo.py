@@ -384,9 +384,17 @@ def file_item(
     return row
 
 
+def _held(s: WriteSession, patient_id: str) -> bool:
+    """A provisional patient's files wait for the offline-images wizard: a person
+    first says who the patient is, and only then do the images go up."""
+    with s.no_autoflush:
+        p = s.get(Patient, patient_id)
+    return bool(p is not None and p.provisional and not p.merged_into)
+
+
 def queue_upload(s: WriteSession, up: importer.UploadFile, patient_id: str, kind: str) -> None:
     """UploadsRepo.enqueue's rule inside the filing transaction; the hash is known, so
-    the file is not read again."""
+    the file is not read again. A provisional patient's files are queued held."""
     # Rows queued earlier in this transaction are remembered here, so the lookup by
     # unique hash needs no flush of everything before it (one per file, in a batch).
     queued: dict[str, Upload] = s.info.setdefault("queued_uploads", {})
@@ -397,10 +405,12 @@ def queue_upload(s: WriteSession, up: importer.UploadFile, patient_id: str, kind
     if existing is None:
         queued[up.sha256] = Upload(
             sha256=up.sha256, path=str(up.path), size=up.size, patient_id=patient_id,
-            kind=kind, filename=up.filename[:255], offset=0, status="pending", attempts=0,
+            kind=kind, filename=up.filename[:255], offset=0,
+            status="held" if _held(s, patient_id) else "pending", attempts=0,
             created_at=utc_now_text(),
         )
         s.add(queued[up.sha256])
     elif existing.status == "failed":
         existing.path, existing.size = str(up.path), up.size
-        existing.status, existing.last_error = "pending", None
+        existing.status = "held" if _held(s, patient_id) else "pending"
+        existing.last_error = None

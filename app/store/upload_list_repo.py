@@ -53,7 +53,15 @@ class ImageItem:
         return 100 if self.status == "sent" else int(100 * self.sent / max(self.size, 1))
 
 
-_IMAGE_STATUS = {"pending": "waiting", "uploading": "sending", "done": "sent", "failed": "failed"}
+_IMAGE_STATUS = {
+    "held": "waiting", "pending": "waiting", "uploading": "sending", "done": "sent",
+    "failed": "failed",
+}
+_BY_LABEL = {
+    "waiting": ("held", "pending"), "sending": ("uploading",), "sent": ("done",),
+    "failed": ("failed",),
+}
+HELD_REASON = "Patient created offline: waiting for Synchronize offline images"
 
 
 class UploadListRepo:
@@ -104,9 +112,8 @@ class UploadListRepo:
             .order_by(Upload.id.desc())
             .limit(limit)
         )
-        wanted = {v: k for k, v in _IMAGE_STATUS.items()}
-        if status in ("waiting", "sent", "failed", "sending"):
-            stmt = stmt.where(Upload.status == wanted[status])
+        if status in _BY_LABEL:
+            stmt = stmt.where(Upload.status.in_(_BY_LABEL[status]))
         out = []
         with self.db.read() as s:
             for u, first, last in s.execute(stmt):
@@ -123,7 +130,7 @@ class UploadListRepo:
                         u.size,
                         u.offset,
                         _IMAGE_STATUS.get(u.status, u.status),
-                        u.last_error,
+                        HELD_REASON if u.status == "held" else u.last_error,
                         u.created_at,
                         u.done_at,
                     )

@@ -6,9 +6,11 @@ rather than restart: the tus upload URL and the last offset the server confirmed
 The path points at the content-addressed image store file, which is never modified;
 nothing is copied.
 
-Statuses: pending (waiting, maybe half sent), uploading (a worker holds it), done (the
-server confirmed the whole file's SHA-256), failed (will not succeed by retrying; the
-reason is in last_error). Only the sync agent changes a row after it is queued.
+Statuses: held (a provisional patient's file, kept on this PC until the offline-images
+wizard releases it), pending (waiting, maybe half sent), uploading (a worker holds it),
+done (the server confirmed the whole file's SHA-256), failed (will not succeed by
+retrying; the reason is in last_error). Once a row is pending, only the sync agent
+changes it (and the app's "retry" of a failed one).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from app.store.models import Upload
 from app.store.outbox import utc_now_text
 
 WAITING = ("pending", "uploading")
-STATUSES = ("pending", "uploading", "done", "failed")
+STATUSES = ("held", "pending", "uploading", "done", "failed")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,130 @@
+"""The recovery folder on this PC: images the sync wizard could not send, kept as
+plain files until a person attaches them to a patient's record.
+
+One subfolder per hidden procedure ("<patient> <date>", made unique). Each file is
+copied with its hash taken on the way, fsynced and renamed into place, then checked
+against the hash it was stored under; a procedure is only taken out of its record
+after every copy checked out. Names from records are made safe for any file system
+(no path separators, "..", NUL or control characters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.imaging.errors import DamagedFileError, ImagingError
+from app.platform.files import fsync_dir
+from app.platform.paths import data_dir
+
+BLOCK = 1024 * 1024
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+
+
+def safe_name(name: str, fallback: str = "image") -> str:
+    """A file or folder name that stays inside its folder on every system."""
+    cleaned = re.sub(r"\.{2,}", " ", _UNSAFE.sub(" ", name))
+    cleaned = " ".join(cleaned.split())[:120].strip(". ")
+    return cleaned or fallback
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveredSet:
+    path: Path
+    label: str
+    files: tuple[Path, ...]
+
+
+def default_root() -> Path:
+    return data_dir() / "Recovered images"
+
+
+class RecoveryFolder:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+
+    def keep(
+        self, patient_name: str, date: str | None, sources: Iterable[tuple[Path, str, str]]
+    ) -> Path:
+        """Copy (stored file, original name, sha256) triples into a new subfolder.
+
+        Raises ImagingError, leaving no partial folder, when a file is missing or its
+        copy does not match its hash."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        base = safe_name(" ".join(p for p in (patient_name, date or "") if p), "Images")
+        folder = Path(tempfile.mkdtemp(dir=self.root, prefix=".incoming-"))
+        try:
+            used: set[str] = set()
+            for source, name, sha in sources:
+                _copy_checked(source, folder / _unique(safe_name(name), used), sha)
+            final = self.root / _unique(base, {p.name for p in self.root.iterdir()})
+            os.replace(folder, final)
+            fsync_dir(self.root)
+            return final
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def sets(self) -> list[RecoveredSet]:
+        """What waits here, newest first."""
+        if not self.root.is_dir():
+            return []
+        found = []
+        for d in self.root.iterdir():
+            if not d.is_dir() or d.name.startswith("."):
+                continue
+            files = tuple(sorted(f for f in d.iterdir() if f.is_file()))
+            if files:
+                found.append((d.stat().st_mtime, RecoveredSet(d, d.name, files)))
+        return [s for _t, s in sorted(found, key=lambda x: -x[0])]
+
+    def forget(self, entry: RecoveredSet, filed: Iterable[Path]) -> None:
+        """Remove the files that were filed in a record; the folder goes when empty."""
+        for f in filed:
+            if f.parent == entry.path:
+                f.unlink(missing_ok=True)
+        if entry.path.is_dir() and not any(entry.path.iterdir()):
+            entry.path.rmdir()
+
+
+def _unique(name: str, used: set[str]) -> str:
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    candidate, n = name, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})"
+    used.add(candidate)
+    return candidate
+
+
+def _copy_checked(source: Path, target: Path, sha256: str) -> None:
+    h = hashlib.sha256()
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        with open(source, "rb", buffering=0) as src, open(tmp, "wb") as out:
+            while block := src.read(BLOCK):
+                h.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+    except FileNotFoundError:
+        tmp.unlink(missing_ok=True)
+        raise ImagingError(f"{target.name} is no longer on this computer.") from None
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ImagingError(f"{target.name} could not be copied: {exc.strerror or exc}.") from None
+    if h.hexdigest() != sha256:
+        tmp.unlink(missing_ok=True)
+        raise DamagedFileError(
+            f"{target.name} on this computer is damaged (its content changed since it "
+            "was stored); it was not moved."
+        )
+    os.replace(tmp, target)

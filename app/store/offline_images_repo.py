@@ -1,0 +1,359 @@
+"""Offline images: patients created on this PC without a connection, and the images
+filed for them, waiting for a person to say who the patient is (the sync wizard).
+
+A provisional patient's rows sync like any other, so nothing is kept on one PC only
+longer than the link is down; its image files are queued *held* (see uploads_repo)
+and go up when the wizard syncs the procedure (the record) they belong to:
+
+1. `waiting` lists the provisional patients whose images are still on this PC;
+2. `candidates` proposes existing patients (app.core.matching; never an automatic
+   merge);
+3. `resolve` merges the provisional patient into the chosen one — every record,
+   appointment, agreement, note and image is moved to it and the provisional patient
+   is marked merged into it, so late references from other PCs still resolve — or
+   confirms it as a new patient; images filed outside a record get a record of
+   their own, since billing options belong to a record;
+4. `sync_procedure` posts the procedure's billing options on its record and releases
+   its files to the agent; `procedure_state` says how they are doing;
+5. `hide_procedure` copies a procedure's files to the recovery folder on this PC,
+   checks the copies, and only then takes the images out of the record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, func, or_, select, update
+
+from app.core import matching
+from app.core.text import digits, display_name
+from app.imaging import series
+from app.imaging.cas import ImageStore
+from app.imaging.errors import ImagingError
+from app.imaging.recovery import RecoveryFolder
+from app.store import access
+from app.store.agent_repo import AgentRepo
+from app.store.db import Database, WriteSession
+from app.store.dto import Viewer
+from app.store.errors import NotFoundError, StoreError
+from app.store.models import Agreement, Appointment, Note, Patient, RecordImage, Upload, User, Visit
+from app.store.settings_repo import SettingsRepo
+
+REMIND_KEY = "offline_images_remind_after"
+LOOSE_RECORD_NAME = "Offline images"
+_MOVED = (Visit, Appointment, Agreement, Note, RecordImage)
+
+
+@dataclass(frozen=True, slots=True)
+class OfflinePatient:
+    id: str
+    name: str
+    birth_date: str | None
+    images: int
+    procedures: int
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    id: str
+    name: str
+    birth_date: str | None
+    mobile: str | None
+    reason: str  # why it is proposed; "" for a patient picked by search
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureImage:
+    id: str
+    sha256: str  # what the record refers to (a series: its manifest)
+    filename: str
+    kind: str
+    size: int
+    shas: tuple[str, ...]  # the files that carry it (a series: slices and manifest)
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """A record (visit) holding offline images; visit_id None: images in no record."""
+
+    visit_id: str | None
+    date: str | None
+    name: str | None
+    images: tuple[ProcedureImage, ...]
+
+    @property
+    def label(self) -> str:
+        if self.visit_id is None:
+            return f"Images not in a record ({len(self.images)})"
+        what = " · ".join(p for p in (self.date, self.name) if p) or "Record"
+        return f"{what} ({len(self.images)} image{'s' if len(self.images) != 1 else ''})"
+
+    @property
+    def shas(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(sha for i in self.images for sha in i.shas))
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureOptions:
+    apply_charges: bool = True
+    fee: int = 0  # minor units, posted when apply_charges
+    bill_insurance: bool = False
+    provider_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureState:
+    status: str  # held, sending, done, failed
+    reason: str | None
+    sent: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: str
+    name: str
+
+
+class OfflineImagesRepo:
+    """Thread-safe; call it off the UI thread (hiding copies whole files)."""
+
+    def __init__(
+        self, db: Database, files: ImageStore | None = None,
+        recovery: RecoveryFolder | None = None,
+    ) -> None:
+        self.db = db
+        self.files = files or ImageStore()
+        self.recovery = recovery or RecoveryFolder()
+
+    # Whether to ask ---------------------------------------------------------------------
+    def offline(self) -> bool:
+        """A server is set up for this database and the agent cannot reach it (or is
+        not running): a patient created now is provisional. With no server at all
+        there is nothing to match against, so patients are ordinary."""
+        if not SettingsRepo(self.db).get("server_url"):
+            return False
+        return not AgentRepo(self.db).status().online
+
+    def should_offer(self, viewer: Viewer, today: dt.date | None = None) -> bool:
+        """Offline images wait here and the user has not said "later" today."""
+        today = today or dt.date.today()
+        after = SettingsRepo(self.db).get(REMIND_KEY)
+        if after and today.isoformat() <= after:
+            return False
+        return bool(self.waiting(viewer))
+
+    def remind_later(self, today: dt.date | None = None) -> None:
+        """Not asked again on this PC before tomorrow."""
+        SettingsRepo(self.db).set(REMIND_KEY, (today or dt.date.today()).isoformat())
+
+    # Step 1: the patients -------------------------------------------------------------
+    def waiting(self, viewer: Viewer) -> list[OfflinePatient]:
+        held = select(Upload.sha256).where(Upload.status.in_(("held", "failed")))
+        stmt = (
+            select(Patient, func.count(RecordImage.id),
+                   func.count(func.distinct(func.coalesce(RecordImage.visit_id, ""))))
+            .join(RecordImage, RecordImage.patient_id == Patient.id)
+            .where(access.visible(viewer), Patient.provisional.is_(True),
+                   RecordImage.deleted.is_(False), RecordImage.sha256.in_(held))
+            .group_by(Patient.id)
+            .order_by(Patient.sort_key, Patient.num)
+        )
+        with self.db.read() as s:
+            return [
+                OfflinePatient(p.id, display_name(p.first_name, p.last_name), p.birth_date,
+                               int(n), int(m))
+                for p, n, m in s.execute(stmt)
+            ]
+
+    # Step 2: who the patient is --------------------------------------------------------
+    def candidates(self, viewer: Viewer, patient_id: str) -> list[Match]:
+        """Existing patients the offline one may be, strongest first."""
+        with self.db.read() as s:
+            p = access.check(viewer, s.get(Patient, patient_id))
+            mine = _fields(p)
+            near = [Patient.birth_date == p.birth_date] if p.birth_date else []
+            if p.id_number:
+                near.append(Patient.id_number == p.id_number)
+            phone = digits(p.mobile)
+            if len(phone) >= matching.MIN_PHONE_DIGITS:
+                near.append(Patient.phone_digits.contains(phone))
+            if not near:
+                return []
+            rows = list(s.scalars(
+                select(Patient).where(access.visible(viewer), Patient.id != p.id,
+                                      Patient.provisional.is_(False), or_(*near))
+                .order_by(Patient.sort_key, Patient.num).limit(200)
+            ))
+        by_id = {r.id: r for r in rows}
+        found = matching.candidates(mine, ((r.id, _fields(r)) for r in rows))
+        return [_match(by_id[c.patient_id], c.reason) for c in found]
+
+    def match_of(self, viewer: Viewer, patient_id: str) -> Match:
+        """A patient picked by search, shown as the chosen match."""
+        with self.db.read() as s:
+            p = access.check(viewer, s.get(Patient, patient_id))
+            if p.merged_into:
+                raise NotFoundError("That patient was merged into another one.")
+            return _match(p, "")
+
+    # Step 3: the procedures and their options -------------------------------------------
+    def procedures(self, viewer: Viewer, patient_id: str) -> list[Procedure]:
+        with self.db.read() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            rows = s.execute(
+                select(RecordImage, Visit.visit_date, Visit.name)
+                .outerjoin(Visit, Visit.id == RecordImage.visit_id)
+                .where(RecordImage.patient_id == patient_id, RecordImage.deleted.is_(False))
+                .order_by(Visit.visit_date.desc(), RecordImage.visit_id, RecordImage.taken_at,
+                          RecordImage.id)
+            ).all()
+            waiting = set(s.scalars(
+                select(Upload.sha256).where(
+                    Upload.sha256.in_({r.sha256 for r, _d, _n in rows}),
+                    Upload.status != "done")
+            ))
+        groups: dict[str | None, tuple[str | None, str | None, list[ProcedureImage]]] = {}
+        for img, date, name in rows:
+            if img.sha256 not in waiting:
+                continue
+            group = groups.setdefault(img.visit_id, (date, name, []))
+            group[2].append(ProcedureImage(img.id, img.sha256, img.filename or "", img.kind,
+                                           img.size, self._shas(img)))
+        return [Procedure(vid, d, n, tuple(imgs)) for vid, (d, n, imgs) in groups.items()]
+
+    def providers(self) -> list[Provider]:
+        """The users of this practice database — the providers of this location."""
+        with self.db.read() as s:
+            return [Provider(u.id, u.display_name) for u in s.scalars(
+                select(User).where(User.active.is_(True)).order_by(User.display_name))]
+
+    def _shas(self, img: RecordImage) -> tuple[str, ...]:
+        if not img.series_uid:
+            return (img.sha256,)
+        try:
+            manifest = series.load(self.files.path_of(img.sha256))
+        except (ImagingError, OSError):
+            return (img.sha256,)
+        return (*(sl.sha256 for sl in manifest.slices), img.sha256)
+
+    # Step 4: resolve, then sync procedure by procedure --------------------------------
+    def resolve(
+        self, viewer: Viewer, patient_id: str, kept_id: str | None,
+        procedures: Iterable[Procedure] = (),
+    ) -> tuple[str, dict[str | None, str]]:
+        """Merge the provisional patient into `kept_id`, or (None) confirm it as new.
+
+        Returns the id the records now live under and, for each procedure, the record
+        that holds it (images in no record are filed into a new one, named so)."""
+        procedures = list(procedures)
+        with self.db.write() as s:
+            p = access.check(viewer, s.get(Patient, patient_id))
+            if not p.provisional or p.merged_into:
+                raise StoreError("This patient was already matched on this computer.")
+            target = p
+            if kept_id is not None:
+                target = access.check(viewer, s.get(Patient, kept_id))
+                if target.id == p.id or target.merged_into:
+                    raise StoreError("Choose another patient to match with.")
+                _move_rows(s, p.id, target.id)
+                p.merged_into = target.id
+            p.provisional = False
+            records: dict[str | None, str] = {}
+            for proc in procedures:
+                if proc.visit_id is not None:
+                    records[proc.visit_id] = proc.visit_id
+                    continue
+                visit = Visit(patient_id=target.id, name=LOOSE_RECORD_NAME,
+                              visit_date=dt.date.today().isoformat())
+                s.add(visit)
+                s.flush()
+                ids = [i.id for i in proc.images]
+                for img in s.scalars(select(RecordImage).where(RecordImage.id.in_(ids))):
+                    img.visit_id = visit.id
+                records[None] = visit.id
+            return target.id, records
+
+    def sync_procedure(
+        self, viewer: Viewer, visit_id: str, shas: Iterable[str], options: ProcedureOptions,
+    ) -> None:
+        """Post the options on the record, release its files, wake the agent."""
+        shas = list(shas)
+        with self.db.write() as s:
+            v = s.get(Visit, visit_id)
+            if v is None or v.deleted:
+                raise NotFoundError("That record no longer exists.")
+            access.check(viewer, s.get(Patient, v.patient_id))
+            charge = options.fee if options.apply_charges else 0
+            for name, value in (("charge", charge), ("bill_insurance", options.bill_insurance),
+                                ("doctor_id", options.provider_id)):
+                if getattr(v, name) != value:
+                    setattr(v, name, value)
+            s.execute(
+                update(Upload).where(Upload.sha256.in_(shas),
+                                     Upload.status.in_(("held", "failed")))
+                .values(status="pending", last_error=None)
+            )
+        AgentRepo(self.db).request("sync_now")
+
+    def procedure_state(self, shas: Iterable[str]) -> ProcedureState:
+        shas = list(shas)
+        with self.db.read() as s:
+            rows = list(s.scalars(select(Upload).where(Upload.sha256.in_(shas))))
+        total = sum(u.size for u in rows)
+        sent = sum(u.size if u.status == "done" else u.offset for u in rows)
+        failed = [u for u in rows if u.status == "failed"]
+        if failed:
+            return ProcedureState("failed", failed[0].last_error or "the upload failed",
+                                  sent, total)
+        if any(u.status == "held" for u in rows):
+            return ProcedureState("held", None, sent, total)
+        if len(rows) == len(set(shas)) and all(u.status == "done" for u in rows):
+            return ProcedureState("done", None, sent, total)
+        return ProcedureState("sending", None, sent, total)
+
+    def hide_procedure(self, viewer: Viewer, procedure: Procedure, patient_name: str) -> Path:
+        """Copy the procedure's files to the recovery folder, check the copies, then take
+        its images out of the record. Returns the folder the files are in."""
+        sources: list[tuple[Path, str, str]] = []  # (stored file, name, sha)
+        for img in procedure.images:
+            if len(img.shas) == 1:
+                sources.append((self.files.path_of(img.sha256), img.filename, img.sha256))
+                continue
+            # A series is kept as its slices; filed again, they make the series anew.
+            for n, sha in enumerate(img.shas[:-1], 1):
+                sources.append((self.files.path_of(sha), f"{Path(img.filename).stem} {n:04}.dcm",
+                                sha))
+        folder = self.recovery.keep(patient_name, procedure.date, sources)
+        ids = [i.id for i in procedure.images]
+        with self.db.write() as s:
+            for img in s.scalars(select(RecordImage).where(RecordImage.id.in_(ids))):
+                access.check(viewer, s.get(Patient, img.patient_id))
+                img.deleted = True
+            # Not asked to sync again; filed anew from the recovery folder, the files
+            # are queued afresh.
+            s.execute(delete(Upload).where(Upload.sha256.in_(procedure.shas),
+                                           Upload.status != "done"))
+        return folder
+
+
+def _fields(p: Patient) -> dict[str, str | None]:
+    return {"first_name": p.first_name, "last_name": p.last_name, "birth_date": p.birth_date,
+            "id_number": p.id_number, "mobile": p.mobile}
+
+
+def _match(p: Patient, reason: str) -> Match:
+    return Match(p.id, display_name(p.first_name, p.last_name), p.birth_date, p.mobile, reason)
+
+
+def _move_rows(s: WriteSession, old_id: str, new_id: str) -> None:
+    """Every row of the old patient, moved to the new one — through the ORM, so each
+    move is an outbox change that syncs (bulk UPDATEs are refused on synced tables)."""
+    for model in _MOVED:
+        column = model.patient_id  # type: ignore[attr-defined]
+        for row in s.scalars(select(model).where(column == old_id)):
+            row.patient_id = new_id
+
