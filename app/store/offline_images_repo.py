@@ -54,6 +54,14 @@ class OfflinePatient:
     birth_date: str | None
     images: int
     procedures: int
+    provisional: bool = True  # False: already matched; only its procedures are left
+
+    @property
+    def summary(self) -> str:
+        born = f", born {self.birth_date}" if self.birth_date else ""
+        imgs = f"{self.images} image{'s' if self.images != 1 else ''}"
+        procs = f"{self.procedures} procedure{'s' if self.procedures != 1 else ''}"
+        return f"{self.name}{born} — {imgs} in {procs}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,15 @@ class Provider:
     name: str
 
 
+def working_offline(db: Database) -> bool:
+    """A server is set up for this database and the agent cannot reach it (or is not
+    running): a patient created now is provisional. With no server at all there is
+    nothing to match against, so patients are ordinary."""
+    if not SettingsRepo(db).get("server_url"):
+        return False
+    return not AgentRepo(db).status().online
+
+
 class OfflineImagesRepo:
     """Thread-safe; call it off the UI thread (hiding copies whole files)."""
 
@@ -130,14 +147,6 @@ class OfflineImagesRepo:
         self.recovery = recovery or RecoveryFolder()
 
     # Whether to ask ---------------------------------------------------------------------
-    def offline(self) -> bool:
-        """A server is set up for this database and the agent cannot reach it (or is
-        not running): a patient created now is provisional. With no server at all
-        there is nothing to match against, so patients are ordinary."""
-        if not SettingsRepo(self.db).get("server_url"):
-            return False
-        return not AgentRepo(self.db).status().online
-
     def should_offer(self, viewer: Viewer, today: dt.date | None = None) -> bool:
         """Offline images wait here and the user has not said "later" today."""
         today = today or dt.date.today()
@@ -152,20 +161,24 @@ class OfflineImagesRepo:
 
     # Step 1: the patients -------------------------------------------------------------
     def waiting(self, viewer: Viewer) -> list[OfflinePatient]:
-        held = select(Upload.sha256).where(Upload.status.in_(("held", "failed")))
+        """Provisional patients with images not sent, and patients the wizard already
+        matched whose images are still held (the wizard was closed before their turn)."""
+        held = select(Upload.sha256).where(Upload.status == "held")
+        unsent = select(Upload.sha256).where(Upload.status.in_(("held", "failed")))
         stmt = (
             select(Patient, func.count(RecordImage.id),
                    func.count(func.distinct(func.coalesce(RecordImage.visit_id, ""))))
             .join(RecordImage, RecordImage.patient_id == Patient.id)
-            .where(access.visible(viewer), Patient.provisional.is_(True),
-                   RecordImage.deleted.is_(False), RecordImage.sha256.in_(held))
+            .where(access.visible(viewer), RecordImage.deleted.is_(False),
+                   or_(RecordImage.sha256.in_(held),
+                       Patient.provisional.is_(True) & RecordImage.sha256.in_(unsent)))
             .group_by(Patient.id)
             .order_by(Patient.sort_key, Patient.num)
         )
         with self.db.read() as s:
             return [
                 OfflinePatient(p.id, display_name(p.first_name, p.last_name), p.birth_date,
-                               int(n), int(m))
+                               int(n), int(m), p.provisional)
                 for p, n, m in s.execute(stmt)
             ]
 
@@ -214,7 +227,7 @@ class OfflineImagesRepo:
             waiting = set(s.scalars(
                 select(Upload.sha256).where(
                     Upload.sha256.in_({r.sha256 for r, _d, _n in rows}),
-                    Upload.status != "done")
+                    Upload.status.in_(("held", "failed")))
             ))
         groups: dict[str | None, tuple[str | None, str | None, list[ProcedureImage]]] = {}
         for img, date, name in rows:
@@ -252,7 +265,7 @@ class OfflineImagesRepo:
         procedures = list(procedures)
         with self.db.write() as s:
             p = access.check(viewer, s.get(Patient, patient_id))
-            if not p.provisional or p.merged_into:
+            if p.merged_into or (kept_id is not None and not p.provisional):
                 raise StoreError("This patient was already matched on this computer.")
             target = p
             if kept_id is not None:
@@ -261,7 +274,8 @@ class OfflineImagesRepo:
                     raise StoreError("Choose another patient to match with.")
                 _move_rows(s, p.id, target.id)
                 p.merged_into = target.id
-            p.provisional = False
+            if p.provisional:
+                p.provisional = False
             records: dict[str | None, str] = {}
             for proc in procedures:
                 if proc.visit_id is not None:

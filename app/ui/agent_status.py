@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.store.agent_repo import AgentRepo, AgentStatus
@@ -44,6 +44,8 @@ def start_agent(db_path: Path) -> subprocess.Popen[bytes]:
 
 
 class AgentStatusWidget(QWidget):
+    statusChanged = Signal(object)  # AgentStatus, after every refresh
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -73,6 +75,7 @@ class AgentStatusWidget(QWidget):
             text += f" — uploading {status.current_upload} ({pct}%)"
         self.label.setText(text)
         self.start_button.setVisible(not status.running)
+        self.statusChanged.emit(status)
 
     def start(self) -> None:
         start_agent(self.ctx.store.db.path)

@@ -58,6 +58,9 @@ class MainWindow(QMainWindow):
         self._menus()
         self.agent_status = AgentStatusWidget(ctx)
         self.external.agentChanged.connect(self.agent_status.refresh)
+        self._was_online: bool | None = None
+        self.offline_wizard: QWidget | None = None
+        self.agent_status.statusChanged.connect(self._agent_status)
         self.statusBar().addWidget(self.agent_status, 1)
         self.acquisition_status = AcquisitionStatus(ctx)
         self.acquisition_status.clicked.connect(self.unassigned_images)
@@ -99,6 +102,9 @@ class MainWindow(QMainWindow):
         images = bar.addMenu("&Images")
         self._action(images, "&Acquisition folder…", self.acquisition_folder)
         self._action(images, "&Unassigned images…", self.unassigned_images)
+        images.addSeparator()
+        self._action(images, "&Synchronize offline images…", self.sync_offline_images)
+        self._action(images, "&Recovered images…", self.recovered_images)
         sync = bar.addMenu("&Sync")
         self._action(sync, "Synchronize &now", lambda: self._ask_agent("sync_now"), "Ctrl+Shift+S")
         self._action(
@@ -187,6 +193,61 @@ class MainWindow(QMainWindow):
         from app.ui.unassigned_dialog import UnassignedDialog
 
         dialog = UnassignedDialog(self.ctx, None, "", self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _agent_status(self, status: Any) -> None:
+        """When the connection returns, offer to send the images acquired offline."""
+        came_back = status.online and self._was_online is not True
+        self._was_online = status.online
+        if not came_back or self.offline_wizard is not None:
+            return
+        from app.store.offline_images_repo import OfflineImagesRepo
+
+        repo, viewer = OfflineImagesRepo(self.ctx.store.db), self.ctx.viewer
+
+        def ask() -> int:
+            return len(repo.waiting(viewer)) if repo.should_offer(viewer) else 0
+
+        ReadOp(ask).success(self._offer_offline_sync).run(self.ctx.ops)
+
+    def _offer_offline_sync(self, patients: int) -> None:
+        if not patients or self.offline_wizard is not None:
+            return
+        from app.ui.offline_sync_wizard import OfflineImagesPrompt
+
+        prompt = OfflineImagesPrompt(self.ctx, patients, self)
+        self.offline_prompt = prompt
+        prompt.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        prompt.finished.connect(
+            lambda _r: self.sync_offline_images() if prompt.wants_sync else None)
+        prompt.open()
+
+    def sync_offline_images(self) -> None:
+        from app.ui.offline_sync_wizard import OfflineSyncWizard
+
+        if self.offline_wizard is not None:
+            self.offline_wizard.raise_()
+            return
+        wizard = OfflineSyncWizard(self.ctx, self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.finished.connect(self._wizard_closed)
+        self.offline_wizard = wizard
+        wizard.open()
+
+    def _wizard_closed(self, _result: int) -> None:
+        self.offline_wizard = None
+        self._changed({"patients", "visits", "images"})
+
+    def recovered_images(self) -> None:
+        """Attaching goes to a record of the patient whose page is open."""
+        from app.ui.recovered_images_dialog import RecoveredImagesDialog
+
+        page = self.patient_page
+        open_page = self.patients.currentWidget() is page and page.patient is not None
+        pid = page.patient.id if open_page and page.patient else None
+        name = page.patient.display_name if open_page and page.patient else ""
+        dialog = RecoveredImagesDialog(self.ctx, pid, name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

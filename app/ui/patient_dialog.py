@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.patient_rules import LABELS, ValidationError
 from app.store.dto import PatientDetail
+from app.store.offline_images_repo import working_offline
 from app.ui.context import AppContext
 from app.ui.formatting import GENDER_LABELS
 from app.ui.ops import ReadOp, WriteOp
@@ -48,6 +49,13 @@ PLACEHOLDERS = {
     "email": "name@example.com",
     "case_types": "e.g. orthodontics, implant",
 }
+
+
+OFFLINE_NOTE = (
+    "There is no connection to the server. This patient is kept on this computer as an "
+    "offline patient; when the connection returns, Synchronize offline images asks "
+    "whether it is someone the practice already knows."
+)
 
 
 class PatientDialog(QDialog):
@@ -79,11 +87,18 @@ class PatientDialog(QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        self.offline_note = QLabel(OFFLINE_NOTE, objectName="offlineNote")
+        self.offline_note.setWordWrap(True)
+        self.offline_note.hide()
         layout.addWidget(tabs, 1)
+        layout.addWidget(self.offline_note)
         layout.addWidget(self.banner)
         layout.addWidget(self.buttons)
         if patient:
             self._fill(patient)
+        else:
+            ReadOp(lambda: working_offline(ctx.store.db)).success(
+                self.offline_note.setVisible).run(ctx.ops)
         self._load_doctors()
 
     def _form(self, names: tuple[str, ...]) -> QWidget:
@@ -170,7 +185,11 @@ class PatientDialog(QDialog):
             pid = self.patient.id
             op = WriteOp(lambda: ctx.store.patients.update(ctx.viewer, pid, data), {"patients"})
         else:
-            op = WriteOp(lambda: ctx.store.patients.create(ctx.viewer, data), {"patients"})
+            def create() -> PatientDetail:
+                return ctx.store.patients.create(
+                    ctx.viewer, data, provisional=working_offline(ctx.store.db))
+
+            op = WriteOp(create, {"patients"})
         op.success(self._saved).failure(self._failed).run(ctx.ops)
 
     def _saved(self, patient: PatientDetail) -> None:

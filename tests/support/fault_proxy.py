@@ -46,6 +46,7 @@ class Fault:
     kind: FaultKind
     method: str | None = "PATCH"  # None: any method
     path: str = ""  # a substring of the request target; "": any
+    head: bytes = b""  # a substring of the request's head (e.g. a tus metadata value)
     skip: int = 0  # matching requests to let through first
     after_bytes: int = 0
     status: int = 500
@@ -54,8 +55,9 @@ class Fault:
     applied_at: float | None = None  # monotonic time it struck
     noticed_after_s: float | None = None  # stall: until the client gave up
 
-    def matches(self, method: str, target: str) -> bool:
-        return (self.method is None or self.method == method) and self.path in target
+    def matches(self, method: str, target: str, head: bytes = b"") -> bool:
+        return ((self.method is None or self.method == method) and self.path in target
+                and self.head in head)
 
 
 @dataclass
@@ -221,11 +223,11 @@ class FaultProxy:
             self._spawn(self._serve, f"proxy-conn-{n}", self._track(client))
         self._stopping.set()
 
-    def _take(self, method: str, target: str) -> Fault | None:
+    def _take(self, method: str, target: str, head: bytes = b"") -> Fault | None:
         with self._lock:
             self.stats.requests[method] += 1
             for fault in self._faults:
-                if fault.matches(method, target):
+                if fault.matches(method, target, head):
                     if fault.skip:
                         fault.skip -= 1
                         return None
@@ -244,7 +246,7 @@ class FaultProxy:
                 head = reader.head()
                 request_line, headers = _headers(head)
                 method, target = ([*request_line.split(" "), "", ""])[:2]
-                fault = self._take(method, target)
+                fault = self._take(method, target, head)
                 if fault is not None and fault.kind == "reset":
                     raise _Closed()
                 if fault is not None and fault.kind == "status":

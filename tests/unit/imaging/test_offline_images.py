@@ -16,7 +16,7 @@ from app.store.agent_repo import AgentRepo
 from app.store.errors import StoreError
 from app.store.images_repo import ImagesRepo
 from app.store.models import Appointment, OutboxMutation, Patient, RecordImage, Upload, Visit
-from app.store.offline_images_repo import OfflineImagesRepo, ProcedureOptions
+from app.store.offline_images_repo import OfflineImagesRepo, ProcedureOptions, working_offline
 from tests.unit.imaging import samples
 
 JANE = {"first_name": "Jane", "last_name": "Roe", "gender": "female", "birth_date": "1990-05-06"}
@@ -106,12 +106,14 @@ def test_matching_moves_every_row_to_the_kept_patient_and_syncs_the_move(
             if "patient_id" in m.payload["fields"] or "merged_into" in m.payload["fields"]}
     assert ("patient", jane.id) in moved and ("visit", visit.id) in moved
     assert statuses(store) == before  # still held: the wizard sends procedure by procedure
-    assert repo.waiting(v) == []  # Jane is no longer an offline patient
+    # Jane is no longer an offline patient; until the images go, the kept patient waits.
+    [waiting] = repo.waiting(v)
+    assert (waiting.id, waiting.provisional, waiting.images) == (kept.id, False, 3)
     # The kept patient's page shows every image.
     groups = ImagesRepo(store.db, repo.files).by_record(v, kept.id)
     assert sum(len(g.images) for g in groups) == 3
     with pytest.raises(StoreError):
-        repo.resolve(v, jane.id, None, [])  # already matched
+        repo.resolve(v, jane.id, None, [])  # already matched into someone
 
 
 def test_sync_procedure_posts_the_options_releases_the_files_and_wakes_the_agent(
@@ -198,12 +200,12 @@ def test_remind_me_later_is_for_the_rest_of_the_day_on_this_pc(store, admin, rep
     assert repo.should_offer(v, today + dt.timedelta(days=1))
 
 
-def test_a_patient_is_provisional_only_when_a_server_is_set_up_and_unreachable(store, repo):
-    assert not repo.offline()  # no server: an ordinary local practice
+def test_working_offline_only_when_a_server_is_set_up_and_unreachable(store):
+    assert not working_offline(store.db)  # no server: an ordinary local practice
     store.settings.set("server_url", "http://127.0.0.1:9")
-    assert repo.offline()  # no agent online
+    assert working_offline(store.db)  # no agent online
     AgentRepo(store.db).publish(online=True)
-    assert not repo.offline()
+    assert not working_offline(store.db)
 
 
 @pytest.mark.parametrize("name, expected", [
