@@ -78,6 +78,7 @@ class DropTarget(QObject):
 
 class ImagesTab(QWidget):
     added = Signal(object)  # AddReport, after files were filed
+    acquisitionStarted = Signal(str)  # patient id
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -270,12 +271,15 @@ class ImagesTab(QWidget):
             op.success(lambda _: self.status.setText("Acquisition stopped.")).run(ctx.ops)
             return
         visit_id, new_record = self._target()
-        WriteOp(lambda: self.acquisition.start(ctx.viewer, pid, visit_id, new_record),
-                {"acquisition", "visits"}).success(
-            lambda a: self.status.setText(
+        def started(a: Any) -> None:
+            self.status.setText(
                 f"Acquiring for {a.display_name}: files in the acquisition folder go to "
                 "this patient's record, even with this window closed.")
-        ).failure(lambda exc: self.status.setText(str(exc))).run(ctx.ops)
+            self.acquisitionStarted.emit(pid)
+
+        WriteOp(lambda: self.acquisition.start(ctx.viewer, pid, visit_id, new_record),
+                {"acquisition", "visits"}).success(started).failure(
+            lambda exc: self.status.setText(str(exc))).run(ctx.ops)
 
     def ask_remove(self) -> None:
         picked = self.selected()

@@ -26,6 +26,12 @@ from app.ui.patient_list_view import PatientListView
 from app.ui.patient_page import PatientPage
 
 
+def _alive(widget: QWidget) -> bool:
+    from shiboken6 import isValid
+
+    return bool(isValid(widget))
+
+
 def window_settings() -> QSettings:
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
@@ -61,6 +67,7 @@ class MainWindow(QMainWindow):
         self._was_online: bool | None = None
         self.offline_wizard: QWidget | None = None
         self.agent_status.statusChanged.connect(self._agent_status)
+        self.patient_page.images_tab.acquisitionStarted.connect(self._acquiring_online)
         self.statusBar().addWidget(self.agent_status, 1)
         self.acquisition_status = AcquisitionStatus(ctx)
         self.acquisition_status.clicked.connect(self.unassigned_images)
@@ -200,7 +207,20 @@ class MainWindow(QMainWindow):
         """When the connection returns, offer to send the images acquired offline."""
         came_back = status.online and self._was_online is not True
         self._was_online = status.online
-        if not came_back or self.offline_wizard is not None:
+        if came_back:
+            self.offer_offline_sync()
+
+    def _acquiring_online(self, _patient_id: str) -> None:
+        """As at the chair: starting an acquisition while online reminds of the images
+        acquired offline."""
+        status = self.agent_status.status
+        if status is not None and status.online:
+            self.offer_offline_sync()
+
+    def offer_offline_sync(self) -> None:
+        """Ask "Synchronize now / Remind me later" if offline images wait here and the
+        user did not say "later" today."""
+        if self.offline_wizard is not None:
             return
         from app.store.offline_images_repo import OfflineImagesRepo
 
@@ -212,7 +232,9 @@ class MainWindow(QMainWindow):
         ReadOp(ask).success(self._offer_offline_sync).run(self.ctx.ops)
 
     def _offer_offline_sync(self, patients: int) -> None:
-        if not patients or self.offline_wizard is not None:
+        prompt = getattr(self, "offline_prompt", None)
+        if not patients or self.offline_wizard is not None or (
+                prompt is not None and _alive(prompt) and prompt.isVisible()):
             return
         from app.ui.offline_sync_wizard import OfflineImagesPrompt
 
