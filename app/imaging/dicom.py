@@ -121,6 +121,27 @@ def _first(value: Any) -> float | None:
         return None
 
 
+# Compressed transfer syntaxes that sensors and PACS send; each must have a decoder.
+EXPECTED_SYNTAXES = (
+    "JPEGBaseline8Bit", "JPEGExtended12Bit", "JPEGLossless", "JPEGLosslessSV1",
+    "JPEGLSLossless", "JPEGLSNearLossless", "JPEG2000Lossless", "JPEG2000", "RLELossless",
+)
+
+
+def missing_decoders() -> list[str]:
+    """The expected compressed syntaxes this installation cannot decode (the packaged
+    app's self-test checks that the decoder plugins made it into the bundle)."""
+    import pydicom.uid
+    from pydicom.pixels import get_decoder
+
+    missing = []
+    for name in EXPECTED_SYNTAXES:
+        uid = getattr(pydicom.uid, name)
+        if not get_decoder(uid).is_available:
+            missing.append(uid.name)
+    return missing
+
+
 def render(path: Path, frame: int | None = None) -> Image.Image:
     """The frame (the middle one by default) as an 8-bit PIL image."""
     from pydicom.pixels import apply_modality_lut

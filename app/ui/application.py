@@ -128,6 +128,14 @@ class Launcher:
     def _shown(self) -> None:
         started = getattr(self.args, "started", None) or STARTED
         print(f"shown_s={time.time() - started:.3f}", flush=True)
+        if self.args.self_test:
+            from app.imaging.dicom import missing_decoders
+
+            missing = missing_decoders()
+            if missing:
+                print("no decoder for: " + ", ".join(missing), file=sys.stderr)
+                self.quit(3)
+                return
         if self.window is not None:
             self.window.close()
         self.quit(0)

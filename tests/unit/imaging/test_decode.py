@@ -81,6 +81,24 @@ def test_dicom_window_and_monochrome1(tmp_path: Path) -> None:
                                                                    "DX")
 
 
+@pytest.mark.parametrize("syntax", ["RLELossless", "JPEG2000Lossless"])
+def test_compressed_dicom_is_drawn_like_the_uncompressed_one(tmp_path: Path,
+                                                             syntax: str) -> None:
+    """Sensors and PACS often send compressed DICOM; lossless ones must look the same."""
+    import pydicom
+    import pydicom.uid
+
+    plain = samples.dicom_xray(tmp_path / "plain.dcm", rows=64, cols=96)
+    ds = pydicom.dcmread(plain)
+    ds.compress(getattr(pydicom.uid, syntax))
+    packed = tmp_path / "packed.dcm"
+    ds.save_as(packed)
+    assert pydicom.dcmread(packed).file_meta.TransferSyntaxUID.is_compressed
+    assert np.array_equal(np.asarray(dicom.render(packed)), np.asarray(dicom.render(plain)))
+    assert np.array_equal(np.asarray(thumbnails.render(packed, size=48)),
+                          np.asarray(thumbnails.render(plain, size=48)))
+
+
 def test_mesh_loaders_agree(tmp_path: Path) -> None:
     loaded = [
         mesh.load(samples.stl_ascii(tmp_path / "a.stl"), "stl"),
@@ -180,3 +198,7 @@ def test_a_photo_is_dated_by_its_camera(tmp_path: Path) -> None:
     [item] = prepare(ImageStore(tmp_path / "store"), [path]).items
     expected = dt.datetime(2025, 6, 30, 14, 5).astimezone().astimezone(dt.UTC)
     assert dt.datetime.fromisoformat(item.taken_at or "") == expected
+
+
+def test_every_usual_compressed_dicom_has_a_decoder() -> None:
+    assert dicom.missing_decoders() == []
