@@ -347,10 +347,13 @@ class OfflineImagesRepo:
             for img in s.scalars(select(RecordImage).where(RecordImage.id.in_(ids))):
                 access.check(viewer, s.get(Patient, img.patient_id))
                 img.deleted = True
+            s.flush()
             # Not asked to sync again; filed anew from the recovery folder, the files
-            # are queued afresh.
-            s.execute(delete(Upload).where(Upload.sha256.in_(procedure.shas),
-                                           Upload.status != "done"))
+            # are queued afresh. Content another live image still refers to stays queued.
+            still_used = set(s.scalars(select(RecordImage.sha256).where(
+                RecordImage.sha256.in_(procedure.shas), RecordImage.deleted.is_(False))))
+            gone = [sha for sha in procedure.shas if sha not in still_used]
+            s.execute(delete(Upload).where(Upload.sha256.in_(gone), Upload.status != "done"))
         return folder
 
 

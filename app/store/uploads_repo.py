@@ -59,6 +59,7 @@ class UploadCounts:
     files: int  # waiting: pending or in flight
     bytes: int  # of those, what the server has not confirmed yet
     failed: int
+    held: int = 0  # offline images waiting for the sync wizard
 
 
 def _row(u: Upload) -> UploadRow:
@@ -127,8 +128,12 @@ class UploadsRepo:
                 select(func.count(), func.coalesce(func.sum(Upload.size - Upload.offset), 0))
                 .where(Upload.status.in_(WAITING))
             ).one()
-            failed = s.scalar(select(func.count()).where(Upload.status == "failed"))
-        return UploadCounts(int(files), int(left), int(failed or 0))
+            by_status = dict(s.execute(
+                select(Upload.status, func.count())
+                .where(Upload.status.in_(("failed", "held"))).group_by(Upload.status)
+            ).all())
+        return UploadCounts(int(files), int(left), int(by_status.get("failed", 0)),
+                            int(by_status.get("held", 0)))
 
     def retry_failed(self) -> int:
         with self.db.write() as s:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.store.agent_repo import AgentRepo, AgentStatus
+from app.store.uploads_repo import UploadsRepo
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp
 
@@ -65,14 +66,20 @@ class AgentStatusWidget(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        ReadOp(self.repo.status).success(self._show).run(self.ctx.ops)
+        uploads = UploadsRepo(self.ctx.store.db)
+        ReadOp(lambda: (self.repo.status(), uploads.counts().held)).success(
+            self._show).run(self.ctx.ops)
 
-    def _show(self, status: AgentStatus) -> None:
+    def _show(self, found: tuple[AgentStatus, int]) -> None:
+        status, held = found
         self.status = status
         text = status.describe()
         if status.running and status.current_upload and status.upload_total:
             pct = 100 * status.upload_done // max(status.upload_total, 1)
             text += f" — uploading {status.current_upload} ({pct}%)"
+        if held:
+            text += (f" — {held} offline image{'s' if held != 1 else ''} to match "
+                     "(Images → Synchronize offline images)")
         self.label.setText(text)
         self.start_button.setVisible(not status.running)
         self.statusChanged.emit(status)

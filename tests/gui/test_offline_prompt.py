@@ -39,6 +39,7 @@ def prompt_of(window) -> OfflineImagesPrompt | None:
 def test_remind_me_later_is_not_asked_again_that_day(window, qtbot, store, offline_patient):
     connection(window, qtbot, True)
     qtbot.waitUntil(lambda: prompt_of(window) is not None)
+    assert "1 offline image to match" in window.agent_status.label.text()
     prompt = prompt_of(window)
     assert "(1 patient)" in prompt.findChild(QLabel, "promptText").text()
     qtbot.mouseClick(prompt.findChild(QPushButton, "remindLater"), Qt.MouseButton.LeftButton)

@@ -174,6 +174,18 @@ def test_hiding_keeps_checked_copies_in_the_recovery_folder_and_they_can_be_file
     assert statuses(store)["a.jpg"] == "pending"  # no longer provisional: queued as usual
 
 
+def test_hiding_leaves_the_upload_of_content_another_record_still_shows(
+        store, admin, repo, offline_jane, files, tmp_path):
+    jane, visit = offline_jane
+    v = admin.viewer()
+    # The same photo was also filed in another record.
+    again = store.records.add_visit(v, jane.id, {"visit_date": "2026-11-21", "name": "Again"})
+    ImagesRepo(store.db, files).add_files(v, jane.id, [tmp_path / "a.jpg"], visit_id=again.id)
+    [pano] = [p for p in repo.procedures(v, jane.id) if p.visit_id == visit.id]
+    repo.hide_procedure(v, pano, "Jane Roe")
+    assert statuses(store).get("a.jpg") == "held" and "b.jpg" not in statuses(store)
+
+
 def test_a_damaged_stored_file_is_not_hidden_and_nothing_is_taken_out(
         store, admin, repo, offline_jane, files):
     jane, visit = offline_jane
