@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.money import MoneyError, format_amount, parse_amount
+from app.store.agent_repo import AgentRepo, AgentStatus
 from app.store.dto import PatientFilter, PatientRow
 from app.store.offline_images_repo import (
     Match,
@@ -549,23 +550,24 @@ class OfflineSyncWizard(QDialog):
                                          run.procedure.shas, run.options)
         WriteOp(lambda: self.repo.sync_procedure(viewer, record, shas, options),
                 {"visits"}).success(lambda _: self._poll.start()).failure(
-            lambda exc: self._settle(i, ProcedureState("failed", str(exc), 0, 0))).run(
+            lambda exc: self._settle(run, ProcedureState("failed", str(exc), 0, 0))).run(
             self.ctx.ops)
 
     def _check_sending(self) -> None:
-        sending = [i for i, r in enumerate(self.runs) if r.state == "sending"]
+        sending = [r for r in self.runs if r.state == "sending"]
         if not sending:
             self._poll.stop()
             return
-        for i in sending:
-            shas = self.runs[i].procedure.shas
-            ReadOp(lambda s=shas: self.repo.procedure_state(s)).success(
-                lambda st, n=i: self._settle(n, st)).run(self.ctx.ops)
+        agent = AgentRepo(self.ctx.store.db)
+        for run in sending:
+            shas = run.procedure.shas
+            ReadOp(lambda s=shas: (self.repo.procedure_state(s), agent.status())).success(
+                lambda found, r=run: self._settle(r, *found)).run(self.ctx.ops)
 
-    def _settle(self, i: int, st: ProcedureState) -> None:
-        run = self.runs[i]
-        if run.state != "sending":
-            return
+    def _settle(self, run: _Run, st: ProcedureState, agent: AgentStatus | None = None) -> None:
+        if run not in self.runs or run.state != "sending":
+            return  # an answer about a patient the wizard has left
+        i = self.runs.index(run)
         bar = run.widgets["bar"]
         bar.setValue(100 if st.status == "done" else int(100 * st.sent / max(st.total, 1)))
         if st.status == "done":
@@ -576,6 +578,14 @@ class OfflineSyncWizard(QDialog):
             run.failures += 1
             self._show_run(i, f"Not synchronized: {st.reason}")
         else:
+            if agent is not None and not agent.running:
+                self._show_run(i, "Waiting: the sync service is not running (start it from "
+                                  "the status bar).")
+            elif agent is not None and not agent.online:
+                self._show_run(i, "Waiting: no connection to the server; it goes as soon "
+                                  "as the connection returns.")
+            else:
+                self._show_run(i, "Sending…")
             return
         self._send_next()
 

@@ -87,3 +87,34 @@ def test_no_question_without_offline_images(window, qtbot, store):
     window.ctx.ops.wait_idle()
     qtbot.wait(300)
     assert prompt_of(window) is None
+
+
+def test_wizard_checks_the_fee_and_says_why_nothing_is_sent(window, qtbot, store,
+                                                            offline_patient):
+    window.sync_offline_images()
+    qtbot.waitUntil(lambda: window.offline_wizard is not None)
+    wizard = window.offline_wizard
+    qtbot.waitUntil(lambda: wizard.patient_list.count() == 1)
+    qtbot.keyClick(wizard.patient_list, Qt.Key.Key_Return)  # Enter: Next
+    qtbot.waitUntil(lambda: wizard.stack.currentIndex() == 1)
+    qtbot.waitUntil(lambda: "No patient with the same" in wizard.match_label.text())
+    wizard.new_box.setChecked(True)
+    qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wizard.procedure_list.count() == 1)
+    qtbot.keyClicks(wizard.fee, "12,5x")
+    assert wizard.fee_error.isVisible() and not wizard.next_button.isEnabled()
+    wizard.fee.clear()
+    qtbot.keyClicks(wizard.fee, "12,5")
+    assert not wizard.fee_error.isVisible() and wizard.next_button.isEnabled()
+    assert wizard.options[0].fee == 1250
+    # No sync service runs in this test: the wizard says so instead of spinning.
+    AgentRepo(store.db).publish(stopped_at="2026-01-01T00:00:00+00:00")
+    qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "sync service is not running" in
+                    wizard.sync_rows.findChild(QLabel, "procState0").text(), timeout=10000)
+    wizard.reject()
+    with store.db.read() as s:
+        from app.store.models import Patient, Visit
+        assert not s.get(Patient, offline_patient.id).provisional  # confirmed as new
+        [record] = [v for v in s.query(Visit).all() if v.patient_id == offline_patient.id]
+        assert (record.charge, record.name) == (1250, "Offline images")
