@@ -90,6 +90,8 @@ class VisitRow:
     next_visit_date: str | None
     next_visit_minutes: int | None
     patient_name: str = ""
+    charge: int | None = None  # posted by the offline-images wizard
+    bill_insurance: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

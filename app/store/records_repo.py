@@ -47,6 +47,8 @@ def visit_row(v: Visit, patient_name: str = "") -> VisitRow:
         v.next_visit_date,
         v.next_visit_minutes,
         patient_name,
+        v.charge,
+        v.bill_insurance,
     )
 
 

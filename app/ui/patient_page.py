@@ -39,6 +39,8 @@ VISIT_COLUMNS: list[Column[VisitRow]] = [
     Column("Record name", lambda v: v.name or ""),
     Column("Procedure / action", lambda v: (v.procedure or "").replace("\n", " ")),
     Column("Paid", lambda v: formatting.money(v.amount_paid), align_right=True),
+    Column("Charged", lambda v: formatting.money(v.charge)
+           + (" (insurance)" if v.bill_insurance else ""), align_right=True),
     Column("Notes", lambda v: (v.notes or "").replace("\n", " ")),
     Column(
         "Next visit",

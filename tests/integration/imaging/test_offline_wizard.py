@@ -200,6 +200,13 @@ def test_offline_images_are_matched_synced_hidden_and_recovered(
         # The hidden bitewing waits in the recovery folder; it goes onto Jane's record.
         window.open_patient(known.id)
         qtbot.waitUntil(lambda: window.patient_page.title.text() == "Jane Roe")
+        # Her records now include the laptop's, with the charges the wizard posted.
+        visits = window.patient_page.visits
+        qtbot.waitUntil(lambda: any(r.id == pano.id for r in visits.rows))
+        row = next(i for i, r in enumerate(visits.rows) if r.id == pano.id)
+        charged = next(c for c in range(visits.columnCount())
+                       if visits.headerData(c, Qt.Orientation.Horizontal) == "Charged")
+        assert visits.index(row, charged).data() == "45.00 (insurance)"
         window.recovered_images()
         dialog = next(d for d in window.findChildren(RecoveredImagesDialog) if d.isVisible())
         qtbot.waitUntil(lambda: dialog.sets.count() == 1)
