@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from app.core.hlc import Clock, Timestamp
-from app.core.merge import FieldState, merge_fields
 from app.core.wire import ENTITIES
 from app.store.db import Database
 from app.store.models import (
@@ -26,20 +25,7 @@ from app.store.models import (
     SyncState,
 )
 from app.store.outbox import patient_of, utc_now_text
-
-# Values a new row needs before its first fields arrive (a NOT NULL column whose
-# creation change has not been seen here: never expected, but never a stuck pull).
-_PLACEHOLDER = {
-    "first_name": "",
-    "visit_date": "1970-01-01",
-    "starts_at": "1970-01-01T00:00:00+00:00",
-    "paid_on": "1970-01-01",
-    "amount": 0,
-    "total": 0,
-    "discount": 0,
-    "tax": 0,
-    "duration_minutes": 30,
-}
+from app.store.remote_apply import apply_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,100 +125,26 @@ class SyncRepo:
 
     def apply_remote(self, changes: list[Mapping[str, Any]], cursor: int) -> ApplyReport:
         """Apply one page of pulled changes and store the cursor, atomically."""
-        applied = conflicts = 0
         found_at = utc_now_text()
         with self.db.write(remote_apply=True) as s:
-            any_open = (
-                s.execute(
-                    select(ConflictRecord.key).where(ConflictRecord.resolved_at.is_(None)).limit(1)
-                ).first()
-                is not None
-            )
-            state = s.get(SyncState, 1)
-            assert state is not None
+            conn = s.connection()
+            state = conn.execute(
+                select(SyncState.node_id, SyncState.last_hlc).where(SyncState.id == 1)
+            ).one()
             clock = Clock(
                 state.node_id, Timestamp.parse(state.last_hlc) if state.last_hlc else None
             )
-            rows = _preload(s, changes)
-            for change in changes:
-                model = MODEL_BY_ENTITY.get(str(change.get("entity")))
-                if model is None:
-                    continue  # a kind this program does not keep (yet)
-                spec = ENTITIES[model.__entity__].fields
-                incoming = {
-                    name: FieldState(f["value"], f["hlc"], f.get("base"))
-                    for name, f in change["fields"].items()
-                    if name in spec
-                }
-                if not incoming:
-                    continue
-                obj: Synced | None = rows.get(change["entity_id"])
-                current = (
-                    {}
-                    if obj is None
-                    else {
-                        name: FieldState(getattr(obj, name), stamp[0], stamp[1])
-                        for name, stamp in (obj.stamps or {}).items()
-                    }
+            applied, conflicts = apply_page(conn, changes, clock, found_at)
+            conn.execute(
+                update(SyncState)
+                .where(SyncState.id == 1)
+                .values(
+                    last_hlc=str(clock.last),
+                    pull_cursor=cursor,
+                    remote_version=SyncState.remote_version + (1 if applied else 0),
                 )
-                result = merge_fields(current, incoming)
-                clock.observe(Timestamp.parse(max(fs.hlc for fs in incoming.values())))
-                if obj is None:
-                    obj = model(id=change["entity_id"], stamps={})
-                    for name in spec:
-                        if spec[name].nullable is False and name not in result.applied:
-                            setattr(obj, name, _PLACEHOLDER.get(name, False))
-                    s.add(obj)
-                    rows[obj.id] = obj
-                if result.applied:
-                    stamps = dict(obj.stamps or {})
-                    for name, fs in result.applied.items():
-                        setattr(obj, name, fs.value)
-                        stamps[name] = [fs.hlc, fs.base]
-                    obj.stamps = stamps
-                    applied += 1
-                    if any_open:
-                        _settle(s, model.__entity__, obj.id, result.applied, found_at)
-                for c in result.conflicts:
-                    key = c.key(model.__entity__, obj.id)
-                    if s.get(ConflictRecord, key) is None:
-                        s.add(
-                            ConflictRecord(
-                                key=key,
-                                entity=model.__entity__,
-                                entity_id=obj.id,
-                                field=c.field,
-                                winner_value=c.winner.value,
-                                winner_hlc=c.winner.hlc,
-                                loser_value=c.loser.value,
-                                loser_hlc=c.loser.hlc,
-                                found_at=found_at,
-                            )
-                        )
-                        conflicts += 1
-            s.flush()
-            state.last_hlc = str(clock.last)
-            state.pull_cursor = cursor
-            if applied:
-                state.remote_version += 1
+            )
         return ApplyReport(applied, conflicts, cursor)
-
-
-def _preload(s: Any, changes: list[Mapping[str, Any]]) -> dict[str, Synced]:
-    """The rows a page touches, read in a few queries instead of one per change (and
-    kept here, since rows created earlier in the page are not yet in the database)."""
-    wanted: dict[str, set[str]] = {}
-    for change in changes:
-        if change.get("entity") in MODEL_BY_ENTITY:
-            wanted.setdefault(str(change["entity"]), set()).add(str(change["entity_id"]))
-    found: dict[str, Synced] = {}
-    for entity, ids in wanted.items():
-        model = MODEL_BY_ENTITY[entity]
-        listed = sorted(ids)
-        for i in range(0, len(listed), 500):
-            for obj in s.scalars(select(model).where(model.id.in_(listed[i : i + 500]))):
-                found[obj.id] = obj
-    return found
 
 
 def add_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int) -> int:
@@ -267,24 +179,6 @@ def add_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int)
         else:
             row.value = cursor
     return added
-
-
-def _settle(
-    s: Any, entity: str, entity_id: str, applied: Mapping[str, FieldState], now: str
-) -> None:
-    """A change made after seeing a conflict's winner settles that conflict here too
-    (it is how a choice made in another PC's conflict inbox arrives)."""
-    for c in s.scalars(
-        select(ConflictRecord).where(
-            ConflictRecord.entity_id == entity_id,
-            ConflictRecord.entity == entity,
-            ConflictRecord.resolved_at.is_(None),
-        )
-    ):
-        fs = applied.get(c.field)
-        if fs is not None and fs.base is not None and fs.base >= c.winner_hlc:
-            c.resolved_at = now
-            c.resolution = "elsewhere"
 
 
 def versions(db: Database, entity: str, start: str = "", end: str = "") -> list[tuple[str, str]]:
