@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+import orjson
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.core.reconcile import range_digest
@@ -13,17 +14,19 @@ from cloud import policy
 from cloud.crud import DeviceCtx, Refused
 from cloud.models import Change, ConflictRecord, Installation, Record, utcnow
 
-MAX_PULL = 1000
+MAX_PULL = 5000
 RECONCILE_ITEMS_MAX = 1000
 
 
 def pull(
     session: Session, *, device: DeviceCtx, after: int, limit: int, exclude_own: bool
-) -> dict[str, Any]:
-    """Changes of the caller's installation with seq > `after`, oldest first.
+) -> bytes:
+    """Changes of the caller's installation with seq > `after`, oldest first, as the
+    JSON body of the reply (schemas.PullOut).
 
     Only committed changes are read, and none can commit later with a smaller seq
-    (see `cloud.db.write_transaction`), so a cursor never skips a change.
+    (see `cloud.db.write_transaction`), so a cursor never skips a change. Each change's
+    fields are sent as the JSON text they were stored as, not decoded and encoded again.
     """
     caller = policy.device(device)
     # Read the counter first: every change up to it has committed with it.
@@ -31,7 +34,8 @@ def pull(
         select(Installation.last_seq).where(policy.synced_rows(caller, Installation.id))
     ).scalar_one()
     q = (
-        select(Change)
+        select(Change.seq, Change.entity, Change.entity_id, cast(Change.fields, Text),
+               Change.origin_node, Change.mutation_id)
         .where(policy.synced_rows(caller, Change.installation_id), Change.seq > after,
                Change.seq <= high)
         .order_by(Change.seq)
@@ -39,19 +43,19 @@ def pull(
     )
     if exclude_own:
         q = q.where(Change.origin_node != device.node)
-    rows = list(session.scalars(q))
+    rows = session.execute(q).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = rows[-1].seq if more else max(high, after)
-    return {
+    cursor = rows[-1][0] if more else max(high, after)
+    return orjson.dumps({
         "changes": [
-            {"seq": c.seq, "entity": c.entity, "entity_id": c.entity_id, "fields": c.fields,
-             "origin_node": c.origin_node, "mutation_id": c.mutation_id}
-            for c in rows
+            {"seq": seq, "entity": entity, "entity_id": entity_id,
+             "fields": orjson.Fragment(fields), "origin_node": node, "mutation_id": mutation}
+            for seq, entity, entity_id, fields, node, mutation in rows
         ],
         "cursor": cursor,
         "more": more,
-    }
+    })
 
 
 def _entity(entity: str) -> str:

@@ -45,11 +45,11 @@ def pull(
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=reads.MAX_PULL)] = 500,
     exclude_own: bool = False,
-) -> PullOut:
+) -> Response:
     """Changes after the cursor `after`; continue with the returned `cursor` while
     `more` is true."""
-    return PullOut.model_validate(reads.pull(session, device=device, after=after, limit=limit,
-                                             exclude_own=exclude_own))
+    body = reads.pull(session, device=device, after=after, limit=limit, exclude_own=exclude_own)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/reconcile", response_model=dict[str, RangeOut])
