@@ -10,11 +10,13 @@ after every copy checked out. Names from records are made safe for any file syst
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +59,7 @@ class RecoveryFolder:
         Raises ImagingError, leaving no partial folder, when a file is missing or its
         copy does not match its hash."""
         self.root.mkdir(parents=True, exist_ok=True)
+        self._clean_incoming()
         base = safe_name(" ".join(p for p in (patient_name, date or "") if p), "Images")
         folder = Path(tempfile.mkdtemp(dir=self.root, prefix=".incoming-"))
         try:
@@ -70,6 +73,15 @@ class RecoveryFolder:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+
+    def _clean_incoming(self, older_than_s: float = 3600) -> None:
+        """Half-made folders of a copy that was cut off (the program killed, the disk
+        full); their images were never taken out of the record, so nothing is lost."""
+        now = time.time()
+        for d in self.root.glob(".incoming-*"):
+            with contextlib.suppress(OSError):
+                if now - d.stat().st_mtime > older_than_s:
+                    shutil.rmtree(d)
 
     def sets(self) -> list[RecoveredSet]:
         """What waits here, newest first."""

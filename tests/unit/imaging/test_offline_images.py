@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -194,9 +195,14 @@ def test_a_damaged_stored_file_is_not_hidden_and_nothing_is_taken_out(
     stored = files.path_of(pano.images[0].sha256)
     stored.chmod(0o644)
     stored.write_bytes(b"not the photo any more")
+    # A copy cut off long ago (the program was killed) is cleared on the next hide.
+    stale = repo.recovery.root / ".incoming-old"
+    stale.mkdir(parents=True)
+    (stale / "half.jpg").write_bytes(b"half")
+    os.utime(stale, (0, 0))
     with pytest.raises(ImagingError, match="damaged"):
         repo.hide_procedure(v, pano, "Jane Roe")
-    assert repo.recovery.sets() == []
+    assert repo.recovery.sets() == [] and not stale.exists()
     assert not any(p.name.startswith(".incoming") for p in repo.recovery.root.iterdir())
     with store.db.read() as s:
         assert not any(i.deleted for i in s.scalars(select(RecordImage)))
