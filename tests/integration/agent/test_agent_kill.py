@@ -3,7 +3,8 @@ images (DICOM among them): after restarts, nothing lost, nothing twice, every im
 the server with the clinic's SHA-256.
 
 CI runs a few kills; `CHAIRSIDE_AGENT_KILLS=1000 CHAIRSIDE_AGENT_KILL_MAX_MB=50 pytest
-tests/integration/agent/test_agent_kill.py` runs the long version.
+--timeout=7200 tests/integration/agent/test_agent_kill.py` runs the long version (about
+half an hour; the suite's per-test timeout would stop it).
 """
 
 from __future__ import annotations
