@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -65,15 +66,22 @@ def apply_page(
         if entity not in MODEL_BY_ENTITY:
             continue  # a kind this program does not keep (yet)
         spec = ENTITIES[entity].fields
-        incoming = {
-            name: FieldState(f["value"], f["hlc"], f.get("base"))
-            for name, f in change["fields"].items()
-            if name in spec
-        }
-        if not incoming:
+        fields = {n: f for n, f in change["fields"].items() if n in spec}
+        if not fields:
             continue
         entity_id = str(change["entity_id"])
+        clock.observe(Timestamp.parse(max(f["hlc"] for f in fields.values())))
         row = rows.get((entity, entity_id))
+        if row is None and not inbox.any_open:
+            # A row new here takes every field as it comes (what merging into nothing
+            # gives), and no open conflict can be settled by it: most of a first pull.
+            values = _fresh(entity, entity_id, spec, fields)
+            values.update((n, f["value"]) for n, f in fields.items())
+            values["stamps"] = {n: [f["hlc"], f.get("base")] for n, f in fields.items()}
+            rows[(entity, entity_id)] = _Row(values, new=True, changed=True)
+            applied += 1
+            continue
+        incoming = {n: FieldState(f["value"], f["hlc"], f.get("base")) for n, f in fields.items()}
         current = (
             {}
             if row is None
@@ -83,7 +91,6 @@ def apply_page(
             }
         )
         result = merge_fields(current, incoming)
-        clock.observe(Timestamp.parse(max(fs.hlc for fs in incoming.values())))
         if row is None:
             row = _Row(_fresh(entity, entity_id, spec, result.applied), new=True)
             rows[(entity, entity_id)] = row
@@ -128,16 +135,22 @@ def _fresh(
     entity: str, entity_id: str, spec: Mapping[str, FieldSpec], applied: Mapping[str, Any]
 ) -> dict[str, Any]:
     """A new row's columns before its fields are set: what an insert would default."""
-    values: dict[str, Any] = {}
-    for column in _table(entity).columns:
-        default = column.default
-        scalar = default is not None and default.is_scalar
-        values[column.name] = default.arg if scalar else None  # type: ignore[union-attr]
+    values = dict(_defaults(entity))
     values["id"] = entity_id
     values["stamps"] = {}
     for name, fspec in spec.items():
         if fspec.nullable is False and name not in applied:
             values[name] = _PLACEHOLDER.get(name, False)
+    return values
+
+
+@cache
+def _defaults(entity: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for column in _table(entity).columns:
+        default = column.default
+        scalar = default is not None and default.is_scalar
+        values[column.name] = default.arg if scalar else None  # type: ignore[union-attr]
     return values
 
 
@@ -169,7 +182,8 @@ def _write(conn: Connection, rows: dict[Key, _Row]) -> None:
             stmt = update(table).where(table.c.id == bindparam("row_id"))
             conn.execute(stmt, [{"row_id": v["id"], **{n: v[n] for n in names}} for v in old])
         if model is Patient:
-            search_index.reindex(conn, [SimpleNamespace(**v) for v in new + old])  # type: ignore[misc]
+            search_index.reindex(conn, [SimpleNamespace(**v) for v in old])  # type: ignore[misc]
+            search_index.index_new(conn, [SimpleNamespace(**v) for v in new])  # type: ignore[misc]
 
 
 def _number(conn: Connection, new: list[dict[str, Any]]) -> None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete
 
 from app.core.text import digits, fold, sort_key
 from app.store.models import Patient, PatientTerm
 
 MIN_PHONE_QUERY = 3  # shorter digit queries are dense: read in display order instead
+_INSERT = "INSERT INTO patient_terms (pfx, sort_key, num, term) VALUES (?, ?, ?, ?)"
 
 
 def name_terms(p: Any) -> set[str]:
@@ -75,6 +76,15 @@ def reindex(conn: Connection, patients: list[Patient]) -> None:
     if not patients:
         return
     conn.execute(delete(PatientTerm).where(PatientTerm.num.in_([p.num for p in patients])))
-    rows = [r for p in patients for r in rows_for(p)]
+    index_new(conn, patients)
+
+
+def index_new(conn: Connection, patients: list[Patient]) -> None:
+    """Index patients that have no terms yet (numbered just now)."""
+    rows = [
+        (r["pfx"], r["sort_key"], r["num"], r["term"]) for p in patients for r in rows_for(p)
+    ]
     if rows:
-        conn.execute(insert(PatientTerm), rows)
+        # Tens of rows a patient, hundreds of thousands in a large pulled page: straight
+        # to the driver, without a parameter dictionary per row.
+        conn.exec_driver_sql(_INSERT, rows)

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import String, delete, func, select, type_coerce, update
 
 from app.core.hlc import Clock, Timestamp
 from app.core.wire import ENTITIES
-from app.store.db import Database
+from app.store.db import CACHE_KIB, Database
 from app.store.models import (
     MODEL_BY_ENTITY,
     ConflictRecord,
@@ -27,12 +27,22 @@ from app.store.models import (
 from app.store.outbox import patient_of, utc_now_text
 from app.store.remote_apply import apply_page
 
+# A large page (the first pull of a large practice) writes all over the search index.
+# A page cache that holds the index saves re-reading and decrypting its pages for
+# every page pulled; the next ordinary page gives the memory back.
+BULK_PAGE = 1000
+BULK_CACHE_KIB = 128 * 1024  # measured: as fast as 512 MiB with 100,000 patients
+
 
 @dataclass(frozen=True, slots=True)
 class QueuedMutation:
     seq: int
-    payload: dict[str, Any]
-    size: int
+    raw: str  # the payload's JSON text as stored: sent as it is, never decoded to be sent
+    size: int  # bytes of `raw`
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return dict(json.loads(self.raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +63,16 @@ class SyncRepo:
         total = 0
         with self.db.read() as s:
             rows = s.execute(
-                select(OutboxMutation.seq, OutboxMutation.payload)
+                select(OutboxMutation.seq, type_coerce(OutboxMutation.payload, String))
                 .where(OutboxMutation.status == "pending")
                 .order_by(OutboxMutation.seq)
                 .limit(limit)
             )
-            for seq, payload in rows:
-                size = len(json.dumps(payload, separators=(",", ":")))
+            for seq, raw in rows:
+                size = len(raw.encode())
                 if out and total + size > max_bytes:
                     break
-                out.append(QueuedMutation(seq, payload, size))
+                out.append(QueuedMutation(seq, raw, size))
                 total += size
         return out
 
@@ -128,6 +138,8 @@ class SyncRepo:
         found_at = utc_now_text()
         with self.db.write(remote_apply=True) as s:
             conn = s.connection()
+            cache = BULK_CACHE_KIB if len(changes) >= BULK_PAGE else CACHE_KIB
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{cache}")
             state = conn.execute(
                 select(SyncState.node_id, SyncState.last_hlc).where(SyncState.id == 1)
             ).one()
