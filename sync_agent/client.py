@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import requests
 
 API = "/api/v1"
@@ -84,12 +85,15 @@ class CloudClient:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(
+        self, method: str, path: str, extra_headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         try:
             response = self.http.request(
                 method,
                 self.base_url + path,
-                headers=self._headers(),
+                headers={**self._headers(), **(extra_headers or {})},
                 timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
                 **kwargs,
             )
@@ -115,11 +119,18 @@ class CloudClient:
 
     # Sync -----------------------------------------------------------------------------
     def push(self, mutations: list[dict[str, Any]]) -> dict[str, Any]:
-        return dict(self._call("POST", f"{API}/push", json={"mutations": mutations}).json())
+        return self.push_raw([orjson.dumps(m) for m in mutations])
+
+    def push_raw(self, mutations: list[bytes]) -> dict[str, Any]:
+        """Push mutations given as their JSON text (as the outbox keeps them)."""
+        body = b'{"mutations":[' + b",".join(mutations) + b"]}"
+        headers = {"Content-Type": "application/json"}
+        return dict(orjson.loads(self._call("POST", f"{API}/push", data=body,
+                                            extra_headers=headers).content))
 
     def pull(self, after: int, limit: int = 500) -> dict[str, Any]:
         params = {"after": after, "limit": limit, "exclude_own": "true"}
-        return dict(self._call("GET", f"{API}/changes", params=params).json())
+        return dict(orjson.loads(self._call("GET", f"{API}/changes", params=params).content))
 
     def conflicts(self, after: int, limit: int = 200) -> dict[str, Any]:
         params = {"after": after, "limit": limit, "include_resolved": "true"}

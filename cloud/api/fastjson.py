@@ -1,0 +1,38 @@
+"""Routes whose JSON request bodies are read with orjson.
+
+A push body holds hundreds of mutations; orjson reads it several times faster than
+the standard library. What orjson refuses (NaN, integers beyond 64 bits) goes to the
+standard library, so a body accepted or refused before is accepted or refused now,
+with the same error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+
+class _Request(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                self._json = json.loads(body)
+        return self._json
+
+
+class FastJSONRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def read_with_orjson(request: Request) -> Response:
+            return await handler(_Request(request.scope, request.receive))
+
+        return read_with_orjson
