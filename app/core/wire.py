@@ -306,7 +306,7 @@ def validate(m: Mutation) -> None:
             if not isinstance(stamp, str):
                 raise SchemaError(f"base of {name} must be text or null")
             try:
-                Timestamp.parse(stamp)
+                Timestamp.check(stamp)
             except ValueError as exc:
                 raise SchemaError(f"base of {name}: {exc}") from None
     spec = ENTITIES[m.entity]
@@ -321,7 +321,7 @@ def validate(m: Mutation) -> None:
         if not isinstance(stamp, str):
             raise SchemaError(f"hlc of {name} must be text")
         try:
-            Timestamp.parse(stamp)
+            Timestamp.check(stamp)
         except ValueError as exc:
             raise SchemaError(f"hlc of {name}: {exc}") from None
 
