@@ -8,6 +8,7 @@ marked failed with the server's reason and the rest go on.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from app.core.wire import MAX_BATCH_BYTES, MAX_BATCH_MUTATIONS
@@ -25,34 +26,66 @@ class PushReport:
 
 
 def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = None) -> PushReport:
-    """Push until the outbox is empty. TransientError and AuthError propagate."""
+    """Push until the outbox is empty. TransientError and AuthError propagate.
+
+    Batches go one at a time in outbox order, each after the cloud answered the one
+    before. Only the local work overlaps the cloud's: the next batch is read while the
+    cloud applies this one, and this one leaves the outbox while it applies the next.
+    """
     report = report or PushReport()
-    while True:
+    with ThreadPoolExecutor(1, thread_name_prefix="push") as sender:
         batch = repo.outbox_batch(BATCH, BATCH_BYTES)
-        if not batch:
-            return report
-        _push(repo, client, batch, report)
+        inflight = sender.submit(_send, client, batch) if batch else None
+        while batch and inflight:
+            following = repo.outbox_batch(BATCH, BATCH_BYTES, after=batch[-1].seq)
+            answer: dict[str, object] | None = None
+            try:
+                answer = inflight.result()
+            except AuthError:
+                raise
+            except RejectedError as exc:
+                _refused(repo, client, batch, exc, report)
+            if answer is not None:
+                _adopt_clamped(repo, client, batch, answer)
+            inflight = sender.submit(_send, client, following) if following else None
+            if answer is not None:
+                repo.acknowledge(m.seq for m in batch)
+                report.sent += len(batch)
+            batch = following
+    return report
+
+
+def _send(client: CloudClient, batch: list[QueuedMutation]) -> dict[str, object]:
+    return client.push_raw([m.raw.encode() for m in batch])
 
 
 def _push(
     repo: SyncRepo, client: CloudClient, batch: list[QueuedMutation], report: PushReport
 ) -> None:
     try:
-        answer = client.push([m.payload for m in batch])
+        answer = _send(client, batch)
     except AuthError:
         raise
     except RejectedError as exc:
-        if len(batch) > 1:
-            half = len(batch) // 2
-            _push(repo, client, batch[:half], report)
-            _push(repo, client, batch[half:], report)
-            return
-        repo.fail(batch[0].seq, exc.reason)
-        report.failed += 1
+        _refused(repo, client, batch, exc, report)
         return
     _adopt_clamped(repo, client, batch, answer)
     repo.acknowledge(m.seq for m in batch)
     report.sent += len(batch)
+
+
+def _refused(
+    repo: SyncRepo, client: CloudClient, batch: list[QueuedMutation], exc: RejectedError,
+    report: PushReport,
+) -> None:
+    """Split a refused batch in halves until the one bad mutation is found."""
+    if len(batch) > 1:
+        half = len(batch) // 2
+        _push(repo, client, batch[:half], report)
+        _push(repo, client, batch[half:], report)
+        return
+    repo.fail(batch[0].seq, exc.reason)
+    report.failed += 1
 
 
 def _adopt_clamped(
@@ -60,9 +93,12 @@ def _adopt_clamped(
 ) -> None:
     """A PC whose clock runs ahead gets its stamps clamped by the cloud; it takes the
     cloud's stamps for those fields, or the two copies would never compare equal."""
-    sent = {m.payload["id"]: m.payload for m in batch}
     results = answer.get("results")
-    for result in results if isinstance(results, list) else []:
+    results = results if isinstance(results, list) else []
+    if not any(isinstance(r, dict) and r.get("clamped") for r in results):
+        return  # nearly always: no payload needs decoding
+    sent = {p["id"]: p for p in (m.payload for m in batch)}
+    for result in results:
         clamped = result.get("clamped") if isinstance(result, dict) else None
         payload = sent.get(result.get("id")) if clamped else None
         if not payload:

@@ -57,14 +57,15 @@ class SyncRepo:
         self.db = db
 
     # Outbox ---------------------------------------------------------------------------
-    def outbox_batch(self, limit: int, max_bytes: int) -> list[QueuedMutation]:
-        """The oldest pending mutations, at most `limit` and about `max_bytes`."""
+    def outbox_batch(self, limit: int, max_bytes: int, after: int = 0) -> list[QueuedMutation]:
+        """The oldest pending mutations after seq `after`, at most `limit` and about
+        `max_bytes`."""
         out: list[QueuedMutation] = []
         total = 0
         with self.db.read() as s:
             rows = s.execute(
                 select(OutboxMutation.seq, type_coerce(OutboxMutation.payload, String))
-                .where(OutboxMutation.status == "pending")
+                .where(OutboxMutation.status == "pending", OutboxMutation.seq > after)
                 .order_by(OutboxMutation.seq)
                 .limit(limit)
             )
