@@ -17,7 +17,7 @@ from sync_agent.client import CloudClient
 
 # The most the cloud gives in one page; a larger local transaction also rewrites the
 # search index's pages fewer times.
-PAGE = 5000
+PAGE = 10_000
 
 
 @dataclass

@@ -14,7 +14,7 @@ from cloud import policy
 from cloud.crud import DeviceCtx, Refused
 from cloud.models import Change, ConflictRecord, Installation, Record, utcnow
 
-MAX_PULL = 5000
+MAX_PULL = 10_000
 RECONCILE_ITEMS_MAX = 1000
 
 
