@@ -152,6 +152,7 @@ def _apply(
                               f"not a {ref_entity}")
 
     nodes = _device_by_node(session, inst_id)
+    now = utcnow()  # the batch is one transaction: one time for all it writes
     batch = _Batch()
     state: dict[str, dict[str, Any]] = {
         eid: {"entity": r.entity, "fields": dict(r.fields), "stamps": dict(r.stamps),
@@ -210,7 +211,7 @@ def _apply(
             batch.changes.append({
                 "installation_id": inst_id, "seq": seq, "entity": m.entity,
                 "entity_id": m.entity_id, "origin_node": m.node, "device_id": device.id,
-                "mutation_id": m.id, "created_at": utcnow(),
+                "mutation_id": m.id, "created_at": now,
                 "fields": {n: {"value": s.value, "hlc": s.hlc, "base": s.base}
                            for n, s in merged.applied.items()},
             })
@@ -222,7 +223,7 @@ def _apply(
             batch.conflicts[key] = _conflict_row(inst_id, m, c, key, seq, nodes)
         batch.mutations.append({"id": m.id, "installation_id": inst_id,
                                 "device_id": device.id, "result": result,
-                                "created_at": utcnow()})
+                                "created_at": now})
         results.append(result)
     _write(session, inst_id, batch)
     aliases.write(session)
