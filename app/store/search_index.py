@@ -50,26 +50,25 @@ def refresh_derived(p: Patient) -> None:
 
 
 def rows_for(p: Any) -> list[dict[str, Any]]:
+    return [
+        {"pfx": pfx, "sort_key": p.sort_key, "num": p.num, "term": term}
+        for pfx, term in _keys(p)
+    ]
+
+
+def _keys(p: Any) -> set[tuple[str, str]]:
+    """(prefix bucket, term) of each index row of a patient; none for a patient that
+    is deleted or merged into another."""
     if p.deleted or p.merged_into:
-        return []
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+        return set()
+    keys: set[tuple[str, str]] = set()
     for term in name_terms(p):
         for n in (1, 2, 3):
             if len(term) >= n:
-                rows[(term[:n], term)] = {
-                    "pfx": term[:n],
-                    "sort_key": p.sort_key,
-                    "num": p.num,
-                    "term": term,
-                }
+                keys.add((term[:n], term))
     for term in phone_terms(p):
-        rows[(term[:3], term)] = {
-            "pfx": term[:3],
-            "sort_key": p.sort_key,
-            "num": p.num,
-            "term": term,
-        }
-    return list(rows.values())
+        keys.add((term[:3], term))
+    return keys
 
 
 def reindex(conn: Connection, patients: list[Patient]) -> None:
@@ -81,9 +80,7 @@ def reindex(conn: Connection, patients: list[Patient]) -> None:
 
 def index_new(conn: Connection, patients: list[Patient]) -> None:
     """Index patients that have no terms yet (numbered just now)."""
-    rows = [
-        (r["pfx"], r["sort_key"], r["num"], r["term"]) for p in patients for r in rows_for(p)
-    ]
+    rows = [(pfx, p.sort_key, p.num, term) for p in patients for pfx, term in _keys(p)]
     if rows:
         # Tens of rows a patient, hundreds of thousands in a large pulled page: straight
         # to the driver, without a parameter dictionary per row.
