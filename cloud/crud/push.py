@@ -7,6 +7,7 @@ remembered with the result it got; a replay is answered with that result.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,12 +56,67 @@ def _refs(m: Mutation) -> list[tuple[str, str, str]]:
     ]
 
 
+def _limit(now_ms: int) -> str:
+    """The first 13 characters of a stamp (its wall time) that no stamp may exceed: a
+    stamp within it compares as text, without parsing, and nearly all are."""
+    return f"{now_ms + MAX_DRIFT_MS:013d}"
+
+
+def _unclamped(m: Mutation, limit: str) -> bool:
+    return all(h[:13] <= limit for h in m.hlc.values()) and all(
+        b is None or b[:13] <= limit for b in m.base.values())
+
+
+def _redirected(aliases: AliasMap, field: str | None, value: Any) -> dict[str, str]:
+    """A late reference to a merged patient is stored as written — rewriting it here
+    would leave the writer's copy with the same stamp and another value, and the
+    replicas would never converge. It resolves through the alias when read."""
+    if field and isinstance(value, str):
+        kept = aliases.resolve(value)
+        if kept != value:
+            return {field: kept}
+    return {}
+
+
+def _create(
+    batch: _Batch, state: dict[str, dict[str, Any]], aliases: AliasMap, device: DeviceCtx,
+    m: Mutation, seq: int, now: dt.datetime,
+) -> dict[str, Any]:
+    """A mutation that creates its record: every field applies as it comes (what
+    merging into nothing gives), with no conflict; most of a first upload."""
+    inst_id = device.installation_id
+    bases = {n: m.base.get(n) for n in m.fields}
+    row = {"entity": m.entity, "fields": dict(m.fields), "stamps": dict(m.hlc), "bases": bases}
+    state[m.entity_id] = row
+    batch.new_records[m.entity_id] = {
+        "entity_id": m.entity_id, "installation_id": inst_id, "entity": m.entity,
+        "fields": row["fields"], "stamps": row["stamps"], "bases": bases,
+        "max_hlc": row_version(m.hlc), "seq": seq,
+    }
+    batch.changes.append({
+        "installation_id": inst_id, "seq": seq, "entity": m.entity,
+        "entity_id": m.entity_id, "origin_node": m.node, "device_id": device.id,
+        "mutation_id": m.id, "created_at": now,
+        "fields": {n: {"value": v, "hlc": m.hlc[n], "base": bases[n]}
+                   for n, v in m.fields.items()},
+    })
+    if m.entity == "patient" and "merged_into" in m.fields:
+        aliases.set(m.entity_id, m.fields["merged_into"])
+    result: dict[str, Any] = {"id": m.id, "status": "applied", "seq": seq,
+                              "applied": sorted(m.fields), "ignored": [], "conflicts": []}
+    pf = ENTITIES[m.entity].patient_field
+    redirected = _redirected(aliases, pf, m.fields.get(pf) if pf else None)
+    if redirected:
+        result["redirected"] = redirected
+    batch.mutations.append({"id": m.id, "installation_id": inst_id, "device_id": device.id,
+                            "result": result, "created_at": now})
+    return result
+
+
 def _clamped(m: Mutation, now_ms: int) -> tuple[dict[str, FieldState], list[str]]:
     states = incoming_states(m)
     clamped: list[str] = []
-    # A stamp's text starts with its 13-digit wall time: one within the limit compares
-    # as text, without parsing, and nearly all are.
-    limit = f"{now_ms + MAX_DRIFT_MS:013d}"
+    limit = _limit(now_ms)
     for name, st in states.items():
         if st.hlc[:13] <= limit and (st.base is None or st.base[:13] <= limit):
             continue
@@ -109,13 +165,13 @@ def _apply(
 ) -> tuple[list[dict[str, Any]], int]:
     ids = [m.id for m in mutations]
     seen: dict[str, dict[str, Any]] = {}
-    for row in session.execute(
+    for done in session.execute(
         select(AppliedMutation.id, AppliedMutation.installation_id, AppliedMutation.result)
         .where(AppliedMutation.id.in_(ids))
     ):
-        if row.installation_id != inst_id:
-            raise Refused(409, f"mutation id {row.id} was already used elsewhere")
-        seen[row.id] = row.result
+        if done.installation_id != inst_id:
+            raise Refused(409, f"mutation id {done.id} was already used elsewhere")
+        seen[done.id] = done.result
     fresh = [m for m in mutations if m.id not in seen]
 
     own = {m.entity_id for m in fresh}
@@ -160,21 +216,19 @@ def _apply(
         for eid, r in records.items() if r.installation_id == inst_id
     }
     results: list[dict[str, Any]] = []
+    limit = _limit(now_ms)
     for m in mutations:
         if m.id in seen:
             results.append({**seen[m.id], "replayed": True})
             continue
-        incoming, clamped = _clamped(m, now_ms)
-        # A late reference to a merged patient is stored as written — rewriting it here
-        # would leave the writer's copy with the same stamp and another value, and the
-        # replicas would never converge. It resolves through the alias when read.
-        redirected: dict[str, str] = {}
-        pf = ENTITIES[m.entity].patient_field
-        if pf and pf in incoming and isinstance(incoming[pf].value, str):
-            kept = aliases.resolve(incoming[pf].value)
-            if kept != incoming[pf].value:
-                redirected[pf] = kept
         row = state.get(m.entity_id)
+        if row is None and _unclamped(m, limit):
+            seq += 1
+            results.append(_create(batch, state, aliases, device, m, seq, now))
+            continue
+        incoming, clamped = _clamped(m, now_ms)
+        pf = ENTITIES[m.entity].patient_field
+        redirected = _redirected(aliases, pf, incoming[pf].value if pf in incoming else None)
         current = {} if row is None else {
             n: FieldState(v, row["stamps"][n], row["bases"].get(n))
             for n, v in row["fields"].items()
