@@ -8,16 +8,19 @@ meanwhile is dropped, and the next pull starts again from the stored cursor.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from app.store.settings_repo import SettingsRepo
 from app.store.sync_repo import SyncRepo, add_conflicts
-from sync_agent.client import CloudClient
+from sync_agent.client import CloudClient, RejectedError
 
 # The most the cloud gives in one page; a larger local transaction also rewrites the
 # search index's pages fewer times.
 PAGE = 10_000
+# What a cloud from before the large pages accepts: it answers 422 to more.
+OLD_CLOUD_PAGE = 1_000
 
 
 @dataclass
@@ -29,13 +32,24 @@ class PullReport:
 
 def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = None) -> PullReport:
     report = report or PullReport()
+    size = PAGE
+    cursor = repo.pull_cursor()
+    try:
+        first = client.pull(cursor, size)
+    except RejectedError as exc:
+        if exc.status != 422:
+            raise
+        # A cloud not yet updated: the agents may be newer than the server for a while.
+        size = OLD_CLOUD_PAGE
+        first = client.pull(cursor, size)
     with ThreadPoolExecutor(1, thread_name_prefix="pull") as fetcher:
-        pending = fetcher.submit(client.pull, repo.pull_cursor(), PAGE)
+        pending: Future[dict[str, Any]] = Future()
+        pending.set_result(first)
         while True:
             page = pending.result()
             more = bool(page.get("more"))
             if more:
-                pending = fetcher.submit(client.pull, int(page["cursor"]), PAGE)
+                pending = fetcher.submit(client.pull, int(page["cursor"]), size)
             result = repo.apply_remote(page["changes"], int(page["cursor"]))
             report.pages += 1
             report.applied += result.applied_rows
