@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
         if not patients or self.offline_wizard is not None or (
                 prompt is not None and _alive(prompt) and prompt.isVisible()):
             return
-        from app.ui.offline_sync_wizard import OfflineImagesPrompt
+        from app.ui.offline_images_prompt import OfflineImagesPrompt
 
         prompt = OfflineImagesPrompt(self.ctx, patients, self)
         self.offline_prompt = prompt

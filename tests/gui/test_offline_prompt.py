@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.store.agent_repo import AgentRepo
 from app.store.images_repo import ImagesRepo
-from app.ui.offline_sync_wizard import OfflineImagesPrompt
+from app.ui.offline_images_prompt import OfflineImagesPrompt
 from tests.unit.imaging import samples
 
 
@@ -97,21 +97,23 @@ def test_wizard_checks_the_fee_and_says_why_nothing_is_sent(window, qtbot, store
     qtbot.waitUntil(lambda: wizard.patient_list.count() == 1)
     qtbot.keyClick(wizard.patient_list, Qt.Key.Key_Return)  # Enter: Next
     qtbot.waitUntil(lambda: wizard.stack.currentIndex() == 1)
-    qtbot.waitUntil(lambda: "No patient with the same" in wizard.match_label.text())
-    wizard.new_box.setChecked(True)
+    match = wizard.match_step
+    qtbot.waitUntil(lambda: "No patient with the same" in match.match_label.text())
+    wizard.match_step.new_box.setChecked(True)
     qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: wizard.procedure_list.count() == 1)
-    qtbot.keyClicks(wizard.fee, "12,5x")
-    assert wizard.fee_error.isVisible() and not wizard.next_button.isEnabled()
-    wizard.fee.clear()
-    qtbot.keyClicks(wizard.fee, "12,5")
-    assert not wizard.fee_error.isVisible() and wizard.next_button.isEnabled()
-    assert wizard.options[0].fee == 1250
+    qtbot.waitUntil(lambda: wizard.options_step.procedure_list.count() == 1)
+    qtbot.keyClicks(wizard.options_step.fee, "12,5x")
+    assert wizard.options_step.fee_error.isVisible() and not wizard.next_button.isEnabled()
+    wizard.options_step.fee.clear()
+    qtbot.keyClicks(wizard.options_step.fee, "12,5")
+    assert not wizard.options_step.fee_error.isVisible() and wizard.next_button.isEnabled()
+    assert wizard.options_step.options[0].fee == 1250
     # No sync service runs in this test: the wizard says so instead of spinning.
     AgentRepo(store.db).publish(stopped_at="2026-01-01T00:00:00+00:00")
     qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "sync service is not running" in
-                    wizard.sync_rows.findChild(QLabel, "procState0").text(), timeout=10000)
+                    wizard.sync_step.sync_rows.findChild(QLabel, "procState0").text(),
+                    timeout=10000)
     wizard.reject()
     with store.db.read() as s:
         from app.store.models import Patient, Visit

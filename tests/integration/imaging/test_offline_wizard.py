@@ -21,7 +21,8 @@ from app.store.models import Patient, RecordImage, Visit
 from app.store.settings_repo import SettingsRepo
 from app.ui.context import AppContext
 from app.ui.main_window import MainWindow
-from app.ui.offline_sync_wizard import OfflineImagesPrompt, OfflineSyncWizard
+from app.ui.offline_images_prompt import OfflineImagesPrompt
+from app.ui.offline_sync_wizard import OfflineSyncWizard
 from app.ui.ops import OpRunner
 from app.ui.patient_dialog import PatientDialog
 from app.ui.recovered_images_dialog import RecoveredImagesDialog
@@ -84,13 +85,13 @@ def create_offline_patient(window, qtbot, values: dict[str, str]) -> str:
 
 def label(w, name: str) -> str:
     if isinstance(w, OfflineSyncWizard) and name.startswith("proc"):
-        w = w.sync_rows  # this patient's procedures
+        w = w.sync_step.sync_rows  # this patient's procedures
     return w.findChild(QLabel, name).text()
 
 
 def button(w, name: str) -> QPushButton:
     if isinstance(w, OfflineSyncWizard) and name.startswith(("syncAgain", "hideProcedure")):
-        w = w.sync_rows
+        w = w.sync_step.sync_rows
     return w.findChild(QPushButton, name)
 
 
@@ -154,16 +155,17 @@ def test_offline_images_are_matched_synced_hidden_and_recovered(
         # Step 2: the front desk's Jane is the potential match.
         qtbot.waitUntil(lambda: "Jane Roe, born 1990-05-06" in label(wizard, "potentialMatch"))
         assert "same first name, last name and date of birth" in label(wizard, "potentialMatch")
-        assert wizard.match is not None and wizard.match.id == known.id
+        assert wizard.match_step.match is not None and wizard.match_step.match.id == known.id
         qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
         # Step 3: two procedures; options chosen once and applied to both.
-        qtbot.waitUntil(lambda: wizard.procedure_list.count() == 2)
-        wizard.apply_charges.setChecked(True)
-        wizard.fee.clear()
-        qtbot.keyClicks(wizard.fee, "45.00")
-        wizard.bill_insurance.setChecked(True)
-        wizard.provider.setCurrentIndex(wizard.provider.findData(laptop.admin.id))
-        qtbot.mouseClick(wizard.apply_all, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: wizard.options_step.procedure_list.count() == 2)
+        wizard.options_step.apply_charges.setChecked(True)
+        wizard.options_step.fee.clear()
+        qtbot.keyClicks(wizard.options_step.fee, "45.00")
+        wizard.options_step.bill_insurance.setChecked(True)
+        provider = wizard.options_step.provider
+        provider.setCurrentIndex(provider.findData(laptop.admin.id))
+        qtbot.mouseClick(wizard.options_step.apply_all, Qt.MouseButton.LeftButton)
         qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
 
         # Step 4: the panoramic goes; the bitewing is refused by the server.
@@ -189,9 +191,9 @@ def test_offline_images_are_matched_synced_hidden_and_recovered(
         qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "No patient with the same" in label(wizard, "potentialMatch"))
         assert not wizard.next_button.isEnabled()  # a choice must be made
-        wizard.new_box.setChecked(True)
+        wizard.match_step.new_box.setChecked(True)
         qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: wizard.procedure_list.count() == 1)
+        qtbot.waitUntil(lambda: wizard.options_step.procedure_list.count() == 1)
         qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: label(wizard, "procMark0") == "✔", timeout=30000)
         qtbot.mouseClick(button(wizard, "finish"), Qt.MouseButton.LeftButton)
