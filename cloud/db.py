@@ -8,40 +8,23 @@ failing when a read upgrades to a write (see `write_transaction`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.platform import jsoncodec
 from cloud.models import Installation
 
 BUSY_TIMEOUT_MS = 30_000
 
 
-def json_dumps(value: Any) -> str:
-    """JSON columns' text: orjson's, which is several times faster (a push writes a few
-    JSON values per mutation); the standard library's for what orjson refuses (keys
-    that are not text, integers beyond 64 bits), so that nothing storable before is
-    refused now."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
-
-
-def json_loads(text: str | bytes) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:  # NaN and Infinity, which only the standard one reads
-        return json.loads(text)
-
-
 def make_engine(url: str) -> Engine:
-    codec: dict[str, Any] = {"json_serializer": json_dumps, "json_deserializer": json_loads}
+    codec: dict[str, Any] = {
+        "json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads,
+    }
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},

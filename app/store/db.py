@@ -7,7 +7,6 @@ a transaction on a lock upgrade. Reads run in deferred transactions on their own
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from app.core.ids import new_id, new_node_id
+from app.platform import jsoncodec
 from app.platform.secrets import SecretStore
 from app.store import keys
 from app.store.errors import StoreError, WrongKeyError
@@ -60,23 +59,6 @@ def _connect(path: Path, key: str) -> Any:
     return conn
 
 
-def _json_dumps(value: Any) -> str:
-    """JSON columns' text (stamps, outbox payloads): orjson's, several times faster, or
-    the standard library's for what orjson refuses (keys that are not text, integers
-    beyond 64 bits), so that nothing storable before is refused now."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
-
-
-def _json_loads(text: str | bytes) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:  # NaN and Infinity, which only the standard one reads
-        return json.loads(text)
-
-
 def _engine(path: Path, key: str, *, immediate: bool, size: int) -> Engine:
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
@@ -88,8 +70,8 @@ def _engine(path: Path, key: str, *, immediate: bool, size: int) -> Engine:
         # Each connection has its own page cache of decrypted pages: hand out the one
         # used last, whose cache is warm, instead of rotating through cold ones.
         pool_use_lifo=True,
-        json_serializer=_json_dumps,
-        json_deserializer=_json_loads,
+        json_serializer=jsoncodec.dumps,
+        json_deserializer=jsoncodec.loads,
     )
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 

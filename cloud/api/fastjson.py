@@ -1,4 +1,4 @@
-"""Routes whose JSON request bodies are read with orjson.
+"""Routes whose JSON request bodies are read with orjson (app.platform.jsoncodec).
 
 A push body holds hundreds of mutations; orjson reads it several times faster than
 the standard library. What orjson refuses (NaN, integers beyond 64 bits) goes to the
@@ -8,23 +8,19 @@ with the same error.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+
+from app.platform import jsoncodec
 
 
 class _Request(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            body = await self.body()
-            try:
-                self._json = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                self._json = json.loads(body)
+            self._json = jsoncodec.loads(await self.body())
         return self._json
 
 
