@@ -16,7 +16,8 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,12 @@ class StoredFile:
     size: int
     path: Path
     existed: bool  # the content was already in the store
+
+
+def _blocks_of(path: Path) -> Iterator[bytes]:
+    with open(path, "rb", buffering=0) as src:
+        while block := src.read(BLOCK):
+            yield block
 
 
 def default_root() -> Path:
@@ -56,51 +63,39 @@ class ImageStore:
         and hashed again before this returns (the acquisition folder's rule before a
         source may be moved away). Raises DamagedFileError for an empty source."""
         source = Path(source)
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        h = hashlib.sha256()
-        size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
-        tmp = Path(tmp_name)
-        try:
-            with open(source, "rb", buffering=0) as src, os.fdopen(fd, "wb") as out:
-                while block := src.read(BLOCK):
-                    h.update(block)
-                    out.write(block)
-                    size += len(block)
-                out.flush()
-                os.fsync(out.fileno())
+        with self._incoming(_blocks_of(source)) as (tmp, sha, size):
             if size == 0:
                 raise DamagedFileError(f"{source.name} is empty (0 bytes).")
-            return self._settle(tmp, h.hexdigest(), size, verify)
-        finally:
-            tmp.unlink(missing_ok=True)
+            return self._settle(tmp, sha, size, verify)
 
     def add_bytes(self, data: bytes) -> StoredFile:
         """Small generated content (a series manifest)."""
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            return self._settle(tmp, hashlib.sha256(data).hexdigest(), len(data), False)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with self._incoming([data]) as (tmp, sha, size):
+            return self._settle(tmp, sha, size, False)
 
     def add_stream(self, blocks: Iterable[bytes], expected_sha256: str) -> StoredFile:
         """Bytes arriving in blocks (a download), kept only if they hash to
         `expected_sha256`; ImagingError otherwise, and nothing is stored."""
+        with self._incoming(blocks) as (tmp, sha, size):
+            if sha != expected_sha256:
+                raise ImagingError(
+                    f"The bytes received for {expected_sha256[:12]} do not match their "
+                    "SHA-256; nothing was kept."
+                )
+            return self._settle(tmp, sha, size, False)
+
+    @contextmanager
+    def _incoming(self, blocks: Iterable[bytes]) -> Iterator[tuple[Path, str, int]]:
+        """Write `blocks` to a temporary file in the store, hashing on the way, and
+        fsync it; yields (temporary path, SHA-256, size). Whatever is not settled into
+        the store is removed."""
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        h = hashlib.sha256()
-        size = 0
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
         tmp = Path(tmp_name)
         try:
+            h = hashlib.sha256()
+            size = 0
             with os.fdopen(fd, "wb") as out:
                 for block in blocks:
                     h.update(block)
@@ -108,12 +103,7 @@ class ImageStore:
                     size += len(block)
                 out.flush()
                 os.fsync(out.fileno())
-            if h.hexdigest() != expected_sha256:
-                raise ImagingError(
-                    f"The bytes received for {expected_sha256[:12]} do not match their "
-                    "SHA-256; nothing was kept."
-                )
-            return self._settle(tmp, expected_sha256, size, False)
+            yield tmp, h.hexdigest(), size
         finally:
             tmp.unlink(missing_ok=True)
 
