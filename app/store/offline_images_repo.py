@@ -147,13 +147,17 @@ class OfflineImagesRepo:
         self.recovery = recovery or RecoveryFolder()
 
     # Whether to ask ---------------------------------------------------------------------
-    def should_offer(self, viewer: Viewer, today: dt.date | None = None) -> bool:
-        """Offline images wait here and the user has not said "later" today."""
+    def patients_to_offer(self, viewer: Viewer, today: dt.date | None = None) -> int:
+        """How many patients' offline images to ask about; 0 when none wait here or
+        the user said "later" today."""
         today = today or dt.date.today()
         after = SettingsRepo(self.db).get(REMIND_KEY)
         if after and today.isoformat() <= after:
-            return False
-        return bool(self.waiting(viewer))
+            return 0
+        return len(self.waiting(viewer))
+
+    def should_offer(self, viewer: Viewer, today: dt.date | None = None) -> bool:
+        return self.patients_to_offer(viewer, today) > 0
 
     def remind_later(self, today: dt.date | None = None) -> None:
         """Not asked again on this PC before tomorrow."""

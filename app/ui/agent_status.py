@@ -51,6 +51,7 @@ class AgentStatusWidget(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.repo = AgentRepo(ctx.store.db)
+        self.uploads = UploadsRepo(ctx.store.db)
         self.status: AgentStatus | None = None
         self.label = QLabel("Checking the sync service…", objectName="agentStatus")
         self.start_button = QPushButton("Start sync service", objectName="startAgent")
@@ -66,7 +67,7 @@ class AgentStatusWidget(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        uploads = UploadsRepo(self.ctx.store.db)
+        uploads = self.uploads
         ReadOp(lambda: (self.repo.status(), uploads.counts().held)).success(
             self._show).run(self.ctx.ops)
 

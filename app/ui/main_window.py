@@ -26,12 +26,6 @@ from app.ui.patient_list_view import PatientListView
 from app.ui.patient_page import PatientPage
 
 
-def _alive(widget: QWidget) -> bool:
-    from shiboken6 import isValid
-
-    return bool(isValid(widget))
-
-
 def window_settings() -> QSettings:
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
@@ -66,6 +60,7 @@ class MainWindow(QMainWindow):
         self.external.agentChanged.connect(self.agent_status.refresh)
         self._was_online: bool | None = None
         self.offline_wizard: QWidget | None = None
+        self.offline_prompt: QWidget | None = None
         self.agent_status.statusChanged.connect(self._agent_status)
         self.patient_page.images_tab.acquisitionStarted.connect(self._acquiring_online)
         self.statusBar().addWidget(self.agent_status, 1)
@@ -225,25 +220,24 @@ class MainWindow(QMainWindow):
         from app.store.offline_images_repo import OfflineImagesRepo
 
         repo, viewer = OfflineImagesRepo(self.ctx.store.db), self.ctx.viewer
-
-        def ask() -> int:
-            return len(repo.waiting(viewer)) if repo.should_offer(viewer) else 0
-
-        ReadOp(ask).success(self._offer_offline_sync).run(self.ctx.ops)
+        ReadOp(lambda: repo.patients_to_offer(viewer)).success(
+            self._offer_offline_sync).run(self.ctx.ops)
 
     def _offer_offline_sync(self, patients: int) -> None:
-        prompt = getattr(self, "offline_prompt", None)
-        if not patients or self.offline_wizard is not None or (
-                prompt is not None and _alive(prompt) and prompt.isVisible()):
+        if not patients or self.offline_wizard is not None or self.offline_prompt is not None:
             return
         from app.ui.offline_images_prompt import OfflineImagesPrompt
 
         prompt = OfflineImagesPrompt(self.ctx, patients, self)
         self.offline_prompt = prompt
         prompt.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        prompt.finished.connect(
-            lambda _r: self.sync_offline_images() if prompt.wants_sync else None)
+        prompt.finished.connect(lambda _r: self._prompt_answered(prompt.wants_sync))
         prompt.open()
+
+    def _prompt_answered(self, wants_sync: bool) -> None:
+        self.offline_prompt = None
+        if wants_sync:
+            self.sync_offline_images()
 
     def sync_offline_images(self) -> None:
         from app.ui.offline_sync_wizard import OfflineSyncWizard
