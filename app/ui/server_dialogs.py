@@ -61,6 +61,13 @@ def buttons(dialog: QDialog) -> QDialogButtonBox:
     return box
 
 
+
+def _expiry(temporary: QCheckBox, until: QDateTimeEdit) -> dt.datetime | None:
+    """When a temporary account ends (UTC); None for a lasting one."""
+    if not temporary.isChecked():
+        return None
+    return until.dateTime().toPython().astimezone(dt.UTC)  # type: ignore[union-attr]
+
 class NewAccountDialog(QDialog):
     """Name, an optional password, and an optional expiry (a temporary account)."""
 
@@ -84,9 +91,7 @@ class NewAccountDialog(QDialog):
         form.addRow(buttons(self))
 
     def expires_at(self) -> dt.datetime | None:
-        if not self.temporary.isChecked():
-            return None
-        return self.until.dateTime().toPython().astimezone(dt.UTC)  # type: ignore[union-attr]
+        return _expiry(self.temporary, self.until)
 
 
 class ShareDialog(QDialog):
@@ -170,6 +175,4 @@ class ExpiryDialog(QDialog):
         form.addRow(buttons(self))
 
     def expires_at(self) -> dt.datetime | None:
-        if not self.temporary.isChecked():
-            return None
-        return self.until.dateTime().toPython().astimezone(dt.UTC)  # type: ignore[union-attr]
+        return _expiry(self.temporary, self.until)
