@@ -46,7 +46,8 @@ class PatientPasswordDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Patient", self.patient)
         form.addRow("Password", self.password)
-        form.addRow(QLabel("The patient signs in with his card number and this password."))
+        form.addRow(QLabel("The patient signs in with his card number and this password;\n"
+                           "the general password no longer opens his page."))
         form.addRow(buttons(self))
 
     def select(self, patient_id: str) -> None:
@@ -84,6 +85,9 @@ class PortalPanel(QGroupBox):
             lambda on: self._switch(patient_pages_enabled=bool(on)))
         self.general_enabled.clicked.connect(
             lambda on: self._switch(general_password_enabled=bool(on)))
+        self.general_enabled.setToolTip(
+            "The general password opens only the pages of patients who have no password\n"
+            "of their own; a patient with his own password signs in with it alone.")
         self.patient_button = QPushButton("A patient's own password…",
                                           objectName="patientPassword")
         self.patient_button.clicked.connect(self.patient_password)
@@ -92,6 +96,8 @@ class PortalPanel(QGroupBox):
         row.addWidget(self.general_enabled)
         row.addWidget(self.patient_button)
         form.addRow(row)
+        form.addRow(QLabel("The general password opens only the pages of patients without "
+                           "a password of their own.", objectName="generalScope"))
 
     def show_settings(self, settings: dict[str, Any]) -> None:
         for kind, status in self.status.items():

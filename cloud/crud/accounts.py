@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
-from cloud import mailer, security, sessions
+from cloud import mailer, passwords, security, sessions
 from cloud.config import Settings
 from cloud.crud import Refused
 from cloud.models import Installation, Record
@@ -48,6 +48,7 @@ class AccountInfo:
 def _check_password(password: str, minimum: int) -> None:
     if not (minimum <= len(password) <= MAX_PASSWORD):
         raise Refused(422, f"a password has {minimum} to {MAX_PASSWORD} characters")
+    passwords.refuse_common(password)
 
 
 def _inst(session: Session, installation_id: str) -> Installation:

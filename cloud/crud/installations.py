@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 
 from sqlalchemy import select, update
@@ -10,10 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
-from cloud import mailer, security
+from cloud import mailer, passwords, security
 from cloud.config import Settings
 from cloud.crud import DeviceCtx, Refused
 from cloud.models import Device, Installation, utcnow
+from cloud.portal import throttle
 
 log = logging.getLogger("cloud.installations")
 
@@ -102,23 +104,40 @@ def resend_password(session: Session, *, settings: Settings, installation_id: st
     return mask_email(inst.email)
 
 
-def check_password(session: Session, *, installation_id: str, password: str) -> Installation:
-    """The installation when `password` is its upload password (current or mailed)."""
+def check_password(session: Session, *, installation_id: str, password: str,
+                   address: str) -> Installation:
+    """The installation when `password` is its upload password (current or mailed).
+
+    Guesses are slowed before anything is hashed: per address and installation, per
+    address, and (with a higher allowance) per installation from anywhere."""
+    keys = [f"upload:{installation_id[:32]}:{address}", f"addr:{address}"]
+    wide = [f"upload:{installation_id[:32]}"]
+    throttle.refuse_if_slowed(session, keys, wide)
     inst = session.get(Installation, installation_id)
     if inst is None:
-        security.verify_password(security.hash_password("x"), password)  # same cost
-        raise Refused(403, "wrong installation id or upload password")
-    if security.verify_password(inst.password_hash, password):
+        security.verify_password(_dummy_hash(), password)  # same cost
+    elif security.verify_password(inst.password_hash, password):
+        throttle.succeeded(session, keys[0])
         return inst
-    if security.verify_password(inst.pending_password_hash, password):
+    elif security.verify_password(inst.pending_password_hash, password):
         inst.password_hash, inst.pending_password_hash = inst.pending_password_hash, None
         session.commit()
+        throttle.succeeded(session, keys[0])
         return inst
+    throttle.failed(session, keys + wide)
     raise Refused(403, "wrong installation id or upload password")
 
 
-def change_password(session: Session, *, installation_id: str, current: str, new: str) -> None:
-    inst = check_password(session, installation_id=installation_id, password=current)
+@functools.cache
+def _dummy_hash() -> str:
+    return security.hash_password("not an upload password")
+
+
+def change_password(session: Session, *, installation_id: str, current: str, new: str,
+                    address: str) -> None:
+    passwords.refuse_weak_upload(new)
+    inst = check_password(session, installation_id=installation_id, password=current,
+                          address=address)
     inst.password_hash = security.hash_password(new)
     inst.pending_password_hash = None
     session.commit()
@@ -126,10 +145,12 @@ def change_password(session: Session, *, installation_id: str, current: str, new
 
 
 def register_device(
-    session: Session, *, installation_id: str, password: str, node: str, name: str
+    session: Session, *, installation_id: str, password: str, node: str, name: str,
+    address: str,
 ) -> tuple[Device, str]:
     """Credentials for one PC; a PC registering again gets new ones, the old revoked."""
-    inst = check_password(session, installation_id=installation_id, password=password)
+    inst = check_password(session, installation_id=installation_id, password=password,
+                          address=address)
     now = utcnow()
     session.execute(
         update(Device)

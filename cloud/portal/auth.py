@@ -1,5 +1,6 @@
 """Portal logins: doctors (installation, login password, user, user password) and
-patients (installation, card number, own or general password).
+patients (installation, card number, and his own password, or the general password
+for patients without one).
 
 Every failure gets the same answer whatever was wrong, after the same amount of
 password hashing; failures are counted per account and per address (and for the
@@ -109,20 +110,28 @@ def patient(session: Session, *, installation_id: str, card: str, password: str,
             if not r.fields.get("deleted") and not r.fields.get("merged_into")]
     found: Record | None = None
     via_general = False
+    # A patient with a password of his own is opened by it alone: card numbers are
+    # short and sequential, so the general password must not reach his page.
+    without_own: list[Record] = []
     for rec in patients:
         own = session.get(PatientSecret, rec.entity_id)
-        if _verify(own.password_hash if own else None, password):
+        if own is None:
+            without_own.append(rec)
+            continue
+        if _verify(own.password_hash, password):
             found = rec
             break
     if not patients:
         _verify(None, password)
     general_open = (inst is not None and inst.general_password_enabled
                     and throttle.wait_seconds(session, [general_key]) == 0)
-    if found is None and general_open and patients and inst is not None:
+    if found is None and general_open and without_own and inst is not None:
         if _verify(inst.general_password_hash, password):
-            found, via_general = patients[0], True
+            found, via_general = without_own[0], True
         else:
             keys.append(general_key)
+    elif found is None:
+        _verify(None, password)  # the same hashing work as a general password check
     if found is None or inst is None:
         throttle.failed(session, keys)
         audit.record(session, actor=f"card:{card}", action="patient_login_failed",

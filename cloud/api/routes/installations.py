@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from cloud.api.deps import DeviceDep, SessionDep, SettingsDep
 from cloud.crud import installations as crud
@@ -23,7 +23,12 @@ from cloud.schemas import (
 router = APIRouter(tags=["installations"])
 InstallationIdPath = Annotated[str, Path(pattern=r"^[0-9]{12}$")]
 DeviceIdPath = Annotated[str, Path(min_length=36, max_length=36)]
-_errors = {403: {"model": Problem}, 404: {"model": Problem}, 502: {"model": Problem}}
+_errors = {403: {"model": Problem}, 404: {"model": Problem}, 429: {"model": Problem},
+           502: {"model": Problem}}
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 @router.post("/installations", status_code=201, response_model=RegisterOut,
@@ -49,22 +54,27 @@ def resend_password(
 @router.post("/installations/{installation_id}/password", status_code=204,
              responses=_errors)
 def change_password(
-    installation_id: InstallationIdPath, body: ChangePasswordIn, session: SessionDep
+    installation_id: InstallationIdPath, body: ChangePasswordIn, session: SessionDep,
+    request: Request,
 ) -> Response:
+    """Change the upload password: a chosen one must be hard to guess (about 50 bits: four
+    unrelated words) and not a common password."""
     crud.change_password(session, installation_id=installation_id,
-                         current=body.current_password, new=body.new_password)
+                         current=body.current_password, new=body.new_password,
+                         address=_address(request))
     return Response(status_code=204)
 
 
 @router.post("/installations/{installation_id}/devices", status_code=201,
              response_model=DeviceOut, responses=_errors)
 def register_device(
-    installation_id: InstallationIdPath, body: DeviceIn, session: SessionDep
+    installation_id: InstallationIdPath, body: DeviceIn, session: SessionDep,
+    request: Request,
 ) -> DeviceOut:
     """Credentials for one PC. The token is shown once; keep it in the keyring."""
     device, token = crud.register_device(
         session, installation_id=installation_id, password=body.upload_password,
-        node=body.node, name=body.name,
+        node=body.node, name=body.name, address=_address(request),
     )
     return DeviceOut(device_id=device.id, installation_id=device.installation_id,
                      node=device.node, name=device.name, token=token)
@@ -74,10 +84,10 @@ def register_device(
              status_code=204, responses=_errors)
 def revoke_with_password(
     installation_id: InstallationIdPath, device_id: DeviceIdPath, body: RevokeIn,
-    session: SessionDep,
+    session: SessionDep, request: Request,
 ) -> Response:
     crud.check_password(session, installation_id=installation_id,
-                        password=body.upload_password)
+                        password=body.upload_password, address=_address(request))
     crud.revoke_device(session, installation_id=installation_id, device_id=device_id)
     return Response(status_code=204)
 

@@ -71,11 +71,12 @@ def test_change_password_needs_the_current_one(
 ) -> None:
     iid, old = practice
     url = f"/api/v1/installations/{iid}/password"
-    r = client.post(url, json={"current_password": "wrong-one", "new_password": "n3w-secret-pw"})
+    new = "quiet lantern tofu orbit"
+    r = client.post(url, json={"current_password": "wrong-one", "new_password": new})
     assert r.status_code == 403
-    r = client.post(url, json={"current_password": old, "new_password": "n3w-secret-pw"})
+    r = client.post(url, json={"current_password": old, "new_password": new})
     assert r.status_code == 204
-    register_pc(client, iid, "n3w-secret-pw")
+    register_pc(client, iid, new)
     r = client.post(f"/api/v1/installations/{iid}/devices",
                     json={"upload_password": old, "node": "0123456789abcdef"})
     assert r.status_code == 403
