@@ -98,6 +98,10 @@ def clean_patient(data: Mapping[str, Any], today: dt.date | None = None) -> dict
                 out[phone] = normalise_phone(out[phone])
             except PhoneError as exc:
                 err(phone, f"{LABELS[phone]} {exc}.")
+    if out.get("case_types"):
+        # One spelling of the list, so the filter and the list of types agree.
+        parts = (t.strip() for t in out["case_types"].split(","))
+        out["case_types"] = ", ".join(t for t in parts if t) or None
     if out.get("email"):
         out["email"] = out["email"].lower() if out["email"].isascii() else out["email"]
         if not _EMAIL.match(out["email"]):

@@ -28,18 +28,18 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, or_, select, update
 
-from app.core import matching
-from app.core.text import digits, display_name
+from app.core.text import display_name
 from app.imaging import series
 from app.imaging.cas import ImageStore
 from app.imaging.errors import ImagingError
 from app.imaging.recovery import RecoveryFolder
-from app.store import access
+from app.store import access, patient_matches
 from app.store.agent_repo import AgentRepo
 from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
 from app.store.models import Agreement, Appointment, Note, Patient, RecordImage, Upload, User, Visit
+from app.store.patient_matches import Match, fields_of, match_of
 from app.store.settings_repo import SettingsRepo
 
 REMIND_KEY = "offline_images_remind_after"
@@ -62,15 +62,6 @@ class OfflinePatient:
         imgs = f"{self.images} image{'s' if self.images != 1 else ''}"
         procs = f"{self.procedures} procedure{'s' if self.procedures != 1 else ''}"
         return f"{self.name}{born} — {imgs} in {procs}"
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    id: str
-    name: str
-    birth_date: str | None
-    mobile: str | None
-    reason: str  # why it is proposed; "" for a patient picked by search
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,23 +182,7 @@ class OfflineImagesRepo:
         """Existing patients the offline one may be, strongest first."""
         with self.db.read() as s:
             p = access.check(viewer, s.get(Patient, patient_id))
-            mine = _fields(p)
-            near = [Patient.birth_date == p.birth_date] if p.birth_date else []
-            if p.id_number:
-                near.append(Patient.id_number == p.id_number)
-            phone = digits(p.mobile)
-            if len(phone) >= matching.MIN_PHONE_DIGITS:
-                near.append(Patient.phone_digits.contains(phone))
-            if not near:
-                return []
-            rows = list(s.scalars(
-                select(Patient).where(access.visible(viewer), Patient.id != p.id,
-                                      Patient.provisional.is_(False), or_(*near))
-                .order_by(Patient.sort_key, Patient.num).limit(200)
-            ))
-        by_id = {r.id: r for r in rows}
-        found = matching.candidates(mine, ((r.id, _fields(r)) for r in rows))
-        return [_match(by_id[c.patient_id], c.reason) for c in found]
+            return patient_matches.find(s, viewer, fields_of(p), exclude_id=p.id)
 
     def match_of(self, viewer: Viewer, patient_id: str) -> Match:
         """A patient picked by search, shown as the chosen match."""
@@ -215,7 +190,7 @@ class OfflineImagesRepo:
             p = access.check(viewer, s.get(Patient, patient_id))
             if p.merged_into:
                 raise NotFoundError("That patient was merged into another one.")
-            return _match(p, "")
+            return match_of(p, "")
 
     # Step 3: the procedures and their options -------------------------------------------
     def procedures(self, viewer: Viewer, patient_id: str) -> list[Procedure]:
@@ -359,15 +334,6 @@ class OfflineImagesRepo:
             gone = [sha for sha in procedure.shas if sha not in still_used]
             s.execute(delete(Upload).where(Upload.sha256.in_(gone), Upload.status != "done"))
         return folder
-
-
-def _fields(p: Patient) -> dict[str, str | None]:
-    return {"first_name": p.first_name, "last_name": p.last_name, "birth_date": p.birth_date,
-            "id_number": p.id_number, "mobile": p.mobile}
-
-
-def _match(p: Patient, reason: str) -> Match:
-    return Match(p.id, display_name(p.first_name, p.last_name), p.birth_date, p.mobile, reason)
 
 
 def _move_rows(s: WriteSession, old_id: str, new_id: str) -> None:

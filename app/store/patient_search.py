@@ -171,10 +171,13 @@ def _filters(stmt: Select[Any], f: PatientFilter) -> Select[Any]:
     if f.gender:
         stmt = stmt.where(Patient.gender == f.gender)
     if f.case_type:
-        stmt = stmt.where(
-            func.instr("," + func.coalesce(Patient.case_types, "") + ",", "," + f.case_type + ",")
-            > 0
+        # Types are listed "a, b" (or as typed, from older data): compare each one
+        # between commas, case and spaces around them not counting.
+        listed = func.replace(
+            func.replace("," + func.coalesce(Patient.case_types, "") + ",", " ,", ","), ", ", ","
         )
+        wanted = "," + f.case_type.strip().lower() + ","
+        stmt = stmt.where(func.instr(func.lower(listed), wanted) > 0)
     if f.visit_from or f.visit_to:
         conds = [Visit.patient_id == Patient.id, Visit.deleted.is_(False)]
         if f.visit_from:

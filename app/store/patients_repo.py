@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.core.patient_rules import clean_patient
+from app.core.patient_rules import ValidationError, clean_patient
 from app.core.wire import ENTITIES
-from app.store import access, patient_search
+from app.store import access, patient_matches, patient_search
 from app.store.db import Database
 from app.store.dto import PatientDetail, PatientFilter, PatientRow, Viewer
 from app.store.errors import PermissionDeniedError
@@ -94,6 +94,18 @@ class PatientsRepo:
             s.flush()
             return _detail(p)
 
+    def possible_duplicates(
+        self, viewer: Viewer, data: dict[str, Any], *, exclude_id: str | None = None
+    ) -> list[patient_matches.Match]:
+        """Patients already on file who may be the person `data` describes, strongest
+        first; none while the details do not validate (saving will say why)."""
+        try:
+            fields = clean_patient(data)
+        except ValidationError:
+            return []
+        with self.db.read() as s:
+            return patient_matches.find(s, viewer, fields, exclude_id=exclude_id)
+
     def tombstone(self, viewer: Viewer, patient_id: str) -> None:
         with self.db.write() as s:
             p = access.check(viewer, s.get(Patient, patient_id))
@@ -104,7 +116,9 @@ class PatientsRepo:
         with self.db.read() as s:
             stmt = select(Patient.case_types).where(access.visible(viewer))
             stmt = stmt.where(Patient.case_types.is_not(None)).distinct()
-            found: set[str] = set()
+            found: dict[str, str] = {}  # one spelling per type, whatever the case
             for (value,) in s.execute(stmt):
-                found.update(t.strip() for t in value.split(",") if t.strip())
-            return sorted(found, key=str.casefold)
+                for t in (t.strip() for t in value.split(",")):
+                    if t:
+                        found.setdefault(t.casefold(), t)
+            return sorted(found.values(), key=str.casefold)

@@ -323,6 +323,7 @@ class MainWindow(QMainWindow):
     def new_patient(self) -> None:
         dialog = PatientDialog(self.ctx, None, self)
         dialog.saved.connect(lambda p: self.open_patient(p.id))
+        dialog.openExisting.connect(self.open_patient)
         dialog.open()
 
     def _changed(self, flags: set[str]) -> None:

@@ -1,65 +1,60 @@
-"""New patient / edit patient: basic and clinical information, checked as you save."""
+"""New patient / edit patient: basic and clinical information, checked as you save.
+
+Errors sit under their field and go as soon as the field is right; a patient who may
+already be on file is pointed out before a duplicate is made; closing a changed form
+asks first.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFormLayout,
     QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QScrollArea,
+    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.patient_rules import LABELS, ValidationError
+from app.core.patient_rules import ValidationError, clean_patient
 from app.store.dto import PatientDetail
 from app.store.offline_images_repo import working_offline
+from app.store.patient_matches import Match
 from app.ui.context import AppContext
-from app.ui.formatting import GENDER_LABELS
 from app.ui.ops import ReadOp, WriteOp
+from app.ui.patient_form import BASIC, CLINICAL, Input, PatientForm
 
-BASIC = (
-    "first_name",
-    "last_name",
-    "gender",
-    "birth_date",
-    "mobile",
-    "landline",
-    "id_number",
-    "insurance_card_number",
-    "email",
-    "address",
-    "card_number",
-    "case_types",
-    "note",
-)
-CLINICAL = ("past_medical_history", "diseases", "medications", "oral_habits", "allergies")
-MULTILINE = {"address", "note", *CLINICAL}
-PLACEHOLDERS = {
-    "birth_date": "YYYY-MM-DD",
-    "mobile": "+44 7700 900123",
-    "email": "name@example.com",
-    "case_types": "e.g. orthodontics, implant",
-}
-
+__all__ = ["BASIC", "CLINICAL", "PatientDialog"]
 
 OFFLINE_NOTE = (
     "There is no connection to the server. This patient is kept on this computer as an "
     "offline patient; when the connection returns, Synchronize offline images asks "
     "whether it is someone the practice already knows."
 )
+# The details that say who somebody is: an edit that leaves them alone is not checked
+# for duplicates again.
+IDENTITY = ("first_name", "last_name", "birth_date", "mobile", "id_number")
+
+
+def describe(match: Match) -> str:
+    parts = [match.name]
+    if match.birth_date:
+        parts.append(f"born {match.birth_date}")
+    if match.mobile:
+        parts.append(f"mobile {match.mobile}")
+    return ", ".join(parts) + f" ({match.reason})"
 
 
 class PatientDialog(QDialog):
     saved = Signal(object)  # PatientDetail
+    openExisting = Signal(str)  # the patient already on file the user chose to open
 
     def __init__(
         self, ctx: AppContext, patient: PatientDetail | None = None, parent: QWidget | None = None
@@ -70,13 +65,17 @@ class PatientDialog(QDialog):
         self.setObjectName("patientDialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("Edit patient" if patient else "New patient")
-        self.setMinimumWidth(520)
-        self.inputs: dict[str, QLineEdit | QPlainTextEdit | QComboBox] = {}
-        self.errors: dict[str, QLabel] = {}
+        self.question: QMessageBox | None = None  # the open "are you sure" box, if any
+        self._closing = False
 
-        tabs = QTabWidget()
-        tabs.addTab(self._form(BASIC), "Basic information")
-        tabs.addTab(self._form(CLINICAL), "Clinical information")
+        self.form = PatientForm(ctx.user.is_admin)
+        self.inputs = self.form.inputs
+        self.errors = self.form.errors
+        self.doctor = self.form.doctor
+        self.form.edited.connect(self._recheck)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.form.basic, "Basic information")
+        self.tabs.addTab(self.form.clinical, "Clinical information")
         self.banner = QLabel("", objectName="formError")
         self.banner.setStyleSheet("color: #b00020;")
         self.banner.setWordWrap(True)
@@ -86,58 +85,29 @@ class PatientDialog(QDialog):
         )
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
         self.offline_note = QLabel(OFFLINE_NOTE, objectName="offlineNote")
         self.offline_note.setWordWrap(True)
         self.offline_note.hide()
-        layout.addWidget(tabs, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.offline_note)
         layout.addWidget(self.banner)
         layout.addWidget(self.buttons)
         if patient:
-            self._fill(patient)
+            self.form.fill(patient)
         else:
             ReadOp(lambda: working_offline(ctx.store.db)).success(
-                self.offline_note.setVisible).run(ctx.ops)
+                self._while_open(self.offline_note.setVisible)).run(ctx.ops)
+        self.initial = self.form.values()
         self._load_doctors()
 
-    def _form(self, names: tuple[str, ...]) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        for name in names:
-            if name == "gender":
-                box = QComboBox()
-                for value, label in GENDER_LABELS.items():
-                    box.addItem(label, value)
-                box.setCurrentIndex(box.findData("unknown"))
-                widget: QLineEdit | QPlainTextEdit | QComboBox = box
-            elif name in MULTILINE:
-                widget = QPlainTextEdit()
-                widget.setTabChangesFocus(True)
-                widget.setFixedHeight(60)
-            else:
-                widget = QLineEdit(placeholderText=PLACEHOLDERS.get(name, ""))
-            widget.setObjectName(name)
-            self.inputs[name] = widget
-            error = QLabel("", objectName=f"{name}_error")
-            error.setStyleSheet("color: #b00020;")
-            error.hide()
-            self.errors[name] = error
-            cell = QWidget()
-            v = QVBoxLayout(cell)
-            v.setContentsMargins(0, 0, 0, 0)
-            v.addWidget(widget)
-            v.addWidget(error)
-            required = name in ("first_name", "last_name")
-            form.addRow(LABELS[name] + (" *" if required else ""), cell)
-        if names is BASIC:
-            self.doctor = QComboBox(objectName="responsible_user_id")
-            self.doctor.setEnabled(self.ctx.user.is_admin)
-            form.addRow("Responsible doctor", self.doctor)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(page)
-        return scroll
+    def _while_open(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        """An answer that arrives after the form was closed (and deleted) is dropped."""
+        return lambda value: fn(value) if shiboken6.isValid(self) else None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.inputs["first_name"].setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _load_doctors(self) -> None:
         ctx = self.ctx
@@ -146,41 +116,103 @@ class PatientDialog(QDialog):
             current = (self.patient.get("responsible_user_id") if self.patient else None) or (
                 ctx.user.id
             )
-            for u in users:
-                self.doctor.addItem(u.display_name, u.id)
-            self.doctor.setCurrentIndex(max(self.doctor.findData(current), 0))
+            self.form.set_doctors([(u.display_name, u.id) for u in users], current)
 
-        ReadOp(ctx.store.users.list).success(fill).run(ctx.ops)
-
-    def _fill(self, patient: PatientDetail) -> None:
-        for name, widget in self.inputs.items():
-            value = patient.get(name)
-            if isinstance(widget, QComboBox):
-                widget.setCurrentIndex(max(widget.findData(value or "unknown"), 0))
-            elif isinstance(widget, QPlainTextEdit):
-                widget.setPlainText(str(value or ""))
-            else:
-                widget.setText(str(value or ""))
+        ReadOp(ctx.store.users.list).success(self._while_open(fill)).run(ctx.ops)
 
     def values(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, widget in self.inputs.items():
-            if isinstance(widget, QComboBox):
-                out[name] = widget.currentData()
-            elif isinstance(widget, QPlainTextEdit):
-                out[name] = widget.toPlainText()
-            else:
-                out[name] = widget.text()
+        out = self.form.values()
         if self.ctx.user.is_admin and self.doctor.currentData():
             out["responsible_user_id"] = self.doctor.currentData()
         return out
 
+    def changed(self) -> bool:
+        return self.form.values() != self.initial or self.form.doctor_changed
+
+    # Errors ---------------------------------------------------------------------------
+    def _recheck(self, name: str) -> None:
+        """A field marked wrong is checked again as it is edited; once right, its
+        message goes."""
+        label = self.errors[name]
+        if label.isHidden():
+            return
+        try:
+            clean_patient({name: self.form.value(name)})
+        except ValidationError as exc:
+            label.setText(exc.errors[0].message)
+            return
+        label.hide()
+        if all(e.isHidden() for e in self.errors.values()):
+            self.banner.hide()
+
+    def _show_errors(self, exc: ValidationError) -> None:
+        first: Input | None = None
+        for e in exc.errors:
+            label = self.errors.get(e.field)
+            if label is not None:
+                label.setText(e.message)
+                label.show()
+                first = first or self.inputs[e.field]
+        if first is not None:
+            self.tabs.setCurrentWidget(self.form.page_of(first))
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.banner.setText("Please correct the fields marked in red.")
+        self.banner.show()
+
+    # Saving ---------------------------------------------------------------------------
     def save(self) -> None:
         for label in self.errors.values():
             label.hide()
         self.banner.hide()
         data, ctx = self.values(), self.ctx
         self.buttons.setEnabled(False)
+        if self.patient and all(data.get(k) == self.initial.get(k) for k in IDENTITY):
+            self._write(data)
+            return
+        exclude = self.patient.id if self.patient else None
+        ReadOp(
+            lambda: ctx.store.patients.possible_duplicates(ctx.viewer, data, exclude_id=exclude)
+        ).success(self._while_open(lambda found: self._checked(found, data))).failure(
+            # The save itself will say what is wrong.
+            self._while_open(lambda _exc: self._write(data))
+        ).run(ctx.ops)
+
+    def _checked(self, found: list[Match], data: dict[str, Any]) -> None:
+        if not found:
+            self._write(data)
+            return
+        self.buttons.setEnabled(True)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Possible duplicate", "", parent=self)
+        box.setObjectName("duplicateWarning")
+        who = "this patient" if len(found) == 1 else "one of these patients"
+        box.setText(
+            f"The practice may already have {who}:\n\n"
+            + "\n".join(describe(m) for m in found[:5])
+        )
+        box.setInformativeText("Open the patient on file, or save this one as a new patient?")
+        open_existing = box.addButton("Open existing patient", QMessageBox.ButtonRole.AcceptRole)
+        save_anyway = box.addButton(
+            "Save as new patient" if not self.patient else "Save anyway",
+            QMessageBox.ButtonRole.DestructiveRole,
+        )
+        box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(open_existing)
+
+        def answered(_result: int) -> None:
+            self.question = None
+            if box.clickedButton() is open_existing:
+                self.openExisting.emit(found[0].id)
+                self._close_without_asking()
+            elif box.clickedButton() is save_anyway:
+                self.buttons.setEnabled(False)
+                self._write(data)
+
+        box.finished.connect(answered)
+        self.question = box
+        box.open()
+
+    def _write(self, data: dict[str, Any]) -> None:
+        ctx = self.ctx
         if self.patient:
             pid = self.patient.id
             op = WriteOp(lambda: ctx.store.patients.update(ctx.viewer, pid, data), {"patients"})
@@ -195,20 +227,48 @@ class PatientDialog(QDialog):
     def _saved(self, patient: PatientDetail) -> None:
         self.buttons.setEnabled(True)
         self.saved.emit(patient)
+        self._closing = True
         self.accept()
 
     def _failed(self, exc: BaseException) -> None:
         self.buttons.setEnabled(True)
         if isinstance(exc, ValidationError):
-            for e in exc.errors:
-                label = self.errors.get(e.field)
-                if label is not None:
-                    label.setText(e.message)
-                    label.show()
-            self.banner.setText("Please correct the fields marked in red.")
-        else:
-            self.banner.setText(f"The patient could not be saved: {exc}")
+            self._show_errors(exc)
+            return
+        self.banner.setText(f"The patient could not be saved: {exc}")
         self.banner.show()
+
+    # Closing --------------------------------------------------------------------------
+    def reject(self) -> None:
+        """Esc, Cancel or the window's close button: a changed form asks first."""
+        if self._closing or not self.changed():
+            self._close_without_asking()
+            return
+        if self.question is not None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Discard changes?",
+            "Close this form and lose what was typed?",
+            parent=self,
+        )
+        box.setObjectName("discardQuestion")
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+
+        def answered(_result: int) -> None:
+            self.question = None
+            if box.clickedButton() is discard:
+                self._close_without_asking()
+
+        box.finished.connect(answered)
+        self.question = box
+        box.open()
+
+    def _close_without_asking(self) -> None:
+        self._closing = True
+        super().reject()
 
     def keyPressEvent(self, event: Any) -> None:
         if event.key() == Qt.Key.Key_Escape:

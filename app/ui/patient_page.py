@@ -260,7 +260,9 @@ class PatientPage(QWidget):
     # Actions --------------------------------------------------------------------------
     def edit_patient(self) -> None:
         if self.patient:
-            PatientDialog(self.ctx, self.patient, self).open()
+            dialog = PatientDialog(self.ctx, self.patient, self)
+            dialog.openExisting.connect(self.open)
+            dialog.open()
 
     def add_visit(self) -> None:
         self._form(visit_dialog)

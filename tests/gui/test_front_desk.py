@@ -98,6 +98,9 @@ def test_validation_errors_are_shown_and_nothing_typed_is_lost(window, qtbot) ->
     assert "Email" in dialog.errors["email"].text()
     assert dialog.isVisible() and dialog.inputs["first_name"].text() == "Ana"
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: dialog.question is not None and dialog.question.isVisible())
+    discard = next(b for b in dialog.question.buttons() if b.text() == "Discard")
+    qtbot.mouseClick(discard, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: shown(window, PatientDialog) is None)
     assert (
         window.ctx.store.patients.count(

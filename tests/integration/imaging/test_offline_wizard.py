@@ -69,7 +69,8 @@ class AgentThread:
             assert not self.thread.is_alive()
 
 
-def create_offline_patient(window, qtbot, values: dict[str, str]) -> str:
+def create_offline_patient(window, qtbot, values: dict[str, str],
+                           warned_about: str | None = None) -> str:
     window.new_patient()
     dialog = next(d for d in window.findChildren(PatientDialog) if d.isVisible())
     qtbot.waitUntil(dialog.offline_note.isVisible)  # the dentist is told he is offline
@@ -77,6 +78,13 @@ def create_offline_patient(window, qtbot, values: dict[str, str]) -> str:
         qtbot.keyClicks(dialog.inputs[name], value)
     with qtbot.waitSignal(dialog.saved, timeout=10000) as saved:
         dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+        if warned_about:
+            # He is told the patient may be on file, and saves anyway: the wizard
+            # asks again once the connection is back.
+            qtbot.waitUntil(lambda: dialog.question is not None)
+            assert warned_about in dialog.question.text()
+            save = next(b for b in dialog.question.buttons() if b.text().startswith("Save"))
+            qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
     patient = saved.args[0]
     assert patient.provisional
     qtbot.waitUntil(lambda: "(offline, provisional)" in window.patient_page.title.text())
@@ -118,7 +126,7 @@ def test_offline_images_are_matched_synced_hidden_and_recovered(
     agent = AgentThread(laptop)
     try:
         # Offline (no agent reaches the server): two patients made at the chair.
-        jane_offline = create_offline_patient(window, qtbot, JANE)
+        jane_offline = create_offline_patient(window, qtbot, JANE, warned_about="Jane")
         tom = create_offline_patient(window, qtbot, TOM)
         v = laptop.admin.viewer()
         images = ImagesRepo(laptop.store.db)
