@@ -28,9 +28,9 @@ class InsecureKeyringError(StoreError):
 
     def __init__(self, backend: str) -> None:
         super().__init__(
-            "This computer has no secure keyring to keep the database key "
-            f"({backend}). The key can be kept in a file that only your user account "
-            "can read instead."
+            "This computer has no secure keyring (the system's safe place for passwords) "
+            "to keep the key of the practice database. The key can be kept in a file that "
+            "only your user account can read instead."
         )
         self.backend = backend
 

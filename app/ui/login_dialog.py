@@ -12,7 +12,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.options import OPTIONS
 from app.store.dto import UserRow
+from app.store.errors import StoreError
 from app.store.services import Store
 
 
@@ -65,16 +67,28 @@ class CreateAdminDialog(_Base):
             parent,
         )
         self.store = store
+        named = store.settings.get("practice_name")
+        self.practice = QLineEdit(
+            "" if named == OPTIONS["practice_name"].default else named,
+            objectName="practiceName",
+            placeholderText="e.g. Smile Dental Clinic",
+        )
         self.display = QLineEdit(objectName="displayName", placeholderText="e.g. Dr Sara Haddad")
         self.username = QLineEdit("admin", objectName="username")
         self.password = _password("password")
         self.repeat = _password("repeatPassword")
+        self.form.addRow("Practice name", self.practice)
         self.form.addRow("Your name", self.display)
         self.form.addRow("User name", self.username)
         self.form.addRow("Password", self.password)
         self.form.addRow("Repeat password", self.repeat)
 
     def submit(self) -> None:
+        practice = self.practice.text().strip()
+        if not practice:
+            self.fail("Give the practice's name: it is shown when signing in.")
+            self.practice.setFocus()
+            return
         if self.password.text() != self.repeat.text():
             self.fail("The two passwords are not the same.")
             return
@@ -82,15 +96,16 @@ class CreateAdminDialog(_Base):
             self.user = self.store.users.create(
                 self.username.text(), self.display.text(), self.password.text(), "admin"
             )
-        except Exception as exc:
+        except (StoreError, ValueError) as exc:
             self.fail(str(exc))
             return
+        self.store.settings.set("practice_name", practice)
         self.accept()
 
 
 class LoginDialog(_Base):
     def __init__(self, store: Store, practice: str, parent: QWidget | None = None) -> None:
-        super().__init__("Sign in", f"Who is working on {practice}?", parent)
+        super().__init__(f"Sign in — {practice}", f"Who is working on {practice}?", parent)
         self.store = store
         self.username = QLineEdit(objectName="username")
         self.password = _password("password")

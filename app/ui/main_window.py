@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -31,6 +31,11 @@ def window_settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
+    closed = Signal()
+    # The File menu's sign out / switch user / practice database entries: the application
+    # (which owns the database and who is signed in) carries them out.
+    session = Signal(str)
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -91,6 +96,20 @@ class MainWindow(QMainWindow):
         self.new_action = self._action(
             file, "&New patient…", self.new_patient, QKeySequence.StandardKey.New
         )
+        file.addSeparator()
+        for text, kind in (
+            ("Sign &out", "sign_out"),
+            ("S&witch user…", "switch_user"),
+            (None, ""),
+            ("&Open practice database…", "open_database"),
+            ("New practice &database…", "new_database"),
+            ("Switch &practice…", "switch_database"),
+        ):
+            if text is None:
+                file.addSeparator()
+                continue
+            action = self._action(file, text, lambda _=False, k=kind: self.session.emit(k))
+            action.setObjectName(kind)
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = bar.addMenu("&Edit")
@@ -348,3 +367,4 @@ class MainWindow(QMainWindow):
         self.external.stop()
         self.agent_status.timer.stop()
         super().closeEvent(event)
+        self.closed.emit()

@@ -11,14 +11,37 @@ to a small pool. Results come back to the UI thread through a queued Qt signal, 
 
 from __future__ import annotations
 
+import logging
+import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from app.store.errors import StoreError
 
 T = TypeVar("T")
+log = logging.getLogger("chairside.ops")
+
+
+def user_message(exc: BaseException, doing: str = "") -> str:
+    """What went wrong, in words a practice can act on (never a class name or a code)."""
+    if isinstance(exc, StoreError) and str(exc):
+        return str(exc)
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return "The server could not be reached. Check the internet connection and try again."
+    if isinstance(exc, PermissionError):
+        return "Chairside may not use this file or folder. Ask whoever manages this computer."
+    if isinstance(exc, FileNotFoundError):
+        return "A file Chairside needed is no longer there."
+    what = f" while {doing}" if doing else ""
+    return (
+        f"Something went wrong{what}; it was not finished. Try again; if it happens again, "
+        "the details are in Chairside's log."
+    )
 
 
 class OpRunner(QObject):
@@ -34,7 +57,10 @@ class OpRunner(QObject):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write")
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="db-read")
         self._running = 0
+        self._pending: set[Future[Any]] = set()
         self._closed = False
+        # Where a failure with no handler of its own is shown (the main window).
+        self.window: QWidget | None = None
         self._done.connect(self._finish)
         self._progress.connect(self._report)
 
@@ -59,7 +85,10 @@ class OpRunner(QObject):
             self._done.emit(op, result, None)
             return result
 
-        return pool.submit(work)
+        future = pool.submit(work)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
 
     @Slot(object, object, object)
     def _finish(self, op: _Op[Any], result: Any, exc: BaseException | None) -> None:
@@ -70,12 +99,24 @@ class OpRunner(QObject):
             if op.on_failure:
                 op.on_failure(exc)
             else:
-                raise exc
+                self._unhandled(op, exc)
             return
         if op.changes:
             self.changed.emit(set(op.changes))
         if op.on_success:
             op.on_success(result)
+
+    def _unhandled(self, op: _Op[Any], exc: BaseException) -> None:
+        """Logged with its details, and told to the user: never only on stderr."""
+        details = getattr(exc, "__traceback_text__", "")
+        log.error("%s failed: %s", op.name or "a background operation", details or repr(exc))
+        parent = self.window or QApplication.activeWindow()
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Chairside", user_message(exc, op.name), parent=parent
+        )
+        box.setObjectName("opFailed")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     @Slot(object, int, int, str)
     def _report(self, op: _Op[Any], done: int, total: int, label: str) -> None:
@@ -92,6 +133,16 @@ class OpRunner(QObject):
         for _ in range(2):
             self._readers.submit(lambda: None).result()
 
+    def drain(self, timeout_s: float = 30.0) -> None:
+        """Finish queued work and deliver its callbacks now, while the windows that asked
+        for it still exist (before a window or a database is closed for good)."""
+        deadline = time.monotonic() + timeout_s
+        # `_running` drops on the UI thread, when a result is delivered; a callback may
+        # queue more work, which this loop then waits for too.
+        while self._running and time.monotonic() < deadline:
+            wait(self._pending.copy(), timeout=0.05)
+            QCoreApplication.sendPostedEvents(self)
+
     def shutdown(self) -> None:
         self._closed = True
         self._writer.shutdown(wait=True)
@@ -101,8 +152,12 @@ class OpRunner(QObject):
 class _Op(Generic[T]):
     write = False
 
-    def __init__(self, fn: Callable[..., T], changes: set[str] | None = None) -> None:
+    def __init__(
+        self, fn: Callable[..., T], changes: set[str] | None = None, name: str = ""
+    ) -> None:
         self.fn = fn
+        # What the user asked for, in his words ("saving the patient"), for messages.
+        self.name = name
         self.changes = changes or set()
         self.on_success: Callable[[T], None] | None = None
         self.on_failure: Callable[[BaseException], None] | None = None

@@ -22,6 +22,11 @@ def test_first_run_creates_the_administrator(store, qtbot) -> None:
     qtbot.addWidget(dialog)
     qtbot.keyClicks(dialog.display, "Dr Sara Haddad")
     qtbot.keyClicks(dialog.password, "a long password")
+    qtbot.keyClicks(dialog.repeat, "a long password")
+    dialog.submit()
+    assert dialog.error.text() == "Give the practice's name: it is shown when signing in."
+    qtbot.keyClicks(dialog.practice, "Smile Clinic")
+    dialog.repeat.clear()
     qtbot.keyClicks(dialog.repeat, "another password")
     dialog.submit()
     assert dialog.error.text() == "The two passwords are not the same."
@@ -31,6 +36,7 @@ def test_first_run_creates_the_administrator(store, qtbot) -> None:
     assert dialog.result() == dialog.DialogCode.Accepted
     assert dialog.user.is_admin and dialog.user.display_name == "Dr Sara Haddad"
     assert store.users.authenticate("ADMIN", "a long password") is not None
+    assert store.settings.get("practice_name") == "Smile Clinic"
 
 
 def test_sign_in_refuses_a_wrong_password_in_plain_words(store, admin, qtbot) -> None:

@@ -1,0 +1,205 @@
+"""The app started the way a user starts it: `main.main(argv)` with the README's argv,
+on a fresh home folder, through the real dialogs, then started again.
+
+No test-only option is passed: the first start answers the key-file question (when the
+computer has no secure keyring), creates the practice's administrator, adds a patient
+through the new-patient form and quits; the second start signs in and finds the patient.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+
+import main
+from app.ui import agent_status
+from app.ui.login_dialog import CreateAdminDialog, LoginDialog
+from app.ui.patient_dialog import PatientDialog
+from tests.support.modal_driver import ModalDriver, main_window, message_box, modal
+
+PRACTICE = "Smile Clinic"
+PASSWORD = "a long password"
+
+
+@pytest.fixture
+def fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new user's machine: nothing in HOME, the usual folders (no overrides)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("CHAIRSIDE_DATA_DIR", raising=False)
+    monkeypatch.delenv("CHAIRSIDE_CONFIG_DIR", raising=False)
+    return home
+
+
+@pytest.fixture
+def agents(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The app starts the real sync agent; it is detached, so the test stops it."""
+    started: list[subprocess.Popen[bytes]] = []
+    real = agent_status.start_agent
+
+    def start(path: Path) -> subprocess.Popen[bytes]:
+        proc = real(path)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(agent_status, "start_agent", start)
+    yield started
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _type(widget: object, text: str) -> None:
+    widget.clear()  # type: ignore[attr-defined]
+    QTest.keyClicks(widget, text)  # type: ignore[arg-type]
+
+
+def _ok(dialog: object) -> None:
+    buttons = dialog.findChild(QDialogButtonBox)  # type: ignore[attr-defined]
+    buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+
+def _quit(window: object) -> None:
+    quit_action = next(a for a in window.findChildren(QAction) if a.text() == "&Quit")  # type: ignore[attr-defined]
+    quit_action.trigger()
+
+
+def first_start_steps(seen: dict[str, object], key_question: bool) -> list:
+    def answer_yes_to_the_key_file_question() -> bool:
+        box = message_box("No secure keyring")
+        if box is None:
+            return False
+        seen["key_question"] = box.text()
+        box.button(QMessageBox.StandardButton.Yes).click()
+        return True
+
+    def create_the_administrator() -> bool:
+        dialog = modal(CreateAdminDialog)
+        if dialog is None:
+            return False
+        _type(dialog.practice, PRACTICE)
+        _type(dialog.display, "Dr Sara Haddad")
+        _type(dialog.password, PASSWORD)
+        _type(dialog.repeat, PASSWORD)
+        _ok(dialog)
+        return True
+
+    def open_the_new_patient_form() -> bool:
+        window = main_window()
+        if window is None or modal(PatientDialog) is not None:
+            return False
+        seen["title"] = window.windowTitle()
+        window.new_action.trigger()
+        return True
+
+    def fill_in_the_patient() -> bool:
+        dialog = modal(PatientDialog)
+        if dialog is None:
+            return False
+        _type(dialog.inputs["first_name"], "Ada")
+        _type(dialog.inputs["last_name"], "Lovelace")
+        QTest.keyClick(dialog.inputs["last_name"], Qt.Key.Key_Return)
+        return True
+
+    def quit_once_the_patient_shows() -> bool:
+        window = main_window()
+        if window is None or modal(PatientDialog) is not None:
+            return False
+        if not window.patient_page.isVisible():
+            return False
+        _quit(window)
+        return True
+
+    steps = [
+        create_the_administrator,
+        open_the_new_patient_form,
+        fill_in_the_patient,
+        quit_once_the_patient_shows,
+    ]
+    return ([answer_yes_to_the_key_file_question] if key_question else []) + steps
+
+
+def second_start_steps(seen: dict[str, object]) -> list:
+    def sign_in() -> bool:
+        dialog = modal(LoginDialog)
+        if dialog is None:
+            return False
+        seen["sign_in_title"] = dialog.windowTitle()
+        _type(dialog.username, "admin")
+        _type(dialog.password, PASSWORD)
+        _ok(dialog)
+        return True
+
+    def find_the_patient_and_quit() -> bool:
+        window = main_window()
+        if window is None:
+            return False
+        model = window.patient_list.model
+        names = [model.index(r, 0).data() for r in range(model.rowCount())]
+        if not names:
+            return False
+        seen["patients"] = names
+        _quit(window)
+        return True
+
+    return [sign_in, find_the_patient_and_quit]
+
+
+def _start(argv: list[str], steps: list) -> tuple[int, ModalDriver]:
+    driver = ModalDriver(steps)
+    code = main.main(argv)
+    driver.stop()
+    return code, driver
+
+
+@pytest.mark.parametrize(
+    ("keyring_kind", "with_database"),
+    [("none", False), ("working", True)],
+    ids=["no-keyring-readme-command", "keyring-database-option"],
+)
+def test_a_new_user_gets_in_and_finds_his_patient_the_next_day(
+    qapp, fresh_home: Path, agents, monkeypatch: pytest.MonkeyPatch, keyring_kind: str,
+    with_database: bool,
+) -> None:
+    previous = keyring.get_keyring()
+    if keyring_kind == "none":
+        # The machine of the bug report; the sync agent the app starts inherits it.
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+        keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        database = fresh_home / "Documents" / "clinic.chairside"
+        argv = ["--database", str(database)] if with_database else []
+        seen: dict[str, object] = {}
+
+        code, driver = _start(argv, first_start_steps(seen, key_question=keyring_kind == "none"))
+        assert driver.left == [], f"never got to: {driver.left}"
+        assert code == 0
+        assert seen["title"] == f"Chairside — {PRACTICE}"
+        if keyring_kind == "none":
+            assert "no secure keyring" in str(seen["key_question"])
+            assert "keyring.backends" not in str(seen["key_question"])
+            assert list((fresh_home / ".config" / "Chairside" / "keys").glob("*.key"))
+        expected = database if with_database else (
+            fresh_home / ".local" / "share" / "Chairside" / "databases" / "practice.chairside"
+        )
+        assert expected.is_file()
+
+        code, driver = _start(argv, second_start_steps(seen))
+        assert driver.left == [], f"never got to: {driver.left}"
+        assert code == 0
+        assert seen["sign_in_title"] == f"Sign in — {PRACTICE}"
+        assert seen["patients"] == ["Ada Lovelace"]
+    finally:
+        keyring.set_keyring(previous)
