@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -75,6 +76,18 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         if web.wants_page(request.url.path):
             return web.error_page(request, exc.status, exc.reason)
         return JSONResponse({"detail": exc.reason}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
+        # Where and what only: the submitted value ("input") may be a password, and
+        # text that is not valid Unicode could not even be encoded into the answer.
+        def safe(x: object) -> str:
+            return str(x).encode("utf-8", "backslashreplace").decode()
+
+        return JSONResponse({"detail": [
+            {"type": safe(e.get("type", "")), "loc": [safe(x) for x in e.get("loc", ())],
+             "msg": safe(e.get("msg", ""))}
+            for e in exc.errors()]}, status_code=422)
 
     @app.exception_handler(web.NeedLogin)
     async def need_login(_request: Request, exc: web.NeedLogin) -> Response:

@@ -236,6 +236,23 @@ class Mutation:
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Text is Unicode scalar values only: a lone surrogate can not be encoded (UTF-8,
+# SQLite, PostgreSQL), so one would stop every replica that reads it. Control
+# characters other than tab and line breaks have no place in a record either.
+_BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """None when `value` is text a record may hold, else the reason it is not."""
+    bad = _BAD_TEXT.search(value)
+    if bad is None:
+        return None
+    code = ord(bad.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return "contains a broken character"
+    if code == 0:
+        return "contains a NUL character"
+    return f"contains a control character (U+{code:04X})"
 _NODE = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -250,9 +267,7 @@ def check_value(spec: FieldSpec, value: Any) -> str | None:
         limit = SHORT_TEXT_MAX if kind == "str" else LONG_TEXT_MAX
         if len(value) > limit:
             return f"is longer than {limit} characters"
-        if "\x00" in value:
-            return "contains a NUL character"
-        return None
+        return text_problem(value)
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             return "must be a whole number"

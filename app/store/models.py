@@ -318,6 +318,19 @@ class ConflictRecord(Base):
     resolution: Mapped[str | None] = mapped_column(String(10))
 
 
+class UnappliedChange(Base):
+    """A pulled change that could not be applied here (text that is not valid Unicode,
+    a value of the wrong kind), set aside so that the rest of its page applies."""
+
+    __tablename__ = "unapplied_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    reason: Mapped[str] = mapped_column(String(500), nullable=False)
+    change: Mapped[str] = mapped_column(Text, nullable=False)  # ASCII JSON, cut short
+    found_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
 class Upload(Base):
     """A file waiting for (or sent to) the cloud over tus; resumable across restarts."""
 

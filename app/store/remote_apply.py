@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 from app.core.hlc import Clock, Timestamp
 from app.core.merge import Conflict, FieldState, merge_fields
 from app.core.wire import ENTITIES, FieldSpec
-from app.store import search_index
+from app.store import search_index, unapplied_repo
 from app.store.models import MODEL_BY_ENTITY, SYNCED_MODELS, ConflictRecord, Patient
 
 # Values a new row needs before its first fields arrive (a NOT NULL column whose
@@ -57,7 +57,10 @@ def apply_page(
 ) -> tuple[int, int]:
     """Merge `changes` into the rows they name, inside the caller's transaction;
     returns (changes that set a field, conflicts added to the inbox). `clock` observes
-    every change's stamp."""
+    every change's stamp. A change that can not be applied is set aside
+    (app.store.unapplied_repo) and the rest of the page applies."""
+    changes, aside = unapplied_repo.split(changes)
+    unapplied_repo.set_aside(conn, aside, found_at)
     rows = _preload(conn, changes)
     inbox = _Inbox.load(conn, rows)
     applied = 0

@@ -16,6 +16,7 @@ from sqlalchemy import String, delete, func, select, type_coerce, update
 
 from app.core.hlc import Clock, Timestamp
 from app.core.wire import ENTITIES
+from app.store import unapplied_repo
 from app.store.db import CACHE_KIB, Database
 from app.store.models import (
     MODEL_BY_ENTITY,
@@ -169,6 +170,8 @@ def add_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int)
     added = 0
     now = utc_now_text()
     with db.write() as s:
+        conflicts, aside = unapplied_repo.split(conflicts, unapplied_repo.screen_conflict)
+        unapplied_repo.set_aside(s.connection(), aside, now)
         for c in conflicts:
             if c["entity"] not in MODEL_BY_ENTITY or s.get(ConflictRecord, c["key"]):
                 continue

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.core.patient_rules import LABELS
 from app.store.conflicts_repo import ConflictRow, ConflictsRepo
+from app.store.unapplied_repo import UnappliedRepo, UnappliedRow
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp
 from app.ui.table_model import Column, RowRole, RowTableModel
@@ -44,6 +45,15 @@ COLUMNS: list[Column[ConflictRow]] = [
     Column("Changed", lambda r: f"{r.kept_at} on PC {r.kept_node[:6]}"),
     Column("Other value", lambda r: _show(r.other_value)),
     Column("Changed", lambda r: f"{r.other_at} on PC {r.other_node[:6]}"),
+]
+
+
+_KINDS = {"patient": "Patient", "visit": "Visit", "appointment": "Appointment",
+          "agreement": "Treatment agreement", "payment": "Payment", "note": "Note"}
+UNAPPLIED_COLUMNS: list[Column[UnappliedRow]] = [
+    Column("Record", lambda r: _KINDS.get(r.entity, r.entity.capitalize())),
+    Column("Why it could not be applied", lambda r: r.reason),
+    Column("Received", lambda r: r.found_at[:16].replace("T", " ")),
 ]
 
 
@@ -79,16 +89,39 @@ class ConflictsDialog(QDialog):
         buttons.addWidget(self.other)
         buttons.addStretch(1)
         buttons.addWidget(close)
+        # Changes another computer sent that this one could not apply (text that is not
+        # valid, a value of the wrong kind): kept aside so that the rest still syncs.
+        self.unapplied_intro = QLabel(
+            "Changes from other computers that could not be applied here. Everything else "
+            "was applied; ask whoever made these changes to enter them again.",
+            objectName="unappliedIntro")
+        self.unapplied_intro.setWordWrap(True)
+        self.unapplied_model = RowTableModel(UNAPPLIED_COLUMNS, self)
+        self.unapplied = QTableView(objectName="unappliedTable")
+        self.unapplied.setModel(self.unapplied_model)
+        self.unapplied.verticalHeader().hide()
+        self.unapplied.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.unapplied_intro)
+        layout.addWidget(self.unapplied)
+        for w in (self.unapplied_intro, self.unapplied):
+            w.setVisible(False)
         self.reload()
 
     def reload(self) -> None:
         ctx = self.ctx
         ReadOp(lambda: self.repo.open(ctx.viewer)).success(self._loaded).run(ctx.ops)
+        aside = UnappliedRepo(ctx.store.db)
+        ReadOp(aside.list).success(self._unapplied_loaded).run(ctx.ops)
+
+    def _unapplied_loaded(self, rows: list[UnappliedRow]) -> None:
+        self.unapplied_model.set_rows(rows)
+        for w in (self.unapplied_intro, self.unapplied):
+            w.setVisible(bool(rows))
 
     def _loaded(self, rows: list[ConflictRow]) -> None:
         self.model.set_rows(rows)

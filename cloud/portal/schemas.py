@@ -7,16 +7,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from app.core.wire import text_problem
+
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 def _encodable(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid text") from None
-    if "\x00" in value:
-        raise ValueError("must not contain NUL")
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(f"must be valid text: it {problem}")
     return value
 
 
