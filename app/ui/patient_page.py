@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.medical_alert import alert_text
 from app.core.patient_rules import LABELS
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
 from app.ui import formatting
@@ -77,6 +78,7 @@ class PatientPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.patient: PatientDetail | None = None
+        self._wanted: str | None = None
         self.title = QLabel("", objectName="patientTitle")
         self.title.setStyleSheet("font-size: 18px; font-weight: 600;")
         back = QPushButton("← Patients", objectName="backToList")
@@ -87,6 +89,14 @@ class PatientPage(QWidget):
         head.addWidget(back)
         head.addWidget(self.title, 1)
         head.addWidget(self.edit)
+        # Above the tabs, so it shows whichever tab is open.
+        self.alert = QLabel("", objectName="medicalAlert")
+        self.alert.setWordWrap(True)
+        self.alert.setStyleSheet(
+            "background: #fdecea; color: #8a1020; border: 1px solid #b00020;"
+            " border-radius: 4px; padding: 4px 8px; font-weight: 600;"
+        )
+        self.alert.hide()
 
         self.tabs = QTabWidget(objectName="patientTabs")
         self.basic_labels = self._info_tab(BASIC, "Basic information")
@@ -104,6 +114,7 @@ class PatientPage(QWidget):
         self.installEventFilter(self.images_tab.drop_target)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
+        layout.addWidget(self.alert)
         layout.addWidget(self.tabs, 1)
 
     def _info_tab(self, names: tuple[str, ...], title: str) -> dict[str, QLabel]:
@@ -180,11 +191,16 @@ class PatientPage(QWidget):
     # Loading --------------------------------------------------------------------------
     def open(self, patient_id: str) -> None:
         ctx = self.ctx
+        # Reads run side by side: a refresh of the previous patient may answer after
+        # the patient asked for last, and must not replace him.
+        self._wanted = patient_id
         ReadOp(lambda: ctx.store.patients.get(ctx.viewer, patient_id)).success(self._show).run(
             ctx.ops
         )
 
     def _show(self, patient: PatientDetail) -> None:
+        if patient.id != self._wanted:
+            return
         self.patient = patient
         self.title.setText(
             patient.display_name + ("  (offline, provisional)" if patient.provisional else "")
@@ -198,6 +214,9 @@ class PatientPage(QWidget):
             else:
                 text = str(value or "")
             label.setText(text or "—")
+        alert = alert_text(patient.fields)
+        self.alert.setText("⚠ " + alert if alert else "")
+        self.alert.setVisible(bool(alert))
         self.load_visits()
         self.load_agreements()
         self.load_appointments()
