@@ -1,4 +1,4 @@
-"""ASGI middleware: body limits for the JSON API, Tus-Resumable on upload responses."""
+"""ASGI middleware: body limits on every route, Tus-Resumable on upload responses."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from app.core.wire import MAX_BATCH_BYTES
 
 PUSH_PATH = "/api/v1/push"
 OTHER_JSON_MAX = 64 * 1024
+# The longest form of the portal is a note of 4,000 characters: percent-encoded UTF-8
+# takes up to 12 bytes a character.
+FORM_MAX = 64 * 1024
+MAX_FORM_FIELDS = 16
 
 
 async def _problem(send: Send, status: int, detail: str) -> None:
@@ -21,23 +25,50 @@ async def _problem(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _limit(scope: Scope) -> int | None:
+    """The body limit of a request; None: streamed and limited by its own protocol."""
+    path: str = scope["path"]
+    if path == PUSH_PATH:
+        return MAX_BATCH_BYTES
+    if path.startswith("/api/"):
+        return OTHER_JSON_MAX
+    if scope["method"] == "PATCH" and path.startswith("/files/"):
+        return None  # a tus chunk: checked against the upload's length as it streams
+    if path.startswith("/bench/"):
+        return None  # only with bench_routes, to measure uploads
+    return FORM_MAX
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
 class BodyLimit:
-    """Refuse API bodies over their limit with 413 before anything parses them: a push
-    may be MAX_BATCH_BYTES, any other request OTHER_JSON_MAX."""
+    """Refuse bodies over their limit with 413 before anything parses them, on every
+    route: a push may be MAX_BATCH_BYTES, any other API request OTHER_JSON_MAX, a form
+    of the portal FORM_MAX with at most MAX_FORM_FIELDS fields (the portal takes no
+    files, so no multipart body at all). Only tus chunks stream past it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        limit = _limit(scope) if scope["type"] == "http" else None
+        if limit is None:
             await self.app(scope, receive, send)
             return
-        limit = MAX_BATCH_BYTES if scope["path"] == PUSH_PATH else OTHER_JSON_MAX
         reason = f"the request body is larger than {limit} bytes"
-        for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                await _problem(send, 413, reason)
-                return
+        length = _header(scope, b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _problem(send, 413, reason)
+            return
+        kind = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+        if kind == b"multipart/form-data" and not scope["path"].startswith("/api/"):
+            await _problem(send, 415, "this server takes no files in forms")
+            return
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -53,6 +84,9 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if kind == b"application/x-www-form-urlencoded" and body.count(b"&") >= MAX_FORM_FIELDS:
+            await _problem(send, 413, f"a form has at most {MAX_FORM_FIELDS} fields")
+            return
         sent = False
 
         async def replay() -> Message:
