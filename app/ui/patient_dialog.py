@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.patient_rules import ValidationError, clean_patient
+from app.core.phone import format_phone
 from app.store.dto import PatientDetail
 from app.store.offline_images_repo import working_offline
 from app.store.patient_matches import Match
@@ -48,7 +49,7 @@ def describe(match: Match) -> str:
     if match.birth_date:
         parts.append(f"born {match.birth_date}")
     if match.mobile:
-        parts.append(f"mobile {match.mobile}")
+        parts.append(f"mobile {format_phone(match.mobile)}")
     return ", ".join(parts) + f" ({match.reason})"
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from app.core.phone import format_phone
 from app.store.dto import PatientRow
 from app.ui import formatting
 from app.ui.table_model import Column, RowTableModel
@@ -15,12 +16,19 @@ COLUMNS: list[Column[PatientRow]] = [
     Column("Name", lambda r: r.display_name),
     Column("Gender", lambda r: formatting.gender(r.gender)),
     Column("Date of birth (age)", lambda r: formatting.birth_and_age(r.birth_date)),
-    Column("Mobile", lambda r: r.mobile or ""),
+    Column("Mobile", lambda r: format_phone(r.mobile)),
     Column("Email", lambda r: r.email or ""),
     Column("Card number", lambda r: r.card_number or ""),
 ]
 NAME_COLUMN, BIRTH_COLUMN = 0, 2
 SORTABLE = {NAME_COLUMN: "name", BIRTH_COLUMN: "birth_date"}
+
+
+def sort_column(key: str) -> tuple[int, Qt.SortOrder]:
+    """The header column and order that show a sort key ("-name": name, descending)."""
+    column = next(c for c, k in SORTABLE.items() if k == key.lstrip("-"))
+    descending = key.startswith("-")
+    return column, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
 
 
 class PatientListModel(RowTableModel[PatientRow]):

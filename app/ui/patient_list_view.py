@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,7 +26,7 @@ from app.store.dto import PatientFilter, PatientRow
 from app.ui.context import AppContext
 from app.ui.formatting import GENDER_LABELS
 from app.ui.ops import ReadOp
-from app.ui.patient_list_model import PatientListModel
+from app.ui.patient_list_model import NAME_COLUMN, SORTABLE, PatientListModel, sort_column
 from app.ui.table_model import RowRole
 
 PAGE = 50
@@ -51,6 +51,7 @@ class PatientListView(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setObjectName("patientSearch")
         self.search.textChanged.connect(self._query_changed)
+        self.search.installEventFilter(self)
 
         self.gender = QComboBox(objectName="genderFilter")
         self.gender.addItem("Any gender", None)
@@ -82,9 +83,14 @@ class PatientListView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSortIndicator(NAME_COLUMN, Qt.SortOrder.AscendingOrder)
+        header.sortIndicatorChanged.connect(self._show_sort)
+        # The name takes the room left; the other columns are as wide as what they hold
+        # (measured on each first page), so the card number never takes the rest.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(NAME_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
         self.table.activated.connect(self._activated)
@@ -144,6 +150,20 @@ class PatientListView(QWidget):
         self.filter = dataclasses.replace(self.filter, sort=key)
         self.reload()
 
+    def _show_sort(self, column: int, _order: Qt.SortOrder) -> None:
+        """A click on a column the list cannot be sorted by leaves the arrow where the
+        order really comes from."""
+        if column not in SORTABLE:
+            header = self.table.horizontalHeader()
+            header.blockSignals(True)
+            header.setSortIndicator(*sort_column(self.filter.sort))
+            header.blockSignals(False)
+
+    def _fit_columns(self) -> None:
+        for column in range(self.model.columnCount()):
+            if column != NAME_COLUMN:
+                self.table.resizeColumnToContents(column)
+
     def reset_filters(self) -> None:
         for w in (self.gender, self.case_type, self.visits_on, self.search):
             w.blockSignals(True)
@@ -186,6 +206,7 @@ class PatientListView(QWidget):
         def show(result: list[PatientRow]) -> None:
             if gen == self._generation:
                 self.model.load(result[:PAGE], len(result) > PAGE)
+                self._fit_columns()
                 self._update_empty_state()
 
         ReadOp(rows).success(show).failure(self._failed).run(ctx.ops)
@@ -244,6 +265,24 @@ class PatientListView(QWidget):
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """From the search box, Down walks into the list and Enter opens the
+        highlighted patient (the first one when none is)."""
+        if watched is self.search and event.type() == QEvent.Type.KeyPress:
+            key = event.key()  # type: ignore[attr-defined]
+            rows = self.model.rowCount()
+            if key == Qt.Key.Key_Down and rows:
+                current = self.table.currentIndex()
+                row = min(current.row() + 1, rows - 1) if current.isValid() else 0
+                self.table.selectRow(row)
+                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and rows:
+                current = self.table.currentIndex()
+                self._activated(current if current.isValid() else self.model.index(0, 0))
+                return True
+        return super().eventFilter(watched, event)
 
     def _activated(self, index: Any) -> None:
         row = self.model.data(index, RowRole)

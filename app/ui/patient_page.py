@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.medical_alert import alert_text
 from app.core.patient_rules import LABELS
+from app.core.phone import format_phone
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
 from app.ui import formatting
 from app.ui.context import AppContext
@@ -211,6 +212,8 @@ class PatientPage(QWidget):
                 text = formatting.gender(str(value))
             elif name == "birth_date":
                 text = formatting.birth_and_age(value)  # type: ignore[arg-type]
+            elif name in ("mobile", "landline"):
+                text = format_phone(value)  # type: ignore[arg-type]
             else:
                 text = str(value or "")
             label.setText(text or "—")
