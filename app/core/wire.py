@@ -27,7 +27,8 @@ LONG_TEXT_MAX = 20_000
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    kind: str  # "str", "text", "int", "bool", "date", "datetime", "uuid", "enum"
+    # "str", "text", "int", "bool", "date", "datetime", "uuid", "enum", "argon2id"
+    kind: str
     nullable: bool = True
     choices: tuple[str, ...] = ()
     ref: str | None = None  # the entity a "uuid" field points to
@@ -48,6 +49,7 @@ I = FieldSpec("int")  # noqa: E741
 B = FieldSpec("bool", nullable=False)
 GENDERS = ("female", "male", "other", "unknown")
 APPOINTMENT_STATUSES = ("booked", "arrived", "done", "cancelled", "no_show")
+ROLES = ("admin", "member")
 IMAGE_KINDS = (
     "intraoral_scan",
     "face_scan",
@@ -169,6 +171,25 @@ ENTITIES: dict[str, EntitySpec] = {
             },
             append_only=True,
         ),
+        # A program user of the practice (who signs in to the desktop app). Never
+        # deleted — a disabled user stays, since records keep their author — and never
+        # shown by the portal: the password hash travels only in the device sync API.
+        # Two users created with the same name while offline become one: the later id
+        # is `merged_into` the earlier and resolves to it (app.store.users_merge).
+        EntitySpec(
+            "user",
+            {
+                "username": FieldSpec("str", nullable=False),
+                "display_name": FieldSpec("str", nullable=False),
+                "role": FieldSpec("enum", nullable=False, choices=ROLES),
+                "active": B,
+                "password_hash": FieldSpec("argon2id", nullable=False),
+                "merged_into": _ref("user", nullable=True),
+                "created_at": FieldSpec("datetime"),
+                "updated_at": FieldSpec("datetime"),
+            },
+            patient_field=None,
+        ),
         # A note a doctor sent from the web portal: written on the cloud, pulled by
         # every PC, shown in the notes window and when its patient's file is opened.
         EntitySpec(
@@ -253,6 +274,8 @@ def text_problem(value: str) -> str | None:
     if code == 0:
         return "contains a NUL character"
     return f"contains a control character (U+{code:04X})"
+# An argon2id hash in its PHC text form: the parameters, salt and hash, never a password.
+_ARGON2ID = re.compile(r"^\$argon2id\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
 _NODE = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -298,6 +321,9 @@ def check_value(spec: FieldSpec, value: Any) -> str | None:
         if parsed.tzinfo is None or parsed.utcoffset() != dt.timedelta(0):
             return "must be in UTC"
         return None
+    if kind == "argon2id":
+        ok = isinstance(value, str) and len(value) <= 200 and _ARGON2ID.match(value)
+        return None if ok else "must be an argon2id password hash"
     return f"has an unknown kind {kind}"
 
 

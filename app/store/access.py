@@ -16,7 +16,7 @@ def visible(viewer: Viewer) -> Any:
     live = Patient.deleted.is_(False) & Patient.merged_into.is_(None)
     if viewer.is_admin:
         return live & true()
-    return live & (Patient.responsible_user_id == viewer.user_id)
+    return live & Patient.responsible_user_id.in_(viewer.owner_ids)
 
 
 def visible_records(viewer: Viewer) -> Any:
@@ -25,7 +25,7 @@ def visible_records(viewer: Viewer) -> Any:
     live = Patient.deleted.is_(False)
     if viewer.is_admin:
         return live & true()
-    return live & (Patient.responsible_user_id == viewer.user_id)
+    return live & Patient.responsible_user_id.in_(viewer.owner_ids)
 
 
 def restrict(stmt: Select[Any], viewer: Viewer) -> Select[Any]:
@@ -38,7 +38,7 @@ def check(viewer: Viewer, patient: Patient | None) -> Patient:
     if (
         patient is None
         or patient.deleted
-        or (not viewer.is_admin and patient.responsible_user_id != viewer.user_id)
+        or (not viewer.is_admin and patient.responsible_user_id not in viewer.owner_ids)
     ):
         raise NotFoundError("That patient does not exist or is not one of yours.")
     return patient

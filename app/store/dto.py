@@ -12,6 +12,13 @@ class Viewer:
     user_id: str
     is_admin: bool
     name: str = ""
+    # Ids of the same user made on other PCs and merged into this one: what they were
+    # made responsible for is his too.
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def owner_ids(self) -> tuple[str, ...]:
+        return (self.user_id, *self.aliases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,13 +27,27 @@ class UserRow:
     username: str
     display_name: str
     role: str
+    active: bool = True
+    aliases: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
     def viewer(self) -> Viewer:
-        return Viewer(self.id, self.is_admin, self.display_name)
+        return Viewer(self.id, self.is_admin, self.display_name, self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class MergedUser:
+    """A user made on two PCs with the same name, now one: shown to the admin, who can
+    split them again when they were two people."""
+
+    id: str
+    username: str
+    display_name: str
+    kept_id: str
+    kept_display_name: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,7 +188,28 @@ class NoteRead(Base):
     read_by: Mapped[str | None] = mapped_column(String(36))
 
 
+class User(Synced, Base):
+    """A program user of the practice (not a server account), synced to every PC.
+
+    The username is unique among users not merged away; two PCs that each made the same
+    one offline end with the later id `merged_into` the earlier (app.store.users_merge).
+    """
+
+    __tablename__ = "users"
+    __entity__ = "user"
+
+    username: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    display_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(10), nullable=False, default="member")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    merged_into: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[str | None] = mapped_column(String(32))
+
+
 SYNCED_MODELS: tuple[type[Synced], ...] = (
+    User,
     Patient,
     Visit,
     Appointment,
@@ -217,18 +238,6 @@ class PatientTerm(Base):
         Index("ix_patient_terms_num", "num"),
         {"sqlite_with_rowid": False},
     )
-
-
-class User(Base):
-    """A program user on this PC's practice database (not a server account)."""
-
-    __tablename__ = "users"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    username: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
-    display_name: Mapped[str] = mapped_column(String(200), nullable=False)
-    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
-    role: Mapped[str] = mapped_column(String(10), nullable=False, default="member")
-    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
 class Setting(Base):

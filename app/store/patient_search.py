@@ -88,7 +88,9 @@ def _term_range(q: str) -> dict[str, str]:
 _LIMIT = bindparam("limit", type_=Integer)
 _OFFSET = bindparam("offset", type_=Integer)
 _LIVE = (Patient.deleted.is_(False), Patient.merged_into.is_(None))
-_OWNER = Patient.responsible_user_id == bindparam("owner")
+# A member's own id and the ids of him made on other PCs (dto.Viewer.owner_ids).
+_OWNERS = bindparam("owners", expanding=True)
+_OWNER = Patient.responsible_user_id.in_(_OWNERS)
 _IN_BUCKET = (
     PatientTerm.pfx == bindparam("pfx"),
     PatientTerm.term >= bindparam("lo"),
@@ -98,7 +100,7 @@ _IN_BUCKET = (
 
 # For a member, the bucket is still read in display order and each patient checked;
 # `|| ''` keeps SQLite from reading all of his patients first through the owner index.
-_OWNER_OF_TERM = Patient.responsible_user_id.concat("") == bindparam("owner")
+_OWNER_OF_TERM = Patient.responsible_user_id.concat("").in_(_OWNERS)
 
 
 def _matches(for_member: bool) -> Any:
@@ -158,7 +160,7 @@ _IN_ORDER = {(m, d): _in_order(m, d) for m in (False, True) for d in (False, Tru
 
 def _fast(viewer: Viewer, q: str, is_digits: bool) -> tuple[Select[Any], dict[str, Any]]:
     member = not viewer.is_admin
-    params: dict[str, Any] = {"owner": viewer.user_id} if member else {}
+    params: dict[str, Any] = {"owners": list(viewer.owner_ids)} if member else {}
     if q and not (is_digits and len(q) < SHORT_DIGITS):
         return _BY_TERMS[member], params | _term_range(q)
     if q:
@@ -249,7 +251,7 @@ def count(session: Session, viewer: Viewer, f: PatientFilter) -> int:
     if q and not f.has_filters and not (is_digits and len(q) < SHORT_DIGITS):
         # The index holds terms of live patients only (see search_index.rows_for).
         member = not viewer.is_admin
-        params = _term_range(q) | ({"owner": viewer.user_id} if member else {})
+        params = _term_range(q) | ({"owners": list(viewer.owner_ids)} if member else {})
         return int(conn.execute(_COUNT_TERMS[member], params).scalar_one())
     stmt = select(func.count()).select_from(Patient).where(visible(viewer))
     if q:

@@ -27,6 +27,7 @@ from app.store.models import (
 )
 from app.store.outbox import patient_of, utc_now_text
 from app.store.remote_apply import apply_page
+from app.store.users_merge import merge_duplicates
 
 # A large page (the first pull of a large practice) writes all over the search index.
 # A page cache that holds the index saves re-reading and decrypting its pages for
@@ -158,6 +159,10 @@ class SyncRepo:
                     remote_version=SyncState.remote_version + (1 if applied else 0),
                 )
             )
+        # A user made here and one pulled may share a name: they become one, a change
+        # of our own that goes up with the next push (after a crash in between, the
+        # next page does it).
+        merge_duplicates(self.db)
         return ApplyReport(applied, conflicts, cursor)
 
 

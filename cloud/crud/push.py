@@ -40,8 +40,8 @@ def parse_batch(raw: Sequence[Any]) -> list[Mutation]:
             m = Mutation.from_wire(item)
         except (ValueError, TypeError) as exc:
             raise Refused(422, f"mutation {i}: {exc}") from None
-        if m.entity == "patient" and m.fields.get("merged_into") == m.entity_id:
-            raise Refused(422, f"mutation {i}: a patient can not be merged into itself")
+        if m.fields.get("merged_into") == m.entity_id:
+            raise Refused(422, f"mutation {i}: a {m.entity} can not be merged into itself")
         out.append(m)
     return out
 

@@ -76,10 +76,14 @@ def clinic(
         for i in range(n):
             store = new_pc(f"pc{i}", tmp_path, _template_db)
             connection.register_device(store.db, secrets, cloud.url, inst, password)
-            admin = store.users.create("admin", f"Admin {i}", "correct horse", "admin")
+            # Users are practice data: one name per PC, so that they do not merge.
+            admin = store.users.create(f"admin{i}", f"Admin {i}", "correct horse", "admin")
             pc = PC(f"pc{i}", store, Agent(store.db, secrets, tick_s=0.05), admin)
             pcs.append(pc)
             made.append(pc)
+        # Each PC's admin goes up now, so that a test starts from an empty outbox.
+        for pc in pcs:
+            pc.sync()
         return pcs
 
     yield make
