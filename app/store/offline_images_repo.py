@@ -221,7 +221,8 @@ class OfflineImagesRepo:
         """The users of this practice database — the providers of this location."""
         with self.db.read() as s:
             return [Provider(u.id, u.display_name) for u in s.scalars(
-                select(User).where(User.active.is_(True)).order_by(User.display_name))]
+                select(User).where(User.active.is_(True), User.merged_into.is_(None))
+                .order_by(User.display_name))]
 
     def _shas(self, img: RecordImage) -> tuple[str, ...]:
         if not img.series_uid:

@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.external = ExternalChanges(ctx.store, parent=self)
         self.external.changed.connect(self._changed)
 
+        self.signed_out = False
         self._menus()
         self.agent_status = AgentStatusWidget(ctx)
         self.external.agentChanged.connect(self.agent_status.refresh)
@@ -142,6 +143,8 @@ class MainWindow(QMainWindow):
         if self.ctx.viewer.is_admin:
             sync.addSeparator()
             self.server_action = self._action(sync, "&Server…", self.show_server)
+            practice = bar.addMenu("&Practice")
+            self.users_action = self._action(practice, "&Users…", self.show_users)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Chairside", self.about)
 
@@ -294,6 +297,42 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
+    def show_users(self) -> None:
+        """The users window: admins only (the menu entry exists only for them)."""
+        from app.ui.users_dialog import UsersDialog
+
+        dialog = UsersDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.ctx.ops.changed.connect(dialog.on_changed)
+        self.external.changed.connect(dialog.on_changed)
+        self.users_dialog = dialog
+        dialog.open()
+
+    def _check_signed_in_user(self) -> None:
+        """A user disabled by an admin — here or on another PC, arriving with a sync —
+        is signed out of the windows he still has open."""
+        user = self.ctx.user
+
+        def checked(allowed: bool) -> None:
+            if allowed or self.signed_out:
+                return
+            self.signed_out = True
+            # Nothing more can be done as him; the window closes once he has read why.
+            self.centralWidget().setEnabled(False)
+            self.menuBar().setEnabled(False)
+            box = QMessageBox(
+                QMessageBox.Icon.Information, "Signed out",
+                f"{user.display_name} was disabled by an administrator and is signed out. "
+                "Ask an administrator of the practice if this is a mistake.",
+                QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("signedOutMessage")
+            box.finished.connect(lambda _r: self.close())
+            self.signed_out_message = box
+            box.open()
+
+        ReadOp(lambda: self.ctx.store.users.still_allowed(user.id)).success(checked).run(
+            self.ctx.ops)
+
     def _start_agent_if_needed(self) -> None:
         status = self.agent_status.status
         if status is None:
@@ -346,6 +385,8 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _changed(self, flags: set[str]) -> None:
+        if flags & {"users", "external"}:
+            self._check_signed_in_user()
         self.patient_list.on_changed(flags)
         self.patient_page.on_changed(flags)
         self.diary.on_changed(flags)
