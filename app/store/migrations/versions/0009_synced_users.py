@@ -5,8 +5,8 @@ practice's PCs converge without anyone acting: users that exist on one PC appear
 the others, and the same username made on two PCs becomes one user as they sync
 (app.store.users_merge). The username is unique only among users not merged away.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30
 """
 
@@ -22,8 +22,8 @@ from app.core.hlc import Clock, Timestamp
 from app.core.ids import new_id, new_node_id
 from app.core.wire import Mutation, validate
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
