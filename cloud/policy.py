@@ -8,7 +8,7 @@ narrows to the caller's installation and to the patients the caller may see:
 - admin and device: every patient of the installation;
 - account: the patients shared with it (a whole-database share: every patient);
   an expired or deleted account has no session at all (see cloud.sessions);
-- patient: himself.
+- patient: himself, without the doctors' notes (DOCTORS_ONLY).
 
 A patient outside the caller's scope is "not found", never "forbidden", so that ids
 can not be probed.
@@ -94,9 +94,22 @@ def patient(session: Session, p: Principal, patient_id: str) -> Record:
     return rec
 
 
+# What each audience may read of a patient it sees. Notes are written by doctors for
+# doctors: a patient reads his visits, plans and payments, never the notes about him.
+DOCTORS_ONLY = frozenset({"note"})
+
+
+def may_read(p: Principal, entity: str) -> bool:
+    """Whether `p` may read rows of `entity` at all (on top of which patients)."""
+    return p.kind != "patient" or entity not in DOCTORS_ONLY
+
+
 def records_of(session: Session, p: Principal, entity: str,
                patient_ids: Iterable[str]) -> list[Record]:
-    """Rows of `entity` (visit, appointment, agreement, note) of patients `p` may see."""
+    """Rows of `entity` (visit, appointment, agreement, note) of patients `p` may see;
+    nothing of an entity `p` may not read (see may_read)."""
+    if not may_read(p, entity):
+        return []
     allowed = scope(session, p)
     wanted = set(patient_ids) if allowed is None else set(patient_ids) & allowed
     if not wanted:

@@ -1,7 +1,10 @@
 """Server-side portal sessions: a random 128-bit token in the cookie, its sha256 here.
 
-A session ends at logout, after `IDLE` without a request, and as soon as what it
-stood on goes: its account deleted or expired, the patient pages switched off. A new
+A session ends at logout, after `IDLE` without a request, `ABSOLUTE` after its login
+however active, and as soon as what it stood on goes or changes: its account deleted
+or expired, the patient pages switched off, the password it was opened with changed
+or removed (the login password ends every doctor's session, the general password every
+session it opened). A new
 token is issued at every login (no fixation). Each session has its own CSRF token.
 """
 
@@ -11,16 +14,18 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cloud import security
 from cloud.models import Installation
 from cloud.policy import Principal
 from cloud.portal import clock
-from cloud.portal.models import Account, PortalSession, aware
+from cloud.portal.models import Account, PatientSecret, PortalSession, aware
 
 IDLE = dt.timedelta(minutes=15)
+# However active, a session ends this long after its login.
+ABSOLUTE = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +49,7 @@ def start(session: Session, p: Principal) -> tuple[str, str]:
 
 
 def _still_valid(session: Session, row: PortalSession, now: dt.datetime) -> bool:
-    if now - aware(row.last_seen_at) > IDLE:
+    if now - aware(row.last_seen_at) > IDLE or now - aware(row.created_at) > ABSOLUTE:
         return False
     if row.kind == "account":
         account = session.get(Account, row.account_id)
@@ -94,9 +99,27 @@ def end_for_installation(session: Session, installation_id: str, kind: str) -> N
                                                 PortalSession.kind == kind))
 
 
+def end_for_patient(session: Session, installation_id: str, patient_id: str) -> None:
+    """Every session on a patient's page (his password was set, changed or removed)."""
+    session.execute(delete(PortalSession).where(
+        PortalSession.installation_id == installation_id, PortalSession.kind == "patient",
+        PortalSession.patient_id == patient_id))
+
+
+def end_for_general_password(session: Session, installation_id: str) -> None:
+    """Every session the general password opened: those of patients without a password
+    of their own (a patient who gets one has his sessions ended then)."""
+    own = select(PatientSecret.patient_id).where(
+        PatientSecret.installation_id == installation_id)
+    session.execute(delete(PortalSession).where(
+        PortalSession.installation_id == installation_id, PortalSession.kind == "patient",
+        PortalSession.patient_id.not_in(own)))
+
+
 def sweep(session: Session) -> int:
     """Remove sessions idle for longer than IDLE (they could not be resumed anyway)."""
+    now = clock.now()
     result = session.execute(delete(PortalSession).where(
-        PortalSession.last_seen_at < clock.now() - IDLE))
+        (PortalSession.last_seen_at < now - IDLE) | (PortalSession.created_at < now - ABSOLUTE)))
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0)

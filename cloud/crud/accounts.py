@@ -73,8 +73,12 @@ def set_password(session: Session, *, installation_id: str, kind: PasswordKind,
     _check_password(password, MIN_PATIENT_PASSWORD if kind == "general" else MIN_PASSWORD)
     inst = _inst(session, installation_id)
     setattr(inst, f"{kind}_password_hash", security.hash_password(password))
-    if kind == "admin":
+    if kind in ("admin", "login"):
         sessions.end_for_installation(session, installation_id, "admin")
+    if kind == "login":
+        sessions.end_for_installation(session, installation_id, "account")
+    if kind == "general":
+        sessions.end_for_general_password(session, installation_id)
     session.commit()
 
 
@@ -84,6 +88,8 @@ def update_switches(session: Session, *, installation_id: str,
     inst = _inst(session, installation_id)
     if general_password_enabled is not None:
         inst.general_password_enabled = general_password_enabled
+        if not general_password_enabled:
+            sessions.end_for_general_password(session, installation_id)
     if patient_pages_enabled is not None:
         inst.patient_pages_enabled = patient_pages_enabled
         if not patient_pages_enabled:
@@ -209,6 +215,7 @@ def set_patient_password(session: Session, *, installation_id: str, patient_id: 
                                 password_hash="")
             session.add(row)
         row.password_hash = security.hash_password(password)
+    sessions.end_for_patient(session, installation_id, patient_id)
     session.commit()
 
 
@@ -248,6 +255,7 @@ def use_setup(session: Session, *, token: str, password: str) -> Account:
     if account is None:
         raise Refused(410, "this link has expired or was already used")
     account.password_hash = security.hash_password(password)
+    sessions.end_for_account(session, account.id)
     row.used_at = clock.now()
     session.commit()
     return account

@@ -104,7 +104,5 @@ def api_patient(request: Request, session: SessionDep, active: CurrentDep,
     d = views.patient_detail(session, p, patient_id[:36], clock.now().date())
     audit.record(session, actor=p.actor, action="patient_view", installation_id=p.installation_id,
                  target=patient_id[:36], address=address(request), detail="api")
-    return {"id": d.brief.id, "name": d.brief.name, "card": d.brief.card,
-            "mobile": d.brief.mobile, "agreements": d.agreements, "totals": d.totals,
-            "visits": d.visits, "notes": d.notes, "updated": d.updated}
+    return views.detail_json(d, p)
 

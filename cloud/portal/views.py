@@ -137,6 +137,16 @@ def patient_detail(session: Session, p: Principal, patient_id: str,
     return d
 
 
+def detail_json(d: Detail, p: Principal) -> dict[str, Any]:
+    """The JSON of a patient's page for `p`: what the HTML page shows `p`, no more."""
+    out: dict[str, Any] = {"id": d.brief.id, "name": d.brief.name, "card": d.brief.card,
+                           "mobile": d.brief.mobile, "agreements": d.agreements,
+                           "totals": d.totals, "visits": d.visits, "updated": d.updated}
+    if policy.may_read(p, "note"):
+        out["notes"] = d.notes
+    return out
+
+
 @dataclass
 class Day:
     date: str
