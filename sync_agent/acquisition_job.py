@@ -4,17 +4,22 @@ Runs in the sync agent, so it works while the app is closed and with no network.
 watchdog observer (or, for network shares that send no events, a polling observer)
 wakes the job when the folder changes; each `run()` is one pass:
 
-1. every file in the folder is observed; one not yet complete (app.imaging.acquisition)
+1. every file in the folder is observed; one not yet complete (app.imaging.complete)
    waits for a later pass; one that stays incomplete is listed as failed, untouched;
 2. a ready file is copied into the image store and the copy read back and hashed
-   again; if the source changed meanwhile it was not complete after all, and waits;
+   again; if the source changed meanwhile it was not complete after all: the copy is
+   dropped and the file waits;
 3. it is filed for the patient of the active acquisition — unless its DICOM header
-   names someone else (quarantine, with the reason) — or, with no acquisition active,
-   kept in the unassigned inbox; CT slices of one series become one item;
-4. only after that is committed is the source moved into `imported/`.
+   names someone else or cannot be confirmed (quarantine, with the reason) — or, with
+   no acquisition active, kept in the unassigned inbox; CT slices of one series
+   become one item;
+4. only after that is committed, and if the source is still as it was copied, is it
+   moved into `imported/`.
 
-A crash between 3 and 4 leaves the source in place; the next pass sees that this name
-and content were already taken and only moves it. Nothing dropped is ever deleted.
+Each file is examined on its own: whatever goes wrong with one (a malformed header,
+a decoder fault) lists that file as failed with the reason, and the pass goes on.
+A crash between 3 and 4 leaves the source in place; the next pass sees that this
+path and content were already taken and only moves it. Nothing dropped is deleted.
 """
 
 from __future__ import annotations
@@ -58,6 +63,14 @@ class ScanReport:
     @property
     def imported(self) -> int:
         return self.attached + self.unassigned + self.quarantined
+
+
+def _odd(path: Path, exc: Exception) -> str:
+    """A reason for an unexpected failure, in words, naming the file."""
+    if isinstance(exc, ImagingError | OSError):
+        return importer.reason_for(path, exc)
+    return (f"{path.name} could not be read as an image file ({exc or 'unknown fault'}). "
+            "It was left in place.")
 
 
 class _Wake:
@@ -177,10 +190,21 @@ class AcquisitionJob:
             if failed.get(str(path)) == (st.st_size, st.st_mtime_ns):
                 self.settler.forget(path)
                 continue
-            if not self.settler.observe(path, st):
-                report.waiting += 1
+            try:
+                if not self.settler.observe(path, st):
+                    report.waiting += 1
+                    continue
+                temporary = acquisition.temporary_reason(path.name)
+                if temporary is not None:
+                    # Another program's working file: never taken; listed if it stays.
+                    if self.settler.stable_for(path) >= self.settler.incomplete_after_s:
+                        self._fail(path, st, temporary, report)
+                    continue
+                reason = acquisition.incomplete_reason(path)
+            except Exception as exc:  # one odd file never stops the pass
+                log.exception("acquisition: examining %s failed", path)
+                self._fail(path, st, _odd(path, exc), report)
                 continue
-            reason = acquisition.incomplete_reason(path)
             if reason is None:
                 ready.append((path, st))
             elif self.settler.stable_for(path) >= self.settler.incomplete_after_s:
@@ -192,8 +216,11 @@ class AcquisitionJob:
             self._import(folder, ready[i : i + BATCH], report)
         return report
 
-    def _fail(self, path: Path, st: os.stat_result, reason: str, report: ScanReport) -> None:
-        self.repo.record_failed(SourceFacts(path, st.st_size, st.st_mtime_ns), reason)
+    def _fail(self, path: Path, st: os.stat_result | SourceFacts, reason: str,
+              report: ScanReport) -> None:
+        facts = st if isinstance(st, SourceFacts) else SourceFacts(path, st.st_size,
+                                                                    st.st_mtime_ns)
+        self.repo.record_failed(facts, reason)
         self.settler.forget(path)
         report.failed += 1
         log.warning("acquisition: %s", reason)
@@ -202,29 +229,33 @@ class AcquisitionJob:
                 report: ScanReport) -> None:
         stored: list[tuple[StoredFile, Classified, Path]] = []
         facts: dict[str, SourceFacts] = {}
-        to_move: list[Path] = []
         for path, st in ready:
             try:
                 copy, found = importer.store_one(self.files, path, verify=True)
-                after = path.stat()
-            except (ImagingError, OSError) as exc:
+            except Exception as exc:  # this file fails with its reason; the others go on
                 self._fail(path, st, importer.reason_for(path, exc), report)
                 continue
-            if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
-                self.settler.forget(path)  # still being written: not complete after all
+            if not self._unchanged(path, st):
+                # Still being written: not complete after all. The copy is dropped and
+                # the file waits for its next quiet period.
+                self._discard(copy)
+                self.settler.forget(path)
                 report.waiting += 1
                 continue
             stored.append((copy, found, path))
             facts[str(path)] = SourceFacts(path, st.st_size, st.st_mtime_ns)
-        taken = self.repo.taken((p.name, c.sha256) for c, _f, p in stored)
-        to_move.extend(p for c, _f, p in stored if (p.name, c.sha256) in taken)
-        stored = [(c, f, p) for c, f, p in stored if (p.name, c.sha256) not in taken]
-        prepared = importer.group(self.files, stored)
+        taken = self.repo.taken((str(p), c.sha256) for c, _f, p in stored)
+        to_move = [p for c, _f, p in stored if (str(p), c.sha256) in taken]
+        stored = [(c, f, p) for c, f, p in stored if (str(p), c.sha256) not in taken]
         active = self.repo.active()
         entries = []
-        for item in prepared.items:
+        for item in self._group(stored, facts, report):
             sources = [facts[str(p)] for p in item.sources]
-            entries.append(self._decide(item, sources, active))
+            try:
+                entries.append(self._decide(item, sources, active))
+            except Exception as exc:
+                for src in sources:
+                    self._fail(src.path, src, _odd(src.path, exc), report)
         try:
             self.repo.ingest(entries)
         except Exception as exc:  # the sources stay in place; the next pass tries again
@@ -234,14 +265,64 @@ class AcquisitionJob:
         for e in entries:
             setattr(report, e.status, getattr(report, e.status) + len(e.sources))
             to_move.extend(src.path for src in e.sources)
+        moves: list[tuple[Path, Path]] = []
         for path in to_move:
+            fact = facts.get(str(path))
+            if fact is not None and not self._unchanged(path, fact):
+                # Written to again after it was filed: left in place, so that the
+                # writer never finishes it inside imported/; the next pass takes
+                # the new content.
+                report.errors.append(f"{path.name} changed after it was filed; it waits.")
+                self.settler.forget(path)
+                continue
             try:
-                acquisition.move_to_imported(path, folder)
+                target = acquisition.move_to_imported(path, folder)
                 report.moved += 1
             except OSError as exc:
                 # Filed already; the next pass sees it as taken and tries the move again.
                 report.errors.append(f"{path.name} could not be moved: {exc}")
-            self.settler.forget(path)
+                continue
+            finally:
+                self.settler.forget(path)
+            moves.append((path, target))
+        try:
+            self.repo.moved(moves)
+        except Exception as exc:  # the files are filed and moved; only the note is late
+            log.exception("acquisition: recording the moves failed")
+            report.errors.append(str(exc))
+
+    @staticmethod
+    def _unchanged(path: Path, st: os.stat_result | SourceFacts) -> bool:
+        try:
+            now = path.stat()
+        except OSError:
+            return False
+        size, mtime = ((st.size, st.mtime_ns) if isinstance(st, SourceFacts)
+                       else (st.st_size, st.st_mtime_ns))
+        return (now.st_size, now.st_mtime_ns) == (size, mtime)
+
+    def _discard(self, copy: StoredFile) -> None:
+        if copy.existed:
+            return  # the same content was stored before: someone else's
+        try:
+            copy.path.unlink()
+        except OSError:
+            log.warning("acquisition: could not drop the partial copy %s", copy.sha256)
+
+    def _group(self, stored: list[tuple[StoredFile, Classified, Path]],
+               facts: dict[str, SourceFacts], report: ScanReport) -> list[importer.Prepared]:
+        try:
+            return importer.group(self.files, stored).items
+        except Exception:
+            log.exception("acquisition: grouping failed; filing the files one by one")
+        items = []
+        for one in stored:
+            try:
+                items.extend(importer.group(self.files, [one]).items)
+            except Exception as exc:
+                fact = facts[str(one[2])]
+                self._fail(one[2], fact, _odd(one[2], exc), report)
+        return items
 
     def _decide(self, item: importer.Prepared, sources: list[SourceFacts],
                 active: ActiveAcquisition | None) -> Ingest:
@@ -250,7 +331,8 @@ class AcquisitionJob:
                           "No acquisition was active on this computer when it arrived.")
         if item.dicom is not None:
             mismatch = acquisition.dicom_mismatch(
-                item.dicom, active.first_name, active.last_name, active.birth_date)
+                item.dicom, active.first_name, active.last_name, active.birth_date,
+                active.identifiers, active.number)
             if mismatch:
                 return Ingest(item, sources, "quarantined", mismatch)
         return Ingest(item, sources, "attached", active=active)

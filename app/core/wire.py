@@ -56,7 +56,10 @@ IMAGE_KINDS = (
     "intraoral_photo",
     "facial_photo",
     "xray",
+    "panoramic",
+    "cephalometric",
     "cbct",
+    "document",
     "other",
 )
 

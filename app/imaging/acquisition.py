@@ -19,19 +19,31 @@ import os
 import re
 import stat
 import time
-import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.imaging import classify, dicom, mesh
-from app.imaging.errors import ImagingError
+from app.imaging import dicom, matching
+from app.imaging.complete import incomplete_reason
 from app.platform.paths import config_dir
 
 IMPORTED = "imported"
-PLY_CHECK_MAX = 256 * 1024 * 1024  # larger models are judged by stable size alone
-_IGNORED = re.compile(r"^(\.|~\$)|\.(tmp|part|partial|crdownload|download|lock)$", re.I)
-_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+# Files that programs write on the way to the real one, or keep for themselves: never
+# taken; listed with this reason if they stay.
+_TEMPORARY = tuple((re.compile(pattern, re.I), writer) for pattern, writer in (
+    (r"^~\$", "Microsoft Office"),
+    (r"^\.~lock\..*#$", "LibreOffice"),
+    (r"^\..+\.sw[a-p]$", "a text editor"),
+    (r"^\._", "macOS (a resource fork)"),
+    (r"^\.(DS_Store|localized)$", "macOS"),
+    (r"^(Thumbs\.db|desktop\.ini|ehthumbs\.db)$", "Windows"),
+    (r"\.(part|partial|crdownload|download|!ut|opdownload)$", "a download or copy"),
+    (r"\.(tmp|temp|lock|lck)$", "a program still writing"),
+    (r"^\.[^.].*\.[A-Za-z0-9]{6}$", "rsync"),  # ".name.XXXXXX", renamed when done
+))
+_SKIPPED_DIRS = {".Trash", ".Trashes", ".fseventsd", ".Spotlight-V100", ".AppleDouble",
+                 ".git", "@eaDir", "$RECYCLE.BIN", "System Volume Information"}
+__all__ = ["incomplete_reason"]
 
 
 # Settings ------------------------------------------------------------------------------
@@ -117,16 +129,27 @@ class Settler:
                 del self.seen[key]
 
 
-def candidates(folder: Path) -> list[tuple[Path, os.stat_result]]:
+def temporary_reason(name: str) -> str | None:
+    """Why a file is left alone as some program's temporary file, or None."""
+    for pattern, writer in _TEMPORARY:
+        if pattern.search(name):
+            return (f"{name} looks like a temporary file of {writer}; it was left alone "
+                    "in the folder.")
+    return None
+
+
+def candidates(folder: Path, *, temporary: bool = False) -> list[tuple[Path, os.stat_result]]:
     """Plain files in the folder and its subfolders (devices often write a study into
-    a folder of its own), oldest first; `imported/`, hidden and temporary names
-    skipped."""
+    a folder of its own), oldest first; `imported/` and system folders skipped, and
+    other programs' temporary files unless `temporary`. Names that merely begin with
+    "." or "~" are taken like any other."""
     out = []
     for root, dirs, names in os.walk(folder):
         top = Path(root) == Path(folder)
-        dirs[:] = [d for d in dirs if not d.startswith(".") and not (top and d == IMPORTED)]
+        dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith(".Trash-")
+                   and not (top and d == IMPORTED)]
         for name in names:
-            if _IGNORED.search(name):
+            if not temporary and temporary_reason(name):
                 continue
             path = Path(root) / name
             try:
@@ -137,72 +160,6 @@ def candidates(folder: Path) -> list[tuple[Path, os.stat_result]]:
                 out.append((path, st))
     out.sort(key=lambda p: (p[1].st_mtime_ns, str(p[0])))
     return out
-
-
-def incomplete_reason(path: Path) -> str | None:
-    """None when the file reads as whole, else why it does not (yet)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 64))
-            tail = f.read()
-        fmt = classify.sniff(path)
-    except ImagingError as exc:
-        return str(exc)
-    except OSError as exc:
-        return f"cannot be read yet ({exc.strerror or exc})"
-    stripped = tail.rstrip(b"\x00\r\n ")
-    if fmt == "jpeg" and not stripped.endswith(b"\xff\xd9"):
-        return "the JPEG has no end marker: it is incomplete or damaged"
-    if fmt == "png" and not tail.endswith(_PNG_END):
-        return "the PNG has no end chunk: it is incomplete or damaged"
-    if fmt == "stl":
-        with open(path, "rb") as f:
-            text_model = f.read(5).lower() == b"solid" and b"facet" in f.read(4096).lower()
-        if text_model and b"endsolid" not in tail.lower():
-            return "the STL text model is cut short"
-    if fmt == "dicom":
-        return _dicom_incomplete(path, size)
-    if fmt == "ply" and size <= PLY_CHECK_MAX:
-        # The header counts the corners and triangles that must follow.
-        try:
-            mesh.load(path, "ply")
-        except ImagingError as exc:
-            return f"the PLY model is incomplete ({exc})"
-    if fmt == "unknown" and path.suffix.lower() == ".stl" and size >= 84:
-        # A binary STL names its triangle count up front: fewer bytes mean more to come.
-        with open(path, "rb") as f:
-            f.seek(80)
-            count = int.from_bytes(f.read(4), "little")
-        if 84 + 50 * count > size:
-            return "the binary STL is cut short"
-    return None
-
-
-def _dicom_incomplete(path: Path, size: int) -> str | None:
-    try:
-        ds = dicom.read(path)
-        raw = ds.get_item("PixelData") if "PixelData" in ds else None
-    except ImagingError as exc:
-        return str(exc)
-    except Exception as exc:  # pydicom raises many kinds on a cut-short file
-        return f"the DICOM file is cut short ({exc})"
-    if raw is None:
-        return None
-    length = getattr(raw, "length", None)
-    tell = getattr(raw, "value_tell", None)
-    if length is None or tell is None:
-        return None
-    if length == 0xFFFFFFFF:  # encapsulated: must end with the sequence delimiter
-        with open(path, "rb") as f:
-            f.seek(max(0, size - 8))
-            if f.read(8) != b"\xfe\xff\xdd\xe0\x00\x00\x00\x00":
-                return "the DICOM pixel data is cut short"
-        return None
-    if tell + length > size:
-        return "the DICOM pixel data is cut short"
-    return None
 
 
 def move_to_imported(source: Path, folder: Path | None = None) -> Path:
@@ -221,42 +178,12 @@ def move_to_imported(source: Path, folder: Path | None = None) -> Path:
 
 
 # Whose is it ---------------------------------------------------------------------------
-def _fold(text: str) -> list[str]:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
-    return [t for t in re.split(r"[^a-z0-9]+", plain) if t]
-
-
-def _same_person(name: str, first_name: str | None, last_name: str | None) -> bool:
-    """DICOM names are FAMILY^GIVEN^MIDDLE^PREFIX^SUFFIX; middle names, prefixes and
-    suffixes vary between devices and are not compared. Some devices write
-    "Given Family" in the first component alone."""
-    parts = name.split("^")
-    family, given = set(_fold(parts[0])), set(_fold(parts[1] if len(parts) > 1 else ""))
-    want_last, want_first = set(_fold(last_name or "")), set(_fold(first_name or ""))
-    if len(parts) > 1 or not want_first:
-        return family == want_last and (not given or given <= want_first
-                                        or want_first <= given)
-    # One component: every word must be the patient's, with the family name among them.
-    return (bool(family & want_first) and want_last <= family
-            and family <= want_first | want_last)
-
-
 def dicom_mismatch(
     info: dicom.DicomInfo, first_name: str | None, last_name: str | None,
-    birth_date: str | None,
+    birth_date: str | None, identifiers: Iterable[str | None] = (), number: object = None,
 ) -> str | None:
-    """None when the DICOM header can be this patient's (or names nobody), else why
-    not, in words for the quarantine list."""
-    problems = []
-    name = info.patient_name
-    if name and not _same_person(name, first_name, last_name):
-        problems.append(f"the file names {', '.join(p for p in name.split('^') if p)}")
-    if info.birth_date and birth_date and info.birth_date != birth_date:
-        problems.append(f"born {info.birth_date}")
-    if not problems:
-        return None
-    who = " ".join(p for p in (first_name, last_name) if p) or "this patient"
-    return (
-        f"The DICOM header says {' and '.join(problems)}, but the acquisition is for "
-        f"{who}" + (f" (born {birth_date})" if birth_date else "") + "."
-    )
+    """None when the DICOM header can be this patient's, else why not (or why it
+    cannot be confirmed), in words for the quarantine list."""
+    who = matching.patient_of(first_name, last_name, birth_date, identifiers, number)
+    return matching.mismatch(info.patient_name, info.patient_id, info.birth_raw,
+                             info.birth_date, who)

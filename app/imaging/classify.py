@@ -1,8 +1,10 @@
 """What a file is, by its content first and its name only as a hint.
 
 Photos and X-rays (PNG, JPEG, TIFF): a colour picture is a photo (facial when the
-name says "face", else intraoral); a grey one is an X-ray. DICOM: CT modalities are
-CBCT, everything else an X-ray. STL / PLY / OBJ are 3D scans (face scans when the
+name says "face", else intraoral); a grey one is an X-ray. DICOM is recognised by
+"DICM" at byte 128 whatever the preamble holds (some are TIFF headers), or, written
+without the preamble, by parsing; its kind comes from its modality and SOP class
+(app.imaging.dicom_tags). STL / PLY / OBJ are 3D scans (face scans when the
 name says so, else intraoral). Anything else is kept as "other".
 """
 
@@ -14,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.imaging import dicom
+from app.imaging import dicom, dicom_tags
 from app.imaging.errors import DamagedFileError, ImagingError
 
 SNIFF = 4096
@@ -47,14 +49,16 @@ def sniff(path: Path, name: str | None = None) -> str:
         head = f.read(SNIFF)
     if not head:
         raise DamagedFileError(f"{path.name} is empty (0 bytes).")
+    # DICOM first: some devices write a TIFF header into the 128-byte preamble so
+    # that the same file opens as a TIFF, but it is a DICOM file with a patient.
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "dicom"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return "tiff"
-    if len(head) >= 132 and head[128:132] == b"DICM":
-        return "dicom"
     if head.startswith(b"ply\n") or head.startswith(b"ply\r\n"):
         return "ply"
     if head.lstrip().lower().startswith(b"solid") and b"facet" in head.lower():
@@ -65,8 +69,8 @@ def sniff(path: Path, name: str | None = None) -> str:
             return "stl"
     if len(_OBJ_LINE.findall(head)) >= 3 and b"\x00" not in head:
         return "obj"
-    if suffix in (".dcm", ".dicom"):
-        return "dicom"  # a DICOM without the standard preamble: pydicom decides below
+    if suffix in (".dcm", ".dicom") or dicom.looks_headerless(path):
+        return "dicom"  # a DICOM without the standard preamble: parsing decides below
     return "unknown"
 
 
@@ -87,6 +91,11 @@ def _picture_kind(path: Path, name: str) -> str:
     return "facial_photo" if _FACE.search(name) else "intraoral_photo"
 
 
+def _has_magic(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(132)[128:132] == b"DICM"
+
+
 def classify(path: Path) -> Classified:
     return classify_as(path, Path(path).name)
 
@@ -103,14 +112,14 @@ def classify_as(path: Path, name: str) -> Classified:
         try:
             info = dicom.header(path)
         except ImagingError:
-            if Path(name).suffix.lower() in (".dcm", ".dicom"):
-                with open(path, "rb") as f:
-                    has_magic = f.read(132)[128:132] == b"DICM"
-                if has_magic:
-                    raise
-                return Classified("unknown", "other")
-            raise
-        kind = "cbct" if info.modality in dicom.CT_MODALITIES else "xray"
+            if Path(name).suffix.lower() in (".dcm", ".dicom") or _has_magic(path):
+                raise  # it says it is DICOM: refused with the reason
+            return Classified("unknown", "other")
+        said = dict(info.details)
+        description = " ".join(said.get(k, "") for k in ("Study", "Series", "View", "Body part"))
+        kind = dicom_tags.kind_of(info.modality, info.sop_class, info.is_image,
+                                  info.photometric not in ("", "MONOCHROME1", "MONOCHROME2"),
+                                  description, name)
         return Classified("dicom", kind, info)
     if fmt in MESH_FORMATS:
         return Classified(fmt, "face_scan" if _FACE.search(name) else "intraoral_scan")

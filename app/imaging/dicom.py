@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from app.imaging.errors import DamagedFileError, TooLargeError, UnsupportedError
+from app.imaging.errors import DamagedFileError, ImagingError, TooLargeError, UnsupportedError
 
 MAX_PIXELS = 16_000 * 16_000  # per frame; no dental sensor comes near it
 CT_MODALITIES = ("CT",)
@@ -26,8 +26,8 @@ CT_MODALITIES = ("CT",)
 @dataclass(frozen=True, slots=True)
 class DicomInfo:
     modality: str
-    patient_name: str  # as written: "FAMILY^GIVEN"
-    birth_date: str | None  # ISO
+    patient_name: str  # as written: "FAMILY^GIVEN", possibly "=" and more groups
+    birth_date: str | None  # ISO; None also when the file's date cannot be read
     series_uid: str | None
     sop_uid: str | None
     instance: int | None
@@ -36,6 +36,17 @@ class DicomInfo:
     rows: int
     columns: int
     frames: int
+    patient_id: str = ""
+    birth_raw: str = ""  # as written, to tell "none" from "unreadable"
+    sop_class: str = ""  # its name, e.g. "Digital Intra-Oral X-Ray Image Storage"
+    has_pixels: bool = True
+    photometric: str = ""
+    details: tuple[tuple[str, str], ...] = ()  # what a dentist reads, for the info panel
+    spacing_mm: float | None = None  # the size of one pixel, when the file says it
+
+    @property
+    def is_image(self) -> bool:
+        return self.has_pixels and self.rows > 0 and self.columns > 0
 
 
 def _text(ds: Any, name: str) -> str:
@@ -44,13 +55,36 @@ def _text(ds: Any, name: str) -> str:
 
 
 def _iso_date(value: str) -> str | None:
+    digits = value.strip().replace(".", "").replace("-", "")  # ACR-NEMA wrote 1980.01.02
+    if len(digits) != 8 or not digits.isdigit():
+        return None
     try:
-        return dt.datetime.strptime(value[:8], "%Y%m%d").date().isoformat()
+        return dt.datetime.strptime(digits, "%Y%m%d").date().isoformat()
     except ValueError:
         return None
 
 
+def _int(value: Any, default: int | None) -> int | None:
+    """A number a header gives; a malformed one ("1A") is taken as not given."""
+    if value in (None, ""):
+        return default
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        try:
+            return int(float(str(value).strip()))
+        except (TypeError, ValueError):
+            return default
+
+
 def _taken_at(ds: Any) -> str | None:
+    try:
+        return _when(ds)
+    except Exception:
+        return None
+
+
+def _when(ds: Any) -> str | None:
     for d_name, t_name in (
         ("AcquisitionDate", "AcquisitionTime"),
         ("ContentDate", "ContentTime"),
@@ -68,42 +102,95 @@ def _taken_at(ds: Any) -> str | None:
     return None
 
 
+# A dataset without the preamble starts with one of these groups, in either byte order.
+_FIRST_GROUPS = (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08")
+
+
+def looks_headerless(path: Path) -> bool:
+    """Could this be a DICOM dataset written without preamble or "DICM" (as older
+    devices do)? Only a hint: `read` decides."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+    return len(head) >= 8 and head[:2] in _FIRST_GROUPS and head[2:4] != b"\x00\x00"
+
+
 def read(path: Path) -> Any:
+    """The dataset, its large elements deferred. Files without the preamble are read
+    as pydicom's `force` does; anything that does not parse raises DamagedFileError
+    with the reason."""
+    import warnings
+
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     try:
-        return pydicom.dcmread(path, defer_size="256 KB")
-    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ds = pydicom.dcmread(path, defer_size="256 KB")
+            except InvalidDicomError:
+                if not looks_headerless(path):
+                    raise
+                ds = pydicom.dcmread(path, defer_size="256 KB", force=True)
+                if not any(k in ds for k in ("SOPClassUID", "Modality", "PatientName")):
+                    raise InvalidDicomError("no DICOM header found") from None
+    except Exception as exc:  # pydicom raises many kinds on a malformed file
         raise DamagedFileError(f"{path.name} is not a readable DICOM file ({exc}).") from None
+    return ds
 
 
 def info_of(ds: Any) -> DicomInfo:
+    """The facts we file by. Never raises on a malformed value: what cannot be read
+    is left out (a birth date that cannot be read is kept raw, so that the patient
+    check can refuse to confirm)."""
+    try:
+        return _info_of(ds)
+    except DamagedFileError:
+        raise
+    except Exception as exc:
+        raise DamagedFileError(f"The DICOM header cannot be read ({exc}).") from None
+
+
+def _safe_text(ds: Any, name: str) -> str:
+    try:
+        return _text(ds, name)
+    except Exception:
+        return ""
+
+
+def _info_of(ds: Any) -> DicomInfo:
+    from app.imaging import dicom_tags
+
     position = None
-    ipp = ds.get("ImagePositionPatient")
-    if ipp is not None and len(ipp) == 3:
-        try:
+    try:
+        ipp = ds.get("ImagePositionPatient")
+        if ipp is not None and len(ipp) == 3:
             position = float(ipp[2])
-        except (TypeError, ValueError):
-            position = None
-    if position is None and ds.get("SliceLocation") is not None:
-        try:
+        elif ds.get("SliceLocation") is not None:
             position = float(ds.SliceLocation)
-        except (TypeError, ValueError):
-            position = None
-    instance = ds.get("InstanceNumber")
+    except Exception:  # a malformed position only loses the slice order
+        position = None
+    birth = _safe_text(ds, "PatientBirthDate")
+    pixels = any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
     return DicomInfo(
-        modality=_text(ds, "Modality").upper(),
-        patient_name=_text(ds, "PatientName"),
-        birth_date=_iso_date(_text(ds, "PatientBirthDate")),
-        series_uid=_text(ds, "SeriesInstanceUID") or None,
-        sop_uid=_text(ds, "SOPInstanceUID") or None,
-        instance=int(instance) if instance not in (None, "") else None,
+        modality=_safe_text(ds, "Modality").upper(),
+        patient_name=_safe_text(ds, "PatientName"),
+        birth_date=_iso_date(birth) if birth else None,
+        series_uid=_safe_text(ds, "SeriesInstanceUID") or None,
+        sop_uid=_safe_text(ds, "SOPInstanceUID") or None,
+        instance=_int(ds.get("InstanceNumber"), None),
         position=position,
         taken_at=_taken_at(ds),
-        rows=int(ds.get("Rows") or 0),
-        columns=int(ds.get("Columns") or 0),
-        frames=int(ds.get("NumberOfFrames") or 1),
+        rows=_int(ds.get("Rows"), 0) or 0,
+        columns=_int(ds.get("Columns"), 0) or 0,
+        frames=max(_int(ds.get("NumberOfFrames"), 1) or 1, 1),
+        patient_id=_safe_text(ds, "PatientID"),
+        birth_raw=birth,
+        sop_class=dicom_tags.sop_class_name(ds),
+        has_pixels=pixels,
+        photometric=_safe_text(ds, "PhotometricInterpretation").upper(),
+        details=dicom_tags.details(ds),
+        spacing_mm=dicom_tags.spacing_mm(ds),
     )
 
 
@@ -143,7 +230,19 @@ def missing_decoders() -> list[str]:
 
 
 def render(path: Path, frame: int | None = None) -> Image.Image:
-    """The frame (the middle one by default) as an 8-bit PIL image."""
+    """The frame (the middle one by default) as an 8-bit PIL image. Raises
+    ImagingError with the reason, whatever goes wrong inside pydicom."""
+    try:
+        return _render(path, frame)
+    except ImagingError:
+        raise
+    except MemoryError:
+        raise TooLargeError(f"{path.name} is too large to draw on this computer.") from None
+    except Exception as exc:
+        raise DamagedFileError(f"{path.name}: the image cannot be drawn ({exc}).") from None
+
+
+def _render(path: Path, frame: int | None) -> Image.Image:
     from pydicom.pixels import apply_modality_lut
 
     ds = read(path)
@@ -155,35 +254,73 @@ def render(path: Path, frame: int | None = None) -> Image.Image:
             f"{path.name} is {info.columns}×{info.rows} pixels, more than this program "
             "will decode."
         )
-    from pydicom.pixels import pixel_array
-
     index = None
     if info.frames > 1:
         index = min(max(info.frames // 2 if frame is None else frame, 0), info.frames - 1)
-    try:
-        # Read from the path, one frame only: a multi-frame CBCT of several GB costs
-        # the memory of one slice, not of the volume.
-        pixels = pixel_array(str(path), index=index)
-    except (ValueError, AttributeError, EOFError, KeyError) as exc:
-        raise DamagedFileError(f"{path.name}: the image data is incomplete ({exc}).") from None
-    except (RuntimeError, NotImplementedError) as exc:
-        raise UnsupportedError(
-            f"{path.name} is compressed in a way this computer cannot decode ({exc})."
-        ) from None
-    photometric = _text(ds, "PhotometricInterpretation").upper()
+    pixels = _pixels(path, ds, index)
+    photometric = info.photometric
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        return Image.fromarray(_to_uint8(apply_color_lut(pixels, ds)), "RGB")
     if int(ds.get("SamplesPerPixel") or 1) == 3:
         # pydicom has already turned YBR into RGB.
-        rgb = np.asarray(pixels)
-        if rgb.dtype != np.uint8:
-            top = float(rgb.max()) or 1.0
-            rgb = (rgb.astype(np.float32) * (255.0 / top)).astype(np.uint8)
-        return Image.fromarray(rgb, "RGB")
+        return Image.fromarray(_to_uint8(np.asarray(pixels)), "RGB")
+    if pixels.ndim == 3:  # frames pydicom could not split by index: the middle one
+        pixels = pixels[pixels.shape[0] // 2]
     values = np.asarray(apply_modality_lut(pixels, ds), dtype=np.float32)
     low, high = _window(ds, values)
     scaled = np.clip((values - low) / max(high - low, 1e-6), 0.0, 1.0)
     if photometric == "MONOCHROME1":
         scaled = 1.0 - scaled
     return Image.fromarray((scaled * 255.0 + 0.5).astype(np.uint8), "L")
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    if rgb.dtype == np.uint8:
+        return rgb
+    top = float(rgb.max()) or 1.0
+    return (rgb.astype(np.float32) * (255.0 / top)).astype(np.uint8)
+
+
+FULL_READ_MAX = 512 * 1024 * 1024  # a file read whole when reading one frame fails
+
+
+def _pixels(path: Path, ds: Any, index: int | None) -> np.ndarray:
+    """One frame. Read from the path first, one frame only: a multi-frame CBCT of
+    several GB costs the memory of one slice, not of the volume. Files that path
+    cannot take (deflated, or declaring explicit VR while written implicit) are read
+    whole, as pydicom's own dataset path does."""
+    import warnings
+
+    import pydicom
+    from pydicom.pixels import pixel_array
+
+    def reason(exc: Exception) -> ImagingError:
+        if isinstance(exc, RuntimeError | NotImplementedError):
+            return UnsupportedError(
+                f"{path.name} is compressed in a way this computer cannot decode ({exc}).")
+        return DamagedFileError(f"{path.name}: the image data is incomplete ({exc}).")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return np.asarray(pixel_array(str(path), index=index))
+        except Exception as exc:
+            first = exc
+        if path.stat().st_size > FULL_READ_MAX:
+            raise reason(first) from None
+        try:
+            whole = pydicom.dcmread(path, force=True)
+            if "NumberOfFrames" in whole:
+                try:
+                    int(whole.NumberOfFrames)
+                except (TypeError, ValueError):  # "1A": as if not given
+                    del whole.NumberOfFrames
+                    index = None
+            return np.asarray(pixel_array(whole, index=index))
+        except Exception as exc:
+            raise reason(exc) from None
 
 
 def _window(ds: Any, values: np.ndarray) -> tuple[float, float]:

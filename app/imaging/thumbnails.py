@@ -109,12 +109,19 @@ def render(path: Path, store: ImageStore | None = None, size: int = SIZE,
     if found.format in classify.PHOTO_FORMATS:
         return open_picture(path, size)
     if found.format == "dicom":
+        if found.dicom is not None and not found.dicom.is_image:
+            return _icon(_short(found.dicom.sop_class) or "DICOM", size)
         im = dicom.render(path)
         im.thumbnail((size, size), Image.Resampling.LANCZOS)
         return im
     if found.is_mesh:
         return mesh.render(mesh.load(path, found.format), size)
     return _icon(Path(name or path.name).suffix.upper().lstrip(".") or "FILE", size)
+
+
+def _short(sop_class: str) -> str:
+    """"Basic Text SR Storage" -> "Basic Text SR": what fits on an icon."""
+    return sop_class.removesuffix(" Storage")[:28]
 
 
 def renamed(exc: ImagingError, stored: Path, name: str) -> ImagingError:

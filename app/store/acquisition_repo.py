@@ -43,6 +43,8 @@ class ActiveAcquisition:
     last_name: str | None
     birth_date: str | None
     started_at: str | None
+    identifiers: tuple[str, ...] = ()  # card and ID numbers, compared with PatientID
+    number: int | None = None
 
     @property
     def display_name(self) -> str:
@@ -135,21 +137,35 @@ class AcquisitionRepo:
             p = s.get(Patient, row.patient_id)
             if p is None or p.deleted:
                 return None
+            ids = tuple(i for i in (p.card_number, p.id_number) if i)
             return ActiveAcquisition(p.id, row.visit_id, p.first_name, p.last_name,
-                                     p.birth_date, row.started_at)
+                                     p.birth_date, row.started_at, ids, p.num)
 
     # The agent's side -----------------------------------------------------------------
     def taken(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Of these (file name, sha256), those that came from the folder before (a
-        crash between filing and moving the source away): never filed twice."""
+        """Of these (source path, sha256), those filed from that very place but never
+        moved away (a crash between filing and moving): never filed twice. The same
+        bytes dropped again after a move are a new drop, filed again — for the patient
+        of that moment."""
         pairs = list(pairs)
         if not pairs:
             return set()
         with self.db.read() as s:
-            rows = s.execute(select(AcquisitionItem.filename, AcquisitionItem.sha256).where(
+            rows = s.execute(select(AcquisitionItem.source, AcquisitionItem.sha256).where(
                 AcquisitionItem.sha256.in_({sha for _n, sha in pairs}),
                 AcquisitionItem.status != "failed"))
-            return {(n, sha) for n, sha in rows} & set(pairs)
+            return {(src, sha) for src, sha in rows} & set(pairs)
+
+    def moved(self, moves: Iterable[tuple[Path, Path]]) -> None:
+        """These sources now lie in imported/: their rows say where."""
+        moves = list(moves)
+        if not moves:
+            return
+        with self.db.write() as s:
+            for source, target in moves:
+                s.execute(update(AcquisitionItem).where(
+                    AcquisitionItem.source == str(source), AcquisitionItem.status != "failed",
+                ).values(source=str(target)))
 
     def failed_sources(self) -> dict[str, tuple[int, int]]:
         """Source path -> (size, mtime_ns) of the files listed as failed: left alone

@@ -144,7 +144,8 @@ class ImagesRepo:
             raise StoreError(f"Unknown kind of image: {kind}.")
         with self.db.read() as s:
             p = access.check(viewer, s.get(Patient, patient_id))
-            who = (p.first_name, p.last_name, p.birth_date)
+            who = (p.first_name, p.last_name, p.birth_date, (p.card_number, p.id_number),
+                   p.num)
         prepared = importer.prepare(
             self.files, [Path(p) for p in paths], kind=kind, progress=progress
         )

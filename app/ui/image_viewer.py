@@ -38,7 +38,8 @@ VIEW_FIT = 4096  # long side decoded for viewing; enough for any screen at 2× z
 KIND_LABELS = {
     "intraoral_scan": "Intraoral scan", "face_scan": "Face scan",
     "intraoral_photo": "Intraoral photo", "facial_photo": "Facial photo", "xray": "X-ray",
-    "cbct": "CBCT", "other": "Other",
+    "panoramic": "Panoramic X-ray", "cephalometric": "Cephalometric X-ray", "cbct": "CBCT",
+    "document": "Document", "other": "Other",
 }
 
 

@@ -19,7 +19,7 @@ EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration"
 CHECKSUM_ALGORITHMS = ("sha1", "sha256")
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 IMAGE_KINDS = ("intraoral_scan", "face_scan", "intraoral_photo", "facial_photo", "xray",
-               "cbct", "other")
+               "panoramic", "cephalometric", "cbct", "document", "other")
 ALREADY_STORED = "Chairside-Already-Stored"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")

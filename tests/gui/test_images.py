@@ -32,7 +32,7 @@ def page(window, store, admin, qtbot):
 def files(tmp_path: Path) -> list[Path]:
     return [
         samples.photo(tmp_path / "mouth.jpg", seed=1),
-        samples.dicom_xray(tmp_path / "pan.dcm"),
+        samples.dicom_xray(tmp_path / "bitewing.dcm"),
         samples.stl_binary(tmp_path / "upper.stl"),
     ]
 

@@ -45,6 +45,7 @@ def _dataset(path: Path, *, modality: str, rows: int, cols: int, name: str, birt
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID = meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.SpecificCharacterSet = "ISO_IR 192"  # names in any script
     ds.Modality = modality
     ds.PatientName = name
     ds.PatientBirthDate = birth
@@ -139,3 +140,15 @@ def obj(path: Path) -> Path:
     path.write_text("# scan\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\n"
                     "f 1 2 3\nf 1/1 3/1 4/1\nf 1 4 2\nf 2 3 4\n")
     return path
+
+
+def corpus_root() -> Path:
+    """pydicom's bundled test files: DICOM nobody on this team made."""
+    import pydicom.data
+
+    return Path(pydicom.data.__file__).parent
+
+
+def corpus(name: str) -> Path:
+    """One of them, e.g. "test_files/CT_small.dcm" or "charset_files/chrGreek.dcm"."""
+    return corpus_root() / name

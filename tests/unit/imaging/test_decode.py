@@ -22,7 +22,8 @@ from tests.unit.imaging import samples
         (lambda p: samples.photo(p, fmt="PNG"), "smile-face.png", "png", "facial_photo"),
         (lambda p: samples.photo(p, fmt="TIFF"), "teeth.tif", "tiff", "intraoral_photo"),
         (samples.xray_tiff, "bitewing.tif", "tiff", "xray"),
-        (samples.dicom_xray, "pan.dcm", "dicom", "xray"),
+        (samples.dicom_xray, "pan.dcm", "dicom", "panoramic"),  # its name says so
+            (samples.dicom_xray, "bitewing.dcm", "dicom", "xray"),
         (samples.stl_ascii, "upper.stl", "stl", "intraoral_scan"),
         (samples.stl_binary, "lower.stl", "stl", "intraoral_scan"),
         (samples.ply_ascii, "face.ply", "ply", "face_scan"),

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from app.imaging.acquisition import Settler, candidates, incomplete_reason, move_to_imported
+from app.imaging.acquisition import (
+    Settler,
+    candidates,
+    incomplete_reason,
+    move_to_imported,
+    temporary_reason,
+)
 from tests.unit.imaging import samples
 
 
@@ -50,11 +56,18 @@ def test_settler_wants_the_same_size_and_time_for_a_while(tmp_path: Path) -> Non
 
 
 def test_temporary_names_are_skipped_and_moves_never_overwrite(tmp_path: Path) -> None:
-    for name in ("scan.part", ".hidden", "~$lock.dcm", "x.tmp", "a.jpg"):
+    for name in ("scan.part", ".hidden", "~$lock.dcm", "x.tmp", "a.jpg", "~pan.dcm",
+                 ".~lock.notes.odt#", "Thumbs.db", "._a.jpg", ".IMG_1.dcm.a1B2c3"):
         (tmp_path / name).write_bytes(b"1")
     (tmp_path / "imported").mkdir()
     (tmp_path / "imported" / "old.jpg").write_bytes(b"0")
-    assert [p.name for p, _ in candidates(tmp_path)] == ["a.jpg"]
+    # Names that merely start with "." or "~" are files like any other.
+    assert sorted(p.name for p, _ in candidates(tmp_path)) == [".hidden", "a.jpg", "~pan.dcm"]
+    everything = {p.name for p, _ in candidates(tmp_path, temporary=True)}
+    assert "Thumbs.db" in everything and "old.jpg" not in everything
+    assert "Microsoft Office" in (temporary_reason("~$lock.dcm") or "")
+    assert "rsync" in (temporary_reason(".IMG_1.dcm.a1B2c3") or "")
+    assert temporary_reason(".hidden") is None
     first = move_to_imported(tmp_path / "a.jpg")
     (tmp_path / "a.jpg").write_bytes(b"2")
     second = move_to_imported(tmp_path / "a.jpg")

@@ -1,0 +1,159 @@
+"""Is a file in the acquisition folder whole: the end its format promises is there.
+
+A device may pause for seconds in the middle of a file (a network share, a sensor
+that writes its pixels after the header), so a size that stays the same is not
+enough. Each format is checked for what marks its end: DICOM parses to its end
+(app.imaging.dicom_walk), every TIFF directory and strip lies inside the file, PNG
+has its IEND chunk, JPEG its end-of-image marker, STL and PLY the triangles their
+header counts, and an OBJ ends its last line with every face's corners present.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from pathlib import Path
+
+from app.imaging import classify, dicom, dicom_walk, mesh
+from app.imaging.errors import ImagingError
+
+PLY_CHECK_MAX = 256 * 1024 * 1024  # larger models are judged by stable size alone
+OBJ_CHECK_MAX = 256 * 1024 * 1024
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+_TIFF_TYPES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8,
+               13: 4, 16: 8, 17: 8, 18: 8}
+_STRIPS = ((273, 279), (324, 325))  # StripOffsets/ByteCounts, TileOffsets/ByteCounts
+_OBJ_FACE = re.compile(rb"^f\s+(.*)$", re.MULTILINE)
+_OBJ_VERTEX = re.compile(rb"^v\s", re.MULTILINE)
+
+
+def incomplete_reason(path: Path) -> str | None:
+    """None when the file reads as whole, else why it does not (yet)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 64))
+            tail = f.read()
+        fmt = classify.sniff(path)
+        return _by_format(path, fmt, size, tail)
+    except ImagingError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot be read yet ({exc.strerror or exc})"
+
+
+def _by_format(path: Path, fmt: str, size: int, tail: bytes) -> str | None:
+    stripped = tail.rstrip(b"\x00\r\n ")
+    if fmt == "jpeg" and not stripped.endswith(b"\xff\xd9"):
+        return "the JPEG has no end marker: it is incomplete or damaged"
+    if fmt == "png" and not tail.endswith(_PNG_END):
+        return "the PNG has no end chunk: it is incomplete or damaged"
+    if fmt == "tiff":
+        return tiff_incomplete(path, size)
+    if fmt == "dicom":
+        if not _dicom_magic(path) and not dicom.looks_headerless(path):
+            return None  # not DICOM whatever its name says: refused when it is read
+        return dicom_walk.incomplete(path)
+    if fmt == "stl":
+        with open(path, "rb") as f:
+            text_model = f.read(5).lower() == b"solid" and b"facet" in f.read(4096).lower()
+        if text_model and b"endsolid" not in tail.lower():
+            return "the STL text model is cut short"
+    if fmt == "ply" and size <= PLY_CHECK_MAX:
+        # The header counts the corners and triangles that must follow.
+        try:
+            mesh.load(path, "ply")
+        except ImagingError as exc:
+            return f"the PLY model is incomplete ({exc})"
+    if fmt == "obj" and size <= OBJ_CHECK_MAX:
+        return obj_incomplete(path, tail)
+    if fmt == "unknown" and path.suffix.lower() == ".stl" and size >= 84:
+        # A binary STL names its triangle count up front: fewer bytes mean more to come.
+        with open(path, "rb") as f:
+            f.seek(80)
+            count = int.from_bytes(f.read(4), "little")
+        if 84 + 50 * count > size:
+            return "the binary STL is cut short"
+    return None
+
+
+def _dicom_magic(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(132)[128:132] == b"DICM"
+
+
+def tiff_incomplete(path: Path, size: int) -> str | None:
+    """Every image directory, every value it points to and every strip or tile must
+    lie inside the file."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        order = "<" if head[:2] == b"II" else ">"
+        if struct.unpack_from(order + "H", head, 2)[0] != 42:
+            return None  # BigTIFF: judged by stable size alone
+        offset = struct.unpack_from(order + "I", head, 4)[0]
+        seen: set[int] = set()
+        while offset and offset not in seen:
+            seen.add(offset)
+            if offset + 2 > size:
+                return "the TIFF stops before one of its image directories"
+            f.seek(offset)
+            (count,) = struct.unpack(order + "H", f.read(2))
+            block = f.read(count * 12 + 4)
+            if len(block) < count * 12 + 4:
+                return "the TIFF stops inside one of its image directories"
+            values: dict[int, list[int]] = {}
+            for i in range(count):
+                tag, typ, n, value = struct.unpack_from(order + "HHII", block, i * 12)
+                width = _TIFF_TYPES.get(typ, 1) * n
+                if width > 4 and value + width > size:
+                    return "the TIFF stops before the end of its image data"
+                if tag in (273, 279, 324, 325):
+                    values[tag] = _numbers(f, order, typ, n, value, block[i * 12 + 8:i * 12 + 12])
+            for off_tag, len_tag in _STRIPS:
+                for start, length in zip(values.get(off_tag, []), values.get(len_tag, []),
+                                         strict=False):
+                    if start + length > size:
+                        return "the TIFF stops before the end of its image data"
+            (offset,) = struct.unpack_from(order + "I", block, count * 12)
+    return None
+
+
+def _numbers(f: object, order: str, typ: int, n: int, offset: int, inline: bytes
+             ) -> list[int]:
+    code = {3: "H", 4: "I", 16: "Q"}.get(typ)
+    if code is None:
+        return []
+    width = struct.calcsize(code) * n
+    if width <= 4:
+        raw = inline[:width]
+    else:
+        here = f.tell()  # type: ignore[attr-defined]
+        f.seek(offset)  # type: ignore[attr-defined]
+        raw = f.read(width)  # type: ignore[attr-defined]
+        f.seek(here)  # type: ignore[attr-defined]
+    if len(raw) < width:
+        return []
+    return list(struct.unpack(order + code * n, raw))
+
+
+def obj_incomplete(path: Path, tail: bytes) -> str | None:
+    """An OBJ declares no counts: its last line must be finished, it must have faces,
+    and every face's corners must be among the vertices written."""
+    if not tail.endswith((b"\n", b"\r")):
+        return "the OBJ model stops in the middle of a line"
+    data = Path(path).read_bytes()
+    vertices = len(_OBJ_VERTEX.findall(data))
+    faces = _OBJ_FACE.findall(data)
+    if not faces:
+        return "the OBJ model has no faces yet"
+    top = 0
+    for line in faces:
+        for corner in line.split():
+            first = corner.split(b"/")[0]
+            if first.lstrip(b"-").isdigit():
+                top = max(top, int(first))
+    if top > vertices:
+        return "the OBJ model refers to corners that are not written yet"
+    return None
