@@ -6,7 +6,6 @@ import datetime as dt
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
-    QDateEdit,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 from app.store.dto import AppointmentRow, DiaryDay, VisitRow
 from app.ui import formatting
 from app.ui.context import AppContext
+from app.ui.date_box import DateBox
 from app.ui.ops import ReadOp
 from app.ui.table_model import Column, RowTableModel, table_view
 
@@ -40,8 +40,8 @@ class DiaryView(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.date = QDateEdit(QDate.currentDate(), calendarPopup=True, objectName="diaryDate")
-        self.date.setDisplayFormat("dddd yyyy-MM-dd")
+        self.date = DateBox(QDate.currentDate(), objectName="diaryDate")
+        self.date.show_weekday()
         self.date.dateChanged.connect(lambda *_: self.reload())
         prev_day = QPushButton("◀", objectName="previousDay")
         prev_day.clicked.connect(lambda: self.date.setDate(self.date.date().addDays(-1)))

@@ -12,8 +12,6 @@ from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtWidgets import (
-    QDateEdit,
-    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -26,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.context import AppContext
+from app.ui.date_box import DateBox, DateTimeBox
 from app.ui.ops import WriteOp
 
 
@@ -86,14 +85,9 @@ class FormDialog(QDialog):
             w.setPlainText(f.default or "")
             return w
         if f.kind == "date":
-            d = QDateEdit(f.default or QDate.currentDate(), calendarPopup=True)
-            d.setDisplayFormat("yyyy-MM-dd")
-            return d
+            return DateBox(f.default or QDate.currentDate())
         if f.kind == "datetime":
-            default = f.default or QDateTime(QDate.currentDate(), QTime(9, 0))
-            dt_edit = QDateTimeEdit(default, calendarPopup=True)
-            dt_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-            return dt_edit
+            return DateTimeBox(f.default or QDateTime(QDate.currentDate(), QTime(9, 0)))
         if f.kind == "minutes":
             s = QSpinBox()
             s.setRange(0, 12 * 60)
@@ -110,9 +104,9 @@ class FormDialog(QDialog):
         for name, w in self.widgets.items():
             if isinstance(w, QPlainTextEdit):
                 out[name] = w.toPlainText()
-            elif isinstance(w, QDateTimeEdit) and not isinstance(w, QDateEdit):
+            elif isinstance(w, DateTimeBox):
                 out[name] = w.dateTime().toPython()
-            elif isinstance(w, QDateEdit):
+            elif isinstance(w, DateBox):
                 out[name] = w.date().toString("yyyy-MM-dd")
             elif isinstance(w, QSpinBox):
                 out[name] = w.value()

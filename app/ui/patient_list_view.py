@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.store.dto import PatientFilter, PatientRow
 from app.ui.context import AppContext
+from app.ui.date_box import DateBox
 from app.ui.formatting import GENDER_LABELS
 from app.ui.ops import ReadOp
 from app.ui.patient_list_model import NAME_COLUMN, SORTABLE, PatientListModel, sort_column
@@ -64,10 +64,9 @@ class PatientListView(QWidget):
         self.case_type.currentIndexChanged.connect(self._filters_changed)
 
         self.visits_on = QCheckBox("Visited between", objectName="visitFilter")
-        self.visit_from = QDateEdit(QDate.currentDate().addMonths(-1), calendarPopup=True)
-        self.visit_to = QDateEdit(QDate.currentDate(), calendarPopup=True)
+        self.visit_from = DateBox(QDate.currentDate().addMonths(-1), objectName="visitFrom")
+        self.visit_to = DateBox(QDate.currentDate(), objectName="visitTo")
         for w in (self.visit_from, self.visit_to):
-            w.setDisplayFormat("yyyy-MM-dd")
             w.setEnabled(False)
             w.dateChanged.connect(self._filters_changed)
         self.visits_on.toggled.connect(self._visits_toggled)

@@ -8,7 +8,6 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDateEdit,
     QFormLayout,
     QHBoxLayout,
     QInputDialog,
@@ -25,6 +24,7 @@ from app.core.phone import format_phone
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
 from app.ui import formatting
 from app.ui.context import AppContext
+from app.ui.date_box import DateBox
 from app.ui.images_tab import ImagesTab
 from app.ui.ops import ReadOp, WriteOp
 from app.ui.patient_dialog import BASIC, CLINICAL, PatientDialog
@@ -134,10 +134,9 @@ class PatientPage(QWidget):
     def _records_tab(self) -> None:
         page = QWidget()
         self.range_on = QCheckBox("Only between", objectName="recordRange")
-        self.range_from = QDateEdit(QDate.currentDate().addYears(-1), calendarPopup=True)
-        self.range_to = QDateEdit(QDate.currentDate(), calendarPopup=True)
+        self.range_from = DateBox(QDate.currentDate().addYears(-1), objectName="rangeFrom")
+        self.range_to = DateBox(QDate.currentDate(), objectName="rangeTo")
         for w in (self.range_from, self.range_to):
-            w.setDisplayFormat("yyyy-MM-dd")
             w.dateChanged.connect(lambda *_: self.load_visits())
         self.range_on.toggled.connect(lambda *_: self.load_visits())
         add = QPushButton("New record", objectName="newRecord")

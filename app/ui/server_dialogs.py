@@ -9,7 +9,6 @@ from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import PatientRow
+from app.ui.date_box import DateTimeBox
 from app.ui.server_service import Account
 from app.ui.table_model import Column
 
@@ -62,7 +62,7 @@ def buttons(dialog: QDialog) -> QDialogButtonBox:
 
 
 
-def _expiry(temporary: QCheckBox, until: QDateTimeEdit) -> dt.datetime | None:
+def _expiry(temporary: QCheckBox, until: DateTimeBox) -> dt.datetime | None:
     """When a temporary account ends (UTC); None for a lasting one."""
     if not temporary.isChecked():
         return None
@@ -79,9 +79,7 @@ class NewAccountDialog(QDialog):
         self.password = password_field("accountPassword")
         self.password.setPlaceholderText("optional: without one, send a setup link")
         self.temporary = QCheckBox("Temporary account, until:", objectName="temporary")
-        self.until = QDateTimeEdit(QDateTime.currentDateTime().addDays(7),
-                                   objectName="until")
-        self.until.setCalendarPopup(True)
+        self.until = DateTimeBox(QDateTime.currentDateTime().addDays(7), objectName="until")
         self.until.setEnabled(False)
         self.temporary.toggled.connect(self.until.setEnabled)
         form = QFormLayout(self)
@@ -165,8 +163,7 @@ class ExpiryDialog(QDialog):
         start = QDateTime.currentDateTime().addDays(7)
         if account.expires_at:
             start = QDateTime.fromString(account.expires_at[:19], Qt.DateFormat.ISODate)
-        self.until = QDateTimeEdit(start, objectName="until")
-        self.until.setCalendarPopup(True)
+        self.until = DateTimeBox(start, objectName="until")
         self.temporary.setChecked(account.expires_at is not None)
         self.until.setEnabled(account.expires_at is not None)
         self.temporary.toggled.connect(self.until.setEnabled)
