@@ -74,7 +74,9 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
         if web.wants_page(request.url.path):
-            return web.error_page(request, exc.status, exc.reason)
+            page = web.error_page(request, exc.status, exc.reason)
+            page.headers.update(exc.headers)
+            return page
         return JSONResponse({"detail": exc.reason}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

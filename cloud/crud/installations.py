@@ -37,8 +37,15 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def register(session: Session, *, settings: Settings, email: str) -> Installation:
-    """Create an installation and mail its upload password; nothing stays if mail fails."""
+def register(session: Session, *, settings: Settings, email: str,
+             address: str) -> Installation:
+    """Create an installation and mail its upload password; nothing stays if mail fails.
+
+    Each one hashes and sends a mail: registrations from one address are counted and
+    slowed as failed passwords are (throttle.FREE_WIDE in a window, then growing)."""
+    key = [f"register:{address}"]
+    throttle.refuse_if_slowed(session, (), key)
+    throttle.failed(session, key)
     password = security.new_upload_password()
     for _ in range(5):
         inst = Installation(

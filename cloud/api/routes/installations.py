@@ -32,10 +32,12 @@ def _address(request: Request) -> str:
 
 
 @router.post("/installations", status_code=201, response_model=RegisterOut,
-             responses={502: {"model": Problem}})
-def register(body: RegisterIn, session: SessionDep, settings: SettingsDep) -> RegisterOut:
+             responses={429: {"model": Problem}, 502: {"model": Problem}})
+def register(body: RegisterIn, session: SessionDep, settings: SettingsDep,
+             request: Request) -> RegisterOut:
     """Register a practice database; its upload password is mailed to `email`."""
-    inst = crud.register(session, settings=settings, email=body.email)
+    inst = crud.register(session, settings=settings, email=body.email,
+                         address=_address(request))
     return RegisterOut(installation_id=inst.id, email=inst.email,
                        message="the upload password was sent to this address")
 
