@@ -98,12 +98,23 @@ class PortalPanel(QGroupBox):
         form.addRow(row)
         form.addRow(QLabel("The general password opens only the pages of patients without "
                            "a password of their own.", objectName="generalScope"))
+        # Someone guessing passwords is slowed by the server; the practice should know.
+        self.failed_attempts = QLabel("", objectName="failedAttempts")
+        self.failed_attempts.setWordWrap(True)
+        self.failed_attempts.setVisible(False)
+        form.addRow(self.failed_attempts)
 
     def show_settings(self, settings: dict[str, Any]) -> None:
         for kind, status in self.status.items():
             status.setText("set" if settings.get(f"{kind}_password_set") else "not set")
         self.patient_pages.setChecked(bool(settings.get("patient_pages_enabled")))
         self.general_enabled.setChecked(bool(settings.get("general_password_enabled")))
+        failed = int(settings.get("failed_attempts_24h") or 0)
+        self.failed_attempts.setText(
+            f"Warning: {failed} wrong password{'s were' if failed != 1 else ' was'} tried on "
+            "this practice's server in the last 24 hours (web portal sign-ins and the upload "
+            "password). If that was not your staff, choose stronger passwords.")
+        self.failed_attempts.setVisible(failed > 0)
 
     def set_password(self, kind: str) -> None:
         field = self.fields[kind]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,15 @@ from cloud.config import Settings
 from cloud.crud import Refused
 from cloud.models import Installation, Record
 from cloud.portal import clock
-from cloud.portal.models import ADMIN, Account, AccountSetup, PatientSecret, Share, aware
+from cloud.portal.models import (
+    ADMIN,
+    Account,
+    AccountSetup,
+    AuditEntry,
+    PatientSecret,
+    Share,
+    aware,
+)
 
 log = logging.getLogger("cloud.accounts")
 
@@ -64,7 +72,18 @@ def settings_of(session: Session, *, installation_id: str) -> dict[str, object]:
             "admin_password_set": bool(inst.admin_password_hash),
             "general_password_set": bool(inst.general_password_hash),
             "general_password_enabled": inst.general_password_enabled,
-            "patient_pages_enabled": inst.patient_pages_enabled}
+            "patient_pages_enabled": inst.patient_pages_enabled,
+            "failed_attempts_24h": _failed_attempts(session, inst.id)}
+
+
+FAILED_ACTIONS = ("login_failed", "patient_login_failed", "upload_password_failed")
+
+
+def _failed_attempts(session: Session, installation_id: str) -> int:
+    return int(session.execute(select(func.count(AuditEntry.id)).where(
+        AuditEntry.installation_id == installation_id,
+        AuditEntry.action.in_(FAILED_ACTIONS),
+        AuditEntry.at > clock.now() - dt.timedelta(hours=24))).scalar_one())
 
 
 def set_password(session: Session, *, installation_id: str, kind: PasswordKind,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
-from cloud import mailer, passwords, security
+from cloud import audit, mailer, passwords, security
 from cloud.config import Settings
 from cloud.crud import DeviceCtx, Refused
 from cloud.models import Device, Installation, utcnow
@@ -132,6 +132,8 @@ def check_password(session: Session, *, installation_id: str, password: str,
         throttle.succeeded(session, keys[0])
         return inst
     throttle.failed(session, keys + wide)
+    audit.record(session, actor=f"address:{address}", action="upload_password_failed",
+                 installation_id=inst.id if inst else None, address=address)
     raise Refused(403, "wrong installation id or upload password")
 
 

@@ -3,8 +3,9 @@ patients (installation, card number, and his own password, or the general passwo
 for patients without one).
 
 Every failure gets the same answer whatever was wrong, after the same amount of
-password hashing; failures are counted per account and per address (and for the
-general password per installation) and slowed by cloud.portal.throttle.
+password hashing; failures are counted per account from an address, per address, and (with a high
+allowance) per account; the general password, which opens many patients, closes
+after a few failures per installation. See cloud.portal.throttle.
 """
 
 from __future__ import annotations
@@ -58,8 +59,12 @@ def _verify(password_hash: str | None, password: str) -> bool:
 def doctor(session: Session, *, installation_id: str, login_password: str, user: str,
            password: str, address: str) -> Principal:
     user = user.strip()
-    keys = [f"acct:{installation_id[:32]}:{user.lower()[:64]}", f"addr:{address}"]
-    wait = throttle.wait_seconds(session, keys)
+    account_key = f"acct:{installation_id[:32]}:{user.lower()[:64]}"
+    # Per account from this address and per address: a stranger elsewhere can not lock
+    # the owner out; per account from anywhere only with a high allowance.
+    keys = [f"{account_key}@{address}", f"addr:{address}"]
+    wide = [account_key]
+    wait = throttle.wait_seconds(session, keys, wide)
     if wait > 0:
         audit.record(session, actor=f"user:{user[:64]}", action="login_slowed",
                      installation_id=None, target=installation_id[:32], address=address)
@@ -80,7 +85,7 @@ def doctor(session: Session, *, installation_id: str, login_password: str, user:
         if ok and live and login_ok and inst and account:
             principal = Principal(inst.id, "account", account.name, account_id=account.id)
     if principal is None:
-        throttle.failed(session, keys)
+        throttle.failed(session, keys + wide)
         audit.record(session, actor=f"user:{user[:64]}", action="login_failed",
                      installation_id=inst.id if inst else None, address=address)
         raise LoginRefused(WRONG)
@@ -95,8 +100,9 @@ def patient(session: Session, *, installation_id: str, card: str, password: str,
     card = card.strip()[:64]
     card_key = f"card:{installation_id[:32]}:{card}"
     general_key = f"general:{installation_id[:32]}"
-    keys = [card_key, f"addr:{address}"]
-    wait = throttle.wait_seconds(session, keys)
+    keys = [f"{card_key}@{address}", f"addr:{address}"]
+    wide = [card_key]
+    wait = throttle.wait_seconds(session, keys, wide)
     if wait > 0:
         audit.record(session, actor=f"card:{card}", action="login_slowed",
                      target=installation_id[:32], address=address)
@@ -133,11 +139,11 @@ def patient(session: Session, *, installation_id: str, card: str, password: str,
     elif found is None:
         _verify(None, password)  # the same hashing work as a general password check
     if found is None or inst is None:
-        throttle.failed(session, keys)
+        throttle.failed(session, keys + wide)
         audit.record(session, actor=f"card:{card}", action="patient_login_failed",
                      installation_id=inst.id if inst else None, address=address)
         raise LoginRefused(WRONG_PATIENT)
-    throttle.succeeded(session, card_key)
+    throttle.succeeded(session, keys[0])
     principal = Principal(inst.id, "patient", f"card {card}", patient_id=found.entity_id)
     audit.record(session, actor=principal.actor, action="patient_login",
                  installation_id=inst.id, target=found.entity_id, address=address,

@@ -46,6 +46,9 @@ class ServerSettings(BaseModel):
     general_password_set: bool
     general_password_enabled: bool
     patient_pages_enabled: bool
+    # Wrong passwords given for this installation (portal sign-ins, the upload
+    # password) in the last 24 hours, for the Server window to tell.
+    failed_attempts_24h: int = 0
 
 
 class SwitchesIn(BaseModel):
