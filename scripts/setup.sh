@@ -13,7 +13,7 @@ SYSTEM_PACKAGES=(
     libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
     libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
     libxcb-xfixes0 libxrender1 libx11-xcb1 fonts-dejavu-core
-    postgresql p7zip-full chromium chromium-driver xvfb
+    postgresql p7zip-full chromium chromium-driver xvfb openbox xdotool
 )
 # Node.js runs the standard tus-js-client in the tests; a machine that already has its
 # own Node.js (with npm bundled) must not get Debian's npm, which conflicts with it.

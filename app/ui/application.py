@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidget
 
 from app.platform import paths
@@ -238,6 +238,19 @@ class Launcher:
             self.window.close()
         self.quit(0)
 
+    def finish(self) -> None:
+        """After the event loop: work still running ends, and its results are dropped
+        (nobody waits for them; a callback must not open a dialog after the app ended)."""
+        window, store = self.window, self.store
+        self.window = self.store = None
+        if window is not None:
+            window.closed.disconnect(self._window_closed)
+            window.close()
+        self.ops.shutdown()
+        QCoreApplication.removePostedEvents(self.ops)
+        if store is not None:
+            store.db.close()
+
     def quit(self, code: int) -> None:
         self.exit_code = code
         QTimer.singleShot(0, self.app.quit)
@@ -266,7 +279,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         app.exec()
     finally:
-        launcher._close_session()
-        launcher.ops.shutdown()
+        launcher.finish()
         app.setQuitOnLastWindowClosed(True)
     return launcher.exit_code

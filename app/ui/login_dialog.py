@@ -82,6 +82,8 @@ class CreateAdminDialog(_Base):
         self.form.addRow("User name", self.username)
         self.form.addRow("Password", self.password)
         self.form.addRow("Repeat password", self.repeat)
+        # The buttons come first in the focus chain; typing must start in the first box.
+        (self.display if self.practice.text() else self.practice).setFocus()
 
     def submit(self) -> None:
         practice = self.practice.text().strip()
@@ -111,6 +113,7 @@ class LoginDialog(_Base):
         self.password = _password("password")
         self.form.addRow("User name", self.username)
         self.form.addRow("Password", self.password)
+        self.username.setFocus()
 
     def submit(self) -> None:
         user = self.store.users.authenticate(self.username.text(), self.password.text())

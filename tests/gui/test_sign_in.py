@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_first_run_creates_the_administrator(store, qtbot) -> None:
     dialog = CreateAdminDialog(store)
     qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.focusWidget() is dialog.practice  # typing starts in the first box
     qtbot.keyClicks(dialog.display, "Dr Sara Haddad")
     qtbot.keyClicks(dialog.password, "a long password")
     qtbot.keyClicks(dialog.repeat, "a long password")
@@ -44,6 +47,8 @@ def test_sign_in_refuses_a_wrong_password_in_plain_words(store, admin, qtbot) ->
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
+    assert dialog.focusWidget() is dialog.username
+    assert dialog.windowTitle() == "Sign in — Smile Clinic"
     qtbot.keyClicks(dialog.username, "admin")
     qtbot.keyClicks(dialog.password, "wrong")
     qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
