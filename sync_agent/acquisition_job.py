@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.imaging import acquisition, importer
+from app.imaging import acquisition, classify, importer
 from app.imaging.cas import ImageStore, StoredFile
 from app.imaging.classify import Classified
 from app.imaging.errors import ImagingError
@@ -160,6 +160,10 @@ class AcquisitionJob:
             self._trouble(f"The acquisition folder {settings.folder} cannot be watched: {exc}")
             return None
         self.problem = None
+        if settings.settle_s is not None:
+            self.settler.settle_s = settings.settle_s
+        if settings.incomplete_after_s is not None:
+            self.settler.incomplete_after_s = settings.incomplete_after_s
         if settings.polling:
             # Network shares report times coarsely and late: wait longer for quiet.
             self.settler.settle_s = max(self.settler.settle_s, 3.0)
@@ -231,9 +235,16 @@ class AcquisitionJob:
         facts: dict[str, SourceFacts] = {}
         for path, st in ready:
             try:
-                copy, found = importer.store_one(self.files, path, verify=True)
+                copy = self.files.add_file(path, verify=True)
             except Exception as exc:  # this file fails with its reason; the others go on
                 self._fail(path, st, importer.reason_for(path, exc), report)
+                continue
+            try:
+                found = classify.classify_as(copy.path, path.name)
+            except Exception as exc:
+                self._discard(copy)  # refused: no copy kept of what was not filed
+                self._fail(path, st, _odd(path, exc).replace(copy.path.name, path.name),
+                           report)
                 continue
             if not self._unchanged(path, st):
                 # Still being written: not complete after all. The copy is dropped and

@@ -51,6 +51,19 @@ __all__ = ["incomplete_reason"]
 class FolderSettings:
     folder: Path | None
     polling: bool = False  # network shares send no change events: check on a timer
+    # How long a file must stay unchanged, and how long a whole-looking but incomplete
+    # one waits before it is listed as failed; None: the agent's defaults (a slow
+    # share or sensor may need longer).
+    settle_s: float | None = None
+    incomplete_after_s: float | None = None
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 24 * 3600 else None
 
 
 def _config_file() -> Path:
@@ -68,7 +81,9 @@ def load_settings(database: Path) -> FolderSettings:
         return FolderSettings(None)
     entry = data.get("databases", {}).get(_key(database)) or {}
     folder = entry.get("folder")
-    return FolderSettings(Path(folder) if folder else None, bool(entry.get("polling")))
+    return FolderSettings(Path(folder) if folder else None, bool(entry.get("polling")),
+                          _seconds(entry.get("settle_s")),
+                          _seconds(entry.get("incomplete_after_s")))
 
 
 def save_settings(database: Path, settings: FolderSettings) -> None:
@@ -77,10 +92,15 @@ def save_settings(database: Path, settings: FolderSettings) -> None:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         data = {}
-    data.setdefault("databases", {})[_key(database)] = {
-        "folder": str(settings.folder) if settings.folder else None,
-        "polling": settings.polling,
-    }
+    entries = data.setdefault("databases", {})
+    entry = entries.get(_key(database)) or {}
+    entry.update({"folder": str(settings.folder) if settings.folder else None,
+                  "polling": settings.polling})
+    # Timings are kept unless given: the folder dialog does not show them.
+    for name in ("settle_s", "incomplete_after_s"):
+        if getattr(settings, name) is not None:
+            entry[name] = getattr(settings, name)
+    entries[_key(database)] = entry
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1))
     os.replace(tmp, path)

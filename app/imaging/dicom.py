@@ -106,6 +106,9 @@ def _when(ds: Any) -> str | None:
 _FIRST_GROUPS = (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08")
 
 
+_NO_HEADER = "it has neither the DICOM marker nor a DICOM dataset at its start"
+
+
 def looks_headerless(path: Path) -> bool:
     """Could this be a DICOM dataset written without preamble or "DICM" (as older
     devices do)? Only a hint: `read` decides."""
@@ -130,10 +133,10 @@ def read(path: Path) -> Any:
                 ds = pydicom.dcmread(path, defer_size="256 KB")
             except InvalidDicomError:
                 if not looks_headerless(path):
-                    raise
+                    raise InvalidDicomError(_NO_HEADER) from None
                 ds = pydicom.dcmread(path, defer_size="256 KB", force=True)
                 if not any(k in ds for k in ("SOPClassUID", "Modality", "PatientName")):
-                    raise InvalidDicomError("no DICOM header found") from None
+                    raise InvalidDicomError(_NO_HEADER) from None
     except Exception as exc:  # pydicom raises many kinds on a malformed file
         raise DamagedFileError(f"{path.name} is not a readable DICOM file ({exc}).") from None
     return ds
