@@ -205,6 +205,11 @@ class AcquisitionJob:
                         self._fail(path, st, temporary, report)
                     continue
                 reason = acquisition.incomplete_reason(path)
+                if (reason is None and not acquisition.has_provable_end(path)
+                        and self.settler.stable_for(path) < self.settler.incomplete_after_s):
+                    # Nothing in the file says it is finished: only a long quiet does.
+                    report.waiting += 1
+                    continue
             except Exception as exc:  # one odd file never stops the pass
                 log.exception("acquisition: examining %s failed", path)
                 self._fail(path, st, _odd(path, exc), report)

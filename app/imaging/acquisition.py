@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.imaging import dicom, matching
-from app.imaging.complete import incomplete_reason
+from app.imaging.complete import has_provable_end, incomplete_reason
 from app.platform.paths import config_dir
 
 IMPORTED = "imported"
@@ -43,7 +43,7 @@ _TEMPORARY = tuple((re.compile(pattern, re.I), writer) for pattern, writer in (
 ))
 _SKIPPED_DIRS = {".Trash", ".Trashes", ".fseventsd", ".Spotlight-V100", ".AppleDouble",
                  ".git", "@eaDir", "$RECYCLE.BIN", "System Volume Information"}
-__all__ = ["incomplete_reason"]
+__all__ = ["has_provable_end", "incomplete_reason"]
 
 
 # Settings ------------------------------------------------------------------------------

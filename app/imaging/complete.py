@@ -28,6 +28,28 @@ _OBJ_FACE = re.compile(rb"^f\s+(.*)$", re.MULTILINE)
 _OBJ_VERTEX = re.compile(rb"^v\s", re.MULTILINE)
 
 
+def has_provable_end(path: Path) -> bool:
+    """Whether the file's format marks its end (so incomplete_reason can tell a
+    paused writer from a finished one). Files that do not — a format we do not know,
+    a BigTIFF, a model too large to check — are taken only after a long quiet."""
+    try:
+        fmt = classify.sniff(path)
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except (ImagingError, OSError):
+        return True  # reported by incomplete_reason
+    if fmt == "unknown":
+        return path.suffix.lower() == ".stl" and size >= 84
+    if fmt == "tiff":
+        return head[2:4] in (b"*\x00", b"\x00*")
+    if fmt == "ply":
+        return size <= PLY_CHECK_MAX
+    if fmt == "obj":
+        return size <= OBJ_CHECK_MAX
+    return True
+
+
 def incomplete_reason(path: Path) -> str | None:
     """None when the file reads as whole, else why it does not (yet)."""
     try:
