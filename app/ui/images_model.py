@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
 from app.imaging.thumbnails import ThumbnailCache
 from app.store.images_repo import ImageRow, RecordImages
+from app.ui import plain_text
 from app.ui.ops import OpRunner, ReadOp
 
 ImageRole = Qt.ItemDataRole.UserRole + 1
@@ -61,7 +62,7 @@ class ImagesModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             problem = self._problems.get(row.sha256)
             tip = f"{row.filename}\n{self.record_of[index.row()]}\n{row.size:,} bytes"
-            return f"{tip}\n{problem}" if problem else tip
+            return plain_text.tooltip(f"{tip}\n{problem}" if problem else tip)
         if role == ImageRole:
             return row
         return None

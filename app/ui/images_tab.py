@@ -33,6 +33,7 @@ from app.imaging.thumbnails import ThumbnailCache
 from app.store.acquisition_repo import AcquisitionRepo, ActiveAcquisition
 from app.store.dto import VisitRow
 from app.store.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages, Staged
+from app.ui import plain_text
 from app.ui.context import AppContext
 from app.ui.images_model import THUMB, ImageRole, ImagesModel
 from app.ui.ops import ReadOp, WriteOp
@@ -187,7 +188,8 @@ class ImagesTab(QWidget):
         mine = active is not None and active.patient_id == self.patient_id
         self.acquire.setText("Stop acquiring" if mine else "Acquire images")
         if active is not None and not mine:
-            self.acquire.setToolTip(f"Acquiring for {active.display_name} on this computer.")
+            self.acquire.setToolTip(
+                plain_text.tooltip(f"Acquiring for {active.display_name} on this computer."))
         self.inbox_button.setText(f"Unassigned images ({waiting})…")
 
     def jump_to(self, row: int) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.platform.paths import config_dir
+from app.ui import plain_text
 from app.ui.acquisition_status import AcquisitionStatus
 from app.ui.agent_status import AgentStatusWidget
 from app.ui.context import AppContext, ExternalChanges
@@ -38,6 +39,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        plain_text.install()  # text from other PCs and the portal is never markup
         self.ctx = ctx
         practice = ctx.store.settings.get("practice_name")
         self.setWindowTitle(f"Chairside — {practice}")

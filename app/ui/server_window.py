@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.platform.secrets import SecretStore
 from app.store.agent_repo import AgentRepo, AgentStatus
 from app.store.dto import PatientFilter
+from app.ui import plain_text
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp
 from app.ui.server_dialogs import (
@@ -50,6 +51,7 @@ class ServerWindow(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None,
                  secrets: SecretStore | None = None) -> None:
         super().__init__(parent)
+        plain_text.install()  # the server's messages are never markup
         if not ctx.viewer.is_admin:
             raise PermissionError("the Server window is for admins")
         self.ctx = ctx
