@@ -26,16 +26,49 @@ from tests.unit.imaging import samples
         (samples.stl_binary, "b.stl"),
         (samples.ply_binary, "b.ply"),
         (lambda p: samples.dicom_xray(p, rows=64, cols=64), "a.dcm"),
+        (samples.xray_tiff, "a.tif"),
+        (lambda p: samples.photo(p, fmt="TIFF"), "b.tif"),
+        (samples.obj, "a.obj"),
+        (samples.ply_ascii, "a.ply"),
+        (lambda p: samples.corpus("test_files/CT_small.dcm").read_bytes(), "ct.dcm"),
+        (lambda p: samples.corpus("test_files/rtplan.dcm").read_bytes(), "plan.dcm"),
+        (lambda p: samples.corpus("test_files/test-SR.dcm").read_bytes(), "sr.dcm"),
+        (lambda p: samples.corpus("test_files/MR_small_jpeg_ls_lossless.dcm").read_bytes(),
+         "jls.dcm"),
+        (lambda p: samples.corpus("test_files/MR_small_implicit.dcm").read_bytes(),
+         "implicit.dcm"),
+        (lambda p: samples.corpus("test_files/image_dfl.dcm").read_bytes(), "deflated.dcm"),
     ],
 )
 def test_whole_files_are_complete_and_cut_ones_are_not(tmp_path: Path, make, name: str
                                                        ) -> None:
-    whole = make(tmp_path / name)
+    made = make(tmp_path / name)
+    whole = tmp_path / name
+    if isinstance(made, bytes):
+        whole.write_bytes(made)
     assert incomplete_reason(whole) is None
     cut = tmp_path / f"cut-{name}"
     data = whole.read_bytes()
     cut.write_bytes(data[: len(data) - max(20, len(data) // 3)])
     assert incomplete_reason(cut) is not None
+    half = tmp_path / f"half-{name}"
+    half.write_bytes(data[: len(data) // 2])
+    assert incomplete_reason(half) is not None
+
+
+@pytest.mark.parametrize("name", ["MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm",
+                                  "JPEG2000.dcm", "SC_rgb_jpeg.dcm", "MR_small_padded.dcm"])
+def test_trailing_padding_is_not_a_cut(name: str) -> None:
+    """JPEG-LS and JPEG 2000 files that end with a legal padding element after their
+    pixel data are whole."""
+    assert incomplete_reason(samples.corpus(f"test_files/{name}")) is None
+
+
+def test_a_dicom_cut_before_its_pixels_is_not_whole(tmp_path: Path) -> None:
+    data = samples.dicom_xray(tmp_path / "x.dcm").read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(data[: data.index(b"\xe0\x7f\x10\x00")])
+    assert "no pixel data" in (incomplete_reason(cut) or "")
 
 
 def test_settler_wants_the_same_size_and_time_for_a_while(tmp_path: Path) -> None:
