@@ -36,9 +36,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # Libraries' INFO lines (HTTP requests, migrations) are noise to whoever reads this;
+    # the running agent tells what it does through its own loggers.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     path = Path(args.database) if args.database else default_database()
     command = args.command or "run"
+    if command == "run":
+        logging.getLogger("chairside").setLevel(logging.INFO)
     if command in ("install-service", "uninstall-service"):
         from sync_agent import service
 
@@ -106,11 +110,16 @@ def connect(db: object, secrets: SecretStore, args: argparse.Namespace) -> int:
                 "sync agent: give --email to register, or --installation to join", file=sys.stderr
             )
             return 2
-        password = (
-            sys.stdin.readline().strip()
-            if args.password_stdin
-            else getpass.getpass("Upload password: ")
-        )
+        password = _upload_password(args.password_stdin)
+        if password is None:
+            print(
+                "sync agent: there is no terminal to type the upload password in; give it "
+                "on standard input with --password-stdin instead, e.g.\n"
+                "  python -m sync_agent connect --server URL --installation ID "
+                "--password-stdin < password.txt",
+                file=sys.stderr,
+            )
+            return 2
         conn = connection.register_device(
             db,
             secrets,
@@ -123,6 +132,18 @@ def connect(db: object, secrets: SecretStore, args: argparse.Namespace) -> int:
     except CloudError as exc:
         print(f"sync agent: {exc}", file=sys.stderr)
         return 1
+
+
+def _upload_password(from_stdin: bool) -> str | None:
+    """The upload password, or None when nobody can be asked for it."""
+    if from_stdin:
+        return sys.stdin.readline().strip()
+    if not sys.stdin or not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass("Upload password: ")
+    except EOFError:
+        return None
 
 
 if __name__ == "__main__":

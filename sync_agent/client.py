@@ -29,7 +29,7 @@ class TransientError(CloudError):
 
 class RejectedError(CloudError):
     def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"the server refused it ({status}): {reason}")
+        super().__init__(f"the server refused it: {reason}")
         self.status = status
         self.reason = reason
 

@@ -31,11 +31,14 @@ class BackendInfo:
 
     def describe(self) -> str:
         if self.secure:
-            return f"Secrets are kept in the system keyring ({self.name})."
+            return "Passwords and keys are kept in the system keyring."
         return (
-            "No secure system keyring is available on this computer "
-            f"({self.name}). Passwords and keys cannot be protected by the system."
+            "No secure system keyring is available on this computer: passwords and keys "
+            "cannot be protected by the system."
         )
+
+
+_LOCKED = "The system keyring could not be {}; it may be locked."
 
 
 class SecretError(RuntimeError):
@@ -71,19 +74,19 @@ class SecretStore:
     def get(self, name: str) -> str | None:
         try:
             return self.backend.get_password(SERVICE, name)
-        except keyring.errors.KeyringError as exc:
-            raise SecretError(f"The keyring could not be read ({type(exc).__name__}).") from None
+        except keyring.errors.KeyringError:
+            raise SecretError(_LOCKED.format("read")) from None
 
     def set(self, name: str, value: str) -> None:
         try:
             self.backend.set_password(SERVICE, name, value)
-        except keyring.errors.KeyringError as exc:
-            raise SecretError(f"The keyring could not be written ({type(exc).__name__}).") from None
+        except keyring.errors.KeyringError:
+            raise SecretError(_LOCKED.format("written")) from None
 
     def delete(self, name: str) -> None:
         try:
             self.backend.delete_password(SERVICE, name)
         except keyring.errors.PasswordDeleteError:
             pass
-        except keyring.errors.KeyringError as exc:
-            raise SecretError(f"The keyring could not be changed ({type(exc).__name__}).") from None
+        except keyring.errors.KeyringError:
+            raise SecretError(_LOCKED.format("changed")) from None

@@ -23,7 +23,7 @@ from app.core.ids import new_id, new_node_id
 from app.platform import jsoncodec
 from app.platform.secrets import SecretStore
 from app.store import keys
-from app.store.errors import StoreError, WrongKeyError
+from app.store.errors import DiskFullError, StoreError, WrongKeyError
 from app.store.models import SyncState
 
 BUSY_TIMEOUT_S = 10.0
@@ -79,7 +79,31 @@ def _engine(path: Path, key: str, *, immediate: bool, size: int) -> Engine:
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
 
+    @event.listens_for(engine, "handle_error")
+    def _storage_error(context: Any) -> None:
+        refused = _refused_write(context.original_exception)
+        if refused is not None:
+            raise refused from context.original_exception
+
     return engine
+
+
+# SQLite's primary result codes for "no room" and "may not write" (extended codes such
+# as SQLITE_READONLY_DBMOVED keep the primary one in the low byte).
+_SQLITE_READONLY = 8
+_SQLITE_FULL = 13
+
+
+def _refused_write(exc: BaseException | None) -> DiskFullError | None:
+    """The one place where SQLite's disk-full and read-only errors become the store's."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(code, int):
+        return None
+    if code & 0xFF == _SQLITE_FULL:
+        return DiskFullError()
+    if code & 0xFF == _SQLITE_READONLY:
+        return DiskFullError(read_only=True)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,20 @@ class DatabaseTooNewError(StoreError):
         )
 
 
+class DiskFullError(StoreError):
+    """The disk or the database file refused a write; the transaction was rolled back."""
+
+    FULL = "The disk is full: nothing was saved; free space and try again."
+    READ_ONLY = (
+        "The practice database cannot be written (the file or its folder is read-only): "
+        "nothing was saved; ask whoever manages this computer to allow it, and try again."
+    )
+
+    def __init__(self, read_only: bool = False) -> None:
+        super().__init__(self.READ_ONLY if read_only else self.FULL)
+        self.read_only = read_only
+
+
 class NotFoundError(StoreError):
     pass
 

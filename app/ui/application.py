@@ -140,7 +140,6 @@ class Launcher:
         self.window = MainWindow(AppContext(store, user, self.ops, start_agent=not headless))
         self.window.closed.connect(self._window_closed)
         self.window.session.connect(self._session_request)
-        self.ops.window = self.window
         self.window.show()
         if headless:
             model = self.window.patient_list.model
@@ -152,7 +151,6 @@ class Launcher:
         practice for another user)."""
         window, store = self.window, self.store
         self.window = self.store = None
-        self.ops.window = None
         if window is not None:
             window.closed.disconnect(self._window_closed)
             window.close()

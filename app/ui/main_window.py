@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.patient_list.newPatient.connect(self.new_patient)
         self.patient_page.closed.connect(self.show_list)
         ctx.ops.changed.connect(self._changed)
+        ctx.ops.window = self  # where failures of work without a handler are told
         self.external = ExternalChanges(ctx.store, parent=self)
         self.external.changed.connect(self._changed)
 
@@ -409,5 +410,7 @@ class MainWindow(QMainWindow):
         window_settings().setValue("main/geometry", self.saveGeometry())
         self.external.stop()
         self.agent_status.timer.stop()
+        if self.ctx.ops.window is self:
+            self.ctx.ops.window = None
         super().closeEvent(event)
         self.closed.emit()

@@ -11,7 +11,9 @@ to a small pool. Results come back to the UI thread through a queued Qt signal, 
 
 from __future__ import annotations
 
+import errno
 import logging
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -21,7 +23,9 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from app.store.errors import StoreError
+from app.imaging.errors import ImagingError
+from app.platform.secrets import SecretError
+from app.store.errors import DiskFullError, StoreError
 
 T = TypeVar("T")
 log = logging.getLogger("chairside.ops")
@@ -29,10 +33,19 @@ log = logging.getLogger("chairside.ops")
 
 def user_message(exc: BaseException, doing: str = "") -> str:
     """What went wrong, in words a practice can act on (never a class name or a code)."""
-    if isinstance(exc, StoreError) and str(exc):
-        return str(exc)
+    if isinstance(exc, (StoreError, ImagingError, SecretError)) and str(exc):
+        return str(exc)  # these are written for the user
+    client = sys.modules.get("sync_agent.client")  # loaded only once the server was asked
+    if client is not None and isinstance(exc, client.CloudError):
+        if isinstance(exc, client.AuthError):
+            return "The server did not accept this computer. Connect it again (Sync ▸ Server…)."
+        if isinstance(exc, client.RejectedError):
+            return f"The server refused it: {exc.reason}"
+        return "The server could not be reached. Check the internet connection and try again."
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return "The server could not be reached. Check the internet connection and try again."
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return DiskFullError.FULL
     if isinstance(exc, PermissionError):
         return "Chairside may not use this file or folder. Ask whoever manages this computer."
     if isinstance(exc, FileNotFoundError):

@@ -25,7 +25,7 @@ from app.store.dto import PatientFilter, PatientRow
 from app.ui.context import AppContext
 from app.ui.date_box import DateBox
 from app.ui.formatting import GENDER_LABELS
-from app.ui.ops import ReadOp
+from app.ui.ops import ReadOp, user_message
 from app.ui.patient_list_model import NAME_COLUMN, SORTABLE, PatientListModel, sort_column
 from app.ui.table_model import RowRole
 
@@ -243,7 +243,7 @@ class PatientListView(QWidget):
     def _failed(self, exc: BaseException) -> None:
         self.model.loading_more = False
         self.count.setText("The patient list could not be read.")
-        self.empty.setText(f"The patient list could not be read: {exc}")
+        self.empty.setText(f"The patient list could not be read. {user_message(exc)}")
         self.stack.setCurrentWidget(self.empty)
 
     def _update_empty_state(self) -> None:

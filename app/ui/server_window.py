@@ -33,7 +33,7 @@ from app.store.agent_repo import AgentRepo, AgentStatus
 from app.store.dto import PatientFilter
 from app.ui import plain_text
 from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp
+from app.ui.ops import ReadOp, WriteOp, user_message
 from app.ui.server_dialogs import (
     ACCOUNT_COLUMNS,
     ExpiryDialog,
@@ -168,8 +168,7 @@ class ServerWindow(QDialog):
         ReadOp(fn).success(done).failure(self._failed).run(self.ctx.ops)
 
     def _failed(self, exc: BaseException) -> None:
-        # Messages of the client and the keyring never carry a secret.
-        self.message.setText(f"Not done: {exc}")
+        self.message.setText(f"Not done: {user_message(exc)}")
 
     def _say(self, text: str) -> Callable[[Any], None]:
         return lambda _result: self.message.setText(text)

@@ -91,7 +91,7 @@ def test_upload_list_shows_waiting_and_failed_per_patient_with_reasons(
     rui = ctx.store.patients.create(v, {"first_name": "Rui", "last_name": "Sousa"})
     ctx.store.records.add_visit(v, ana.id, {"visit_date": "2026-11-20"})
     failing = SyncRepo(ctx.store.db).outbox_batch(10, 10**6)[-1]
-    SyncRepo(ctx.store.db).fail(failing.seq, "the server refused it (422): visit.notes too long")
+    SyncRepo(ctx.store.db).fail(failing.seq, "the server refused it: visit.notes too long")
     photo = tmp_path / "smile.jpg"
     photo.write_bytes(b"\xff\xd8" + b"x" * 5000)
     uploads = UploadsRepo(ctx.store.db)
@@ -103,7 +103,7 @@ def test_upload_list_shows_waiting_and_failed_per_patient_with_reasons(
     assert dialog.summary.text() == "3 waiting, 1 failed"
     failed = [r for r in dialog.changes.rows if r.status == "failed"]
     assert [(r.patient_name, r.what, r.error) for r in failed] == [
-        ("Ana Lima", "Record", "the server refused it (422): visit.notes too long")
+        ("Ana Lima", "Record", "the server refused it: visit.notes too long")
     ]
     assert dialog.images.rows[0].patient_name == "Rui Sousa"
     assert dialog.images.index(0, 3).data() == "0%"

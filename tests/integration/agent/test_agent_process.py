@@ -62,6 +62,7 @@ def test_connect_run_and_stop_the_agent(practice: Store, cloud, tmp_path: Path) 
         "--database", path, "connect", "--server", cloud.url, "--email", "front.desk@example.com"
     )
     assert first.returncode == 0, first.stderr
+    assert " INFO " not in first.stdout + first.stderr  # no library chatter
     inst = first.stdout.split("Installation ID: ")[1].split(".")[0]
     password = read_password(cloud.mail_dir, inst)
     wrong = agent(
@@ -171,3 +172,16 @@ def test_no_database_is_a_clear_message(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "There is no practice database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_connect_without_a_terminal_says_to_use_password_stdin(practice: Store) -> None:
+    result = agent(
+        "--database", str(practice.db.path), "connect", "--server", "http://127.0.0.1:9",
+        "--installation", "0192a0b0-0000-7000-8000-000000000001",
+        stdin=subprocess.DEVNULL,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 2
+    assert "--password-stdin" in result.stderr
+    assert "Traceback" not in out and "EOFError" not in out
+    assert " INFO " not in out

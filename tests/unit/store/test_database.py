@@ -136,3 +136,48 @@ def test_migrations_create_exactly_the_models(tmp_path: Path, secrets_store: Sec
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     db.close()
     assert diff == []
+
+
+def _fill_the_disk(db: object) -> None:
+    """SQLite's own limit on the file's pages: the next page it needs is refused as a
+    full disk would refuse it (SQLITE_FULL), on the connection the writes use."""
+    with db.writer.connect() as conn:  # type: ignore[attr-defined]
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+        conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
+
+
+def test_a_full_disk_is_the_stores_own_error_in_plain_words(store, admin) -> None:
+    from app.store.dto import PatientFilter
+    from app.store.errors import DiskFullError
+
+    viewer = admin.viewer()
+    before = store.patients.count(viewer, PatientFilter())
+    _fill_the_disk(store.db)
+    with pytest.raises(DiskFullError) as caught:
+        for n in range(200):
+            store.patients.create(
+                viewer, {"first_name": f"Ada{n}", "last_name": "Lovelace", "note": "x" * 3000}
+            )
+    assert str(caught.value) == "The disk is full: nothing was saved; free space and try again."
+    assert not caught.value.read_only
+    saved = store.patients.count(viewer, PatientFilter()) - before
+    # Whatever fitted was saved whole; the refused patient was not saved at all.
+    rows = store.patients.search(viewer, PatientFilter(), limit=500)
+    names = {p.first_name for p in rows}
+    assert f"Ada{saved}" not in names and len(rows) == before + saved
+
+
+def test_a_read_only_database_says_so(tmp_path: Path, secrets_store: SecretStore) -> None:
+    from app.store.errors import DiskFullError
+
+    path = tmp_path / "ro.chairside"
+    open_database(path, secrets_store).close()
+    db = open_database(path, secrets_store)
+    with db.writer.connect() as conn:
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+    try:
+        with pytest.raises(DiskFullError, match="cannot be written") as caught, db.write() as s:
+            s.execute(text("UPDATE sync_state SET remote_version = remote_version + 1"))
+        assert caught.value.read_only
+    finally:
+        db.close()

@@ -1,0 +1,55 @@
+"""Every failure is visible: work that fails without a handler of its own is told to the
+user over the main window, in his words, and its details go to the log."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QMessageBox
+
+from app.store.agent_repo import AgentRepo
+from app.store.errors import DiskFullError
+
+
+def _told(window, qtbot) -> QMessageBox:
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "opFailed") is not None)
+    box = window.findChild(QMessageBox, "opFailed")
+    assert box.parent() is window and box.isVisible()
+    return box
+
+
+def _synchronize_now(window) -> None:
+    action = next(a for a in window.menuBar().actions() if a.text() == "&Sync")
+    sync_now = next(a for a in action.menu().actions() if a.text() == "Synchronize &now")
+    sync_now.trigger()  # its write has no failure handler of its own
+
+
+def test_a_read_only_database_is_told_over_the_window(window, ctx, qtbot, caplog) -> None:
+    with ctx.store.db.writer.connect() as conn:  # the one connection the writes use
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+    with caplog.at_level(logging.ERROR, logger="chairside.ops"):
+        _synchronize_now(window)
+        box = _told(window, qtbot)
+    assert box.text() == DiskFullError.READ_ONLY
+    assert "Error" not in box.text() and "sqlite" not in box.text().lower()
+    assert any("DiskFullError" in r.getMessage() for r in caplog.records)
+    box.accept()
+
+
+def test_an_unexpected_failure_is_plain_words_and_details_in_the_log(
+    window, qtbot, caplog, monkeypatch
+) -> None:
+    def broken(self, kind: str) -> int:
+        raise RuntimeError("OperationalError in record_image: sha256 mismatch (422)")
+
+    monkeypatch.setattr(AgentRepo, "request", broken)
+    with caplog.at_level(logging.ERROR, logger="chairside.ops"):
+        _synchronize_now(window)
+        box = _told(window, qtbot)
+    text = box.text()
+    assert text.startswith("Something went wrong") and "Chairside's log" in text
+    for internal in ("RuntimeError", "OperationalError", "record_image", "sha256", "422"):
+        assert internal not in text
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "record_image: sha256 mismatch" in logged and "Traceback" in logged
+    box.accept()
