@@ -33,6 +33,9 @@ from sync_agent.upload_job import UploadJob, UploadProgress
 log = logging.getLogger("chairside.agent")
 PULL_EVERY_S = 10.0
 HEARTBEAT_EVERY_S = 5.0
+# A failed sync is tried again after a random wait of at most this long: a PC is back
+# within seconds of the server, and a clinic's PCs still do not knock in step.
+RETRY_CAP_S = 10.0
 # Uploads run in slices of about this long, so a large file does not hold up the
 # changes behind it; the next tick resumes where the slice stopped.
 UPLOAD_SLICE_S = 15.0
@@ -61,7 +64,7 @@ class Agent:
         self.tick_s = tick_s
         self.pull_every_s = pull_every_s
         self.now = monotonic
-        self.backoff = Backoff()
+        self.backoff = Backoff(cap_s=RETRY_CAP_S)
         self.next_try = 0.0
         self.last_pull = -1e9
         self.last_beat = -1e9

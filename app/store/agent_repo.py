@@ -37,8 +37,9 @@ class AgentStatus:
     last_sync_at: str | None
     heartbeat_at: str | None
 
-    def describe(self) -> str:
-        """The status bar's sentence."""
+    def describe(self, what: str | None = None) -> str:
+        """The status bar's sentence; `what` says what waits (else the agent's own
+        count of it)."""
         if not self.running:
             return "Sync service is not running"
         waiting = []
@@ -48,7 +49,8 @@ class AgentStatus:
         if self.waiting_uploads:
             n = self.waiting_uploads
             waiting.append(f"{n} image{'s' if n != 1 else ''}")
-        what = " and ".join(waiting) + " waiting" if waiting else "everything is up to date"
+        if what is None:
+            what = " and ".join(waiting) + " waiting" if waiting else "everything is up to date"
         if self.last_error and not self.online:
             return f"Service is running — offline ({self.last_error}) — {what}"
         if not self.online:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.text import display_name
 from app.store.access import visible
@@ -64,9 +64,52 @@ _BY_LABEL = {
 HELD_REASON = "Patient created offline: waiting for Synchronize offline images"
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """What waits to go up, counted once for the status bar, the upload list and the
+    Server window, so that they say the same thing."""
+
+    changes: int  # waiting in the outbox
+    images: int  # waiting or being sent (offline images waiting for the wizard too)
+    failed: int  # changes and images the server refused
+    held: int  # of `images`: offline images waiting for Synchronize offline images
+
+    def sentence(self) -> str:
+        waiting = [_count(n, w) for n, w in ((self.changes, "change"), (self.images, "image"))
+                   if n]
+        text = " and ".join(waiting) + " waiting" if waiting else "everything is up to date"
+        return text + (f", {self.failed} failed" if self.failed else "")
+
+
 class UploadListRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def counts(self, viewer: Viewer) -> QueueCounts:
+        """The list's totals, whatever it is filtered by."""
+        shown = visible(viewer) | Patient.merged_into.is_not(None)
+        with self.db.read() as s:
+            changes = dict(s.execute(
+                select(OutboxMutation.status, func.count())
+                .join(Patient, Patient.id == OutboxMutation.patient_id)
+                .where(shown).group_by(OutboxMutation.status)
+            ).all())
+            images = dict(s.execute(
+                select(Upload.status, func.count())
+                .join(Patient, Patient.id == Upload.patient_id)
+                .where(shown).group_by(Upload.status)
+            ).all())
+        held = int(images.get("held", 0))
+        return QueueCounts(
+            changes=int(changes.get("pending", 0)),
+            images=held + sum(int(images.get(k, 0)) for k in ("pending", "uploading")),
+            failed=int(changes.get("failed", 0)) + int(images.get("failed", 0)),
+            held=held,
+        )
 
     def changes(
         self, viewer: Viewer, *, status: str | None = None, query: str = "", limit: int = 2000

@@ -11,7 +11,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.store.agent_repo import AgentRepo, AgentStatus
-from app.store.uploads_repo import UploadsRepo
+from app.store.upload_list_repo import QueueCounts, UploadListRepo
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp
 
@@ -51,7 +51,7 @@ class AgentStatusWidget(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.repo = AgentRepo(ctx.store.db)
-        self.uploads = UploadsRepo(ctx.store.db)
+        self.queue = UploadListRepo(ctx.store.db)
         self.status: AgentStatus | None = None
         self.label = QLabel("Checking the sync service…", objectName="agentStatus")
         self.start_button = QPushButton("Start sync service", objectName="startAgent")
@@ -67,14 +67,15 @@ class AgentStatusWidget(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        uploads = self.uploads
-        ReadOp(lambda: (self.repo.status(), uploads.counts().held)).success(
+        repo, queue, viewer = self.repo, self.queue, self.ctx.viewer
+        ReadOp(lambda: (repo.status(), queue.counts(viewer))).success(
             self._show).run(self.ctx.ops)
 
-    def _show(self, found: tuple[AgentStatus, int]) -> None:
-        status, held = found
+    def _show(self, found: tuple[AgentStatus, QueueCounts]) -> None:
+        status, counts = found
         self.status = status
-        text = status.describe()
+        held = counts.held
+        text = status.describe(counts.sentence())
         if status.running and status.current_upload and status.upload_total:
             pct = 100 * status.upload_done // max(status.upload_total, 1)
             text += f" — uploading {status.current_upload} ({pct}%)"

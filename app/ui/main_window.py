@@ -298,6 +298,7 @@ class MainWindow(QMainWindow):
 
         dialog = ServerWindow(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.external.agentChanged.connect(dialog.on_external)
         dialog.open()
 
     def show_users(self) -> None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.platform.secrets import SecretStore
 from app.store.agent_repo import AgentRepo, AgentStatus
 from app.store.dto import PatientFilter
+from app.store.upload_list_repo import QueueCounts, UploadListRepo
 from app.ui import plain_text
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp, user_message
@@ -57,6 +58,7 @@ class ServerWindow(QDialog):
         self.ctx = ctx
         self.admin = ServerAdmin(ctx.store.db, secrets or SecretStore())
         self.agent = AgentRepo(ctx.store.db)
+        self.queue = UploadListRepo(ctx.store.db)
         self.state: ServerState | None = None
         self.dialog: QDialog | None = None
         self.setWindowTitle("Server")
@@ -177,7 +179,24 @@ class ServerWindow(QDialog):
     def refresh(self) -> None:
         ReadOp(self.admin.state).success(self._show_state).failure(self._failed) \
             .run(self.ctx.ops)
-        ReadOp(self.agent.status).success(self._show_service).run(self.ctx.ops)
+        self._read_service()
+
+    def on_external(self) -> None:
+        """Another process wrote to the database (the agent, or `sync_agent connect` in
+        a terminal): show a registration or connection made there at once."""
+        def compare(state: ServerState) -> None:
+            old = self.state
+            if old is None or (old.installation_id, old.connected) != (
+                    state.installation_id, state.connected):
+                self._show_state(state)
+
+        ReadOp(self.admin.state).success(compare).failure(self._failed).run(self.ctx.ops)
+        self._read_service()
+
+    def _read_service(self) -> None:
+        agent, queue, viewer = self.agent, self.queue, self.ctx.viewer
+        ReadOp(lambda: (agent.status(), queue.counts(viewer))).success(
+            self._show_service).run(self.ctx.ops)
 
     def _show_state(self, state: ServerState) -> None:
         self.state = state
@@ -207,8 +226,9 @@ class ServerWindow(QDialog):
             self._run(self.admin.portal_settings, self.portal.show_settings, None)
             self._run(self.admin.accounts, self._show_accounts, None)
 
-    def _show_service(self, status: AgentStatus) -> None:
-        self.service.setText(status.describe())
+    def _show_service(self, found: tuple[AgentStatus, QueueCounts]) -> None:
+        status, counts = found
+        self.service.setText(status.describe(counts.sentence()))
 
     # Registration and the upload password -------------------------------------------
     def register(self) -> None:
@@ -352,4 +372,4 @@ class ServerWindow(QDialog):
         WriteOp(lambda: self.agent.request("update_all")).success(
             self._say("All patient data will be uploaded in the background.")
         ).failure(self._failed).run(self.ctx.ops)
-        ReadOp(self.agent.status).success(self._show_service).run(self.ctx.ops)
+        self._read_service()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.agent_repo import AgentRepo
-from app.store.upload_list_repo import ChangeItem, ImageItem, UploadListRepo
+from app.store.upload_list_repo import ChangeItem, ImageItem, QueueCounts, UploadListRepo
 from app.ui.context import AppContext
 from app.ui.formatting import local_time
 from app.ui.ops import ReadOp, WriteOp
@@ -131,27 +131,23 @@ class UploadListDialog(QDialog):
         ctx, status, query = self.ctx, self.status.currentData(), self.patient.text().strip()
         change_status = None if status == "sent" else status
 
-        def load() -> tuple[list[ChangeItem], list[ImageItem]]:
+        def load() -> tuple[list[ChangeItem], list[ImageItem], QueueCounts]:
             changes = (
                 []
                 if status == "sent"
                 else self.repo.changes(ctx.viewer, status=change_status, query=query)
             )
-            return changes, self.repo.images(ctx.viewer, status=status, query=query)
+            images = self.repo.images(ctx.viewer, status=status, query=query)
+            return changes, images, self.repo.counts(ctx.viewer)
 
         ReadOp(load).success(self._show).run(ctx.ops)
 
-    def _show(self, result: tuple[list[ChangeItem], list[ImageItem]]) -> None:
-        changes, images = result
+    def _show(self, result: tuple[list[ChangeItem], list[ImageItem], QueueCounts]) -> None:
+        changes, images, counts = result
         self.changes.set_rows(changes)
         self.images.set_rows(images)
-        failed = sum(1 for c in changes if c.status == "failed") + sum(
-            1 for i in images if i.status == "failed"
-        )
-        waiting = sum(1 for c in changes if c.status == "waiting") + sum(
-            1 for i in images if i.status in ("waiting", "sending")
-        )
-        self.summary.setText(f"{waiting} waiting, {failed} failed")
+        # The totals, not the filtered rows: the same words as the status bar's.
+        self.summary.setText(counts.sentence()[0].upper() + counts.sentence()[1:])
 
     def retry(self) -> None:
         repo = AgentRepo(self.ctx.store.db)

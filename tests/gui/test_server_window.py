@@ -242,3 +242,28 @@ def test_server_menu_is_for_admins_only(window: Any, store: Any, qapp: Any) -> N
         ops.wait_idle()
         ops.shutdown()
 
+
+
+def test_a_connection_made_in_a_terminal_shows_in_the_open_server_window(
+        window: Any, qtbot: Any, cloud: Server, inbox: tuple[Inbox, int],
+        secrets_store: Any, db_path: Path) -> None:
+    from app.store.db import open_database
+    from sync_agent import connection
+
+    window.show_server()
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(ServerWindow)))
+    w = next(d for d in window.findChildren(ServerWindow) if d.isVisible())
+    qtbot.waitUntil(lambda: w.installation.text() == "not registered yet", timeout=WAIT)
+    # `python -m sync_agent connect` does this, on a connection of its own.
+    other = open_database(db_path, secrets_store)
+    try:
+        iid = connection.register_installation(other, cloud.url, "clinic@example.com")
+        qtbot.waitUntil(lambda: len(inbox[0].bodies) == 1, timeout=WAIT)
+        connection.register_device(other, secrets_store, cloud.url, iid,
+                                   inbox[0].upload_password(0))
+    finally:
+        other.close()
+    qtbot.waitUntil(lambda: w.installation.text() == iid, timeout=WAIT)
+    qtbot.waitUntil(lambda: "This computer is connected" in w.upload_status.text(),
+                    timeout=WAIT)
+    assert not w.register_box.isVisible() and w.accounts_box.isEnabled()

@@ -41,8 +41,11 @@ def test_status_bar_says_when_the_service_is_not_running_and_when_it_is(window, 
     )
     status.refresh()
     qtbot.waitUntil(
-        lambda: status.label.text() == "Service is running — 3 changes and 2 images waiting"
+        lambda: status.label.text() == "Service is running — everything is up to date"
     )
+    ctx.store.patients.create(ctx.viewer, {"first_name": "Ana", "last_name": "Lima"})
+    status.refresh()
+    qtbot.waitUntil(lambda: status.label.text() == "Service is running — 1 change waiting")
     assert not status.start_button.isVisibleTo(window)
     AgentRepo(ctx.store.db).publish(online=False, last_error="no connection to the server")
     status.refresh()
@@ -100,7 +103,7 @@ def test_upload_list_shows_waiting_and_failed_per_patient_with_reasons(
     qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(UploadListDialog)))
     dialog = next(d for d in window.findChildren(UploadListDialog) if d.isVisible())
     qtbot.waitUntil(lambda: dialog.changes.rowCount() == 3 and dialog.images.rowCount() == 1)
-    assert dialog.summary.text() == "3 waiting, 1 failed"
+    assert dialog.summary.text() == "2 changes and 1 image waiting, 1 failed"
     failed = [r for r in dialog.changes.rows if r.status == "failed"]
     assert [(r.patient_name, r.what, r.error) for r in failed] == [
         ("Ana Lima", "Record", "the server refused it: visit.notes too long")
@@ -116,3 +119,46 @@ def test_upload_list_shows_waiting_and_failed_per_patient_with_reasons(
     qtbot.waitUntil(lambda: dialog.changes.rowCount() == 1)
     dialog.grab()  # the progress bar delegate paints without error
     dialog.close()
+
+
+def test_status_bar_upload_list_and_server_window_count_the_same_things(
+    window, qtbot, ctx, tmp_path
+):
+    from app.store.models import Upload
+    from app.store.sync_repo import SyncRepo
+    from app.store.uploads_repo import UploadsRepo
+    from app.ui.server_window import ServerWindow
+    from app.ui.upload_list_dialog import UploadListDialog
+
+    v = ctx.viewer
+    ana = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
+    ctx.store.records.add_visit(v, ana.id, {"visit_date": "2026-11-20"})
+    sync = SyncRepo(ctx.store.db)
+    sync.fail(sync.outbox_batch(10, 10**6)[-1].seq, "the server refused it")
+    uploads = UploadsRepo(ctx.store.db)
+    for i, status in enumerate(("pending", "held", "failed", "done")):
+        photo = tmp_path / f"p{i}.jpg"
+        photo.write_bytes(b"\xff\xd8" + bytes([i]) * 3000)
+        sha = uploads.enqueue(photo, ana.id, "intraoral_photo", photo.name)
+        with ctx.store.db.write() as s:
+            s.query(Upload).filter(Upload.sha256 == sha).update({"status": status})
+    # The agent's own figures are older than the database: they must not be shown.
+    AgentRepo(ctx.store.db).publish(pid=1, online=True, waiting_changes=9, waiting_uploads=9,
+                                    stopped_at=None)
+    expected = "1 change and 2 images waiting, 2 failed"
+    window.agent_status.refresh()
+    qtbot.waitUntil(lambda: window.agent_status.label.text().startswith(
+        f"Service is running — {expected} — 1 offline image to match"))
+    window.show_upload_list()
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(UploadListDialog)))
+    dialog = next(d for d in window.findChildren(UploadListDialog) if d.isVisible())
+    qtbot.waitUntil(lambda: dialog.summary.text() == expected[0].upper() + expected[1:])
+    waiting = [r for r in dialog.changes.rows if r.status == "waiting"]
+    sending = [r for r in dialog.images.rows if r.status in ("waiting", "sending")]
+    failed = [r for r in dialog.changes.rows + dialog.images.rows if r.status == "failed"]
+    assert (len(waiting), len(sending), len(failed)) == (1, 2, 2)  # as the rows show
+    dialog.close()
+    server = ServerWindow(ctx, window)
+    qtbot.addWidget(server)
+    qtbot.waitUntil(lambda: server.service.text() == f"Service is running — {expected}")
+    server.close()

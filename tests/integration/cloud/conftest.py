@@ -37,8 +37,9 @@ class Server:
 
 
 def start_server(data: Path, env: dict[str, str] | None = None,
-                 timeout: float = 60.0) -> Server:
-    port = free_port()
+                 timeout: float = 60.0, port: int | None = None) -> Server:
+    """The cloud as a process; `port` to start it again where it was."""
+    port = port or free_port()
     log = open(data.parent / f"cloud-{port}.log", "wb")  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "cloud", "--port", str(port), "--data", str(data)],
