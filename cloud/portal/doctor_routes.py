@@ -45,6 +45,12 @@ def login_form(request: Request, active: CurrentDep) -> Response:
     return render(request, "doctor_login.html", pre=pre_token(request))
 
 
+@router.get("/doctor/login")
+def login_address() -> Response:
+    """The address people type and bookmark: the sign-in form (the form posts here)."""
+    return RedirectResponse("/doctor/", status_code=303)
+
+
 @router.post("/doctor/login")
 def login(request: Request, session: SessionDep, installation_id: F, login_password: F,
           user: F, password: F, csrf: F = "") -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -37,6 +38,13 @@ def login_form(request: Request, active: CurrentDep, installation: str = "") -> 
         return RedirectResponse("/patient/me", status_code=303)
     return render(request, "patient_login.html", pre=pre_token(request),
                   installation_id=installation[:12])
+
+
+@router.get("/patient/login")
+def login_address(installation: str = "") -> Response:
+    """The address people type and bookmark: the sign-in form (the form posts here)."""
+    query = f"?{urlencode({'installation': installation[:12]})}" if installation else ""
+    return RedirectResponse(f"/patient/{query}", status_code=303)
 
 
 @router.post("/patient/login")
