@@ -25,22 +25,25 @@ class ModalDriver:
         self.steps = list(steps)
         self.done: list[str] = []
         self.gave_up = False
-        self.timer = QTimer()
-        self.timer.timeout.connect(self._tick)
-        self.timer.start(25)
+        self.stopped = False
+        QTimer.singleShot(25, self._tick)
         self.deadline = QTimer()
         self.deadline.setSingleShot(True)
         self.deadline.timeout.connect(self._give_up)
         self.deadline.start(int(give_up_s * 1000))
 
     def _tick(self) -> None:
-        if not self.steps:
-            self.stop()
+        if self.stopped or not self.steps:
             return
-        step = self.steps[0]
+        # The next tick is armed first, and the step taken off the list while it runs: a
+        # step may open a dialog whose nested event loop returns only after later steps
+        # (run from that loop) have closed it.
+        QTimer.singleShot(25, self._tick)
+        step = self.steps.pop(0)
         if step():
             self.done.append(step.__name__)
-            self.steps.pop(0)
+        else:
+            self.steps.insert(0, step)
 
     def _give_up(self) -> None:
         """The app hangs (a step never found its window): end every event loop."""
@@ -52,7 +55,7 @@ class ModalDriver:
         QApplication.exit(99)
 
     def stop(self) -> None:
-        self.timer.stop()
+        self.stopped = True
         self.deadline.stop()
 
     @property
