@@ -42,7 +42,7 @@ class DicomInfo:
     has_pixels: bool = True
     photometric: str = ""
     details: tuple[tuple[str, str], ...] = ()  # what a dentist reads, for the info panel
-    spacing_mm: float | None = None  # the size of one pixel, when the file says it
+    spacing_mm: tuple[float, float] | None = None  # one pixel: between rows, columns
 
     @property
     def is_image(self) -> bool:

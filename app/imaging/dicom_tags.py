@@ -61,18 +61,19 @@ def _region(ds: Any) -> str:
     return ", ".join(names)
 
 
-def spacing_mm(ds: Any) -> float | None:
-    """The size of one pixel in mm (rows direction): PixelSpacing, else the
-    detector's ImagerPixelSpacing; None when the file does not say."""
+def spacing_mm(ds: Any) -> tuple[float, float] | None:
+    """The size of one pixel in mm (between rows, between columns): PixelSpacing,
+    else the detector's ImagerPixelSpacing; None when the file does not say."""
     for name in ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing"):
         value = _value(ds, name)
         try:
-            mm = float(value[0] if hasattr(value, "__len__") and not isinstance(value, str)
-                       else value)
-        except (TypeError, ValueError, IndexError):
+            pair = [float(v) for v in value] if value is not None else []
+        except (TypeError, ValueError):
             continue
-        if mm > 0:
-            return mm
+        if len(pair) == 1:
+            pair = pair * 2
+        if len(pair) == 2 and pair[0] > 0 and pair[1] > 0:
+            return pair[0], pair[1]
     return None
 
 
@@ -99,7 +100,9 @@ def details(ds: Any) -> tuple[tuple[str, str], ...]:
 
 def _spacing_text(ds: Any) -> str:
     mm = spacing_mm(ds)
-    return f"{mm:.4g} mm" if mm else ""
+    if not mm:
+        return ""
+    return f"{mm[0]:.4g} mm" if mm[0] == mm[1] else f"{mm[0]:.4g} × {mm[1]:.4g} mm"
 
 
 def kind_of(modality: str, sop_class: str, is_image: bool, colour: bool,

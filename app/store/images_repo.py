@@ -229,6 +229,20 @@ class ImagesRepo:
         manifest = series.load(row.path)
         return [self.files.path_of(s.sha256) for s in manifest.slices]
 
+    def set_kind(self, viewer: Viewer, image_id: str, kind: str) -> ImageRow:
+        """The person knows better than the guess (a panoramic sent as a JPEG is not
+        an intraoral photo); synced like any change."""
+        if kind not in IMAGE_KINDS:
+            raise StoreError(f"Unknown kind of image: {kind}.")
+        with self.db.write() as s:
+            img = s.get(RecordImage, image_id)
+            if img is None or img.deleted:
+                raise NotFoundError("That image no longer exists.")
+            access.check(viewer, s.get(Patient, img.patient_id))
+            img.kind = kind
+            s.flush()
+            return self.row_of(img)
+
     def delete(self, viewer: Viewer, image_id: str) -> None:
         with self.db.write() as s:
             img = s.get(RecordImage, image_id)

@@ -1,26 +1,28 @@
 """The viewer: one image of a collection at a time, zoom, previous / next, download.
 
 Decoding runs in a ReadOp (never on the UI thread); pictures arrive as QImage, which
-may be made off the UI thread. 3D models open in the rotatable MeshView, a CBCT series
-on its middle slice with a slider through the slices. Esc closes (QDialog's reject).
+may be made off the UI thread. Pictures show in a PictureView (Fit fills the view;
+brightness, contrast and a ruler), with the DICOM header facts a dentist reads in an
+info panel beside. 3D models open in the rotatable MeshView, a CBCT series on its
+middle slice with a slider through the slices. Esc closes (QDialog's reject).
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSlider,
     QStackedWidget,
     QVBoxLayout,
@@ -33,6 +35,7 @@ from app.store.images_repo import ImageRow
 from app.ui.context import AppContext
 from app.ui.mesh_view import MeshView
 from app.ui.ops import ReadOp
+from app.ui.picture_view import PictureView
 
 VIEW_FIT = 4096  # long side decoded for viewing; enough for any screen at 2× zoom
 KIND_LABELS = {
@@ -54,12 +57,37 @@ def to_qimage(im: Any) -> QImage:
     return QImage(data, im.width, im.height, bpl, fmt).copy()
 
 
+@dataclass(frozen=True)
+class Picture:
+    """A decoded picture and what the viewer shows beside it."""
+
+    image: QImage
+    info: dicom.DicomInfo | None = None
+    scale: float = 1.0  # original pixels per decoded pixel
+
+
 def load_for_view(row: ImageRow, slice_index: int | None = None) -> tuple[str, Any, int]:
-    """("picture", QImage, slices) | ("mesh", Mesh, 0) | ("icon", message, 0)."""
+    """("picture", Picture, slices) | ("mesh", Mesh, 0) | ("icon", message, 0)."""
     try:
         return _load(row, slice_index)
     except ImagingError as exc:
         raise thumbnails.renamed(exc, row.path, row.filename) from None
+
+
+def _dicom_picture(path: Path) -> Picture:
+    return Picture(to_qimage(dicom.render(path)), dicom.header(path))
+
+
+def _photo(path: Path) -> Picture:
+    from PIL import Image
+
+    im = thumbnails.open_picture(path, VIEW_FIT)
+    try:
+        with Image.open(path) as original:
+            width = max(original.size) if original.size else im.width
+    except (OSError, ValueError):
+        width = max(im.size)
+    return Picture(to_qimage(im), None, width / max(im.size))
 
 
 def _load(row: ImageRow, slice_index: int | None) -> tuple[str, Any, int]:
@@ -72,15 +100,34 @@ def _load(row: ImageRow, slice_index: int | None) -> tuple[str, Any, int]:
         from app.imaging.cas import ImageStore
 
         slice_path = ImageStore(path.parent.parent).path_of(pick.sha256)
-        return "picture", to_qimage(dicom.render(slice_path)), len(manifest.slices)
+        return "picture", _dicom_picture(slice_path), len(manifest.slices)
     found = classify.classify_as(path, row.filename)
     if found.is_mesh:
         return "mesh", mesh.load(path, found.format), 0
     if found.format == "dicom":
-        return "picture", to_qimage(dicom.render(path)), 0
+        if found.dicom is not None and not found.dicom.is_image:
+            what = found.dicom.sop_class or "DICOM object"
+            return "icon", (f"{row.filename} is a {what}, not an image: download it to "
+                            "open it in the program that made it."), 0
+        return "picture", _dicom_picture(path), 0
     if found.format in classify.PHOTO_FORMATS:
-        return "picture", to_qimage(thumbnails.open_picture(path, VIEW_FIT)), 0
+        return "picture", _photo(path), 0
     return "icon", "No preview for this kind of file; download it to open it.", 0
+
+
+def info_text(info: dicom.DicomInfo | None) -> str:
+    """The info panel: the header facts a dentist reads, one per line."""
+    if info is None:
+        return ""
+    lines = []
+    name = ", ".join(p for p in info.patient_name.replace("=", "^").split("^") if p.strip())
+    for label, value in (("Patient", name), ("Patient ID", info.patient_id),
+                         ("Born", info.birth_date or info.birth_raw), *info.details,
+                         ("Size", f"{info.columns} × {info.rows} px"
+                          + (f", {info.frames} frames" if info.frames > 1 else ""))):
+        if value:
+            lines.append(f"{label}: {value}")
+    return "\n".join(lines)
 
 
 class ImageViewer(QDialog):
@@ -93,8 +140,6 @@ class ImageViewer(QDialog):
         self.ctx = ctx
         self.rows = list(rows)
         self.index = index
-        self.zoom = 1.0
-        self.image: QImage | None = None
         self.setWindowTitle("Image")
         self.caption = QLabel("", objectName="viewerCaption")
         self.prev_button = QPushButton("◀ Previous", objectName="viewerPrevious")
@@ -103,6 +148,9 @@ class ImageViewer(QDialog):
         self.zoom_out = QPushButton("Zoom out", objectName="viewerZoomOut")
         self.fit_button = QPushButton("Fit", objectName="viewerFit")
         self.actual_button = QPushButton("Actual size", objectName="viewerActualSize")
+        self.measure = QPushButton("Measure", objectName="viewerMeasure")
+        self.measure.setCheckable(True)
+        self.measure.setToolTip("Click two points on the picture to measure between them.")
         self.download = QPushButton("Download…", objectName="viewerDownload")
         close = QPushButton("Close (Esc)", objectName="viewerClose")
         self.prev_button.clicked.connect(self.previous)
@@ -115,17 +163,40 @@ class ImageViewer(QDialog):
         close.clicked.connect(self.reject)
         bar = QHBoxLayout()
         for w in (self.prev_button, self.next_button, self.zoom_out, self.zoom_in,
-                  self.fit_button, self.actual_button):
+                  self.fit_button, self.actual_button, self.measure):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.download)
         bar.addWidget(close)
-        self.picture = QLabel(objectName="viewerPicture")
-        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(self.picture)
-        self.scroll.setWidgetResizable(False)
-        self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scroll = PictureView()
+        self.picture = self.scroll.canvas
+        self.measure.toggled.connect(self.scroll.set_measuring)
+        self.scroll.measured.connect(
+            lambda text: self.levels_label.setText(f"Measured: {text}"))
+        self.brightness = QSlider(Qt.Orientation.Horizontal, objectName="viewerBrightness")
+        self.contrast = QSlider(Qt.Orientation.Horizontal, objectName="viewerContrast")
+        for slider in (self.brightness, self.contrast):
+            slider.setRange(-100, 100)
+            slider.setMaximumWidth(160)
+            slider.valueChanged.connect(self._levels)
+        reset = QPushButton("Reset", objectName="viewerResetLevels")
+        reset.clicked.connect(lambda: (self.brightness.setValue(0), self.contrast.setValue(0)))
+        self.levels_label = QLabel("", objectName="viewerMeasurement")
+        levels = QHBoxLayout()
+        levels.addWidget(QLabel("Brightness"))
+        levels.addWidget(self.brightness)
+        levels.addWidget(QLabel("Contrast"))
+        levels.addWidget(self.contrast)
+        levels.addWidget(reset)
+        levels.addStretch(1)
+        levels.addWidget(self.levels_label)
+        self.info = QLabel("", objectName="viewerInfo")
+        self.info.setTextFormat(Qt.TextFormat.PlainText)  # header text comes from files
+        self.info.setWordWrap(True)
+        self.info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info.setFixedWidth(240)
+        self.info.hide()
         self.mesh_view = MeshView()
         self.message = QLabel("", objectName="viewerMessage")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -139,10 +210,14 @@ class ImageViewer(QDialog):
         # Keys and clicks on the groove move one step; a drag loads when released.
         self.slices.valueChanged.connect(
             lambda v: None if self.slices.isSliderDown() else self.load(v))
+        body = QHBoxLayout()
+        body.addWidget(self.stack, 1)
+        body.addWidget(self.info)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addLayout(levels)
         layout.addWidget(self.caption)
-        layout.addWidget(self.stack, 1)
+        layout.addLayout(body, 1)
         layout.addWidget(self.slices)
         for keys, slot in ((Qt.Key.Key_Left, self.previous), (Qt.Key.Key_Right, self.next),
                            (QKeySequence.StandardKey.ZoomIn, self.zoom_in.click),
@@ -150,6 +225,17 @@ class ImageViewer(QDialog):
             QShortcut(QKeySequence(keys), self, activated=slot)
         self.resize(1000, 760)
         self.show_current()
+
+    @property
+    def image(self) -> QImage | None:
+        return self.scroll.original
+
+    @property
+    def zoom(self) -> float:
+        return self.scroll.zoom
+
+    def _levels(self, *_: Any) -> None:
+        self.scroll.set_levels(self.brightness.value(), self.contrast.value())
 
     @property
     def current(self) -> ImageRow:
@@ -176,12 +262,14 @@ class ImageViewer(QDialog):
                 return  # the user moved on meanwhile
             what, value, count = result
             if what == "picture":
-                fresh = self.image is None or self.image.size() != value.size()
-                self.image = value
+                fresh = self.image is None or self.image.size() != value.image.size()
+                info = value.info
+                self.scroll.set_image(value.image, spacing=info.spacing_mm if info else None,
+                                      scale=value.scale)
+                self.info.setText(info_text(info))
+                self.info.setVisible(info is not None)
                 if fresh:  # a new picture opens whole in the window; slices keep the zoom
                     self.fit()
-                else:
-                    self.set_zoom(self.zoom)
                 self.stack.setCurrentWidget(self.scroll)
                 if count > 1:
                     self.slices.blockSignals(True)
@@ -194,16 +282,19 @@ class ImageViewer(QDialog):
                     self.caption.setText(
                         f"{base} · slice {self.slices.value() + 1} of {count}")
             elif what == "mesh":
-                self.image = None
+                self.scroll.set_image(None)
+                self.info.hide()
                 self.mesh_view.set_mesh(value)
                 self.stack.setCurrentWidget(self.mesh_view)
             else:
-                self.image = None
+                self.scroll.set_image(None)
+                self.info.hide()
                 self.message.setText(str(value))
 
         def failed(exc: BaseException) -> None:
             if asked == self.index:
-                self.image = None
+                self.scroll.set_image(None)
+                self.info.hide()
                 text = str(exc) if isinstance(exc, ImagingError) else f"Cannot open: {exc}"
                 self.message.setText(text + "\nThe original file is kept unchanged.")
                 self.stack.setCurrentWidget(self.message)
@@ -213,25 +304,11 @@ class ImageViewer(QDialog):
         )
 
     def fit(self) -> None:
-        """Zoom so the whole picture shows (never enlarged past its own size)."""
-        if self.image is None or self.image.isNull():
-            return
-        room = self.scroll.viewport().size()
-        scale = min(room.width() / self.image.width(), room.height() / self.image.height())
-        self.set_zoom(min(1.0, scale * 0.98))
+        """The whole picture, as large as the view allows."""
+        self.scroll.fit()
 
     def set_zoom(self, zoom: float) -> None:
-        self.zoom = max(0.05, min(zoom, 16.0))
-        if self.image is None:
-            return
-        pix = QPixmap.fromImage(self.image)
-        if self.zoom != 1.0:
-            pix = pix.scaled(
-                max(1, int(pix.width() * self.zoom)), max(1, int(pix.height() * self.zoom)),
-                Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation,
-            )
-        self.picture.setPixmap(pix)
-        self.picture.resize(pix.size())
+        self.scroll.set_zoom(zoom)
 
     def wheelEvent(self, event: Any) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:

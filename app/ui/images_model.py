@@ -11,7 +11,7 @@ from collections import deque
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
 from app.imaging.thumbnails import ThumbnailCache
 from app.store.images_repo import ImageRow, RecordImages
@@ -104,8 +104,15 @@ class ImagesModel(QAbstractListModel):
 
     def _failed(self, sha: str, exc: BaseException) -> None:
         self._making = False
+        # Never a blank tile: it says there is no preview; the tooltip says why.
         pix = QPixmap(QSize(THUMB, THUMB))
         pix.fill(QColor(240, 200, 200))
+        painter = QPainter(pix)
+        painter.setPen(QColor(110, 40, 40))
+        painter.drawText(pix.rect().adjusted(8, 8, -8, -8),
+                         int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                         "No preview\n(see why in the tooltip)")
+        painter.end()
         self._icons[sha] = QIcon(pix)
         self._problems[sha] = str(exc)
         self._changed(sha)

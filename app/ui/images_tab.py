@@ -42,16 +42,46 @@ NEW_RECORD = "__new__"
 
 
 def expand(paths: list[Path]) -> list[Path]:
-    """Files as given, and the files inside given folders (hidden ones skipped)."""
+    """Files as given, and the files inside given folders — without what is not the
+    patient's images: hidden and temporary files, and the DICOMDIR index of an export
+    (each would otherwise be one more tile with nothing to show)."""
+    from app.imaging.acquisition import temporary_reason
+
+    def wanted(name: str) -> bool:
+        return (not name.startswith(".") and temporary_reason(name) is None
+                and name.upper() != "DICOMDIR")
+
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
             for root, dirs, names in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                out.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
+                out.extend(Path(root) / n for n in sorted(names) if wanted(n))
         else:
             out.append(p)
     return out
+
+
+def pictures_folder() -> str:
+    """Where "Add images…" opens: the last folder used on this PC, else Pictures."""
+    from PySide6.QtCore import QStandardPaths
+
+    from app.ui.main_window import window_settings
+
+    last = str(window_settings().value("images/last_folder", "") or "")
+    if last and Path(last).is_dir():
+        return last
+    pictures = QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.PicturesLocation)
+    return pictures if pictures and Path(pictures).is_dir() else str(Path.home())
+
+
+def remember_folder(path: Path) -> None:
+    from app.ui.main_window import window_settings
+
+    settings = window_settings()
+    settings.setValue("images/last_folder", str(path))
+    settings.sync()
 
 
 class DropTarget(QObject):
@@ -125,6 +155,10 @@ class ImagesTab(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.doubleClicked.connect(lambda idx: self.open_viewer(idx.row()))
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        kind = QAction("Change kind…", self.view)
+        kind.setObjectName("changeKind")
+        kind.triggered.connect(self.ask_kind)
+        self.view.addAction(kind)
         remove = QAction("Remove from record…", self.view)
         remove.triggered.connect(self.ask_remove)
         self.view.addAction(remove)
@@ -204,11 +238,12 @@ class ImagesTab(QWidget):
     # Adding ---------------------------------------------------------------------------
     def ask_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
-            self, "Add images", "",
+            self, "Add images", pictures_folder(),
             "Images and scans (*.jpg *.jpeg *.png *.tif *.tiff *.dcm *.stl *.ply *.obj);;"
             "All files (*)",
         )
         if paths:
+            remember_folder(Path(paths[0]).parent)
             self.add_paths([Path(p) for p in paths])
 
     def _target(self) -> tuple[str | None, str | None]:
@@ -282,6 +317,30 @@ class ImagesTab(QWidget):
         WriteOp(lambda: self.acquisition.start(ctx.viewer, pid, visit_id, new_record),
                 {"acquisition", "visits"}).success(started).failure(
             lambda exc: self.status.setText(str(exc))).run(ctx.ops)
+
+    def ask_kind(self) -> None:
+        from app.ui.image_viewer import KIND_LABELS
+
+        picked = self.selected()
+        if not picked:
+            return
+        labels = list(KIND_LABELS.values())
+        now = KIND_LABELS.get(picked[0].kind, labels[0])
+        label, ok = QInputDialog.getItem(
+            self, "Change kind", f"What are the {len(picked)} selected image(s)?", labels,
+            labels.index(now) if now in labels else 0, False)
+        if ok:
+            self.set_kind(picked, next(k for k, v in KIND_LABELS.items() if v == label))
+
+    def set_kind(self, rows: list[ImageRow], kind: str) -> None:
+        ctx = self.ctx
+
+        def work() -> None:
+            for r in rows:
+                self.images.set_kind(ctx.viewer, r.id, kind)
+
+        WriteOp(work, {"images"}).failure(lambda exc: self.status.setText(str(exc))).run(
+            ctx.ops)
 
     def ask_remove(self) -> None:
         picked = self.selected()

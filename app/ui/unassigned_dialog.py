@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -46,6 +47,7 @@ class UnassignedDialog(QDialog):
         self.setWindowTitle("Unassigned images")
         self.ctx = ctx
         self.patient_id = patient_id
+        self.patient_name = patient_name
         self.viewer: QDialog | None = None
         self.repo = AcquisitionRepo(ctx.store.db)
         self.model = RowTableModel(COLUMNS, self)
@@ -61,6 +63,8 @@ class UnassignedDialog(QDialog):
         who = patient_name or "the open patient"
         self.attach_button = QPushButton(f"Attach to {who}", objectName="attachImages")
         self.attach_button.setEnabled(patient_id is not None)
+        if patient_id is None:
+            self.attach_button.setToolTip("Open the patient's Images tab to attach files.")
         self.attach_button.clicked.connect(self.attach_selected)
         self.preview_button = QPushButton("Preview…", objectName="previewInbox")
         self.preview_button.clicked.connect(self.preview_selected)
@@ -115,8 +119,22 @@ class UnassignedDialog(QDialog):
     def attach_selected(self) -> None:
         picked = [r for r in self.selected() if r.status != "failed"]
         if not picked or self.patient_id is None:
-            self.status.setText("Pick waiting or quarantined files to attach.")
+            self.status.setText("Pick waiting or quarantined files to attach."
+                                if self.patient_id is not None else
+                                "Open the patient's Images tab to attach files to them.")
             return
+        held = [r for r in picked if r.status == "quarantined"]
+        if held:
+            # The header named someone else, or could not be checked: a person decides,
+            # with the reason in front of them.
+            reasons = "\n\n".join(f"{r.filename}: {r.reason or ''}" for r in held[:5])
+            more = f"\n\n…and {len(held) - 5} more." if len(held) > 5 else ""
+            answer = QMessageBox.question(
+                self, "Attach quarantined files",
+                f"These files were held back:\n\n{reasons}{more}\n\nAttach them to "
+                f"{self.patient_name or 'this patient'} all the same?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         ctx, pid = self.ctx, self.patient_id
         name = f"Images {dt.date.today().isoformat()}"
 

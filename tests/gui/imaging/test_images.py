@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
@@ -14,27 +13,6 @@ from app.ui.image_viewer import ImageViewer
 from app.ui.unassigned_dialog import UnassignedDialog
 from sync_agent.acquisition_job import AcquisitionJob
 from tests.unit.imaging import samples
-
-
-@pytest.fixture
-def page(window, store, admin, qtbot):
-    patient = store.patients.create(
-        admin.viewer(), {"first_name": "John", "last_name": "Doe", "gender": "male",
-                         "birth_date": "1980-01-02"})
-    window.open_patient(patient.id)
-    page = window.patient_page
-    qtbot.waitUntil(lambda: page.title.text() == "John Doe")
-    page.tabs.setCurrentWidget(page.images_tab)
-    return page
-
-
-@pytest.fixture
-def files(tmp_path: Path) -> list[Path]:
-    return [
-        samples.photo(tmp_path / "mouth.jpg", seed=1),
-        samples.dicom_xray(tmp_path / "bitewing.dcm"),
-        samples.stl_binary(tmp_path / "upper.stl"),
-    ]
 
 
 def add_through_dialog(page, qtbot, monkeypatch, paths: list[Path]) -> None:
