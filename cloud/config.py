@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_timeout_s: float = 20.0
 
+    # The audit chain's HMAC key, kept outside the database; empty: a key file of its
+    # own in the data directory, made on first start.
+    audit_key: str = Field(default="", repr=False)
+
     max_upload_bytes: int = 20 * GIB
     upload_expiry_hours: float = 24.0
     # At most one new upload password mail per installation in this many seconds.

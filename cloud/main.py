@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from cloud import migrate, sessions
+from cloud import audit, migrate, sessions
 from cloud.api.main import api_router
 from cloud.api.middleware import BodyLimit, TusResumable
 from cloud.api.routes import bench, tus
@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     if migrate_db:
         migrate.upgrade(engine)
     maker = make_sessionmaker(engine)
+    maker.configure(info={audit.INFO_KEY: audit.AuditKey.load(settings.audit_key,
+                                                              settings.data_dir)})
 
     def sweep() -> None:
         with maker() as session:

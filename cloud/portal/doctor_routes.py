@@ -84,7 +84,12 @@ def logout(request: Request, session: SessionDep, active: CurrentDep,
 @router.get("/doctor/patients")
 def patient_list(request: Request, session: SessionDep, active: DoctorDep,
                  q: str = "") -> Response:
-    rows = views.patient_list(session, active.principal, q[:100], clock.now().date())
+    p = active.principal
+    rows = views.patient_list(session, p, q[:100], clock.now().date())
+    audit.record_shown(session, actor=p.actor, action="patient_search" if q else "patient_list",
+                       installation_id=p.installation_id, address=address(request),
+                       what=f"search: {q[:100]}" if q else "list",
+                       patient_ids=[r.id for r in rows])
     return render(request, "patients.html", active=active, rows=rows, q=q[:100])
 
 
@@ -100,6 +105,11 @@ def diary(request: Request, session: SessionDep, active: DoctorDep,
           date: str = "") -> Response:
     day = _day(date[:10])
     page = views.diary(session, active.principal, day)
+    p = active.principal
+    audit.record_shown(session, actor=p.actor, action="diary_view",
+                       installation_id=p.installation_id, address=address(request),
+                       what=f"diary {day.isoformat()}",
+                       patient_ids=[str(r["patient_id"]) for r in page.visits + page.appointments])
     return render(request, "diary.html", active=active, day=page,
                   prev=(day - dt.timedelta(days=1)).isoformat(),
                   next=(day + dt.timedelta(days=1)).isoformat())

@@ -100,8 +100,13 @@ def _api_session(request: Request, active: CurrentDep) -> sessions.Active:
 def api_patients(request: Request, session: SessionDep, active: CurrentDep,
                  q: str = "") -> list[dict[str, Any]]:
     a = _api_session(request, active)
-    return [asdict(b) for b in views.patient_list(session, a.principal, q[:100],
-                                                   clock.now().date())]
+    p = a.principal
+    rows = views.patient_list(session, p, q[:100], clock.now().date())
+    audit.record_shown(session, actor=p.actor, action="patient_search" if q else "patient_list",
+                       installation_id=p.installation_id, address=address(request),
+                       what=f"api search: {q[:100]}" if q else "api list",
+                       patient_ids=[b.id for b in rows])
+    return [asdict(b) for b in rows]
 
 
 @router.get("/portal/api/patients/{patient_id}")
@@ -109,7 +114,13 @@ def api_patient(request: Request, session: SessionDep, active: CurrentDep,
                 patient_id: str) -> dict[str, Any]:
     a = _api_session(request, active)
     p = a.principal
-    d = views.patient_detail(session, p, patient_id[:36], clock.now().date())
+    try:
+        d = views.patient_detail(session, p, patient_id[:36], clock.now().date())
+    except Refused:
+        audit.record(session, actor=p.actor, action="patient_view_refused",
+                     installation_id=p.installation_id, target=patient_id[:36],
+                     address=address(request), detail="api")
+        raise
     audit.record(session, actor=p.actor, action="patient_view", installation_id=p.installation_id,
                  target=patient_id[:36], address=address(request), detail="api")
     return views.detail_json(d, p)

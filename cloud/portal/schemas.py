@@ -90,6 +90,8 @@ class SharesIn(BaseModel):
 
 
 class AuditVerdict(BaseModel):
-    """Whether the audit chain is whole (it spans every practice, so no more is said)."""
+    """Whether the audit chain is whole (it spans every practice, so no more is said
+    than what kind of damage was found)."""
 
     ok: bool
+    reason: str = ""

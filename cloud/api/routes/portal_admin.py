@@ -185,4 +185,5 @@ def set_patient_password(patient_id: PatientIdPath, body: OptionalPasswordIn,
 @router.get("/audit/verify", response_model=AuditVerdict)
 def verify_audit(device: DeviceDep, session: SessionDep) -> AuditVerdict:
     _principal(device)
-    return AuditVerdict(ok=audit.verify(session).ok)
+    verdict = audit.verify(session)
+    return AuditVerdict(ok=verdict.ok, reason=verdict.reason)
