@@ -21,6 +21,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidget
 
 from app.platform import paths
+from app.store import keys
 from app.store.db import Database, open_database
 from app.store.dto import UserRow
 from app.store.errors import InsecureKeyringError, StoreError
@@ -29,7 +30,12 @@ from app.ui.context import AppContext
 from app.ui.login_dialog import CreateAdminDialog, LoginDialog
 from app.ui.main_window import MainWindow
 from app.ui.ops import OpRunner, ReadOp
-from app.ui.practice_files import choose_database, choose_known_database, new_database_path
+from app.ui.practice_files import (
+    choose_database,
+    choose_known_database,
+    new_database_path,
+    remember_name,
+)
 
 STARTED = time.time()
 log = logging.getLogger("chairside")
@@ -137,6 +143,7 @@ class Launcher:
         self._close_session(keep=store)
         self.store = store
         headless = self.args.self_test or self.args.exit_when_shown
+        remember_name(store.db.path, store.settings.get("practice_name"))
         self.window = MainWindow(AppContext(store, user, self.ops, start_agent=not headless))
         self.window.closed.connect(self._window_closed)
         self.window.session.connect(self._session_request)
@@ -203,7 +210,10 @@ class Launcher:
         chosen = new_database_path(self.window)
         if chosen is not None:
             path, practice = chosen
-            self.open(path, practice=practice)
+            # Whoever agreed to key files on this PC is not asked again for each practice.
+            current = self.store.db.path if self.store is not None else None
+            key_file = current is not None and keys.key_file_path(current).exists()
+            self.open(path, allow_key_file=key_file, practice=practice)
 
     def switch_database(self) -> None:
         current = self.store.db.path if self.store is not None else None

@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
         )
         file.addSeparator()
         for text, kind in (
-            ("Sign &out", "sign_out"),
+            ("&Sign out", "sign_out"),
             ("S&witch user…", "switch_user"),
             (None, ""),
             ("&Open practice database…", "open_database"),

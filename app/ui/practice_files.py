@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,12 +13,46 @@ from app.platform import paths
 SUFFIX = ".chairside"
 
 
+def _names_file() -> Path:
+    return paths.config_dir() / "practices.json"
+
+
+def _names() -> dict[str, str]:
+    try:
+        found = json.loads(_names_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def remember_name(path: Path, practice: str) -> None:
+    """The practice's name, kept on this PC beside the list of its databases: a list of
+    practices is read without opening (and decrypting) each one."""
+    names = _names()
+    key = str(path.resolve())
+    if names.get(key) == practice:
+        return
+    names[key] = practice
+    _names_file().write_text(json.dumps(names, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def labels(known: list[Path]) -> list[str]:
+    """What the user calls each database: its practice's name (and the file's, when two
+    practices share a name)."""
+    names = _names()
+    plain = [names.get(str(p.resolve())) or p.stem for p in known]
+    return [
+        f"{label} ({p.name})" if plain.count(label) > 1 else label
+        for label, p in zip(plain, known, strict=True)
+    ]
+
+
 def choose_known_database(parent: QWidget | None, known: list[Path]) -> Path | None:
-    names = [p.stem for p in known]
-    name, ok = QInputDialog.getItem(
-        parent, "Chairside", "Open which practice database?", names, 0, False
+    shown = labels(known)
+    label, ok = QInputDialog.getItem(
+        parent, "Chairside", "Open which practice database?", shown, 0, False
     )
-    return known[names.index(name)] if ok else None
+    return known[shown.index(label)] if ok else None
 
 
 def choose_database(parent: QWidget | None) -> Path | None:

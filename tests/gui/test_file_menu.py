@@ -65,6 +65,9 @@ def _choose(seen: list[str], kind: type, value: str):
         seen.append(f"asked: {dialog.windowTitle()}")
         if isinstance(dialog, QFileDialog):
             dialog.selectFile(value)
+        elif dialog.comboBoxItems():
+            seen.append(f"choices: {', '.join(dialog.comboBoxItems())}")
+            dialog.setTextValue(value)
         else:
             dialog.setTextValue(value)
         dialog.accept()
@@ -163,7 +166,7 @@ def test_new_switch_and_open_practice_databases(qapp) -> None:
             create_admin("Lakeside Dental"),  # the name given is already filled in
             _window_shows(seen, "Dr Sara"),
             lambda: _menu("switch_database"),
-            _choose(seen, QInputDialog, "practice"),
+            _choose(seen, QInputDialog, "Smile Clinic"),
             _sign_in(seen, "admin", PASSWORD),
             _window_shows(seen, "Dr Sara"),
             lambda: _menu("open_database"),
@@ -180,6 +183,7 @@ def test_new_switch_and_open_practice_databases(qapp) -> None:
         "welcome: Lakeside Dental",
         "window: Chairside — Lakeside Dental / Signed in as Dr Sara Haddad (admin)",
         "asked: Chairside",
+        "choices: Smile Clinic",
         "sign in: Sign in — Smile Clinic",
         "window: Chairside — Smile Clinic / Signed in as Dr Sara Haddad (admin)",
         "asked: Open practice database",
