@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -25,6 +25,17 @@ from app.ui.ops import ReadOp, WriteOp
 from app.ui.patient_dialog import PatientDialog
 from app.ui.patient_list_view import PatientListView
 from app.ui.patient_page import PatientPage
+
+FRAME_ALLOWANCE = 40  # the window manager's title bar and borders
+
+
+def first_size(available: QSize | None) -> QSize:
+    """The size on a first start: roomy, but within the screen's `available` room with
+    the title bar, so that the status bar is on screen on a 1280×720 display too."""
+    size = QSize(1100, 720)
+    if available is not None:
+        size = size.boundedTo(available - QSize(0, FRAME_ALLOWANCE))
+    return size
 
 
 def window_settings() -> QSettings:
@@ -81,7 +92,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(
             QLabel(f"Signed in as {ctx.user.display_name} ({ctx.user.role})", objectName="signedIn")
         )
-        self.resize(1100, 720)
+        screen = self.screen()
+        self.resize(first_size(screen.availableGeometry().size() if screen else None))
         geometry = window_settings().value("main/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
