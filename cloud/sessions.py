@@ -11,10 +11,12 @@ token is issued at every login (no fixation). Each session has its own CSRF toke
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cloud import security
@@ -26,6 +28,11 @@ from cloud.portal.models import Account, PatientSecret, PortalSession, aware
 IDLE = dt.timedelta(minutes=15)
 # However active, a session ends this long after its login.
 ABSOLUTE = dt.timedelta(hours=12)
+# Every read of a signed-in page would otherwise write: the last request is noted at
+# most this often (so a session may end up to this much before IDLE).
+TOUCH_EVERY = dt.timedelta(minutes=1)
+TOUCH_TRIES = 3
+log = logging.getLogger("cloud.sessions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +83,30 @@ def resume(session: Session, token: str | None) -> Active | None:
         session.delete(row)
         session.commit()
         return None
-    row.last_seen_at = now
+    active = Active(Principal(row.installation_id, row.kind, row.name,  # type: ignore[arg-type]
+                              row.account_id, row.patient_id), row.csrf)
+    if now - aware(row.last_seen_at) >= TOUCH_EVERY:
+        _touch(session, row.token_hash, now)
+    else:
+        session.commit()
+    return active
+
+
+def _touch(session: Session, token_hash: str, now: dt.datetime) -> None:
+    """Note the session's last request, in a writing transaction of its own (SQLite can
+    not turn the read into a write while others write); a busy database is tried again,
+    and a touch that still fails costs at most a minute of idle time, never the read."""
     session.commit()
-    return Active(Principal(row.installation_id, row.kind, row.name,  # type: ignore[arg-type]
-                            row.account_id, row.patient_id), row.csrf)
+    for _ in range(TOUCH_TRIES):
+        try:
+            session.connection(execution_options={"sqlite_immediate": True})
+            session.execute(update(PortalSession).where(PortalSession.token_hash == token_hash)
+                            .values(last_seen_at=now))
+            session.commit()
+            return
+        except OperationalError:
+            session.rollback()
+    log.warning("could not note a session's last request: the database stayed busy")
 
 
 def end(session: Session, token: str | None) -> None:

@@ -118,16 +118,20 @@ def patient(session: Session, *, installation_id: str, card: str, password: str,
     via_general = False
     # A patient with a password of his own is opened by it alone: card numbers are
     # short and sequential, so the general password must not reach his page.
+    # Every attempt hashes twice (an own password, the general one: real or dummy), so
+    # that time tells nothing about whether the card exists or has a password.
     without_own: list[Record] = []
+    own_checks = 0
     for rec in patients:
         own = session.get(PatientSecret, rec.entity_id)
         if own is None:
             without_own.append(rec)
             continue
+        own_checks += 1
         if _verify(own.password_hash, password):
             found = rec
             break
-    if not patients:
+    if not own_checks:
         _verify(None, password)
     general_open = (inst is not None and inst.general_password_enabled
                     and throttle.wait_seconds(session, [general_key]) == 0)
