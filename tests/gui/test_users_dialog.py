@@ -184,3 +184,24 @@ def test_a_user_disabled_on_another_pc_is_signed_out_here(store, admin, qapp, qt
         w.close()
         ops.wait_idle()
         ops.shutdown()
+
+
+def test_a_patient_of_a_merged_doctor_shows_the_kept_one(ctx, qtbot) -> None:
+    from app.ui.patient_dialog import PatientDialog
+
+    ctx.store.users.create("drkim", "Dr Kim", "kim-secret-1", "member", by=ctx.viewer)
+    lee = ctx.store.users.create("drlee", "Dr Lee", "lee-secret-1", "member", by=ctx.viewer)
+    other = new_id()  # drlee made on another PC, later: merged into this one
+    pull_user(ctx.store, other, {
+        "username": "drlee", "display_name": "Dr Lee", "role": "member", "active": True,
+        "password_hash": _hasher.hash("lee-secret-2"), "merged_into": None})
+    p = ctx.store.patients.create(ctx.viewer, {"first_name": "Bo",
+                                               "responsible_user_id": other})
+    dialog = PatientDialog(ctx, ctx.store.patients.get(ctx.viewer, p.id))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.doctor.count() > 0, timeout=WAIT)
+    assert [dialog.doctor.itemText(i) for i in range(dialog.doctor.count())] == [
+        "Dr Admin", "Dr Kim", "Dr Lee"]
+    assert (dialog.doctor.currentText(), dialog.doctor.currentData()) == ("Dr Lee", lee.id)
+    dialog.close()
