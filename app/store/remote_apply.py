@@ -37,6 +37,11 @@ _PLACEHOLDER = {
     "discount": 0,
     "tax": 0,
     "duration_minutes": 30,
+    # A user whose creation was not seen: nobody can sign in as him (no hash matches).
+    "username": "",
+    "display_name": "",
+    "role": "member",
+    "password_hash": "",
 }
 _CHUNK = 500  # ids in one IN (...) list, well below SQLite's bound-parameter limit
 _DERIVED = ("sort_key", "phone_digits")  # patients' local columns kept from the synced ones

@@ -4,6 +4,7 @@ real cloud on loopback)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -28,6 +29,7 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from app.platform.secrets import SecretStore
+from app.store.errors import StoreError
 from app.store.models import SYNCED_MODELS, ConflictRecord, OutboxMutation, Patient
 from app.store.sync_repo import SyncRepo
 from sync_agent import connection
@@ -40,6 +42,8 @@ REPLICAS = 3
 EXAMPLES = int(os.environ.get("CHAIRSIDE_CONVERGENCE_EXAMPLES", "10"))
 FIELDS = ("note", "allergies")  # few fields, so that concurrent edits of one happen often
 VALUES = st.sampled_from(["A", "B", "C", "+4915112345", "Ä ü", "北京", ""])
+# Few names, so that two PCs often make the same user while apart.
+USERNAMES = st.sampled_from(["drlee", "DrLee", "drkim", "ana"])
 
 
 def snapshot(store) -> dict[str, dict[str, object]]:
@@ -56,6 +60,7 @@ def snapshot(store) -> dict[str, dict[str, object]]:
 class Clinic(RuleBasedStateMachine):
     env: ClassVar[dict[str, Any]] = {}
     patients = Bundle("patients")
+    users = Bundle("users")
 
     def __init__(self) -> None:
         super().__init__()
@@ -75,6 +80,7 @@ class Clinic(RuleBasedStateMachine):
         self.online = [True] * REPLICAS
         # entity_id, field, hlc, base, value
         self.writes: list[tuple[str, str, str, str | None, object]] = []
+        self.recorded: set[str] = set()
         self.folder = folder
 
     def teardown(self) -> None:
@@ -85,6 +91,9 @@ class Clinic(RuleBasedStateMachine):
     def _record_writes(self, store, before: int) -> None:
         with store.db.read() as s:
             for m in s.scalars(select(OutboxMutation).where(OutboxMutation.seq > before)):
+                if m.mutation_id in self.recorded:
+                    continue
+                self.recorded.add(m.mutation_id)
                 for name, stamp in m.payload["hlc"].items():
                     self.writes.append(
                         (
@@ -169,6 +178,42 @@ class Clinic(RuleBasedStateMachine):
         store.records.add_visit(admin.viewer(), patient, {"visit_date": f"2026-02-{day:02d}"})
         self._record_writes(store, before)
 
+    @rule(target=users, pc=st.integers(0, REPLICAS - 1), username=USERNAMES)
+    def create_user(self, pc: int, username: str) -> object:
+        store, _, admin = self.pcs[pc]
+        before = self._last_seq(store)
+        try:
+            user = store.users.create(username, f"Dr {username}", "correct horse", "member",
+                                      by=admin.viewer())
+        except StoreError:
+            return multiple()  # this PC already has a user of that name
+        self._record_writes(store, before)
+        return user.id
+
+    @rule(pc=st.integers(0, REPLICAS - 1), user=users, name=VALUES)
+    def rename_user(self, pc: int, user: str, name: str) -> None:
+        store, _, admin = self.pcs[pc]
+        before = self._last_seq(store)
+        with contextlib.suppress(StoreError):  # not seen here yet, or merged away
+            store.users.update(admin.viewer(), user, display_name=f"Dr {name}")
+        self._record_writes(store, before)
+
+    @rule(pc=st.integers(0, REPLICAS - 1), user=users, active=st.booleans())
+    def disable_user(self, pc: int, user: str, active: bool) -> None:
+        store, _, admin = self.pcs[pc]
+        before = self._last_seq(store)
+        with contextlib.suppress(StoreError):
+            store.users.update(admin.viewer(), user, active=active)
+        self._record_writes(store, before)
+
+    @rule(pc=st.integers(0, REPLICAS - 1), patient=patients, user=users)
+    def assign(self, pc: int, patient: str, user: str) -> None:
+        store, _, admin = self.pcs[pc]
+        before = self._last_seq(store)
+        with contextlib.suppress(StoreError):
+            store.patients.update(admin.viewer(), patient, {"responsible_user_id": user})
+        self._record_writes(store, before)
+
     @rule(pc=st.integers(0, REPLICAS - 1))
     def partition(self, pc: int) -> None:
         self.online[pc] = False
@@ -186,9 +231,16 @@ class Clinic(RuleBasedStateMachine):
     @rule(pc=st.integers(0, REPLICAS - 1))
     def sync(self, pc: int) -> None:
         if self.online[pc]:
-            agent = self.pcs[pc][1]
-            agent.sync_once(forced=True)
-            assert agent.last_error is None, agent.last_error
+            self._sync(pc)
+
+    def _sync(self, pc: int) -> None:
+        store, agent, _ = self.pcs[pc]
+        agent.sync_once(forced=True)
+        assert agent.last_error is None, agent.last_error
+        # A PC that pulls a user with the name of one of its own merges the two: a
+        # write of its own, made on top of what it holds (the outbox reuses the numbers
+        # of rows that went up, so all of it is read, each change once).
+        self._record_writes(store, 0)
 
     @rule()
     def sync_all_online(self) -> None:
@@ -202,10 +254,17 @@ class Clinic(RuleBasedStateMachine):
 
     def converge(self) -> None:
         self.online = [True] * REPLICAS
-        for _ in range(2):
-            for _store, agent, _ in self.pcs:
-                agent.sync_once(forced=True)
-                assert agent.last_error is None, agent.last_error
+        # Until a round in which nobody had anything to send: then every PC pulled
+        # everything. A merge of two users of one name is made by each PC that notices
+        # it at a pull and goes up with its next sync, so this takes a few rounds.
+        for _ in range(8):
+            quiet = all(SyncRepo(store.db).outbox_counts() == (0, 0) for store, _, _ in self.pcs)
+            for pc in range(REPLICAS):
+                self._sync(pc)
+            if quiet and all(
+                SyncRepo(store.db).outbox_counts() == (0, 0) for store, _, _ in self.pcs
+            ):
+                break
         snaps = [snapshot(store) for store, _, _ in self.pcs]
         for other in snaps[1:]:
             diff = {
@@ -215,6 +274,21 @@ class Clinic(RuleBasedStateMachine):
             }
             assert not diff, f"replicas differ: {diff}"
         self._check_no_silent_loss(snaps[0])
+        self._check_users()
+
+    def _check_users(self) -> None:
+        """One user per name, the same on every PC, and every patient's doctor one of
+        them."""
+        listed = [store.users.list() for store, _, _ in self.pcs]
+        assert all(users == listed[0] for users in listed[1:])
+        names = [u.username.lower() for u in listed[0]]
+        assert len(names) == len(set(names)), names
+        for store, _, _ in self.pcs:
+            with store.db.read() as s:
+                owners = set(s.scalars(select(Patient.responsible_user_id)))
+            for owner in owners - {None}:
+                user = store.users.get(owner)
+                assert user is not None and user in listed[0], owner
 
     def _check_no_silent_loss(self, final: dict[str, dict[str, object]]) -> None:
         # What a person can still see of each field: every value kept in an inbox.

@@ -197,3 +197,18 @@ def test_the_upgrade_queues_existing_users(tmp_path: Path) -> None:
             assert set(s.get(User, uid).stamps) >= {"username", "password_hash", "active"}
     finally:
         db.close()
+
+
+def test_a_user_change_seen_before_the_user_signs_nobody_in(store, admin) -> None:
+    """A change of a user whose creation has not arrived (never expected: the cloud
+    sends a user's changes in order) makes a row nobody can sign in as."""
+    from app.core.hlc import Clock
+
+    uid = new_id()
+    stamp = str(Clock(new_node_id()).now())
+    repo = SyncRepo(store.db)
+    repo.apply_remote([{"entity": "user", "entity_id": uid,
+                        "fields": {"active": {"value": True, "hlc": stamp, "base": None}}}],
+                      repo.pull_cursor() + 1)
+    assert store.users.authenticate("", "") is None
+    assert store.users.get(uid).role == "member"
