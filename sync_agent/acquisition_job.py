@@ -274,10 +274,12 @@ class AcquisitionJob:
                     self._fail(src.path, src, _odd(src.path, exc), report)
         try:
             self.repo.ingest(entries)
-        except Exception as exc:  # the sources stay in place; the next pass tries again
-            log.exception("acquisition: filing failed")
-            report.errors.append(str(exc))
-            return
+        except Exception as exc:
+            log.exception("acquisition: filing failed; filing the items one by one")
+            entries = self._ingest_each(entries, report)
+            if not entries:  # the database itself is in trouble: all wait for next pass
+                report.errors.append(str(exc))
+                return
         for e in entries:
             setattr(report, e.status, getattr(report, e.status) + len(e.sources))
             to_move.extend(src.path for src in e.sources)
@@ -306,6 +308,25 @@ class AcquisitionJob:
         except Exception as exc:  # the files are filed and moved; only the note is late
             log.exception("acquisition: recording the moves failed")
             report.errors.append(str(exc))
+
+    def _ingest_each(self, entries: list[Ingest], report: ScanReport) -> list[Ingest]:
+        """File what can be filed; an item that cannot is listed as failed with the
+        reason, unless nothing could be filed at all (then nothing is judged)."""
+        filed, refused = [], []
+        for e in entries:
+            try:
+                self.repo.ingest([e])
+                filed.append(e)
+            except Exception as exc:
+                refused.append((e, exc))
+        if filed:
+            for e, exc in refused:
+                for src in e.sources:
+                    try:
+                        self._fail(src.path, src, _odd(src.path, exc), report)
+                    except Exception:
+                        log.exception("acquisition: could not list %s as failed", src.path)
+        return filed
 
     @staticmethod
     def _unchanged(path: Path, st: os.stat_result | SourceFacts) -> bool:

@@ -1,17 +1,20 @@
 """Images from the acquisition folder waiting for a person: unassigned (no acquisition
 was active), quarantined (their DICOM header names someone else), failed (not
 imported; the file is still in the folder). Waiting ones are attached to the patient
-whose page opened this dialog."""
+whose page opened this dialog, or, opened from the main window, to a patient found by
+name or number; quarantined ones only after the reason was shown and accepted."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.acquisition_repo import AcquisitionRepo, InboxRow
+from app.store.dto import PatientFilter, PatientRow
 from app.store.images_repo import AddReport, ImageRow
 from app.ui import formatting
 from app.ui.context import AppContext
@@ -62,9 +66,8 @@ class UnassignedDialog(QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         who = patient_name or "the open patient"
         self.attach_button = QPushButton(f"Attach to {who}", objectName="attachImages")
-        self.attach_button.setEnabled(patient_id is not None)
         if patient_id is None:
-            self.attach_button.setToolTip("Open the patient's Images tab to attach files.")
+            self.attach_button.setText("Attach to a patient…")
         self.attach_button.clicked.connect(self.attach_selected)
         self.preview_button = QPushButton("Preview…", objectName="previewInbox")
         self.preview_button.clicked.connect(self.preview_selected)
@@ -118,11 +121,39 @@ class UnassignedDialog(QDialog):
 
     def attach_selected(self) -> None:
         picked = [r for r in self.selected() if r.status != "failed"]
-        if not picked or self.patient_id is None:
-            self.status.setText("Pick waiting or quarantined files to attach."
-                                if self.patient_id is not None else
-                                "Open the patient's Images tab to attach files to them.")
+        if not picked:
+            self.status.setText("Pick waiting or quarantined files to attach.")
             return
+        if self.patient_id is None:
+            self.pick_patient(lambda pid, name: self.attach(picked, pid, name))
+            return
+        self.attach(picked, self.patient_id, self.patient_name)
+
+    def pick_patient(self, then: Callable[[str, str], None]) -> None:
+        """Opened from the main window: find the patient the files belong to."""
+        text, ok = QInputDialog.getText(self, "Attach to a patient",
+                                        "Patient's name, number or phone:")
+        if not ok or not text.strip():
+            return
+        ctx = self.ctx
+
+        def found(rows: list[PatientRow]) -> None:
+            if not rows:
+                self.status.setText(f"No patient matches “{text.strip()}”.")
+                return
+            labels = [" · ".join(p for p in (f"{r.first_name} {r.last_name}".strip(),
+                                             f"born {r.birth_date}" if r.birth_date else "",
+                                             f"no. {r.num}") if p) for r in rows]
+            label, chosen = QInputDialog.getItem(self, "Attach to a patient",
+                                                 "Which patient?", labels, 0, False)
+            if chosen and label in labels:
+                row = rows[labels.index(label)]
+                then(row.id, f"{row.first_name} {row.last_name}".strip())
+
+        ReadOp(lambda: ctx.store.patients.search(ctx.viewer, PatientFilter(query=text.strip()),
+                                                 limit=50)).success(found).run(ctx.ops)
+
+    def attach(self, picked: list[InboxRow], pid: str, who: str) -> None:
         held = [r for r in picked if r.status == "quarantined"]
         if held:
             # The header named someone else, or could not be checked: a person decides,
@@ -132,14 +163,14 @@ class UnassignedDialog(QDialog):
             answer = QMessageBox.question(
                 self, "Attach quarantined files",
                 f"These files were held back:\n\n{reasons}{more}\n\nAttach them to "
-                f"{self.patient_name or 'this patient'} all the same?")
+                f"{who or 'this patient'} all the same?")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        ctx, pid = self.ctx, self.patient_id
+        ctx = self.ctx
         name = f"Images {dt.date.today().isoformat()}"
 
         def done(report: AddReport) -> None:
-            self.status.setText(f"Attached {len(report.added)} image(s).")
+            self.status.setText(f"Attached {len(report.added)} image(s) to {who}.")
             self.load()
 
         WriteOp(lambda: self.repo.attach(ctx.viewer, [r.id for r in picked], pid,

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from app.store.acquisition_repo import AcquisitionRepo
+from app.store.dto import PatientFilter
 from app.store.images_repo import ImagesRepo
 from app.ui.image_viewer import ImageViewer
 from app.ui.unassigned_dialog import UnassignedDialog
@@ -181,4 +182,39 @@ def test_a_quarantined_file_is_attached_with_its_reason_in_front(page, qtbot, st
     qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=10000)
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 0)
+    dialog.close()
+
+
+def test_from_the_main_window_a_file_is_attached_to_a_patient_found_by_name(
+        window, qtbot, store, admin, monkeypatch, tmp_path) -> None:
+    store.patients.create(admin.viewer(), {"first_name": "Jane", "last_name": "Roe",
+                                           "gender": "female", "birth_date": "1990-05-05"})
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    samples.dicom_xray(drop / "jane.dcm", name="ROE^JANE", birth="19900505")
+    t = [0.0]
+    job = AcquisitionJob(store.db, drop, settle_s=1, clock=lambda: t[0])
+    job.run()
+    t[0] += 2
+    assert job.run().unassigned == 1
+    window.unassigned_images()
+    dialog = window.findChild(UnassignedDialog)
+    qtbot.waitUntil(lambda: dialog is not None and dialog.model.rowCount() == 1)
+    assert dialog.attach_button.text() == "Attach to a patient…"
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("roe", True)))
+    offered: list[list[str]] = []
+
+    def choose(_parent, _title, _label, items, *a, **k):
+        offered.append(list(items))
+        return items[0], True
+
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(choose))
+    dialog.table.selectRow(0)
+    qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Attached 1 image(s) to Jane Roe" in dialog.status.text(),
+                    timeout=10000)
+    assert offered == [["Jane Roe · born 1990-05-05 · no. 1"]]
+    [jane] = [p for p in store.patients.search(admin.viewer(), PatientFilter(query="Roe"))]
+    [group] = ImagesRepo(store.db).by_record(admin.viewer(), jane.id)
+    assert [i.filename for i in group.images] == ["jane.dcm"]
     dialog.close()

@@ -180,3 +180,27 @@ def test_a_dicom_paused_before_its_pixels_waits_for_them(store, admin, patient, 
     [image] = _images(store, admin, patient, files)
     assert image.path.read_bytes() == whole
     assert (drop / "imported" / "BW.dcm").read_bytes() == whole
+
+
+def test_an_item_the_database_refuses_does_not_hold_up_the_others(
+        store, admin, patient, files, drop, clock, monkeypatch) -> None:
+    from app.store import acquisition_repo
+
+    AcquisitionRepo(store.db, files).start(admin.viewer(), patient.id)
+    samples.photo(drop / "a.jpg", seed=1)
+    samples.photo(drop / "poison.jpg", seed=2)
+    samples.dicom_xray(drop / "b.dcm")
+    real = acquisition_repo.AcquisitionRepo._ingest_one
+
+    def refuse(self, s, e, alive):
+        if e.item.filename == "poison.jpg":
+            raise ValueError("a value the database will not take")
+        return real(self, s, e, alive)
+
+    monkeypatch.setattr(acquisition_repo.AcquisitionRepo, "_ingest_one", refuse)
+    report = _passes(_job(store, drop, files, clock), clock)
+    assert (report.attached, report.failed) == (2, 1)
+    assert sorted(i.filename for i in _images(store, admin, patient, files)) == ["a.jpg",
+                                                                                 "b.dcm"]
+    [failed] = AcquisitionRepo(store.db, files).inbox()
+    assert failed.filename == "poison.jpg" and (drop / "poison.jpg").exists()
