@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -14,8 +15,12 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QProxyStyle,
     QPushButton,
     QStackedWidget,
+    QStyle,
+    QStyleOption,
+    QStyleOptionHeader,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -30,6 +35,25 @@ from app.ui.patient_list_model import NAME_COLUMN, SORTABLE, PatientListModel, s
 from app.ui.table_model import RowRole
 
 PAGE = 50
+
+
+class ArrowUpForAscending(QProxyStyle):
+    """Qt draws the arrow of an ascending (A→Z) column pointing down; people read a
+    down arrow as Z→A. Here the arrow points up for ascending, as on most systems."""
+
+    def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,
+                      painter: QPainter, widget: QWidget | None = None) -> None:
+        if element == QStyle.PrimitiveElement.PE_IndicatorHeaderArrow and isinstance(
+                option, QStyleOptionHeader):
+            flipped = QStyleOptionHeader(option)
+            flipped.sortIndicator = {  # type: ignore[attr-defined]
+                QStyleOptionHeader.SortIndicator.SortUp:
+                    QStyleOptionHeader.SortIndicator.SortDown,
+                QStyleOptionHeader.SortIndicator.SortDown:
+                    QStyleOptionHeader.SortIndicator.SortUp,
+            }.get(option.sortIndicator, option.sortIndicator)  # type: ignore[attr-defined]
+            option = flipped
+        super().drawPrimitive(element, option, painter, widget)
 
 
 class PatientListView(QWidget):
@@ -85,6 +109,9 @@ class PatientListView(QWidget):
         header = self.table.horizontalHeader()
         header.setSortIndicator(NAME_COLUMN, Qt.SortOrder.AscendingOrder)
         header.sortIndicatorChanged.connect(self._show_sort)
+        self._header_style = ArrowUpForAscending(self.style().name())
+        self._header_style.setParent(self)
+        header.setStyle(self._header_style)
         # The name takes the room left; the other columns are as wide as what they hold
         # (measured on each first page), so the card number never takes the rest.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -93,6 +93,34 @@ def test_sort_arrow_always_shows_the_order_of_the_rows(window, qtbot, ctx) -> No
     qtbot.waitUntil(lambda: visible_names(window) == expected[::-1])
 
 
+def arrow_points_up(header, column: int) -> bool:
+    """Whether the sort arrow drawn at the right of the column's header points up (its
+    widest row of dark pixels at the bottom)."""
+    image = header.grab().toImage()
+    right = header.sectionViewportPosition(column) + header.sectionSize(column)
+    rows = []
+    for y in range(image.height()):
+        dark = [x for x in range(right - 24, right)
+                if image.pixelColor(x, y).lightness() < 140]
+        if dark:
+            rows.append(len(dark))
+    assert len(rows) >= 2, "no arrow drawn"
+    return rows[-1] > rows[0]
+
+
+def test_the_arrow_points_up_for_a_to_z_and_down_for_z_to_a(window, qtbot, ctx) -> None:
+    for first, last in [("Ana", "Abreu"), ("Bia", "Borges")]:
+        ctx.store.patients.create(ctx.viewer, {"first_name": first, "last_name": last})
+    lst = window.patient_list
+    lst.reload()
+    header = lst.table.horizontalHeader()
+    qtbot.waitUntil(lambda: visible_names(window) == ["Ana Abreu", "Bia Borges"])
+    assert arrow_points_up(header, 0)
+    lst.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    qtbot.waitUntil(lambda: visible_names(window) == ["Bia Borges", "Ana Abreu"])
+    assert not arrow_points_up(header, 0)
+
+
 def test_down_and_enter_from_the_search_box_open_the_highlighted_patient(
     window, qtbot, ctx
 ) -> None:
