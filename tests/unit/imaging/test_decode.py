@@ -10,7 +10,7 @@ from PIL import Image
 
 from app.imaging import classify, dicom, mesh, series, thumbnails
 from app.imaging.cas import ImageStore, hash_file
-from app.imaging.errors import DamagedFileError, TooLargeError
+from app.imaging.errors import DamagedFileError, ImagingError, TooLargeError
 from app.imaging.importer import prepare
 from tests.unit.imaging import samples
 
@@ -203,3 +203,80 @@ def test_a_photo_is_dated_by_its_camera(tmp_path: Path) -> None:
 
 def test_every_usual_compressed_dicom_has_a_decoder() -> None:
     assert dicom.missing_decoders() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [("test_files/SC_rgb_jpeg.dcm", "RGB"),  # declares explicit VR, written implicit
+     ("test_files/image_dfl.dcm", "L"),  # deflated
+     ("test_files/examples_palette.dcm", "RGB"),  # PALETTE COLOR drawn in colour
+     ("test_files/MR_small_jpeg_ls_lossless.dcm", "L"),
+     ("test_files/MR_small_jp2klossless.dcm", "L"),
+     ("test_files/badVR.dcm", "L"),  # NumberOfFrames "1A"
+     ("test_files/CT_small.dcm", "L")],  # a TIFF header in its preamble
+)
+def test_real_world_dicom_is_drawn(name: str, mode: str) -> None:
+    im = dicom.render(samples.corpus(name))
+    assert im.mode == mode and im.width > 1
+    if name.endswith("palette.dcm"):
+        r, g, b = (np.asarray(im, dtype=np.int16)[..., i] for i in range(3))
+        assert (np.abs(r - g) + np.abs(g - b)).max() > 30  # not grey
+
+
+def test_a_multi_frame_file_shows_its_middle_frame(tmp_path: Path) -> None:
+    import pydicom
+
+    src = samples.corpus("test_files/SC_rgb_rle_2frame.dcm")
+    ds = pydicom.dcmread(src)
+    frames = ds.pixel_array
+    middle = dicom.render(src)
+    assert np.array_equal(np.asarray(middle), frames[1])  # of 2 frames, index 1
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "sop"),
+    [("test_files/CT_small.dcm", "cbct", "CT Image Storage"),
+     ("test_files/rtplan.dcm", "document", "RT Plan Storage"),
+     ("test_files/test-SR.dcm", "document", "SR Storage"),
+     ("test_files/waveform_ecg.dcm", "document", "ECG Waveform Storage"),
+     ("palettes/hotiron.dcm", "document", "Color Palette Storage"),
+     ("test_files/dicomdirtests/DICOMDIR", "document", "Media Storage Directory Storage"),
+     ("test_files/dicomdirtests/77654033/CR1/6154", "xray", "Computed Radiography"),
+     ("test_files/MR_small.dcm", "other", "MR Image Storage"),
+     ("test_files/SC_rgb_jpeg_dcmtk.dcm", "intraoral_photo", "Secondary Capture"),
+     ("test_files/no_meta_group_length.dcm", "document", "")],
+)
+def test_kinds_of_real_world_dicom(name: str, kind: str, sop: str) -> None:
+    found = classify.classify(samples.corpus(name))
+    assert found.format == "dicom" and found.kind == kind
+    assert found.dicom is not None and sop in found.dicom.sop_class
+
+
+@pytest.mark.parametrize(
+    ("modality", "said", "kind"),
+    [("IO", "", "xray"), ("PX", "", "panoramic"), ("DX", "OPG", "panoramic"),
+     ("DX", "Ceph lateral", "cephalometric"), ("CR", "", "xray"), ("CT", "", "cbct"),
+     ("MR", "", "other")],
+)
+def test_kinds_by_modality(modality: str, said: str, kind: str) -> None:
+    from app.imaging.dicom_tags import kind_of
+
+    assert kind_of(modality, "", True, False, said) == kind
+
+
+def test_a_headerless_dicom_is_recognised_by_parsing_and_junk_is_refused(tmp_path: Path
+                                                                         ) -> None:
+    import pydicom
+
+    implicit = tmp_path / "IMG0001"  # no preamble, no "DICM", no extension
+
+    ds = pydicom.dcmread(samples.corpus("test_files/MR_small_implicit.dcm"))
+    ds.preamble = None
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.save_as(implicit, implicit_vr=True, little_endian=True, enforce_file_format=False)
+    assert implicit.read_bytes()[128:132] != b"DICM"
+    found = classify.classify(implicit)
+    assert found.format == "dicom" and found.dicom is not None
+    junk = samples.corpus("test_files/no_meta.dcm")
+    with pytest.raises(ImagingError, match="neither the DICOM marker"):
+        classify.classify(junk)
