@@ -11,7 +11,9 @@ guess:
 - A DICOM name is FAMILY^GIVEN^MIDDLE^PREFIX^SUFFIX, possibly in up to three groups
   (alphabetic=ideographic=phonetic); the file is this patient's when one group names
   them. Middle names, prefixes and suffixes vary between devices and are ignored.
-  A family and given name written the other way round is not accepted silently.
+  A family and given name written the other way round is not accepted silently, nor
+  a family name alone (a parent and child share it) unless the birth date or the
+  PatientID agrees.
 - PatientID is compared when both sides have one (the patient's card or ID number;
   the patient number also counts as agreeing).
 - A birth date in the file that cannot be read, or a name that folds to nothing, is
@@ -78,7 +80,8 @@ class Patient:
 
 
 def _group_matches(group: str, first: frozenset[str], last: frozenset[str]) -> str:
-    """"yes", "no", "swapped" or "empty" for one PN group."""
+    """"yes", "family" (the family name alone), "no", "swapped" or "empty" for one
+    PN group."""
     parts = group.split("^")
     family = fold(parts[0])
     given = fold(parts[1]) if len(parts) > 1 else frozenset()
@@ -94,7 +97,9 @@ def _group_matches(group: str, first: frozenset[str], last: frozenset[str]) -> s
         return "yes" if ok else "no"
     if not last:  # the practice knows only one name
         return "yes" if (family | given) == first else "no"
-    if family == last and (not given or given <= first or first <= given | middle):
+    if family == last and not given:
+        return "family"  # "DOE^": a parent and child share it; something else must agree
+    if family == last and (given <= first or first <= given | middle):
         return "yes"
     if given == last and family and family <= first:
         return "swapped"
@@ -106,7 +111,7 @@ def _name_verdict(pn: str, who: Patient) -> str:
     if not first and not last:
         return "empty"
     verdicts = [_group_matches(g, first, last) for g in pn.split("=")]
-    for v in ("yes", "swapped", "no"):
+    for v in ("yes", "family", "swapped", "no"):
         if v in verdicts:
             return v
     return "empty"
@@ -124,11 +129,15 @@ def mismatch(patient_name: str, patient_id: str, birth_raw: str, birth_iso: str 
         problems.append(f"gives patient ID {patient_id.strip()}")
     verdict = _name_verdict(patient_name, who)
     shown = ", ".join(p.strip() for p in re.split(r"[\^=]", patient_name) if p.strip())
+    birth_agrees = bool(birth_iso and who.birth_date and birth_iso == who.birth_date)
     unsure = False
     if verdict == "no":
         problems.append(f"names {shown}")
     elif verdict == "swapped":
         problems.append(f"names {shown}, with family and given names the other way round")
+    elif verdict == "family" and not (id_agrees or birth_agrees):
+        unsure = True
+        problems.append(f"names only the family {shown}, and no birth date or ID agrees")
     elif verdict == "empty" and not id_agrees:
         unsure = True
         problems.append("names nobody" if not shown

@@ -29,7 +29,7 @@ def info(name: str, birth: str | None = "1980-01-02", patient_id: str = "",
         ("DOE^JOHN", "John Quincy", "Doe", SAME),
         ("Doe^John^Q", "John Quincy", "Doe", SAME),
         ("DOE^JOHN QUINCY", "John Quincy", "Doe", SAME),
-        ("doe^", "John Quincy", "Doe", SAME),  # the family name alone
+        ("doe^", "John Quincy", "Doe", SAME),  # the family name, and the birth date agrees
         ("JOHN DOE", "John Quincy", "Doe", SAME),  # one component, given first
         ("DOE^JOHN^^DR^JR", "John", "Doe", SAME),  # prefix and suffix ignored
         ("ROE^JANE", "John", "Doe", "names ROE, JANE"),
@@ -92,6 +92,24 @@ def test_patient_id(name: str, patient_id: str, card: str | None, expected: str 
                     ) -> None:
     reason = dicom_mismatch(info(name, patient_id=patient_id), "John", "Doe", "1980-01-02",
                             (card,), 7)
+    if expected is SAME:
+        assert reason is None
+    else:
+        assert reason is not None and expected in reason
+
+
+@pytest.mark.parametrize(
+    ("birth", "patient_id", "expected"),
+    [(None, "", "Cannot confirm whose file this is: the DICOM header names only the "
+      "family DOE"),
+     ("1980-01-02", "", SAME), (None, "C-1042", SAME),
+     ("1990-05-05", "", "says born 1990-05-05")],
+)
+def test_a_family_name_alone_needs_something_else_to_agree(
+        birth: str | None, patient_id: str, expected: str | None) -> None:
+    """A parent and a child share "DOE^": the birth date or the ID must tell them apart."""
+    reason = dicom_mismatch(info("DOE^", birth, patient_id=patient_id), "John", "Doe",
+                            "1980-01-02", ("C-1042",))
     if expected is SAME:
         assert reason is None
     else:
