@@ -62,14 +62,20 @@ def _choose(seen: list[str], kind: type, value: str):
         dialog = modal(kind)
         if dialog is None:
             return False
-        seen.append(f"asked: {dialog.windowTitle()}")
         if isinstance(dialog, QFileDialog):
+            # Qt's own file dialog lists the folder in the background and selects the
+            # file once it is listed: try again until it shows as selected.
             dialog.selectFile(value)
-        elif dialog.comboBoxItems():
+            if [Path(f) for f in dialog.selectedFiles()] != [Path(value)]:
+                return False
+            seen.append(f"asked: {dialog.windowTitle()}")
+            seen.append(f"file: {Path(value).name}")
+            dialog.accept()
+            return True
+        seen.append(f"asked: {dialog.windowTitle()}")
+        if dialog.comboBoxItems():
             seen.append(f"choices: {', '.join(dialog.comboBoxItems())}")
-            dialog.setTextValue(value)
-        else:
-            dialog.setTextValue(value)
+        dialog.setTextValue(value)
         dialog.accept()
         return True
 
@@ -187,6 +193,7 @@ def test_new_switch_and_open_practice_databases(qapp) -> None:
         "sign in: Sign in — Smile Clinic",
         "window: Chairside — Smile Clinic / Signed in as Dr Sara Haddad (admin)",
         "asked: Open practice database",
+        "file: lakeside-dental.chairside",
         "sign in: Sign in — Lakeside Dental",
         "window: Chairside — Smile Clinic / Signed in as Dr Sara Haddad (admin)",
     ]
