@@ -4,6 +4,7 @@ quarantined files attached knowingly."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pydicom
@@ -15,9 +16,21 @@ from app.store.dto import PatientFilter
 from app.store.images_repo import ImagesRepo
 from app.ui.image_viewer import ImageViewer
 from app.ui.unassigned_dialog import UnassignedDialog
-from sync_agent.acquisition_job import AcquisitionJob
+from sync_agent.acquisition_job import AcquisitionJob, ScanReport
 from tests.gui.imaging.test_images import add_through_dialog
 from tests.unit.imaging import samples
+
+
+def through_the_folder(store, tmp_path: Path, make: Callable[[Path], object]) -> ScanReport:
+    """A device drops a file into the acquisition folder; the agent's job takes it."""
+    drop = tmp_path / "drop"
+    drop.mkdir(exist_ok=True)
+    make(drop)
+    t = [0.0]
+    job = AcquisitionJob(store.db, drop, settle_s=1, clock=lambda: t[0])
+    job.run()
+    t[0] += 2
+    return job.run()
 
 
 def dental_xray(path: Path) -> Path:
@@ -156,14 +169,8 @@ def test_a_quarantined_file_is_attached_with_its_reason_in_front(page, qtbot, st
                                                                  tmp_path) -> None:
     tab = page.images_tab
     AcquisitionRepo(store.db).start(tab.ctx.viewer, page.patient.id)
-    drop = tmp_path / "drop"
-    drop.mkdir()
-    samples.dicom_xray(drop / "nameless.dcm", name="", birth="")
-    t = [0.0]
-    job = AcquisitionJob(store.db, drop, settle_s=1, clock=lambda: t[0])
-    job.run()
-    t[0] += 2
-    assert job.run().quarantined == 1
+    assert through_the_folder(store, tmp_path, lambda d: samples.dicom_xray(
+        d / "nameless.dcm", name="", birth="")).quarantined == 1
     tab.show_inbox()
     dialog = tab.findChild(UnassignedDialog)
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 1)
@@ -189,14 +196,8 @@ def test_from_the_main_window_a_file_is_attached_to_a_patient_found_by_name(
         window, qtbot, store, admin, monkeypatch, tmp_path) -> None:
     store.patients.create(admin.viewer(), {"first_name": "Jane", "last_name": "Roe",
                                            "gender": "female", "birth_date": "1990-05-05"})
-    drop = tmp_path / "drop"
-    drop.mkdir()
-    samples.dicom_xray(drop / "jane.dcm", name="ROE^JANE", birth="19900505")
-    t = [0.0]
-    job = AcquisitionJob(store.db, drop, settle_s=1, clock=lambda: t[0])
-    job.run()
-    t[0] += 2
-    assert job.run().unassigned == 1
+    assert through_the_folder(store, tmp_path, lambda d: samples.dicom_xray(
+        d / "jane.dcm", name="ROE^JANE", birth="19900505")).unassigned == 1
     window.unassigned_images()
     dialog = window.findChild(UnassignedDialog)
     qtbot.waitUntil(lambda: dialog is not None and dialog.model.rowCount() == 1)

@@ -10,30 +10,11 @@ from pathlib import Path
 from app.imaging import classify
 from app.imaging.cas import hash_file
 from app.store.acquisition_repo import AcquisitionRepo
-from app.store.images_repo import ImagesRepo
-from sync_agent.acquisition_job import AcquisitionJob, ScanReport
+from sync_agent.acquisition_job import AcquisitionJob
 from tests.integration.imaging.conftest import wait_until
+from tests.integration.imaging.test_acquisition import _images, _job
+from tests.integration.imaging.test_acquisition import _pass as _passes
 from tests.unit.imaging import samples
-
-
-def _job(store, drop, files, clock, **kw) -> AcquisitionJob:
-    kw.setdefault("settle_s", 1.0)
-    return AcquisitionJob(store.db, drop, files=files, clock=clock, **kw)
-
-
-def _passes(job: AcquisitionJob, clock, n: int = 2) -> ScanReport:
-    total = ScanReport()
-    for _ in range(n):
-        report = job.run()
-        for name in ("attached", "unassigned", "quarantined", "failed", "moved"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        clock.advance(1.5)
-    return total
-
-
-def _images(store, admin, patient, files):
-    return [i for g in ImagesRepo(store.db, files).by_record(admin.viewer(), patient.id)
-            for i in g.images]
 
 
 def test_one_odd_file_never_stops_the_others(store, admin, patient, files, drop, clock,
