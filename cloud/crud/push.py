@@ -46,6 +46,28 @@ def parse_batch(raw: Sequence[Any]) -> list[Mutation]:
     return out
 
 
+# What the audit log says of a program user's change: values people may read, and of the
+# password only that it changed (its hash is a secret, kept out of every log).
+_USER_SHOWN = ("username", "display_name", "role", "active", "merged_into")
+
+
+def user_changes(
+    mutations: Sequence[Mutation], results: Sequence[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """(user id, what changed) of the program-user changes a batch applied now (not
+    replays), for the audit log."""
+    out: list[tuple[str, str]] = []
+    for m, r in zip(mutations, results, strict=True):
+        if m.entity != "user" or r.get("replayed") or not r.get("applied"):
+            continue
+        applied = set(r["applied"])
+        said = [f"{n}={m.fields[n]}" for n in _USER_SHOWN if n in applied]
+        if "password_hash" in applied:
+            said.append("password changed")
+        out.append((m.entity_id, "; ".join(said)))
+    return out
+
+
 def _refs(m: Mutation) -> list[tuple[str, str, str]]:
     """(field, referenced entity, id) of the UUID references a mutation sets."""
     spec = ENTITIES[m.entity]

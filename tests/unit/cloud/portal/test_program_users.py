@@ -52,3 +52,25 @@ def test_a_program_users_password_does_not_open_the_portal(clinic: Clinic,
                                                             client: TestClient) -> None:
     _add_program_user(clinic)
     assert doctor_login(client, clinic.iid, "drlee", "lee-desktop-pw").status_code != 303
+
+
+def test_changes_of_program_users_are_audited_without_secrets(clinic: Clinic,
+                                                              client: TestClient) -> None:
+    from sqlalchemy import select
+
+    from cloud.portal.models import AuditEntry
+
+    password_hash = _add_program_user(clinic)
+    user_id = next(c["entity_id"] for c in clinic.pc.pull_all() if c["entity"] == "user")
+    disable = clinic.pc.mutation("user", user_id, {"active": False})
+    clinic.pc.push(disable)
+    clinic.pc.push(disable)  # a replay is not a change of its own
+    with client.app.state.sessionmaker() as s:  # type: ignore[attr-defined]
+        rows = list(s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "program_user_changed").order_by(AuditEntry.id)))
+    assert [(r.target, r.detail, r.actor) for r in rows] == [
+        (user_id, "username=drlee; display_name=Dr Lee; role=member; active=True; "
+                  "merged_into=None; password changed", f"device:{clinic.pc.device_id}"),
+        (user_id, "active=False", f"device:{clinic.pc.device_id}"),
+    ]
+    assert all(password_hash.split("$")[4] not in r.detail for r in rows)
