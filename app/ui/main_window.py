@@ -333,7 +333,7 @@ class MainWindow(QMainWindow):
             if allowed or self.signed_out:
                 return
             self.signed_out = True
-            # Nothing more can be done as him; the window closes once he has read why.
+            # Nothing more can be done as him; he is signed out once he has read why.
             self.centralWidget().setEnabled(False)
             self.menuBar().setEnabled(False)
             box = QMessageBox(
@@ -342,7 +342,8 @@ class MainWindow(QMainWindow):
                 "Ask an administrator of the practice if this is a mistake.",
                 QMessageBox.StandardButton.Ok, self)
             box.setObjectName("signedOutMessage")
-            box.finished.connect(lambda _r: self.close())
+            # Back to the sign-in dialog (the application carries it out, as File > Sign out).
+            box.finished.connect(lambda _r: self.session.emit("sign_out"))
             self.signed_out_message = box
             box.open()
 

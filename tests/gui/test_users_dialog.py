@@ -177,9 +177,10 @@ def test_a_user_disabled_on_another_pc_is_signed_out_here(store, admin, qapp, qt
         box = w.signed_out_message
         qtbot.waitUntil(box.isVisible, timeout=WAIT)
         assert "Dr Lee was disabled by an administrator" in box.text()
-        assert not w.centralWidget().isEnabled()
-        click(qtbot, box.button(QMessageBox.StandardButton.Ok))
-        qtbot.waitUntil(lambda: not w.isVisible(), timeout=WAIT)
+        assert not w.centralWidget().isEnabled() and not w.menuBar().isEnabled()
+        with qtbot.waitSignal(w.session, timeout=WAIT) as signed_out:
+            click(qtbot, box.button(QMessageBox.StandardButton.Ok))
+        assert signed_out.args == ["sign_out"]  # the application shows the sign-in dialog
     finally:
         w.close()
         ops.wait_idle()
