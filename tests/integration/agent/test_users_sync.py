@@ -124,3 +124,67 @@ def test_two_old_databases_each_with_its_own_drlee_end_with_the_same_users(
     finally:
         for pc in pcs:
             pc.store.db.close()
+
+
+def test_as_users_see_it_drlee_made_on_both_pcs_signs_in_and_sees_all_his_patients(
+    clinic, qtbot
+) -> None:
+    """The users window on PC 1, the sign-in dialog and patient list on PC 2."""
+    from PySide6.QtCore import Qt
+
+    from app.ui.context import AppContext
+    from app.ui.login_dialog import LoginDialog
+    from app.ui.main_window import MainWindow
+    from app.ui.ops import OpRunner
+    from app.ui.users_dialog import UsersDialog
+    from tests.gui.test_users_dialog import fill, save
+
+    a, b = clinic(2)
+    ops = OpRunner()
+    try:
+        users = UsersDialog(AppContext(a.store, a.admin, ops))
+        qtbot.addWidget(users)
+        users.show()
+        users.add_user()
+        form = users.form
+        qtbot.waitUntil(form.isVisible)
+        fill(qtbot, form, username="drlee", display_name="Dr Lee", role="Member",
+             password="lee-secret-1", repeat="lee-secret-1")
+        save(qtbot, form)
+        qtbot.waitUntil(lambda: users.model.rowCount() == 2)
+        lee_a = next(u for u in users.model.rows if u.username == "drlee")
+        for name in ("Ana", "Bo"):
+            a.store.patients.create(a.admin.viewer(), {"first_name": name, "last_name": "A",
+                                                       "responsible_user_id": lee_a.id})
+        a.store.patients.create(a.admin.viewer(), {"first_name": "Cem", "last_name": "A"})
+        # Meanwhile, not connected, PC 2 makes its own drlee and gives him a patient.
+        lee_b = b.store.users.create("drlee", "Dr Lee", "lee-secret-2", "member",
+                                     by=b.admin.viewer())
+        b.store.patients.create(b.admin.viewer(), {"first_name": "Dee", "last_name": "B",
+                                                   "responsible_user_id": lee_b.id})
+        everywhere(a, b)
+
+        login = LoginDialog(b.store, "Smile Clinic")
+        qtbot.addWidget(login)
+        login.show()
+        qtbot.keyClicks(login.username, "drlee")
+        qtbot.keyClicks(login.password, "lee-secret-1")  # the one made first is kept
+        qtbot.keyClick(login.password, Qt.Key.Key_Return)
+        assert login.user is not None and login.user.id == lee_a.id
+        window = MainWindow(AppContext(b.store, login.user, ops))
+        qtbot.addWidget(window)
+        window.show()
+        model = window.patient_list.model
+        qtbot.waitUntil(lambda: model.rowCount() == 3)
+        assert sorted(model.index(r, 0).data() for r in range(3)) == ["Ana A", "Bo A", "Dee B"]
+        window.close()
+
+        told = UsersDialog(AppContext(b.store, b.admin, ops))
+        qtbot.addWidget(told)
+        told.show()
+        qtbot.waitUntil(told.merged_box.isVisible)
+        assert told.merged_list.count() == 1
+        assert "are now one user" in told.notice.text()
+    finally:
+        ops.wait_idle()
+        ops.shutdown()
