@@ -185,7 +185,7 @@ class AcquisitionJob:
         if folder is None:
             return report
         self.last_scan = self.clock()
-        found = acquisition.candidates(folder)
+        found = acquisition.candidates(folder, temporary=True)
         self.settler.prune({str(p) for p, _st in found})
         ready: list[tuple[Path, os.stat_result]] = []
         failed = self.repo.failed_sources()

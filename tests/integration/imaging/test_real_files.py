@@ -185,3 +185,23 @@ def test_an_item_the_database_refuses_does_not_hold_up_the_others(
                                                                                  "b.dcm"]
     [failed] = AcquisitionRepo(store.db, files).inbox()
     assert failed.filename == "poison.jpg" and (drop / "poison.jpg").exists()
+
+
+def test_dot_and_tilde_names_are_imported_and_temporary_files_listed_with_why(
+        store, admin, patient, files, drop, clock) -> None:
+    AcquisitionRepo(store.db, files).start(admin.viewer(), patient.id)
+    samples.photo(drop / ".IMG_0007.jpg", seed=1)
+    samples.photo(drop / "~scan.jpg", seed=2)
+    (drop / "Thumbs.db").write_bytes(b"\0" * 512)
+    (drop / "~$report.docx").write_bytes(b"lock")
+    job = _job(store, drop, files, clock, incomplete_after_s=10)
+    assert _passes(job, clock).attached == 2
+    assert sorted(i.filename for i in _images(store, admin, patient, files)) == [
+        ".IMG_0007.jpg", "~scan.jpg"]
+    assert (drop / "Thumbs.db").exists() and (drop / "~$report.docx").exists()
+    clock.advance(10)
+    job.run()
+    listed = {r.filename: r.reason or "" for r in AcquisitionRepo(store.db, files).inbox()}
+    assert "temporary file of Windows" in listed["Thumbs.db"]
+    assert "temporary file of Microsoft Office" in listed["~$report.docx"]
+    assert (drop / "Thumbs.db").exists()  # left alone
