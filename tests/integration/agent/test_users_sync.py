@@ -106,7 +106,8 @@ def test_two_old_databases_each_with_its_own_drlee_end_with_the_same_users(
             path = tmp_path / f"old{i}.chairside"
             key = keys.create_key(path, secrets, False)
             old_ids.append(_old_release_database(
-                path, key, [("admin", f"admin-pass-{i}"), ("drlee", f"lee-pass-{i}")]))
+                path, key, [("admin", f"admin-pass-{i}"), ("drlee", f"lee-pass-{i}")],
+                patients=((f"Lee's {i}", "drlee"), (f"Admin's {i}", "admin"))))
             store = Store.over(open_database(path, secrets))  # the new release opens it
             connection.register_device(store.db, secrets, cloud.url, inst, password)
             pcs.append(PC(f"old{i}", store, Agent(store.db, secrets, tick_s=0.05),
@@ -118,9 +119,16 @@ def test_two_old_databases_each_with_its_own_drlee_end_with_the_same_users(
         # The user made first is kept, under the same id on both PCs.
         drlee = dict(listed[0])["drlee"]
         assert drlee == min(old_ids[0][1], old_ids[1][1])
+        kept = 0 if drlee == old_ids[0][1] else 1
         for pc in pcs:
             assert len(pc.store.users.merged()) == 2
             assert pc.repo.outbox_counts() == (0, 0)
+            # drlee signs in with the password of the one kept, and sees his patients
+            # from both databases.
+            assert pc.store.users.authenticate("drlee", f"lee-pass-{1 - kept}") is None
+            lee = pc.store.users.authenticate("drlee", f"lee-pass-{kept}")
+            assert lee is not None and lee.id == drlee
+            assert patients_of(pc, lee) == {"Lee's 0", "Lee's 1"}
     finally:
         for pc in pcs:
             pc.store.db.close()

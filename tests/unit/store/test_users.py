@@ -162,25 +162,34 @@ def test_disable_rename_and_password_reset_travel(store, admin, second) -> None:
     assert [u.active for u in second.users.list() if u.id == lee.id] == [False]
 
 
-def _old_release_database(path: Path, key: str, users: list[tuple[str, str]]) -> list[str]:
+def _old_release_database(path: Path, key: str, users: list[tuple[str, str]],
+                          patients: tuple[tuple[str, str], ...] = ()) -> list[str]:
     """A database as the release before synced users left it (schema 0007): users as
-    local rows, no stamps, nothing queued for them."""
+    local rows, no stamps, nothing queued for them; `patients` (first name, username of
+    the responsible user) made and queued as that release did (patients did not change
+    since). Returns the users' ids."""
     from argon2 import PasswordHasher
 
     db = Database(path, key)
     migrate(db.writer, "0007")
     db.ensure_identity()
-    ids = []
+    ids: dict[str, str] = {}
     with db.writer.begin() as conn:
         for username, password in users:
-            uid = new_id()
-            ids.append(uid)
+            ids[username] = new_id()
             conn.exec_driver_sql(
                 "INSERT INTO users (id, username, display_name, password_hash, role, active) "
-                "VALUES (?, ?, ?, ?, 'admin', 1)",
-                (uid, username, username.title(), PasswordHasher().hash(password)))
+                "VALUES (?, ?, ?, ?, ?, 1)",
+                (ids[username], username, username.title(), PasswordHasher().hash(password),
+                 "admin" if username == "admin" else "member"))
+    from app.store.patients_repo import PatientsRepo
+
+    admin = Viewer(next(iter(ids.values())), True)
+    for first_name, owner in patients:
+        PatientsRepo(db).create(admin, {"first_name": first_name,
+                                        "responsible_user_id": ids[owner]})
     db.close()
-    return ids
+    return list(ids.values())
 
 
 def test_the_upgrade_queues_existing_users(tmp_path: Path) -> None:
