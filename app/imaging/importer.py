@@ -129,10 +129,14 @@ def group(
 ) -> PrepareReport:
     """One item per file, except CT slices: one item per series."""
     report = report or PrepareReport()
-    slices: dict[str, list[tuple[StoredFile, classify.Classified, Path]]] = {}
+    # Keyed by whom the slices name too: a series whose slices name different people
+    # (a mixed-up export) becomes one item per person, each checked on its own.
+    slices: dict[tuple[str, ...], list[tuple[StoredFile, classify.Classified, Path]]] = {}
     for stored, c, source in found:
         if c.kind == "cbct" and c.dicom and c.dicom.series_uid:
-            slices.setdefault(c.dicom.series_uid, []).append((stored, c, source))
+            who = (c.dicom.series_uid, c.dicom.patient_name, c.dicom.patient_id,
+                   c.dicom.birth_raw)
+            slices.setdefault(who, []).append((stored, c, source))
             continue
         taken = (c.dicom.taken_at if c.dicom else None) or _exif_taken(stored.path, c.format)
         taken = taken or _mtime_utc(source)
@@ -141,8 +145,8 @@ def group(
             stored.sha256, stored.size, source.name, kind or c.kind, c.format, taken,
             dicom=c.dicom, uploads=(up,), sources=(source,),
         ))
-    for uid, parts in slices.items():
-        report.items.append(series_item(store, uid, parts))
+    for key, parts in slices.items():
+        report.items.append(series_item(store, key[0], parts))
     return report
 
 

@@ -205,3 +205,20 @@ def test_dot_and_tilde_names_are_imported_and_temporary_files_listed_with_why(
     assert "temporary file of Windows" in listed["Thumbs.db"]
     assert "temporary file of Microsoft Office" in listed["~$report.docx"]
     assert (drop / "Thumbs.db").exists()  # left alone
+
+
+def test_a_series_whose_slices_name_two_people_is_checked_slice_by_slice(
+        store, admin, patient, files, drop, clock) -> None:
+    import pydicom
+
+    AcquisitionRepo(store.db, files).start(admin.viewer(), patient.id)
+    slices = samples.ct_series(drop / "cbct", n=4)  # DOE^JOHN, this patient
+    ds = pydicom.dcmread(slices[0])
+    ds.PatientName = "ROE^JANE"  # one slice of the same series names someone else
+    ds.save_as(slices[0])
+    report = _passes(_job(store, drop, files, clock), clock)
+    assert (report.attached, report.quarantined) == (3, 1)
+    [series] = _images(store, admin, patient, files)
+    assert series.filename == "CBCT series (3 slices).json"
+    [held] = AcquisitionRepo(store.db, files).inbox()
+    assert held.filename == slices[0].name and "names ROE, JANE" in (held.reason or "")
