@@ -25,17 +25,9 @@ from app.ui.ops import ReadOp, WriteOp
 from app.ui.patient_dialog import PatientDialog
 from app.ui.patient_list_view import PatientListView
 from app.ui.patient_page import PatientPage
+from app.ui.screen_fit import resize_to_fit
 
-FRAME_ALLOWANCE = 40  # the window manager's title bar and borders
-
-
-def first_size(available: QSize | None) -> QSize:
-    """The size on a first start: roomy, but within the screen's `available` room with
-    the title bar, so that the status bar is on screen on a 1280×720 display too."""
-    size = QSize(1100, 720)
-    if available is not None:
-        size = size.boundedTo(available - QSize(0, FRAME_ALLOWANCE))
-    return size
+FIRST_SIZE = QSize(1100, 720)
 
 
 def window_settings() -> QSettings:
@@ -92,8 +84,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(
             QLabel(f"Signed in as {ctx.user.display_name} ({ctx.user.role})", objectName="signedIn")
         )
-        screen = self.screen()
-        self.resize(first_size(screen.availableGeometry().size() if screen else None))
+        # Within the screen, so that the status bar shows on a 1280×720 display too.
+        resize_to_fit(self, FIRST_SIZE)
         geometry = window_settings().value("main/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)

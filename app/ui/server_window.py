@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -35,6 +36,7 @@ from app.store.upload_list_repo import QueueCounts, UploadListRepo
 from app.ui import plain_text
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp, user_message
+from app.ui.screen_fit import resize_to_fit
 from app.ui.server_dialogs import (
     ACCOUNT_COLUMNS,
     ExpiryDialog,
@@ -63,7 +65,7 @@ class ServerWindow(QDialog):
         self.dialog: QDialog | None = None
         self.setWindowTitle("Server")
         self.setObjectName("serverWindow")
-        self.resize(760, 820)
+        resize_to_fit(self, QSize(760, 820))
 
         self.installation = QLabel("…", objectName="installationId")
         self.keyring = QLabel("", objectName="keyringInfo")
@@ -81,6 +83,7 @@ class ServerWindow(QDialog):
         self.portal = PortalPanel(ctx, self.admin, self._run, self.message.setText)
         layout.addWidget(self.portal)
         layout.addWidget(self._accounts_box(), 1)
+        self.accounts_box.hide()  # until this computer is known to be connected
         layout.addWidget(self._sync_box())
         layout.addWidget(self.message)
         self.refresh()
@@ -222,6 +225,9 @@ class ServerWindow(QDialog):
         self.change_button.setEnabled(registered)
         self.portal.setEnabled(state.connected)
         self.accounts_box.setEnabled(state.connected)
+        # Of no use before this computer is connected; hidden, the window fits a
+        # 1280×720 screen while the registration box shows.
+        self.accounts_box.setVisible(state.connected)
         if state.connected:
             self._run(self.admin.portal_settings, self.portal.show_settings, None)
             self._run(self.admin.accounts, self._show_accounts, None)

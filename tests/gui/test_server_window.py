@@ -16,7 +16,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.store import keys
 from app.store.agent_repo import AgentRepo
@@ -267,3 +267,26 @@ def test_a_connection_made_in_a_terminal_shows_in_the_open_server_window(
     qtbot.waitUntil(lambda: "This computer is connected" in w.upload_status.text(),
                     timeout=WAIT)
     assert not w.register_box.isVisible() and w.accounts_box.isEnabled()
+
+
+def test_the_server_window_fits_a_1280x720_display(ctx: Any, qtbot: Any) -> None:
+    from PySide6.QtCore import QSize
+
+    from app.ui.screen_fit import FRAME_ALLOWANCE, fitted
+
+    room = QSize(1280, 720 - 30)  # a task bar of 30 pixels
+    for registered in (False, True):
+        if registered:
+            ctx.store.settings.set("installation_id", "123456789012")
+        w = ServerWindow(ctx)
+        qtbot.addWidget(w)
+        w.resize(fitted(QSize(760, 820), room))
+        w.show()
+        qtbot.waitUntil(lambda w=w: w.state is not None)
+        qtbot.waitUntil(lambda w=w: w.height() + FRAME_ALLOWANCE <= room.height())
+        # Everything shows, down to the message line.
+        for name in ("automaticUpdate", "serviceStatus", "message"):
+            child = w.findChild(QWidget, name)
+            assert child.isVisible()
+            assert child.mapTo(w, child.rect().bottomLeft()).y() <= w.height(), name
+        w.close()

@@ -167,11 +167,12 @@ def test_status_bar_upload_list_and_server_window_count_the_same_things(
 def test_the_status_bar_is_on_screen_at_first_start(window, qtbot):
     from PySide6.QtCore import QSize
 
-    from app.ui.main_window import FRAME_ALLOWANCE, first_size
+    from app.ui.main_window import FIRST_SIZE
+    from app.ui.screen_fit import FRAME_ALLOWANCE, fitted
 
     screen = window.screen().availableGeometry()
     assert window.height() + FRAME_ALLOWANCE <= screen.height()
     bar = window.statusBar()
     assert bar.isVisible() and bar.geometry().bottom() < window.height()
     # A 1280×720 display with a 30-pixel task bar: the whole window fits.
-    assert first_size(QSize(1280, 690)).height() + FRAME_ALLOWANCE <= 690
+    assert fitted(FIRST_SIZE, QSize(1280, 690)).height() + FRAME_ALLOWANCE <= 690
