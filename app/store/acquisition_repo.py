@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
 
-from app.imaging import importer
+from app.imaging import importer, matching
 from app.imaging.cas import ImageStore
 from app.store import access
 from app.store.db import Database, WriteSession
@@ -248,6 +248,28 @@ class AcquisitionRepo:
                 .where(AcquisitionItem.status.in_(INBOX)).group_by(AcquisitionItem.status)
             ):
                 out[status] = int(n)
+        return out
+
+    def doubts(self, viewer: Viewer, item_ids: Iterable[int], patient_id: str
+               ) -> list[tuple[str, str]]:
+        """(file name, reason) of the picked files whose DICOM header does not name
+        this patient, or cannot be checked against them — shown before a person
+        attaches them."""
+        ids = list(item_ids)
+        with self.db.read() as s:
+            p = access.check(viewer, s.get(Patient, patient_id))
+            who = matching.patient_of(p.first_name, p.last_name, p.birth_date,
+                                      (p.card_number, p.id_number), p.num)
+            items = list(s.scalars(select(AcquisitionItem).where(
+                AcquisitionItem.id.in_(ids))))
+        out = []
+        for i in items:
+            if i.dicom_patient is None:
+                continue  # not a DICOM: nothing in it says whose it is
+            reason = matching.mismatch(i.dicom_patient, "", i.dicom_birth_date or "",
+                                       i.dicom_birth_date, who)
+            if reason:
+                out.append((i.filename, reason))
         return out
 
     def attach(self, viewer: Viewer, item_ids: Iterable[int], patient_id: str, *,

@@ -154,16 +154,21 @@ class UnassignedDialog(QDialog):
                                                  limit=50)).success(found).run(ctx.ops)
 
     def attach(self, picked: list[InboxRow], pid: str, who: str) -> None:
-        held = [r for r in picked if r.status == "quarantined"]
-        if held:
-            # The header named someone else, or could not be checked: a person decides,
-            # with the reason in front of them.
-            reasons = "\n\n".join(f"{r.filename}: {r.reason or ''}" for r in held[:5])
-            more = f"\n\n…and {len(held) - 5} more." if len(held) > 5 else ""
+        """Check the picked files against the chosen patient first; a person sees
+        every doubt before anything is filed."""
+        ctx = self.ctx
+        ReadOp(lambda: self.repo.doubts(ctx.viewer, [r.id for r in picked], pid)).success(
+            lambda doubts: self._confirmed(picked, pid, who, doubts)).failure(
+            lambda exc: self.status.setText(str(exc))).run(ctx.ops)
+
+    def _confirmed(self, picked: list[InboxRow], pid: str, who: str,
+                   doubts: list[tuple[str, str]]) -> None:
+        if doubts:
+            reasons = "\n\n".join(f"{name}: {reason}" for name, reason in doubts[:5])
+            more = f"\n\n…and {len(doubts) - 5} more." if len(doubts) > 5 else ""
             answer = QMessageBox.question(
-                self, "Attach quarantined files",
-                f"These files were held back:\n\n{reasons}{more}\n\nAttach them to "
-                f"{who or 'this patient'} all the same?")
+                self, "Attach files that may not be this patient's",
+                f"{reasons}{more}\n\nAttach them to {who or 'this patient'} all the same?")
             if answer != QMessageBox.StandardButton.Yes:
                 return
         ctx = self.ctx

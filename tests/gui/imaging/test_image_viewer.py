@@ -184,6 +184,7 @@ def test_a_quarantined_file_is_attached_with_its_reason_in_front(page, qtbot, st
 
     monkeypatch.setattr(QMessageBox, "question", staticmethod(ask))
     qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
     assert "nameless.dcm: Cannot confirm whose file this is" in shown[0]
     assert "names nobody" in shown[0] and tab.model.rowCount() == 0  # said no
     qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
@@ -218,4 +219,24 @@ def test_from_the_main_window_a_file_is_attached_to_a_patient_found_by_name(
     [jane] = [p for p in store.patients.search(admin.viewer(), PatientFilter(query="Roe"))]
     [group] = ImagesRepo(store.db).by_record(admin.viewer(), jane.id)
     assert [i.filename for i in group.images] == ["jane.dcm"]
+    dialog.close()
+
+
+def test_an_unassigned_file_naming_someone_else_is_questioned_before_attaching(
+        page, qtbot, store, monkeypatch, tmp_path) -> None:
+    tab = page.images_tab
+    assert through_the_folder(store, tmp_path, lambda d: samples.dicom_xray(
+        d / "jane.dcm", name="ROE^JANE", birth="19900505")).unassigned == 1
+    tab.show_inbox()
+    dialog = tab.findChild(UnassignedDialog)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1)
+    dialog.table.selectRow(0)
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda _p, _t, text, *a, **k: shown.append(text) or QMessageBox.StandardButton.No))
+    qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert "jane.dcm: The DICOM header names ROE, JANE; says born 1990-05-05" in shown[0]
+    assert "John Doe" in shown[0]
+    assert dialog.model.rowCount() == 1 and tab.model.rowCount() == 0
     dialog.close()
