@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("cloud").error("%s", exc)
         return 2
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, server_header=False)
     return 0
 
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     smtp_from: str = "Chairside <no-reply@localhost>"
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_timeout_s: float = 20.0
+    # For development only: without an SMTP server, mails (upload passwords, setup
+    # links) are written to <data>/mail and removed after mail_folder_keep_s. Switch it
+    # off in production: no secret is then ever written to disk.
+    mail_folder: bool = True
+    mail_folder_keep_s: float = 3600.0
 
     # The audit chain's HMAC key, kept outside the database; empty: a key file of its
     # own in the data directory, made on first start.
@@ -65,6 +70,8 @@ class Settings(BaseSettings):
     upload_expiry_hours: float = 24.0
     # At most one new upload password mail per installation in this many seconds.
     password_mail_interval_s: float = 60.0
+    # /docs and /openapi.json: off unless asked for (they map the whole API for anyone).
+    api_docs: bool = False
     # An extra plain PUT route used only by bench/upload.py as the baseline.
     bench_routes: bool = False
 

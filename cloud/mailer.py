@@ -37,6 +37,8 @@ def build(settings: Settings, *, to: str, subject: str, body: str) -> EmailMessa
 def send(settings: Settings, *, to: str, subject: str, body: str) -> None:
     msg = build(settings, to=to, subject=subject, body=body)
     if not settings.smtp_configured:
+        if not settings.mail_folder:
+            raise MailError("no mail server is configured on the Chairside server")
         path = _write_eml(settings.mail_dir, msg)
         log.info("no SMTP server configured: mail %r to %s written to %s", subject, to, path)
         return
@@ -80,3 +82,18 @@ def _write_eml(folder: Path, msg: EmailMessage) -> Path:
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
     return path
+
+
+def sweep(settings: Settings) -> int:
+    """Remove mails of the development folder older than mail_folder_keep_s (they may
+    hold upload passwords and setup links); returns how many."""
+    cutoff = time.time() - settings.mail_folder_keep_s
+    removed = 0
+    for path in settings.mail_dir.glob("*.eml"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from cloud import audit, migrate, sessions
+from cloud import audit, mailer, migrate, sessions
 from cloud.api.main import api_router
 from cloud.api.middleware import BodyLimit, TusResumable
 from cloud.api.routes import bench, tus
@@ -36,14 +36,18 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     engine = make_engine(settings.resolved_database_url)
     if migrate_db:
         migrate.upgrade(engine)
+    if not settings.smtp_configured and settings.mail_folder:
+        log.warning("no SMTP server configured: mails are written to %s (for development "
+                    "only; they hold passwords)", settings.mail_dir)
     maker = make_sessionmaker(engine)
-    maker.configure(info={audit.INFO_KEY: audit.AuditKey.load(settings.audit_key,
-                                                              settings.data_dir)})
+    audit_key = audit.AuditKey.load(settings.audit_key, settings.data_dir)
+    maker.configure(info={audit.INFO_KEY: audit_key})
 
     def sweep() -> None:
         with maker() as session:
             n = sweep_expired(session, folder=settings.uploads_dir)
             sessions.sweep(session)
+        mailer.sweep(settings)
         if n:
             log.info("removed %d expired uploads", n)
 
@@ -67,10 +71,14 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         version="1",
         summary="Sync API and resumable image uploads of Chairside",
         lifespan=lifespan,
+        openapi_url="/openapi.json" if settings.api_docs else None,
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = maker
+    app.state.audit_key = audit_key  # also signs the login forms' CSRF tokens
     app.state.blobs = make_blob_store(settings)
 
     @app.exception_handler(Refused)

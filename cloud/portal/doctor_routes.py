@@ -21,6 +21,7 @@ from cloud.portal.web import (
     DoctorDep,
     address,
     check_csrf,
+    check_pre,
     clear_cookie,
     cookie_name,
     login_refused,
@@ -54,7 +55,7 @@ def login_address() -> Response:
 @router.post("/doctor/login")
 def login(request: Request, session: SessionDep, installation_id: F, login_password: F,
           user: F, password: F, csrf: F = "") -> Response:
-    check_csrf(request.cookies.get(cookie_name(request, pre=True)), csrf)
+    check_pre(request, csrf)
     try:
         principal = auth.doctor(session, installation_id=installation_id.strip(),
                                 login_password=login_password, user=user, password=password,

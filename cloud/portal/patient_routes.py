@@ -19,9 +19,8 @@ from cloud.portal.web import (
     CurrentDep,
     PatientDep,
     address,
-    check_csrf,
+    check_pre,
     clear_cookie,
-    cookie_name,
     login_refused,
     pre_token,
     render,
@@ -50,7 +49,7 @@ def login_address(installation: str = "") -> Response:
 @router.post("/patient/login")
 def login(request: Request, session: SessionDep, installation_id: F, card: F, password: F,
           csrf: F = "") -> Response:
-    check_csrf(request.cookies.get(cookie_name(request, pre=True)), csrf)
+    check_pre(request, csrf)
     try:
         principal = auth.patient(session, installation_id=installation_id.strip(), card=card,
                                  password=password, address=address(request))
@@ -74,7 +73,7 @@ def setup_form(request: Request, token: str = "") -> Response:
 @router.post("/account/setup")
 def setup(request: Request, session: SessionDep, token: F, password: F, repeat: F,
           csrf: F = "") -> Response:
-    check_csrf(request.cookies.get(cookie_name(request, pre=True)), csrf)
+    check_pre(request, csrf)
     if password != repeat:
         return render(request, "account_setup.html", 422, pre=pre_token(request),
                       token=token, error="The two passwords differ.")

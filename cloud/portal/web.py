@@ -91,9 +91,32 @@ def check_csrf(expected: str | None, given: str | None) -> None:
         raise Refused(403, "the form has expired; reload the page and try again")
 
 
+def _signed(request: Request, nonce: str) -> str:
+    key = request.app.state.audit_key
+    return f"{nonce}.{key.mac('pre-login csrf|' + nonce)[:32]}"
+
+
+def _valid_pre(request: Request, token: str | None) -> bool:
+    if not token or len(token) > 100 or "." not in token:
+        return False
+    return same(_signed(request, token.split(".", 1)[0]), token)
+
+
 def pre_token(request: Request) -> str:
-    """The login form's CSRF token (double-submitted: cookie and hidden field)."""
-    return request.cookies.get(cookie_name(request, pre=True)) or secrets.token_urlsafe(24)
+    """The login form's CSRF token (double-submitted: cookie and hidden field), signed
+    by the server so that a value planted in the cookie by someone else does not pass."""
+    token = request.cookies.get(cookie_name(request, pre=True))
+    if _valid_pre(request, token):
+        return str(token)
+    return _signed(request, secrets.token_urlsafe(24))
+
+
+def check_pre(request: Request, given: str | None) -> None:
+    """Refuse a login form unless its token is the cookie's and the server signed it."""
+    token = request.cookies.get(cookie_name(request, pre=True))
+    if not _valid_pre(request, token):
+        raise Refused(403, "the form has expired; reload the page and try again")
+    check_csrf(token, given)
 
 
 def render(request: Request, name: str, status: int = 200, *,
@@ -157,7 +180,8 @@ def error_page(request: Request, status: int, reason: str) -> HTMLResponse:
 
 
 class SecurityHeaders:
-    """CSP, no framing, no sniffing, no referrer; portal pages are never cached."""
+    """CSP, no framing, no sniffing, no referrer; portal pages and API answers (patient
+    data) are never cached."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -177,7 +201,7 @@ class SecurityHeaders:
                             (b"x-frame-options", b"DENY")]
                 if not docs:
                     headers.append((b"content-security-policy", CSP.encode()))
-                if is_portal_path(path):
+                if is_portal_path(path) or path.startswith("/api/"):
                     headers.append((b"cache-control", b"no-store"))
                 if scope.get("scheme") == "https":
                     headers.append((b"strict-transport-security", b"max-age=31536000"))

@@ -18,7 +18,8 @@ _state: dict[str, PC] = {}
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(tmp_path_factory.mktemp("st") / "data", {"DATABASE_URL": ""})
+    srv = start_server(tmp_path_factory.mktemp("st") / "data", {"DATABASE_URL": "",
+                                                                 "CHAIRSIDE_CLOUD_API_DOCS": "1"})
     with httpx.Client(base_url=srv.url) as http:
         _state["pc"] = register_pc(http, *register_practice(http, srv.mail_dir))
     yield srv
