@@ -68,9 +68,9 @@ def incomplete_reason(path: Path) -> str | None:
 
 def _by_format(path: Path, fmt: str, size: int, tail: bytes) -> str | None:
     stripped = tail.rstrip(b"\x00\r\n ")
-    if fmt == "jpeg" and not stripped.endswith(b"\xff\xd9"):
+    if fmt == "jpeg" and not stripped.endswith(b"\xff\xd9") and not _decodes(path):
         return "the JPEG has no end marker: it is incomplete or damaged"
-    if fmt == "png" and not tail.endswith(_PNG_END):
+    if fmt == "png" and not tail.endswith(_PNG_END) and not _decodes(path):
         return "the PNG has no end chunk: it is incomplete or damaged"
     if fmt == "tiff":
         return tiff_incomplete(path, size)
@@ -99,6 +99,25 @@ def _by_format(path: Path, fmt: str, size: int, tail: bytes) -> str | None:
         if 84 + 50 * count > size:
             return "the binary STL is cut short"
     return None
+
+
+def _decodes(path: Path) -> bool:
+    """Some cameras append data after a picture's end (a phone's "motion photo"
+    carries its video there): whole if the picture itself decodes to its end."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                if im.format == "JPEG":
+                    im.draft("L", (64, 64))
+                im.load()
+        return True
+    except Exception:  # truncated, damaged or refused: not whole
+        return False
 
 
 def _dicom_magic(path: Path) -> bool:

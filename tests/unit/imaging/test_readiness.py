@@ -106,3 +106,12 @@ def test_temporary_names_are_skipped_and_moves_never_overwrite(tmp_path: Path) -
     second = move_to_imported(tmp_path / "a.jpg")
     assert first.name == "a.jpg" and second.name == "a (1).jpg"
     assert first.read_bytes() == b"1" and second.read_bytes() == b"2"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_picture_with_data_after_its_end_is_whole(tmp_path: Path, fmt: str) -> None:
+    """A phone's motion photo carries a video after the JPEG's end marker."""
+    path = samples.photo(tmp_path / f"a.{fmt.lower()}", fmt=fmt)
+    with open(path, "ab") as f:
+        f.write(b"\0\0\0\x18ftypmp42" + bytes(range(256)) * 8)
+    assert incomplete_reason(path) is None
