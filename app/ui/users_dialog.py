@@ -31,6 +31,7 @@ from app.store.dto import MergedUser, UserRow
 from app.store.errors import StoreError
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp
+from app.ui.server_dialogs import password_field
 from app.ui.table_model import Column, RowTableModel, table_view
 
 ROLE_NAMES = {"admin": "Administrator", "member": "Member"}
@@ -41,13 +42,6 @@ USER_COLUMNS: list[Column[UserRow]] = [
     Column("Status", lambda u: "Active" if u.active else "Disabled"),
 ]
 CHANGES = {"users"}
-
-
-def _password(name: str) -> QLineEdit:
-    field = QLineEdit(objectName=name)
-    field.setEchoMode(QLineEdit.EchoMode.Password)
-    field.setMaxLength(128)
-    return field
 
 
 class UserForm(QDialog):
@@ -79,8 +73,8 @@ class UserForm(QDialog):
             self.fields["role"] = combo
             form.addRow("Role", combo)
         if password:
-            self.fields["password"] = _password("password")
-            self.fields["repeat"] = _password("repeatPassword")
+            self.fields["password"] = password_field("password")
+            self.fields["repeat"] = password_field("repeatPassword")
             form.addRow("Password", self.fields["password"])
             form.addRow("Password again", self.fields["repeat"])
         self.error = QLabel("", objectName="formError")
