@@ -15,7 +15,8 @@ guess:
   a family name alone (a parent and child share it) unless the birth date or the
   PatientID agrees.
 - PatientID is compared when both sides have one (the patient's card or ID number;
-  the patient number also counts as agreeing).
+  the patient number is not a disagreement, but as devices number their own patients
+  1, 2, 3… it never confirms anything).
 - A birth date in the file that cannot be read, or a name that folds to nothing, is
   "cannot confirm" — unless the PatientID agrees, which confirms an unnamed file.
 """
@@ -71,7 +72,7 @@ class Patient:
     last_name: str | None
     birth_date: str | None = None  # ISO
     identifiers: tuple[str, ...] = ()  # card / ID numbers the practice gave
-    number: str | None = None  # the practice's patient number: agrees, never required
+    number: str | None = None  # the practice's patient number: never a disagreement
 
     @property
     def display(self) -> str:
@@ -124,8 +125,11 @@ def mismatch(patient_name: str, patient_id: str, birth_raw: str, birth_iso: str 
     problems: list[str] = []
     file_id = _normal_id(patient_id)
     ids = {_normal_id(i) for i in who.identifiers if i and i.strip()}
-    id_agrees = bool(file_id) and file_id in ids | {_normal_id(who.number)}
-    if file_id and ids and not id_agrees:
+    # The card or ID number confirms; the patient number (1, 2, 3…, which a device's
+    # own numbering repeats) only spares a false disagreement, never confirms.
+    id_agrees = bool(file_id) and file_id in ids
+    is_number = bool(file_id) and file_id == _normal_id(who.number)
+    if file_id and ids and not (id_agrees or is_number):
         problems.append(f"gives patient ID {patient_id.strip()}")
     verdict = _name_verdict(patient_name, who)
     shown = ", ".join(p.strip() for p in re.split(r"[\^=]", patient_name) if p.strip())

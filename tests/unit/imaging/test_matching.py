@@ -116,8 +116,14 @@ def test_a_family_name_alone_needs_something_else_to_agree(
         assert reason is not None and expected in reason
 
 
-def test_the_patient_number_agrees_when_given() -> None:
-    assert dicom_mismatch(info("", patient_id="0042"), "John", "Doe", None, (), 42) is None
+def test_the_patient_number_is_no_disagreement_but_confirms_nothing() -> None:
+    """Devices number their own patients 1, 2, 3…: a PatientID equal to the practice's
+    patient number spares a false alarm, but never vouches for an unnamed file."""
+    assert dicom_mismatch(info("DOE^JOHN", patient_id="0042"), "John", "Doe", None,
+                          ("C-1042",), 42) is None
+    reason = dicom_mismatch(info("", patient_id="0042"), "John", "Doe", None, ("C-1042",),
+                            42)
+    assert reason is not None and "names nobody" in reason
 
 
 @pytest.mark.parametrize(
