@@ -58,6 +58,13 @@ def _reason(response: requests.Response) -> str:
     return response.reason or f"HTTP {response.status_code}"
 
 
+def unreachable(exc: requests.RequestException) -> TransientError:
+    """The network trouble in the words the status bar shows (no library names)."""
+    if isinstance(exc, requests.Timeout):
+        return TransientError("the server did not answer in time")
+    return TransientError("no connection to the server")
+
+
 def check(response: requests.Response) -> requests.Response:
     status = response.status_code
     if status < 400:
@@ -98,7 +105,7 @@ class CloudClient:
                 **kwargs,
             )
         except requests.RequestException as exc:
-            raise TransientError(f"no connection to the server ({type(exc).__name__})") from None
+            raise unreachable(exc) from None
         return check(response)
 
     # Registration ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from sync_agent.client import AuthError, RejectedError, TransientError, check
+from sync_agent.client import AuthError, RejectedError, TransientError, check, unreachable
 
 TUS_VERSION = "1.0.0"
 OFFSET_TYPE = "application/offset+octet-stream"
@@ -163,7 +163,7 @@ class TusClient:
         try:
             return self.http.request(method, url, headers=full, data=body, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise TransientError(f"no connection to the server ({type(exc).__name__})") from None
+            raise unreachable(exc) from None
 
     def create(self, length: int, metadata: Mapping[str, str]) -> Created:
         """POST a new upload of `length` bytes; no body."""

@@ -41,6 +41,8 @@ def test_agent_reconnects_within_15_s_of_the_cloud_coming_back(
         clock.advance(1.0)
         agent.tick()
     assert not status.status().online
+    # What the status bar says, in words: no library's names.
+    assert status.status().last_error == "no connection to the server"
     assert pc.repo.outbox_counts()[0] == 1
 
     port = int(cloud.url.rsplit(":", 1)[1])
