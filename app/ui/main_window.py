@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.platform.paths import config_dir
+from app.store.dto import UserRow
 from app.ui import plain_text
 from app.ui.acquisition_status import AcquisitionStatus
 from app.ui.agent_status import AgentStatusWidget
@@ -81,9 +82,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.acquisition_status)
         if ctx.start_agent:
             QTimer.singleShot(500, self._start_agent_if_needed)
-        self.statusBar().addPermanentWidget(
-            QLabel(f"Signed in as {ctx.user.display_name} ({ctx.user.role})", objectName="signedIn")
+        self.signed_in = QLabel(
+            f"Signed in as {ctx.user.display_name} ({ctx.user.role})", objectName="signedIn"
         )
+        self.statusBar().addPermanentWidget(self.signed_in)
         # Within the screen, so that the status bar shows on a 1280×720 display too.
         resize_to_fit(self, FIRST_SIZE)
         geometry = window_settings().value("main/geometry")
@@ -317,21 +319,31 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _check_signed_in_user(self) -> None:
-        """A user disabled by an admin — here or on another PC, arriving with a sync —
-        is signed out of the windows he still has open."""
+        """The signed-in user as he is now, after a change here or one arriving with a
+        sync: disabled, or given another role, he is signed out; merged with his
+        namesake from another PC or renamed, the session goes on as the user he is now
+        (seeing what was made his on either PC)."""
         user = self.ctx.user
 
-        def checked(allowed: bool) -> None:
-            if allowed or self.signed_out:
+        def checked(now: UserRow | None) -> None:
+            if self.signed_out:
+                return
+            if now is not None and now.active and now.role == user.role:
+                if now != self.ctx.user:
+                    self.ctx.user = now
+                    self.signed_in.setText(f"Signed in as {now.display_name} ({now.role})")
+                    self._changed({"patients", "visits", "appointments", "agreements"})
                 return
             self.signed_out = True
             # Nothing more can be done as him; he is signed out once he has read why.
             self.centralWidget().setEnabled(False)
             self.menuBar().setEnabled(False)
+            why = ("was disabled by an administrator" if now is None or not now.active else
+                   "was given another role by an administrator")
             box = QMessageBox(
                 QMessageBox.Icon.Information, "Signed out",
-                f"{user.display_name} was disabled by an administrator and is signed out. "
-                "Ask an administrator of the practice if this is a mistake.",
+                f"{user.display_name} {why} and is signed out. Sign in again, or ask an "
+                "administrator of the practice if this is a mistake.",
                 QMessageBox.StandardButton.Ok, self)
             box.setObjectName("signedOutMessage")
             # Back to the sign-in dialog (the application carries it out, as File > Sign out).
@@ -339,8 +351,7 @@ class MainWindow(QMainWindow):
             self.signed_out_message = box
             box.open()
 
-        ReadOp(lambda: self.ctx.store.users.still_allowed(user.id)).success(checked).run(
-            self.ctx.ops)
+        ReadOp(lambda: self.ctx.store.users.get(user.id)).success(checked).run(self.ctx.ops)
 
     def _start_agent_if_needed(self) -> None:
         status = self.agent_status.status

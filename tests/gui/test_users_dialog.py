@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QMessageBox, QPushButton
 
 from app.core.hlc import Clock
-from app.core.ids import new_id, new_node_id
+from app.core.ids import new_id
 from app.store.sync_repo import SyncRepo
 from app.store.users_repo import _hasher
 from app.ui.context import AppContext
@@ -131,9 +131,14 @@ def test_a_member_has_no_users_window(store, admin, qapp, qtbot) -> None:
         ops.shutdown()
 
 
+# The other PC: its clock only moves forward, and of two changes in one millisecond its
+# node (the highest there is) makes its own the later, so each change here wins.
+_OTHER_PC = Clock("fffffffffffffff0")
+
+
 def pull_user(store, user_id: str, fields: dict[str, object]) -> None:
     """A change of a user made on another PC arrives with a sync."""
-    stamp = str(Clock(new_node_id()).now())
+    stamp = str(_OTHER_PC.now())
     change = {"entity": "user", "entity_id": user_id,
               "fields": {n: {"value": v, "hlc": stamp, "base": None} for n, v in fields.items()}}
     repo = SyncRepo(store.db)
@@ -206,3 +211,40 @@ def test_a_patient_of_a_merged_doctor_shows_the_kept_one(ctx, qtbot) -> None:
         "Dr Admin", "Dr Kim", "Dr Lee"]
     assert (dialog.doctor.currentText(), dialog.doctor.currentData()) == ("Dr Lee", lee.id)
     dialog.close()
+
+
+def test_a_signed_in_user_merged_into_his_namesake_sees_what_is_his(
+    store, admin, qapp, qtbot
+) -> None:
+    """drlee signed in here is merged into a drlee made earlier on another PC: his
+    window goes on as that user, with the patients given to either."""
+    mine = store.users.create("drlee", "Dr Lee", "lee-secret-1", "member", by=admin.viewer())
+    store.patients.create(admin.viewer(), {"first_name": "Mine", "last_name": "A",
+                                           "responsible_user_id": mine.id})
+    earlier = "01000000-0000-7000-8000-000000000001"  # made before: the one kept
+    ops = OpRunner()
+    w = MainWindow(AppContext(store, mine, ops))
+    qtbot.addWidget(w)
+    w.show()
+    model = w.patient_list.model
+    try:
+        qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=WAIT)
+        pull_user(store, earlier, {
+            "username": "drlee", "display_name": "Dr Lee", "role": "member", "active": True,
+            "password_hash": _hasher.hash("lee-secret-0"), "merged_into": None})
+        store.patients.create(admin.viewer(), {"first_name": "Theirs", "last_name": "B",
+                                               "responsible_user_id": earlier})
+        qtbot.waitUntil(lambda: w.ctx.user.id == earlier, timeout=WAIT)
+        assert w.ctx.viewer.owner_ids == (earlier, mine.id)
+        qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=WAIT)
+        assert sorted(model.index(r, 0).data() for r in range(2)) == ["Mine A", "Theirs B"]
+        assert not w.signed_out
+
+        # Made an administrator elsewhere: he signs in again to work as one.
+        pull_user(store, earlier, {"role": "admin"})
+        qtbot.waitUntil(lambda: w.signed_out, timeout=WAIT)
+        assert "was given another role" in w.signed_out_message.text()
+    finally:
+        w.close()
+        ops.wait_idle()
+        ops.shutdown()
