@@ -5,7 +5,9 @@ that writes its pixels after the header), so a size that stays the same is not
 enough. Each format is checked for what marks its end: DICOM parses to its end
 (app.imaging.dicom_walk), every TIFF directory and strip lies inside the file, PNG
 has its IEND chunk, JPEG its end-of-image marker, STL and PLY the triangles their
-header counts, and an OBJ ends its last line with every face's corners present.
+header counts, an OBJ ends its last line with every face's corners present, a PDF
+has its %%EOF and a ZIP its end record. A file whose format marks no end is taken
+only after a long quiet (`has_provable_end`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def has_provable_end(path: Path) -> bool:
     except (ImagingError, OSError):
         return True  # reported by incomplete_reason
     if fmt == "unknown":
-        return path.suffix.lower() == ".stl" and size >= 84
+        return (path.suffix.lower() == ".stl" and size >= 84) or head.startswith(
+            (b"%PDF", b"PK\x03\x04"))
     if fmt == "tiff":
         return head[2:4] in (b"*\x00", b"\x00*")
     if fmt == "ply":
@@ -91,7 +94,22 @@ def _by_format(path: Path, fmt: str, size: int, tail: bytes) -> str | None:
             return f"the PLY model is incomplete ({exc})"
     if fmt == "obj" and size <= OBJ_CHECK_MAX:
         return obj_incomplete(path, tail)
-    if fmt == "unknown" and path.suffix.lower() == ".stl" and size >= 84:
+    if fmt == "unknown":
+        return _document_incomplete(path, size, tail)
+    return None
+
+
+def _document_incomplete(path: Path, size: int, tail: bytes) -> str | None:
+    """PDF letters and ZIP exports also say where they end."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head == b"%PDF" and b"%%EOF" not in tail:
+            return "the PDF has no end marker: it is incomplete or damaged"
+        if head == b"PK\x03\x04":
+            f.seek(max(0, size - 65_557))  # the end record and its longest comment
+            if b"PK\x05\x06" not in f.read():
+                return "the ZIP archive has no end record: it is incomplete or damaged"
+    if path.suffix.lower() == ".stl" and size >= 84:
         # A binary STL names its triangle count up front: fewer bytes mean more to come.
         with open(path, "rb") as f:
             f.seek(80)

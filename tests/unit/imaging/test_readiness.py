@@ -17,6 +17,17 @@ from app.imaging.acquisition import (
 from tests.unit.imaging import samples
 
 
+def _zip_bytes() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("scan.txt", "x" * 20_000)
+        z.writestr("notes.txt", "y" * 20_000)
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize(
     ("make", "name"),
     [
@@ -38,6 +49,9 @@ from tests.unit.imaging import samples
         (lambda p: samples.corpus("test_files/MR_small_implicit.dcm").read_bytes(),
          "implicit.dcm"),
         (lambda p: samples.corpus("test_files/image_dfl.dcm").read_bytes(), "deflated.dcm"),
+        (lambda p: b"%PDF-1.4\n" + b"1 0 obj << >> endobj\n" * 400 + b"trailer\n%%EOF\n",
+         "letter.pdf"),
+        (lambda p: _zip_bytes(), "export.zip"),
     ],
 )
 def test_whole_files_are_complete_and_cut_ones_are_not(tmp_path: Path, make, name: str
