@@ -186,9 +186,21 @@ class PatientListView(QWidget):
             header.blockSignals(False)
 
     def _fit_columns(self) -> None:
+        """Widen a column to what the page shows, never narrow it: columns do not jump
+        while a name is typed. Measured with the font, as Qt's own sizing of every cell
+        costs several milliseconds a keystroke."""
+        header = self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
+        padding = metrics.horizontalAdvance("  ") + 8
+        rows = self.model.rowCount()
         for column in range(self.model.columnCount()):
-            if column != NAME_COLUMN:
-                self.table.resizeColumnToContents(column)
+            if column == NAME_COLUMN:
+                continue
+            texts = (str(self.model.index(r, column).data() or "") for r in range(rows))
+            widest = max((metrics.horizontalAdvance(t) for t in texts), default=0) + padding
+            widest = max(widest, header.sectionSizeFromContents(column).width())
+            if widest > header.sectionSize(column):
+                header.resizeSection(column, widest)
 
     def reset_filters(self) -> None:
         for w in (self.gender, self.case_type, self.visits_on, self.search):
