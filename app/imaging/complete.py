@@ -22,6 +22,7 @@ from app.imaging.errors import ImagingError
 
 PLY_CHECK_MAX = 256 * 1024 * 1024  # larger models are judged by stable size alone
 OBJ_CHECK_MAX = 256 * 1024 * 1024
+ZERO_TAIL = 64 * 1024  # this much zeros at the end looks like space set aside, not data
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 _TIFF_TYPES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8,
                13: 4, 16: 8, 17: 8, 18: 8}
@@ -41,6 +42,11 @@ def has_provable_end(path: Path) -> bool:
             head = f.read(4)
     except (ImagingError, OSError):
         return True  # reported by incomplete_reason
+    if _zero_tail(path, size):
+        # A copier that sets the final size first leaves zeros where the rest will go;
+        # uncompressed pixels may end in zeros too (a black border), so only a long
+        # quiet tells them apart.
+        return False
     if fmt == "unknown":
         return (path.suffix.lower() == ".stl" and size >= 84) or head.startswith(
             (b"%PDF", b"PK\x03\x04"))
@@ -51,6 +57,15 @@ def has_provable_end(path: Path) -> bool:
     if fmt == "obj":
         return size <= OBJ_CHECK_MAX
     return True
+
+
+def _zero_tail(path: Path, size: int) -> bool:
+    span = min(ZERO_TAIL, size // 4)
+    if span < 512:
+        return False
+    with open(path, "rb") as f:
+        f.seek(size - span)
+        return not f.read(span).strip(b"\x00")
 
 
 def incomplete_reason(path: Path) -> str | None:
@@ -71,9 +86,13 @@ def incomplete_reason(path: Path) -> str | None:
 
 def _by_format(path: Path, fmt: str, size: int, tail: bytes) -> str | None:
     stripped = tail.rstrip(b"\x00\r\n ")
-    if fmt == "jpeg" and not stripped.endswith(b"\xff\xd9") and not _decodes(path):
+    # Data after the end marker is judged by decoding, but never zeros: a copier that
+    # sets the final size first leaves the unwritten rest as zeros.
+    trailer = not tail.endswith(b"\x00")
+    if fmt == "jpeg" and not stripped.endswith(b"\xff\xd9") and not (
+            trailer and _decodes(path)):
         return "the JPEG has no end marker: it is incomplete or damaged"
-    if fmt == "png" and not tail.endswith(_PNG_END) and not _decodes(path):
+    if fmt == "png" and not tail.endswith(_PNG_END) and not (trailer and _decodes(path)):
         return "the PNG has no end chunk: it is incomplete or damaged"
     if fmt == "tiff":
         return tiff_incomplete(path, size)

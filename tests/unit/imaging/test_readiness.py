@@ -10,6 +10,7 @@ import pytest
 from app.imaging.acquisition import (
     Settler,
     candidates,
+    has_provable_end,
     incomplete_reason,
     move_to_imported,
     temporary_reason,
@@ -129,3 +130,23 @@ def test_a_picture_with_data_after_its_end_is_whole(tmp_path: Path, fmt: str) ->
     with open(path, "ab") as f:
         f.write(b"\0\0\0\x18ftypmp42" + bytes(range(256)) * 8)
     assert incomplete_reason(path) is None
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [(lambda p: samples.photo(p, size=(640, 480), fmt="JPEG"), "a.jpg"),
+     (lambda p: samples.photo(p, fmt="PNG"), "a.png"),
+     (lambda p: samples.dicom_xray(p, rows=128, cols=128), "a.dcm"),
+     (samples.xray_tiff, "a.tif")],
+)
+def test_a_file_whose_size_was_set_first_is_not_taken_on_its_size(
+        tmp_path: Path, make, name: str) -> None:
+    """Some copiers set the final size first and fill it in: the unwritten rest reads
+    as zeros while the size already looks final. Compressed pictures are incomplete;
+    uncompressed pixels may end in black, so they wait for a long quiet."""
+    data = make(tmp_path / name).read_bytes()
+    half = len(data) // 2
+    preallocated = tmp_path / f"pre-{name}"
+    preallocated.write_bytes(data[:half] + b"\0" * (len(data) - half))
+    assert incomplete_reason(preallocated) is not None or not has_provable_end(preallocated)
+    assert has_provable_end(make(tmp_path / f"whole-{name}"))
