@@ -31,8 +31,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Field(default_factory=default_data_dir)
-    # Where clients reach this server, for absolute upload URLs behind a proxy;
-    # empty: taken from each request.
+    # Where people and clients reach this server (https://cloud.example.org), for the
+    # links it mails and the upload URLs it hands out. Never taken from a request's Host
+    # header, which the caller chooses; empty: this server's own address.
     public_url: str = ""
     log_level: str = "info"
 
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     upload_expiry_hours: float = 24.0
     # At most one new upload password mail per installation in this many seconds.
     password_mail_interval_s: float = 60.0
+    # A request body that stops arriving for this long ends the request (408; a tus
+    # chunk keeps what arrived). Slow request headers are left to uvicorn and the proxy.
+    body_read_timeout_s: float = 30.0
     # /docs and /openapi.json: off unless asked for (they map the whole API for anyone).
     api_docs: bool = False
     # An extra plain PUT route used only by bench/upload.py as the baseline.
@@ -80,6 +84,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'cloud.sqlite3').as_posix()}"
+
+    @property
+    def public_base(self) -> str:
+        """The configured public URL, else the address this server listens on."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
 
     @property
     def resolved_blob_dir(self) -> Path:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cloud import audit, mailer, migrate, sessions
 from cloud.api.main import api_router
-from cloud.api.middleware import BodyLimit, TusResumable
+from cloud.api.middleware import BodyLimit, BodyReadTimeout, TusResumable
 from cloud.api.routes import bench, tus
 from cloud.blobstore import make_blob_store
 from cloud.config import Settings
@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     if settings.bench_routes:
         app.include_router(bench.router)
     app.add_middleware(BodyLimit)
+    app.add_middleware(BodyReadTimeout, timeout_s=settings.body_read_timeout_s)
     app.add_middleware(TusResumable)
     app.add_middleware(web.SecurityHeaders)
     logging.getLogger("uvicorn.access").addFilter(web.RedactTokens())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.wire import MAX_BATCH_BYTES
@@ -118,3 +120,49 @@ class TusResumable:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
+
+
+class TooSlow(ClientDisconnect):
+    """The request body stopped arriving: handled as a client that went away (a tus
+    chunk keeps what arrived, and its upload is free again for the next attempt)."""
+
+
+class BodyReadTimeout:
+    """Each part of a request body must arrive within `timeout_s`, so that a client
+    that stalls or vanishes mid-request does not hold a worker, or an upload's lock,
+    for ever. Once the body is complete, waiting (for a disconnect) is not limited."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        complete = False
+
+        async def timed_receive() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout_s)
+            except TimeoutError:
+                raise TooSlow() from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, watched_send)
+        except TooSlow:
+            if not started:
+                await _problem(send, 408, "the request stopped arriving; send it again")

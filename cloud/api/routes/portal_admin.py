@@ -152,7 +152,7 @@ def setup_link(account_id: AccountId, body: SetupLinkIn, device: DeviceDep,
     """A single-use, expiring link that sets the account's password; mailed to `email`
     when given, and returned either way."""
     p = _principal(device)
-    base = settings.public_url or str(request.base_url)
+    base = settings.public_base
     link = crud.setup_link(session, settings=settings, installation_id=p.installation_id,
                            account_id=account_id, base_url=base, email=body.email)
     _audit(session, device, request, "account_setup_link", target=account_id)

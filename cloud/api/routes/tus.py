@@ -89,7 +89,9 @@ async def create_upload(
         expires_in=dt.timedelta(hours=settings.upload_expiry_hours), already_held=held,
     )  # type: ignore[misc]
     assert isinstance(upload, Upload)
-    base = settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    # Relative unless a public URL is configured: clients resolve it against the URL
+    # they used, and the Host header (chosen by the caller) never makes it.
+    base = settings.public_url.rstrip("/")
     headers = {"Location": f"{base}/files/{upload.id}", "Upload-Expires": _expires(upload)}
     if done:
         return Response(status_code=201, headers={
