@@ -52,6 +52,8 @@ def has_provable_end(path: Path) -> bool:
             (b"%PDF", b"PK\x03\x04"))
     if fmt == "tiff":
         return head[2:4] in (b"*\x00", b"\x00*")
+    if fmt == "dicom":
+        return dicom_walk.end_is_known(path)
     if fmt == "ply":
         return size <= PLY_CHECK_MAX
     if fmt == "obj":

@@ -37,6 +37,7 @@ REQUIRED = (
     ("Structure Set", "Structure Set", (0x30060020,)),
     ("RT Dose", "RT Dose", (*PIXEL_TAGS, 0x30040050)),
     ("Palette", "Color Palette", (0x00281201, 0x00281221)),
+    ("DICOMDIR", "Directory Storage", (0x00041220,)),
 )
 WAVEFORM = 0x54000100
 
@@ -217,6 +218,21 @@ def walk(path: Path) -> Walk:
             raise Cut("the file is empty")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
             return walk_bytes(data)  # type: ignore[arg-type]
+
+
+def end_is_known(path: Path) -> bool:
+    """Whether a whole-looking DICOM is known to be whole: an image with its pixel
+    data, or an object whose content element is there. Anything else (a presentation
+    state, a key-object note) could have been cut at an element boundary."""
+    try:
+        found = walk(path)
+    except Cut:
+        return True  # incomplete() says why
+    tags = set(found.top_tags)
+    if tags & set(PIXEL_TAGS):
+        return True
+    name = sop_class_name(found.sop_class)
+    return any(words in name for _label, words, _needed in REQUIRED)
 
 
 def incomplete(path: Path) -> str | None:

@@ -150,3 +150,21 @@ def test_a_file_whose_size_was_set_first_is_not_taken_on_its_size(
     preallocated.write_bytes(data[:half] + b"\0" * (len(data) - half))
     assert incomplete_reason(preallocated) is not None or not has_provable_end(preallocated)
     assert has_provable_end(make(tmp_path / f"whole-{name}"))
+
+
+def test_a_dicom_object_of_unknown_content_waits_for_a_long_quiet(tmp_path: Path) -> None:
+    """Cut at an element boundary, an object with no pixels and no known content
+    element looks whole: nothing in it proves its end."""
+    import pydicom
+    from pydicom.uid import GrayscaleSoftcopyPresentationStateStorage
+
+    path = samples.dicom_xray(tmp_path / "gsps.dcm")
+    ds = pydicom.dcmread(path)
+    del ds.PixelData, ds.Rows, ds.Columns
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = (
+        GrayscaleSoftcopyPresentationStateStorage)
+    ds.save_as(path)
+    assert incomplete_reason(path) is None and not has_provable_end(path)
+    for name in ("test_files/rtplan.dcm", "test_files/test-SR.dcm",
+                 "test_files/dicomdirtests/DICOMDIR", "test_files/CT_small.dcm"):
+        assert has_provable_end(samples.corpus(name)), name
