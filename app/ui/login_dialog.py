@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -110,6 +112,11 @@ class LoginDialog(_Base):
         super().__init__(f"Sign in — {practice}", f"Who is working on {practice}?", parent)
         self.store = store
         self.username = QLineEdit(objectName="username")
+        # The practice's users, those made on the other PCs too (users are synced).
+        names = [u.username for u in store.users.list(active_only=True)]
+        completer = QCompleter(names, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.username.setCompleter(completer)
         self.password = _password("password")
         self.form.addRow("User name", self.username)
         self.form.addRow("Password", self.password)

@@ -248,3 +248,23 @@ def test_a_signed_in_user_merged_into_his_namesake_sees_what_is_his(
         w.close()
         ops.wait_idle()
         ops.shutdown()
+
+
+def test_the_sign_in_dialog_offers_the_practices_users(store, admin, qtbot) -> None:
+    from app.ui.login_dialog import LoginDialog
+
+    store.users.create("drlee", "Dr Lee", "lee-secret-1", "member", by=admin.viewer())
+    kim = store.users.create("drkim", "Dr Kim", "kim-secret-1", "member", by=admin.viewer())
+    store.users.update(admin.viewer(), kim.id, active=False)
+    dialog = LoginDialog(store, "Smile Clinic")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClicks(dialog.username, "DR")
+    popup = dialog.username.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=WAIT)
+    assert [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())] == [
+        "drlee"]  # a disabled user is not offered
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert dialog.username.text() == "drlee"

@@ -175,6 +175,9 @@ def test_as_users_see_it_drlee_made_on_both_pcs_signs_in_and_sees_all_his_patien
         login = LoginDialog(b.store, "Smile Clinic")
         qtbot.addWidget(login)
         login.show()
+        listed = login.username.completer().model()
+        assert sorted(listed.index(r, 0).data() for r in range(listed.rowCount())) == [
+            "admin0", "admin1", "drlee"]  # PC 1's admin and drlee came with the sync
         qtbot.keyClicks(login.username, "drlee")
         qtbot.keyClicks(login.password, "lee-secret-1")  # the one made first is kept
         qtbot.keyClick(login.password, Qt.Key.Key_Return)
