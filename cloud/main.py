@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from cloud import audit, mailer, migrate, sessions
+from cloud import audit, logsafe, mailer, migrate, sessions
 from cloud.api.main import api_router
 from cloud.api.middleware import BodyLimit, BodyReadTimeout, TusResumable
 from cloud.api.routes import bench, tus
@@ -121,4 +121,5 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.add_middleware(TusResumable)
     app.add_middleware(web.SecurityHeaders)
     logging.getLogger("uvicorn.access").addFilter(web.RedactTokens())
+    logsafe.install()
     return app

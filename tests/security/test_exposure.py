@@ -54,3 +54,19 @@ def test_docs_are_off_the_server_is_unnamed_and_patient_data_is_not_cached(
             assert changes.headers["cache-control"] == "no-store"
     finally:
         stop_server(srv)
+
+
+def test_a_failed_request_is_logged_without_what_was_sent(
+        client: object, caplog: pytest.LogCaptureFixture) -> None:
+    """The server logs a request that failed as uvicorn does ("Exception in ASGI
+    application" with the traceback); the exception's text may quote a password."""
+    caplog.set_level(logging.ERROR)
+    try:
+        raise ValueError(f"1 validation error: password input_value={SECRET!r}")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    (record,) = [r for r in caplog.records if r.name == "uvicorn.error"]
+    logged = caplog.text
+    assert SECRET not in logged
+    assert "ValueError" in logged and "test_exposure.py" in logged, "still debuggable"
+    assert record.levelno == logging.ERROR
