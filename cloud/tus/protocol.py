@@ -12,6 +12,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from app.core.ids import is_uuid
+from app.core.wire import text_problem
 from cloud.crud import Refused
 
 TUS_VERSION = "1.0.0"
@@ -66,7 +67,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
 def check_filename(name: str) -> str:
     if not name or len(name) > 255:
         raise Refused(400, "filename must be 1 to 255 characters")
-    if any(ord(ch) < 32 or ch == "\x7f" for ch in name):
+    if text_problem(name) or "\t" in name or "\n" in name or "\r" in name:
         raise Refused(400, "filename contains a control or NUL character")
     if "/" in name or "\\" in name or name in (".", "..") or ".." in name.split("."):
         raise Refused(400, "filename must be a plain name, without a path or '..'")

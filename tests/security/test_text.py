@@ -114,3 +114,20 @@ def test_the_changes_set_aside_are_listed_in_the_changes_to_review_window(
     assert model.index(0, 0).data() == "Patient"
     assert model.index(0, 1).data() == "First name contains a control character (U+0007)"
     assert dialog.unapplied_intro.isVisible()
+
+
+@pytest.mark.parametrize("name", ["pano\u0085.dcm", "pano\u0007.dcm", "pano\t.dcm"])
+def test_an_upload_with_a_control_character_in_its_file_name_is_refused(
+        pc: PC, name: str) -> None:
+    import base64
+    import hashlib
+
+    def b64(v: str) -> str:
+        return base64.b64encode(v.encode()).decode()
+
+    meta = {"sha256": hashlib.sha256(b"x").hexdigest(), "patient_id": new_id(),
+            "kind": "xray", "filename": name}
+    r = pc.http.post("/files/", headers={
+        "Tus-Resumable": "1.0.0", **pc.headers, "Upload-Length": "1",
+        "Upload-Metadata": ",".join(f"{k} {b64(v)}" for k, v in meta.items())})
+    assert r.status_code == 400 and "filename" in r.text
