@@ -28,7 +28,7 @@ def new_upload_password() -> str:
 # argon2id takes tens of megabytes and most of a core per hash: a few at a time, so that
 # a flood of password guesses can not starve the server; beyond them, "busy".
 HASH_SLOTS = 4
-HASH_WAIT_S = 0.25
+HASH_WAIT_S = 1.0
 RETRY_AFTER_S = 2
 _slots = threading.BoundedSemaphore(HASH_SLOTS)
 
