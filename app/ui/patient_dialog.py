@@ -29,7 +29,7 @@ from app.store.dto import PatientDetail
 from app.store.offline_images_repo import working_offline
 from app.store.patient_matches import Match
 from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp
+from app.ui.ops import ReadOp, WriteOp, user_message
 from app.ui.patient_form import BASIC, CLINICAL, Input, PatientForm
 
 __all__ = ["BASIC", "CLINICAL", "PatientDialog"]
@@ -238,7 +238,7 @@ class PatientDialog(QDialog):
         if isinstance(exc, ValidationError):
             self._show_errors(exc)
             return
-        self.banner.setText(f"The patient could not be saved: {exc}")
+        self.banner.setText(f"The patient could not be saved. {user_message(exc)}")
         self.banner.show()
 
     # Closing --------------------------------------------------------------------------

@@ -53,3 +53,30 @@ def test_an_unexpected_failure_is_plain_words_and_details_in_the_log(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "record_image: sha256 mismatch" in logged and "Traceback" in logged
     box.accept()
+
+
+def test_a_full_disk_while_saving_a_patient_says_nothing_was_saved(window, ctx, qtbot) -> None:
+    from app.store.dto import PatientFilter
+    from app.ui.patient_dialog import PatientDialog
+
+    with ctx.store.db.writer.connect() as conn:
+        # SQLite refuses any page beyond today's count, as a full disk would; the few
+        # free pages inside the file are fewer than the long note below needs.
+        assert conn.exec_driver_sql("PRAGMA freelist_count").scalar() < 3
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+        conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
+    window.new_action.trigger()
+    qtbot.waitUntil(lambda: window.findChild(PatientDialog) is not None)
+    dialog = window.findChild(PatientDialog)
+    qtbot.keyClicks(dialog.inputs["first_name"], "Ada")
+    qtbot.keyClicks(dialog.inputs["last_name"], "Lovelace")
+    dialog.inputs["note"].setPlainText("A long history. " * 1000)  # pages more than there are
+    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: dialog.banner.isVisible())
+    assert dialog.banner.text() == (
+        "The patient could not be saved. "
+        "The disk is full: nothing was saved; free space and try again."
+    )
+    assert dialog.isVisible()  # what was typed is still there to save again
+    assert ctx.store.patients.count(ctx.viewer, PatientFilter()) == 0
+    dialog.reject()
