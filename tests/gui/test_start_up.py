@@ -203,3 +203,25 @@ def test_a_new_user_gets_in_and_finds_his_patient_the_next_day(
         assert seen["patients"] == ["Ada Lovelace"]
     finally:
         keyring.set_keyring(previous)
+
+
+def test_a_database_this_computer_cannot_unlock_is_a_message_then_the_app_ends(
+    qapp, db_path: Path, secrets_store
+) -> None:
+    from app.store import keys
+
+    secrets_store.set(keys._slot(db_path), "00" * 32)  # not the key of this file
+    told: list[str] = []
+
+    def read_the_message_and_close_it() -> bool:
+        box = message_box("Chairside")
+        if box is None:
+            return False
+        told.append(box.text())
+        box.button(QMessageBox.StandardButton.Ok).click()
+        return True
+
+    code, driver = _start(["--database", str(db_path)], [read_the_message_and_close_it])
+    assert driver.left == []
+    assert code == 1
+    assert told and told[0].startswith("This practice database cannot be opened")
