@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QInputDialog, QLabel
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QInputDialog, QLabel, QMessageBox
 
 import main
 from app.platform import paths
 from app.ui.login_dialog import CreateAdminDialog, LoginDialog
 from tests.gui.test_start_up import PASSWORD, _ok, _quit, _type
-from tests.support.modal_driver import ModalDriver, main_window, modal
+from tests.support.modal_driver import ModalDriver, main_window, message_box, modal
 
 
 def _menu(kind: str) -> bool:
@@ -201,3 +201,53 @@ def test_new_switch_and_open_practice_databases(qapp) -> None:
         "lakeside-dental.chairside",
         "practice.chairside",
     ]
+
+
+def test_without_a_keyring_a_new_practice_does_not_ask_about_key_files_again(
+    qapp, fresh_home: Path, no_keyring, agents
+) -> None:
+    seen: list[str] = []
+
+    def answer_yes() -> bool:
+        box = message_box("No secure keyring")
+        if box is None:
+            return False
+        seen.append("key-file question")
+        box.button(QMessageBox.StandardButton.Yes).click()
+        return True
+
+    def create_admin() -> bool:
+        dialog = modal(CreateAdminDialog)
+        if dialog is None:
+            return False
+        seen.append(f"welcome: {dialog.practice.text() or '(empty)'}")
+        if not dialog.practice.text():
+            _type(dialog.practice, "Smile Clinic")
+        _type(dialog.display, "Dr Sara Haddad")
+        _type(dialog.password, PASSWORD)
+        _type(dialog.repeat, PASSWORD)
+        _ok(dialog)
+        return True
+
+    _run(
+        [],
+        [
+            answer_yes,
+            create_admin,
+            _window_shows(seen, "Dr Sara"),
+            lambda: _menu("new_database"),
+            _choose(seen, QInputDialog, "Lakeside Dental"),
+            create_admin,
+            _window_shows(seen, "Dr Sara"),
+            _quit_now,
+        ],
+    )
+    assert seen == [
+        "key-file question",
+        "welcome: (empty)",
+        "window: Chairside — Smile Clinic / Signed in as Dr Sara Haddad (admin)",
+        "asked: New practice database",
+        "welcome: Lakeside Dental",
+        "window: Chairside — Lakeside Dental / Signed in as Dr Sara Haddad (admin)",
+    ]
+    assert len(list((fresh_home / ".config" / "Chairside" / "keys").glob("*.key"))) == 2

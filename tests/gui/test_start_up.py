@@ -8,12 +8,8 @@ through the new-patient form and quits; the second start signs in and finds the 
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
@@ -21,44 +17,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 import main
-from app.ui import agent_status
 from app.ui.login_dialog import CreateAdminDialog, LoginDialog
 from app.ui.patient_dialog import PatientDialog
 from tests.support.modal_driver import ModalDriver, main_window, message_box, modal
 
 PRACTICE = "Smile Clinic"
 PASSWORD = "a long password"
-
-
-@pytest.fixture
-def fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A new user's machine: nothing in HOME, the usual folders (no overrides)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.delenv("CHAIRSIDE_DATA_DIR", raising=False)
-    monkeypatch.delenv("CHAIRSIDE_CONFIG_DIR", raising=False)
-    return home
-
-
-@pytest.fixture
-def agents(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """The app starts the real sync agent; it is detached, so the test stops it."""
-    started: list[subprocess.Popen[bytes]] = []
-    real = agent_status.start_agent
-
-    def start(path: Path) -> subprocess.Popen[bytes]:
-        proc = real(path)
-        started.append(proc)
-        return proc
-
-    monkeypatch.setattr(agent_status, "start_agent", start)
-    yield started
-    for proc in started:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _type(widget: object, text: str) -> None:
@@ -170,39 +134,33 @@ def _start(argv: list[str], steps: list) -> tuple[int, ModalDriver]:
     ids=["no-keyring-readme-command", "keyring-database-option"],
 )
 def test_a_new_user_gets_in_and_finds_his_patient_the_next_day(
-    qapp, fresh_home: Path, agents, monkeypatch: pytest.MonkeyPatch, keyring_kind: str,
+    qapp, fresh_home: Path, agents, request: pytest.FixtureRequest, keyring_kind: str,
     with_database: bool,
 ) -> None:
-    previous = keyring.get_keyring()
     if keyring_kind == "none":
-        # The machine of the bug report; the sync agent the app starts inherits it.
-        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-        keyring.set_keyring(keyring.backends.fail.Keyring())
-    try:
-        database = fresh_home / "Documents" / "clinic.chairside"
-        argv = ["--database", str(database)] if with_database else []
-        seen: dict[str, object] = {}
+        request.getfixturevalue("no_keyring")
+    database = fresh_home / "Documents" / "clinic.chairside"
+    argv = ["--database", str(database)] if with_database else []
+    seen: dict[str, object] = {}
 
-        code, driver = _start(argv, first_start_steps(seen, key_question=keyring_kind == "none"))
-        assert driver.left == [], f"never got to: {driver.left}"
-        assert code == 0
-        assert seen["title"] == f"Chairside — {PRACTICE}"
-        if keyring_kind == "none":
-            assert "no secure keyring" in str(seen["key_question"])
-            assert "keyring.backends" not in str(seen["key_question"])
-            assert list((fresh_home / ".config" / "Chairside" / "keys").glob("*.key"))
-        expected = database if with_database else (
-            fresh_home / ".local" / "share" / "Chairside" / "databases" / "practice.chairside"
-        )
-        assert expected.is_file()
+    code, driver = _start(argv, first_start_steps(seen, key_question=keyring_kind == "none"))
+    assert driver.left == [], f"never got to: {driver.left}"
+    assert code == 0
+    assert seen["title"] == f"Chairside — {PRACTICE}"
+    if keyring_kind == "none":
+        assert "no secure keyring" in str(seen["key_question"])
+        assert "keyring.backends" not in str(seen["key_question"])
+        assert list((fresh_home / ".config" / "Chairside" / "keys").glob("*.key"))
+    expected = database if with_database else (
+        fresh_home / ".local" / "share" / "Chairside" / "databases" / "practice.chairside"
+    )
+    assert expected.is_file()
 
-        code, driver = _start(argv, second_start_steps(seen))
-        assert driver.left == [], f"never got to: {driver.left}"
-        assert code == 0
-        assert seen["sign_in_title"] == f"Sign in — {PRACTICE}"
-        assert seen["patients"] == ["Ada Lovelace"]
-    finally:
-        keyring.set_keyring(previous)
+    code, driver = _start(argv, second_start_steps(seen))
+    assert driver.left == [], f"never got to: {driver.left}"
+    assert code == 0
+    assert seen["sign_in_title"] == f"Sign in — {PRACTICE}"
+    assert seen["patients"] == ["Ada Lovelace"]
 
 
 def test_a_database_this_computer_cannot_unlock_is_a_message_then_the_app_ends(
