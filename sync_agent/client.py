@@ -75,7 +75,7 @@ def check(response: requests.Response) -> requests.Response:
             after = float(retry)
         except ValueError:
             after = 0.0
-        raise TransientError(f"the server is busy or failing ({status})", after)
+        raise TransientError("the server is busy or failing; trying again shortly", after)
     if status in (401, 403):
         raise AuthError(status, _reason(response))
     raise RejectedError(status, _reason(response))

@@ -112,7 +112,7 @@ def _tus_check(response: requests.Response, final: bool = False) -> requests.Res
     if status in (404, 410):
         raise UploadGone(status, "the upload is unknown or expired on the server")
     if status in (409, 423):
-        raise TransientError(f"the server's offset moved on ({status}); asking it again")
+        raise TransientError("the server had more of this image than expected; asking it again")
     if status == 460:
         what = "the file" if final else "a chunk"
         raise ChecksumMismatch(f"{what} arrived damaged (checksum mismatch)")
@@ -130,7 +130,7 @@ def _offset(response: requests.Response) -> int:
     try:
         return int(response.headers["Upload-Offset"])
     except (KeyError, ValueError):
-        raise TransientError("the server's answer carried no valid Upload-Offset") from None
+        raise TransientError("the server's answer about an image was not understood") from None
 
 
 class TusClient:
@@ -178,7 +178,7 @@ class TusClient:
             )
         )
         if r.status_code != 201 or "Location" not in r.headers:
-            raise TransientError(f"creation answered {r.status_code} without a Location")
+            raise TransientError("the server did not start the image upload; trying again")
         url = urljoin(self.files_url, r.headers["Location"])
         stored = r.headers.get(ALREADY_STORED, "").lower() == "true"
         offset = _offset(r) if "Upload-Offset" in r.headers else 0
@@ -205,7 +205,7 @@ class TusClient:
             final=final,
         )
         if r.status_code != 204:
-            raise TransientError(f"PATCH answered {r.status_code}, not 204")
+            raise TransientError("the server did not take a part of an image; trying again")
         return _offset(r)
 
     def terminate(self, url: str) -> None:
