@@ -24,7 +24,7 @@ from app.store.uploads_repo import UploadsRepo
 from sync_agent import connection
 from sync_agent.acquisition_job import AcquisitionJob
 from sync_agent.backoff import Backoff
-from sync_agent.client import AuthError, RejectedError, TransientError
+from sync_agent.client import AuthError, CloudClient, RejectedError, TransientError
 from sync_agent.download_job import DownloadJob
 from sync_agent.pull_job import pull_all
 from sync_agent.push_job import push_all
@@ -36,9 +36,11 @@ HEARTBEAT_EVERY_S = 5.0
 # A failed sync is tried again after a random wait of at most this long: a PC is back
 # within seconds of the server, and a clinic's PCs still do not knock in step.
 RETRY_CAP_S = 10.0
-# Uploads run in slices of about this long, so a large file does not hold up the
-# changes behind it; the next tick resumes where the slice stopped.
+# Uploads run in slices of about this long (the next tick resumes where a slice
+# stopped), in a thread of their own: records go up and down meanwhile, every
+# RECORDS_EVERY_S, so a change never waits for an image on a slow line.
 UPLOAD_SLICE_S = 15.0
+RECORDS_EVERY_S = 0.5
 
 
 class Agent:
@@ -66,6 +68,9 @@ class Agent:
         self.now = monotonic
         self.backoff = Backoff(cap_s=RETRY_CAP_S)
         self.next_try = 0.0
+        # Files back off on their own: a stuck upload never delays the records.
+        self.transfer_backoff = Backoff(cap_s=RETRY_CAP_S * 6)
+        self.next_transfer = 0.0
         self.last_pull = -1e9
         self.last_beat = -1e9
         self.stop_event = threading.Event()
@@ -160,36 +165,98 @@ class Agent:
         if not forced and not (automatic and (pending or pull_due)):
             return
         client = conn.client()
+        if not self._records(client, push=forced or automatic, now=now):
+            return
+        self.backoff.reset()
+        self.last_pull = now
+        self.online, self.last_error = True, None
+        if (forced or automatic) and (forced or now >= self.next_transfer):
+            self._transfer(conn.server_url, conn.token, client)
+        self.publish(last_sync_at=utc_now_text())
+
+    def _records(self, client: CloudClient, *, push: bool, now: float) -> bool:
+        """Push the outbox and pull what changed; False (and the trouble shown, the
+        next try set) when that failed."""
         try:
-            if forced or automatic:
+            if push:
                 push_all(self.sync, client)
             pull_all(self.sync, client)
-            if forced or automatic:
-                self.upload_job.run(
-                    conn.server_url, conn.token, stop=self.stop_event, budget_s=self.upload_slice_s
-                )
-                # Images filed on the other PCs, so that they can be viewed here too.
-                self.download_job.run(
-                    conn.server_url, conn.token, stop=self.stop_event, budget_s=self.upload_slice_s
-                )
         except TransientError as exc:
             delay = self.backoff.next_delay(exc.retry_after)
             self.next_try = now + delay
             self._trouble(str(exc), online=False)
             log.info("sync failed, next try in %.1f s: %s", delay, exc)
-            return
+            return False
         except AuthError as exc:
             self.next_try = now + 60
             self._trouble(f"this computer's access was refused: {exc.reason}", online=True)
-            return
+            return False
         except RejectedError as exc:
             self.next_try = now + self.backoff.next_delay()
             self._trouble(str(exc), online=True)
+            return False
+        return True
+
+    def _transfer(self, server_url: str, token: str | None, client: CloudClient) -> None:
+        """Upload a slice (then download) in a thread while records keep flowing here."""
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.upload_job.run(
+                    server_url, token, stop=self.stop_event, budget_s=self.upload_slice_s
+                )
+                # Images filed on the other PCs, so that they can be viewed here too.
+                self.download_job.run(
+                    server_url, token, stop=self.stop_event, budget_s=self.upload_slice_s
+                )
+            except BaseException as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=run, name="agent-transfer", daemon=True)
+        worker.start()
+        records_ok = True
+        while worker.is_alive():
+            worker.join(RECORDS_EVERY_S)
+            if worker.is_alive() and records_ok:
+                records_ok = self._records_meanwhile(client)
+        if not errors:
+            self.transfer_backoff.reset()
             return
-        self.backoff.reset()
-        self.last_pull = now
-        self.online, self.last_error = True, None
-        self.publish(last_sync_at=utc_now_text())
+        exc = errors[0]
+        if isinstance(exc, AuthError):
+            self.next_try = self.now() + 60
+            self.last_error = f"this computer's access was refused: {exc.reason}"
+        elif isinstance(exc, TransientError | RejectedError):
+            retry_after = exc.retry_after if isinstance(exc, TransientError) else 0.0
+            delay = self.transfer_backoff.next_delay(retry_after)
+            self.next_transfer = self.now() + delay
+            self.last_error = f"images wait: {exc}"
+            log.info("transfer failed, next try in %.1f s: %s", delay, exc)
+        else:
+            raise exc
+
+    def _records_meanwhile(self, client: CloudClient) -> bool:
+        """While files travel: the app's requests, the changes written meanwhile, a
+        pull when due, the heartbeat. False after trouble (the next tick retries)."""
+        forced = False
+        for request in self.agent.take_requests():
+            forced |= self.handle(request.id, request.kind)
+        now = self.now()
+        pending, _failed = self.sync.outbox_counts()
+        pull_due = forced or now - self.last_pull >= self.pull_every_s
+        try:
+            if pending:
+                push_all(self.sync, client)
+            if pull_due:
+                pull_all(self.sync, client)
+                self.last_pull = now
+        except (TransientError, RejectedError) as exc:
+            log.info("records while uploading: %s", exc)
+            return False
+        if now - self.last_beat >= HEARTBEAT_EVERY_S:
+            self.publish()
+        return True
 
     def _trouble(self, message: str, online: bool) -> None:
         changed = (self.online, self.last_error) != (online, message)
@@ -199,7 +266,7 @@ class Agent:
 
     def _upload_progress(self, p: UploadProgress) -> None:
         self.agent.publish(
-            current_upload=p.current,
+            current_upload=(p.text or p.current or "")[:500] or None,
             upload_done=p.done,
             upload_total=p.total,
             waiting_uploads=p.waiting_files,

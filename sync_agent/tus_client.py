@@ -10,9 +10,16 @@ RejectedError (will fail again), AuthError; UploadGone (404/410) means the uploa
 resource is no more and a new one must be created.
 
 A request body is read from disk block by block while it is sent (FileSlice), so
-memory does not grow with the chunk or the file. Timeouts: urllib3 waits up to the
-connect timeout on a send and the read timeout for the answer, so a link that goes
-silent is noticed within the larger of the two.
+memory does not grow with the chunk or the file. Timeouts measure progress, not the
+length of a chunk: urllib3 bounds each `sendall` of one block by the send timeout, and
+blocks are small enough (16 KiB on a slow line) to leave the PC well within it even at
+4 KiB/s; the answer is awaited for the read timeout plus the time the bytes possibly
+still queued on the PC need to leave at the measured speed. A link that goes silent is
+noticed within those bounds, whatever the chunk size.
+
+A HEAD answered by our server carries ``Chairside-Upload-Busy: true`` while a request
+still writes the upload (an abandoned body that is still arriving): a client then waits
+instead of sending a body that would only meet 423.
 """
 
 from __future__ import annotations
@@ -32,9 +39,18 @@ from sync_agent.client import AuthError, RejectedError, TransientError, check, u
 TUS_VERSION = "1.0.0"
 OFFSET_TYPE = "application/offset+octet-stream"
 ALREADY_STORED = "Chairside-Already-Stored"
+UPLOAD_BUSY = "Chairside-Upload-Busy"
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 30.0  # a silent link is noticed within this
-BLOCK = 1024 * 1024
+# A block of a request body is handed to the socket in one sendall, which the send
+# timeout bounds as a whole: 16 KiB leave in 4 s at 4 KiB/s, well within it.
+SEND_TIMEOUT_S = 20.0
+SEND_BLOCK = 16 * 1024
+BLOCK = 1024 * 1024  # reads from disk for hashing
+# What may still wait in the PC's socket buffer when the last block was handed over;
+# the answer's wait is lengthened by the time these need at the line's speed.
+QUEUED_ALLOWANCE = 64 * 1024
+SLOWEST_LINE = 4 * 1024  # bytes/s assumed while the speed is not known yet
 
 
 class UploadGone(RejectedError):
@@ -44,6 +60,12 @@ class UploadGone(RejectedError):
 class ChecksumMismatch(TransientError):
     """460: a chunk arrived damaged (send it again), or — on the last byte — the whole
     file did not match the declared SHA-256 and the server discarded the upload."""
+
+
+@dataclass(frozen=True, slots=True)
+class Offset:
+    offset: int
+    busy: bool  # a request still writes the upload on the server
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +90,7 @@ class FileSlice:
         start: int,
         length: int,
         on_sent: Callable[[int], None] | None = None,
-        block: int = BLOCK,
+        block: int = SEND_BLOCK,
     ) -> None:
         self.fd, self.start, self.length = fd, start, length
         self.on_sent = on_sent
@@ -77,10 +99,11 @@ class FileSlice:
     def __len__(self) -> int:
         return self.length
 
-    def blocks(self) -> Iterator[bytes]:
+    def blocks(self, block: int | None = None) -> Iterator[bytes]:
         pos, end = self.start, self.start + self.length
+        size = block or self.block
         while pos < end:
-            data = os.pread(self.fd, min(self.block, end - pos), pos)
+            data = os.pread(self.fd, min(size, end - pos), pos)
             if not data:
                 raise OSError(f"the file ended at {pos} bytes, {end} expected")
             pos += len(data)
@@ -95,7 +118,7 @@ class FileSlice:
     def checksum(self) -> str:
         """The Upload-Checksum header value of this slice (a read of its own)."""
         h = hashlib.sha256()
-        for data in self.blocks():
+        for data in self.blocks(BLOCK):
             h.update(data)
         return "sha256 " + base64.b64encode(h.digest()).decode("ascii")
 
@@ -155,13 +178,16 @@ class TusClient:
         self.http.close()
 
     def _request(
-        self, method: str, url: str, headers: Mapping[str, str], body: object = None
+        self, method: str, url: str, headers: Mapping[str, str], body: object = None,
+        timeout: tuple[float, float] | None = None,
     ) -> requests.Response:
         full = {"Tus-Resumable": TUS_VERSION, **headers}
         if self.token:
             full["Authorization"] = f"Bearer {self.token}"
         try:
-            return self.http.request(method, url, headers=full, data=body, timeout=self.timeout)
+            return self.http.request(
+                method, url, headers=full, data=body, timeout=timeout or self.timeout
+            )
         except requests.RequestException as exc:
             raise unreachable(exc) from None
 
@@ -186,11 +212,27 @@ class TusClient:
 
     def offset(self, url: str) -> int:
         """HEAD: the server's offset of the upload."""
-        return _offset(_tus_check(self._request("HEAD", url, {"Cache-Control": "no-store"})))
+        return self.head(url).offset
 
-    def patch(self, url: str, body: FileSlice, *, final: bool) -> int:
+    def head(self, url: str) -> Offset:
+        """HEAD: the server's offset, and whether a request still writes the upload."""
+        r = _tus_check(self._request("HEAD", url, {"Cache-Control": "no-store"}))
+        return Offset(_offset(r), r.headers.get(UPLOAD_BUSY, "").lower() == "true")
+
+    def patch_timeout(self, length: int, speed: float | None) -> tuple[float, float]:
+        """(send, answer) timeouts of a PATCH of `length` bytes on a line of `speed`
+        bytes/s: each block must leave within the send timeout; the answer may take the
+        read timeout after the bytes still queued on the PC left."""
+        queued = min(length, QUEUED_ALLOWANCE)
+        drain = queued / max(speed or SLOWEST_LINE, SLOWEST_LINE)
+        return max(self.timeout[0], SEND_TIMEOUT_S), self.timeout[1] + drain
+
+    def patch(
+        self, url: str, body: FileSlice, *, final: bool, speed: float | None = None
+    ) -> int:
         """Append `body` at its start offset; returns the server's new offset. `final`:
-        this chunk ends the file, so a 460 speaks of the whole file."""
+        this chunk ends the file, so a 460 speaks of the whole file. `speed`: the line's
+        measured bytes/s, for the time the answer may take."""
         r = _tus_check(
             self._request(
                 "PATCH",
@@ -201,6 +243,7 @@ class TusClient:
                     "Upload-Checksum": body.checksum(),
                 },
                 body if len(body) else b"",
+                timeout=self.patch_timeout(len(body), speed),
             ),
             final=final,
         )

@@ -28,6 +28,7 @@ from sync_agent.tus_client import (
     BLOCK,
     CONNECT_TIMEOUT_S,
     READ_TIMEOUT_S,
+    SEND_BLOCK,
     ChecksumMismatch,
     FileSlice,
     TusClient,
@@ -38,29 +39,40 @@ KIB, MIB = 1024, 1024 * 1024
 WORKERS = 2
 MAX_FAILURES = 5  # in a row without progress, before waiting for the agent's backoff
 RETRY_AFTER_CAP_S = 30.0
+SLOW_LINE = 256 * KIB  # bytes/s
+# An upload whose server offset has not moved for this long says so in words.
+STALLED_AFTER_S = 120.0
+# How long to wait for the server to let go of an upload an abandoned request still
+# holds (its body read timeout frees it), asking every LOCK_POLL_S.
+LOCK_WAIT_S = 120.0
+LOCK_POLL_S = 1.0
 PROGRESS_EVERY_S = 0.25  # at most four state updates a second ...
 BEAT_EVERY_S = 2.0  # ... and at least one every two, so the heartbeat stays fresh
 
 
 class ChunkSizer:
-    """The PATCH size: starts near 1 MiB and follows the link so that a chunk takes
-    about `target_s`; grows at most twofold a step, halves after an error. One per
-    job, shared by its workers (thread-safe)."""
+    """The PATCH size and the line's speed. The first chunk is small (64 KiB) and the
+    size follows the measured speed so that a chunk takes about `target_s`, growing
+    at most twofold a step; after an error it halves, down to a floor that the speed
+    sets (a few tenths of a chunk's time, never under 16 KiB), so that a poor line
+    re-sends little per interruption. One per job, shared by its workers
+    (thread-safe), kept across runs: the speed measured is the line's."""
 
     def __init__(
         self,
-        start: int = MIB,
-        low: int = 256 * KIB,
+        start: int = 64 * KIB,
+        low: int = 16 * KIB,
         high: int = 32 * MIB,
         target_s: float = 3.0,
     ) -> None:
         self.low, self.high, self.target_s = low, high, target_s
         self._size = self._clamp(start)
         self._lock = threading.Lock()
+        self.speed: float | None = None  # bytes/s the server confirmed, smoothed
 
     def _clamp(self, n: float) -> int:
         size = int(min(self.high, max(self.low, n)))
-        aligned = size - size % (64 * KIB)  # whole blocks read more evenly from disk
+        aligned = size - size % (16 * KIB)  # whole blocks read more evenly from disk
         return max(self.low, aligned) if aligned else size
 
     @property
@@ -69,23 +81,42 @@ class ChunkSizer:
 
     def record(self, nbytes: int, seconds: float) -> None:
         with self._lock:
+            rate = nbytes / max(seconds, 1e-3)
+            if nbytes >= min(self._size, 16 * KIB):
+                self.speed = rate if self.speed is None else 0.5 * self.speed + 0.5 * rate
             if nbytes < self._size:  # a short last chunk tells little about the link
                 return
-            ideal = nbytes / max(seconds, 1e-3) * self.target_s
-            self._size = self._clamp(min(ideal, self._size * 2))
+            self._size = self._clamp(min(rate * self.target_s, self._size * 2))
+
+    def floor(self) -> int:
+        """The smallest chunk worth sending on this line."""
+        if self.speed is None:
+            return self.low
+        return max(self.low, min(self._clamp(self.speed * self.target_s / 4), 256 * KIB))
 
     def shrink(self) -> None:
         with self._lock:
-            self._size = self._clamp(self._size // 2)
+            self._size = max(min(self.floor(), self._size), self._clamp(self._size // 2))
+
+    def block(self) -> int:
+        """The send block: a quarter second of the line, 16 KiB to 1 MiB."""
+        if self.speed is None:
+            return SEND_BLOCK
+        return int(min(MIB, max(SEND_BLOCK, self.speed / 4 // SEND_BLOCK * SEND_BLOCK)))
+
+    def slow(self) -> bool:
+        """A line too slow to share between two files: one goes first, whole."""
+        return self.speed is not None and self.speed < SLOW_LINE
 
 
 @dataclass(frozen=True, slots=True)
 class UploadProgress:
     current: str | None  # names of the files in flight
-    done: int  # bytes of those the server holds or that are on their way
+    done: int  # bytes of those the server confirmed (never goes back in a run)
     total: int  # bytes of those
     waiting_files: int
     waiting_bytes: int
+    text: str | None = None  # what happens, in words: sizes, speed, time left, trouble
 
 
 @dataclass
@@ -110,7 +141,7 @@ class _FileProblem(Exception):
 @dataclass
 class _Flight:
     name: str
-    done: int  # bytes the server confirmed, plus those on their way
+    done: int  # bytes the server confirmed
     size: int
 
 
@@ -147,15 +178,15 @@ class _Run:
                 setattr(self.report, name, getattr(self.report, name) + n)
 
     def at(self, row: UploadRow, offset: int) -> None:
+        """The server confirmed `offset` bytes; progress shown never goes back."""
         with self.lock:
-            self.flight[row.id] = _Flight(row.filename, offset, row.size)
+            entry = self.flight.get(row.id)
+            done = offset if entry is None else max(entry.done, offset)
+            self.flight[row.id] = _Flight(row.filename, done, row.size)
 
-    def sent(self, row: UploadRow, n: int) -> None:
+    def sent(self, n: int) -> None:
         with self.lock:
             self.report.sent_bytes += n
-            entry = self.flight.get(row.id)
-            if entry is not None:
-                entry.done += n
 
     def landed(self, row: UploadRow) -> None:
         with self.lock:
@@ -204,6 +235,14 @@ class UploadJob:
         self._verified: dict[tuple[str, int, int, int, int], str] = {}
         self._verified_lock = threading.Lock()
         self.last_report: UploadReport | None = None
+        self.stalled_after_s = STALLED_AFTER_S
+        self.lock_wait_s = LOCK_WAIT_S
+        # Across runs (an upload goes in slices): by upload id, the server's offset and
+        # when it last moved, and the failures in a row since.
+        self._moved: dict[int, tuple[int, float]] = {}
+        self._failures: dict[int, int] = {}
+        self._noted: set[int] = set()
+        self._state_lock = threading.Lock()
 
     # The run --------------------------------------------------------------------------
     def run(
@@ -223,7 +262,9 @@ class UploadJob:
         deadline = None if budget_s is None else time.monotonic() + budget_s
         ctx = _Run(server_url, token, stop or threading.Event(), deadline)
         threads = [
-            threading.Thread(target=self._worker, args=(ctx,), name=f"upload-{i}", daemon=True)
+            threading.Thread(
+                target=self._worker, args=(ctx, i), name=f"upload-{i}", daemon=True
+            )
             for i in range(self.workers)
         ]
         for t in threads:
@@ -247,20 +288,80 @@ class UploadJob:
         if self.on_progress is None:
             return last, last_at
         with ctx.lock:
-            flight = sorted((e.name, e.done, e.size) for e in ctx.flight.values())
+            flight = sorted((e.name, e.done, e.size, i) for i, e in ctx.flight.items())
         names = ", ".join(e[0] for e in flight)[:500] or None
         done = sum(e[1] for e in flight)
         total = sum(e[2] for e in flight)
         now = time.monotonic()
-        state = (names, done, total)
+        text = self.describe(names, done, total, [e[3] for e in flight], now)
+        state = (names, done, total, text)
         due = now - last_at >= (PROGRESS_EVERY_S if state != last else BEAT_EVERY_S)
         if not (force or due):
             return last, last_at
         counts = self.repo.counts()
-        self.on_progress(UploadProgress(names, done, total, counts.files, counts.bytes))
+        self.on_progress(UploadProgress(names, done, total, counts.files, counts.bytes, text))
         return state, now
 
-    def _worker(self, ctx: _Run) -> None:
+    def describe(
+        self, names: str | None, done: int, total: int, ids: list[int], now: float
+    ) -> str | None:
+        """The files in flight in words: how much arrived, the speed and the time left;
+        or, when none moved for a while, that the line is the trouble."""
+        if names is None:
+            return None
+        if self._stalled(ids, now):
+            return f"{names}: {_stalled_words(done, total)}"
+        text = f"{names}: {_mb(done)} of {_mb(total)}"
+        speed = self.sizer.speed
+        if speed:
+            text += f", {_rate(speed)}, {_time_left((total - done) / speed)}"
+        return text
+
+    def _stalled(self, ids: list[int], now: float) -> bool:
+        with self._state_lock:
+            moved = [self._moved[i][1] for i in ids if i in self._moved]
+        return bool(moved) and now - max(moved) >= self.stalled_after_s
+
+    def _moved_to(self, row: UploadRow, offset: int) -> bool:
+        """Note the server's offset; True when it moved on since last noted."""
+        now = time.monotonic()
+        with self._state_lock:
+            before = self._moved.get(row.id)
+            if before is None or offset > before[0]:
+                self._moved[row.id] = (offset, now)
+                self._failures.pop(row.id, None)
+                return before is not None
+            return False
+
+    def _failed_once(self, row: UploadRow) -> int:
+        with self._state_lock:
+            n = self._failures.get(row.id, 0) + 1
+            self._failures[row.id] = n
+            return n
+
+    def _note_trouble(self, row: UploadRow, offset: int | None) -> None:
+        """The upload list says in words why an upload that does not move waits."""
+        if not self._stalled([row.id], time.monotonic()):
+            return
+        with self._state_lock:
+            done = self._moved.get(row.id, (offset or 0, 0.0))[0]
+            self._noted.add(row.id)
+        self.repo.note(row.id, _stalled_words(done, row.size))
+
+    def _clear_note(self, row: UploadRow) -> None:
+        with self._state_lock:
+            if row.id not in self._noted:
+                return
+            self._noted.discard(row.id)
+        self.repo.note(row.id, None)
+
+    def _forget(self, row: UploadRow) -> None:
+        with self._state_lock:
+            self._moved.pop(row.id, None)
+            self._failures.pop(row.id, None)
+            self._noted.discard(row.id)
+
+    def _worker(self, ctx: _Run, index: int = 0) -> None:
         tus = TusClient(
             ctx.server_url,
             ctx.token,
@@ -269,6 +370,8 @@ class UploadJob:
         )
         try:
             while not ctx.paused():
+                if index and self.sizer.slow():
+                    return  # a poor line carries one file at a time
                 row = self.repo.claim_next()
                 if row is None:
                     return
@@ -346,8 +449,8 @@ class UploadJob:
             "filename": row.filename,
         }
         url, offset = row.url, None
-        failures = 0
         ctx.at(row, row.offset)
+        self._moved_to(row, row.offset)
         while True:
             ctx.check()
             final = False
@@ -357,45 +460,89 @@ class UploadJob:
                     url, offset = created.url, created.offset
                     self.repo.save_location(row.id, url, offset)
                     if created.already_stored:
-                        self.repo.mark_done(row.id)
-                        ctx.count(done=1, already_stored=1)
+                        self._done(row, ctx, already=True)
                         return
                 if offset is None:
-                    offset = tus.offset(url)
+                    offset = self._free_offset(tus, url, ctx)
                     self.repo.save_offset(row.id, offset)
-                ctx.at(row, offset)
+                    self._progress(row, offset, ctx)
                 n = min(self.sizer.size, row.size - offset)
-                body = FileSlice(fd, offset, n, on_sent=lambda k: ctx.sent(row, k))
+                body = FileSlice(fd, offset, n, on_sent=ctx.sent, block=self.sizer.block())
                 started = time.monotonic()
                 # The last chunk's success is the server's word that the whole file
                 # arrived with its SHA-256; an empty one confirms a file whose last
                 # answer was lost.
                 final = offset + n == row.size
-                new = tus.patch(url, body, final=final)
+                new = tus.patch(url, body, final=final, speed=self.sizer.speed)
                 self.sizer.record(n, time.monotonic() - started)
-                offset, failures = new, 0
-                ctx.at(row, offset)
+                offset = new
                 if offset >= row.size:
-                    self.repo.mark_done(row.id)
-                    ctx.count(done=1)
+                    self._done(row, ctx)
                     return
                 self.repo.save_offset(row.id, offset)
+                self._progress(row, offset, ctx)
             except UploadGone:
                 # Expired or removed on the server: start again with a new upload.
                 url, offset = None, None
                 self.repo.save_location(row.id, None, 0)
-                failures += 1
-                if failures >= self.max_failures:
+                if self._failed_once(row) >= self.max_failures:
                     raise TransientError("the server keeps losing this upload") from None
             except TransientError as exc:
-                failures += 1
+                failures = self._failed_once(row)
                 ctx.count(interruptions=1)
                 if isinstance(exc, ChecksumMismatch) and final:
                     # The server discarded the upload: is the file still the one queued?
                     os.close(self._open_verified(row, again=True))
+                self._note_trouble(row, offset)
                 if failures >= self.max_failures:
                     raise
                 self.sizer.shrink()
                 delay = min(RETRY_AFTER_CAP_S, max(exc.retry_after, 0.25 * 2 ** (failures - 1)))
                 ctx.wait(delay)
                 offset = None  # ask the server where it stands
+
+    def _progress(self, row: UploadRow, offset: int, ctx: _Run) -> None:
+        ctx.at(row, offset)
+        if self._moved_to(row, offset):
+            self._clear_note(row)
+
+    def _done(self, row: UploadRow, ctx: _Run, already: bool = False) -> None:
+        self.repo.mark_done(row.id)
+        ctx.at(row, row.size)
+        self._forget(row)
+        ctx.count(done=1, already_stored=int(already))
+
+    def _free_offset(self, tus: TusClient, url: str, ctx: _Run) -> int:
+        """The server's offset once no request writes the upload any more: a body sent
+        while an abandoned one still arrives would only meet 423."""
+        end = time.monotonic() + self.lock_wait_s
+        while True:
+            state = tus.head(url)
+            if not state.busy:
+                return state.offset
+            if time.monotonic() >= end:
+                raise TransientError("the server is still receiving an earlier attempt")
+            ctx.wait(LOCK_POLL_S)
+
+
+def _mb(n: int) -> str:
+    if n < MIB:
+        return f"{n / KIB:.0f} KB"
+    return f"{n / MIB:.1f} MB"
+
+
+def _rate(speed: float) -> str:
+    return f"{speed / MIB:.1f} MB/s" if speed >= MIB else f"{speed / KIB:.0f} KB/s"
+
+
+def _time_left(seconds: float) -> str:
+    if seconds < 60:
+        return "less than a minute left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
+def _stalled_words(done: int, total: int) -> str:
+    return (f"the connection is too slow or keeps dropping: {_mb(done)} of {_mb(total)} "
+            "sent, retrying")

@@ -173,6 +173,14 @@ class UploadsRepo:
         with self.db.write() as s:
             s.execute(update(Upload).where(Upload.id == upload_id).values(offset=offset))
 
+    def note(self, upload_id: int, text: str | None) -> None:
+        """What keeps a waiting upload from moving, in words (None: nothing now)."""
+        with self.db.write() as s:
+            s.execute(
+                update(Upload).where(Upload.id == upload_id, Upload.status != "failed")
+                .values(last_error=None if text is None else text[:2000])
+            )
+
     def mark_done(self, upload_id: int) -> None:
         with self.db.write() as s:
             s.execute(

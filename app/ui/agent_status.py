@@ -77,8 +77,9 @@ class AgentStatusWidget(QWidget):
         held = counts.held
         text = status.describe(counts.sentence())
         if status.running and status.current_upload and status.upload_total:
-            pct = 100 * status.upload_done // max(status.upload_total, 1)
-            text += f" — uploading {status.current_upload} ({pct}%)"
+            # The agent words it: how much the server holds, the speed and the time
+            # left, or that the line is too poor to move on.
+            text += f" — uploading {status.current_upload}"
         if held:
             text += (f" — {held} offline image{'s' if held != 1 else ''} to match "
                      "(Images → Synchronize offline images)")

@@ -22,6 +22,7 @@ OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 IMAGE_KINDS = ("intraoral_scan", "face_scan", "intraoral_photo", "facial_photo", "xray",
                "panoramic", "cephalometric", "cbct", "document", "other")
 ALREADY_STORED = "Chairside-Already-Stored"
+UPLOAD_BUSY = "Chairside-Upload-Busy"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")

@@ -75,6 +75,23 @@ def locked_part(folder: Path, upload_id: str) -> Iterator[int]:
         os.close(fd)
 
 
+def is_busy(folder: Path, upload_id: str) -> bool:
+    """Whether a request holds the part file's lock (a body still arriving). A shared
+    probe, released at once: a PATCH that meets it in that instant gets a 423 and asks
+    again, as for any other busy moment."""
+    try:
+        fd = os.open(part_path(folder, upload_id), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock it took
+    return False
+
+
 def remove_part(folder: Path, upload_id: str) -> None:
     part_path(folder, upload_id).unlink(missing_ok=True)
     _chunk_path(folder, upload_id).unlink(missing_ok=True)

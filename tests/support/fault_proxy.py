@@ -16,6 +16,11 @@ A fault is one-shot; `cut_every` cuts request bodies periodically (every so many
 forwarded body bytes). Counters tell how many body bytes reached the server by
 method, so a test can tell how much was sent again.
 
+`rate_bps` makes it a poor line: every byte, in either direction and of every
+connection, goes through one serial link per direction of that many bytes a second,
+in small pieces (so connections share it fairly), and the proxy's own buffers stay
+small (what the client handed over is not far ahead of what the line carried).
+
 Threads: one accepting, one per client connection; every socket has a timeout and
 the proxy stops itself after `lifetime_s`, so nothing outlives a test. `stop()`
 joins all threads and returns the names of any that did not end.
@@ -71,6 +76,7 @@ class _Every:
 class Stats:
     requests: Counter[str] = field(default_factory=Counter)  # by method
     body_up: Counter[str] = field(default_factory=Counter)  # body bytes forwarded, by method
+    largest_body: Counter[str] = field(default_factory=Counter)  # declared, by method
     applied: list[FaultKind] = field(default_factory=list)
     periodic_cuts: int = 0
 
@@ -84,16 +90,35 @@ def _reset(sock: socket.socket | None) -> None:
     sock.close()
 
 
+class _Link:
+    """One direction of a line of `rate` bytes a second, shared by all connections:
+    each piece waits for its turn and for the time it takes on the line."""
+
+    def __init__(self, rate: int, stopping: threading.Event) -> None:
+        self.rate = rate
+        self.stopping = stopping
+        self.lock = threading.Lock()
+        self.free_at = time.monotonic()
+
+    def carry(self, n: int) -> None:
+        with self.lock:
+            now = time.monotonic()
+            self.free_at = max(now, self.free_at) + n / self.rate
+            wait = self.free_at - now
+        self.stopping.wait(wait)
+
+
 class _Reader:
     """Buffered reads from one socket."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, recv: int = RECV) -> None:
         self.sock = sock
         self.buf = b""
+        self.recv = recv
 
     def fill(self) -> None:
         try:
-            data = self.sock.recv(RECV)
+            data = self.sock.recv(self.recv)
         except OSError:
             raise _Closed() from None
         if not data:
@@ -137,6 +162,7 @@ class FaultProxy:
     def __init__(
         self, upstream_port: int, *, upstream_host: str = "127.0.0.1",
         socket_timeout_s: float = 30.0, lifetime_s: float = 600.0,
+        rate_bps: int | None = None,
     ) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.socket_timeout_s = socket_timeout_s
@@ -148,7 +174,14 @@ class FaultProxy:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._socks: set[socket.socket] = set()
+        self._links: dict[str, _Link] = {}
+        self._piece = RECV
+        if rate_bps:
+            self._links = {d: _Link(rate_bps, self._stopping) for d in ("up", "down")}
+            self._piece = max(512, min(4096, rate_bps // 16))
         self._listener = socket.create_server(("127.0.0.1", 0))
+        if rate_bps:  # small receive windows, inherited by accepted sockets
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
         self._listener.settimeout(0.2)
         self.port = int(self._listener.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
@@ -198,6 +231,20 @@ class FaultProxy:
             self._threads.append(t)
         t.start()
 
+    def _send(self, sock: socket.socket, data: bytes, direction: str) -> None:
+        """Send over the line: paced in pieces when the proxy is a slow link."""
+        link = self._links.get(direction)
+        if link is None:
+            sock.sendall(data)
+            return
+        view = memoryview(data)
+        while view:
+            piece, view = view[: self._piece], view[self._piece :]
+            link.carry(len(piece))
+            if self._stopping.is_set():
+                raise _Closed()
+            sock.sendall(piece)
+
     def _track(self, s: socket.socket) -> socket.socket:
         s.settimeout(self.socket_timeout_s)
         with self._lock:
@@ -240,7 +287,7 @@ class FaultProxy:
     def _serve(self, client: socket.socket) -> None:
         upstream: socket.socket | None = None
         try:
-            reader = _Reader(client)
+            reader = _Reader(client, self._piece)
             up_reader: _Reader | None = None
             while not self._stopping.is_set():
                 head = reader.head()
@@ -259,14 +306,18 @@ class FaultProxy:
                         raise _Closed() from None  # the server is down: the link breaks
                     up_reader = _Reader(upstream)
                 assert up_reader is not None
-                upstream.sendall(head)
+                self._send(upstream, head, "up")
+                declared = int(headers.get("content-length", "0") or 0)
+                with self._lock:
+                    largest = self.stats.largest_body
+                    largest[method] = max(largest[method], declared)
                 self._relay_body(reader, upstream, headers, method, fault)
                 status_head = up_reader.head()
                 status_line, up_headers = _headers(status_head)
                 answer = status_head + self._read_body(up_reader, method, status_line, up_headers)
                 if fault is not None and fault.kind == "drop_response":
                     raise _Closed()
-                client.sendall(answer)
+                self._send(client, answer, "down")
                 if "close" in (up_headers.get("connection", "") + headers.get("connection", "")):
                     break
             client.close()
@@ -283,7 +334,7 @@ class FaultProxy:
         fault: Fault | None,
     ) -> None:
         if "chunked" in headers.get("transfer-encoding", ""):
-            upstream.sendall(self._read_chunked(reader))
+            self._send(upstream, self._read_chunked(reader), "up")
             return
         left = int(headers.get("content-length", "0") or 0)
         sent = 0
@@ -296,7 +347,7 @@ class FaultProxy:
             if fault is not None and fault.kind in ("cut", "stall"):
                 limit = min(left, max(1, fault.after_bytes - sent))
             data = reader.some(limit)
-            upstream.sendall(data)
+            self._send(upstream, data, "up")
             sent += len(data)
             left -= len(data)
             with self._lock:

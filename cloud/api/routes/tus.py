@@ -5,6 +5,7 @@ expiration. Metadata (`Upload-Metadata`) must carry `sha256` (hex of the whole f
 `patient_id`, `kind` and `filename`. When the installation already holds a file with
 that SHA-256, creation answers 201 with ``Upload-Offset`` equal to ``Upload-Length``
 and ``Chairside-Already-Stored: true``: the upload is complete without sending bytes.
+HEAD says ``Chairside-Upload-Busy: true`` while a request still writes the upload.
 On its last byte an upload's SHA-256 is checked against `sha256`; a mismatch discards
 it (460) and nothing is stored.
 """
@@ -30,6 +31,7 @@ from cloud.tus.protocol import (
     EXTENSIONS,
     OFFSET_CONTENT_TYPE,
     TUS_VERSION,
+    UPLOAD_BUSY,
     http_date,
     image_meta,
     parse_checksum,
@@ -112,12 +114,19 @@ async def head_upload(
 ) -> Response:
     _version(request)
     upload = await _get(maker, device, upload_id, settings)
+    busy = False
     if upload.completed_at is not None:
         offset = upload.length
     else:
         offset = storage.part_size(settings.uploads_dir, upload.id) or 0
+        busy = storage.is_busy(settings.uploads_dir, upload.id)
     headers = {"Upload-Offset": str(offset), "Upload-Length": str(upload.length),
                "Cache-Control": "no-store", "Upload-Expires": _expires(upload)}
+    if busy:
+        # An abandoned body still arriving holds the upload until it stops (the body
+        # read timeout frees it): a client that knows this header waits, sending
+        # nothing into the lock.
+        headers[UPLOAD_BUSY] = "true"
     if upload.metadata_header:
         headers["Upload-Metadata"] = upload.metadata_header
     return Response(status_code=200, headers=headers)

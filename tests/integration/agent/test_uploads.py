@@ -357,16 +357,27 @@ def test_a_large_file_goes_in_slices_without_sending_anything_twice(
 
 def test_the_chunk_size_follows_the_link() -> None:
     sizer = ChunkSizer()
-    assert sizer.size == MIB
-    sizer.record(MIB, 0.01)  # a fast link: grow, at most twofold a step
-    assert sizer.size == 2 * MIB
-    for _ in range(10):
+    assert sizer.size == 64 * KIB and sizer.speed is None  # the line is not known yet
+    assert sizer.block() == 16 * KIB and not sizer.slow()
+    sizer.record(64 * KIB, 0.001)  # a fast link: grow, at most twofold a step
+    assert sizer.size == 128 * KIB
+    for _ in range(20):
         sizer.record(sizer.size, 0.01)
     assert sizer.size == 32 * MIB  # the ceiling
+    assert sizer.block() == MIB
     sizer.record(32 * MIB, 64.0)  # slow now: two seconds a MiB, aim at three seconds
     assert sizer.size == 1536 * KIB
-    sizer.record(100 * KIB, 10.0)  # a short last chunk says little: ignored
+    sizer.record(100 * KIB, 10.0)  # a short last chunk says little of the size
     assert sizer.size == 1536 * KIB
     for _ in range(10):
         sizer.shrink()
-    assert sizer.size == 256 * KIB  # the floor
+    assert sizer.size == 256 * KIB  # the floor a line of this speed sets
+
+    poor = ChunkSizer()
+    for _ in range(5):
+        poor.record(poor.size, poor.size / (16 * KIB))  # 16 KiB/s
+    assert poor.slow() and poor.block() == 16 * KIB
+    assert poor.size == 48 * KIB  # three seconds of the line
+    for _ in range(5):
+        poor.shrink()
+    assert poor.size == 16 * KIB  # what is re-sent after an interruption stays small
