@@ -34,7 +34,7 @@ from app.ui.practice_files import (
     choose_database,
     choose_known_database,
     new_database_path,
-    remember_name,
+    remember_opened,
 )
 
 STARTED = time.time()
@@ -143,7 +143,7 @@ class Launcher:
         self._close_session(keep=store)
         self.store = store
         headless = self.args.self_test or self.args.exit_when_shown
-        remember_name(store.db.path, store.settings.get("practice_name"))
+        remember_opened(store.db.path, store.settings.get("practice_name"))
         self.window = MainWindow(AppContext(store, user, self.ops, start_agent=not headless))
         self.window.closed.connect(self._window_closed)
         self.window.session.connect(self._session_request)

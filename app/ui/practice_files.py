@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QWidget
 
@@ -13,42 +15,43 @@ from app.platform import paths
 SUFFIX = ".chairside"
 
 
-def _names_file() -> Path:
+def _index_file() -> Path:
     return paths.config_dir() / "practices.json"
 
 
-def _names() -> dict[str, str]:
+def _index() -> dict[str, dict[str, Any]]:
     try:
-        found = json.loads(_names_file().read_text(encoding="utf-8"))
+        found = json.loads(_index_file().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return found if isinstance(found, dict) else {}
+    if not isinstance(found, dict):
+        return {}
+    return {k: v for k, v in found.items() if isinstance(v, dict)}
 
 
-def remember_name(path: Path, practice: str) -> None:
-    """The practice's name, kept on this PC beside the list of its databases: a list of
-    practices is read without opening (and decrypting) each one."""
-    names = _names()
-    key = str(path.resolve())
-    if names.get(key) == practice:
-        return
-    names[key] = practice
-    _names_file().write_text(json.dumps(names, ensure_ascii=False, indent=1), encoding="utf-8")
+def remember_opened(path: Path, practice: str) -> None:
+    """The practice's name and when it was last opened, kept on this PC: a list of
+    practices is shown by name, the last one used first, without opening (and
+    decrypting) each database."""
+    index = _index()
+    index[str(path.resolve())] = {"name": practice, "opened": time.time()}
+    _index_file().write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def labels(known: list[Path]) -> list[str]:
-    """What the user calls each database: its practice's name (and the file's, when two
-    practices share a name)."""
-    names = _names()
-    plain = [names.get(str(p.resolve())) or p.stem for p in known]
-    return [
-        f"{label} ({p.name})" if plain.count(label) > 1 else label
-        for label, p in zip(plain, known, strict=True)
-    ]
+def _entry(index: dict[str, dict[str, Any]], path: Path) -> dict[str, Any]:
+    return index.get(str(path.resolve()), {})
 
 
 def choose_known_database(parent: QWidget | None, known: list[Path]) -> Path | None:
-    shown = labels(known)
+    """Ask which practice: each shown by its name (and its file's, when two practices
+    share a name), the one opened last first."""
+    index = _index()
+    known = sorted(known, key=lambda p: -float(_entry(index, p).get("opened", 0)))
+    plain = [str(_entry(index, p).get("name") or p.stem) for p in known]
+    shown = [
+        f"{label} ({p.name})" if plain.count(label) > 1 else label
+        for label, p in zip(plain, known, strict=True)
+    ]
     label, ok = QInputDialog.getItem(
         parent, "Chairside", "Open which practice database?", shown, 0, False
     )

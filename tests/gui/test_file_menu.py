@@ -202,6 +202,24 @@ def test_new_switch_and_open_practice_databases(qapp) -> None:
         "practice.chairside",
     ]
 
+    # The next start asks which practice, by name, the one used last first.
+    for choose, then in (("Lakeside Dental", "Smile Clinic"), ("Smile Clinic", "Lakeside Dental")):
+        seen.clear()
+        _run(
+            [],
+            [
+                _choose(seen, QInputDialog, choose),
+                _sign_in(seen, "admin", PASSWORD),
+                _window_shows(seen, "Dr Sara"),
+                _quit_now,
+            ],
+        )
+        assert seen[:3] == [
+            "asked: Chairside",
+            f"choices: {then}, {choose}",
+            f"sign in: Sign in — {choose}",
+        ]
+
 
 def test_without_a_keyring_a_new_practice_does_not_ask_about_key_files_again(
     qapp, fresh_home: Path, no_keyring, agents
