@@ -232,3 +232,33 @@ def test_the_server_killed_mid_chunk_and_restarted_loses_nothing(
         if pc is not None:
             pc.store.db.close()
         stop_server(server)
+
+
+def test_an_upload_that_does_not_move_says_so_in_words_then_goes_on(
+    clinic: Callable[[int], list[PC]], cloud: Server, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    (pc,) = clinic(1)
+    through(pc, proxy)
+    pc.agent.upload_job.stalled_after_s = 0.0  # "for minutes", made instant
+    f = random_file(tmp_path, "image.bin", SIZE)
+    sha = pc.agent.uploads.enqueue(f, new_patient(pc), "cbct")
+    proxy.inject(*[Fault("status", status=503, skip=2)] + [Fault("status", status=503)] * 2)
+    notes: list[str | None] = []
+    texts: list[str] = []
+    note = pc.agent.uploads.note
+
+    def seen_note(upload_id: int, text: str | None) -> None:
+        notes.append(text)
+        note(upload_id, text)
+
+    pc.agent.uploads.note = seen_note  # type: ignore[method-assign]
+    publish = pc.agent._upload_progress
+    pc.agent.upload_job.on_progress = lambda p: (texts.append(p.text or ""), publish(p))
+    drain(pc.agent)
+    assert_stored(cloud, f)
+    words = "the connection is too slow or keeps dropping: 1.0 MB of 4.0 MB sent, retrying"
+    assert words in notes, notes  # in the upload list, while it waited
+    assert any(words in t for t in texts), texts  # and in the status bar
+    assert notes[-1] is None  # once it moved on, the words went
+    row = pc.agent.uploads.get(sha)
+    assert row is not None and (row.status, row.last_error) == ("done", None)
