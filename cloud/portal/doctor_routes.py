@@ -24,6 +24,7 @@ from cloud.portal.web import (
     check_pre,
     clear_cookie,
     cookie_name,
+    listed,
     login_refused,
     pre_token,
     render,
@@ -85,12 +86,7 @@ def logout(request: Request, session: SessionDep, active: CurrentDep,
 @router.get("/doctor/patients")
 def patient_list(request: Request, session: SessionDep, active: DoctorDep,
                  q: str = "") -> Response:
-    p = active.principal
-    rows = views.patient_list(session, p, q[:100], clock.now().date())
-    audit.record_shown(session, actor=p.actor, action="patient_search" if q else "patient_list",
-                       installation_id=p.installation_id, address=address(request),
-                       what=f"search: {q[:100]}" if q else "list",
-                       patient_ids=[r.id for r in rows])
+    rows = listed(request, session, active.principal, q)
     return render(request, "patients.html", active=active, rows=rows, q=q[:100])
 
 

@@ -21,6 +21,7 @@ from cloud.portal.web import (
     address,
     check_pre,
     clear_cookie,
+    listed,
     login_refused,
     pre_token,
     render,
@@ -99,13 +100,7 @@ def _api_session(request: Request, active: CurrentDep) -> sessions.Active:
 def api_patients(request: Request, session: SessionDep, active: CurrentDep,
                  q: str = "") -> list[dict[str, Any]]:
     a = _api_session(request, active)
-    p = a.principal
-    rows = views.patient_list(session, p, q[:100], clock.now().date())
-    audit.record_shown(session, actor=p.actor, action="patient_search" if q else "patient_list",
-                       installation_id=p.installation_id, address=address(request),
-                       what=f"api search: {q[:100]}" if q else "api list",
-                       patient_ids=[b.id for b in rows])
-    return [asdict(b) for b in rows]
+    return [asdict(b) for b in listed(request, session, a.principal, q, via="api ")]
 
 
 @router.get("/portal/api/patients/{patient_id}")

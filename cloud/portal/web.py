@@ -14,10 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cloud import sessions
+from cloud import audit, sessions
 from cloud.api.deps import SessionDep
 from cloud.crud import Refused
-from cloud.portal import clock
+from cloud.policy import Principal
+from cloud.portal import clock, views
 from cloud.security import same
 from cloud.sessions import Active
 
@@ -83,6 +84,18 @@ def patient_session(active: CurrentDep) -> Active:
 
 DoctorDep = Annotated[Active, Depends(doctor_session)]
 PatientDep = Annotated[Active, Depends(patient_session)]
+
+
+def listed(request: Request, session: Any, p: Principal, q: str, *,
+           via: str = "") -> list[views.Brief]:
+    """The patients `p` finds with `q` (all without), audited with every one shown."""
+    q = q[:100]
+    rows = views.patient_list(session, p, q, clock.now().date())
+    what = f"{via}search: {q}" if q else f"{via}list"
+    audit.record_shown(session, actor=p.actor, action="patient_search" if q else "patient_list",
+                       installation_id=p.installation_id, address=address(request),
+                       what=what, patient_ids=[r.id for r in rows])
+    return rows
 
 
 def check_csrf(expected: str | None, given: str | None) -> None:
