@@ -11,7 +11,7 @@ from app.store.access import visible_records as visible
 from app.store.db import Database
 from app.store.dto import DiaryDay, Viewer
 from app.store.models import Agreement, Appointment, Patient, Payment, Visit
-from app.store.records_repo import appointment_row, visit_row
+from app.store.patients.records_repo import appointment_row, visit_row
 
 
 def local_day_bounds_utc(day: dt.date) -> tuple[str, str]:

@@ -33,13 +33,14 @@ from app.imaging import series
 from app.imaging.cas import ImageStore
 from app.imaging.errors import ImagingError
 from app.imaging.recovery import RecoveryFolder
-from app.store import access, patient_matches
+from app.store import access
 from app.store.agent_repo import AgentRepo
 from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
 from app.store.models import Agreement, Appointment, Note, Patient, RecordImage, Upload, User, Visit
-from app.store.patient_matches import Match, fields_of, match_of
+from app.store.patients import patient_matches
+from app.store.patients.patient_matches import Match, fields_of, match_of
 from app.store.settings_repo import SettingsRepo
 
 REMIND_KEY = "offline_images_remind_after"

@@ -17,10 +17,10 @@ from sqlalchemy.orm import ORMExecuteState, Session, attributes
 from app.core.hlc import Clock, Timestamp
 from app.core.ids import new_id
 from app.core.wire import ENTITIES, Mutation, validate
-from app.store import search_index
 from app.store.db import ReadSession, WriteSession
 from app.store.errors import HardDeleteError, StoreError
 from app.store.models import SYNCED_MODELS, OutboxMutation, Patient, Synced, SyncState
+from app.store.patients import search_index
 
 _SYNCED_TABLES = {m.__table__.name for m in SYNCED_MODELS}  # type: ignore[attr-defined]
 

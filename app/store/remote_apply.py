@@ -6,7 +6,7 @@ executemany per table and kind (insert, update). The statements run on the sessi
 connection, below the ORM and its flush hooks: these changes came from elsewhere and
 must not be queued for upload again. What the hooks keep for every patient write —
 the patient number, the derived columns and the search index — is kept here the same
-way (app.store.search_index).
+way (app.store.patients.search_index).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 from app.core.hlc import Clock, Timestamp
 from app.core.merge import Conflict, FieldState, merge_fields
 from app.core.wire import ENTITIES, FieldSpec
-from app.store import search_index, unapplied_repo
+from app.store import unapplied_repo
 from app.store.models import MODEL_BY_ENTITY, SYNCED_MODELS, ConflictRecord, Patient
+from app.store.patients import search_index
 
 # Values a new row needs before its first fields arrive (a NOT NULL column whose
 # creation change has not been seen here: never expected, but never a stuck pull).

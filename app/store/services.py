@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from app.store.db import Database
 from app.store.diary_repo import DiaryRepo
-from app.store.patients_repo import PatientsRepo
-from app.store.records_repo import RecordsRepo
+from app.store.patients.patients_repo import PatientsRepo
+from app.store.patients.records_repo import RecordsRepo
 from app.store.settings_repo import SettingsRepo
 from app.store.users_repo import UsersRepo
 

@@ -377,7 +377,7 @@ class MainWindow(QMainWindow):
 
     def _remind_notes(self, patient_id: str) -> None:
         """Notes sent from the portal about this patient, not yet read here, pop up."""
-        from app.store.notes_repo import NotesRepo
+        from app.store.patients.notes_repo import NotesRepo
         from app.ui.notes_dialog import NoteReminder
 
         repo, viewer = NotesRepo(self.ctx.store.db), self.ctx.viewer

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.notes_repo import NoteRow, NotesRepo
+from app.store.patients.notes_repo import NoteRow, NotesRepo
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp
 from app.ui.table_model import Column, RowTableModel

@@ -27,7 +27,7 @@ from app.core.patient_rules import ValidationError, clean_patient
 from app.core.phone import format_phone
 from app.store.dto import PatientDetail
 from app.store.offline_images_repo import working_offline
-from app.store.patient_matches import Match
+from app.store.patients.patient_matches import Match
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp, user_message
 from app.ui.patient_form import BASIC, CLINICAL, Input, PatientForm

@@ -32,9 +32,9 @@ from sqlalchemy import select
 
 from app.core.wire import Mutation
 from app.platform.secrets import SecretStore
-from app.store import search_index
 from app.store.db import Database, open_database
 from app.store.models import OutboxMutation, Patient, PatientTerm, SyncState, Visit
+from app.store.patients import search_index
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("CHAIRSIDE_CRASH_KILLS", "8"))

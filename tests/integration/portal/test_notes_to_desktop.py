@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from app.platform.secrets import SecretStore
-from app.store.notes_repo import NotesRepo
+from app.store.patients.notes_repo import NotesRepo
 from app.ui.context import AppContext
 from app.ui.main_window import MainWindow
 from app.ui.notes_dialog import NoteReminder, NotesDialog

@@ -82,7 +82,7 @@ def test_migrates_from_the_previous_revision_keeping_data(
     """A 0001 database with a patient in it upgrades, and the patient can be found."""
     from app.store.db import Database
     from app.store.dto import PatientFilter, Viewer
-    from app.store.patients_repo import PatientsRepo
+    from app.store.patients.patients_repo import PatientsRepo
 
     path = tmp_path / "old.chairside"
     key = keys.create_key(path, secrets_store, allow_key_file=False)

@@ -182,7 +182,7 @@ def _old_release_database(path: Path, key: str, users: list[tuple[str, str]],
                 "VALUES (?, ?, ?, ?, ?, 1)",
                 (ids[username], username, username.title(), PasswordHasher().hash(password),
                  "admin" if username == "admin" else "member"))
-    from app.store.patients_repo import PatientsRepo
+    from app.store.patients.patients_repo import PatientsRepo
 
     admin = Viewer(next(iter(ids.values())), True)
     for first_name, owner in patients:

@@ -39,7 +39,7 @@ def upgrade() -> None:
 
 
 def _backfill() -> None:
-    from app.store.search_index import rows_for
+    from app.store.patients.search_index import rows_for
 
     conn = op.get_bind()
     patients = conn.execute(sa.text("SELECT * FROM patients")).mappings().all()

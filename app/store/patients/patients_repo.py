@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from app.core.patient_rules import ValidationError, clean_patient
 from app.core.wire import ENTITIES
-from app.store import access, patient_matches, patient_search
+from app.store import access
 from app.store.db import Database
 from app.store.dto import PatientDetail, PatientFilter, PatientRow, Viewer
 from app.store.errors import PermissionDeniedError
 from app.store.models import Patient
+from app.store.patients import patient_matches, patient_search
 
 EDITABLE = tuple(
     name
