@@ -48,7 +48,7 @@ D = FieldSpec("date")
 I = FieldSpec("int")  # noqa: E741
 B = FieldSpec("bool", nullable=False)
 GENDERS = ("female", "male", "other", "unknown")
-APPOINTMENT_STATUSES = ("booked", "arrived", "done", "cancelled", "no_show")
+APPOINTMENT_STATUSES = ("booked", "arrived", "in_chair", "done", "cancelled", "no_show")
 ROLES = ("admin", "member")
 IMAGE_KINDS = (
     "intraoral_scan",
@@ -126,9 +126,27 @@ ENTITIES: dict[str, EntitySpec] = {
                 "reason": T,
                 "status": FieldSpec("enum", nullable=False, choices=APPOINTMENT_STATUSES),
                 "doctor_id": FieldSpec("uuid"),
+                # The appointment book: which chair, a note, and who set the status when
+                # (a cancellation keeps its reason; nothing is deleted).
+                "chair_id": _ref("chair", nullable=True),
+                "note": T,
+                "status_at": FieldSpec("datetime"),
+                "status_by": FieldSpec("uuid"),
+                "cancel_reason": T,
                 "deleted": B,
             },
             append_only=True,
+        ),
+        # A chair (operatory): a column of the appointment book, set by an administrator.
+        EntitySpec(
+            "chair",
+            {
+                "name": FieldSpec("str", nullable=False),
+                "position": FieldSpec("int", nullable=False),
+                "active": B,
+                "deleted": B,
+            },
+            patient_field=None,
         ),
         EntitySpec(
             "agreement",

@@ -111,11 +111,28 @@ class Appointment(Synced, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="booked")
     doctor_id: Mapped[str | None] = mapped_column(String(36))
+    # No foreign key: a chair made on another PC may arrive after its appointments.
+    chair_id: Mapped[str | None] = mapped_column(String(36))
+    note: Mapped[str | None] = mapped_column(Text)
+    status_at: Mapped[str | None] = mapped_column(String(32))
+    status_by: Mapped[str | None] = mapped_column(String(36))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_appointments_starts", "starts_at"),
         Index("ix_appointments_patient", "patient_id", "starts_at"),
     )
+
+
+class Chair(Synced, Base):
+    """A chair (operatory): one column of the appointment book."""
+
+    __tablename__ = "chairs"
+    __entity__ = "chair"
+
+    name: Mapped[str] = mapped_column(String(500), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
 class Agreement(Synced, Base):
@@ -212,6 +229,7 @@ SYNCED_MODELS: tuple[type[Synced], ...] = (
     User,
     Patient,
     Visit,
+    Chair,
     Appointment,
     Agreement,
     Payment,

@@ -38,6 +38,8 @@ _PLACEHOLDER = {
     "discount": 0,
     "tax": 0,
     "duration_minutes": 30,
+    "position": 0,
+    "name": "",  # a chair's; visits' names may be empty anyway
     # A user whose creation was not seen: nobody can sign in as him (no hash matches).
     "username": "",
     "display_name": "",

@@ -8,6 +8,7 @@ from app.store.db import Database
 from app.store.diary_repo import DiaryRepo
 from app.store.patients.patients_repo import PatientsRepo
 from app.store.patients.records_repo import RecordsRepo
+from app.store.schedule.book_repo import BookRepo
 from app.store.settings_repo import SettingsRepo
 from app.store.users_repo import UsersRepo
 
@@ -20,9 +21,16 @@ class Store:
     diary: DiaryRepo
     users: UsersRepo
     settings: SettingsRepo
+    book: BookRepo
 
     @classmethod
     def over(cls, db: Database) -> Store:
         return cls(
-            db, PatientsRepo(db), RecordsRepo(db), DiaryRepo(db), UsersRepo(db), SettingsRepo(db)
+            db,
+            PatientsRepo(db),
+            RecordsRepo(db),
+            DiaryRepo(db),
+            UsersRepo(db),
+            SettingsRepo(db),
+            BookRepo(db),
         )

@@ -1,0 +1,1 @@
+"""The appointment book's storage: chairs and appointments placed in them."""

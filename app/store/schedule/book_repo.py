@@ -1,0 +1,283 @@
+"""The appointment book: chairs, a day's (or week's) appointments, booking, moving,
+statuses. A clash — the same chair or the same provider twice at once — is allowed
+after a warning and stays marked, also when two PCs booked the slot while apart."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.core.text import display_name
+from app.store import access
+from app.store.db import Database, WriteSession
+from app.store.dto import Viewer
+from app.store.errors import NotFoundError
+from app.store.models import Appointment, Chair, Patient
+from app.store.outbox import utc_now_text
+from app.store.patients.records_repo import InvalidRecordError, _checked
+from app.store.schedule.dto import CLOSED, BookEntry, Booking, BookPage, ChairRow
+
+LONGEST = dt.timedelta(hours=12)  # the longest appointment (see add_appointment)
+STATUSES = ("booked", "arrived", "in_chair", "done", "cancelled", "no_show")
+
+
+def utc_text(when: dt.datetime) -> str:
+    if when.tzinfo is None:
+        when = when.astimezone()
+    return when.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min).astimezone()
+
+
+def overlaps(a: BookEntry | Booking, b: BookEntry) -> bool:
+    a_end = a.starts_at + dt.timedelta(minutes=a.duration_minutes)
+    return a.starts_at < b.ends_at and b.starts_at < a_end
+
+
+def shares(a: BookEntry | Booking, b: BookEntry) -> bool:
+    """Same chair or same provider (an appointment without either clashes with none)."""
+    return bool(
+        (a.chair_id and a.chair_id == b.chair_id) or (a.doctor_id and a.doctor_id == b.doctor_id)
+    )
+
+
+def mark_clashes(entries: list[BookEntry]) -> list[BookEntry]:
+    """The entries, those that clash with another open one marked. Sorted by start, so
+    a sweep only compares entries that can still overlap."""
+    ordered = sorted(entries, key=lambda e: (e.starts_at, e.id))
+    clashing: set[str] = set()
+    active: list[BookEntry] = []
+    for e in ordered:
+        if not e.open:
+            continue
+        active = [a for a in active if a.ends_at > e.starts_at]
+        for a in active:
+            if shares(e, a):
+                clashing.update((a.id, e.id))
+        active.append(e)
+    return [dataclasses.replace(e, clash=True) if e.id in clashing else e for e in ordered]
+
+
+def _entry(a: Appointment, patient_name: str) -> BookEntry:
+    return BookEntry(
+        a.id,
+        a.patient_id,
+        patient_name,
+        dt.datetime.fromisoformat(a.starts_at),
+        a.duration_minutes,
+        a.reason,
+        a.note,
+        a.status,
+        a.chair_id,
+        a.doctor_id,
+        a.status_at,
+        a.status_by,
+        a.cancel_reason,
+    )
+
+
+class BookRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # Chairs ---------------------------------------------------------------------------
+    def chairs(self, *, active_only: bool = True) -> list[ChairRow]:
+        with self.db.read() as s:
+            stmt = select(Chair).where(Chair.deleted.is_(False))
+            if active_only:
+                stmt = stmt.where(Chair.active.is_(True))
+            rows = s.scalars(stmt.order_by(Chair.position, Chair.name, Chair.id))
+            return [ChairRow(c.id, c.name, c.position, c.active) for c in rows]
+
+    def add_chair(self, by: Viewer, name: str) -> ChairRow:
+        _admin(by)
+        fields = _checked("chair", {"name": name})
+        if not fields.get("name"):
+            raise InvalidRecordError("A chair needs a name.")
+        with self.db.write() as s:
+            top = s.execute(select(func.coalesce(func.max(Chair.position), 0))).scalar_one()
+            c = Chair(name=fields["name"], position=int(top) + 1, active=True)
+            s.add(c)
+            s.flush()
+            return ChairRow(c.id, c.name, c.position, c.active)
+
+    def update_chair(
+        self, by: Viewer, chair_id: str, *, name: str | None = None, active: bool | None = None
+    ) -> None:
+        """Rename a chair, or take it out of the book (its appointments stay)."""
+        _admin(by)
+        with self.db.write() as s:
+            c = s.get(Chair, chair_id)
+            if c is None or c.deleted:
+                raise NotFoundError("That chair no longer exists.")
+            if name is not None:
+                fields = _checked("chair", {"name": name})
+                if not fields.get("name"):
+                    raise InvalidRecordError("A chair needs a name.")
+                c.name = fields["name"]
+            if active is not None:
+                c.active = active
+
+    # Reading --------------------------------------------------------------------------
+    def page(self, viewer: Viewer, first: dt.date, days: int = 1) -> BookPage:
+        """The appointments starting on these local days, clashes marked (a clash with
+        an appointment of a patient this viewer does not see is marked too)."""
+        start = local_midnight(first)
+        end = local_midnight(first + dt.timedelta(days=days))
+        seen = access.visible_records(viewer).label("seen")
+        with self.db.read() as s:
+            rows = s.execute(
+                select(Appointment, Patient.first_name, Patient.last_name, seen)
+                .join(Patient, Patient.id == Appointment.patient_id)
+                .where(
+                    Appointment.starts_at >= utc_text(start - LONGEST),
+                    Appointment.starts_at < utc_text(end),
+                    Appointment.deleted.is_(False),
+                )
+            ).all()
+        entries = [(_entry(a, display_name(fn, ln)), bool(seen)) for a, fn, ln, seen in rows]
+        marked = {e.id: e for e in mark_clashes([e for e, _ in entries])}
+        shown = [
+            marked[e.id]
+            for e, seen in entries
+            if seen and e.starts_at >= start.astimezone(dt.UTC)
+        ]
+        shown.sort(key=lambda e: (e.starts_at, e.id))
+        return BookPage(first, days, self.chairs(), shown)
+
+    def get(self, viewer: Viewer, appointment_id: str) -> BookEntry:
+        with self.db.read() as s:
+            a = _live(s.get(Appointment, appointment_id))
+            p = access.check(viewer, s.get(Patient, a.patient_id))
+            return _entry(a, display_name(p.first_name, p.last_name))
+
+    def clashes(self, booking: Booking, ignore_id: str | None = None) -> list[BookEntry]:
+        """Open appointments that `booking` would clash with (for the warning)."""
+        start = booking.starts_at
+        end = start + dt.timedelta(minutes=booking.duration_minutes)
+        with self.db.read() as s:
+            rows = s.execute(
+                select(Appointment, Patient.first_name, Patient.last_name)
+                .join(Patient, Patient.id == Appointment.patient_id)
+                .where(
+                    Appointment.starts_at >= utc_text(start - LONGEST),
+                    Appointment.starts_at < utc_text(end),
+                    Appointment.deleted.is_(False),
+                    Appointment.status.not_in(CLOSED),
+                )
+            ).all()
+        found = [_entry(a, display_name(fn, ln)) for a, fn, ln in rows]
+        return [
+            e for e in found if e.id != ignore_id and overlaps(booking, e) and shares(booking, e)
+        ]
+
+    # Writing --------------------------------------------------------------------------
+    def book(self, viewer: Viewer, b: Booking) -> BookEntry:
+        fields = _booking_fields(b)
+        with self.db.write() as s:
+            p = access.check(viewer, s.get(Patient, b.patient_id))
+            a = Appointment(patient_id=p.id, status="booked", **fields)
+            s.add(a)
+            s.flush()
+            return _entry(a, display_name(p.first_name, p.last_name))
+
+    def change(self, viewer: Viewer, appointment_id: str, b: Booking) -> BookEntry:
+        """Edit, move or resize; the patient may be changed too."""
+        fields = _booking_fields(b)
+        with self.db.write() as s:
+            a = self._mine(s, viewer, appointment_id)
+            p = access.check(viewer, s.get(Patient, b.patient_id))
+            fields["patient_id"] = p.id
+            _assign(a, fields)
+            s.flush()
+            return _entry(a, display_name(p.first_name, p.last_name))
+
+    def move(
+        self,
+        viewer: Viewer,
+        appointment_id: str,
+        starts_at: dt.datetime,
+        duration_minutes: int,
+        chair_id: str | None,
+    ) -> BookEntry:
+        current = self.get(viewer, appointment_id)
+        return self.change(
+            viewer,
+            appointment_id,
+            Booking(
+                current.patient_id,
+                starts_at,
+                duration_minutes,
+                chair_id,
+                current.doctor_id,
+                current.reason,
+                current.note,
+            ),
+        )
+
+    def set_status(
+        self, viewer: Viewer, appointment_id: str, status: str, reason: str | None = None
+    ) -> BookEntry:
+        """Arrived, in chair, completed, no-show, cancelled (with a reason) or booked
+        again; the time and the user are kept with it. Nothing is deleted."""
+        if status not in STATUSES:
+            raise InvalidRecordError("That is not a status of an appointment.")
+        reason = (reason or "").strip() or None
+        if status == "cancelled" and not reason:
+            raise InvalidRecordError("Say why the appointment is cancelled.")
+        with self.db.write() as s:
+            a = self._mine(s, viewer, appointment_id)
+            fields: dict[str, Any] = {
+                "status": status,
+                "status_at": utc_now_text(),
+                "status_by": viewer.user_id,
+            }
+            if status == "cancelled":
+                fields["cancel_reason"] = reason
+            _assign(a, _checked("appointment", fields))
+            s.flush()
+            p = s.get(Patient, a.patient_id)
+            return _entry(a, display_name(p.first_name, p.last_name) if p else "")
+
+    def _mine(self, s: WriteSession, viewer: Viewer, appointment_id: str) -> Appointment:
+        a = _live(s.get(Appointment, appointment_id))
+        access.check(viewer, s.get(Patient, a.patient_id))
+        return a
+
+
+def _live(a: Appointment | None) -> Appointment:
+    if a is None or a.deleted:
+        raise NotFoundError("That appointment no longer exists.")
+    return a
+
+
+def _admin(by: Viewer) -> None:
+    if not by.is_admin:
+        raise InvalidRecordError("Only an administrator sets up the chairs.")
+
+
+def _assign(a: Appointment, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        if getattr(a, name) != value:
+            setattr(a, name, value)
+
+
+def _booking_fields(b: Booking) -> dict[str, Any]:
+    if not 5 <= b.duration_minutes <= 12 * 60:
+        raise InvalidRecordError("An appointment lasts between 5 minutes and 12 hours.")
+    return _checked(
+        "appointment",
+        {
+            "starts_at": utc_text(b.starts_at),
+            "duration_minutes": b.duration_minutes,
+            "chair_id": b.chair_id,
+            "doctor_id": b.doctor_id,
+            "reason": b.reason,
+            "note": b.note,
+        },
+    )
