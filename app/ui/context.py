@@ -49,7 +49,9 @@ class ExternalChanges(QObject):
         remote = self._read_remote()
         if remote != self._remote:
             self._remote = remote
-            self.changed.emit({"patients", "visits", "appointments", "agreements", "external"})
+            self.changed.emit(
+                {"patients", "visits", "appointments", "agreements", "chairs", "external"}
+            )
 
     def stop(self) -> None:
         self._timer.stop()

@@ -26,6 +26,7 @@ from app.ui.ops import ReadOp, WriteOp
 from app.ui.patient_dialog import PatientDialog
 from app.ui.patient_list_view import PatientListView
 from app.ui.patient_page import PatientPage
+from app.ui.schedule.book_view import BookView
 from app.ui.screen_fit import resize_to_fit
 
 FIRST_SIZE = QSize(1100, 720)
@@ -57,6 +58,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(objectName="mainTabs")
         self.tabs.addTab(self.patients, "Patients")
         self.tabs.addTab(self.diary, "Diary")
+        self.book = BookView(ctx)
+        self.tabs.addTab(self.book, "Appointment book")
         self.setCentralWidget(self.tabs)
 
         self.patient_list.openPatient.connect(self.open_patient)
@@ -127,6 +130,7 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         self._action(view, "&Patients", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self._action(view, "&Diary", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
+        self._action(view, "Appointment &book", lambda: self.tabs.setCurrentIndex(2), "Ctrl+3")
         self._action(
             view, "&Refresh", lambda: self._changed({"patients"}), QKeySequence.StandardKey.Refresh
         )
@@ -154,6 +158,7 @@ class MainWindow(QMainWindow):
             self.server_action = self._action(sync, "&Server…", self.show_server)
             practice = bar.addMenu("&Practice")
             self.users_action = self._action(practice, "&Users…", self.show_users)
+            self._action(practice, "&Chairs…", self.show_chairs)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Chairside", self.about)
 
@@ -307,6 +312,13 @@ class MainWindow(QMainWindow):
         self.external.agentChanged.connect(dialog.on_external)
         dialog.open()
 
+    def show_chairs(self) -> None:
+        from app.ui.schedule.chairs_dialog import ChairsDialog
+
+        dialog = ChairsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
     def show_users(self) -> None:
         """The users window: admins only (the menu entry exists only for them)."""
         from app.ui.users_dialog import UsersDialog
@@ -410,6 +422,7 @@ class MainWindow(QMainWindow):
         self.patient_list.on_changed(flags)
         self.patient_page.on_changed(flags)
         self.diary.on_changed(flags)
+        self.book.on_changed(flags)
         self.acquisition_status.refresh()
 
     def keyPressEvent(self, event: Any) -> None:

@@ -72,6 +72,7 @@ def test_book_changes_are_queued_for_the_cloud(book, store) -> None:
     a = repo.book(v, Booking(p.id, at(12), 30, chair.id, None))
     repo.set_status(v, a.id, "no_show")
     with store.db.read() as s:
-        queued = [(m.entity, sorted(m.payload["fields"])) for m in s.scalars(select(OutboxMutation))]
+        rows = s.scalars(select(OutboxMutation).order_by(OutboxMutation.seq))
+        queued = [(m.entity, sorted(m.payload["fields"])) for m in rows]
     assert ("chair", ["active", "deleted", "name", "position"]) in queued
     assert queued[-1] == ("appointment", ["status", "status_at", "status_by"])

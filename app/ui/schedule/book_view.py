@@ -1,0 +1,255 @@
+"""The appointment book: a day (or week) of chairs as a time grid, with the toolbar,
+and what follows a click or a key in the grid — booking, moving, opening, statuses,
+and the warning before a clash."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.store.dto import UserRow
+from app.store.schedule.dto import BookEntry, Booking, BookPage
+from app.ui.context import AppContext
+from app.ui.date_box import DateBox
+from app.ui.ops import ReadOp, WriteOp, user_message
+from app.ui.schedule.booking_dialog import BookingDialog
+from app.ui.schedule.cancel_dialog import CancelDialog
+from app.ui.schedule.day_grid import DayGrid, SlotPick
+
+CHANGES = {"appointments"}
+
+
+class BookView(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("appointmentBook")
+        self.providers: list[UserRow] = []
+        self.dialog: QWidget | None = None  # the dialog open now (booking, cancel)
+        self.question: QMessageBox | None = None  # the clash warning open now
+        self._closed_dialogs: list[QWidget] = []
+        self.date = DateBox(QDate.currentDate(), objectName="bookDate")
+        self.date.show_weekday()
+        self.date.dateChanged.connect(lambda *_: self.reload())
+        prev_day = QPushButton("◀", objectName="bookPrevious")
+        prev_day.clicked.connect(lambda: self._step(-1))
+        today = QPushButton("Today", objectName="bookToday")
+        today.clicked.connect(lambda: self.date.setDate(QDate.currentDate()))
+        next_day = QPushButton("▶", objectName="bookNext")
+        next_day.clicked.connect(lambda: self._step(1))
+        self.week = QPushButton("Week", objectName="bookWeek")
+        self.week.setCheckable(True)
+        self.week.toggled.connect(lambda *_: self.reload())
+        self.provider = QComboBox(objectName="bookProvider")
+        self.provider.addItem("All providers", None)
+        self.provider.currentIndexChanged.connect(
+            lambda *_: self.grid.set_provider(self.provider.currentData())
+        )
+        self.summary = QLabel("", objectName="bookSummary")
+        bar = QHBoxLayout()
+        for w in (prev_day, self.date, next_day, today, self.week, self.provider):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.summary)
+        self.grid = DayGrid()
+        self.grid.default_minutes = int(ctx.store.settings.get("default_appointment_minutes"))
+        self.grid.bookRequested.connect(self.book_at)
+        self.grid.moveRequested.connect(self.move)
+        self.grid.openRequested.connect(self.open_entry)
+        self.grid.cancelRequested.connect(self.ask_cancel)
+        self.scroll = QScrollArea(objectName="bookScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.grid)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.scroll, 1)
+        self.reload()
+
+    # Reading --------------------------------------------------------------------------
+    def first_day(self) -> dt.date:
+        day: dt.date = self.date.date().toPython()  # type: ignore[assignment]
+        return day - dt.timedelta(days=day.weekday()) if self.week.isChecked() else day
+
+    def _step(self, sign: int) -> None:
+        self.date.setDate(self.date.date().addDays(sign * (7 if self.week.isChecked() else 1)))
+
+    def reload(self) -> None:
+        ctx, first = self.ctx, self.first_day()
+        days = 7 if self.week.isChecked() else 1
+
+        def read() -> tuple[BookPage, list[UserRow]]:
+            return ctx.store.book.page(ctx.viewer, first, days), ctx.store.users.list(
+                active_only=True
+            )
+
+        ReadOp(read).success(self._show).run(ctx.ops)
+
+    def _show(self, answer: tuple[BookPage, list[UserRow]]) -> None:
+        page, users = answer
+        if (page.first, page.days) != (self.first_day(), 7 if self.week.isChecked() else 1):
+            return  # an older answer
+        if [u.id for u in users] != [u.id for u in self.providers]:
+            self.providers = users
+            chosen = self.provider.currentData()
+            self.provider.blockSignals(True)
+            self.provider.clear()
+            self.provider.addItem("All providers", None)
+            for u in users:
+                self.provider.addItem(u.display_name, u.id)
+            self.provider.setCurrentIndex(max(0, self.provider.findData(chosen)))
+            self.provider.blockSignals(False)
+            self.grid.provider = self.provider.currentData()
+        self.grid.show_page(page)
+        live = [e for e in page.entries if e.open]
+        clashes = sum(e.clash for e in live)
+        text = "1 appointment" if len(live) == 1 else f"{len(live)} appointments"
+        if clashes:
+            text += f", {clashes} clashing"
+        self.summary.setText(text)
+
+    def on_changed(self, flags: set[str]) -> None:
+        if flags & {"appointments", "patients", "chairs", "users"}:
+            self.reload()
+
+    # Booking and changing -------------------------------------------------------------
+    def book_at(self, slot: SlotPick) -> None:
+        chairs = self.grid.page.chairs if self.grid.page else []
+        d = BookingDialog(self.ctx, chairs, self.providers, slot=slot, parent=self)
+        d.submitted.connect(lambda b: self._checked_write(b, None, d))
+        self._open(d)
+
+    def open_entry(self, entry: BookEntry) -> None:
+        chairs = self.grid.page.chairs if self.grid.page else []
+        d = BookingDialog(self.ctx, chairs, self.providers, entry=entry, parent=self)
+        d.submitted.connect(lambda b: self._checked_write(b, entry.id, d))
+        d.statusRequested.connect(lambda s: self._status_from(d, entry, s))
+        self._open(d)
+
+    def move(self, entry: BookEntry, slot: SlotPick) -> None:
+        b = Booking(entry.patient_id, slot.starts_at, slot.minutes, slot.chair_id,
+                    entry.doctor_id, entry.reason, entry.note)
+        self._checked_write(b, entry.id, None)
+
+    def _checked_write(self, b: Booking, entry_id: str | None, d: BookingDialog | None) -> None:
+        """Warn of a clash first; write when there is none or the user confirms."""
+        ctx = self.ctx
+
+        def write() -> None:
+            if entry_id is None:
+                op = WriteOp(lambda: ctx.store.book.book(ctx.viewer, b), CHANGES, "booking")
+            else:
+                op = WriteOp(lambda: ctx.store.book.change(ctx.viewer, entry_id, b), CHANGES,
+                             "changing the appointment")
+            if d is not None:
+                op.success(lambda _e: d.accept()).failure(lambda exc: d.failed(user_message(exc)))
+            op.run(ctx.ops)
+
+        ReadOp(lambda: ctx.store.book.clashes(b, entry_id)).success(
+            lambda found: self._confirm(found, b, write, lambda: d and d.failed(""))
+        ).run(ctx.ops)
+
+    def _confirm(
+        self,
+        found: list[BookEntry],
+        b: Booking,
+        go: Callable[[], None],
+        declined: Callable[[], None],
+    ) -> None:
+        if not found:
+            go()
+            return
+        names = {c.id: c.name for c in (self.grid.page.chairs if self.grid.page else [])}
+        people = {u.id: u.display_name for u in self.providers}
+        lines = []
+        for e in found:
+            local = e.starts_at.astimezone()
+            ends = e.ends_at.astimezone()
+            why = []
+            if b.chair_id and e.chair_id == b.chair_id:
+                why.append(names.get(e.chair_id, "the chair"))
+            if b.doctor_id and e.doctor_id == b.doctor_id:
+                why.append(people.get(e.doctor_id, "the provider"))
+            lines.append(f"• {local:%H:%M}–{ends:%H:%M} {e.patient_name} ({' and '.join(why)})")
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Clash",
+            "This time is already taken:\n" + "\n".join(lines)
+            + "\n\nBook it anyway? Both appointments stay, marked as clashing.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setObjectName("clashQuestion")
+        box.button(QMessageBox.StandardButton.Yes).setText("Book anyway")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+
+        def answered(result: int) -> None:
+            self.question = None
+            if result == QMessageBox.StandardButton.Yes:
+                go()
+            else:
+                declined()
+                self.grid.update()  # a dragged appointment goes back where it was
+
+        box.finished.connect(answered)
+        self.question = box
+        box.open()
+
+    # Statuses -------------------------------------------------------------------------
+    def ask_cancel(self, entry: BookEntry, then: Callable[[], None] | None = None) -> None:
+        if entry.status == "cancelled":
+            return
+        d = CancelDialog(entry, self)
+        d.confirmed.connect(lambda reason: self.set_status(entry, "cancelled", reason, then))
+        self._open(d)
+
+    def _status_from(self, d: BookingDialog, entry: BookEntry, status: str) -> None:
+        if status == "cancelled":
+            self.ask_cancel(entry, d.accept)
+        else:
+            self.set_status(entry, status, None, d.accept)
+
+    def set_status(
+        self,
+        entry: BookEntry,
+        status: str,
+        reason: str | None = None,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        ctx = self.ctx
+        op = WriteOp(
+            lambda: ctx.store.book.set_status(ctx.viewer, entry.id, status, reason),
+            CHANGES,
+            "changing the appointment's status",
+        )
+        if then is not None:
+            op.success(lambda _e: then())
+        op.run(ctx.ops)
+
+    def _open(self, d: Any) -> None:
+        # Closed dialogs are deleted with the next one, not at once: a write they started
+        # may still answer them.
+        for old in self._closed_dialogs:
+            old.deleteLater()
+        self._closed_dialogs = []
+        self.dialog = d
+        d.finished.connect(lambda *_: self._closed(d))
+        d.open()
+
+    def _closed(self, d: QWidget) -> None:
+        if self.dialog is d:
+            self.dialog = None
+        self._closed_dialogs.append(d)
+        self.grid.setFocus()

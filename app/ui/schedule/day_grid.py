@@ -1,0 +1,379 @@
+"""The book's time grid, painted in one widget over the page it shows (no widget per
+appointment, so a week of ten busy chairs paints at once). Mouse: drag over free
+slots to book, drag an appointment to move it, drag its lower edge to change its
+length, double-click to open. Keys: arrows move, Enter opens, Ins books, Del cancels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.store.schedule.dto import BookEntry, BookPage
+from app.ui.schedule.grid_layout import (
+    DAY_END,
+    DAY_START,
+    SLOT,
+    SLOTS,
+    GridColumn,
+    Placed,
+    columns_of,
+    place,
+)
+
+HEADER = 34
+GUTTER = 52
+ROW = 18
+EDGE = 5  # pixels at an appointment's lower edge that resize it
+COLOURS = {
+    "booked": "#cfe3f7",
+    "arrived": "#fde9a9",
+    "in_chair": "#f6c89f",
+    "done": "#cdeccd",
+    "cancelled": "#e6e6e6",
+    "no_show": "#efd0d0",
+}
+LABELS = {
+    "booked": "",
+    "arrived": "Arrived",
+    "in_chair": "In chair",
+    "done": "Completed",
+    "cancelled": "Cancelled",
+    "no_show": "No-show",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SlotPick:
+    """A place in the grid the user picked: to book there, or to move something to."""
+
+    day: dt.date
+    chair_id: str | None
+    starts_at: dt.datetime  # local, aware
+    minutes: int
+
+
+@dataclass(slots=True)
+class _Drag:
+    kind: str  # "book", "move", "resize"
+    origin: QPoint
+    column: int
+    slot: int  # where the press was
+    entry: BookEntry | None = None
+    grab_slots: int = 0  # how far below an appointment's start it was taken
+    to_column: int = 0
+    to_slot: int = 0
+    moved: bool = False
+
+
+class DayGrid(QWidget):
+    bookRequested = Signal(object)  # SlotPick
+    moveRequested = Signal(object, object)  # BookEntry, SlotPick
+    openRequested = Signal(object)  # BookEntry
+    cancelRequested = Signal(object)  # BookEntry
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("bookGrid")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.page: BookPage | None = None
+        self.columns: list[GridColumn] = []
+        self.placed: list[Placed] = []
+        self.provider: str | None = None
+        self.default_minutes = 30
+        self.cursor = (0, (9 * 60 - DAY_START) // SLOT)  # (column, slot)
+        self.selected: str | None = None
+        self._drag: _Drag | None = None
+
+    # The model ------------------------------------------------------------------------
+    def show_page(self, page: BookPage) -> None:
+        self.page = page
+        self.columns = columns_of(page)
+        self._drag = None
+        self._relayout()
+
+    def set_provider(self, provider: str | None) -> None:
+        self.provider = provider
+        self._relayout()
+
+    def _relayout(self) -> None:
+        entries = self.page.entries if self.page else []
+        self.placed = place(entries, self.columns, self.provider)
+        col, slot = self.cursor
+        self.cursor = (min(col, max(len(self.columns) - 1, 0)), slot)
+        if self.selected and not any(p.entry.id == self.selected for p in self.placed):
+            self.selected = None
+        self.setMinimumWidth(GUTTER + len(self.columns) * self.min_column_width())
+        self.setFixedHeight(HEADER + SLOTS * ROW + 1)
+        self.update()
+
+    def min_column_width(self) -> int:
+        return 46 if self.page and self.page.days > 1 else 110
+
+    def sizeHint(self) -> QSize:
+        return QSize(GUTTER + len(self.columns) * self.min_column_width(), HEADER + SLOTS * ROW)
+
+    # Geometry -------------------------------------------------------------------------
+    def column_width(self) -> float:
+        return max(1.0, (self.width() - GUTTER) / max(1, len(self.columns)))
+
+    def slot_rect(self, column: int, slot: int, slots: int = 1) -> QRect:
+        w = self.column_width()
+        x = GUTTER + int(column * w)
+        return QRect(x, HEADER + slot * ROW, int((column + 1) * w) - int(column * w), slots * ROW)
+
+    def placed_rect(self, p: Placed) -> QRect:
+        col = self.slot_rect(p.column, 0)
+        lane_w = col.width() / p.lanes
+        top = HEADER + (p.start_min - DAY_START) * ROW // SLOT
+        bottom = HEADER + (p.end_min - DAY_START) * ROW // SLOT
+        left = col.left() + int(p.lane * lane_w)
+        return QRect(left + 2, top + 1, int(lane_w) - 4, max(bottom - top - 2, 6))
+
+    def entry_rect(self, entry_id: str) -> QRect:
+        return next(self.placed_rect(p) for p in self.placed if p.entry.id == entry_id)
+
+    def cell_at(self, pos: QPoint) -> tuple[int, int] | None:
+        if pos.x() < GUTTER or pos.y() < HEADER or not self.columns:
+            return None
+        col = min(int((pos.x() - GUTTER) / self.column_width()), len(self.columns) - 1)
+        slot = min((pos.y() - HEADER) // ROW, SLOTS - 1)
+        return col, max(slot, 0)
+
+    def placed_at(self, pos: QPoint) -> Placed | None:
+        # The last painted is on top.
+        for p in reversed(self.placed):
+            if self.placed_rect(p).contains(pos):
+                return p
+        return None
+
+    def pick(self, column: int, slot: int, slots: int) -> SlotPick:
+        c = self.columns[column]
+        minutes = DAY_START + slot * SLOT
+        start = dt.datetime.combine(c.day, dt.time(minutes // 60, minutes % 60)).astimezone()
+        return SlotPick(c.day, c.chair_id, start, slots * SLOT)
+
+    def entries_at_cursor(self) -> list[BookEntry]:
+        col, slot = self.cursor
+        minute = DAY_START + slot * SLOT
+        return [
+            p.entry
+            for p in self.placed
+            if p.column == col and p.start_min <= minute < p.end_min
+        ]
+
+    def selected_entry(self) -> BookEntry | None:
+        return next((p.entry for p in self.placed if p.entry.id == self.selected), None)
+
+    # Mouse ----------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus()
+        pos = event.position().toPoint()
+        cell = self.cell_at(pos)
+        if event.button() != Qt.MouseButton.LeftButton or cell is None:
+            return
+        self.cursor = cell
+        hit = self.placed_at(pos)
+        if hit is None:
+            self.selected = None
+            self._drag = _Drag("book", pos, cell[0], cell[1], to_column=cell[0], to_slot=cell[1])
+        else:
+            self.selected = hit.entry.id
+            rect = self.placed_rect(hit)
+            kind = "resize" if pos.y() >= rect.bottom() - EDGE else "move"
+            start_slot = (hit.start_min - DAY_START) // SLOT
+            self._drag = _Drag(
+                kind, pos, cell[0], cell[1], hit.entry, cell[1] - start_slot, cell[0], cell[1]
+            )
+        self.update()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if self._drag is None:
+            hit = self.placed_at(pos)
+            near_edge = hit is not None and pos.y() >= self.placed_rect(hit).bottom() - EDGE
+            shape = Qt.CursorShape.SizeVerCursor if near_edge else Qt.CursorShape.ArrowCursor
+            self.setCursor(shape)
+            return
+        cell = self.cell_at(pos)
+        if cell is None:
+            return
+        d = self._drag
+        d.to_column, d.to_slot = cell
+        d.moved = d.moved or (pos - d.origin).manhattanLength() > 3
+        self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        d, self._drag = self._drag, None
+        if d is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        pick = self._drag_pick(d)
+        self.update()
+        if d.kind == "book":
+            self.cursor = (d.column, min(d.slot, d.to_slot))
+            if d.moved and pick is not None:
+                self.bookRequested.emit(pick)
+        elif d.moved and pick is not None and d.entry is not None:
+            self.moveRequested.emit(d.entry, pick)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        hit = self.placed_at(pos)
+        cell = self.cell_at(pos)
+        if hit is not None:
+            self.openRequested.emit(hit.entry)
+        elif cell is not None:
+            self.bookRequested.emit(self.pick(cell[0], cell[1], self.default_minutes // SLOT))
+
+    def _drag_pick(self, d: _Drag) -> SlotPick | None:
+        if d.kind == "book":
+            first, last = sorted((d.slot, d.to_slot))
+            return self.pick(d.column, first, last - first + 1)
+        assert d.entry is not None
+        slots = max(1, -(-d.entry.duration_minutes // SLOT))
+        start = (_start_min(d.entry) - DAY_START) // SLOT
+        if d.kind == "resize":
+            # The new end is the lower edge of the slot the mouse is in.
+            end = DAY_START + (max(d.to_slot, start) + 1) * SLOT
+            minutes = max(SLOT, end - _start_min(d.entry))
+            day = self.columns[d.column].day
+            return SlotPick(day, d.entry.chair_id, _entry_start(d.entry), minutes)
+        first = min(max(d.to_slot - d.grab_slots, 0), SLOTS - 1)
+        pick = self.pick(d.to_column, first, slots)
+        return SlotPick(pick.day, pick.chair_id, pick.starts_at, d.entry.duration_minutes)
+
+    # Keyboard -------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        col, slot = self.cursor
+        moves = {
+            Qt.Key.Key_Up: (0, -1),
+            Qt.Key.Key_Down: (0, 1),
+            Qt.Key.Key_Left: (-1, 0),
+            Qt.Key.Key_Right: (1, 0),
+        }
+        if key in moves and self.columns:
+            dc, ds = moves[key]
+            col = min(max(col + dc, 0), len(self.columns) - 1)
+            slot = min(max(slot + ds, 0), SLOTS - 1)
+            self.cursor = (col, slot)
+            here = self.entries_at_cursor()
+            self.selected = here[0].id if here else None
+            self.update()
+            return
+        entry = self.selected_entry()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if entry is not None:
+                self.openRequested.emit(entry)
+            elif self.columns:
+                self.bookRequested.emit(self.pick(col, slot, self.default_minutes // SLOT))
+        elif key == Qt.Key.Key_Insert and self.columns:
+            self.bookRequested.emit(self.pick(col, slot, self.default_minutes // SLOT))
+        elif key == Qt.Key.Key_Delete and entry is not None:
+            self.cancelRequested.emit(entry)
+        else:
+            super().keyPressEvent(event)
+
+    # Painting -------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        clip = event.rect()
+        p.fillRect(clip, QColor("#ffffff"))
+        pal = self.palette()
+        line = QColor("#e3e3e3")
+        hour_line = QColor("#bdbdbd")
+        w = self.width()
+        for s in range(SLOTS + 1):
+            y = HEADER + s * ROW
+            if clip.top() - ROW <= y <= clip.bottom() + ROW:
+                on_hour = (DAY_START + s * SLOT) % 60 == 0
+                p.setPen(hour_line if on_hour else line)
+                p.drawLine(GUTTER, y, w, y)
+                if on_hour and s < SLOTS:
+                    p.setPen(pal.text().color())
+                    minutes = DAY_START + s * SLOT
+                    p.drawText(QRect(0, y, GUTTER - 6, ROW), Qt.AlignmentFlag.AlignRight,
+                               f"{minutes // 60:02d}:00")
+        for i, c in enumerate(self.columns):
+            r = self.slot_rect(i, 0)
+            p.setPen(hour_line if (i + 1 < len(self.columns)
+                                   and self.columns[i + 1].day != c.day) else line)
+            p.drawLine(r.right(), HEADER, r.right(), HEADER + SLOTS * ROW)
+            p.setPen(pal.text().color())
+            p.drawText(QRect(r.left(), 0, r.width(), HEADER), Qt.AlignmentFlag.AlignCenter, c.title)
+        if self.columns:
+            p.fillRect(self.slot_rect(*self.cursor), QColor(60, 120, 220, 40))
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+        p.setFont(small)
+        for item in self.placed:
+            rect = self.placed_rect(item)
+            if rect.intersects(clip):
+                self._paint_entry(p, item, rect)
+        if self._drag is not None and self._drag.moved:
+            pick = self._drag_pick(self._drag)
+            if pick is not None:
+                self._paint_ghost(p, pick)
+        p.end()
+
+    def _paint_entry(self, p: QPainter, item: Placed, rect: QRect) -> None:
+        e = item.entry
+        p.fillRect(rect, QColor(COLOURS.get(e.status, "#cfe3f7")))
+        if e.clash:
+            pen = QPen(QColor("#c62828"), 2)
+        elif e.id == self.selected:
+            pen = QPen(QColor("#1f5fbf"), 2)
+        else:
+            pen = QPen(QColor("#8aa9c8"), 1)
+        p.setPen(pen)
+        p.drawRect(rect.adjusted(0, 0, -1, -1))
+        text = entry_text(e)
+        p.setPen(QColor("#202020"))
+        font = p.font()
+        font.setStrikeOut(e.status == "cancelled")
+        p.setFont(font)
+        p.drawText(rect.adjusted(3, 1, -2, -1), Qt.TextFlag.TextWordWrap, text)
+        font.setStrikeOut(False)
+        p.setFont(font)
+
+    def _paint_ghost(self, p: QPainter, pick: SlotPick) -> None:
+        col = next(
+            (i for i, c in enumerate(self.columns)
+             if c.day == pick.day and c.chair_id == pick.chair_id),
+            None,
+        )
+        if col is None:
+            return
+        start = pick.starts_at.hour * 60 + pick.starts_at.minute
+        slot = (start - DAY_START) // SLOT
+        rect = self.slot_rect(col, slot, max(1, -(-pick.minutes // SLOT)))
+        p.fillRect(rect, QColor(60, 120, 220, 70))
+        p.setPen(QPen(QColor("#1f5fbf"), 1, Qt.PenStyle.DashLine))
+        p.drawRect(rect.adjusted(1, 1, -2, -2))
+
+
+def entry_text(e: BookEntry) -> str:
+    """What an appointment says in the grid (and to a screen reader, via tests)."""
+    local = e.starts_at.astimezone()
+    parts = [f"{local:%H:%M} {e.patient_name}"]
+    if e.clash:
+        parts[0] = "⚠ " + parts[0]
+    if e.reason:
+        parts.append(e.reason)
+    if LABELS.get(e.status):
+        parts.append(LABELS[e.status])
+    return "\n".join(parts)
+
+
+def _start_min(e: BookEntry) -> int:
+    local = e.starts_at.astimezone()
+    return max(DAY_START, min(local.hour * 60 + local.minute, DAY_END - SLOT))
+
+
+def _entry_start(e: BookEntry) -> dt.datetime:
+    return e.starts_at.astimezone()

@@ -1,0 +1,97 @@
+"""Where things go in the book's time grid: columns (a chair on a day), slots, and the
+lanes that put overlapping appointments of one column side by side. No painting here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from app.store.schedule.dto import BookEntry, BookPage, ChairRow
+
+DAY_START = 7 * 60  # minutes after midnight: the first row of the grid
+DAY_END = 21 * 60
+SLOT = 15  # minutes in a row
+SLOTS = (DAY_END - DAY_START) // SLOT
+NO_CHAIR = "No chair"
+
+
+@dataclass(frozen=True, slots=True)
+class GridColumn:
+    day: dt.date
+    chair_id: str | None
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    entry: BookEntry
+    column: int
+    lane: int
+    lanes: int
+    start_min: int  # local minutes after midnight, clipped to the grid
+    end_min: int
+
+
+def columns_of(page: BookPage, chairs: list[ChairRow] | None = None) -> list[GridColumn]:
+    """One column per chair and day; a "No chair" column when there are no chairs or an
+    appointment of these days has none (or a chair taken out of the book)."""
+    chairs = page.chairs if chairs is None else chairs
+    known = {c.id for c in chairs}
+    homeless = not chairs or any(e.chair_id not in known for e in page.entries)
+    out: list[GridColumn] = []
+    for i in range(page.days):
+        day = page.first + dt.timedelta(days=i)
+        prefix = f"{day:%a %d}\n" if page.days > 1 else ""
+        out += [GridColumn(day, c.id, prefix + c.name) for c in chairs]
+        if homeless:
+            out.append(GridColumn(day, None, prefix + NO_CHAIR))
+    return out
+
+
+def local_minutes(when: dt.datetime) -> tuple[dt.date, int]:
+    local = when.astimezone()
+    return local.date(), local.hour * 60 + local.minute
+
+
+def place(
+    entries: list[BookEntry], columns: list[GridColumn], provider: str | None = None
+) -> list[Placed]:
+    """Entries laid out in their columns; overlapping ones of a column share its width
+    in lanes (a clash stays visible, never hidden under another)."""
+    index = {(c.day, c.chair_id): i for i, c in enumerate(columns)}
+    known = {c.chair_id for c in columns}
+    by_column: dict[int, list[tuple[BookEntry, int, int]]] = {}
+    for e in entries:
+        if provider and e.doctor_id != provider:
+            continue
+        day, start = local_minutes(e.starts_at)
+        chair = e.chair_id if e.chair_id in known else None
+        col = index.get((day, chair))
+        if col is None:
+            continue
+        end = start + e.duration_minutes
+        start, end = max(start, DAY_START), min(end, DAY_END)
+        if end <= start:
+            end = start + SLOT  # outside the hours shown: still reachable at the edge
+            start, end = min(start, DAY_END - SLOT), min(end, DAY_END)
+        by_column.setdefault(col, []).append((e, start, end))
+    out: list[Placed] = []
+    for col, items in by_column.items():
+        items.sort(key=lambda t: (t[1], t[0].id))
+        group: list[tuple[BookEntry, int, int, int]] = []
+        group_end = -1
+        for e, start, end in items:
+            if group and start >= group_end:
+                out += _close(group, col)
+                group = []
+            busy = {lane for _, _, gend, lane in group if gend > start}
+            lane = next(n for n in range(len(group) + 1) if n not in busy)
+            group.append((e, start, end, lane))
+            group_end = max(group_end if group[:-1] else end, end)
+        out += _close(group, col)
+    return out
+
+
+def _close(group: list[tuple[BookEntry, int, int, int]], col: int) -> list[Placed]:
+    lanes = 1 + max((lane for *_, lane in group), default=0)
+    return [Placed(e, col, lane, lanes, start, end) for e, start, end, lane in group]
