@@ -73,6 +73,8 @@ class BookView(QWidget):
         self.scroll = QScrollArea(objectName="bookScroll")
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.grid)
+        # The grid paints its header where the viewport's top is: repaint, don't blit.
+        self.scroll.verticalScrollBar().valueChanged.connect(lambda *_: self.grid.update())
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.scroll, 1)

@@ -139,7 +139,7 @@ class DayGrid(QWidget):
         return next(self.placed_rect(p) for p in self.placed if p.entry.id == entry_id)
 
     def cell_at(self, pos: QPoint) -> tuple[int, int] | None:
-        if pos.x() < GUTTER or pos.y() < HEADER or not self.columns:
+        if pos.x() < GUTTER or pos.y() < max(0, -self.y()) + HEADER or not self.columns:
             return None
         col = min(int((pos.x() - GUTTER) / self.column_width()), len(self.columns) - 1)
         slot = min((pos.y() - HEADER) // ROW, SLOTS - 1)
@@ -304,8 +304,6 @@ class DayGrid(QWidget):
             p.setPen(hour_line if (i + 1 < len(self.columns)
                                    and self.columns[i + 1].day != c.day) else line)
             p.drawLine(r.right(), HEADER, r.right(), HEADER + SLOTS * ROW)
-            p.setPen(pal.text().color())
-            p.drawText(QRect(r.left(), 0, r.width(), HEADER), Qt.AlignmentFlag.AlignCenter, c.title)
         if self.columns:
             p.fillRect(self.slot_rect(*self.cursor), QColor(60, 120, 220, 40))
         small = QFont(self.font())
@@ -319,7 +317,19 @@ class DayGrid(QWidget):
             pick = self._drag_pick(self._drag)
             if pick is not None:
                 self._paint_ghost(p, pick)
+        self._paint_header(p)
         p.end()
+
+    def _paint_header(self, p: QPainter) -> None:
+        """The chairs' names stay at the top of what is seen while the day scrolls."""
+        top = max(0, -self.y())  # the grid scrolls inside the book's viewport
+        p.fillRect(QRect(0, top, self.width(), HEADER), self.palette().window())
+        p.setFont(self.font())
+        p.setPen(self.palette().text().color())
+        for i, c in enumerate(self.columns):
+            r = self.slot_rect(i, 0)
+            p.drawText(QRect(r.left(), top, r.width(), HEADER), Qt.AlignmentFlag.AlignCenter,
+                       c.title)
 
     def _paint_entry(self, p: QPainter, item: Placed, rect: QRect) -> None:
         e = item.entry
