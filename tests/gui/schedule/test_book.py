@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QDate, QPoint, Qt
@@ -33,7 +34,7 @@ def clinic(store, admin):
 
 
 @pytest.fixture
-def book(clinic, window, qtbot) -> BookView:
+def book(clinic, window, qtbot) -> Iterator[BookView]:
     """The book as the main window shows it (Ctrl+3), on a day in December."""
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
@@ -42,7 +43,10 @@ def book(clinic, window, qtbot) -> BookView:
     assert window.tabs.currentWidget() is view
     view.date.setDate(QDate(DAY.year, DAY.month, DAY.day))
     qtbot.waitUntil(lambda: view.grid.page is not None and view.grid.page.first == DAY)
-    return view
+    yield view
+    for d in (view.dialog, view.question):
+        if d is not None:
+            d.reject()  # nothing left open for the next test's windows
 
 
 def cell(view: BookView, chair_id: str | None, hour: int, minute: int = 0) -> QPoint:
