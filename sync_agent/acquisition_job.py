@@ -96,7 +96,7 @@ class AcquisitionJob:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
-        self.files = files or ImageStore()
+        self.files = files or ImageStore.of(db)
         self.files.clean_tmp()
         self.repo = AcquisitionRepo(db, self.files)
         self.fixed_folder = folder  # None: read this PC's settings each pass

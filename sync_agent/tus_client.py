@@ -34,6 +34,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from app.imaging.sealed import Blob
 from sync_agent.client import AuthError, RejectedError, TransientError, check, unreachable
 
 TUS_VERSION = "1.0.0"
@@ -80,13 +81,14 @@ class FileSlice:
     of blocks with a length (so requests sends a Content-Length, not chunked).
 
     `on_sent(n)` is called after each block is handed to the socket layer. The
-    descriptor is read with pread and never moved, so one descriptor may serve
-    several slices; the caller owns and closes it.
+    descriptor (or the image store's Blob, which decrypts a sealed file segment by
+    segment) is read with pread and never moved, so one may serve several slices;
+    the caller owns and closes it.
     """
 
     def __init__(
         self,
-        fd: int,
+        fd: int | Blob,
         start: int,
         length: int,
         on_sent: Callable[[int], None] | None = None,
@@ -103,7 +105,9 @@ class FileSlice:
         pos, end = self.start, self.start + self.length
         size = block or self.block
         while pos < end:
-            data = os.pread(self.fd, min(size, end - pos), pos)
+            n = min(size, end - pos)
+            fd = self.fd
+            data = os.pread(fd, n, pos) if isinstance(fd, int) else fd.read_at(pos, n)
             if not data:
                 raise OSError(f"the file ended at {pos} bytes, {end} expected")
             pos += len(data)

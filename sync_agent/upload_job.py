@@ -16,12 +16,13 @@ workers are joined before it returns. Database writes go through UploadsRepo.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.imaging.errors import ImagingError
+from app.imaging.sealed import Blob, open_blob
 from app.store.uploads_repo import UploadRow, UploadsRepo
 from sync_agent.client import AuthError, RejectedError, TransientError
 from sync_agent.tus_client import (
@@ -199,11 +200,11 @@ class _Run:
         self.halt.set()
 
 
-def _sha256_of(fd: int, size: int) -> str:
+def _sha256_of(blob: Blob, size: int) -> str:
     h = hashlib.sha256()
     pos = 0
     while pos < size:
-        data = os.pread(fd, min(BLOCK, size - pos), pos)
+        data = blob.read_at(pos, min(BLOCK, size - pos))
         if not data:
             break
         h.update(data)
@@ -408,24 +409,26 @@ class UploadJob:
             self.repo.release(row.id, str(exc) or type(exc).__name__)
             raise
         finally:
-            os.close(fd)
+            fd.close()
             ctx.landed(row)
 
     # One file -------------------------------------------------------------------------
-    def _open_verified(self, row: UploadRow, again: bool = False) -> int:
-        """A read-only descriptor of the file, which has the queued size and SHA-256."""
+    def _open_verified(self, row: UploadRow, again: bool = False) -> Blob:
+        """The file opened for reads at offsets (decrypted as it is read when the image
+        store is sealed); it has the queued size and SHA-256."""
         try:
-            fd = os.open(row.path, os.O_RDONLY)
+            fd = open_blob(row.path)
         except OSError as exc:
             raise _FileProblem(f"the file cannot be read: {exc.strerror or exc}") from None
+        except ImagingError as exc:
+            raise _FileProblem(f"the file cannot be read: {exc}") from None
         try:
-            st = os.fstat(fd)
-            if st.st_size != row.size:
+            if fd.size != row.size:
                 raise _FileProblem(
-                    f"the file on disk changed ({st.st_size} bytes, {row.size} when queued); "
+                    f"the file on disk changed ({fd.size} bytes, {row.size} when queued); "
                     "it is not sent"
                 )
-            key = (row.path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            key = (row.path, *fd.identity())
             with self._verified_lock:
                 known = self._verified.get(key)
             if again or known != row.sha256:
@@ -437,11 +440,11 @@ class UploadJob:
                 with self._verified_lock:
                     self._verified[key] = row.sha256
         except BaseException:
-            os.close(fd)
+            fd.close()
             raise
         return fd
 
-    def _send(self, row: UploadRow, fd: int, tus: TusClient, ctx: _Run) -> None:
+    def _send(self, row: UploadRow, fd: Blob, tus: TusClient, ctx: _Run) -> None:
         meta = {
             "sha256": row.sha256,
             "patient_id": row.patient_id or "",
@@ -492,7 +495,7 @@ class UploadJob:
                 ctx.count(interruptions=1)
                 if isinstance(exc, ChecksumMismatch) and final:
                     # The server discarded the upload: is the file still the one queued?
-                    os.close(self._open_verified(row, again=True))
+                    self._open_verified(row, again=True).close()
                 self._note_trouble(row, offset)
                 if failures >= self.max_failures:
                     raise

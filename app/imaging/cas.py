@@ -6,6 +6,12 @@ then renamed to its name — so a file under its hash is always whole, and a cra
 leaves at most a temporary file behind. The same content added twice is stored once.
 Stored files are made read-only; nothing here ever opens one for writing.
 
+With a key (the practice's image key, see app.store.keys) every file is sealed as it is
+written (app.imaging.sealed: AES-256-GCM, STREAM construction); the name stays the
+SHA-256 of the plaintext, so sync, dedup and verification do not change. Readers go
+through `open` / `blob` (a decrypting stream, never a plaintext temporary file), which
+also read the plain files of a store written before encryption.
+
 Thread- and process-safe: two writers of the same content race only on the final
 rename, which either of them may win with identical bytes.
 """
@@ -20,9 +26,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from app.imaging import sealed
 from app.imaging.errors import DamagedFileError, ImagingError
-from app.platform.files import fsync_dir, hash_file
+from app.platform.files import fsync_dir, hash_file  # noqa: F401  (hashes plain sources)
 from app.platform.paths import data_dir
 
 BLOCK = 1024 * 1024
@@ -37,7 +45,8 @@ class StoredFile:
 
 
 def _blocks_of(path: Path) -> Iterator[bytes]:
-    with open(path, "rb", buffering=0) as src:
+    # A source may itself be sealed (a file filed again from another store).
+    with sealed.open_read(path) as src:
         while block := src.read(BLOCK):
             yield block
 
@@ -46,11 +55,38 @@ def default_root() -> Path:
     return data_dir() / "images"
 
 
+def _holds(dest: Path, size: int) -> bool:
+    """Is a whole, readable copy of `size` bytes already at `dest`?"""
+    try:
+        return dest.is_file() and sealed.plain_size(dest) == size
+    except (OSError, ImagingError):
+        return False
 
 
 class ImageStore:
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, key: bytes | None = None) -> None:
+        """`key`: files added are sealed with it (and it is remembered for reading);
+        without one they are written plain, as before encryption."""
         self.root = Path(root) if root is not None else default_root()
+        self.key = key
+        if key is not None:
+            sealed.remember(key)
+
+    @classmethod
+    def of(cls, db: object, root: Path | None = None) -> ImageStore:
+        """The store of an open practice database, sealed with its image key."""
+        return cls(root, getattr(db, "image_key", None))
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The stored content as a seekable stream (decrypted on the fly)."""
+        return sealed.open_read(self.path_of(sha256))
+
+    def blob(self, sha256: str) -> sealed.Blob:
+        return sealed.open_blob(self.path_of(sha256))
+
+    def read_bytes(self, sha256: str) -> bytes:
+        with self.open(sha256) as f:
+            return f.read()
 
     def path_of(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:]
@@ -97,10 +133,13 @@ class ImageStore:
             h = hashlib.sha256()
             size = 0
             with os.fdopen(fd, "wb") as out:
+                sink = sealed.SealWriter(out, self.key) if self.key is not None else out
                 for block in blocks:
                     h.update(block)
-                    out.write(block)
+                    sink.write(block)
                     size += len(block)
+                if isinstance(sink, sealed.SealWriter):
+                    sink.close()
                 out.flush()
                 os.fsync(out.fileno())
             yield tmp, h.hexdigest(), size
@@ -109,14 +148,14 @@ class ImageStore:
 
     def _settle(self, tmp: Path, sha: str, size: int, verify: bool) -> StoredFile:
         dest = self.path_of(sha)
-        existed = dest.is_file() and dest.stat().st_size == size
+        existed = _holds(dest, size)
         if not existed:
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp, 0o444)
             os.replace(tmp, dest)
             fsync_dir(dest.parent)
         if verify:
-            again, again_size = hash_file(dest)
+            again, again_size = sealed.hash_plain(dest)
             if (again, again_size) != (sha, size):
                 raise ImagingError(
                     f"The stored copy of {sha[:12]} does not read back as written; "

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.imaging import dicom, dicom_tags
+from app.imaging import dicom, dicom_tags, sealed
 from app.imaging.errors import DamagedFileError, ImagingError
 
 SNIFF = 4096
@@ -45,8 +45,9 @@ def sniff(path: Path, name: str | None = None) -> str:
     """The format from the first bytes (and, for binary STL, the size); `name` (the
     original file name, when `path` is a stored copy) is only a hint."""
     suffix = Path(name or path.name).suffix.lower()
-    with open(path, "rb") as f:
+    with sealed.open_read(path) as f:
         head = f.read(SNIFF)
+        size = f.seek(0, 2)
     if not head:
         raise DamagedFileError(f"{path.name} is empty (0 bytes).")
     # DICOM first: some devices write a TIFF header into the 128-byte preamble so
@@ -65,7 +66,7 @@ def sniff(path: Path, name: str | None = None) -> str:
         return "stl"
     if len(head) >= 84:
         (count,) = struct.unpack_from("<I", head, 80)
-        if count and path.stat().st_size == 84 + 50 * count:
+        if count and size == 84 + 50 * count:
             return "stl"
     if len(_OBJ_LINE.findall(head)) >= 3 and b"\x00" not in head:
         return "obj"
@@ -80,7 +81,7 @@ def _picture_kind(path: Path, name: str) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with sealed.open_read(path) as f, Image.open(f) as im:
                 mode = im.mode
     except (OSError, ValueError, Image.DecompressionBombError):
         # Undecodable headers are reported when a thumbnail is made; the file is kept.
@@ -92,7 +93,7 @@ def _picture_kind(path: Path, name: str) -> str:
 
 
 def _has_magic(path: Path) -> bool:
-    with open(path, "rb") as f:
+    with sealed.open_read(path) as f:
         return f.read(132)[128:132] == b"DICM"
 
 

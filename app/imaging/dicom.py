@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from app.imaging import sealed
 from app.imaging.errors import DamagedFileError, ImagingError, TooLargeError, UnsupportedError
 
 MAX_PIXELS = 16_000 * 16_000  # per frame; no dental sensor comes near it
@@ -112,7 +113,7 @@ _NO_HEADER = "it has neither the DICOM marker nor a DICOM dataset at its start"
 def looks_headerless(path: Path) -> bool:
     """Could this be a DICOM dataset written without preamble or "DICM" (as older
     devices do)? Only a hint: `read` decides."""
-    with open(path, "rb") as f:
+    with sealed.open_read(path) as f:
         head = f.read(12)
     return len(head) >= 8 and head[:2] in _FIRST_GROUPS and head[2:4] != b"\x00\x00"
 
@@ -130,11 +131,12 @@ def read(path: Path) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                ds = pydicom.dcmread(path, defer_size="256 KB")
+                ds = pydicom.dcmread(sealed.open_read(path), defer_size="256 KB")
             except InvalidDicomError:
                 if not looks_headerless(path):
                     raise InvalidDicomError(_NO_HEADER) from None
-                ds = pydicom.dcmread(path, defer_size="256 KB", force=True)
+                ds = pydicom.dcmread(sealed.open_read(path), defer_size="256 KB",
+                                     force=True)
                 if not any(k in ds for k in ("SOPClassUID", "Modality", "PatientName")):
                     raise InvalidDicomError(_NO_HEADER) from None
     except Exception as exc:  # pydicom raises many kinds on a malformed file
@@ -308,13 +310,15 @@ def _pixels(path: Path, ds: Any, index: int | None) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return np.asarray(pixel_array(str(path), index=index))
+            with sealed.open_read(path) as f:
+                return np.asarray(pixel_array(f, index=index))
         except Exception as exc:
             first = exc
-        if path.stat().st_size > FULL_READ_MAX:
+        if sealed.plain_size(path) > FULL_READ_MAX:
             raise reason(first) from None
         try:
-            whole = pydicom.dcmread(path, force=True)
+            with sealed.open_read(path) as f:
+                whole = pydicom.dcmread(f, force=True)
             if "NumberOfFrames" in whole:
                 try:
                     int(whole.NumberOfFrames)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.imaging import classify, series
+from app.imaging import classify, sealed, series
 from app.imaging.cas import ImageStore, StoredFile
 from app.imaging.dicom import DicomInfo
 from app.imaging.errors import ImagingError
@@ -65,7 +65,7 @@ def _exif_taken(path: Path, fmt: str) -> str | None:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with sealed.open_read(path) as f, Image.open(f) as im:
             exif = im.getexif()
             value = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
         if not value:
@@ -113,7 +113,7 @@ def prepare_stored(store: ImageStore, entries: Iterable[tuple[str, str]]) -> Pre
     for sha, name in entries:
         path = store.path_of(sha)
         try:
-            stored = StoredFile(sha, path.stat().st_size, path, True)
+            stored = StoredFile(sha, sealed.plain_size(path), path, True)
             found.append((stored, classify.classify_as(path, name), Path(name)))
         except (ImagingError, OSError) as exc:
             report.failed.append((Path(name), reason_for(Path(name), exc)))

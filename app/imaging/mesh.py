@@ -8,6 +8,7 @@ the app's rotatable preview (QPainter) use `project()`.
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from app.imaging import sealed
 from app.imaging.errors import DamagedFileError, TooLargeError
 
 MAX_FACES = 20_000_000
@@ -59,22 +61,29 @@ def _check_count(path: Path, n: int) -> None:
         raise TooLargeError(f"{path.name} has {n:,} triangles, more than a preview loads.")
 
 
+def _records(f: io.BufferedIOBase, row: np.dtype, n: int) -> np.ndarray:
+    """Up to `n` records read from `f` (fewer when the file is cut short), as
+    np.fromfile would give, from a stream that may be decrypting."""
+    raw = f.read(row.itemsize * n)
+    return np.frombuffer(raw, dtype=row, count=len(raw) // row.itemsize)
+
+
 def _stl(path: Path) -> Mesh:
-    size = path.stat().st_size
-    with open(path, "rb") as f:
+    size = sealed.plain_size(path)
+    with sealed.open_read(path) as f:
         head = f.read(84)
         count = struct.unpack_from("<I", head, 80)[0] if len(head) == 84 else -1
         if count >= 0 and size == 84 + 50 * count:
             _check_count(path, count)
             dtype = np.dtype([("n", "<f4", 3), ("v", "<f4", (3, 3)), ("a", "<u2")])
-            data = np.fromfile(f, dtype=dtype, count=count)
+            data = _records(f, dtype, count)
             tri = data["v"].reshape(-1, 3)
             return Mesh(tri.astype(np.float32), np.arange(len(tri)).reshape(-1, 3))
     if size > MAX_TEXT_BYTES:
         raise TooLargeError(f"{path.name} is too large a text model to preview.")
     # Line by line: memory follows the triangles kept, not the text's size.
     verts: list[tuple[float, float, float]] = []
-    with open(path, "rb") as f:
+    with sealed.open_read(path) as f:
         if not f.read(5).lower() == b"solid":
             raise ValueError("neither binary (size does not match) nor text STL")
         for line in f:
@@ -96,7 +105,7 @@ _PLY_TYPES = {
 
 
 def _ply(path: Path) -> Mesh:
-    with open(path, "rb") as f:
+    with sealed.open_read(path) as f:
         header: list[str] = []
         while True:
             line = f.readline()
@@ -129,13 +138,13 @@ def _ply(path: Path) -> Mesh:
                 it = np.dtype(endian + _PLY_TYPES[index_t])
                 # Fast path: all triangles, the usual case for scanners.
                 row = np.dtype([("c", ct), ("i", it, 3)])
-                data = np.fromfile(f, dtype=row, count=n)
+                data = _records(f, row, n)
                 if len(data) != n or not np.all(data["c"] == 3):
                     raise ValueError("faces are not all triangles, or are cut short")
                 faces = data["i"].astype(np.int64)
             else:
                 row = np.dtype([(p[1], endian + _PLY_TYPES[p[0]]) for p in props])
-                data = np.fromfile(f, dtype=row, count=n)
+                data = _records(f, row, n)
                 if len(data) != n:
                     raise ValueError(f"the {name} list is cut short")
                 if name == "vertex":
@@ -170,11 +179,11 @@ def _ply_ascii(body: bytes, elements: list[tuple[str, int, list[list[str]]]]) ->
 
 
 def _obj(path: Path) -> Mesh:
-    if path.stat().st_size > MAX_TEXT_BYTES:
+    if sealed.plain_size(path) > MAX_TEXT_BYTES:
         raise TooLargeError(f"{path.name} is too large a text model to preview.")
     verts: list[list[float]] = []
     tris: list[list[int]] = []
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with io.TextIOWrapper(sealed.open_read(path), encoding="utf-8", errors="replace") as f:
         for line in f:
             if line.startswith("v "):
                 verts.append([float(x) for x in line.split()[1:4]])

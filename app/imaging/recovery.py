@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.imaging import sealed
 from app.imaging.errors import DamagedFileError, ImagingError
 from app.platform.files import fsync_dir
 from app.platform.paths import data_dir
@@ -121,7 +122,7 @@ def _copy_checked(source: Path, target: Path, sha256: str) -> None:
     h = hashlib.sha256()
     tmp = target.with_name(f".{target.name}.part")
     try:
-        with open(source, "rb", buffering=0) as src, open(tmp, "wb") as out:
+        with sealed.open_read(source) as src, open(tmp, "wb") as out:
             while block := src.read(BLOCK):
                 h.update(block)
                 out.write(block)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.imaging import sealed
 from app.imaging.dicom import DicomInfo
-from app.imaging.errors import DamagedFileError
+from app.imaging.errors import DamagedFileError, ImagingError
 
 MAGIC = "chairside-dicom-series/1"
 
@@ -87,16 +88,17 @@ def build(series_uid: str, modality: str, parts: Iterable[tuple[str, int, str, D
 
 def is_manifest(path: Path) -> bool:
     try:
-        with open(path, "rb") as f:
+        with sealed.open_read(path) as f:
             head = f.read(200)
-    except OSError:
+    except (OSError, ImagingError):
         return False
     return head.startswith(b"{") and MAGIC.encode() in head
 
 
 def load(path: Path) -> Manifest:
     try:
-        body = json.loads(Path(path).read_text())
+        with sealed.open_read(path) as f:
+            body = json.loads(f.read())
         if body.get("format") != MAGIC:
             raise ValueError("not a series manifest")
         slices = tuple(Slice(s["sha256"], int(s["size"]), s["filename"], s.get("instance"),

@@ -7,10 +7,13 @@ a 20-megapixel photo a fraction of a second. Damaged or truncated files raise
 DamagedFileError with the reason; the stored original is never touched.
 
 Thread-safe: a cache file is written to a temporary name and renamed into place.
+Stored files are read through app.imaging.sealed (decrypted as they are read); a
+thumbnail of a sealed store is sealed with the store's key too.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
-from app.imaging import classify, dicom, mesh, series
+from app.imaging import classify, dicom, mesh, sealed, series
 from app.imaging.cas import ImageStore
 from app.imaging.errors import DamagedFileError, ImagingError, TooLargeError
 from app.platform.paths import data_dir
@@ -38,7 +41,7 @@ def open_picture(path: Path, fit: int | None = None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            im = Image.open(sealed.open_read(path))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise TooLargeError(
             f"{path.name} is refused as a possible decompression bomb: {exc} "
@@ -95,7 +98,7 @@ def render(path: Path, store: ImageStore | None = None, size: int = SIZE,
            name: str = "") -> Image.Image:
     """A thumbnail of the file at `path` (a stored file, or a series manifest whose
     slices are in `store`); `name`, its original name, helps tell what it is."""
-    if path.stat().st_size == 0:
+    if sealed.plain_size(path) == 0:
         raise DamagedFileError(f"{path.name} is empty (0 bytes).")
     if series.is_manifest(path):
         manifest = series.load(path)
@@ -142,6 +145,11 @@ class ThumbnailCache:
     def path_of(self, sha256: str, size: int = SIZE) -> Path:
         return self.root / sha256[:2] / f"{sha256[2:]}-{size}-v{VERSION}.png"
 
+    def png(self, sha256: str, size: int = SIZE, name: str = "") -> bytes:
+        """The thumbnail's PNG bytes (decrypted), made now when missing."""
+        with sealed.open_read(self.get(sha256, size, name)) as f:
+            return f.read()
+
     def get(self, sha256: str, size: int = SIZE, name: str = "") -> Path:
         """The cached thumbnail, made now when missing. Raises ImagingError, whose
         reason names the file by `name` (its original name) when given."""
@@ -156,10 +164,17 @@ class ThumbnailCache:
         except ImagingError as exc:
             raise renamed(exc, source, name) from None
         target.parent.mkdir(parents=True, exist_ok=True)
+        png = io.BytesIO()
+        im.save(png, "PNG")
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                im.save(f, "PNG")
+                if self.store.key is None:
+                    f.write(png.getvalue())
+                else:
+                    writer = sealed.SealWriter(f, self.store.key)
+                    writer.write(png.getvalue())
+                    writer.close()
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)

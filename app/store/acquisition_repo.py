@@ -93,7 +93,7 @@ def _inbox_row(i: AcquisitionItem) -> InboxRow:
 class AcquisitionRepo:
     def __init__(self, db: Database, files: ImageStore | None = None) -> None:
         self.db = db
-        self.files = files or ImageStore()
+        self.files = files or ImageStore.of(db)
 
     # The active acquisition -----------------------------------------------------------
     def start(self, viewer: Viewer, patient_id: str, visit_id: str | None = None,

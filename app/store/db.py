@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from app.core.ids import new_id, new_node_id
+from app.imaging import sealed
 from app.platform import jsoncodec
 from app.platform.secrets import SecretStore
 from app.store import keys
@@ -122,6 +123,8 @@ class Database:
         self._write = sessionmaker(self.writer, class_=WriteSession, expire_on_commit=False)
         self._read = sessionmaker(self.reader, class_=ReadSession, expire_on_commit=False)
         self.identity: Identity | None = None
+        # The image store's key (app.imaging.sealed); None: images are stored plain.
+        self.image_key: bytes | None = None
 
     @contextmanager
     def write(self, **info: Any) -> Iterator[WriteSession]:
@@ -194,6 +197,9 @@ def open_database(
     try:
         migrate(db.writer)
         db.ensure_identity()
+        db.image_key = keys.image_key(path, secrets, create=create)
+        if db.image_key is not None:
+            sealed.remember(db.image_key)
     except (StoreError, sqlite3.Error, sqlcipher.Error):
         db.close()
         raise

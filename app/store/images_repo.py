@@ -102,7 +102,7 @@ class ImagesRepo:
 
     def __init__(self, db: Database, files: ImageStore | None = None) -> None:
         self.db = db
-        self.files = files or ImageStore()
+        self.files = files or ImageStore.of(db)
 
     def row_of(self, r: RecordImage) -> ImageRow:
         path = self.files.path_of(r.sha256)

@@ -2,6 +2,9 @@
 
 The key lives in the OS keyring. Only when no secure keyring exists, and the user
 agreed after being told so, is it written to a file readable by the user alone.
+
+The image store's key (app.imaging.sealed) is a second random 256-bit key kept the
+same way, as a secret of the database (`image_key`).
 """
 
 from __future__ import annotations
@@ -105,3 +108,29 @@ def load_secret(db_path: Path, name: str, store: SecretStore) -> str | None:
         if path.exists():
             value = path.read_text().strip() or None
     return value
+
+
+IMAGE_KEY = "image-key"
+
+
+def image_key(db_path: Path, store: SecretStore, *, create: bool) -> bytes | None:
+    """The key that seals this practice's image store. Made (and kept beside the
+    database key) only when `create`: the app makes it, so the agent, starting beside
+    it, never races it to make a second one; without it, files stay plain until the
+    app has made it."""
+    value = load_secret(db_path, IMAGE_KEY, store)
+    if value is None:
+        if not create:
+            return None
+        value = secrets.token_hex(32)
+        try:
+            save_secret(db_path, IMAGE_KEY, value, store)
+        except SecretError as exc:
+            raise StoreError(str(exc)) from None
+    try:
+        key = bytes.fromhex(value)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise StoreError("The key of the image store on this computer is damaged.")
+    return key

@@ -135,7 +135,7 @@ class OfflineImagesRepo:
         recovery: RecoveryFolder | None = None,
     ) -> None:
         self.db = db
-        self.files = files or ImageStore()
+        self.files = files or ImageStore.of(db)
         self.recovery = recovery or RecoveryFolder()
 
     # Whether to ask ---------------------------------------------------------------------

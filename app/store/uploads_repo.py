@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import case, func, select, update
 
-from app.platform.files import hash_file
+from app.imaging.sealed import hash_plain
 from app.store.db import Database
 from app.store.models import Upload
 from app.store.outbox import utc_now_text
@@ -85,7 +85,7 @@ class UploadsRepo:
         queued again from this path.
         """
         path = Path(path)
-        sha, size = hash_file(path)
+        sha, size = hash_plain(path)
         name = filename or path.name
         with self.db.write() as s:
             row = s.scalar(select(Upload).where(Upload.sha256 == sha))

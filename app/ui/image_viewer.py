@@ -9,7 +9,6 @@ middle slice with a slider through the slices. Esc closes (QDialog's reject).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.imaging import classify, dicom, mesh, series, thumbnails
+from app.imaging import classify, dicom, mesh, sealed, series, thumbnails
 from app.imaging.errors import ImagingError
 from app.store.images_repo import ImageRow
 from app.ui.context import AppContext
@@ -83,7 +82,7 @@ def _photo(path: Path) -> Picture:
 
     im = thumbnails.open_picture(path, VIEW_FIT)
     try:
-        with Image.open(path) as original:
+        with sealed.open_read(path) as f, Image.open(f) as original:
             width = max(original.size) if original.size else im.width
     except (OSError, ValueError):
         width = max(im.size)
@@ -346,9 +345,9 @@ class ImageViewer(QDialog):
                 target.mkdir(parents=True, exist_ok=True)
                 root = row.path.parent.parent
                 for s in manifest.slices:
-                    shutil.copyfile(root / s.sha256[:2] / s.sha256[2:], target / s.filename)
+                    sealed.export(root / s.sha256[:2] / s.sha256[2:], target / s.filename)
                 return target
-            shutil.copyfile(row.path, target)
+            sealed.export(row.path, target)
             return target
 
         def done(path: Path) -> None:

@@ -90,7 +90,7 @@ class ImagesModel(QAbstractListModel):
         cache = self.cache
 
         def make() -> QImage:
-            return QImage(str(cache.get(sha, name=name)))
+            return QImage.fromData(cache.png(sha, name=name))
 
         ReadOp(make).success(lambda img: self._arrived(sha, img)).failure(
             lambda exc: self._failed(sha, exc)

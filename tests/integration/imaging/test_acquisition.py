@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.imaging import acquisition
 from app.imaging.cas import hash_file
+from app.imaging.sealed import read_plain
 from app.store.acquisition_repo import AcquisitionRepo
 from app.store.images_repo import ImagesRepo
 from sync_agent.acquisition_job import AcquisitionJob, ScanReport
@@ -70,7 +71,7 @@ def test_slowly_written_file_is_imported_once_and_whole(store, admin, patient, f
     assert sum(taken) == 1
     [image] = _images(store, admin, patient, files)
     assert image.sha256 == hash_file(drop / "imported" / "IMG_0001.jpg")[0]
-    assert image.path.read_bytes() == whole
+    assert read_plain(image.path) == whole
     assert AcquisitionRepo(store.db, files).inbox() == []
 
 

@@ -31,6 +31,7 @@ import pytest
 from app.imaging import acquisition, series
 from app.imaging.cas import ImageStore
 from app.imaging.errors import ImagingError, UnsupportedError
+from app.imaging.sealed import read_plain
 from app.imaging.thumbnails import ThumbnailCache
 from app.platform.secrets import SecretStore
 from app.store.acquisition_repo import AcquisitionRepo, InboxRow
@@ -163,7 +164,7 @@ def check_outcome(clinic: Clinic, files: dict[str, bytes]) -> dict[str, str]:
         imported = clinic.drop / acquisition.IMPORTED / name
         row = by_source[str(imported)]
         assert imported.read_bytes() == data, f"{name} changed on its way to imported/"
-        assert row.sha256 and store.path_of(row.sha256).read_bytes() == data, name
+        assert row.sha256 and read_plain(store.path_of(row.sha256)) == data, name
         if row.status == "quarantined":
             assert row.reason and not _CLASS_NAME.search(row.reason), name
         outcome[name] = row.status

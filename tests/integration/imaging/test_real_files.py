@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.imaging import classify
 from app.imaging.cas import hash_file
+from app.imaging.sealed import read_plain
 from app.store.acquisition_repo import AcquisitionRepo
 from sync_agent.acquisition_job import AcquisitionJob
 from tests.integration.imaging.conftest import wait_until
@@ -159,7 +160,7 @@ def test_a_dicom_paused_before_its_pixels_waits_for_them(store, admin, patient, 
     writer.join()
     wait_until(lambda: job.run().imported == 1 or (drop / "imported" / "BW.dcm").exists())
     [image] = _images(store, admin, patient, files)
-    assert image.path.read_bytes() == whole
+    assert read_plain(image.path) == whole
     assert (drop / "imported" / "BW.dcm").read_bytes() == whole
 
 

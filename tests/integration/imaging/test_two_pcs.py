@@ -35,7 +35,7 @@ def test_image_added_on_a_arrives_on_the_cloud_and_on_b(clinic, cloud, tmp_path)
 
     # PC b keeps its images on its own disk (in this test both PCs share one process,
     # so it is given a folder of its own).
-    b_files = ImageStore(tmp_path / "pc-b-images")
+    b_files = ImageStore(tmp_path / "pc-b-images", key=b.store.db.image_key)
     b.agent.download_job.images.files = b_files
     b.sync()
     groups = ImagesRepo(b.store.db, b_files).by_record(b.admin.viewer(), patient.id)
@@ -47,7 +47,8 @@ def test_image_added_on_a_arrives_on_the_cloud_and_on_b(clinic, cloud, tmp_path)
     assert all(i.present for i in group.images)
     for path in [photo, *series]:
         data = path.read_bytes()
-        assert b_files.path_of(hashlib.sha256(data).hexdigest()).read_bytes() == data
+        assert b_files.read_bytes(hashlib.sha256(data).hexdigest()) == data
+        assert data[:64] not in b_files.path_of(hashlib.sha256(data).hexdigest()).read_bytes()
     assert ImagesRepo(b.store.db, b_files).missing_files() == []
 
 

@@ -4,12 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from app.imaging import sealed
 from app.imaging.cas import ImageStore
 
 
 @pytest.fixture
 def files(tmp_path: Path) -> ImageStore:
-    return ImageStore(tmp_path / "images")
+    return ImageStore(tmp_path / "images", key=sealed.new_key())
 
 
 @pytest.fixture
