@@ -58,7 +58,17 @@ def refuse_if_slowed(session: Session, keys: Sequence[str], wide: Sequence[str] 
                       {"Retry-After": str(int(wait) + 1)})
 
 
+def _writing(session: Session) -> None:
+    """Start a writing transaction that takes the write lock up front: on SQLite a read
+    turned into a write fails at once ("database is locked") while others write, as
+    they do under a flood of guesses."""
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
 def failed(session: Session, keys: Sequence[str]) -> None:
+    _writing(session)
     now = clock.now()
     for key in keys:
         session.add(LoginFailure(key=key[:200], at=now))
@@ -68,5 +78,6 @@ def failed(session: Session, keys: Sequence[str]) -> None:
 
 def succeeded(session: Session, key: str) -> None:
     """A right password clears its account's count (an address's count stays)."""
+    _writing(session)
     session.execute(delete(LoginFailure).where(LoginFailure.key == key[:200]))
     session.commit()
