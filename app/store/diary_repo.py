@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.core.text import display_name
 from app.store.access import visible_records as visible
 from app.store.db import Database
-from app.store.dto import DiaryDay, Viewer
+from app.store.dto import DiaryDay, DiaryPayment, Viewer
 from app.store.models import Agreement, Appointment, Patient, Payment, Visit
 from app.store.patients.records_repo import appointment_row, visit_row
 
@@ -55,14 +55,19 @@ class DiaryRepo:
                     .order_by(Appointment.starts_at)
                 )
             ]
-            payments = s.execute(
-                select(func.coalesce(func.sum(Payment.amount), 0))
-                .join(Agreement, Agreement.id == Payment.agreement_id)
-                .join(Patient, Patient.id == Agreement.patient_id)
-                .where(Payment.paid_on == iso, Payment.deleted.is_(False), visible(viewer))
-            ).scalar_one()
-        total = sum(v.amount_paid or 0 for v in visits) + int(payments)
+            payments = [
+                DiaryPayment(p.id, a.patient_id, display_name(fn, ln), a.title, p.amount)
+                for p, a, fn, ln in s.execute(
+                    select(Payment, Agreement, Patient.first_name, Patient.last_name)
+                    .join(Agreement, Agreement.id == Payment.agreement_id)
+                    .join(Patient, Patient.id == Agreement.patient_id)
+                    .where(Payment.paid_on == iso, Payment.deleted.is_(False), visible(viewer))
+                    .order_by(Patient.sort_key, Payment.id)
+                )
+            ]
+        # The total is the sum of what the diary lists, so the two always agree.
+        total = sum(v.amount_paid or 0 for v in visits) + sum(p.amount for p in payments)
         patients = {v.patient_id for v in visits} | {
             a.patient_id for a in appointments if a.status != "cancelled"
         }
-        return DiaryDay(iso, visits, appointments, total, len(patients))
+        return DiaryDay(iso, visits, appointments, total, len(patients), payments)

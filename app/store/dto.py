@@ -141,9 +141,21 @@ class AgreementRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DiaryPayment:
+    """A payment against an agreement, taken on the diary's day."""
+
+    id: str
+    patient_id: str
+    patient_name: str
+    agreement_title: str | None
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
 class DiaryDay:
     date: str
     visits: list[VisitRow]
     appointments: list[AppointmentRow]
-    total_paid: int
+    total_paid: int  # the visits' amounts paid and the payments listed, nothing else
     patient_count: int
+    payments: list[DiaryPayment] = field(default_factory=list)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.dto import AppointmentRow, DiaryDay, VisitRow
+from app.store.dto import AppointmentRow, DiaryDay, DiaryPayment, VisitRow
 from app.ui import formatting
 from app.ui.context import AppContext
 from app.ui.date_box import DateBox
@@ -33,6 +33,12 @@ DIARY_APPOINTMENTS: list[Column[AppointmentRow]] = [
     Column("Duration", lambda a: f"{a.duration_minutes} min"),
     Column("Reason", lambda a: a.reason or ""),
     Column("Status", lambda a: a.status.replace("_", " ").capitalize()),
+]
+
+DIARY_PAYMENTS: list[Column[DiaryPayment]] = [
+    Column("Patient", lambda p: p.patient_name),
+    Column("Agreement", lambda p: p.agreement_title or ""),
+    Column("Paid", lambda p: formatting.money(p.amount), align_right=True),
 ]
 
 
@@ -61,10 +67,12 @@ class DiaryView(QWidget):
         bar.addWidget(self.total)
         self.visits = RowTableModel(DIARY_VISITS, self)
         self.appointments = RowTableModel(DIARY_APPOINTMENTS, self)
+        self.payments = RowTableModel(DIARY_PAYMENTS, self)
         split = QSplitter()
         for title, model, name in (
             ("Appointments", self.appointments, "diaryAppointments"),
             ("Visits", self.visits, "diaryVisits"),
+            ("Payments on agreements", self.payments, "diaryPayments"),
         ):
             box = QWidget()
             v = QVBoxLayout(box)
@@ -88,11 +96,12 @@ class DiaryView(QWidget):
             return  # an older answer
         self.visits.set_rows(day.visits)
         self.appointments.set_rows(day.appointments)
+        self.payments.set_rows(day.payments)
         self.total.setText(f"Total paid: {formatting.money(day.total_paid)}")
         self.patients.setText(
             "1 patient" if day.patient_count == 1 else f"{day.patient_count} patients"
         )
-        nothing = not day.visits and not day.appointments
+        nothing = not day.visits and not day.appointments and not day.payments
         self.empty.setText("Nothing booked or recorded on this day." if nothing else "")
         self.empty.setVisible(nothing)
 

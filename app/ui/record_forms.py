@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 from app.core.money import parse_amount
+from app.store.patients.records_repo import OverpaymentError
 from app.ui.context import AppContext
 from app.ui.form_dialog import Field, FormDialog
 
@@ -83,11 +84,22 @@ def agreement_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> FormD
 
 
 def payment_dialog(ctx: AppContext, agreement_id: str, parent: QWidget) -> FormDialog:
+    # A payment above what is owed is asked about first: saving the same amount again
+    # after the question takes it.
+    asked: dict[str, int | None] = {"amount": None}
+
     def save(v: dict[str, Any]) -> Any:
         amount = _amount(v["amount"])
         if not amount:
             raise ValueError("Enter the amount paid.")
-        return ctx.store.records.add_payment(ctx.viewer, agreement_id, v["paid_on"], amount)
+        try:
+            return ctx.store.records.add_payment(
+                ctx.viewer, agreement_id, v["paid_on"], amount,
+                allow_excess=asked["amount"] == amount,
+            )
+        except OverpaymentError:
+            asked["amount"] = amount
+            raise
 
     return FormDialog(
         ctx,

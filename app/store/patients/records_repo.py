@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.core.money import AgreementTotals
+from app.core.money import AgreementTotals, format_amount
 from app.core.wire import ENTITIES, check_value
 from app.store import access
 from app.store.db import Database, WriteSession
@@ -18,6 +18,18 @@ from app.store.models import Agreement, Appointment, Patient, Payment, Visit
 
 class InvalidRecordError(StoreError):
     pass
+
+
+class OverpaymentError(InvalidRecordError):
+    """A payment larger than what the agreement still owes: taken only when confirmed."""
+
+    def __init__(self, amount: int, owed: int) -> None:
+        self.amount, self.owed = amount, owed
+        owed = max(owed, 0)
+        super().__init__(
+            f"This is {format_amount(amount - owed)} more than the {format_amount(owed)} "
+            "still owed on this agreement. Save again to take it all the same."
+        )
 
 
 def _checked(entity: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -216,7 +228,17 @@ class RecordsRepo:
             s.flush()
             return a.id
 
-    def add_payment(self, viewer: Viewer, agreement_id: str, paid_on: str, amount: int) -> str:
+    def add_payment(
+        self,
+        viewer: Viewer,
+        agreement_id: str,
+        paid_on: str,
+        amount: int,
+        *,
+        allow_excess: bool = False,
+    ) -> str:
+        """A payment against an agreement; one larger than what is still owed is refused
+        (OverpaymentError says by how much) unless the user confirmed it."""
         fields = _checked("payment", {"paid_on": paid_on, "amount": amount})
         if amount <= 0:
             raise InvalidRecordError("A payment must be more than zero.")
@@ -225,6 +247,14 @@ class RecordsRepo:
             if a is None or a.deleted:
                 raise NotFoundError("That agreement no longer exists.")
             self._patient(s, viewer, a.patient_id)
+            paid = s.execute(
+                select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                    Payment.agreement_id == agreement_id, Payment.deleted.is_(False)
+                )
+            ).scalar_one()
+            owed = AgreementTotals(a.total, a.discount, a.tax, int(paid)).remaining
+            if amount > owed and not allow_excess:
+                raise OverpaymentError(amount, owed)
             p = Payment(agreement_id=agreement_id, **fields)
             s.add(p)
             s.flush()

@@ -1,0 +1,64 @@
+"""Money at the front desk: a payment above what is owed is asked about, and the
+diary's total is the sum of the payments it lists."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QDate
+
+from app.core.money import parse_amount
+from app.ui.form_dialog import FormDialog
+from tests.gui.test_front_desk import shown
+
+
+def test_a_payment_larger_than_owed_asks_first(window, qtbot, ctx) -> None:
+    p = ctx.store.patients.create(ctx.viewer, {"first_name": "Ana", "last_name": "Lima"})
+    ag = ctx.store.records.add_agreement(ctx.viewer, p.id, {"title": "Crown", "total": 300000})
+    window.open_patient(p.id)
+    page = window.patient_page
+    qtbot.waitUntil(lambda: page.agreements.rowCount() == 1)
+    page.add_payment()
+    qtbot.waitUntil(lambda: shown(page, FormDialog) is not None)
+    dialog = shown(page, FormDialog)
+    qtbot.keyClicks(dialog.widgets["amount"], "5000")
+    save = dialog.buttons.button(dialog.buttons.StandardButton.Save)
+    save.click()
+    qtbot.waitUntil(dialog.error.isVisible)
+    assert dialog.error.text().startswith("This is 2,000.00 more than the 3,000.00 still owed")
+    assert ctx.store.records.agreements(ctx.viewer, p.id)[0].paid == 0  # nothing taken yet
+    qtbot.waitUntil(save.isEnabled)
+    save.click()  # the user confirms
+    qtbot.waitUntil(lambda: page.agreements.rows[0].paid == 500000)
+    row = ctx.store.records.agreements(ctx.viewer, p.id)[0]
+    assert (row.id, row.paid, row.remaining) == (ag, 500000, -200000)
+
+
+def test_paying_what_is_owed_does_not_ask(ctx) -> None:
+    p = ctx.store.patients.create(ctx.viewer, {"first_name": "Rui", "last_name": "Sousa"})
+    ag = ctx.store.records.add_agreement(
+        ctx.viewer, p.id, {"title": "Braces", "total": 100000, "discount": 10000, "tax": 500}
+    )
+    ctx.store.records.add_payment(ctx.viewer, ag, "2026-11-24", 90500)
+    assert ctx.store.records.agreements(ctx.viewer, p.id)[0].remaining == 0
+
+
+def test_diary_total_is_the_sum_of_the_payments_it_lists(window, qtbot, ctx) -> None:
+    v = ctx.viewer
+    a = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
+    b = ctx.store.patients.create(v, {"first_name": "Rui", "last_name": "Sousa"})
+    ctx.store.records.add_visit(v, a.id, {"visit_date": "2026-11-24", "amount_paid": 12000})
+    ag = ctx.store.records.add_agreement(v, b.id, {"title": "Implant", "total": 300000})
+    ctx.store.records.add_payment(v, ag, "2026-11-24", 30000)
+    ctx.store.records.add_payment(v, ag, "2026-11-25", 45000)  # another day: not counted
+    window.tabs.setCurrentIndex(1)
+    diary = window.diary
+    diary.date.setDate(QDate(2026, 11, 24))
+    qtbot.waitUntil(lambda: diary.payments.rowCount() == 1)
+    assert [diary.payments.index(0, c).data() for c in range(3)] == [
+        "Rui Sousa", "Implant", "300.00"
+    ]
+    listed = [diary.visits.index(r, 3).data() for r in range(diary.visits.rowCount())] + [
+        diary.payments.index(r, 2).data() for r in range(diary.payments.rowCount())
+    ]
+    total = sum(parse_amount(x.replace(",", "")) for x in listed)
+    assert total == 42000
+    assert diary.total.text() == "Total paid: 420.00"
