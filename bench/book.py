@@ -175,7 +175,7 @@ def main() -> None:
             "Check-up",
         )
         t0 = time.perf_counter()
-        store.book.clashes(b)
+        store.book.clashes(viewer, b)
         store.book.book(viewer, b)
         book_ms.append((time.perf_counter() - t0) * 1000)
     view.close()

@@ -156,13 +156,17 @@ class BookRepo:
             p = access.check(viewer, s.get(Patient, a.patient_id))
             return _entry(a, display_name(p.first_name, p.last_name))
 
-    def clashes(self, booking: Booking, ignore_id: str | None = None) -> list[BookEntry]:
-        """Open appointments that `booking` would clash with (for the warning)."""
+    def clashes(
+        self, viewer: Viewer, booking: Booking, ignore_id: str | None = None
+    ) -> list[BookEntry]:
+        """Open appointments that `booking` would clash with (for the warning); one of a
+        patient this viewer does not see is there, but not his name."""
         start = booking.starts_at
         end = start + dt.timedelta(minutes=booking.duration_minutes)
+        seen = access.visible_records(viewer).label("seen")
         with self.db.read() as s:
             rows = s.execute(
-                select(Appointment, Patient.first_name, Patient.last_name)
+                select(Appointment, Patient.first_name, Patient.last_name, seen)
                 .join(Patient, Patient.id == Appointment.patient_id)
                 .where(
                     Appointment.starts_at >= utc_text(start - LONGEST),
@@ -171,7 +175,10 @@ class BookRepo:
                     Appointment.status.not_in(CLOSED),
                 )
             ).all()
-        found = [_entry(a, display_name(fn, ln)) for a, fn, ln in rows]
+        found = [
+            _entry(a, display_name(fn, ln) if ok else "another patient")
+            for a, fn, ln, ok in rows
+        ]
         return [
             e for e in found if e.id != ignore_id and overlaps(booking, e) and shares(booking, e)
         ]

@@ -159,7 +159,7 @@ class BookView(QWidget):
                 op.success(lambda _e: d.accept()).failure(lambda exc: d.failed(user_message(exc)))
             op.run(ctx.ops)
 
-        ReadOp(lambda: ctx.store.book.clashes(b, entry_id)).success(
+        ReadOp(lambda: ctx.store.book.clashes(ctx.viewer, b, entry_id)).success(
             lambda found: self._confirm(found, b, write, lambda: d and d.failed(""))
         ).run(ctx.ops)
 

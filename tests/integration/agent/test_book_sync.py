@@ -27,7 +27,7 @@ def test_same_slot_booked_on_two_pcs_apart_keeps_both_marked(clinic, qtbot) -> N
     # Apart: each PC sees a free chair at 15:30 and books it.
     first = a.store.book.book(va, Booking(nadia.id, at(15, 30), 30, chair.id, None, "Filling"))
     slot = Booking(omar.id, at(15, 30), 45, chair.id, None, "Check-up")
-    assert b.store.book.clashes(slot) == []
+    assert b.store.book.clashes(vb, slot) == []
     second = b.store.book.book(vb, slot)
     b.store.book.set_status(vb, second.id, "arrived")
     for pc in (a, b, a):

@@ -31,7 +31,7 @@ def test_same_chair_at_once_is_a_clash_and_both_stay(book) -> None:
     repo, v, chair, p, q = book
     first = repo.book(v, Booking(p.id, at(15, 30), 30, chair.id, None, "Filling"))
     second = Booking(q.id, at(15, 45), 30, chair.id, None, "Check-up")
-    assert [e.id for e in repo.clashes(second)] == [first.id]
+    assert [e.id for e in repo.clashes(v, second)] == [first.id]
     repo.book(v, second)
     page = repo.page(v, DAY)
     assert [(e.patient_name, e.clash) for e in page.entries] == [
@@ -39,7 +39,7 @@ def test_same_chair_at_once_is_a_clash_and_both_stay(book) -> None:
         ("Omar Saleh", True),
     ]
     # Back to back is no clash; a cancelled appointment frees its slot but stays.
-    assert repo.clashes(Booking(q.id, at(16, 15), 30, chair.id, None)) == []
+    assert repo.clashes(v, Booking(q.id, at(16, 15), 30, chair.id, None)) == []
     repo.set_status(v, first.id, "cancelled", "Patient has the flu")
     page = repo.page(v, DAY)
     assert [(e.status, e.clash) for e in page.entries] == [("cancelled", False), ("booked", False)]
@@ -51,8 +51,8 @@ def test_same_provider_in_two_chairs_is_a_clash(book, store) -> None:
     repo, v, chair, p, q = book
     other = repo.add_chair(v, "Chair 2")
     repo.book(v, Booking(p.id, at(9), 60, chair.id, v.user_id))
-    assert len(repo.clashes(Booking(q.id, at(9, 30), 30, other.id, v.user_id))) == 1
-    assert repo.clashes(Booking(q.id, at(9, 30), 30, other.id, None)) == []
+    assert len(repo.clashes(v, Booking(q.id, at(9, 30), 30, other.id, v.user_id))) == 1
+    assert repo.clashes(v, Booking(q.id, at(9, 30), 30, other.id, None)) == []
 
 
 def test_cancel_needs_a_reason_and_move_keeps_the_rest(book) -> None:
@@ -76,3 +76,17 @@ def test_book_changes_are_queued_for_the_cloud(book, store) -> None:
         queued = [(m.entity, sorted(m.payload["fields"])) for m in rows]
     assert ("chair", ["active", "deleted", "name", "position"]) in queued
     assert queued[-1] == ("appointment", ["status", "status_at", "status_by"])
+
+
+def test_a_member_sees_his_clash_but_not_who_it_is_with(book, store) -> None:
+    repo, v, chair, p, _ = book
+    repo.book(v, Booking(p.id, at(10), 30, chair.id, None, "Filling"))
+    member = store.users.create("nadia", "Dr Nadia", "member-password", "member").viewer()
+    own = store.patients.create(member, {"first_name": "Lina", "last_name": "Haddad"})
+    slot = Booking(own.id, at(10), 30, chair.id, None)
+    assert [e.patient_name for e in repo.clashes(member, slot)] == ["another patient"]
+    repo.book(member, slot)
+    assert [(e.patient_name, e.clash) for e in repo.page(member, DAY).entries] == [
+        ("Lina Haddad", True)
+    ]
+    assert [e.clash for e in repo.page(v, DAY).entries] == [True, True]
