@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -55,6 +56,13 @@ def user_message(exc: BaseException, doing: str = "") -> str:
         f"Something went wrong{what}; it was not finished. Try again; if it happens again, "
         "the details are in Chairside's log."
     )
+
+
+def _receiver_alive(callback: Callable[..., Any]) -> bool:
+    """False when the callback is a method of a widget or model Qt has already deleted: the
+    window that asked for the work was closed before the work finished."""
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
 
 
 class OpRunner(QObject):
@@ -109,14 +117,14 @@ class OpRunner(QObject):
         if self._running == 0:
             self.busy.emit(False)
         if exc is not None:
-            if op.on_failure:
+            if op.on_failure and _receiver_alive(op.on_failure):
                 op.on_failure(exc)
-            else:
+            elif not op.on_failure:
                 self._unhandled(op, exc)
             return
         if op.changes:
             self.changed.emit(set(op.changes))
-        if op.on_success:
+        if op.on_success and _receiver_alive(op.on_success):
             op.on_success(result)
 
     def _unhandled(self, op: _Op[Any], exc: BaseException) -> None:

@@ -21,7 +21,7 @@ W = TypeVar("W", bound=QWidget)
 
 
 class ModalDriver:
-    def __init__(self, steps: list[Step], give_up_s: float = 30.0) -> None:
+    def __init__(self, steps: list[Step], give_up_s: float = 120.0) -> None:
         self.steps = list(steps)
         self.done: list[str] = []
         self.gave_up = False
