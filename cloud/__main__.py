@@ -9,6 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
+from app.core import logsafe
 from cloud.config import Settings
 from cloud.main import create_app
 from cloud.migrate import SchemaTooNewError
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(**overrides)  # type: ignore[arg-type]
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsafe.protect_all("cloud", "uvicorn", "uvicorn.access", "uvicorn.error")
     try:
         app = create_app(settings)
     except SchemaTooNewError as exc:

@@ -40,16 +40,16 @@ def send(settings: Settings, *, to: str, subject: str, body: str) -> None:
         if not settings.mail_folder:
             raise MailError("no mail server is configured on the Chairside server")
         path = _write_eml(settings.mail_dir, msg)
-        log.info("no SMTP server configured: mail %r to %s written to %s", subject, to, path)
+        log.info("no SMTP server configured: a mail was written to %s", path.name)
         return
     try:
         _smtp_send(settings, msg)
     except (OSError, smtplib.SMTPException) as exc:
-        log.warning("mail %r to %s failed: %s", subject, to, exc.__class__.__name__)
+        log.warning("a mail failed: %s", exc.__class__.__name__)
         raise MailError(
             f"the mail server did not accept the mail ({exc.__class__.__name__})"
         ) from None
-    log.info("mail %r sent to %s", subject, to)
+    log.info("a mail was sent")
 
 
 def _smtp_send(settings: Settings, msg: EmailMessage) -> None:

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from app.core import logsafe
 from app.platform.paths import default_database
 from app.platform.secrets import SecretStore
 from app.store.errors import StoreError
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     # Libraries' INFO lines (HTTP requests, migrations) are noise to whoever reads this;
     # the running agent tells what it does through its own loggers.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    logsafe.protect_all("chairside")
     path = Path(args.database) if args.database else default_database()
     command = args.command or "run"
     if command == "run":

@@ -49,6 +49,11 @@ log = logging.getLogger("chairside.agent.acquisition")
 BATCH = 200  # files filed per transaction
 
 
+
+def _kind(path: Path) -> str:
+    """What a log line may say of a device's file: its type, never its name."""
+    return path.suffix.lower().lstrip(".")[:8] or "unnamed"
+
 @dataclass
 class ScanReport:
     seen: int = 0
@@ -211,7 +216,7 @@ class AcquisitionJob:
                     report.waiting += 1
                     continue
             except Exception as exc:  # one odd file never stops the pass
-                log.exception("acquisition: examining %s failed", path)
+                log.exception("acquisition: examining a %s file failed", _kind(path))
                 self._fail(path, st, _odd(path, exc), report)
                 continue
             if reason is None:
@@ -232,7 +237,9 @@ class AcquisitionJob:
         self.repo.record_failed(facts, reason)
         self.settler.forget(path)
         report.failed += 1
-        log.warning("acquisition: %s", reason)
+        # The reason names the file (a device may put a patient's name in it): it is
+        # kept in the inbox, in the encrypted database, not in the log.
+        log.warning("acquisition: a %s file was listed as failed", _kind(path))
 
     def _import(self, folder: Path, ready: list[tuple[Path, os.stat_result]],
                 report: ScanReport) -> None:
@@ -325,7 +332,8 @@ class AcquisitionJob:
                     try:
                         self._fail(src.path, src, _odd(src.path, exc), report)
                     except Exception:
-                        log.exception("acquisition: could not list %s as failed", src.path)
+                        log.exception("acquisition: could not list a %s file as failed",
+                                      _kind(src.path))
         return filed
 
     @staticmethod

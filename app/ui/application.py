@@ -20,6 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidget
 
+from app.core import logsafe
 from app.platform import paths
 from app.store import keys
 from app.store.db import Database, open_database
@@ -273,7 +274,7 @@ def _log_to_file() -> None:
         old.close()
     handler = logging.FileHandler(folder / "chairside.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    log.addHandler(handler)
+    log.addHandler(logsafe.protect(handler))
     log.setLevel(logging.INFO)
 
 

@@ -1,0 +1,103 @@
+"""Logs without patient data: a filter every handler of the app, the agent and the
+cloud carries.
+
+Log lines are meant to name things by id (a patient id, a hash, an upload id); this
+filter is the net under that rule for what still carries values — an exception's
+message, a file name from a device, a path, an e-mail address. It renders each
+record's message once and masks, whatever the level:
+
+- e-mail addresses, runs of six or more digits (phones, card and ID numbers, DICOM
+  dates), ISO dates, DICOM person names (with ^);
+- quoted text ('…' or "…", as %r writes it) and file names and paths;
+- query strings of URLs (a search typed in the portal);
+- a traceback keeps its frames (code, not data) and loses its exception messages.
+
+Ids (UUIDs, SHA-256 hashes) pass untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+
+_MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[^\s@'\"<>()]+@[^\s@'\"<>()]+\.[A-Za-z]{2,}"), "<email>"),
+    (re.compile(r"(\?)[^\s'\"]+"), r"\1<query>"),
+    (re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""), "<text>"),
+    (re.compile(r"(?<![\w.])(?:[A-Za-z]:)?(?:[\\/][^\\/\s:]+)+[\\/]?"), "<path>"),
+    (re.compile(r"[^\s\\/:]+\.[A-Za-z0-9]{2,5}\b"), "<file>"),
+    (re.compile(r"\S*\^\S*"), "<name>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}\b"), "<date>"),
+    (re.compile(r"(?<![0-9a-fA-F-])\+?\d[\d \-.]{4,}\d(?![0-9a-fA-F-])"), "<number>"),
+)
+# Ids and hashes are what a log line should name: kept whole.
+_ID = re.compile(
+    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{12,64}\b"
+)
+
+
+def mask(text: str) -> str:
+    """`text` with the values above masked; ids kept."""
+    kept: list[str] = []
+
+    def hold(m: re.Match[str]) -> str:
+        kept.append(m.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    out = _ID.sub(hold, text)
+    for pattern, replacement in _MASKS:
+        out = pattern.sub(replacement, out)
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], out)
+
+
+def _safe_traceback(exc: BaseException) -> str:
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        part = ["Traceback (most recent call last):\n"]
+        part += traceback.format_tb(current.__traceback__)
+        part.append(f"{type(current).__module__}.{type(current).__qualname__}: "
+                    f"{mask(str(current))}\n")
+        lines = part + lines
+        current = current.__cause__ or current.__context__
+    return "".join(lines).rstrip("\n")
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep the template only
+            message = str(record.msg)
+        record.msg, record.args = mask(message), None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = _safe_traceback(record.exc_info[1])
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
+        return True
+
+
+FILTER = RedactingFilter()
+
+
+def protect(handler: logging.Handler) -> logging.Handler:
+    if FILTER not in handler.filters:
+        handler.addFilter(FILTER)
+    return handler
+
+
+def protect_all(*logger_names: str) -> None:
+    """The filter on every handler of the root logger and of `logger_names`, and on
+    those loggers themselves (for records they handle before propagating)."""
+    for name in ("", *logger_names):
+        logger = logging.getLogger(name)
+        if name and FILTER not in logger.filters:
+            logger.addFilter(FILTER)
+        for handler in logger.handlers:
+            protect(handler)
