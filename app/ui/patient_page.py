@@ -30,7 +30,6 @@ from app.ui.ops import ReadOp, WriteOp
 from app.ui.patient_dialog import BASIC, CLINICAL, PatientDialog
 from app.ui.record_forms import (
     agreement_dialog,
-    appointment_dialog,
     payment_dialog,
     visit_dialog,
 )
@@ -179,7 +178,7 @@ class PatientPage(QWidget):
     def _appointments_tab(self) -> None:
         page = QWidget()
         add = QPushButton("New appointment", objectName="newAppointment")
-        add.clicked.connect(lambda: self._form(appointment_dialog))
+        add.clicked.connect(self.book_appointment)
         bar = QHBoxLayout()
         bar.addStretch(1)
         bar.addWidget(add)
@@ -284,6 +283,15 @@ class PatientPage(QWidget):
             dialog = PatientDialog(self.ctx, self.patient, self)
             dialog.openExisting.connect(self.open)
             dialog.open()
+
+    def book_appointment(self) -> None:
+        """The appointment book's dialog, this patient chosen (chair, provider, clash)."""
+        from app.ui.schedule.booking_flow import book_for_patient
+
+        if self.patient:
+            self.booking = book_for_patient(
+                self.ctx, self, self.patient.id, self.title.text() or ""
+            )
 
     def add_visit(self) -> None:
         self._form(visit_dialog)

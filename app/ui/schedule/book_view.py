@@ -24,8 +24,9 @@ from app.store.dto import UserRow
 from app.store.schedule.dto import BookEntry, Booking, BookPage
 from app.ui.context import AppContext
 from app.ui.date_box import DateBox
-from app.ui.ops import ReadOp, WriteOp, user_message
+from app.ui.ops import ReadOp, WriteOp
 from app.ui.schedule.booking_dialog import BookingDialog
+from app.ui.schedule.booking_flow import BookingFlow
 from app.ui.schedule.cancel_dialog import CancelDialog
 from app.ui.schedule.day_grid import DayGrid, SlotPick
 
@@ -39,7 +40,7 @@ class BookView(QWidget):
         self.setObjectName("appointmentBook")
         self.providers: list[UserRow] = []
         self.dialog: QWidget | None = None  # the dialog open now (booking, cancel)
-        self.question: QMessageBox | None = None  # the clash warning open now
+        self.flow = BookingFlow(ctx, self)
         self._closed_dialogs: list[QWidget] = []
         self.date = DateBox(QDate.currentDate(), objectName="bookDate")
         self.date.show_weekday()
@@ -146,68 +147,13 @@ class BookView(QWidget):
         self._checked_write(b, entry.id, None)
 
     def _checked_write(self, b: Booking, entry_id: str | None, d: BookingDialog | None) -> None:
-        """Warn of a clash first; write when there is none or the user confirms."""
-        ctx = self.ctx
+        chairs = self.grid.page.chairs if self.grid.page else []
+        self.flow.write(b, entry_id, d, chairs, self.providers, self.grid.update)
 
-        def write() -> None:
-            if entry_id is None:
-                op = WriteOp(lambda: ctx.store.book.book(ctx.viewer, b), CHANGES, "booking")
-            else:
-                op = WriteOp(lambda: ctx.store.book.change(ctx.viewer, entry_id, b), CHANGES,
-                             "changing the appointment")
-            if d is not None:
-                op.success(lambda _e: d.accept()).failure(lambda exc: d.failed(user_message(exc)))
-            op.run(ctx.ops)
-
-        ReadOp(lambda: ctx.store.book.clashes(ctx.viewer, b, entry_id)).success(
-            lambda found: self._confirm(found, b, write, lambda: d and d.failed(""))
-        ).run(ctx.ops)
-
-    def _confirm(
-        self,
-        found: list[BookEntry],
-        b: Booking,
-        go: Callable[[], None],
-        declined: Callable[[], None],
-    ) -> None:
-        if not found:
-            go()
-            return
-        names = {c.id: c.name for c in (self.grid.page.chairs if self.grid.page else [])}
-        people = {u.id: u.display_name for u in self.providers}
-        lines = []
-        for e in found:
-            local = e.starts_at.astimezone()
-            ends = e.ends_at.astimezone()
-            why = []
-            if b.chair_id and e.chair_id == b.chair_id:
-                why.append(names.get(e.chair_id, "the chair"))
-            if b.doctor_id and e.doctor_id == b.doctor_id:
-                why.append(people.get(e.doctor_id, "the provider"))
-            lines.append(f"• {local:%H:%M}–{ends:%H:%M} {e.patient_name} ({' and '.join(why)})")
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Clash",
-            "This time is already taken:\n" + "\n".join(lines)
-            + "\n\nBook it anyway? Both appointments stay, marked as clashing.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setObjectName("clashQuestion")
-        box.button(QMessageBox.StandardButton.Yes).setText("Book anyway")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-
-        def answered(result: int) -> None:
-            self.question = None
-            if result == QMessageBox.StandardButton.Yes:
-                go()
-            else:
-                declined()
-                self.grid.update()  # a dragged appointment goes back where it was
-
-        box.finished.connect(answered)
-        self.question = box
-        box.open()
+    @property
+    def question(self) -> QMessageBox | None:
+        """The clash warning open now."""
+        return self.flow.question
 
     # Statuses -------------------------------------------------------------------------
     def ask_cancel(self, entry: BookEntry, then: Callable[[], None] | None = None) -> None:

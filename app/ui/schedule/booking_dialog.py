@@ -184,7 +184,10 @@ class BookingDialog(QDialog):
             self._choose(self.matches.item(max(0, self.matches.currentRow())))
 
     def _choose(self, item: QListWidgetItem) -> None:
-        self.patient_id, name = item.data(Qt.ItemDataRole.UserRole)
+        self.set_patient(*item.data(Qt.ItemDataRole.UserRole))
+
+    def set_patient(self, patient_id: str, name: str) -> None:
+        self.patient_id = patient_id
         self.chosen.setText(name)
         self.procedure.setFocus()
 

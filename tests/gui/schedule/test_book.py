@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QDate, QPoint, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QDate, QDateTime, QPoint, Qt, QTime
+from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from app.store.schedule.dto import Booking
 from app.ui.schedule.book_view import BookView
@@ -233,3 +233,27 @@ def test_week_view_and_provider_filter(book, ctx, clinic, qtbot) -> None:
     }
     book.provider.setCurrentIndex(book.provider.findData(v.user_id))
     assert [p.entry.patient_name for p in book.grid.placed] == ["Nadia Khoury"]
+
+
+def test_new_appointment_from_a_patients_file_warns_of_a_clash(window, ctx, clinic, qtbot):
+    v, (one, _), nadia, omar = clinic
+    ctx.store.book.book(v, Booking(omar.id, at(15, 30), 30, one.id, None, "Check-up"))
+    window.open_patient(nadia.id)
+    page = window.patient_page
+    qtbot.waitUntil(lambda: page.title.text() == "Nadia Khoury")
+    page.findChild(QPushButton, "newAppointment").click()
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in page.findChildren(BookingDialog)))
+    dialog = next(d for d in page.findChildren(BookingDialog) if d.isVisible())
+    assert dialog.chosen.text() == "Nadia Khoury" and dialog.chair.currentData() == one.id
+    dialog.start.setDateTime(QDateTime(QDate(2026, 12, 1), QTime(15, 45)))
+    save(dialog)
+    qtbot.waitUntil(lambda: page.booking.question is not None)
+    assert "Omar Saleh" in page.booking.question.text()
+    page.booking.question.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: len(entries(None, ctx)) == 2)
+    assert [(e.patient_name, e.clash) for e in entries(None, ctx)] == [
+        ("Omar Saleh", True),
+        ("Nadia Khoury", True),
+    ]
+    qtbot.waitUntil(lambda: page.appointments.rowCount() == 1)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
