@@ -21,7 +21,8 @@ def test_every_size_reads_back_whole_and_at_any_offset(files: ImageStore, n: int
     stored = files.add_bytes(data)
     assert stored.sha256 == hashlib.sha256(data).hexdigest()  # named by the plaintext
     on_disk = stored.path.read_bytes()
-    assert on_disk.startswith(sealed.MAGIC) and data[:32] not in on_disk
+    assert on_disk.startswith(sealed.MAGIC)
+    assert n < 16 or data[:32] not in on_disk  # (one byte may appear by chance)
     assert files.read_bytes(stored.sha256) == data
     assert sealed.plain_size(stored.path) == n
     with files.blob(stored.sha256) as blob:
