@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     api_docs: bool = False
     # An extra plain PUT route used only by bench/upload.py as the baseline.
     bench_routes: bool = False
+    # tus checksum extension; off only to test clients against a server without it
+    # (Upload-Checksum is then ignored, as such a server does).
+    tus_checksum: bool = True
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,11 +1,15 @@
-"""A tus 1.0.0 client on requests: creation, HEAD, checksummed PATCHes, termination.
+"""A tus 1.0.0 client on requests: creation, HEAD, PATCHes, termination.
 
-It speaks to any tus server (core, creation, checksum with sha256); ours adds one
-thing, read when present: creation answers ``Chairside-Already-Stored: true`` with
-``Upload-Offset`` equal to ``Upload-Length`` when it already holds the bytes.
+It speaks to any tus server: the server's capabilities (OPTIONS: Tus-Extension,
+Tus-Checksum-Algorithm) are read once per server, and chunks carry Upload-Checksum only
+when the server checks sha256 — without it, the whole file is confirmed through the
+sync API (`stored`). Ours adds one thing, only when asked (``Chairside-Ask-Stored``):
+creation answers ``Chairside-Already-Stored: true`` with ``Upload-Offset`` equal to
+``Upload-Length`` when it already holds the bytes.
 
 Errors follow sync_agent.client: TransientError (no answer, 5xx, 429, and the tus
-answers that mean "ask the offset and go on": 409, 423, 460 on a chunk),
+answers that mean "ask the offset and go on": 409, 423, 460 on a chunk; 422 on the last
+byte, FileMismatch, means "start again"),
 RejectedError (will fail again), AuthError; UploadGone (404/410) means the upload
 resource is no more and a new one must be created.
 
@@ -28,6 +32,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -41,6 +46,7 @@ TUS_VERSION = "1.0.0"
 OFFSET_TYPE = "application/offset+octet-stream"
 ALREADY_STORED = "Chairside-Already-Stored"
 UPLOAD_BUSY = "Chairside-Upload-Busy"
+ASK_STORED = "Chairside-Ask-Stored"
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 30.0  # a silent link is noticed within this
 # A block of a request body is handed to the socket in one sendall, which the send
@@ -59,8 +65,30 @@ class UploadGone(RejectedError):
 
 
 class ChecksumMismatch(TransientError):
-    """460: a chunk arrived damaged (send it again), or — on the last byte — the whole
-    file did not match the declared SHA-256 and the server discarded the upload."""
+    """460: a chunk arrived damaged; it was discarded, send it again."""
+
+
+class FileMismatch(TransientError):
+    """The whole file did not arrive as the declared SHA-256 says (422 on the last
+    byte, or the sync API does not hold it); the upload is void: start again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    extensions: frozenset[str]
+    checksums: frozenset[str]
+
+    @property
+    def checksum(self) -> bool:
+        return "checksum" in self.extensions and "sha256" in self.checksums
+
+
+_capabilities: dict[str, Capabilities] = {}  # by /files/ URL: read once per server
+_capabilities_lock = threading.Lock()
+
+
+def _names(header: str | None) -> frozenset[str]:
+    return frozenset(x.strip().lower() for x in (header or "").split(",") if x.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +169,9 @@ def _tus_check(response: requests.Response, final: bool = False) -> requests.Res
     if status in (409, 423):
         raise TransientError("the server had more of this image than expected; asking it again")
     if status == 460:
-        what = "the file" if final else "a chunk"
-        raise ChecksumMismatch(f"{what} arrived damaged (checksum mismatch)")
+        raise ChecksumMismatch("a part of an image arrived damaged; sending it again")
+    if status == 422 and final:
+        raise FileMismatch("an image arrived different from the file here; sending it again")
     if status == 403:
         # With a valid token (a bad one is 401) a 403 is about this file, e.g. a
         # patient of another installation: the file fails, the device is fine.
@@ -174,6 +203,7 @@ class TusClient:
         session: requests.Session | None = None,
     ) -> None:
         self.files_url = base_url.rstrip("/") + "/files/"
+        self.images_url = base_url.rstrip("/") + "/api/v1/images/"
         self.token = token
         self.timeout = (connect_timeout_s, read_timeout_s)
         self.http = session or requests.Session()
@@ -195,6 +225,34 @@ class TusClient:
         except requests.RequestException as exc:
             raise unreachable(exc) from None
 
+    def capabilities(self) -> Capabilities:
+        """The server's tus extensions and checksum algorithms (OPTIONS), asked once per
+        server and process; a server that does not answer OPTIONS offers the core."""
+        with _capabilities_lock:
+            known = _capabilities.get(self.files_url)
+        if known is not None:
+            return known
+        r = self._request("OPTIONS", self.files_url, {})
+        if r.status_code in (200, 204):
+            caps = Capabilities(_names(r.headers.get("Tus-Extension")),
+                                _names(r.headers.get("Tus-Checksum-Algorithm")))
+        elif r.status_code in (404, 405):
+            caps = Capabilities(frozenset(), frozenset())
+        else:
+            _tus_check(r)
+            raise TransientError("the server did not say how it takes images; asking again")
+        with _capabilities_lock:
+            _capabilities[self.files_url] = caps
+        return caps
+
+    def stored(self, sha256: str) -> bool:
+        """Whether the installation holds these bytes, verified (the sync API)."""
+        r = self._request("HEAD", self.images_url + sha256, {})
+        if r.status_code == 404:
+            return False
+        check(r)
+        return r.status_code == 200
+
     def create(self, length: int, metadata: Mapping[str, str]) -> Created:
         """POST a new upload of `length` bytes; no body."""
         r = _tus_check(
@@ -204,6 +262,7 @@ class TusClient:
                 {
                     "Upload-Length": str(length),
                     "Upload-Metadata": encode_metadata(metadata),
+                    ASK_STORED: "true",
                 },
             )
         )
@@ -237,15 +296,14 @@ class TusClient:
         """Append `body` at its start offset; returns the server's new offset. `final`:
         this chunk ends the file, so a 460 speaks of the whole file. `speed`: the line's
         measured bytes/s, for the time the answer may take."""
+        headers = {"Content-Type": OFFSET_TYPE, "Upload-Offset": str(body.start)}
+        if self.capabilities().checksum:
+            headers["Upload-Checksum"] = body.checksum()
         r = _tus_check(
             self._request(
                 "PATCH",
                 url,
-                {
-                    "Content-Type": OFFSET_TYPE,
-                    "Upload-Offset": str(body.start),
-                    "Upload-Checksum": body.checksum(),
-                },
+                headers,
                 body if len(body) else b"",
                 timeout=self.patch_timeout(len(body), speed),
             ),

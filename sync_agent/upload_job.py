@@ -6,7 +6,9 @@ the server's offset — asked with HEAD after any error, and at every start, so 
 restart of the agent or of the PC resumes rather than restarts; a new upload is
 created only when the server no longer knows the old one (404/410). A file counts as
 done only when the server confirmed the whole of it: the last PATCH succeeded (the
-server checks the SHA-256 on the last byte) or creation answered "already stored".
+server checks the SHA-256 on the last byte; a server without the checksum extension is
+asked through the sync API whether it holds the file) or creation answered "already
+stored".
 
 Threads: `run()` is called from the agent's loop and returns when nothing waits, the
 time budget is spent, `stop` is set, or the link fails too often in a row; its
@@ -30,7 +32,7 @@ from sync_agent.tus_client import (
     CONNECT_TIMEOUT_S,
     READ_TIMEOUT_S,
     SEND_BLOCK,
-    ChecksumMismatch,
+    FileMismatch,
     FileSlice,
     TusClient,
     UploadGone,
@@ -480,6 +482,9 @@ class UploadJob:
                 self.sizer.record(n, time.monotonic() - started)
                 offset = new
                 if offset >= row.size:
+                    if not tus.capabilities().checksum and not tus.stored(row.sha256):
+                        # A server that checks no checksum: the sync API vouches.
+                        raise FileMismatch("the server does not hold the image it took")
                     self._done(row, ctx)
                     return
                 self.repo.save_offset(row.id, offset)
@@ -493,16 +498,18 @@ class UploadJob:
             except TransientError as exc:
                 failures = self._failed_once(row)
                 ctx.count(interruptions=1)
-                if isinstance(exc, ChecksumMismatch) and final:
-                    # The server discarded the upload: is the file still the one queued?
+                if isinstance(exc, FileMismatch):
+                    # The upload is void: is the file still the one queued? Then anew.
                     self._open_verified(row, again=True).close()
+                    url = None
+                    self.repo.save_location(row.id, None, 0)
                 self._note_trouble(row, offset)
                 if failures >= self.max_failures:
                     raise
                 self.sizer.shrink()
                 delay = min(RETRY_AFTER_CAP_S, max(exc.retry_after, 0.25 * 2 ** (failures - 1)))
                 ctx.wait(delay)
-                offset = None  # ask the server where it stands
+                offset = None  # ask the server where it stands (or create anew)
 
     def _progress(self, row: UploadRow, offset: int, ctx: _Run) -> None:
         ctx.at(row, offset)

@@ -101,8 +101,13 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+OVERRIDABLE = frozenset({"PATCH", "DELETE", "HEAD", "OPTIONS", "GET"})
+
+
 class TusResumable:
-    """Every response under /files carries ``Tus-Resumable: 1.0.0``."""
+    """Every response under /files carries ``Tus-Resumable: 1.0.0``; a POST there with
+    ``X-HTTP-Method-Override`` is handled as the method it names (tus 1.0.0: MUST, for
+    clients behind proxies or in browsers that only send GET and POST)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -111,6 +116,13 @@ class TusResumable:
         if scope["type"] != "http" or not scope["path"].startswith("/files"):
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "POST":
+            for name, value in scope.get("headers", []):
+                if name == b"x-http-method-override":
+                    method = value.decode("latin-1").strip().upper()
+                    if method in OVERRIDABLE:
+                        scope = {**scope, "method": method}
+                    break
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -17,12 +17,15 @@ from cloud.crud import Refused
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration"
+EXTENSIONS_WITHOUT_CHECKSUM = "creation,creation-with-upload,termination,expiration"
 CHECKSUM_ALGORITHMS = ("sha1", "sha256")
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 IMAGE_KINDS = ("intraoral_scan", "face_scan", "intraoral_photo", "facial_photo", "xray",
                "panoramic", "cephalometric", "cbct", "document", "other")
 ALREADY_STORED = "Chairside-Already-Stored"
 UPLOAD_BUSY = "Chairside-Upload-Busy"
+# Sent by our client only: it understands the "already stored" creation answer.
+ASK_STORED = "Chairside-Ask-Stored"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")

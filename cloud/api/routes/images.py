@@ -1,7 +1,9 @@
 """Images the installation holds, for its other PCs to fetch (bearer device token).
 
 Only bytes that arrived whole and verified (an `images` row of the caller's
-installation) are served; the client checks the SHA-256 again as it writes.
+installation) are served; the client checks the SHA-256 again as it writes. HEAD says
+whether the installation holds an image, without its bytes: an uploader asks before
+creating an upload, and after sending to a tus server that could not check chunks.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
@@ -23,6 +25,25 @@ Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
 CHUNK = 1024 * 1024
 
 
+@router.head("/images/{sha256}", responses={404: {"model": Problem}})
+def held(sha256: Sha256, device: DeviceDep, session: SessionDep, blobs: BlobsDep) -> Response:
+    """200 with the size when the caller's installation holds these verified bytes."""
+    size = _size(sha256, device, session, blobs)
+    return Response(status_code=200, headers={"Content-Length": str(size),
+                                              "Chairside-SHA256": sha256})
+
+
+def _size(sha256: str, device: DeviceDep, session: SessionDep, blobs: BlobsDep) -> int:
+    held = session.execute(
+        select(Image.id).where(policy.synced_rows(policy.device(device), Image.installation_id),
+                               Image.sha256 == sha256).limit(1)
+    ).first()
+    size = blobs.size(sha256) if held is not None else None
+    if size is None:
+        raise HTTPException(404, "this installation holds no such image")
+    return size
+
+
 @router.get(
     "/images/{sha256}",
     response_class=StreamingResponse,
@@ -32,13 +53,7 @@ CHUNK = 1024 * 1024
 def download(sha256: Sha256, device: DeviceDep, session: SessionDep,
              blobs: BlobsDep) -> StreamingResponse:
     """The bytes of an image of the caller's installation, streamed."""
-    held = session.execute(
-        select(Image.id).where(policy.synced_rows(policy.device(device), Image.installation_id),
-                               Image.sha256 == sha256).limit(1)
-    ).first()
-    size = blobs.size(sha256) if held is not None else None
-    if size is None:
-        raise HTTPException(404, "this installation holds no such image")
+    size = _size(sha256, device, session, blobs)
     source = blobs.open(sha256)
 
     def chunks() -> Iterator[bytes]:

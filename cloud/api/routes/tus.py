@@ -2,9 +2,13 @@
 
 Extensions: creation, creation-with-upload, checksum (sha1, sha256), termination,
 expiration. Metadata (`Upload-Metadata`) must carry `sha256` (hex of the whole file),
-`patient_id`, `kind` and `filename`. When the installation already holds a file with
-that SHA-256, creation answers 201 with ``Upload-Offset`` equal to ``Upload-Length``
-and ``Chairside-Already-Stored: true``: the upload is complete without sending bytes.
+`patient_id`, `kind` and `filename`. Creation answers as the standard says to every
+client; only to one that asks (``Chairside-Ask-Stored: true``, our agent) and when the
+installation already holds a file with that SHA-256, it answers 201 with
+``Upload-Offset`` equal to ``Upload-Length`` and ``Chairside-Already-Stored: true``:
+the upload is complete without sending bytes. A refused creation-with-upload leaves
+nothing behind. 460 means a damaged chunk (send it again); a whole file whose SHA-256
+is not the declared one is 422, the upload discarded (start again).
 HEAD says ``Chairside-Upload-Busy: true`` while a request still writes the upload.
 On its last byte an upload's SHA-256 is checked against `sha256`; a mismatch discards
 it (460) and nothing is stored.
@@ -27,8 +31,10 @@ from cloud.models import Upload
 from cloud.tus import storage
 from cloud.tus.protocol import (
     ALREADY_STORED,
+    ASK_STORED,
     CHECKSUM_ALGORITHMS,
     EXTENSIONS,
+    EXTENSIONS_WITHOUT_CHECKSUM,
     OFFSET_CONTENT_TYPE,
     TUS_VERSION,
     UPLOAD_BUSY,
@@ -54,11 +60,13 @@ def _expires(upload: Upload) -> str:
 
 
 def _options(settings: SettingsDep) -> Response:
-    return Response(status_code=204, headers={
-        "Tus-Version": TUS_VERSION, "Tus-Extension": EXTENSIONS,
-        "Tus-Max-Size": str(settings.max_upload_bytes),
-        "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
-    })
+    headers = {"Tus-Version": TUS_VERSION, "Tus-Extension": EXTENSIONS,
+               "Tus-Max-Size": str(settings.max_upload_bytes),
+               "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS)}
+    if not settings.tus_checksum:
+        headers["Tus-Extension"] = EXTENSIONS_WITHOUT_CHECKSUM
+        del headers["Tus-Checksum-Algorithm"]
+    return Response(status_code=204, headers=headers)
 
 
 router.add_api_route("/", _options, methods=["OPTIONS"], include_in_schema=False)
@@ -85,7 +93,8 @@ async def create_upload(
         raise Refused(413, f"Upload-Length exceeds Tus-Max-Size ({settings.max_upload_bytes})")
     header = request.headers.get("upload-metadata", "")
     meta = image_meta(parse_metadata(header))
-    held = await run_in_threadpool(blobs.has, meta.sha256)
+    asks = request.headers.get(ASK_STORED, "").lower() == "true"
+    held = asks and await run_in_threadpool(blobs.has, meta.sha256)
     upload, done = await _sync(
         maker, crud.create, device=device, length=length, meta=meta, metadata=header,
         expires_in=dt.timedelta(hours=settings.upload_expiry_hours), already_held=held,
@@ -103,7 +112,12 @@ async def create_upload(
     with_body = request.headers.get("content-type", "").split(";")[0].strip().lower() \
         == OFFSET_CONTENT_TYPE
     if with_body or length == 0:
-        offset = await _write(request, device, maker, settings, blobs, upload, 0)
+        try:
+            offset = await _write(request, device, maker, settings, blobs, upload, 0)
+        except Refused:
+            # Answered without a Location: nothing may stay behind of it.
+            await _sync(maker, crud.forget, upload_id=upload.id, folder=settings.uploads_dir)
+            raise
     return Response(status_code=201, headers={**headers, "Upload-Offset": str(offset)})
 
 
@@ -177,7 +191,8 @@ async def _write(
     blobs: BlobsDep, upload: Upload, offset: int,
 ) -> int:
     """Append the request body at `offset`; on the last byte verify and store."""
-    checksum = parse_checksum(request.headers.get("upload-checksum"))
+    checksum = parse_checksum(request.headers.get("upload-checksum")) \
+        if settings.tus_checksum else None
     if upload.completed_at is not None:
         if offset == upload.length:
             return offset
@@ -212,8 +227,8 @@ async def _write(
             return new_offset
         if h.hexdigest() != upload.sha256:
             await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
-            raise Refused(460, "the file's SHA-256 does not match the declared sha256; "
-                          "the upload was discarded and nothing was stored")
+            raise Refused(422, "the file's SHA-256 does not match the declared sha256; "
+                          "the upload was discarded and nothing was stored: start again")
         await run_in_threadpool(blobs.put_file, upload.sha256,
                                 storage.part_path(folder, upload.id))
         storage.forget_hash(upload.id)

@@ -166,3 +166,34 @@ def test_tus_js_client_uploads_and_resumes(
     assert f"done {len(data)}" in out, out
     sha = meta["sha256"]
     assert hashlib.sha256(_stored(server, sha).read_bytes()).hexdigest() == sha
+
+
+def test_standard_clients_send_a_file_the_installation_already_holds(
+    server: Server, remote_pc: PC, tmp_path: Path
+) -> None:
+    """The "already stored" shortcut is for our agent alone: a standard client that
+    creates an upload of known bytes gets the standard answer and simply sends them."""
+    data = os.urandom(300_000)
+    meta = _meta(data)
+    client = tus_client.TusClient(server.url + "/files/", headers=remote_pc.headers)
+    client.uploader(file_stream=_stream(data), chunk_size=100_000, metadata=meta).upload()
+    again = {**meta, "patient_id": new_id(), "filename": "again.stl"}
+    up = client.uploader(file_stream=_stream(data), chunk_size=100_000, metadata=again)
+    up.upload()  # default settings; it used to PATCH at 0, meet 409 and fail
+    assert up.offset == len(data)
+    expected = 2
+    folder = _npm_dir()
+    if folder is not None:
+        path = tmp_path / "again.stl"
+        path.write_bytes(data)
+        third = {**meta, "patient_id": new_id(), "filename": "third.stl"}
+        out = subprocess.run(
+            ["node", str(folder / "upload.js"), server.url + "/files/", remote_pc.token,
+             str(path), json.dumps(third), str(100_000)],
+            capture_output=True, text=True, timeout=120, check=True).stdout
+        assert f"done {len(data)}" in out, out
+        expected = 3
+    sha = meta["sha256"]
+    assert hashlib.sha256(_stored(server, sha).read_bytes()).hexdigest() == sha
+    images = [c for c in remote_pc.pull()["changes"] if c["entity"] == "image"]
+    assert len(images) == expected  # one per patient the bytes were filed under

@@ -244,5 +244,5 @@ def test_a_tus_upload_lands_in_s3_under_its_hash(
     body = aws.get_object(Bucket=BUCKET, Key=f"blobs/{sha}")["Body"].read()
     assert hashlib.sha256(body).hexdigest() == sha
     assert list(settings.uploads_dir.glob("*.part")) == []
-    again = create(pc, data, filename="again.dcm")
+    again = create(pc, data, filename="again.dcm", ask=True)
     assert again.headers["Chairside-Already-Stored"] == "true"

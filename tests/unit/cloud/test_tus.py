@@ -5,13 +5,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
 from cloud.config import Settings
+from cloud.main import create_app
+from cloud.models import Upload
 from tests.unit.cloud.support import PC, patient
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -22,11 +27,12 @@ def _meta(**values: str) -> str:
     return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
 
-def create(pc: PC, data: bytes, *, expect: int = 201, **meta: str) -> Any:
+def create(pc: PC, data: bytes, *, expect: int = 201, ask: bool = False, **meta: str) -> Any:
     values = {"sha256": hashlib.sha256(data).hexdigest(), "patient_id": new_id(),
               "kind": "xray", "filename": "pano.dcm", **meta}
+    asking = {"Chairside-Ask-Stored": "true"} if ask else {}
     r = pc.http.post("/files/", headers={**TUS, **pc.headers, "Upload-Length": str(len(data)),
-                                         "Upload-Metadata": _meta(**values)})
+                                         "Upload-Metadata": _meta(**values), **asking})
     assert r.status_code == expect, r.text
     return r
 
@@ -81,12 +87,22 @@ def test_known_bytes_are_not_sent_again(pc: PC) -> None:
     data = b"same bytes" * 1000
     url = create(pc, data).headers["Location"]
     patch(pc, url, data, 0)
-    r = create(pc, data, filename="again.dcm")
+    r = create(pc, data, filename="again.dcm", ask=True)
     assert r.headers["Chairside-Already-Stored"] == "true"
     assert r.headers["Upload-Offset"] == str(len(data))
     assert head(pc, r.headers["Location"]).headers["Upload-Offset"] == str(len(data))
     images = [c for c in pc.pull()["changes"] if c["entity"] == "image"]
     assert len(images) == 2  # one per patient the bytes were filed under
+
+
+def test_a_client_that_does_not_ask_gets_the_standard_creation_answer(pc: PC) -> None:
+    data = b"standard" * 1000
+    patch(pc, create(pc, data).headers["Location"], data, 0)
+    r = create(pc, data, filename="again.dcm")
+    assert "Chairside-Already-Stored" not in r.headers and r.headers["Upload-Offset"] == "0"
+    r = patch(pc, r.headers["Location"], data, 0)  # it sends the bytes, as tus says
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == str(len(data))
+    assert len([c for c in pc.pull()["changes"] if c["entity"] == "image"]) == 2
 
 
 def test_another_practice_must_send_its_own_bytes(pc: PC, stranger: PC) -> None:
@@ -137,7 +153,8 @@ def test_whole_file_hash_mismatch_stores_nothing(pc: PC, settings: Settings) -> 
     url = create(pc, b"a" * 100, sha256=hashlib.sha256(b"b" * 100).hexdigest()).headers[
         "Location"]
     r = patch(pc, url, b"a" * 100, 0)
-    assert r.status_code == 460 and "SHA-256 does not match" in r.json()["detail"]
+    # Not 460 (a damaged chunk, send it again): the whole upload is void, start again.
+    assert r.status_code == 422 and "start again" in r.json()["detail"]
     assert blob_files(settings) == []
     assert head(pc, url).status_code == 404
     assert [c for c in pc.pull()["changes"] if c["entity"] == "image"] == []
@@ -235,3 +252,44 @@ def test_empty_file(pc: PC, settings: Settings) -> None:
     assert r.headers["Upload-Offset"] == "0"
     assert head(pc, r.headers["Location"]).headers["Upload-Offset"] == "0"
     assert blob_files(settings) == [hashlib.sha256(b"").hexdigest()]
+
+
+@pytest.mark.parametrize("trouble", ["checksum", "too long", "whole file"])
+def test_a_refused_creation_with_upload_leaves_nothing(
+    pc: PC, settings: Settings, client: TestClient, trouble: str
+) -> None:
+    data = b"refused photo" * 10
+    sha = hashlib.sha256(b"other" if trouble == "whole file" else data).hexdigest()
+    values = {"sha256": sha, "patient_id": new_id(), "kind": "intraoral_photo",
+              "filename": "p.jpg"}
+    extra = {}
+    if trouble == "checksum":
+        extra = {"Upload-Checksum": "sha256 " + base64.b64encode(
+            hashlib.sha256(b"other").digest()).decode()}
+    body = data + b"!" if trouble == "too long" else data
+    r = pc.http.post("/files/", content=body, headers={
+        **TUS, **OCTET, **pc.headers, "Upload-Length": str(len(data)),
+        "Upload-Metadata": _meta(**values), **extra})
+    assert r.status_code in (413, 422, 460) and "Location" not in r.headers
+    assert list(settings.uploads_dir.glob("*")) == []
+    with Session(create_engine(settings.resolved_database_url)) as session:
+        assert session.scalar(select(func.count()).select_from(Upload)) == 0
+
+
+def test_method_override_is_honoured(pc: PC) -> None:
+    data = b"override" * 100
+    url = create(pc, data).headers["Location"]
+    r = pc.http.post(url, content=data, headers={
+        **TUS, **OCTET, **pc.headers, "Upload-Offset": "0",
+        "X-HTTP-Method-Override": "PATCH"})
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == str(len(data))
+    r = pc.http.post(url, headers={**TUS, **pc.headers, "X-HTTP-Method-Override": "HEAD"})
+    assert r.status_code == 200 and r.headers["Upload-Offset"] == str(len(data))
+
+
+def test_options_without_the_checksum_extension(tmp_path: Path, db_url: str) -> None:
+    settings = Settings(data_dir=tmp_path / "plain", database_url=db_url, tus_checksum=False)
+    with TestClient(create_app(settings)) as plain:
+        r = plain.options("/files/")
+    assert "checksum" not in r.headers["Tus-Extension"].split(",")
+    assert "Tus-Checksum-Algorithm" not in r.headers
