@@ -85,9 +85,10 @@ def logout(request: Request, session: SessionDep, active: CurrentDep,
 
 @router.get("/doctor/patients")
 def patient_list(request: Request, session: SessionDep, active: DoctorDep,
-                 q: str = "") -> Response:
-    rows = listed(request, session, active.principal, q)
-    return render(request, "patients.html", active=active, rows=rows, q=q[:100])
+                 q: str = "", page: int = 1) -> Response:
+    found = listed(request, session, active.principal, q, page)
+    return render(request, "patients.html", active=active, found=found, rows=found.rows,
+                  q=q[:100])
 
 
 def _day(text: str) -> dt.date:

@@ -97,10 +97,14 @@ def _api_session(request: Request, active: CurrentDep) -> sessions.Active:
 
 
 @router.get("/portal/api/patients")
-def api_patients(request: Request, session: SessionDep, active: CurrentDep,
-                 q: str = "") -> list[dict[str, Any]]:
+def api_patients(request: Request, response: Response, session: SessionDep,
+                 active: CurrentDep, q: str = "", page: int = 1) -> list[dict[str, Any]]:
+    """One page of patients; the headers carry the true count and the page count."""
     a = _api_session(request, active)
-    return [asdict(b) for b in listed(request, session, a.principal, q, via="api ")]
+    found = listed(request, session, a.principal, q, page, via="api ")
+    response.headers["X-Total-Count"] = str(found.total)
+    response.headers["X-Page"] = f"{found.page}/{found.pages}"
+    return [asdict(b) for b in found.rows]
 
 
 @router.get("/portal/api/patients/{patient_id}")

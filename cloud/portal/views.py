@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.core.text import digits, fold, sort_key
 from cloud import policy
 from cloud.models import Record
 from cloud.policy import Principal
 
-MAX_LIST = 300
+PAGE_SIZE = 50
 
 
 def money(minor: int | None) -> str:
@@ -63,16 +64,38 @@ def brief(rec: Record, today: dt.date) -> Brief:
                  icon(f.get("gender"), years), f.get("card_number") or "")
 
 
-def patient_list(session: Session, p: Principal, query: str, today: dt.date) -> list[Brief]:
-    q = query.strip().lower()
-    out = []
-    for rec in policy.patients(session, p):
-        b = brief(rec, today)
-        if q and q not in b.name.lower() and q not in b.mobile and q != b.card.lower():
-            continue
-        out.append(b)
-    out.sort(key=lambda b: b.name.lower())
-    return out[:MAX_LIST]
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of the patient list or a search: `total` is every match, not the page."""
+    rows: list[Brief]
+    total: int
+    page: int
+    pages: int
+
+
+def _matches(rec: Record, q: str, q_digits: str) -> bool:
+    f = rec.fields
+    if q in fold(full_name(f)) or q in fold(f"{f.get('last_name') or ''} "
+                                            f"{f.get('first_name') or ''}"):
+        return True
+    if q_digits and len(q_digits) >= 3 and q_digits in digits(f.get("mobile")):
+        return True
+    return q == fold(f.get("card_number"))
+
+
+def patient_list(session: Session, p: Principal, query: str, today: dt.date,
+                 page: int = 1, size: int = PAGE_SIZE) -> ListPage:
+    """Page `page` of the patients `p` sees that match `query`, in the desktop's order
+    (last name, then first name, accents and case folded)."""
+    q = fold(query)
+    q_digits = digits(query)
+    found = [r for r in policy.patients(session, p) if not q or _matches(r, q, q_digits)]
+    found.sort(key=lambda r: (sort_key(r.fields.get("first_name"),
+                                       r.fields.get("last_name")), r.entity_id))
+    pages = max(1, -(-len(found) // size))
+    page = min(max(page, 1), pages)
+    shown = found[(page - 1) * size:page * size]
+    return ListPage([brief(r, today) for r in shown], len(found), page, pages)
 
 
 def updated_at(rec: Record) -> str:

@@ -86,16 +86,19 @@ DoctorDep = Annotated[Active, Depends(doctor_session)]
 PatientDep = Annotated[Active, Depends(patient_session)]
 
 
-def listed(request: Request, session: Any, p: Principal, q: str, *,
-           via: str = "") -> list[views.Brief]:
-    """The patients `p` finds with `q` (all without), audited with every one shown."""
+def listed(request: Request, session: Any, p: Principal, q: str, page: int = 1, *,
+           via: str = "") -> views.ListPage:
+    """Page `page` of the patients `p` finds with `q` (all without), audited with every
+    one shown."""
     q = q[:100]
-    rows = views.patient_list(session, p, q, clock.now().date())
+    found = views.patient_list(session, p, q, clock.now().date(), page)
     what = f"{via}search: {q}" if q else f"{via}list"
+    if found.pages > 1:
+        what += f" (page {found.page} of {found.pages})"
     audit.record_shown(session, actor=p.actor, action="patient_search" if q else "patient_list",
                        installation_id=p.installation_id, address=address(request),
-                       what=what, patient_ids=[r.id for r in rows])
-    return rows
+                       what=what, patient_ids=[r.id for r in found.rows])
+    return found
 
 
 def check_csrf(expected: str | None, given: str | None) -> None:
