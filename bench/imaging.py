@@ -73,8 +73,8 @@ def time_thumbnail(path: Path) -> float:
 
 
 def bench_import(work: Path, n: int, settle: float) -> tuple[float, float]:
-    from app.store.acquisition_repo import AcquisitionRepo
     from app.store.db import open_database
+    from app.store.images.acquisition_repo import AcquisitionRepo
     from app.store.services import Store
     from bench._data import secret_store
     from sync_agent.acquisition_job import AcquisitionJob
@@ -114,8 +114,8 @@ def corpus_files() -> dict[str, bytes]:
 
 
 def bench_corpus(work: Path) -> tuple[int, float]:
-    from app.store.acquisition_repo import AcquisitionRepo
     from app.store.db import open_database
+    from app.store.images.acquisition_repo import AcquisitionRepo
     from app.store.services import Store
     from bench._data import secret_store
     from sync_agent.acquisition_job import AcquisitionJob

@@ -37,13 +37,13 @@ from app.imaging import acquisition, classify, importer
 from app.imaging.cas import ImageStore, StoredFile
 from app.imaging.classify import Classified
 from app.imaging.errors import ImagingError
-from app.store.acquisition_repo import (
+from app.store.db import Database
+from app.store.images.acquisition_repo import (
     AcquisitionRepo,
     ActiveAcquisition,
     Ingest,
     SourceFacts,
 )
-from app.store.db import Database
 
 log = logging.getLogger("chairside.agent.acquisition")
 BATCH = 200  # files filed per transaction

@@ -18,7 +18,7 @@ import requests
 from app.imaging.cas import ImageStore
 from app.imaging.errors import ImagingError
 from app.store.db import Database
-from app.store.images_repo import ImagesRepo
+from app.store.images.images_repo import ImagesRepo
 from sync_agent.client import API, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, TransientError, check
 
 BLOCK = 1024 * 1024

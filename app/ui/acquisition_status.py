@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
-from app.store.acquisition_repo import AcquisitionRepo, ActiveAcquisition
+from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp
 

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.imaging.thumbnails import ThumbnailCache
-from app.store.acquisition_repo import AcquisitionRepo, ActiveAcquisition
 from app.store.dto import VisitRow
-from app.store.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages, Staged
+from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
+from app.store.images.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages, Staged
 from app.ui import plain_text
 from app.ui.context import AppContext
 from app.ui.images_model import THUMB, ImageRole, ImagesModel

@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         user did not say "later" today."""
         if self.offline_wizard is not None:
             return
-        from app.store.offline_images_repo import OfflineImagesRepo
+        from app.store.images.offline_images_repo import OfflineImagesRepo
 
         repo, viewer = OfflineImagesRepo(self.ctx.store.db), self.ctx.viewer
         ReadOp(lambda: repo.patients_to_offer(viewer)).success(

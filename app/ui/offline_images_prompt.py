@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.store.offline_images_repo import OfflineImagesRepo
+from app.store.images.offline_images_repo import OfflineImagesRepo
 from app.ui.context import AppContext
 from app.ui.ops import WriteOp
 

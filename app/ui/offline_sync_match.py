@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import PatientFilter, PatientRow
-from app.store.offline_images_repo import Match, OfflineImagesRepo, OfflinePatient
+from app.store.images.offline_images_repo import Match, OfflineImagesRepo, OfflinePatient
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.money import MoneyError, format_amount, parse_amount
-from app.store.offline_images_repo import (
+from app.store.images.offline_images_repo import (
     OfflineImagesRepo,
     Procedure,
     ProcedureOptions,

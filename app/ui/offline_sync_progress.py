@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.agent_repo import AgentRepo, AgentStatus
-from app.store.offline_images_repo import (
+from app.store.images.offline_images_repo import (
     OfflineImagesRepo,
     Procedure,
     ProcedureOptions,

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.offline_images_repo import OfflineImagesRepo, OfflinePatient
+from app.store.images.offline_images_repo import OfflineImagesRepo, OfflinePatient
 from app.ui.context import AppContext
 from app.ui.offline_sync_match import MatchStep
 from app.ui.offline_sync_options import OptionsStep

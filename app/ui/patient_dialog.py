@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.core.patient_rules import ValidationError, clean_patient
 from app.core.phone import format_phone
 from app.store.dto import PatientDetail
-from app.store.offline_images_repo import working_offline
+from app.store.images.offline_images_repo import working_offline
 from app.store.patients.patient_matches import Match
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp, user_message

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.acquisition_repo import AcquisitionRepo, InboxRow
 from app.store.dto import PatientFilter, PatientRow
-from app.store.images_repo import AddReport, ImageRow
+from app.store.images.acquisition_repo import AcquisitionRepo, InboxRow
+from app.store.images.images_repo import AddReport, ImageRow
 from app.ui import formatting
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.store.agent_repo import AgentRepo
-from app.store.images_repo import ImagesRepo
+from app.store.images.images_repo import ImagesRepo
 from app.ui.offline_images_prompt import OfflineImagesPrompt
 from tests.unit.imaging import samples
 

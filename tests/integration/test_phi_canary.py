@@ -19,8 +19,8 @@ import pydicom
 
 from app.core import logsafe
 from app.imaging.thumbnails import ThumbnailCache
-from app.store.acquisition_repo import AcquisitionRepo
-from app.store.images_repo import ImagesRepo
+from app.store.images.acquisition_repo import AcquisitionRepo
+from app.store.images.images_repo import ImagesRepo
 from sync_agent.acquisition_job import AcquisitionJob
 from tests.unit.imaging import samples
 

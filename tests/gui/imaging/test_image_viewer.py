@@ -11,9 +11,9 @@ import pydicom
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from app.store.acquisition_repo import AcquisitionRepo
 from app.store.dto import PatientFilter
-from app.store.images_repo import ImagesRepo
+from app.store.images.acquisition_repo import AcquisitionRepo
+from app.store.images.images_repo import ImagesRepo
 from app.ui.image_viewer import ImageViewer
 from app.ui.unassigned_dialog import UnassignedDialog
 from sync_agent.acquisition_job import AcquisitionJob, ScanReport

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.imaging.sealed import read_plain
-from app.store.acquisition_repo import AcquisitionRepo
+from app.store.images.acquisition_repo import AcquisitionRepo
 from app.ui.image_viewer import ImageViewer
 from app.ui.unassigned_dialog import UnassignedDialog
 from sync_agent.acquisition_job import AcquisitionJob
@@ -195,7 +195,7 @@ def test_a_cbct_series_is_one_item_browsed_slice_by_slice(page, qtbot, tmp_path)
 def test_images_model_groups_records_without_a_view(ctx, store, admin, qtbot, tmp_path
                                                     ) -> None:
     from app.imaging.thumbnails import ThumbnailCache
-    from app.store.images_repo import ImagesRepo
+    from app.store.images.images_repo import ImagesRepo
     from app.ui.images_model import ImageRole, ImagesModel
 
     v = admin.viewer()

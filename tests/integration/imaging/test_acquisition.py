@@ -10,8 +10,8 @@ from pathlib import Path
 from app.imaging import acquisition
 from app.imaging.cas import hash_file
 from app.imaging.sealed import read_plain
-from app.store.acquisition_repo import AcquisitionRepo
-from app.store.images_repo import ImagesRepo
+from app.store.images.acquisition_repo import AcquisitionRepo
+from app.store.images.images_repo import ImagesRepo
 from sync_agent.acquisition_job import AcquisitionJob, ScanReport
 from tests.integration.imaging.conftest import wait_until
 from tests.unit.imaging import samples

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from app.imaging import acquisition
 from app.platform.secrets import SecretStore
-from app.store.acquisition_repo import AcquisitionRepo
 from app.store.db import open_database
-from app.store.images_repo import ImagesRepo
+from app.store.images.acquisition_repo import AcquisitionRepo
+from app.store.images.images_repo import ImagesRepo
 from app.store.services import Store
 from tests.integration.agent.test_agent_process import NoKeyring
 from tests.integration.imaging.conftest import wait_until

@@ -34,8 +34,8 @@ from app.imaging.errors import ImagingError, UnsupportedError
 from app.imaging.sealed import read_plain
 from app.imaging.thumbnails import ThumbnailCache
 from app.platform.secrets import SecretStore
-from app.store.acquisition_repo import AcquisitionRepo, InboxRow
 from app.store.db import Database, open_database
+from app.store.images.acquisition_repo import AcquisitionRepo, InboxRow
 from app.store.services import Store
 from tests.integration.agent.test_agent_process import NoKeyring
 from tests.integration.imaging.conftest import wait_until

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from sqlalchemy import select
 
 from app.store.agent_repo import AgentRepo
-from app.store.images_repo import ImagesRepo
+from app.store.images.images_repo import ImagesRepo
 from app.store.models import Patient, RecordImage, Visit
 from app.store.settings_repo import SettingsRepo
 from app.ui.context import AppContext

@@ -10,7 +10,7 @@ from pathlib import Path
 from app.imaging import classify
 from app.imaging.cas import hash_file
 from app.imaging.sealed import read_plain
-from app.store.acquisition_repo import AcquisitionRepo
+from app.store.images.acquisition_repo import AcquisitionRepo
 from sync_agent.acquisition_job import AcquisitionJob
 from tests.integration.imaging.conftest import wait_until
 from tests.integration.imaging.test_acquisition import _images, _job
@@ -166,7 +166,7 @@ def test_a_dicom_paused_before_its_pixels_waits_for_them(store, admin, patient, 
 
 def test_an_item_the_database_refuses_does_not_hold_up_the_others(
         store, admin, patient, files, drop, clock, monkeypatch) -> None:
-    from app.store import acquisition_repo
+    from app.store.images import acquisition_repo
 
     AcquisitionRepo(store.db, files).start(admin.viewer(), patient.id)
     samples.photo(drop / "a.jpg", seed=1)

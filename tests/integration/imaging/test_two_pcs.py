@@ -7,7 +7,7 @@ import hashlib
 import httpx
 
 from app.imaging.cas import ImageStore
-from app.store.images_repo import ImagesRepo
+from app.store.images.images_repo import ImagesRepo
 from app.store.uploads_repo import UploadsRepo
 from sync_agent import connection
 from tests.unit.cloud.support import register_pc, register_practice

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.store.errors import StoreError
-from app.store.images_repo import ImagesRepo
+from app.store.images.images_repo import ImagesRepo
 from app.store.models import OutboxMutation, Upload
 from app.store.uploads_repo import UploadsRepo
 from tests.unit.imaging import samples

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_imaging_and_acquisition_never_load_qt() -> None:
     code = (
         "import sys, app.imaging.thumbnails, app.imaging.acquisition, app.imaging.importer, "
-        "app.store.images_repo, app.store.acquisition_repo, sync_agent.acquisition_job; "
+        "app.store.images.images_repo, app.store.images.acquisition_repo, "
+        "sync_agent.acquisition_job; "
         "sys.exit('PySide6' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0

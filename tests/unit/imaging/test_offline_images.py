@@ -15,9 +15,13 @@ from app.imaging.recovery import RecoveryFolder, safe_name
 from app.platform.files import hash_file
 from app.store.agent_repo import AgentRepo
 from app.store.errors import StoreError
-from app.store.images_repo import ImagesRepo
+from app.store.images.images_repo import ImagesRepo
+from app.store.images.offline_images_repo import (
+    OfflineImagesRepo,
+    ProcedureOptions,
+    working_offline,
+)
 from app.store.models import Appointment, OutboxMutation, Patient, RecordImage, Upload, Visit
-from app.store.offline_images_repo import OfflineImagesRepo, ProcedureOptions, working_offline
 from tests.unit.imaging import samples
 
 JANE = {"first_name": "Jane", "last_name": "Roe", "gender": "female", "birth_date": "1990-05-06"}

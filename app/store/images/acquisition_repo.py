@@ -21,7 +21,7 @@ from app.store import access
 from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
-from app.store.images_repo import AddReport, ImagesRepo, file_item
+from app.store.images.images_repo import AddReport, ImagesRepo, file_item
 from app.store.models import (
     AcquisitionContext,
     AcquisitionItem,
