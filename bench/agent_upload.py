@@ -44,7 +44,7 @@ def child(args: argparse.Namespace) -> None:
     from app.core.ids import new_id
     from app.platform.secrets import SecretStore
     from app.store.db import open_database
-    from app.store.uploads_repo import UploadsRepo
+    from app.store.sync.uploads_repo import UploadsRepo
     from sync_agent.upload_job import UploadJob
 
     token = sys.stdin.readline().strip()

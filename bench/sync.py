@@ -38,7 +38,7 @@ def main() -> None:
     from app.store import keys
     from app.store.db import open_database
     from app.store.models import Patient, Visit
-    from app.store.sync_repo import SyncRepo, queue_everything
+    from app.store.sync.sync_repo import SyncRepo, queue_everything
     from sync_agent import connection
     from sync_agent.client import CloudClient
     from sync_agent.runner import Agent

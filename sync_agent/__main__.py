@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "connect":
             return connect(db, secrets, args)
-        from app.store.agent_repo import AgentRepo
+        from app.store.sync.agent_repo import AgentRepo
 
         print(AgentRepo(db).status().describe())
         return 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.store.settings_repo import SettingsRepo
-from app.store.sync_repo import SyncRepo, add_conflicts
+from app.store.sync.sync_repo import SyncRepo, add_conflicts
 from sync_agent.client import CloudClient, RejectedError
 
 # The most the cloud gives in one page; a larger local transaction also rewrites the

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from app.core.wire import MAX_BATCH_BYTES, MAX_BATCH_MUTATIONS
-from app.store.sync_repo import QueuedMutation, SyncRepo
+from app.store.sync.sync_repo import QueuedMutation, SyncRepo
 from sync_agent.client import AuthError, CloudClient, RejectedError
 
 BATCH = MAX_BATCH_MUTATIONS

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from app.core.reconcile import range_digest
 from app.store.db import Database
 from app.store.models import MODEL_BY_ENTITY
-from app.store.sync_repo import SyncRepo, queue_rows, versions
+from app.store.sync.sync_repo import SyncRepo, queue_rows, versions
 from sync_agent.client import CloudClient
 from sync_agent.push_job import push_all
 

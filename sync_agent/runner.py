@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable
 
 from app.platform.secrets import SecretStore
-from app.store.agent_repo import AgentRepo
 from app.store.db import Database
-from app.store.outbox import utc_now_text
 from app.store.settings_repo import SettingsRepo
-from app.store.sync_repo import SyncRepo, queue_everything
-from app.store.uploads_repo import UploadsRepo
+from app.store.sync.agent_repo import AgentRepo
+from app.store.sync.outbox import utc_now_text
+from app.store.sync.sync_repo import SyncRepo, queue_everything
+from app.store.sync.uploads_repo import UploadsRepo
 from sync_agent import connection
 from sync_agent.acquisition_job import AcquisitionJob
 from sync_agent.backoff import Backoff

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from app.imaging.errors import ImagingError
 from app.imaging.sealed import Blob, open_blob
-from app.store.uploads_repo import UploadRow, UploadsRepo
+from app.store.sync.uploads_repo import UploadRow, UploadsRepo
 from sync_agent.client import AuthError, RejectedError, TransientError
 from sync_agent.tus_client import (
     BLOCK,

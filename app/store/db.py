@@ -181,8 +181,8 @@ def open_database(
     Raises StoreError subclasses with user-facing messages: WrongKeyError,
     MissingKeyError, InsecureKeyringError, DatabaseTooNewError.
     """
-    from app.store import outbox  # noqa: F401  (registers the flush hooks)
     from app.store.migrate import migrate  # alembic is only needed here
+    from app.store.sync import outbox  # noqa: F401  (registers the flush hooks)
 
     secrets = secrets or SecretStore()
     path = Path(path)

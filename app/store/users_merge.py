@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.store.db import Database
 from app.store.models import User
-from app.store.outbox import utc_now_text
+from app.store.sync.outbox import utc_now_text
 
 _MAX_CHAIN = 32
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from app.store.agent_repo import AgentRepo, AgentStatus
-from app.store.upload_list_repo import QueueCounts, UploadListRepo
+from app.store.sync.agent_repo import AgentRepo, AgentStatus
+from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp
 

@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&About Chairside", self.about)
 
     def _ask_agent(self, kind: str) -> None:
-        from app.store.agent_repo import AgentRepo
+        from app.store.sync.agent_repo import AgentRepo
 
         repo = AgentRepo(self.ctx.store.db)
         WriteOp(lambda: repo.request(kind)).success(
@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
         """Ask the agent to compare with the server; show its report when it is done."""
         from PySide6.QtWidgets import QProgressDialog
 
-        from app.store.agent_repo import AgentRepo
+        from app.store.sync.agent_repo import AgentRepo
 
         repo = AgentRepo(self.ctx.store.db)
         if not self.agent_status.status or not self.agent_status.status.running:

@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.agent_repo import AgentRepo, AgentStatus
 from app.store.images.offline_images_repo import (
     OfflineImagesRepo,
     Procedure,
     ProcedureOptions,
     ProcedureState,
 )
+from app.store.sync.agent_repo import AgentRepo, AgentStatus
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp
 

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.platform.secrets import SecretStore
-from app.store.agent_repo import AgentRepo, AgentStatus
 from app.store.dto import PatientFilter
-from app.store.upload_list_repo import QueueCounts, UploadListRepo
+from app.store.sync.agent_repo import AgentRepo, AgentStatus
+from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
 from app.ui import plain_text
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp, user_message

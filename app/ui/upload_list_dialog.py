@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.agent_repo import AgentRepo
-from app.store.upload_list_repo import ChangeItem, ImageItem, QueueCounts, UploadListRepo
+from app.store.sync.agent_repo import AgentRepo
+from app.store.sync.upload_list_repo import ChangeItem, ImageItem, QueueCounts, UploadListRepo
 from app.ui.context import AppContext
 from app.ui.formatting import local_time
 from app.ui.ops import ReadOp, WriteOp

@@ -7,8 +7,8 @@ import logging
 
 from PySide6.QtWidgets import QMessageBox
 
-from app.store.agent_repo import AgentRepo
 from app.store.errors import DiskFullError
+from app.store.sync.agent_repo import AgentRepo
 
 
 def _told(window, qtbot) -> QMessageBox:

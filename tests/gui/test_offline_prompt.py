@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from app.store.agent_repo import AgentRepo
 from app.store.images.images_repo import ImagesRepo
+from app.store.sync.agent_repo import AgentRepo
 from app.ui.offline_images_prompt import OfflineImagesPrompt
 from tests.unit.imaging import samples
 

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.store import keys
-from app.store.agent_repo import AgentRepo
+from app.store.sync.agent_repo import AgentRepo
 from app.ui.server_dialogs import NewAccountDialog, ShareDialog, UploadPasswordDialog
 from app.ui.server_portal_panel import PatientPasswordDialog
 from app.ui.server_service import UPLOAD_PASSWORD

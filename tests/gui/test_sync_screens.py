@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.store.agent_repo import AgentRepo
 from app.store.models import AgentRequest, ConflictRecord, Patient
+from app.store.sync.agent_repo import AgentRepo
 from app.ui.conflicts_dialog import ConflictsDialog
 
 
@@ -76,7 +76,7 @@ def test_conflict_inbox_shows_both_values_and_keeps_the_chosen_one(window, qtbot
     dialog.other.click()
     qtbot.waitUntil(lambda: dialog.empty.isVisible())
     assert ctx.store.patients.get(ctx.viewer, pid).get("allergies") == "Latex"
-    from app.store.sync_repo import SyncRepo
+    from app.store.sync.sync_repo import SyncRepo
 
     pending = SyncRepo(ctx.store.db).outbox_batch(100, 10**6)
     assert pending[-1].payload["fields"] == {"allergies": "Latex"}
@@ -85,8 +85,8 @@ def test_conflict_inbox_shows_both_values_and_keeps_the_chosen_one(window, qtbot
 def test_upload_list_shows_waiting_and_failed_per_patient_with_reasons(
     window, qtbot, ctx, tmp_path
 ):
-    from app.store.sync_repo import SyncRepo
-    from app.store.uploads_repo import UploadsRepo
+    from app.store.sync.sync_repo import SyncRepo
+    from app.store.sync.uploads_repo import UploadsRepo
     from app.ui.upload_list_dialog import UploadListDialog
 
     v = ctx.viewer
@@ -125,8 +125,8 @@ def test_status_bar_upload_list_and_server_window_count_the_same_things(
     window, qtbot, ctx, tmp_path
 ):
     from app.store.models import Upload
-    from app.store.sync_repo import SyncRepo
-    from app.store.uploads_repo import UploadsRepo
+    from app.store.sync.sync_repo import SyncRepo
+    from app.store.sync.uploads_repo import UploadsRepo
     from app.ui.server_window import ServerWindow
     from app.ui.upload_list_dialog import UploadListDialog
 

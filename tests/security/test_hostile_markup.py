@@ -13,7 +13,7 @@ from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QMessageBox, QWidget
 
 from app.core.ids import new_id
-from app.store.sync_repo import SyncRepo
+from app.store.sync.sync_repo import SyncRepo
 from app.ui.notes_dialog import NoteReminder, NotesDialog
 
 MARK = "<b>FAKE</b>"

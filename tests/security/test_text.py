@@ -13,8 +13,8 @@ from sqlalchemy import select
 from app.core.ids import new_id
 from app.platform import jsoncodec
 from app.store.models import Patient
-from app.store.sync_repo import SyncRepo
-from app.store.unapplied_repo import UnappliedRepo
+from app.store.sync.sync_repo import SyncRepo
+from app.store.sync.unapplied_repo import UnappliedRepo
 from sync_agent.pull_job import pull_all
 from tests.unit.cloud.portal.support import Clinic
 from tests.unit.cloud.support import PC, patient

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.store.sync_repo import SyncRepo
+from app.store.sync.sync_repo import SyncRepo
 from sync_agent.client import RejectedError
 from sync_agent.pull_job import OLD_CLOUD_PAGE, PAGE, pull_all
 

@@ -29,7 +29,7 @@ from app.store.models import (
     SyncState,
     Visit,
 )
-from app.store.outbox import utc_now_text
+from app.store.sync.outbox import utc_now_text
 
 INBOX = ("unassigned", "quarantined", "failed")
 ACQUISITION_HOURS = 4

@@ -29,7 +29,7 @@ from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
 from app.store.models import CaseDraft, Patient, RecordImage, SyncState, Upload, Visit
-from app.store.outbox import utc_now_text
+from app.store.sync.outbox import utc_now_text
 
 Progress = Callable[[int, int, str], None]
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -34,7 +34,6 @@ from app.imaging.cas import ImageStore
 from app.imaging.errors import ImagingError
 from app.imaging.recovery import RecoveryFolder
 from app.store import access
-from app.store.agent_repo import AgentRepo
 from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
@@ -42,6 +41,7 @@ from app.store.models import Agreement, Appointment, Note, Patient, RecordImage,
 from app.store.patients import patient_matches
 from app.store.patients.patient_matches import Match, fields_of, match_of
 from app.store.settings_repo import SettingsRepo
+from app.store.sync.agent_repo import AgentRepo
 
 REMIND_KEY = "offline_images_remind_after"
 LOOSE_RECORD_NAME = "Offline images"

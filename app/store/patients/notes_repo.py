@@ -13,7 +13,7 @@ from app.store import access
 from app.store.db import Database
 from app.store.dto import Viewer
 from app.store.models import Note, NoteRead, Patient
-from app.store.outbox import utc_now_text
+from app.store.sync.outbox import utc_now_text
 
 
 @dataclass(frozen=True, slots=True)

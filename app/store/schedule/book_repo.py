@@ -16,9 +16,9 @@ from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError
 from app.store.models import Appointment, Chair, Patient
-from app.store.outbox import utc_now_text
 from app.store.patients.records_repo import InvalidRecordError, _checked
 from app.store.schedule.dto import CLOSED, BookEntry, Booking, BookPage, ChairRow
+from app.store.sync.outbox import utc_now_text
 
 LONGEST = dt.timedelta(hours=12)  # the longest appointment (see add_appointment)
 STATUSES = ("booked", "arrived", "in_chair", "done", "cancelled", "no_show")

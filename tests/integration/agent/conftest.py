@@ -16,7 +16,7 @@ from app.store import keys
 from app.store.db import Identity, open_database
 from app.store.dto import UserRow
 from app.store.services import Store
-from app.store.sync_repo import SyncRepo
+from app.store.sync.sync_repo import SyncRepo
 from sync_agent import connection
 from sync_agent.runner import Agent
 from tests.conftest import _KEYRING

@@ -26,8 +26,8 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from app.platform.secrets import SecretStore
 from app.store.db import open_database
 from app.store.services import Store
-from app.store.sync_repo import SyncRepo
-from app.store.uploads_repo import UploadsRepo
+from app.store.sync.sync_repo import SyncRepo
+from app.store.sync.uploads_repo import UploadsRepo
 from sync_agent import connection
 from tests.integration.agent.test_agent_process import NoKeyring, wait_for
 from tests.unit.cloud.support import register_pc, register_practice

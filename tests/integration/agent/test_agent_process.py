@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from app.platform.secrets import SecretStore
-from app.store.agent_repo import AgentRepo
 from app.store.db import open_database
 from app.store.services import Store
-from app.store.sync_repo import SyncRepo
+from app.store.sync.agent_repo import AgentRepo
+from app.store.sync.sync_repo import SyncRepo
 from tests.support.memkeyring import MemoryKeyring
 from tests.unit.cloud.support import read_password
 

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from app.platform.secrets import SecretStore
 from app.store.errors import StoreError
 from app.store.models import SYNCED_MODELS, ConflictRecord, OutboxMutation, Patient
-from app.store.sync_repo import SyncRepo
+from app.store.sync.sync_repo import SyncRepo
 from sync_agent import connection
 from sync_agent.runner import Agent
 from tests.conftest import _KEYRING

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.store.agent_repo import AgentRepo
 from app.store.settings_repo import SettingsRepo
+from app.store.sync.agent_repo import AgentRepo
 from tests.integration.cloud.conftest import Server, start_server, stop_server
 from tests.integration.imaging.conftest import FakeClock
 

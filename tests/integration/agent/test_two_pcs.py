@@ -123,7 +123,7 @@ def test_update_all_sends_everything_again_harmlessly(clinic) -> None:
         p = a.store.patients.create(v, {"first_name": f"P{i}", "last_name": "Test"})
         a.store.records.add_visit(v, p.id, {"visit_date": "2026-01-0" + str(i + 1)})
     a.sync()
-    from app.store.sync_repo import queue_everything
+    from app.store.sync.sync_repo import queue_everything
 
     # 5 patients, 5 visits and the practice's two program users.
     assert queue_everything(a.store.db, batch=3) == 12
@@ -134,7 +134,7 @@ def test_update_all_sends_everything_again_harmlessly(clinic) -> None:
 
 
 def test_a_choice_in_the_conflict_inbox_syncs_and_settles_it_everywhere(clinic) -> None:
-    from app.store.conflicts_repo import ConflictsRepo
+    from app.store.sync.conflicts_repo import ConflictsRepo
 
     a, b = clinic(2)
     p = a.store.patients.create(a.admin.viewer(), {"first_name": "Mira", "last_name": "Voss"})
@@ -168,7 +168,7 @@ def test_a_pc_whose_clock_runs_ahead_converges_with_the_cloud(clinic, monkeypatc
     import time
 
     from app.core import hlc
-    from app.store import outbox
+    from app.store.sync import outbox
     from sync_agent import connection
     from sync_agent.reconcile_job import reconcile
 
@@ -191,7 +191,7 @@ def test_a_pc_whose_clock_runs_ahead_converges_with_the_cloud(clinic, monkeypatc
 
 
 def test_with_automatic_update_off_changes_wait_for_update_now(clinic) -> None:
-    from app.store.agent_repo import AgentRepo
+    from app.store.sync.agent_repo import AgentRepo
 
     (a,) = clinic(1)
     a.store.settings.set("automatic_update", False)

@@ -21,7 +21,7 @@ from app.platform.secrets import SecretStore
 from app.store.db import open_database
 from app.store.models import Upload
 from app.store.services import Store
-from app.store.uploads_repo import UploadCounts
+from app.store.sync.uploads_repo import UploadCounts
 from sync_agent import connection
 from sync_agent.runner import Agent
 from sync_agent.tus_client import TusClient

@@ -15,10 +15,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 from sqlalchemy import select
 
-from app.store.agent_repo import AgentRepo
 from app.store.images.images_repo import ImagesRepo
 from app.store.models import Patient, RecordImage, Visit
 from app.store.settings_repo import SettingsRepo
+from app.store.sync.agent_repo import AgentRepo
 from app.ui.context import AppContext
 from app.ui.main_window import MainWindow
 from app.ui.offline_images_prompt import OfflineImagesPrompt
@@ -230,7 +230,7 @@ def test_offline_images_are_matched_synced_hidden_and_recovered(
 
         # Everything goes up (the agent keeps running in the background).
         def all_sent() -> bool:
-            from app.store.uploads_repo import UploadsRepo
+            from app.store.sync.uploads_repo import UploadsRepo
             c = UploadsRepo(laptop.store.db).counts()
             return c.files == 0 and c.failed == 0 and laptop.repo.outbox_counts() == (0, 0)
 

@@ -8,7 +8,7 @@ import httpx
 
 from app.imaging.cas import ImageStore
 from app.store.images.images_repo import ImagesRepo
-from app.store.uploads_repo import UploadsRepo
+from app.store.sync.uploads_repo import UploadsRepo
 from sync_agent import connection
 from tests.unit.cloud.support import register_pc, register_practice
 from tests.unit.imaging import samples

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.store.errors import StoreError
 from app.store.images.images_repo import ImagesRepo
 from app.store.models import OutboxMutation, Upload
-from app.store.uploads_repo import UploadsRepo
+from app.store.sync.uploads_repo import UploadsRepo
 from tests.unit.imaging import samples
 
 

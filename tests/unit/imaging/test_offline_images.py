@@ -13,7 +13,6 @@ from app.core import matching
 from app.imaging.errors import ImagingError
 from app.imaging.recovery import RecoveryFolder, safe_name
 from app.platform.files import hash_file
-from app.store.agent_repo import AgentRepo
 from app.store.errors import StoreError
 from app.store.images.images_repo import ImagesRepo
 from app.store.images.offline_images_repo import (
@@ -22,6 +21,7 @@ from app.store.images.offline_images_repo import (
     working_offline,
 )
 from app.store.models import Appointment, OutboxMutation, Patient, RecordImage, Upload, Visit
+from app.store.sync.agent_repo import AgentRepo
 from tests.unit.imaging import samples
 
 JANE = {"first_name": "Jane", "last_name": "Roe", "gender": "female", "birth_date": "1990-05-06"}

@@ -20,7 +20,7 @@ from app.store.db import Database
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError
 from app.store.models import MODEL_BY_ENTITY, Agreement, ConflictRecord, Patient, Payment
-from app.store.outbox import utc_now_text
+from app.store.sync.outbox import utc_now_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from app.store.db import Database
 from app.store.models import AgentRequest, AgentState
-from app.store.outbox import utc_now_text
+from app.store.sync.outbox import utc_now_text
 
 REQUEST_KINDS = ("sync_now", "update_all", "reconcile", "stop", "retry_failed")
 HEARTBEAT_S = 5

@@ -16,7 +16,6 @@ from sqlalchemy import String, delete, func, select, type_coerce, update
 
 from app.core.hlc import Clock, Timestamp
 from app.core.wire import ENTITIES
-from app.store import unapplied_repo
 from app.store.db import CACHE_KIB, Database
 from app.store.models import (
     MODEL_BY_ENTITY,
@@ -25,8 +24,9 @@ from app.store.models import (
     Synced,
     SyncState,
 )
-from app.store.outbox import patient_of, utc_now_text
-from app.store.remote_apply import apply_page
+from app.store.sync import unapplied_repo
+from app.store.sync.outbox import patient_of, utc_now_text
+from app.store.sync.remote_apply import apply_page
 from app.store.users_merge import merge_duplicates
 
 # A large page (the first pull of a large practice) writes all over the search index.

@@ -23,7 +23,7 @@ from sqlalchemy import case, func, select, update
 from app.imaging.sealed import hash_plain
 from app.store.db import Database
 from app.store.models import Upload
-from app.store.outbox import utc_now_text
+from app.store.sync.outbox import utc_now_text
 
 WAITING = ("pending", "uploading")
 STATUSES = ("held", "pending", "uploading", "done", "failed")

@@ -22,9 +22,9 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 from app.core.hlc import Clock, Timestamp
 from app.core.merge import Conflict, FieldState, merge_fields
 from app.core.wire import ENTITIES, FieldSpec
-from app.store import unapplied_repo
 from app.store.models import MODEL_BY_ENTITY, SYNCED_MODELS, ConflictRecord, Patient
 from app.store.patients import search_index
+from app.store.sync import unapplied_repo
 
 # Values a new row needs before its first fields arrive (a NOT NULL column whose
 # creation change has not been seen here: never expected, but never a stuck pull).
@@ -66,7 +66,7 @@ def apply_page(
     """Merge `changes` into the rows they name, inside the caller's transaction;
     returns (changes that set a field, conflicts added to the inbox). `clock` observes
     every change's stamp. A change that can not be applied is set aside
-    (app.store.unapplied_repo) and the rest of the page applies."""
+    (app.store.sync.unapplied_repo) and the rest of the page applies."""
     changes, aside = unapplied_repo.split(changes)
     unapplied_repo.set_aside(conn, aside, found_at)
     rows = _preload(conn, changes)
