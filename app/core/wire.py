@@ -196,7 +196,7 @@ ENTITIES: dict[str, EntitySpec] = {
         # deleted — a disabled user stays, since records keep their author — and never
         # shown by the portal: the password hash travels only in the device sync API.
         # Two users created with the same name while offline become one: the later id
-        # is `merged_into` the earlier and resolves to it (app.store.users_merge).
+        # is `merged_into` the earlier and resolves to it (app.store.users.users_merge).
         EntitySpec(
             "user",
             {

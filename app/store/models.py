@@ -209,7 +209,7 @@ class User(Synced, Base):
     """A program user of the practice (not a server account), synced to every PC.
 
     The username is unique among users not merged away; two PCs that each made the same
-    one offline end with the later id `merged_into` the earlier (app.store.users_merge).
+    one offline end with the later id `merged_into` the earlier (app.store.users.users_merge).
     """
 
     __tablename__ = "users"

@@ -10,7 +10,7 @@ from app.store.patients.patients_repo import PatientsRepo
 from app.store.patients.records_repo import RecordsRepo
 from app.store.schedule.book_repo import BookRepo
 from app.store.settings_repo import SettingsRepo
-from app.store.users_repo import UsersRepo
+from app.store.users.users_repo import UsersRepo
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QMessageBox, QPushBut
 from app.core.hlc import Clock
 from app.core.ids import new_id
 from app.store.sync.sync_repo import SyncRepo
-from app.store.users_repo import _hasher
+from app.store.users.users_repo import _hasher
 from app.ui.context import AppContext
 from app.ui.main_window import MainWindow
 from app.ui.ops import OpRunner

@@ -27,7 +27,7 @@ from app.store.models import (
 from app.store.sync import unapplied_repo
 from app.store.sync.outbox import patient_of, utc_now_text
 from app.store.sync.remote_apply import apply_page
-from app.store.users_merge import merge_duplicates
+from app.store.users.users_merge import merge_duplicates
 
 # A large page (the first pull of a large practice) writes all over the search index.
 # A page cache that holds the index saves re-reading and decrypting its pages for

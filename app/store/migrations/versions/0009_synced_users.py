@@ -3,7 +3,7 @@
 Each existing user gets the stamps and outbox entry of a change made now, so that a
 practice's PCs converge without anyone acting: users that exist on one PC appear on
 the others, and the same username made on two PCs becomes one user as they sync
-(app.store.users_merge). The username is unique only among users not merged away.
+(app.store.users.users_merge). The username is unique only among users not merged away.
 
 Revision ID: 0009
 Revises: 0008

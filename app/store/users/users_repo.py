@@ -20,7 +20,7 @@ from app.store.dto import MergedUser, UserRow, Viewer
 from app.store.errors import NotFoundError, PermissionDeniedError, StoreError
 from app.store.models import User
 from app.store.sync.outbox import utc_now_text
-from app.store.users_merge import alias_map
+from app.store.users.users_merge import alias_map
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8

@@ -20,7 +20,7 @@ from app.store.migrate import migrate
 from app.store.models import OutboxMutation, User
 from app.store.services import Store
 from app.store.sync.sync_repo import SyncRepo
-from app.store.users_repo import UserError
+from app.store.users.users_repo import UserError
 from tests.conftest import _KEYRING
 
 
