@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.store.db import Database
-from app.store.diary_repo import DiaryRepo
 from app.store.patients.patients_repo import PatientsRepo
 from app.store.patients.records_repo import RecordsRepo
 from app.store.schedule.book_repo import BookRepo
+from app.store.schedule.diary_repo import DiaryRepo
 from app.store.settings_repo import SettingsRepo
 from app.store.users.users_repo import UsersRepo
 
