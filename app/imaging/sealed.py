@@ -78,6 +78,13 @@ def remember(key: bytes) -> bytes:
     return kid
 
 
+def forget(key: bytes) -> None:
+    """This process no longer reads files sealed with `key` (a database closed for
+    good; tests of a lost keyring)."""
+    with _keys_lock:
+        _keys.pop(key_id(key), None)
+
+
 def _key_for(kid: bytes) -> bytes:
     with _keys_lock:
         key = _keys.get(kid)

@@ -59,7 +59,11 @@ def load_key(db_path: Path, store: SecretStore) -> str:
 
 def create_key(db_path: Path, store: SecretStore, allow_key_file: bool) -> str:
     """A new random 256-bit key, stored before it is used."""
-    key = secrets.token_hex(32)
+    return put_key(db_path, secrets.token_hex(32), store, allow_key_file)
+
+
+def put_key(db_path: Path, key: str, store: SecretStore, allow_key_file: bool) -> str:
+    """Keep `key` as this database's key (a new one, or one a recovery code gave)."""
     info = store.info()
     if info.secure:
         try:

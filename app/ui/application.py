@@ -22,11 +22,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidge
 
 from app.core import logsafe
 from app.platform import paths
-from app.store import keys
+from app.store import keys, recovery_code
 from app.store.db import Database, open_database
 from app.store.dto import UserRow
-from app.store.errors import InsecureKeyringError, StoreError
+from app.store.errors import InsecureKeyringError, MissingKeyError, StoreError, WrongKeyError
 from app.store.services import Store
+from app.ui import recovery_code_dialog
 from app.ui.context import AppContext
 from app.ui.login_dialog import CreateAdminDialog, LoginDialog
 from app.ui.main_window import MainWindow
@@ -91,6 +92,10 @@ class Launcher:
                 return
             self._nothing_opened(1)
             return
+        if (isinstance(exc, (MissingKeyError, WrongKeyError)) and recovery_code.has_code(path)
+                and not (self.args.self_test or self.args.exit_when_shown)):
+            self._offer_restore(str(exc), path, practice)
+            return
         if isinstance(exc, StoreError):
             message = str(exc)
         else:
@@ -104,6 +109,25 @@ class Launcher:
         else:
             QMessageBox.critical(self.window, "Chairside", message)
         self._nothing_opened(1)
+
+    def _offer_restore(self, message: str, path: Path, practice: str) -> None:
+        """The first dialog when the database cannot be opened: restoring from the
+        recovery code, or closing."""
+        box = QMessageBox(QMessageBox.Icon.Critical, "Chairside", message,
+                          QMessageBox.StandardButton.Close, self.window)
+        restore = box.addButton("Restore from recovery code…",
+                                QMessageBox.ButtonRole.AcceptRole)
+        box.exec()
+        if box.clickedButton() is not restore:
+            self._nothing_opened(1)
+            return
+        recovery_code_dialog.ask_restore(
+            self.ops, path, self.window,
+            done=lambda: self.open(path, allow_key_file=self.args.allow_key_file,
+                                   practice=practice),
+            gave_up=lambda: self._nothing_opened(1),
+            allow_key_file=self.args.allow_key_file,
+        )
 
     def _nothing_opened(self, code: int) -> None:
         """A database change that did not happen leaves the current session as it was."""
@@ -120,12 +144,18 @@ class Launcher:
         store = Store.over(db)
         if practice:
             store.settings.set("practice_name", practice)
+        new_practice = store.users.count() == 0
         user = self._sign_in(store, self.window)
         if user is None:
             db.close()
             self._nothing_opened(0 if not self.args.auto_login else 1)
             return
         self._show(store, user)
+        if new_practice and not (self.args.auto_login or self.args.self_test
+                                 or self.args.exit_when_shown):
+            # Shown once, to the admin who just made the practice, to print.
+            recovery_code_dialog.show_new_code(self.ops, db, self.window,
+                                               store.settings.get("practice_name") or "")
 
     def _sign_in(self, store: Store, parent: QWidget | None) -> UserRow | None:
         if self.args.auto_login:  # bench/startup.py and --self-test: no one at the keyboard

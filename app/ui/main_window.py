@@ -159,8 +159,16 @@ class MainWindow(QMainWindow):
             practice = bar.addMenu("&Practice")
             self.users_action = self._action(practice, "&Users…", self.show_users)
             self._action(practice, "&Chairs…", self.show_chairs)
+            practice.addSeparator()
+            self._action(practice, "New &recovery code…", self.new_recovery_code)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Chairside", self.about)
+
+    def new_recovery_code(self) -> None:
+        from app.ui.recovery_code_dialog import ask_new_code
+
+        ask_new_code(self.ctx.ops, self.ctx.store.db, self,
+                     self.ctx.store.settings.get("practice_name") or "")
 
     def _ask_agent(self, kind: str) -> None:
         from app.store.sync.agent_repo import AgentRepo

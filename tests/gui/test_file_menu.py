@@ -12,7 +12,13 @@ import main
 from app.platform import paths
 from app.ui.login_dialog import CreateAdminDialog, LoginDialog
 from tests.gui.test_start_up import PASSWORD, _ok, _quit, _type
-from tests.support.modal_driver import ModalDriver, main_window, message_box, modal
+from tests.support.modal_driver import (
+    ModalDriver,
+    keep_the_recovery_code,
+    main_window,
+    message_box,
+    modal,
+)
 
 
 def _menu(kind: str) -> bool:
@@ -166,10 +172,12 @@ def test_new_switch_and_open_practice_databases(qapp) -> None:
         [],
         [
             create_admin("Smile Clinic", practice="Smile Clinic"),
+            keep_the_recovery_code(),
             _window_shows(seen, "Dr Sara"),
             lambda: _menu("new_database"),
             _choose(seen, QInputDialog, "Lakeside Dental"),
             create_admin("Lakeside Dental"),  # the name given is already filled in
+            keep_the_recovery_code(),
             _window_shows(seen, "Dr Sara"),
             lambda: _menu("switch_database"),
             _choose(seen, QInputDialog, "Smile Clinic"),
@@ -252,10 +260,12 @@ def test_without_a_keyring_a_new_practice_does_not_ask_about_key_files_again(
         [
             answer_yes,
             create_admin,
+            keep_the_recovery_code(),
             _window_shows(seen, "Dr Sara"),
             lambda: _menu("new_database"),
             _choose(seen, QInputDialog, "Lakeside Dental"),
             create_admin,
+            keep_the_recovery_code(),
             _window_shows(seen, "Dr Sara"),
             _quit_now,
         ],

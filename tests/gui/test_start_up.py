@@ -19,7 +19,13 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 import main
 from app.ui.login_dialog import CreateAdminDialog, LoginDialog
 from app.ui.patient_dialog import PatientDialog
-from tests.support.modal_driver import ModalDriver, main_window, message_box, modal
+from tests.support.modal_driver import (
+    ModalDriver,
+    keep_the_recovery_code,
+    main_window,
+    message_box,
+    modal,
+)
 
 PRACTICE = "Smile Clinic"
 PASSWORD = "a long password"
@@ -88,6 +94,7 @@ def first_start_steps(seen: dict[str, object], key_question: bool) -> list:
 
     steps = [
         create_the_administrator,
+        keep_the_recovery_code(),
         open_the_new_patient_form,
         fill_in_the_patient,
         quit_once_the_patient_shows,
@@ -183,3 +190,68 @@ def test_a_database_this_computer_cannot_unlock_is_a_message_then_the_app_ends(
     assert driver.left == []
     assert code == 1
     assert told and told[0].startswith("This practice database cannot be opened")
+
+
+def test_a_lost_keyring_is_restored_from_the_recovery_code_on_the_first_dialog(
+    qapp, store, admin, db_path: Path, secrets_store
+) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from app.store import keys, recovery_code
+
+    store.settings.set("practice_name", PRACTICE)
+    code = recovery_code.create_for(store.db, secrets_store)
+    store.db.close()
+    keys.forget_key(db_path, secrets_store)  # the keyring is lost
+    seen: list[str] = []
+
+    def choose_restore() -> bool:
+        box = message_box("Chairside")
+        if box is None:
+            return False
+        seen.append(box.text())
+        [restore] = [b for b in box.buttons() if b.text() == "Restore from recovery code…"]
+        restore.click()
+        return True
+
+    def type_code(text: str):
+        def type_the_code() -> bool:
+            dialog = modal(QInputDialog)
+            if dialog is None:
+                return False
+            seen.append(dialog.labelText())
+            dialog.setTextValue(text)
+            dialog.accept()
+            return True
+
+        return type_the_code
+
+    def sign_in_then_quit() -> bool:
+        dialog = modal(LoginDialog)
+        if dialog is None:
+            return False
+        seen.append(dialog.windowTitle())
+        _type(dialog.username, "admin")
+        _type(dialog.password, "correct horse")
+        _ok(dialog)
+        return True
+
+    def quit_when_shown() -> bool:
+        window = main_window()
+        if window is None:
+            return False
+        _quit(window)
+        return True
+
+    code_returned, driver = _start(
+        ["--database", str(db_path)],
+        [choose_restore, type_code("ABCDE-FGHJK-MNPQR-STVWX-YZ012"), type_code(code.lower()),
+         sign_in_then_quit, quit_when_shown],
+    )
+    assert driver.left == [], f"never got to: {driver.left}"
+    assert code_returned == 0
+    assert seen[0].startswith("This practice database is encrypted and its key is not")
+    assert seen[1].startswith("Type the recovery code")
+    assert "does not open this practice database" in seen[2]  # the wrong code, said so
+    assert seen[3] == f"Sign in — {PRACTICE}"
+    assert keys.load_key(db_path, secrets_store)  # the key is back in the keyring

@@ -78,3 +78,20 @@ def main_window() -> MainWindow | None:
         if isinstance(w, MainWindow) and w.isVisible():
             return w
     return None
+
+
+def keep_the_recovery_code(codes: list[str] | None = None) -> Step:
+    """The step after a new practice's administrator is created: the recovery code is
+    shown once; it is noted (in `codes`) and the dialog closed as a user would."""
+    from app.ui.recovery_code_dialog import RecoveryCodeDialog
+
+    def keep_the_recovery_code() -> bool:
+        dialog = modal(RecoveryCodeDialog)
+        if dialog is None:
+            return False
+        if codes is not None:
+            codes.append(dialog.code_label.text())
+        dialog.done_button.click()
+        return True
+
+    return keep_the_recovery_code
