@@ -13,7 +13,7 @@ from app.store import keys, recovery_code
 from app.store.db import open_database
 from app.store.dto import PatientFilter
 from app.store.errors import MissingKeyError
-from app.store.images_repo import ImagesRepo
+from app.store.images.images_repo import ImagesRepo
 from app.store.recovery_code import WrongRecoveryCodeError
 from app.store.services import Store
 from tests.unit.imaging import samples
