@@ -31,20 +31,23 @@ class ChairsDialog(QDialog):
         self.setWindowTitle("Chairs")
         self.list = QListWidget(objectName="chairList")
         self.name = QLineEdit(objectName="chairName")
-        self.name.setPlaceholderText("Chair name, e.g. Chair 3 or Hygiene")
+        self.name.setPlaceholderText("New name, e.g. Chair 3 or Hygiene")
         add = QPushButton("Add", objectName="addChair")
         add.clicked.connect(self.add)
-        self.name.returnPressed.connect(self.add)
+        add.setDefault(True)  # Enter in the name adds the chair (once)
         rename = QPushButton("Rename", objectName="renameChair")
         rename.clicked.connect(self.rename)
         self.toggle = QPushButton("Take out of the book", objectName="toggleChair")
         self.toggle.clicked.connect(self.toggle_active)
+        for b in (rename, self.toggle):
+            b.setAutoDefault(False)
         self.error = QLabel("", objectName="chairsError")
         self.error.setStyleSheet("color: #b00020;")
         row = QHBoxLayout()
         for w in (self.name, add, rename, self.toggle):
             row.addWidget(w)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setAutoDefault(False)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list)
@@ -73,7 +76,6 @@ class ChairsDialog(QDialog):
     def _selected(self) -> None:
         c = self._current()
         if c is not None:
-            self.name.setText(c.name)
             self.toggle.setText("Take out of the book" if c.active else "Put back in the book")
 
     def _write(self, fn: object) -> None:

@@ -257,3 +257,27 @@ def test_new_appointment_from_a_patients_file_warns_of_a_clash(window, ctx, clin
     ]
     qtbot.waitUntil(lambda: page.appointments.rowCount() == 1)
     qtbot.waitUntil(lambda: not dialog.isVisible())
+
+
+def test_an_administrator_adds_and_retires_chairs(book, window, ctx, qtbot) -> None:
+    from app.ui.schedule.chairs_dialog import ChairsDialog
+
+    window.show_chairs()
+    qtbot.waitUntil(lambda: window.findChild(ChairsDialog) is not None)
+    dialog = window.findChild(ChairsDialog)
+    qtbot.waitUntil(lambda: dialog.list.count() == 2)
+    qtbot.keyClicks(dialog.name, "Hygiene")
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Return)
+    titles = ["Chair 1", "Chair 2", "Hygiene"]
+    qtbot.waitUntil(lambda: [c.title for c in book.grid.columns] == titles)
+    qtbot.waitUntil(lambda: dialog.list.count() == 3)
+    assert dialog.isVisible()  # Enter adds the chair, it does not close the window
+    dialog.list.setCurrentRow(0)
+    dialog.toggle.click()
+    qtbot.waitUntil(lambda: [c.title for c in book.grid.columns] == ["Chair 2", "Hygiene"])
+    qtbot.waitUntil(lambda: dialog.list.item(0).text() == "Chair 1 (not in the book)")
+    dialog.list.setCurrentRow(1)
+    qtbot.keyClicks(dialog.name, "Surgery")
+    dialog.findChild(QPushButton, "renameChair").click()
+    qtbot.waitUntil(lambda: [c.title for c in book.grid.columns] == ["Surgery", "Hygiene"])
+    dialog.close()
