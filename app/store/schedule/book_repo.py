@@ -47,38 +47,67 @@ def shares(a: BookEntry | Booking, b: BookEntry) -> bool:
 
 
 def mark_clashes(entries: list[BookEntry]) -> list[BookEntry]:
-    """The entries, those that clash with another open one marked. Sorted by start, so
-    a sweep only compares entries that can still overlap."""
+    """The entries in order of start, those that clash with another open one marked.
+
+    Per chair and per provider, a sweep in order of start compares an appointment only
+    with the latest end before it: n log n for a busy week."""
     ordered = sorted(entries, key=lambda e: (e.starts_at, e.id))
     clashing: set[str] = set()
-    active: list[BookEntry] = []
+    # key -> (the latest end so far, the appointment that ends then)
+    reach: dict[tuple[str, str], tuple[dt.datetime, str]] = {}
     for e in ordered:
         if not e.open:
             continue
-        active = [a for a in active if a.ends_at > e.starts_at]
-        for a in active:
-            if shares(e, a):
-                clashing.update((a.id, e.id))
-        active.append(e)
+        end = e.ends_at
+        for key in (("chair", e.chair_id), ("doctor", e.doctor_id)):
+            if key[1] is None:
+                continue
+            before = reach.get(key)  # type: ignore[arg-type]
+            if before is not None and before[0] > e.starts_at:
+                clashing.update((before[1], e.id))
+            if before is None or end > before[0]:
+                reach[key] = (end, e.id)  # type: ignore[index]
     return [dataclasses.replace(e, clash=True) if e.id in clashing else e for e in ordered]
 
 
-def _entry(a: Appointment, patient_name: str) -> BookEntry:
+_COLUMNS = (
+    Appointment.id,
+    Appointment.patient_id,
+    Appointment.starts_at,
+    Appointment.duration_minutes,
+    Appointment.reason,
+    Appointment.note,
+    Appointment.status,
+    Appointment.chair_id,
+    Appointment.doctor_id,
+    Appointment.status_at,
+    Appointment.status_by,
+    Appointment.cancel_reason,
+)
+
+
+def _entry_of(row: Any, patient_name: str) -> BookEntry:
+    """From the columns of _COLUMNS, read without building ORM objects (a week is
+    thousands of rows)."""
     return BookEntry(
-        a.id,
-        a.patient_id,
+        row[0],
+        row[1],
         patient_name,
-        dt.datetime.fromisoformat(a.starts_at),
-        a.duration_minutes,
-        a.reason,
-        a.note,
-        a.status,
-        a.chair_id,
-        a.doctor_id,
-        a.status_at,
-        a.status_by,
-        a.cancel_reason,
+        dt.datetime.fromisoformat(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        row[11],
     )
+
+
+def _entry(a: Appointment, patient_name: str) -> BookEntry:
+    return _entry_of([getattr(a, c.key) for c in _COLUMNS], patient_name)
 
 
 class BookRepo:
@@ -132,7 +161,7 @@ class BookRepo:
         seen = access.visible_records(viewer).label("seen")
         with self.db.read() as s:
             rows = s.execute(
-                select(Appointment, Patient.first_name, Patient.last_name, seen)
+                select(*_COLUMNS, Patient.first_name, Patient.last_name, seen)
                 .join(Patient, Patient.id == Appointment.patient_id)
                 .where(
                     Appointment.starts_at >= utc_text(start - LONGEST),
@@ -140,13 +169,11 @@ class BookRepo:
                     Appointment.deleted.is_(False),
                 )
             ).all()
-        entries = [(_entry(a, display_name(fn, ln)), bool(seen)) for a, fn, ln, seen in rows]
+        n = len(_COLUMNS)
+        entries = [(_entry_of(r, display_name(r[n], r[n + 1])), bool(r[n + 2])) for r in rows]
         marked = {e.id: e for e in mark_clashes([e for e, _ in entries])}
-        shown = [
-            marked[e.id]
-            for e, seen in entries
-            if seen and e.starts_at >= start.astimezone(dt.UTC)
-        ]
+        first_instant = start.astimezone(dt.UTC)
+        shown = [marked[e.id] for e, ok in entries if ok and e.starts_at >= first_instant]
         shown.sort(key=lambda e: (e.starts_at, e.id))
         return BookPage(first, days, self.chairs(), shown)
 
@@ -166,7 +193,7 @@ class BookRepo:
         seen = access.visible_records(viewer).label("seen")
         with self.db.read() as s:
             rows = s.execute(
-                select(Appointment, Patient.first_name, Patient.last_name, seen)
+                select(*_COLUMNS, Patient.first_name, Patient.last_name, seen)
                 .join(Patient, Patient.id == Appointment.patient_id)
                 .where(
                     Appointment.starts_at >= utc_text(start - LONGEST),
@@ -175,9 +202,10 @@ class BookRepo:
                     Appointment.status.not_in(CLOSED),
                 )
             ).all()
+        n = len(_COLUMNS)
         found = [
-            _entry(a, display_name(fn, ln) if ok else "another patient")
-            for a, fn, ln, ok in rows
+            _entry_of(r, display_name(r[n], r[n + 1]) if r[n + 2] else "another patient")
+            for r in rows
         ]
         return [
             e for e in found if e.id != ignore_id and overlaps(booking, e) and shares(booking, e)

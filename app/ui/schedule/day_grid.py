@@ -9,7 +9,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.store.schedule.dto import BookEntry, BookPage
@@ -36,6 +45,11 @@ COLOURS = {
     "cancelled": "#e6e6e6",
     "no_show": "#efd0d0",
 }
+_FILL = {status: QColor(colour) for status, colour in COLOURS.items()}
+_PEN = QPen(QColor("#8aa9c8"), 1)
+_CLASH_PEN = QPen(QColor("#c62828"), 2)
+_SELECTED_PEN = QPen(QColor("#1f5fbf"), 2)
+_TEXT = QColor("#202020")
 LABELS = {
     "booked": "",
     "arrived": "Arrived",
@@ -89,6 +103,8 @@ class DayGrid(QWidget):
         self.cursor = (0, (9 * 60 - DAY_START) // SLOT)  # (column, slot)
         self.selected: str | None = None
         self._drag: _Drag | None = None
+        self._texts: dict[str, str] = {}
+        self._rects: list[QRect] = []  # of `placed`, for the current width
 
     # The model ------------------------------------------------------------------------
     def show_page(self, page: BookPage) -> None:
@@ -104,6 +120,8 @@ class DayGrid(QWidget):
     def _relayout(self) -> None:
         entries = self.page.entries if self.page else []
         self.placed = place(entries, self.columns, self.provider)
+        self._texts = {p.entry.id: entry_text(p.entry) for p in self.placed}
+        self._rects = [self.placed_rect(p) for p in self.placed]
         col, slot = self.cursor
         self.cursor = (min(col, max(len(self.columns) - 1, 0)), slot)
         if self.selected and not any(p.entry.id == self.selected for p in self.placed):
@@ -111,6 +129,10 @@ class DayGrid(QWidget):
         self.setMinimumWidth(GUTTER + len(self.columns) * self.min_column_width())
         self.setFixedHeight(HEADER + SLOTS * ROW + 1)
         self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._rects = [self.placed_rect(p) for p in self.placed]
+        super().resizeEvent(event)
 
     def min_column_width(self) -> int:
         return 46 if self.page and self.page.days > 1 else 110
@@ -147,8 +169,8 @@ class DayGrid(QWidget):
 
     def placed_at(self, pos: QPoint) -> Placed | None:
         # The last painted is on top.
-        for p in reversed(self.placed):
-            if self.placed_rect(p).contains(pos):
+        for p, rect in zip(reversed(self.placed), reversed(self._rects), strict=True):
+            if rect.contains(pos):
                 return p
         return None
 
@@ -309,10 +331,10 @@ class DayGrid(QWidget):
         small = QFont(self.font())
         small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
         p.setFont(small)
-        for item in self.placed:
-            rect = self.placed_rect(item)
+        line_h = p.fontMetrics().height()
+        for item, rect in zip(self.placed, self._rects, strict=True):
             if rect.intersects(clip):
-                self._paint_entry(p, item, rect)
+                self._paint_entry(p, item, rect, line_h)
         if self._drag is not None and self._drag.moved:
             pick = self._drag_pick(self._drag)
             if pick is not None:
@@ -331,25 +353,26 @@ class DayGrid(QWidget):
             p.drawText(QRect(r.left(), top, r.width(), HEADER), Qt.AlignmentFlag.AlignCenter,
                        c.title)
 
-    def _paint_entry(self, p: QPainter, item: Placed, rect: QRect) -> None:
+    def _paint_entry(self, p: QPainter, item: Placed, rect: QRect, line_h: int) -> None:
         e = item.entry
-        p.fillRect(rect, QColor(COLOURS.get(e.status, "#cfe3f7")))
-        if e.clash:
-            pen = QPen(QColor("#c62828"), 2)
-        elif e.id == self.selected:
-            pen = QPen(QColor("#1f5fbf"), 2)
-        else:
-            pen = QPen(QColor("#8aa9c8"), 1)
-        p.setPen(pen)
+        p.fillRect(rect, _FILL.get(e.status, _FILL["booked"]))
+        p.setPen(_CLASH_PEN if e.clash else _SELECTED_PEN if e.id == self.selected else _PEN)
         p.drawRect(rect.adjusted(0, 0, -1, -1))
-        text = entry_text(e)
-        p.setPen(QColor("#202020"))
-        font = p.font()
-        font.setStrikeOut(e.status == "cancelled")
-        p.setFont(font)
-        p.drawText(rect.adjusted(3, 1, -2, -1), Qt.TextFlag.TextWordWrap, text)
-        font.setStrikeOut(False)
-        p.setFont(font)
+        if rect.width() < 12 or rect.height() < line_h:
+            return  # too small for a word: the colour and the frame say enough
+        # Line by line, clipped to the box: wrapping text is what a busy week can't afford.
+        p.setPen(_TEXT)
+        inner = rect.adjusted(3, 1, -2, -1)
+        p.setClipRect(inner)
+        y = inner.top()
+        for line in self._texts.get(e.id, "").split("\n"):
+            if y + line_h > inner.bottom() + line_h // 2:
+                break
+            p.drawText(inner.left(), y + p.fontMetrics().ascent(), line)
+            y += line_h
+        p.setClipping(False)
+        if e.status == "cancelled":
+            p.drawLine(inner.left(), rect.center().y(), inner.right(), rect.center().y())
 
     def _paint_ghost(self, p: QPainter, pick: SlotPick) -> None:
         col = next(
@@ -370,7 +393,7 @@ class DayGrid(QWidget):
 def entry_text(e: BookEntry) -> str:
     """What an appointment says in the grid (and to a screen reader, via tests)."""
     local = e.starts_at.astimezone()
-    parts = [f"{local:%H:%M} {e.patient_name}"]
+    parts = [f"{local.hour:02d}:{local.minute:02d} {e.patient_name}"]
     if e.clash:
         parts[0] = "⚠ " + parts[0]
     if e.reason:
