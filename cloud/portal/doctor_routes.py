@@ -141,4 +141,5 @@ def send_note(request: Request, session: SessionDep, active: DoctorDep, patient_
     check_csrf(active.csrf, csrf)
     add_note(session, active.principal, patient_id=patient_id[:36], body=body,
              address=address(request))
-    return RedirectResponse(f"/doctor/patients/{patient_id[:36]}?sent=1", status_code=303)
+    return RedirectResponse(f"/doctor/patients/{patient_id[:36]}?sent=1#notes",
+                            status_code=303)
