@@ -46,27 +46,33 @@ def shares(a: BookEntry | Booking, b: BookEntry) -> bool:
     )
 
 
-def mark_clashes(entries: list[BookEntry]) -> list[BookEntry]:
-    """The entries in order of start, those that clash with another open one marked.
+Span = tuple[str, dt.datetime, dt.datetime, str | None, str | None]  # id, start, end, chair, doctor
 
-    Per chair and per provider, a sweep in order of start compares an appointment only
-    with the latest end before it: n log n for a busy week."""
-    ordered = sorted(entries, key=lambda e: (e.starts_at, e.id))
+
+def clashing_ids(spans: list[Span]) -> set[str]:
+    """Ids of the open appointments that overlap another in the same chair or with the
+    same provider. Per chair and per provider, a sweep in order of start compares each
+    with the latest end before it (n log n for a busy week)."""
     clashing: set[str] = set()
-    # key -> (the latest end so far, the appointment that ends then)
-    reach: dict[tuple[str, str], tuple[dt.datetime, str]] = {}
-    for e in ordered:
-        if not e.open:
-            continue
-        end = e.ends_at
-        for key in (("chair", e.chair_id), ("doctor", e.doctor_id)):
+    reach: dict[tuple[int, str], tuple[dt.datetime, str]] = {}  # latest end, whose
+    for span_id, start, end, chair, doctor in sorted(spans, key=lambda x: (x[1], x[0])):
+        for key in ((0, chair), (1, doctor)):
             if key[1] is None:
                 continue
             before = reach.get(key)  # type: ignore[arg-type]
-            if before is not None and before[0] > e.starts_at:
-                clashing.update((before[1], e.id))
+            if before is not None and before[0] > start:
+                clashing.update((before[1], span_id))
             if before is None or end > before[0]:
-                reach[key] = (end, e.id)  # type: ignore[index]
+                reach[key] = (end, span_id)  # type: ignore[index]
+    return clashing
+
+
+def mark_clashes(entries: list[BookEntry]) -> list[BookEntry]:
+    """The entries in order of start, those that clash with another open one marked."""
+    clashing = clashing_ids(
+        [(e.id, e.starts_at, e.ends_at, e.chair_id, e.doctor_id) for e in entries if e.open]
+    )
+    ordered = sorted(entries, key=lambda e: (e.starts_at, e.id))
     return [dataclasses.replace(e, clash=True) if e.id in clashing else e for e in ordered]
 
 
@@ -86,7 +92,7 @@ _COLUMNS = (
 )
 
 
-def _entry_of(row: Any, patient_name: str) -> BookEntry:
+def _entry_of(row: Any, patient_name: str, clash: bool = False) -> BookEntry:
     """From the columns of _COLUMNS, read without building ORM objects (a week is
     thousands of rows)."""
     return BookEntry(
@@ -103,6 +109,7 @@ def _entry_of(row: Any, patient_name: str) -> BookEntry:
         row[9],
         row[10],
         row[11],
+        clash,
     )
 
 
@@ -170,10 +177,21 @@ class BookRepo:
                 )
             ).all()
         n = len(_COLUMNS)
-        entries = [(_entry_of(r, display_name(r[n], r[n + 1])), bool(r[n + 2])) for r in rows]
-        marked = {e.id: e for e in mark_clashes([e for e, _ in entries])}
+        minute = dt.timedelta(minutes=1)
+        starts = [dt.datetime.fromisoformat(r[2]) for r in rows]
+        clashing = clashing_ids(
+            [
+                (r[0], begins, begins + r[3] * minute, r[7], r[8])
+                for r, begins in zip(rows, starts, strict=True)
+                if r[6] not in CLOSED
+            ]
+        )
         first_instant = start.astimezone(dt.UTC)
-        shown = [marked[e.id] for e, ok in entries if ok and e.starts_at >= first_instant]
+        shown = [
+            _entry_of(r, display_name(r[n], r[n + 1]), r[0] in clashing)
+            for r, begins in zip(rows, starts, strict=True)
+            if r[n + 2] and begins >= first_instant
+        ]
         shown.sort(key=lambda e: (e.starts_at, e.id))
         return BookPage(first, days, self.chairs(), shown)
 

@@ -90,3 +90,26 @@ def test_a_member_sees_his_clash_but_not_who_it_is_with(book, store) -> None:
         ("Lina Haddad", True)
     ]
     assert [e.clash for e in repo.page(v, DAY).entries] == [True, True]
+
+
+def test_the_clash_sweep_agrees_with_comparing_every_pair() -> None:
+    import random
+
+    from app.store.schedule.book_repo import clashing_ids
+
+    rnd = random.Random(15)
+    for _ in range(50):
+        spans = []
+        for i in range(40):
+            start = at(8) + dt.timedelta(minutes=5 * rnd.randrange(60))
+            end = start + dt.timedelta(minutes=rnd.choice((10, 15, 30, 60, 120)))
+            spans.append((f"a{i}", start, end, rnd.choice(("c1", "c2", None)),
+                          rnd.choice(("d1", "d2", None))))
+        expected = {
+            a[0]
+            for a in spans
+            for b in spans
+            if a is not b and a[1] < b[2] and b[1] < a[2]
+            and ((a[3] and a[3] == b[3]) or (a[4] and a[4] == b[4]))
+        }
+        assert clashing_ids(spans) == expected
