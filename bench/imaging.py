@@ -13,8 +13,12 @@ The corpus (about 200 files of every kind, some cut short or malformed on purpos
 is timed from its drop to the last file filed or listed as failed, with the settle
 and incomplete times at 0.3 s. The multi-frame thumbnail is the middle frame of the
 largest multi-frame file of the corpus, and of a 300-frame 512×512 volume (150 MB).
+The encrypted store: the 50 MB DICOM opened as the viewer opens it and thumbnailed,
+from the image store sealed with its key ÷ from the plain file, in the same run
+(runs alternated, the fastest of five of each; target ≤ 1.15). The import above goes
+through the sealed store too.
 Last line: dicom_thumb_s=<x> jpeg_thumb_s=<y> import_files_per_s=<z>
-corpus_files_per_s=<c> multiframe_thumb_s=<m>
+corpus_files_per_s=<c> multiframe_thumb_s=<m> encrypted_open_ratio=<r>
 """
 
 from __future__ import annotations
@@ -70,6 +74,30 @@ def time_thumbnail(path: Path) -> float:
     start = time.perf_counter()
     thumbnails.render(path)
     return time.perf_counter() - start
+
+
+def time_open_and_thumbnail(path: Path) -> float:
+    from app.imaging import dicom, thumbnails
+
+    start = time.perf_counter()
+    dicom.render(path)  # the viewer's picture
+    dicom.header(path)  # and what it shows beside it
+    thumbnails.render(path)
+    return time.perf_counter() - start
+
+
+def bench_encrypted_open(work: Path, dcm: Path, runs: int = 5) -> tuple[float, float]:
+    """(plain s, sealed s): the fastest of `runs` of each, alternated."""
+    from app.imaging import sealed
+    from app.imaging.cas import ImageStore
+
+    stored = ImageStore(work / "sealed-images", key=sealed.new_key()).add_file(dcm)
+    assert stored.path.read_bytes()[:8] == sealed.MAGIC
+    plain_runs, sealed_runs = [], []
+    for _ in range(runs):
+        plain_runs.append(time_open_and_thumbnail(dcm))
+        sealed_runs.append(time_open_and_thumbnail(stored.path))
+    return min(plain_runs), min(sealed_runs)
 
 
 def bench_import(work: Path, n: int, settle: float) -> tuple[float, float]:
@@ -210,6 +238,10 @@ def main() -> None:
         dicom_s, jpeg_s = max(dicom_runs), max(jpeg_runs)
         print("thumbnails (s): DICOM " + ", ".join(f"{t:.3f}" for t in dicom_runs)
               + "; JPEG " + ", ".join(f"{t:.3f}" for t in jpeg_runs))
+        plain_s, sealed_s = bench_encrypted_open(work, dcm)
+        ratio = sealed_s / plain_s
+        print(f"open + thumbnail of the DICOM: plain {plain_s:.3f} s, encrypted store "
+              f"{sealed_s:.3f} s (ratio {ratio:.3f})")
         elapsed, working = bench_import(work, args.files, args.settle)
         rate = args.files / elapsed
         print(f"import: {args.files} files in {elapsed:.2f} s ({rate:.0f}/s; "
@@ -228,7 +260,8 @@ def main() -> None:
               f"300×512² volume ({volume.stat().st_size / 1e6:.0f} MB) {volume_thumb:.3f}")
         print(f"dicom_thumb_s={dicom_s:.3f} jpeg_thumb_s={jpeg_s:.3f} "
               f"import_files_per_s={rate:.1f} corpus_files_per_s={corpus_rate:.1f} "
-              f"multiframe_thumb_s={max(corpus_thumb, volume_thumb):.3f}")
+              f"multiframe_thumb_s={max(corpus_thumb, volume_thumb):.3f} "
+              f"encrypted_open_ratio={ratio:.3f}")
 
 
 if __name__ == "__main__":
