@@ -20,19 +20,24 @@ from cloud.portal.web import (
     CurrentDep,
     DoctorDep,
     address,
+    back_to,
     check_csrf,
     check_pre,
     clear_cookie,
     cookie_name,
+    doctor_session,
     listed,
     login_refused,
     pre_token,
     render,
+    set_cookie,
     signed_in,
+    start_session,
 )
 
 router = APIRouter(include_in_schema=False)
 F = Annotated[str, Form(max_length=200)]
+Note = Annotated[str, Form(max_length=4000)]
 
 
 @router.get("/")
@@ -41,10 +46,12 @@ def root() -> Response:
 
 
 @router.get("/doctor/")
-def login_form(request: Request, active: CurrentDep) -> Response:
+def login_form(request: Request, active: CurrentDep, next: str = "",
+               expired: int = 0) -> Response:
     if active is not None and active.principal.is_doctor:
-        return RedirectResponse("/doctor/patients", status_code=303)
-    return render(request, "doctor_login.html", pre=pre_token(request))
+        return RedirectResponse(back_to(next), status_code=303)
+    return render(request, "doctor_login.html", pre=pre_token(request),
+                  next=back_to(next), expired=bool(expired))
 
 
 @router.get("/doctor/login")
@@ -55,16 +62,24 @@ def login_address() -> Response:
 
 @router.post("/doctor/login")
 def login(request: Request, session: SessionDep, installation_id: F, login_password: F,
-          user: F, password: F, csrf: F = "") -> Response:
+          user: F, password: F, csrf: F = "", next: F = "", note: Note = "") -> Response:
     check_pre(request, csrf)
+    home = back_to(next)
     try:
         principal = auth.doctor(session, installation_id=installation_id.strip(),
                                 login_password=login_password, user=user, password=password,
                                 address=address(request))
     except auth.LoginRefused as exc:
-        return login_refused(request, "doctor_login.html", exc,
-                             installation_id=installation_id, user_name=user)
-    return signed_in(request, session, principal, "/doctor/patients")
+        return login_refused(request, "doctor_login.html", exc, installation_id=installation_id,
+                             user_name=user, next=home, note=note)
+    if not note.strip() or home == "/doctor/patients":
+        return signed_in(request, session, principal, home)
+    # The note typed before the session ran out goes back into the box of the same
+    # patient's page, for the doctor to read over and save.
+    token, active = start_session(request, session, principal)
+    page = show_patient(request, session, active, home.rsplit("/", 1)[1], draft=note)
+    set_cookie(request, page, token)
+    return page
 
 
 @router.post("/doctor/logout")
@@ -136,10 +151,18 @@ def patient_page(request: Request, session: SessionDep, active: DoctorDep,
 
 
 @router.post("/doctor/patients/{patient_id}/notes")
-def send_note(request: Request, session: SessionDep, active: DoctorDep, patient_id: str,
-              body: Annotated[str, Form(max_length=4000)], csrf: F = "") -> Response:
+def send_note(request: Request, session: SessionDep, active: CurrentDep, patient_id: str,
+              body: Note, csrf: F = "") -> Response:
+    if active is None:
+        # The session ran out while the note was typed: sign in again, the note kept.
+        return render(request, "doctor_login.html", 401, pre=pre_token(request),
+                      expired=True, next=back_to(f"/doctor/patients/{patient_id[:36]}"),
+                      note=body)
+    active = doctor_session(request, active)
     check_csrf(active.csrf, csrf)
-    add_note(session, active.principal, patient_id=patient_id[:36], body=body,
+    # browsers send a textarea's line breaks as CRLF; the clinic's notes use LF
+    add_note(session, active.principal, patient_id=patient_id[:36],
+             body=body.replace("\r\n", "\n"),
              address=address(request))
     return RedirectResponse(f"/doctor/patients/{patient_id[:36]}?sent=1#notes",
                             status_code=303)

@@ -8,6 +8,7 @@ import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -70,10 +71,22 @@ def current(request: Request, session: SessionDep) -> Active | None:
 CurrentDep = Annotated[Active | None, Depends(current)]
 
 
-def doctor_session(active: CurrentDep) -> Active:
-    if active is None or not active.principal.is_doctor:
-        raise NeedLogin("/doctor/")
-    return active
+PATIENT_PAGE = re.compile(r"/doctor/patients/[0-9A-Za-z-]{1,36}")
+
+
+def back_to(path: str) -> str:
+    """Where to go after signing in: a patient's page asked for, else the list."""
+    return path if PATIENT_PAGE.fullmatch(path) else "/doctor/patients"
+
+
+def doctor_session(request: Request, active: CurrentDep) -> Active:
+    if active is not None and active.principal.is_doctor:
+        return active
+    if active is None and PATIENT_PAGE.fullmatch(request.url.path):
+        # a session that ran out (or none yet): sign in, then back to this patient
+        expired = "&expired=1" if request.cookies.get(cookie_name(request)) else ""
+        raise NeedLogin(f"/doctor/?{urlencode({'next': request.url.path})}{expired}")
+    raise NeedLogin("/doctor/")
 
 
 def patient_session(active: CurrentDep) -> Active:
@@ -159,11 +172,18 @@ def login_refused(request: Request, template: str, exc: Any, **form: str) -> Res
 def signed_in(request: Request, session: Any, principal: Any, home: str) -> Response:
     """A fresh session for `principal` (any older one of this browser ends) and the way
     to its first page."""
-    sessions.end(session, request.cookies.get(cookie_name(request)))
-    token, _csrf = sessions.start(session, principal)
+    token, _active = start_session(request, session, principal)
     response = RedirectResponse(home, status_code=303)
     set_cookie(request, response, token)
     return response
+
+
+def start_session(request: Request, session: Any, principal: Any) -> tuple[str, Active]:
+    """A fresh session for `principal`, ending this browser's older one: (cookie token,
+    the session as pages see it)."""
+    sessions.end(session, request.cookies.get(cookie_name(request)))
+    token, csrf = sessions.start(session, principal)
+    return token, Active(principal, csrf)
 
 
 def to_login(exc: NeedLogin) -> Response:

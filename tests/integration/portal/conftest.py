@@ -25,13 +25,19 @@ DESKTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture(params=BACKENDS)
-def portal_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+def portal_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The database URL of the cloud process (tests reach in only to age sessions)."""
     with database_url(request.param, tmp_path) as url:
-        srv = start_server(tmp_path / "data", {"DATABASE_URL": url})
-        try:
-            yield srv
-        finally:
-            stop_server(srv)
+        yield url
+
+
+@pytest.fixture
+def portal_server(portal_db: str, tmp_path: Path) -> Iterator[Server]:
+    srv = start_server(tmp_path / "data", {"DATABASE_URL": portal_db})
+    try:
+        yield srv
+    finally:
+        stop_server(srv)
 
 
 @pytest.fixture
