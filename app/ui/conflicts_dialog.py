@@ -22,7 +22,7 @@ from app.store.sync.conflicts_repo import ConflictRow, ConflictsRepo
 from app.store.sync.unapplied_repo import UnappliedRepo, UnappliedRow
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp
-from app.ui.table_model import Column, RowRole, RowTableModel
+from app.ui.widgets.table_model import Column, RowRole, RowTableModel
 
 
 def _show(value: Any) -> str:

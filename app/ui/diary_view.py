@@ -15,11 +15,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import AppointmentRow, DiaryDay, DiaryPayment, VisitRow
-from app.ui import formatting
 from app.ui.context import AppContext
-from app.ui.date_box import DateBox
 from app.ui.ops import ReadOp
-from app.ui.table_model import Column, RowTableModel, table_view
+from app.ui.widgets import formatting
+from app.ui.widgets.date_box import DateBox
+from app.ui.widgets.table_model import Column, RowTableModel, table_view
 
 DIARY_VISITS: list[Column[VisitRow]] = [
     Column("Patient", lambda v: v.patient_name),

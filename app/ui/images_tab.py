@@ -33,10 +33,10 @@ from app.imaging.thumbnails import ThumbnailCache
 from app.store.dto import VisitRow
 from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
 from app.store.images.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages, Staged
-from app.ui import plain_text
 from app.ui.context import AppContext
 from app.ui.images_model import THUMB, ImageRole, ImagesModel
 from app.ui.ops import ReadOp, WriteOp
+from app.ui.widgets import plain_text
 
 NEW_RECORD = "__new__"
 

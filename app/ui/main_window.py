@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
 
 from app.platform.paths import config_dir
 from app.store.dto import UserRow
-from app.ui import plain_text
 from app.ui.acquisition_status import AcquisitionStatus
 from app.ui.agent_status import AgentStatusWidget
 from app.ui.context import AppContext, ExternalChanges
@@ -27,7 +26,8 @@ from app.ui.patient_dialog import PatientDialog
 from app.ui.patient_list_view import PatientListView
 from app.ui.patient_page import PatientPage
 from app.ui.schedule.book_view import BookView
-from app.ui.screen_fit import resize_to_fit
+from app.ui.widgets import plain_text
+from app.ui.widgets.screen_fit import resize_to_fit
 
 FIRST_SIZE = QSize(1100, 720)
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from app.store.patients.notes_repo import NoteRow, NotesRepo
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp
-from app.ui.table_model import Column, RowTableModel
+from app.ui.widgets.table_model import Column, RowTableModel
 
 
 def _when(n: NoteRow) -> str:

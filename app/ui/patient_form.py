@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.core.patient_rules import LABELS
 from app.store.dto import PatientDetail
-from app.ui.formatting import GENDER_LABELS
+from app.ui.widgets.formatting import GENDER_LABELS
 
 LEFT = ("first_name", "last_name", "gender", "birth_date", "mobile", "landline", "email")
 RIGHT = ("id_number", "insurance_card_number", "card_number", "case_types", "address", "note")

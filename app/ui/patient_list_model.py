@@ -9,8 +9,8 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from app.core.phone import format_phone
 from app.store.dto import PatientRow
-from app.ui import formatting
-from app.ui.table_model import Column, RowTableModel
+from app.ui.widgets import formatting
+from app.ui.widgets.table_model import Column, RowTableModel
 
 COLUMNS: list[Column[PatientRow]] = [
     Column("Name", lambda r: r.display_name),

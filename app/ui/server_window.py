@@ -33,10 +33,8 @@ from app.platform.secrets import SecretStore
 from app.store.dto import PatientFilter
 from app.store.sync.agent_repo import AgentRepo, AgentStatus
 from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
-from app.ui import plain_text
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp, user_message
-from app.ui.screen_fit import resize_to_fit
 from app.ui.server_dialogs import (
     ACCOUNT_COLUMNS,
     ExpiryDialog,
@@ -47,7 +45,9 @@ from app.ui.server_dialogs import (
 )
 from app.ui.server_portal_panel import PortalPanel
 from app.ui.server_service import Account, ServerAdmin, ServerState
-from app.ui.table_model import RowTableModel
+from app.ui.widgets import plain_text
+from app.ui.widgets.screen_fit import resize_to_fit
+from app.ui.widgets.table_model import RowTableModel
 
 
 class ServerWindow(QDialog):

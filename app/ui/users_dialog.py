@@ -32,7 +32,7 @@ from app.store.errors import StoreError
 from app.ui.context import AppContext
 from app.ui.ops import ReadOp, WriteOp
 from app.ui.server_dialogs import password_field
-from app.ui.table_model import Column, RowTableModel, table_view
+from app.ui.widgets.table_model import Column, RowTableModel, table_view
 
 ROLE_NAMES = {"admin": "Administrator", "member": "Member"}
 USER_COLUMNS: list[Column[UserRow]] = [

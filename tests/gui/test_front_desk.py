@@ -7,8 +7,8 @@ import datetime as dt
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QPlainTextEdit
 
-from app.ui.form_dialog import FormDialog
 from app.ui.patient_dialog import PatientDialog
+from app.ui.widgets.form_dialog import FormDialog
 
 
 def visible_names(window) -> list[str]:

@@ -8,7 +8,7 @@ import threading
 import shiboken6
 
 from app.ui.ops import OpRunner, ReadOp
-from app.ui.table_model import Column, RowTableModel
+from app.ui.widgets.table_model import Column, RowTableModel
 
 
 def test_a_result_for_a_deleted_model_is_dropped_quietly(qtbot, capsys) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QDate
 
 from app.core.money import parse_amount
-from app.ui.form_dialog import FormDialog
+from app.ui.widgets.form_dialog import FormDialog
 from tests.gui.test_front_desk import shown
 
 

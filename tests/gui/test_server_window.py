@@ -272,7 +272,7 @@ def test_a_connection_made_in_a_terminal_shows_in_the_open_server_window(
 def test_the_server_window_fits_a_1280x720_display(ctx: Any, qtbot: Any) -> None:
     from PySide6.QtCore import QSize
 
-    from app.ui.screen_fit import FRAME_ALLOWANCE, fitted
+    from app.ui.widgets.screen_fit import FRAME_ALLOWANCE, fitted
 
     room = QSize(1280, 720 - 30)  # a task bar of 30 pixels
     for registered in (False, True):

@@ -168,7 +168,7 @@ def test_the_status_bar_is_on_screen_at_first_start(window, qtbot):
     from PySide6.QtCore import QSize
 
     from app.ui.main_window import FIRST_SIZE
-    from app.ui.screen_fit import FRAME_ALLOWANCE, fitted
+    from app.ui.widgets.screen_fit import FRAME_ALLOWANCE, fitted
 
     screen = window.screen().availableGeometry()
     assert window.height() + FRAME_ALLOWANCE <= screen.height()

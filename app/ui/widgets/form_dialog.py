@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.context import AppContext
-from app.ui.date_box import DateBox, DateTimeBox
 from app.ui.ops import WriteOp
+from app.ui.widgets.date_box import DateBox, DateTimeBox
 
 
 @dataclass(frozen=True)

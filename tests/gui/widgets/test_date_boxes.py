@@ -6,8 +6,8 @@ import datetime as dt
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 
-from app.ui.date_box import DateBox
-from app.ui.form_dialog import FormDialog
+from app.ui.widgets.date_box import DateBox
+from app.ui.widgets.form_dialog import FormDialog
 from tests.gui.test_front_desk import shown
 
 

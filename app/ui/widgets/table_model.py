@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from app.ui import plain_text
+from app.ui.widgets import plain_text
 
 R = TypeVar("R")
 RowRole = Qt.ItemDataRole.UserRole + 1
