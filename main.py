@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         args.database = os.path.join(scratch, "self-test.chairside")
         args.allow_key_file = True
         args.auto_login = "selftest:self-test-password"
-    from app.ui.application import run
+    from app.ui.shell.application import run
 
     code = run(args)
     if args.self_test:

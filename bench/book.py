@@ -103,9 +103,9 @@ def main() -> None:
     from app.store.db import open_database
     from app.store.schedule.dto import Booking
     from app.store.services import Store
-    from app.ui.context import AppContext
-    from app.ui.ops import OpRunner
     from app.ui.schedule.book_view import BookView
+    from app.ui.shell.context import AppContext
+    from app.ui.shell.ops import OpRunner
 
     app = QApplication.instance() or QApplication([])
     db = open_database(path, secret_store(), create=False)

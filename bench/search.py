@@ -168,9 +168,9 @@ def measure_ui(
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QWidget
 
-    from app.ui.context import AppContext
-    from app.ui.ops import OpRunner
     from app.ui.patient_list_view import PatientListView
+    from app.ui.shell.context import AppContext
+    from app.ui.shell.ops import OpRunner
 
     def type_key(widget: QWidget, ch: str) -> None:
         if ch.isascii():

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.imaging import acquisition
-from app.ui.context import AppContext
+from app.ui.shell.context import AppContext
 
 
 class AcquisitionFolderDialog(QDialog):

@@ -9,8 +9,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp
 
 
 class AcquisitionStatus(QLabel):

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.store.sync.agent_repo import AgentRepo, AgentStatus
 from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp
 
 
 def agent_command(db_path: Path) -> list[str]:

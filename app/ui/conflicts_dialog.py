@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 from app.core.patient_rules import LABELS
 from app.store.sync.conflicts_repo import ConflictRow, ConflictsRepo
 from app.store.sync.unapplied_repo import UnappliedRepo, UnappliedRow
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.table_model import Column, RowRole, RowTableModel
 
 

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import AppointmentRow, DiaryDay, DiaryPayment, VisitRow
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp
 from app.ui.widgets import formatting
 from app.ui.widgets.date_box import DateBox
 from app.ui.widgets.table_model import Column, RowTableModel, table_view

@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 from app.imaging import classify, dicom, mesh, sealed, series, thumbnails
 from app.imaging.errors import ImagingError
 from app.store.images.images_repo import ImageRow
-from app.ui.context import AppContext
 from app.ui.mesh_view import MeshView
-from app.ui.ops import ReadOp
 from app.ui.picture_view import PictureView
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp
 
 VIEW_FIT = 4096  # long side decoded for viewing; enough for any screen at 2× zoom
 KIND_LABELS = {

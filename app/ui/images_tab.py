@@ -33,9 +33,9 @@ from app.imaging.thumbnails import ThumbnailCache
 from app.store.dto import VisitRow
 from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
 from app.store.images.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages, Staged
-from app.ui.context import AppContext
 from app.ui.images_model import THUMB, ImageRole, ImagesModel
-from app.ui.ops import ReadOp, WriteOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import plain_text
 
 NEW_RECORD = "__new__"
@@ -66,7 +66,7 @@ def pictures_folder() -> str:
     """Where "Add images…" opens: the last folder used on this PC, else Pictures."""
     from PySide6.QtCore import QStandardPaths
 
-    from app.ui.main_window import window_settings
+    from app.ui.shell.main_window import window_settings
 
     last = str(window_settings().value("images/last_folder", "") or "")
     if last and Path(last).is_dir():
@@ -77,7 +77,7 @@ def pictures_folder() -> str:
 
 
 def remember_folder(path: Path) -> None:
-    from app.ui.main_window import window_settings
+    from app.ui.shell.main_window import window_settings
 
     settings = window_settings()
     settings.setValue("images/last_folder", str(path))

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.patients.notes_repo import NoteRow, NotesRepo
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.table_model import Column, RowTableModel
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.store.images.offline_images_repo import OfflineImagesRepo
-from app.ui.context import AppContext
-from app.ui.ops import WriteOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import WriteOp
 
 
 class OfflineImagesPrompt(QDialog):

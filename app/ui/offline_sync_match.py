@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from app.store.dto import PatientFilter, PatientRow
 from app.store.images.offline_images_repo import Match, OfflineImagesRepo, OfflinePatient
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp
 
 
 def _born(birth_date: str | None) -> str:

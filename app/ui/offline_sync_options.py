@@ -25,8 +25,8 @@ from app.store.images.offline_images_repo import (
     ProcedureOptions,
     Provider,
 )
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp
 
 
 def parse_fee(text: str) -> int:

@@ -29,8 +29,8 @@ from app.store.images.offline_images_repo import (
     ProcedureState,
 )
 from app.store.sync.agent_repo import AgentRepo, AgentStatus
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp
 
 POLL_MS = 500
 MARKS = {  # state: (mark, style)

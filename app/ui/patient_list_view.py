@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import PatientFilter, PatientRow
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, user_message
 from app.ui.patient_list_model import NAME_COLUMN, SORTABLE, PatientListModel, sort_column
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, user_message
 from app.ui.widgets.date_box import DateBox
 from app.ui.widgets.formatting import GENDER_LABELS
 from app.ui.widgets.table_model import RowRole

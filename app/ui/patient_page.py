@@ -22,15 +22,15 @@ from app.core.medical_alert import alert_text
 from app.core.patient_rules import LABELS
 from app.core.phone import format_phone
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
-from app.ui.context import AppContext
 from app.ui.images_tab import ImagesTab
-from app.ui.ops import ReadOp, WriteOp
 from app.ui.patient_dialog import BASIC, CLINICAL, PatientDialog
 from app.ui.record_forms import (
     agreement_dialog,
     payment_dialog,
     visit_dialog,
 )
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import formatting
 from app.ui.widgets.date_box import DateBox
 from app.ui.widgets.table_model import Column, RowRole, RowTableModel, table_view

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.money import parse_amount
 from app.store.patients.records_repo import OverpaymentError
-from app.ui.context import AppContext
+from app.ui.shell.context import AppContext
 from app.ui.widgets.form_dialog import Field, FormDialog
 
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 from app.imaging.recovery import RecoveredSet, RecoveryFolder
 from app.store.dto import VisitRow
 from app.store.images.images_repo import AddReport, ImagesRepo
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp
 
 NEW_RECORD = "__new__"
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.platform.secrets import SecretStore
 from app.store import recovery_code
-from app.ui.ops import OpRunner, ReadOp, user_message
+from app.ui.shell.ops import OpRunner, ReadOp, user_message
 
 EXPLAIN = (
     "Keep this recovery code on paper, away from this computer. If this computer's "

@@ -33,8 +33,6 @@ from app.platform.secrets import SecretStore
 from app.store.dto import PatientFilter
 from app.store.sync.agent_repo import AgentRepo, AgentStatus
 from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp, user_message
 from app.ui.server_dialogs import (
     ACCOUNT_COLUMNS,
     ExpiryDialog,
@@ -45,6 +43,8 @@ from app.ui.server_dialogs import (
 )
 from app.ui.server_portal_panel import PortalPanel
 from app.ui.server_service import Account, ServerAdmin, ServerState
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp, user_message
 from app.ui.widgets import plain_text
 from app.ui.widgets.screen_fit import resize_to_fit
 from app.ui.widgets.table_model import RowTableModel

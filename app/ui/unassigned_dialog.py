@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from app.store.dto import PatientFilter, PatientRow
 from app.store.images.acquisition_repo import AcquisitionRepo, InboxRow
 from app.store.images.images_repo import AddReport, ImageRow
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import formatting
 from app.ui.widgets.table_model import Column, RowRole, RowTableModel
 

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from app.store.sync.agent_repo import AgentRepo
 from app.store.sync.upload_list_repo import ChangeItem, ImageItem, QueueCounts, UploadListRepo
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.formatting import local_time
 from app.ui.widgets.table_model import Column, RowRole, RowTableModel, table_view
 

@@ -9,9 +9,9 @@ import keyring.backends.fail
 import pytest
 
 from app.ui import agent_status
-from app.ui.context import AppContext
-from app.ui.main_window import MainWindow
-from app.ui.ops import OpRunner
+from app.ui.shell.context import AppContext
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.ops import OpRunner
 
 
 @pytest.fixture

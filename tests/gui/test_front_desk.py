@@ -231,7 +231,7 @@ def test_agreement_remaining_and_expired_mark(window, qtbot, ctx) -> None:
 
 
 def test_window_remembers_its_size(ctx, qtbot) -> None:
-    from app.ui.main_window import MainWindow
+    from app.ui.shell.main_window import MainWindow
 
     first = MainWindow(ctx)
     qtbot.addWidget(first)

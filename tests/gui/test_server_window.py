@@ -225,9 +225,9 @@ def test_server_window_warns_about_an_insecure_keyring(ctx: Any, qtbot: Any) -> 
 
 
 def test_server_menu_is_for_admins_only(window: Any, store: Any, qapp: Any) -> None:
-    from app.ui.context import AppContext
-    from app.ui.main_window import MainWindow
-    from app.ui.ops import OpRunner
+    from app.ui.shell.context import AppContext
+    from app.ui.shell.main_window import MainWindow
+    from app.ui.shell.ops import OpRunner
 
     assert window.server_action.text() == "&Server…"
     member = store.users.create("nina", "Nina", "correct horse", "member")

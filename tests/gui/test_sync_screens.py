@@ -167,7 +167,7 @@ def test_status_bar_upload_list_and_server_window_count_the_same_things(
 def test_the_status_bar_is_on_screen_at_first_start(window, qtbot):
     from PySide6.QtCore import QSize
 
-    from app.ui.main_window import FIRST_SIZE
+    from app.ui.shell.main_window import FIRST_SIZE
     from app.ui.widgets.screen_fit import FRAME_ALLOWANCE, fitted
 
     screen = window.screen().availableGeometry()

@@ -9,9 +9,9 @@ from app.core.hlc import Clock
 from app.core.ids import new_id
 from app.store.sync.sync_repo import SyncRepo
 from app.store.users.users_repo import _hasher
-from app.ui.context import AppContext
-from app.ui.main_window import MainWindow
-from app.ui.ops import OpRunner
+from app.ui.shell.context import AppContext
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.ops import OpRunner
 from app.ui.users_dialog import UserForm, UsersDialog
 
 WAIT = 10_000
@@ -251,7 +251,7 @@ def test_a_signed_in_user_merged_into_his_namesake_sees_what_is_his(
 
 
 def test_the_sign_in_dialog_offers_the_practices_users(store, admin, qtbot) -> None:
-    from app.ui.login_dialog import LoginDialog
+    from app.ui.shell.login_dialog import LoginDialog
 
     store.users.create("drlee", "Dr Lee", "lee-secret-1", "member", by=admin.viewer())
     kim = store.users.create("drkim", "Dr Kim", "kim-secret-1", "member", by=admin.viewer())

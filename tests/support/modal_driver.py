@@ -14,7 +14,7 @@ from typing import TypeVar
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
-from app.ui.main_window import MainWindow
+from app.ui.shell.main_window import MainWindow
 
 Step = Callable[[], bool]
 W = TypeVar("W", bound=QWidget)

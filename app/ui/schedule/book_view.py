@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
 
 from app.store.dto import UserRow
 from app.store.schedule.dto import BookEntry, Booking, BookPage
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp
 from app.ui.schedule.booking_dialog import BookingDialog
 from app.ui.schedule.booking_flow import BookingFlow
 from app.ui.schedule.cancel_dialog import CancelDialog
 from app.ui.schedule.day_grid import DayGrid, SlotPick
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.date_box import DateBox
 
 CHANGES = {"appointments"}

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 
 from app.store.dto import PatientFilter, PatientRow, UserRow
 from app.store.schedule.dto import BookEntry, Booking, ChairRow
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp
 from app.ui.schedule.day_grid import LABELS, SlotPick
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp
 
 # The status buttons of an open appointment: (status, label, object name).
 STATUS_BUTTONS = (

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.store.dto import UserRow
 from app.store.schedule.dto import BookEntry, Booking, ChairRow
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp, user_message
 from app.ui.schedule.booking_dialog import BookingDialog
 from app.ui.schedule.day_grid import SlotPick
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp, user_message
 
 CHANGES = {"appointments"}
 

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.schedule.dto import ChairRow
-from app.ui.context import AppContext
-from app.ui.ops import ReadOp, WriteOp, user_message
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, WriteOp, user_message
 
 
 class ChairsDialog(QDialog):

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.context import AppContext
-from app.ui.ops import WriteOp
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import WriteOp
 from app.ui.widgets.date_box import DateBox, DateTimeBox
 
 

@@ -140,10 +140,10 @@ def test_as_users_see_it_drlee_made_on_both_pcs_signs_in_and_sees_all_his_patien
     """The users window on PC 1, the sign-in dialog and patient list on PC 2."""
     from PySide6.QtCore import Qt
 
-    from app.ui.context import AppContext
-    from app.ui.login_dialog import LoginDialog
-    from app.ui.main_window import MainWindow
-    from app.ui.ops import OpRunner
+    from app.ui.shell.context import AppContext
+    from app.ui.shell.login_dialog import LoginDialog
+    from app.ui.shell.main_window import MainWindow
+    from app.ui.shell.ops import OpRunner
     from app.ui.users_dialog import UsersDialog
     from tests.gui.test_users_dialog import fill, save
 

@@ -19,13 +19,13 @@ from app.store.images.images_repo import ImagesRepo
 from app.store.models import Patient, RecordImage, Visit
 from app.store.settings_repo import SettingsRepo
 from app.store.sync.agent_repo import AgentRepo
-from app.ui.context import AppContext
-from app.ui.main_window import MainWindow
 from app.ui.offline_images_prompt import OfflineImagesPrompt
 from app.ui.offline_sync_wizard import OfflineSyncWizard
-from app.ui.ops import OpRunner
 from app.ui.patient_dialog import PatientDialog
 from app.ui.recovered_images_dialog import RecoveredImagesDialog
+from app.ui.shell.context import AppContext
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.ops import OpRunner
 from tests.integration.agent.conftest import PC
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.unit.imaging import samples

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QLabel
 
 from app.platform.secrets import SecretStore
 from app.store.patients.notes_repo import NotesRepo
-from app.ui.context import AppContext
-from app.ui.main_window import MainWindow
 from app.ui.notes_dialog import NoteReminder, NotesDialog
-from app.ui.ops import OpRunner
+from app.ui.shell.context import AppContext
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.ops import OpRunner
 from sync_agent import connection
 from sync_agent.reconcile_job import reconcile
 from tests.conftest import _KEYRING

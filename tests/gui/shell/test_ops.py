@@ -7,7 +7,7 @@ import threading
 
 import shiboken6
 
-from app.ui.ops import OpRunner, ReadOp
+from app.ui.shell.ops import OpRunner, ReadOp
 from app.ui.widgets.table_model import Column, RowTableModel
 
 

@@ -28,11 +28,11 @@ from app.store.dto import UserRow
 from app.store.errors import InsecureKeyringError, MissingKeyError, StoreError, WrongKeyError
 from app.store.services import Store
 from app.ui import recovery_code_dialog
-from app.ui.context import AppContext
-from app.ui.login_dialog import CreateAdminDialog, LoginDialog
-from app.ui.main_window import MainWindow
-from app.ui.ops import OpRunner, ReadOp
-from app.ui.practice_files import (
+from app.ui.shell.context import AppContext
+from app.ui.shell.login_dialog import CreateAdminDialog, LoginDialog
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.ops import OpRunner, ReadOp
+from app.ui.shell.practice_files import (
     choose_database,
     choose_known_database,
     new_database_path,

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.store.dto import UserRow, Viewer
 from app.store.services import Store
-from app.ui.ops import OpRunner
+from app.ui.shell.ops import OpRunner
 
 
 class ExternalChanges(QObject):

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QInputDialog, QLabe
 
 import main
 from app.platform import paths
-from app.ui.login_dialog import CreateAdminDialog, LoginDialog
-from tests.gui.test_start_up import PASSWORD, _ok, _quit, _type
+from app.ui.shell.login_dialog import CreateAdminDialog, LoginDialog
+from tests.gui.shell.test_start_up import PASSWORD, _ok, _quit, _type
 from tests.support.modal_driver import (
     ModalDriver,
     keep_the_recovery_code,

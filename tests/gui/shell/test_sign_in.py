@@ -10,11 +10,11 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from app.store.dto import PatientFilter
-from app.ui.context import AppContext
-from app.ui.login_dialog import CreateAdminDialog, LoginDialog
-from app.ui.main_window import MainWindow
+from app.ui.shell.context import AppContext
+from app.ui.shell.login_dialog import CreateAdminDialog, LoginDialog
+from app.ui.shell.main_window import MainWindow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_first_run_creates_the_administrator(store, qtbot) -> None:
@@ -60,7 +60,7 @@ def test_sign_in_refuses_a_wrong_password_in_plain_words(store, admin, qtbot) ->
 
 
 def test_a_member_sees_only_his_patients_in_the_list(store, admin, qtbot) -> None:
-    from app.ui.ops import OpRunner
+    from app.ui.shell.ops import OpRunner
 
     member = store.users.create("nadia", "Dr Nadia", "member-password", "member")
     store.patients.create(
