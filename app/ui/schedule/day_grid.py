@@ -120,8 +120,8 @@ class DayGrid(QWidget):
     def _relayout(self) -> None:
         entries = self.page.entries if self.page else []
         self.placed = place(entries, self.columns, self.provider)
-        self._texts = {p.entry.id: entry_text(p.entry) for p in self.placed}
-        self._rects = [self.placed_rect(p) for p in self.placed]
+        self._texts = {}  # filled as boxes big enough for words are painted
+        self._layout_rects()
         col, slot = self.cursor
         self.cursor = (min(col, max(len(self.columns) - 1, 0)), slot)
         if self.selected and not any(p.entry.id == self.selected for p in self.placed):
@@ -131,7 +131,7 @@ class DayGrid(QWidget):
         self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self._rects = [self.placed_rect(p) for p in self.placed]
+        self._layout_rects()
         super().resizeEvent(event)
 
     def min_column_width(self) -> int:
@@ -149,13 +149,18 @@ class DayGrid(QWidget):
         x = GUTTER + int(column * w)
         return QRect(x, HEADER + slot * ROW, int((column + 1) * w) - int(column * w), slots * ROW)
 
-    def placed_rect(self, p: Placed) -> QRect:
-        col = self.slot_rect(p.column, 0)
-        lane_w = col.width() / p.lanes
+    def placed_rect(self, p: Placed, column_width: float | None = None) -> QRect:
+        w = column_width or self.column_width()
+        col_left = GUTTER + int(p.column * w)
+        lane_w = (GUTTER + int((p.column + 1) * w) - col_left) / p.lanes
         top = HEADER + (p.start_min - DAY_START) * ROW // SLOT
         bottom = HEADER + (p.end_min - DAY_START) * ROW // SLOT
-        left = col.left() + int(p.lane * lane_w)
+        left = col_left + int(p.lane * lane_w)
         return QRect(left + 2, top + 1, int(lane_w) - 4, max(bottom - top - 2, 6))
+
+    def _layout_rects(self) -> None:
+        w = self.column_width()
+        self._rects = [self.placed_rect(p, w) for p in self.placed]
 
     def entry_rect(self, entry_id: str) -> QRect:
         return next(self.placed_rect(p) for p in self.placed if p.entry.id == entry_id)
@@ -365,7 +370,10 @@ class DayGrid(QWidget):
         inner = rect.adjusted(3, 1, -2, -1)
         p.setClipRect(inner)
         y = inner.top()
-        for line in self._texts.get(e.id, "").split("\n"):
+        text = self._texts.get(e.id)
+        if text is None:
+            text = self._texts[e.id] = entry_text(e)
+        for line in text.split("\n"):
             if y + line_h > inner.bottom() + line_h // 2:
                 break
             p.drawText(inner.left(), y + p.fontMetrics().ascent(), line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.store.schedule.dto import BookEntry, BookPage, ChairRow
 
@@ -48,7 +49,10 @@ def columns_of(page: BookPage, chairs: list[ChairRow] | None = None) -> list[Gri
     return out
 
 
+@lru_cache(maxsize=4096)
 def local_minutes(when: dt.datetime) -> tuple[dt.date, int]:
+    """The local day and minute of an instant (cached: the chairs of a busy practice
+    share their start times, and the time zone lookup is what costs)."""
     local = when.astimezone()
     return local.date(), local.hour * 60 + local.minute
 
@@ -65,33 +69,39 @@ def place(
         if provider and e.doctor_id != provider:
             continue
         day, start = local_minutes(e.starts_at)
-        chair = e.chair_id if e.chair_id in known else None
-        col = index.get((day, chair))
+        col = index.get((day, e.chair_id if e.chair_id in known else None))
         if col is None:
             continue
-        end = start + e.duration_minutes
-        start, end = max(start, DAY_START), min(end, DAY_END)
-        if end <= start:
-            end = start + SLOT  # outside the hours shown: still reachable at the edge
-            start, end = min(start, DAY_END - SLOT), min(end, DAY_END)
+        end = min(start + e.duration_minutes, DAY_END)
+        start = max(start, DAY_START)
+        if end <= start:  # outside the hours shown: still reachable at the edge
+            start = min(start, DAY_END - SLOT)
+            end = start + SLOT
         by_column.setdefault(col, []).append((e, start, end))
     out: list[Placed] = []
     for col, items in by_column.items():
         items.sort(key=lambda t: (t[1], t[0].id))
+        # A group is a run of appointments that overlap one another in a chain; its
+        # lanes split the column's width. Only those still running are compared.
         group: list[tuple[BookEntry, int, int, int]] = []
-        group_end = -1
+        running: list[tuple[int, int]] = []  # (end, lane)
         for e, start, end in items:
-            if group and start >= group_end:
+            running = [r for r in running if r[0] > start]
+            if not running and group:
                 out += _close(group, col)
                 group = []
-            busy = {lane for _, _, gend, lane in group if gend > start}
-            lane = next(n for n in range(len(group) + 1) if n not in busy)
+            busy = {lane for _, lane in running}
+            lane = 0
+            while lane in busy:
+                lane += 1
             group.append((e, start, end, lane))
-            group_end = max(group_end if group[:-1] else end, end)
+            running.append((end, lane))
         out += _close(group, col)
     return out
 
 
 def _close(group: list[tuple[BookEntry, int, int, int]], col: int) -> list[Placed]:
-    lanes = 1 + max((lane for *_, lane in group), default=0)
+    if not group:
+        return []
+    lanes = 1 + max(lane for *_, lane in group)
     return [Placed(e, col, lane, lanes, start, end) for e, start, end, lane in group]
