@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from app.imaging import store_sealing
 from app.platform.secrets import SecretStore
 from app.store.db import Database
 from app.store.settings_repo import SettingsRepo
@@ -40,6 +41,8 @@ RETRY_CAP_S = 10.0
 # stopped), in a thread of their own: records go up and down meanwhile, every
 # RECORDS_EVERY_S, so a change never waits for an image on a slow line.
 UPLOAD_SLICE_S = 15.0
+# Image files stored before the store had a key are encrypted this long per tick.
+SEAL_SLICE_S = 0.5
 RECORDS_EVERY_S = 0.5
 
 
@@ -74,6 +77,7 @@ class Agent:
         self.last_pull = -1e9
         self.last_beat = -1e9
         self.stop_event = threading.Event()
+        self.store_sealed = False
         self.online = False
         self.last_error: str | None = None
 
@@ -102,6 +106,7 @@ class Agent:
         for request in self.agent.take_requests():
             forced |= self.handle(request.id, request.kind)
         self.acquire()
+        self.seal_store()
         self.sync_once(forced)
         if self.now() - self.last_beat >= HEARTBEAT_EVERY_S or forced:
             self.publish()
@@ -126,6 +131,22 @@ class Agent:
             return False
         self.agent.finish(request_id, "sync started")
         return True
+
+    def seal_store(self) -> None:
+        """Encrypt, a little at each tick, image files stored before the store had a
+        key (app.imaging.store_sealing: verified, resumable, nothing ever lost)."""
+        files = self.download_job.files
+        if files.key is None or self.store_sealed:
+            return
+        try:
+            report = store_sealing.seal_plain(files, budget_s=SEAL_SLICE_S)
+        except Exception:
+            log.exception("sealing the image store failed")
+            return
+        if report.sealed or report.damaged:
+            log.info("image store: %d files encrypted, %d damaged left plain, %d to go",
+                     report.sealed, report.damaged, report.remaining)
+        self.store_sealed = report.remaining == 0
 
     def acquire(self) -> None:
         """Import from the acquisition folder; works with no server at all. Trouble
