@@ -57,6 +57,8 @@ class Installation(Base):
     general_password_hash: Mapped[str | None] = mapped_column(String(200))
     general_password_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     patient_pages_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The practice's IANA time zone: the portal's diary days and times are its.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

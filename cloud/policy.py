@@ -16,11 +16,12 @@ can not be probed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from cloud.crud import DeviceCtx, Refused
@@ -131,22 +132,39 @@ def payments_of(session: Session, p: Principal, agreements: Iterable[Record]) ->
     return [r for r in session.scalars(q) if not r.fields.get("deleted")]
 
 
-def diary(session: Session, p: Principal, day: str) -> tuple[list[Record], list[Record]]:
-    """(visits, appointments) on `day` (YYYY-MM-DD, appointments by their UTC date) of
+def _local_day(starts_at: object, tz: dt.tzinfo) -> str:
+    """The practice's calendar day of an appointment's start (a time without an offset
+    is already the practice's wall-clock time)."""
+    try:
+        when = dt.datetime.fromisoformat(str(starts_at))
+    except ValueError:
+        return ""
+    return (when.astimezone(tz) if when.tzinfo else when).date().isoformat()
+
+
+def diary(session: Session, p: Principal, day: str,
+          tz: dt.tzinfo = dt.UTC) -> tuple[list[Record], list[Record]]:
+    """(visits, appointments) on `day` (YYYY-MM-DD in the practice's time zone `tz`) of
     patients `p` may see."""
     allowed = scope(session, p)
     if allowed is not None and not allowed:
         return [], []
+    the_day = dt.date.fromisoformat(day)
+    # a day of the practice spans up to three UTC dates (zones from -12 to +14 hours)
+    near = [(the_day + dt.timedelta(days=d)).isoformat() for d in (-1, 0, 1)]
     out: list[list[Record]] = []
-    for entity, column, op in (("visit", "visit_date", "eq"), ("appointment", "starts_at",
-                                                                  "prefix")):
+    for entity, column in (("visit", "visit_date"), ("appointment", "starts_at")):
         value = Record.fields[column].as_string()
-        cond = value == day if op == "eq" else value.like(f"{day}T%")
+        cond = value == day if entity == "visit" else \
+            or_(*(value.like(f"{d}T%") for d in near))
         q = select(Record).where(Record.installation_id == p.installation_id,
                                  Record.entity == entity, cond)
         if allowed is not None:
             q = q.where(Record.fields["patient_id"].as_string().in_(sorted(allowed)))
-        out.append([r for r in session.scalars(q) if not r.fields.get("deleted")])
+        rows = [r for r in session.scalars(q) if not r.fields.get("deleted")]
+        if entity == "appointment":
+            rows = [r for r in rows if _local_day(r.fields.get("starts_at"), tz) == day]
+        out.append(rows)
     return out[0], out[1]
 
 

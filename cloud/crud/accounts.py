@@ -73,6 +73,7 @@ def settings_of(session: Session, *, installation_id: str) -> dict[str, object]:
             "general_password_set": bool(inst.general_password_hash),
             "general_password_enabled": inst.general_password_enabled,
             "patient_pages_enabled": inst.patient_pages_enabled,
+            "time_zone": inst.time_zone,
             "failed_attempts_24h": _failed_attempts(session, inst.id)}
 
 
@@ -103,8 +104,11 @@ def set_password(session: Session, *, installation_id: str, kind: PasswordKind,
 
 def update_switches(session: Session, *, installation_id: str,
                     general_password_enabled: bool | None,
-                    patient_pages_enabled: bool | None) -> None:
+                    patient_pages_enabled: bool | None,
+                    time_zone: str | None = None) -> None:
     inst = _inst(session, installation_id)
+    if time_zone is not None:
+        inst.time_zone = time_zone
     if general_password_enabled is not None:
         inst.general_password_enabled = general_password_enabled
         if not general_password_enabled:

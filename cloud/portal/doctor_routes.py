@@ -106,19 +106,20 @@ def patient_list(request: Request, session: SessionDep, active: DoctorDep,
                   q=q[:100])
 
 
-def _day(text: str) -> dt.date:
+def _day(text: str, tz: dt.tzinfo) -> dt.date:
     try:
-        return dt.date.fromisoformat(text) if text else clock.now().date()
+        return dt.date.fromisoformat(text) if text else clock.today(tz)
     except ValueError:
-        return clock.now().date()
+        return clock.today(tz)
 
 
 @router.get("/doctor/diary")
 def diary(request: Request, session: SessionDep, active: DoctorDep,
           date: str = "") -> Response:
-    day = _day(date[:10])
-    page = views.diary(session, active.principal, day)
     p = active.principal
+    tz = clock.zone(session, p.installation_id)
+    day = _day(date[:10], tz)
+    page = views.diary(session, p, day, tz)
     audit.record_shown(session, actor=p.actor, action="diary_view",
                        installation_id=p.installation_id, address=address(request),
                        what=f"diary {day.isoformat()}",
@@ -132,7 +133,8 @@ def show_patient(request: Request, session: SessionDep, active: sessions.Active,
                  patient_id: str, **extra: Any) -> Response:
     p = active.principal
     try:
-        detail = views.patient_detail(session, p, patient_id, clock.now().date())
+        tz = clock.zone(session, p.installation_id)
+        detail = views.patient_detail(session, p, patient_id, clock.today(tz), tz)
     except Refused:
         audit.record(session, actor=p.actor, action="patient_view_refused",
                      installation_id=p.installation_id, target=patient_id[:36],

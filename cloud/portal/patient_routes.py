@@ -113,7 +113,8 @@ def api_patient(request: Request, session: SessionDep, active: CurrentDep,
     a = _api_session(request, active)
     p = a.principal
     try:
-        d = views.patient_detail(session, p, patient_id[:36], clock.now().date())
+        tz = clock.zone(session, p.installation_id)
+        d = views.patient_detail(session, p, patient_id[:36], clock.today(tz), tz)
     except Refused:
         audit.record(session, actor=p.actor, action="patient_view_refused",
                      installation_id=p.installation_id, target=patient_id[:36],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -23,6 +25,18 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _known_zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,64}", value):
+        raise ValueError("must be a time zone name such as Europe/Rome")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("must be a time zone name such as Europe/Rome") from exc
+    return value
 
 
 Text = Annotated[str, AfterValidator(_encodable)]
@@ -46,6 +60,7 @@ class ServerSettings(BaseModel):
     general_password_set: bool
     general_password_enabled: bool
     patient_pages_enabled: bool
+    time_zone: str = "UTC"
     # Wrong passwords given for this installation (portal sign-ins, the upload
     # password) in the last 24 hours, for the Server window to tell.
     failed_attempts_24h: int = 0
@@ -54,6 +69,7 @@ class ServerSettings(BaseModel):
 class SwitchesIn(BaseModel):
     general_password_enabled: bool | None = None
     patient_pages_enabled: bool | None = None
+    time_zone: Annotated[str | None, AfterValidator(_known_zone)] = None
 
 
 class AccountIn(BaseModel):

@@ -15,6 +15,7 @@ from app.core.text import digits, fold, sort_key
 from cloud import policy
 from cloud.models import Record
 from cloud.policy import Principal
+from cloud.portal import clock
 
 PAGE_SIZE = 50
 
@@ -98,13 +99,12 @@ def patient_list(session: Session, p: Principal, query: str, today: dt.date,
     return ListPage([brief(r, today) for r in shown], len(found), page, pages)
 
 
-def updated_at(rec: Record) -> str:
+def updated_at(rec: Record, tz: dt.tzinfo) -> str:
     try:
         wall = int(rec.max_hlc[:13])
     except ValueError:
         return ""
-    when = dt.datetime.fromtimestamp(wall / 1000, dt.UTC)
-    return when.strftime("%Y-%m-%d %H:%M UTC")
+    return clock.shown(dt.datetime.fromtimestamp(wall / 1000, dt.UTC), tz)
 
 
 @dataclass
@@ -119,7 +119,7 @@ class Detail:
 
 
 def patient_detail(session: Session, p: Principal, patient_id: str,
-                   today: dt.date) -> Detail:
+                   today: dt.date, tz: dt.tzinfo = dt.UTC) -> Detail:
     rec = policy.patient(session, p, patient_id)
     agreements = policy.records_of(session, p, "agreement", [patient_id])
     payments = policy.payments_of(session, p, agreements)
@@ -127,7 +127,7 @@ def patient_detail(session: Session, p: Principal, patient_id: str,
     for pay in payments:
         key = pay.fields.get("agreement_id") or ""
         paid_by[key] = paid_by.get(key, 0) + int(pay.fields.get("amount") or 0)
-    d = Detail(brief(rec, today), rec.fields, updated_at(rec))
+    d = Detail(brief(rec, today), rec.fields, updated_at(rec, tz))
     sums = {"total": 0, "discount": 0, "tax": 0, "paid": 0, "remaining": 0}
     for a in sorted(agreements, key=lambda a: a.entity_id):
         f = a.fields
@@ -155,7 +155,7 @@ def patient_detail(session: Session, p: Principal, patient_id: str,
     d.visits.sort(key=lambda v: v["date"], reverse=True)
     for n in policy.records_of(session, p, "note", [patient_id]):
         d.notes.append({"body": n.fields.get("body") or "", "author": n.fields.get("author"),
-                        "at": (n.fields.get("created_at") or "")[:16].replace("T", " ")})
+                        "at": clock.shown(n.fields.get("created_at"), tz)})
     d.notes.sort(key=lambda n: n["at"], reverse=True)
     return d
 
@@ -179,8 +179,10 @@ class Day:
     patients: int
 
 
-def diary(session: Session, p: Principal, day: dt.date) -> Day:
-    visits, appointments = policy.diary(session, p, day.isoformat())
+def diary(session: Session, p: Principal, day: dt.date, tz: dt.tzinfo = dt.UTC) -> Day:
+    """The day in the practice's time zone `tz`; its patient count counts each patient
+    once, however many visits and appointments he has that day."""
+    visits, appointments = policy.diary(session, p, day.isoformat(), tz)
     ids = {r.fields.get("patient_id") for r in visits + appointments}
     names = {r.entity_id: full_name(r.fields) for r in policy.patients(session, p)
              if r.entity_id in ids}
@@ -191,10 +193,11 @@ def diary(session: Session, p: Principal, day: dt.date) -> Day:
                      for r in visits), key=lambda x: str(x["name"]))
     a_rows = sorted(({"patient_id": r.fields.get("patient_id"),
                       "name": names.get(r.fields.get("patient_id") or "", "—"),
-                      "time": (r.fields.get("starts_at") or "")[11:16],
+                      "time": clock.shown(r.fields.get("starts_at"), tz)[11:],
                       "minutes": r.fields.get("duration_minutes"),
                       "reason": r.fields.get("reason") or "",
                       "status": r.fields.get("status") or ""}
                      for r in appointments), key=lambda x: str(x["time"]))
     total = sum(int(r.fields.get("amount_paid") or 0) for r in visits)
-    return Day(day.isoformat(), v_rows, a_rows, money(total), len(v_rows) + len(a_rows))
+    patients = {r["patient_id"] for r in v_rows + a_rows}
+    return Day(day.isoformat(), v_rows, a_rows, money(total), len(patients))
