@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from app.imaging import store_sealing
+from app.platform.paths import data_dir
 from app.platform.secrets import SecretStore
 from app.store.db import Database
 from app.store.settings_repo import SettingsRepo
@@ -147,6 +148,8 @@ class Agent:
             log.info("image store: %d files encrypted, %d damaged left plain, %d to go",
                      report.sealed, report.damaged, report.remaining)
         self.store_sealed = report.remaining == 0
+        if self.store_sealed:
+            store_sealing.drop_plain_thumbnails(data_dir() / "thumbnails")
 
     def acquire(self) -> None:
         """Import from the acquisition folder; works with no server at all. Trouble

@@ -71,6 +71,19 @@ def seal_plain(store: ImageStore, *, budget_s: float | None = None,
     return report
 
 
+def drop_plain_thumbnails(root: Path) -> int:
+    """Remove thumbnails cached in plain PNG before the store was sealed (a cache:
+    each is made again, sealed, when it is next shown). Returns how many."""
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for path in root.glob("*/*.png"):
+        if not sealed.is_sealed(path):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def _seal_one(store: ImageStore, sha: str, path: Path) -> None:
     with store._incoming(_blocks_of(path)) as (tmp, got, size):
         if got != sha:

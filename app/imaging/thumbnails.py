@@ -154,7 +154,8 @@ class ThumbnailCache:
         """The cached thumbnail, made now when missing. Raises ImagingError, whose
         reason names the file by `name` (its original name) when given."""
         target = self.path_of(sha256, size)
-        if target.is_file():
+        # One cached before the store was sealed is made again, sealed.
+        if target.is_file() and (self.store.key is None or sealed.is_sealed(target)):
             return target
         source = self.store.path_of(sha256)
         if not source.is_file():

@@ -99,3 +99,22 @@ def test_the_agent_seals_a_plain_store_a_slice_at_each_tick(store, secrets_store
             break
     assert agent.store_sealed and store_sealing.plain_files(files) == []
     _every_image_reads_back(files, contents)
+
+
+def test_thumbnails_cached_plain_are_dropped_and_made_again_sealed(files: ImageStore,
+                                                                   tmp_path: Path) -> None:
+    from app.imaging.thumbnails import ThumbnailCache
+    from tests.unit.imaging import samples
+
+    photo = samples.photo(tmp_path / "mouth.jpg")
+    old_store = ImageStore(files.root)  # before the store had a key
+    sha = old_store.add_file(photo).sha256
+    old = ThumbnailCache(old_store, tmp_path / "thumbs").get(sha)
+    assert old.read_bytes().startswith(b"\x89PNG")
+    cache = ThumbnailCache(files, tmp_path / "thumbs")
+    assert cache.get(sha).read_bytes().startswith(sealed.MAGIC)  # made again, sealed
+    old_plain = tmp_path / "thumbs" / "ab" / "cdef-256-v1.png"
+    old_plain.parent.mkdir()
+    old_plain.write_bytes(b"\x89PNG plain")
+    assert store_sealing.drop_plain_thumbnails(tmp_path / "thumbs") == 1
+    assert not old_plain.exists() and cache.png(sha).startswith(b"\x89PNG")
