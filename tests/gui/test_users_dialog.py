@@ -19,7 +19,7 @@ WAIT = 10_000
 
 def open_users(window: MainWindow, qtbot) -> UsersDialog:
     practice = next(a for a in window.menuBar().actions() if a.text() == "&Practice")
-    assert [a.text() for a in practice.menu().actions()] == ["&Users…"]
+    assert "&Users…" in [a.text() for a in practice.menu().actions()]
     window.users_action.trigger()
     dialog = window.users_dialog
     qtbot.waitUntil(lambda: dialog.isVisible() and dialog.model.rowCount() > 0, timeout=WAIT)
