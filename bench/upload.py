@@ -1,10 +1,13 @@
-"""Upload throughput: tus (chunked PATCHes) against one plain streaming PUT.
+"""Upload throughput, side by side in one run: our tus client, tus-js-client (the
+reference client, when Node.js is there) and one plain streaming PUT.
 
     python bench/upload.py --mb 200 [--chunk-mb 8]
 
-Both go to the same cloud process on loopback and are written to disk the same way
+All go to the same cloud process on loopback and are written to disk the same way
 (cloud.tus.storage.receive); the PUT route exists only with CHAIRSIDE_CLOUD_BENCH_ROUTES.
-Last line: tus_mb_s=<x> plain_mb_s=<y> ratio=<x/y>
+Our client (sync_agent.tus_client, checksummed chunks) and tus-js-client use the same
+chunk size. Last line: ours_mb_s=… js_mb_s=… plain_mb_s=… ratio=<ours/js>
+plain_ratio=<ours/plain>
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 from _cloud_util import register, start
@@ -51,7 +57,7 @@ def tus_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float:
         url + "/files/", headers={**auth, "Upload-Length": str(size), "Upload-Metadata": header}
     )
     r.raise_for_status()
-    location = r.headers["Location"]
+    location = urljoin(url + "/files/", r.headers["Location"])
     offset = 0
     with open(path, "rb") as f:
         while offset < size:
@@ -68,6 +74,48 @@ def tus_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float:
             if r.status_code != 204:
                 raise SystemExit(f"PATCH failed: {r.status_code} {r.text}")
             offset = int(r.headers["Upload-Offset"])
+    return time.perf_counter() - start_t
+
+
+META = {"patient_id": "01900000-0000-7000-8000-000000000001", "kind": "cbct",
+        "filename": "bench.bin"}
+
+
+def ours_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float:
+    from sync_agent.tus_client import FileSlice, TusClient
+
+    size = path.stat().st_size
+    tus = TusClient(url, token)
+    fd = os.open(path, os.O_RDONLY)
+    start_t = time.perf_counter()
+    try:
+        created = tus.create(size, {"sha256": sha, **META})
+        offset = created.offset
+        while offset < size:
+            n = min(chunk, size - offset)
+            body = FileSlice(fd, offset, n, block=MIB)  # a fast line: large send blocks
+            offset = tus.patch(created.url, body, final=offset + n == size, speed=1e9)
+    finally:
+        os.close(fd)
+        tus.close()
+    return time.perf_counter() - start_t
+
+
+def js_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float | None:
+    try:
+        from tests.integration.cloud.test_tus_clients import _npm_dir
+    except ImportError:
+        return None
+    folder = _npm_dir()
+    if folder is None:
+        return None
+    meta = {"sha256": sha, **META, "filename": "bench-js.bin"}
+    start_t = time.perf_counter()
+    out = subprocess.run(["node", str(folder / "upload.js"), url + "/files/", token, str(path),
+                          json.dumps(meta), str(chunk)], capture_output=True, text=True,
+                         timeout=3600, check=True).stdout
+    if "done" not in out:
+        raise SystemExit(f"tus-js-client failed: {out}")
     return time.perf_counter() - start_t
 
 
@@ -94,15 +142,23 @@ def main() -> None:
         try:
             http = requests.Session()
             _node, token = register(cloud, http)
-            plain_s = plain_upload(cloud.url, path)
-            tus_s = tus_upload(cloud.url, token, path, sha, int(args.chunk_mb * MIB))
+            chunk = int(args.chunk_mb * MIB)
             stored = cloud.data / "blobs" / sha[:2] / sha[2:4] / sha
-            assert stored.stat().st_size == size, "the tus upload did not arrive whole"
+            # Ours first: it asks for the "already stored" shortcut, the others do not.
+            ours_s = ours_upload(cloud.url, token, path, sha, chunk)
+            assert stored.stat().st_size == size, "our upload did not arrive whole"
+            plain_s = plain_upload(cloud.url, path)
+            js_s = js_upload(cloud.url, token, path, sha, chunk)
+            raw_s = tus_upload(cloud.url, token, path, sha, chunk)
         finally:
             cloud.stop()
-    tus_mb_s, plain_mb_s = args.mb / tus_s, args.mb / plain_s
-    print(f"size={args.mb}MiB chunk={args.chunk_mb}MiB tus_s={tus_s:.2f} plain_s={plain_s:.2f}")
-    print(f"tus_mb_s={tus_mb_s:.1f} plain_mb_s={plain_mb_s:.1f} ratio={tus_mb_s / plain_mb_s:.2f}")
+    ours, plain, raw = args.mb / ours_s, args.mb / plain_s, args.mb / raw_s
+    js = args.mb / js_s if js_s else float("nan")
+    print(f"size={args.mb}MiB chunk={args.chunk_mb}MiB ours_s={ours_s:.2f} "
+          f"js_s={js_s or float('nan'):.2f} plain_s={plain_s:.2f} "
+          f"bare_requests_mb_s={raw:.1f}")
+    print(f"ours_mb_s={ours:.1f} js_mb_s={js:.1f} plain_mb_s={plain:.1f} "
+          f"ratio={ours / js:.2f} plain_ratio={ours / plain:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Part files of uploads in progress, their locks, and streaming a body to disk.
 
 An upload's offset is the size of its part file ``<uploads>/<id>.part``: what is on
-disk is what counts, across requests, processes and restarts. A request that writes
-holds an exclusive `flock` on the part file, so two PATCHes racing on one upload can
-not interleave (the second gets 423), also across server processes on one host.
+disk is what counts, across requests, processes and restarts. A chunk is written in
+place as it arrives and hashed on the way; one that fails its checksum is cut back
+off. A request that writes holds an exclusive `flock` on the part file, so two PATCHes
+racing on one upload can not interleave (the second gets 423), also across server
+processes on one host.
 """
 
 from __future__ import annotations
@@ -134,88 +136,53 @@ def remember_hash(upload_id: str, offset: int, h: Any) -> None:
 
 async def receive(
     stream: AsyncIterator[bytes], fd: int, *, start: int, limit: int, h: Any,
-    checksum: Checksum | None = None, chunk_file: Path | None = None,
+    checksum: Checksum | None = None,
 ) -> tuple[int, Any]:
-    """Append a request body to the file `fd` (now `start` bytes long); return how
-    many bytes were appended, durably (fsync) before returning, and the sha256 of the
-    whole file now.
+    """Write a request body in place at `start` of the file `fd` (now `start` bytes
+    long), hashing it as it arrives; return how many bytes were appended, durably
+    (fsync) before returning, and the sha256 of the whole file now.
 
     Without a checksum `h` (the sha256 of the file so far) is updated in place, also
-    with what arrived of an interrupted body; after a refusal it is spoilt. A body longer
-    than `limit` is refused whole (413), the file cut back to `start`. Without a
-    checksum, what arrived of an interrupted body is kept (and fsynced) and the
-    interruption re-raised. With one, the body goes to `chunk_file` first and is
-    appended only once verified (460 otherwise); an interrupted chunk is dropped.
+    with what arrived of an interrupted body, which is kept (and fsynced) and the
+    interruption re-raised; after a refusal `h` is spoilt. With one, `h` is left as it
+    was, and a chunk that does not match (460), is cut short or refused is cut back
+    off the file: only verified chunks stay. A body longer than `limit` is refused
+    whole (413), the file cut back to `start`.
     """
-    if checksum is not None:
-        assert chunk_file is not None
-        return await _receive_verified(stream, fd, start=start, limit=limit, h=h,
-                                       checksum=checksum, chunk_file=chunk_file)
     os.lseek(fd, start, os.SEEK_SET)
+    whole = h if checksum is None else h.copy()
+    ck = checksum.hasher() if checksum is not None else None
     written = unsynced = 0
     try:
         async for data in stream:
             if not data:
                 continue
             if written + len(data) > limit:
-                os.ftruncate(fd, start)
-                await to_thread.run_sync(os.fsync, fd)
                 raise Refused(413, "the body is longer than the rest of Upload-Length; "
                               "nothing of it was kept")
             _write_all(fd, data)
-            h.update(data)
+            whole.update(data)
+            if ck is not None:
+                ck.update(data)
             written += len(data)
             unsynced += len(data)
             if unsynced >= FSYNC_EVERY:
                 await to_thread.run_sync(os.fsync, fd)
                 unsynced = 0
+        if ck is not None and checksum is not None and ck.digest() != checksum.digest:
+            raise Refused(460, f"Upload-Checksum ({checksum.algorithm}) does not match the "
+                          "chunk; it was discarded")
     except Refused:
+        os.ftruncate(fd, start)
+        await to_thread.run_sync(os.fsync, fd)
         raise
     except BaseException:
+        if ck is not None:  # an unverified chunk leaves nothing behind
+            os.ftruncate(fd, start)
         os.fsync(fd)  # keep what arrived of an interrupted body
         raise
     await to_thread.run_sync(os.fsync, fd)
-    return written, h
-
-
-async def _receive_verified(
-    stream: AsyncIterator[bytes], fd: int, *, start: int, limit: int, h: Any,
-    checksum: Checksum, chunk_file: Path,
-) -> tuple[int, Any]:
-    ck = checksum.hasher()
-    whole = h.copy()
-    written = 0
-    out = os.open(chunk_file, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        async for data in stream:
-            if not data:
-                continue
-            if written + len(data) > limit:
-                raise Refused(413, "the body is longer than the rest of Upload-Length; "
-                              "nothing of it was kept")
-            _write_all(out, data)
-            ck.update(data)
-            whole.update(data)
-            written += len(data)
-        if ck.digest() != checksum.digest:
-            raise Refused(460, f"Upload-Checksum ({checksum.algorithm}) does not match the "
-                          "chunk; it was discarded")
-        await to_thread.run_sync(_append_file, out, fd, start, written)
-    finally:
-        os.close(out)
-        chunk_file.unlink(missing_ok=True)
     return written, whole
-
-
-def _append_file(src: int, dst: int, start: int, length: int) -> None:
-    os.lseek(dst, start, os.SEEK_SET)
-    pos = 0
-    while pos < length:
-        n = os.copy_file_range(src, dst, length - pos, pos, start + pos)
-        if n == 0:
-            raise OSError("short copy of a verified chunk")
-        pos += n
-    os.fsync(dst)
 
 
 def forget_hash(upload_id: str) -> None:

@@ -212,7 +212,7 @@ async def _write(
         try:
             written, h = await storage.receive(
                 request.stream(), fd, start=current, limit=upload.length - current, h=h,
-                checksum=checksum, chunk_file=folder / f"{upload.id}.chunk",
+                checksum=checksum,
             )
         except ClientDisconnect:
             if checksum is None:

@@ -5,6 +5,7 @@ upload is free and resumes from what arrived."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import socket
 import threading
@@ -33,8 +34,9 @@ def patient_server(tmp_path: Path) -> Iterator[Server]:
         stop_server(srv)
 
 
+@pytest.mark.parametrize("checksum", [False, True], ids=["plain", "checksummed"])
 def test_a_vanished_client_leaves_its_upload_busy_only_until_the_body_stops(
-    patient_server: Server,
+    patient_server: Server, checksum: bool
 ) -> None:
     with httpx.Client(base_url=patient_server.url, timeout=30) as http:
         pc: PC = register_pc(http, *register_practice(http, patient_server.mail_dir))
@@ -48,10 +50,12 @@ def test_a_vanished_client_leaves_its_upload_busy_only_until_the_body_stops(
 
         # A PATCH whose sender goes silent after 30 KB, its connection left open.
         u = urlparse(patient_server.url)
+        digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        declared = f"Upload-Checksum: sha256 {digest}\r\n" if checksum else ""
         sock = socket.create_connection((u.hostname, u.port), timeout=30)
         sock.sendall((f"PATCH {path} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n"
                       f"Authorization: Bearer {pc.token}\r\nUpload-Offset: 0\r\n"
-                      f"Content-Type: {OCTET['Content-Type']}\r\n"
+                      f"Content-Type: {OCTET['Content-Type']}\r\n{declared}"
                       f"Content-Length: {len(data)}\r\n\r\n").encode() + data[:30_000])
         answered = threading.Event()
         answer: list[bytes] = []
@@ -75,7 +79,10 @@ def test_a_vanished_client_leaves_its_upload_busy_only_until_the_body_stops(
         head = http.head(path, headers={**TUS, **pc.headers})
         assert "Chairside-Upload-Busy" not in head.headers
         offset = int(head.headers["Upload-Offset"])
-        assert 0 < offset <= 30_000  # what arrived is kept (no checksum was declared)
+        if checksum:  # a chunk that could not be verified leaves nothing behind
+            assert offset == 0
+        else:  # what arrived is kept
+            assert 0 < offset <= 30_000
         r = http.patch(path, content=data[offset:], headers={
             **TUS, **OCTET, **pc.headers, "Upload-Offset": str(offset)})
         assert r.status_code == 204 and r.headers["Upload-Offset"] == str(len(data))
