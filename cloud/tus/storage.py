@@ -45,11 +45,38 @@ def create_part(folder: Path, upload_id: str) -> None:
     os.close(fd)
 
 
-def part_size(folder: Path, upload_id: str) -> int | None:
+def unverified_journal(folder: Path, upload_id: str) -> Path:
+    return folder / f"{upload_id}.unverified"
+
+
+def _unverified_from(folder: Path, upload_id: str) -> int | None:
+    """Where a checksummed chunk being written (or cut short by a crash) began."""
     try:
-        return part_path(folder, upload_id).stat().st_size
+        return int(unverified_journal(folder, upload_id).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def part_size(folder: Path, upload_id: str) -> int | None:
+    """The upload's offset: the part file's size, less a chunk not verified yet."""
+    try:
+        size = part_path(folder, upload_id).stat().st_size
     except FileNotFoundError:
         return None
+    start = _unverified_from(folder, upload_id)
+    return size if start is None else min(size, start)
+
+
+def recover(folder: Path, upload_id: str, fd: int) -> int:
+    """Under the lock: cut off what a process that died mid-chunk left unverified;
+    the offset."""
+    start = _unverified_from(folder, upload_id)
+    if start is not None:
+        if os.fstat(fd).st_size > start:
+            os.ftruncate(fd, start)
+            os.fsync(fd)
+        unverified_journal(folder, upload_id).unlink(missing_ok=True)
+    return os.fstat(fd).st_size
 
 
 @contextmanager
@@ -97,6 +124,7 @@ def is_busy(folder: Path, upload_id: str) -> bool:
 def remove_part(folder: Path, upload_id: str) -> None:
     part_path(folder, upload_id).unlink(missing_ok=True)
     _chunk_path(folder, upload_id).unlink(missing_ok=True)
+    unverified_journal(folder, upload_id).unlink(missing_ok=True)
     _hashers.pop(upload_id, None)
 
 
@@ -136,7 +164,7 @@ def remember_hash(upload_id: str, offset: int, h: Any) -> None:
 
 async def receive(
     stream: AsyncIterator[bytes], fd: int, *, start: int, limit: int, h: Any,
-    checksum: Checksum | None = None,
+    checksum: Checksum | None = None, journal: Path | None = None,
 ) -> tuple[int, Any]:
     """Write a request body in place at `start` of the file `fd` (now `start` bytes
     long), hashing it as it arrives; return how many bytes were appended, durably
@@ -146,9 +174,13 @@ async def receive(
     with what arrived of an interrupted body, which is kept (and fsynced) and the
     interruption re-raised; after a refusal `h` is spoilt. With one, `h` is left as it
     was, and a chunk that does not match (460), is cut short or refused is cut back
-    off the file: only verified chunks stay. A body longer than `limit` is refused
-    whole (413), the file cut back to `start`.
+    off the file: only verified chunks stay. While such a chunk arrives, `journal`
+    holds `start`, so that the offset never counts it and a process killed meanwhile
+    leaves it to be cut off (`recover`). A body longer than `limit` is refused whole
+    (413), the file cut back to `start`.
     """
+    if checksum is not None and journal is not None:
+        journal.write_text(str(start))
     os.lseek(fd, start, os.SEEK_SET)
     whole = h if checksum is None else h.copy()
     ck = checksum.hasher() if checksum is not None else None
@@ -175,14 +207,22 @@ async def receive(
     except Refused:
         os.ftruncate(fd, start)
         await to_thread.run_sync(os.fsync, fd)
+        _done_with(journal)
         raise
     except BaseException:
         if ck is not None:  # an unverified chunk leaves nothing behind
             os.ftruncate(fd, start)
         os.fsync(fd)  # keep what arrived of an interrupted body
+        _done_with(journal)
         raise
     await to_thread.run_sync(os.fsync, fd)
+    _done_with(journal)
     return written, whole
+
+
+def _done_with(journal: Path | None) -> None:
+    if journal is not None:
+        journal.unlink(missing_ok=True)
 
 
 def forget_hash(upload_id: str) -> None:

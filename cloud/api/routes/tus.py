@@ -204,7 +204,7 @@ async def _write(
                       "it was kept")
     folder = settings.uploads_dir
     with storage.locked_part(folder, upload.id) as fd:
-        current = os.fstat(fd).st_size
+        current = storage.recover(folder, upload.id, fd)
         if offset != current:
             raise Refused(409, f"Upload-Offset {offset} does not match the upload's offset "
                           f"{current}", {"Upload-Offset": str(current)})
@@ -212,7 +212,7 @@ async def _write(
         try:
             written, h = await storage.receive(
                 request.stream(), fd, start=current, limit=upload.length - current, h=h,
-                checksum=checksum,
+                checksum=checksum, journal=storage.unverified_journal(folder, upload.id),
             )
         except ClientDisconnect:
             if checksum is None:
