@@ -168,7 +168,7 @@ def measure_ui(
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QWidget
 
-    from app.ui.patient_list_view import PatientListView
+    from app.ui.patients.patient_list_view import PatientListView
     from app.ui.shell.context import AppContext
     from app.ui.shell.ops import OpRunner
 

@@ -193,7 +193,7 @@ def test_a_user_disabled_on_another_pc_is_signed_out_here(store, admin, qapp, qt
 
 
 def test_a_patient_of_a_merged_doctor_shows_the_kept_one(ctx, qtbot) -> None:
-    from app.ui.patient_dialog import PatientDialog
+    from app.ui.patients.patient_dialog import PatientDialog
 
     ctx.store.users.create("drkim", "Dr Kim", "kim-secret-1", "member", by=ctx.viewer)
     lee = ctx.store.users.create("drlee", "Dr Lee", "lee-secret-1", "member", by=ctx.viewer)

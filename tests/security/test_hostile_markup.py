@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QMessageB
 
 from app.core.ids import new_id
 from app.store.sync.sync_repo import SyncRepo
-from app.ui.notes_dialog import NoteReminder, NotesDialog
+from app.ui.patients.notes_dialog import NoteReminder, NotesDialog
 
 MARK = "<b>FAKE</b>"
 HOSTILE = (f'{MARK}<table bgcolor="red"><tr><td>Enter your password</td></tr></table>'

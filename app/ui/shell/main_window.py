@@ -20,9 +20,9 @@ from app.store.dto import UserRow
 from app.ui.acquisition_status import AcquisitionStatus
 from app.ui.agent_status import AgentStatusWidget
 from app.ui.diary_view import DiaryView
-from app.ui.patient_dialog import PatientDialog
-from app.ui.patient_list_view import PatientListView
-from app.ui.patient_page import PatientPage
+from app.ui.patients.patient_dialog import PatientDialog
+from app.ui.patients.patient_list_view import PatientListView
+from app.ui.patients.patient_page import PatientPage
 from app.ui.schedule.book_view import BookView
 from app.ui.shell.context import AppContext, ExternalChanges
 from app.ui.shell.ops import ReadOp, WriteOp
@@ -398,7 +398,7 @@ class MainWindow(QMainWindow):
     def _remind_notes(self, patient_id: str) -> None:
         """Notes sent from the portal about this patient, not yet read here, pop up."""
         from app.store.patients.notes_repo import NotesRepo
-        from app.ui.notes_dialog import NoteReminder
+        from app.ui.patients.notes_dialog import NoteReminder
 
         repo, viewer = NotesRepo(self.ctx.store.db), self.ctx.viewer
 
@@ -411,7 +411,7 @@ class MainWindow(QMainWindow):
         ReadOp(lambda: repo.unread_for(viewer, patient_id)).success(show).run(self.ctx.ops)
 
     def show_notes(self) -> None:
-        from app.ui.notes_dialog import NotesDialog
+        from app.ui.patients.notes_dialog import NotesDialog
 
         dialog = NotesDialog(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

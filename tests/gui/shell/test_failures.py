@@ -57,7 +57,7 @@ def test_an_unexpected_failure_is_plain_words_and_details_in_the_log(
 
 def test_a_full_disk_while_saving_a_patient_says_nothing_was_saved(window, ctx, qtbot) -> None:
     from app.store.dto import PatientFilter
-    from app.ui.patient_dialog import PatientDialog
+    from app.ui.patients.patient_dialog import PatientDialog
 
     with ctx.store.db.writer.connect() as conn:
         # SQLite refuses any page beyond today's count, as a full disk would; the few

@@ -17,7 +17,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 import main
-from app.ui.patient_dialog import PatientDialog
+from app.ui.patients.patient_dialog import PatientDialog
 from app.ui.shell.login_dialog import CreateAdminDialog, LoginDialog
 from tests.support.modal_driver import (
     ModalDriver,

@@ -8,7 +8,7 @@ from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 
 from app.ui.widgets.date_box import DateBox
 from app.ui.widgets.form_dialog import FormDialog
-from tests.gui.test_front_desk import shown
+from tests.gui.patients.test_front_desk import shown
 
 
 def type_into(box, qtbot, text: str) -> None:
@@ -71,7 +71,7 @@ def test_visit_and_appointment_forms_take_typed_dates(window, qtbot, ctx) -> Non
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     qtbot.waitUntil(lambda: page.visits.rowCount() == 1)
     assert page.visits.rows[0].visit_date == "2027-11-30"
-    page._form(__import__("app.ui.record_forms", fromlist=["x"]).appointment_dialog)
+    page._form(__import__("app.ui.patients.record_forms", fromlist=["x"]).appointment_dialog)
     qtbot.waitUntil(lambda: shown(page, FormDialog) is not None)
     dialog = shown(page, FormDialog)
     starts = next(w for w in dialog.widgets.values() if hasattr(w, "dateTime"))

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel
 
 from app.platform.secrets import SecretStore
 from app.store.patients.notes_repo import NotesRepo
-from app.ui.notes_dialog import NoteReminder, NotesDialog
+from app.ui.patients.notes_dialog import NoteReminder, NotesDialog
 from app.ui.shell.context import AppContext
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.ops import OpRunner

@@ -5,8 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from app.ui.patient_dialog import PatientDialog
-from tests.gui.test_front_desk import add_patient, fill, open_new_patient, shown, visible_names
+from app.ui.patients.patient_dialog import PatientDialog
+from tests.gui.patients.test_front_desk import (
+    add_patient,
+    fill,
+    open_new_patient,
+    shown,
+    visible_names,
+)
 
 
 def click_save(dialog: PatientDialog) -> None:

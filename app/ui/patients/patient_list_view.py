@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import PatientFilter, PatientRow
-from app.ui.patient_list_model import NAME_COLUMN, SORTABLE, PatientListModel, sort_column
+from app.ui.patients.patient_list_model import NAME_COLUMN, SORTABLE, PatientListModel, sort_column
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, user_message
 from app.ui.widgets.date_box import DateBox

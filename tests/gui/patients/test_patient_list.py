@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
 
-from tests.gui.test_front_desk import type_search, visible_names
+from tests.gui.patients.test_front_desk import type_search, visible_names
 
 
 def test_case_type_filter_finds_a_patient_with_it_among_several(window, qtbot, ctx) -> None:

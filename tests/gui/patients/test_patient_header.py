@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from app.ui.patient_dialog import PatientDialog
-from tests.gui.test_front_desk import fill, shown
+from app.ui.patients.patient_dialog import PatientDialog
+from tests.gui.patients.test_front_desk import fill, shown
 
 
 def test_allergy_and_anticoagulant_alert_shows_on_every_tab(window, qtbot, ctx) -> None:

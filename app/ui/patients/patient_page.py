@@ -23,8 +23,8 @@ from app.core.patient_rules import LABELS
 from app.core.phone import format_phone
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
 from app.ui.images_tab import ImagesTab
-from app.ui.patient_dialog import BASIC, CLINICAL, PatientDialog
-from app.ui.record_forms import (
+from app.ui.patients.patient_dialog import BASIC, CLINICAL, PatientDialog
+from app.ui.patients.record_forms import (
     agreement_dialog,
     payment_dialog,
     visit_dialog,

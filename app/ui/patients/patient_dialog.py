@@ -28,7 +28,7 @@ from app.core.phone import format_phone
 from app.store.dto import PatientDetail
 from app.store.images.offline_images_repo import working_offline
 from app.store.patients.patient_matches import Match
-from app.ui.patient_form import BASIC, CLINICAL, Input, PatientForm
+from app.ui.patients.patient_form import BASIC, CLINICAL, Input, PatientForm
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import QDate
 
 from app.core.money import parse_amount
 from app.ui.widgets.form_dialog import FormDialog
-from tests.gui.test_front_desk import shown
+from tests.gui.patients.test_front_desk import shown
 
 
 def test_a_payment_larger_than_owed_asks_first(window, qtbot, ctx) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QPlainTextEdit
 
-from app.ui.patient_dialog import PatientDialog
+from app.ui.patients.patient_dialog import PatientDialog
 from app.ui.widgets.form_dialog import FormDialog
 
 
