@@ -19,11 +19,11 @@ from app.platform.paths import config_dir
 from app.store.dto import UserRow
 from app.ui.acquisition_status import AcquisitionStatus
 from app.ui.agent_status import AgentStatusWidget
-from app.ui.diary_view import DiaryView
 from app.ui.patients.patient_dialog import PatientDialog
 from app.ui.patients.patient_list_view import PatientListView
 from app.ui.patients.patient_page import PatientPage
 from app.ui.schedule.book_view import BookView
+from app.ui.schedule.diary_view import DiaryView
 from app.ui.shell.context import AppContext, ExternalChanges
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import plain_text
