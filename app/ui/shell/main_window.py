@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
 
     def show_users(self) -> None:
         """The users window: admins only (the menu entry exists only for them)."""
-        from app.ui.users_dialog import UsersDialog
+        from app.ui.users.users_dialog import UsersDialog
 
         dialog = UsersDialog(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

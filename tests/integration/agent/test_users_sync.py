@@ -144,8 +144,8 @@ def test_as_users_see_it_drlee_made_on_both_pcs_signs_in_and_sees_all_his_patien
     from app.ui.shell.login_dialog import LoginDialog
     from app.ui.shell.main_window import MainWindow
     from app.ui.shell.ops import OpRunner
-    from app.ui.users_dialog import UsersDialog
-    from tests.gui.test_users_dialog import fill, save
+    from app.ui.users.users_dialog import UsersDialog
+    from tests.gui.users.test_users_dialog import fill, save
 
     a, b = clinic(2)
     ops = OpRunner()

@@ -12,7 +12,7 @@ from app.store.users.users_repo import _hasher
 from app.ui.shell.context import AppContext
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.ops import OpRunner
-from app.ui.users_dialog import UserForm, UsersDialog
+from app.ui.users.users_dialog import UserForm, UsersDialog
 
 WAIT = 10_000
 
