@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from cloud.crud import DeviceCtx, Refused
-from cloud.models import Record
+from cloud.models import Image, Record
 from cloud.portal.models import Share
 
 Kind = Literal["admin", "account", "patient", "device"]
@@ -97,7 +97,8 @@ def patient(session: Session, p: Principal, patient_id: str) -> Record:
 
 # What each audience may read of a patient it sees. Notes are written by doctors for
 # doctors: a patient reads his visits, plans and payments, never the notes about him.
-DOCTORS_ONLY = frozenset({"note"})
+# Images too are for doctors until the practice's portal settings let patients see them.
+DOCTORS_ONLY = frozenset({"note", "record_image"})
 
 
 def may_read(p: Principal, entity: str) -> bool:
@@ -119,6 +120,22 @@ def records_of(session: Session, p: Principal, entity: str,
     q = select(Record).where(Record.installation_id == p.installation_id,
                              Record.entity == entity, pid.in_(sorted(wanted)))
     return [r for r in session.scalars(q) if not r.fields.get("deleted")]
+
+
+def image(session: Session, p: Principal, patient_id: str, image_id: str) -> Record:
+    """One image filed in the record of a patient `p` sees, whose bytes this practice
+    uploaded (a record naming another practice's file gets nothing); Refused(404) else."""
+    found = [r for r in records_of(session, p, "record_image", [patient_id])
+             if r.entity_id == image_id]
+    if not found:
+        raise Refused(404, "no such image")
+    arrived = session.execute(select(Image.id).where(
+        Image.installation_id == p.installation_id,
+        Image.sha256 == str(found[0].fields.get("sha256")), Image.deleted.is_(False))
+    ).first()
+    if arrived is None:
+        raise Refused(404, "this image has not reached the server yet")
+    return found[0]
 
 
 def payments_of(session: Session, p: Principal, agreements: Iterable[Record]) -> list[Record]:

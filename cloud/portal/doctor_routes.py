@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from cloud import audit, sessions
 from cloud.api.deps import SessionDep
 from cloud.crud import Refused
-from cloud.portal import auth, clock, views
+from cloud.portal import auth, clock, images, views
 from cloud.portal.notes import add_note
 from cloud.portal.web import (
     CurrentDep,
@@ -143,7 +143,8 @@ def show_patient(request: Request, session: SessionDep, active: sessions.Active,
     audit.record(session, actor=p.actor, action="patient_view",
                  installation_id=p.installation_id, target=patient_id,
                  address=address(request))
-    return render(request, "patient.html", active=active, d=detail, **extra)
+    shown = images.groups(session, p, patient_id, tz) if p.is_doctor else []
+    return render(request, "patient.html", active=active, d=detail, images=shown, **extra)
 
 
 @router.get("/doctor/patients/{patient_id}")

@@ -17,7 +17,7 @@ from app.core.ids import new_id
 from tests.integration.cloud.conftest import Server
 from tests.integration.portal.conftest import DESKTOP, PHONE
 from tests.integration.portal.test_browser import _doctor_login
-from tests.unit.cloud.portal.support import DAY, DOCTOR_PW, Clinic
+from tests.unit.cloud.portal.support import DAY, DOCTOR_PW, Clinic, file_image, picture
 
 HERE = Path(__file__).resolve().parent
 LONG = "Bartholomew-Maximilian-Alexandros-Konstantinopoulos"
@@ -71,6 +71,7 @@ def _hard_patient(clinic: Clinic) -> str:
     muts.append(clinic.pc.mutation("payment", new_id(), {
         "agreement_id": agreement, "paid_on": DAY, "amount": 98765432}))
     clinic.pc.push(*muts)
+    clinic.patients["Hard"] = pid
     return pid
 
 
@@ -89,6 +90,7 @@ def test_every_page_fits_a_phone_and_a_desktop(chromium: Any, portal_server: Ser
     axe = _axe_script()
     clinic = live_clinic
     hard = _hard_patient(clinic)
+    photo = file_image(clinic, "Hard", picture("teal", (3000, 2000)), filename=f"{LONG}.png")
     clinic.account("manager", whole=True)
     account = clinic.account("newcomer", password=None, whole=True)
     link = clinic.api("POST", f"/accounts/{account}/setup-link", json={})["link"]
@@ -109,6 +111,7 @@ def test_every_page_fits_a_phone_and_a_desktop(chromium: Any, portal_server: Ser
                               ("search-hit", "/doctor/patients?q=bart"),
                               ("diary", f"/doctor/diary?date={DAY}"),
                               ("patient", f"/doctor/patients/{hard}"),
+                              ("image", f"/doctor/patients/{hard}/images/{photo}"),
                               ("unknown-patient", f"/doctor/patients/{new_id()}")):
             page.goto(url + address)
             _check(page, axe, f"{label} {name}", problems)

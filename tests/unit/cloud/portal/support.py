@@ -3,6 +3,9 @@ agreements and payments; portal passwords; accounts and shares."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,3 +111,35 @@ def patient_login(http: Any, iid: str, card: str, password: str) -> Any:
     return http.post("/patient/login", data={
         "installation_id": iid, "card": card, "password": password,
         "csrf": csrf_of(page.text)}, follow_redirects=False)
+
+
+def picture(color: str, size: tuple[int, int] = (640, 480)) -> bytes:
+    """A real PNG photo-like file of one colour."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+def file_image(clinic: Clinic, name: str, data: bytes, *, kind: str = "intraoral_photo",
+               filename: str = "photo.png", visit_id: str | None = None,
+               taken_at: str = f"{DAY}T09:30:00+00:00") -> str:
+    """Upload `data` by tus as the practice's PC does, then file it in `name`'s record;
+    returns the record image's id."""
+    sha = hashlib.sha256(data).hexdigest()
+    pid = clinic.patients[name]
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in (
+        ("sha256", sha), ("patient_id", pid), ("kind", kind), ("filename", filename)))
+    tus = {"Tus-Resumable": "1.0.0", **clinic.pc.headers}
+    r = clinic.pc.http.post("/files/", headers={**tus, "Upload-Length": str(len(data)),
+                                                "Upload-Metadata": meta})
+    assert r.status_code == 201, r.text
+    r = clinic.pc.http.patch(r.headers["Location"], content=data, headers={
+        **tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
+    assert r.status_code == 204, r.text
+    image_id = new_id()
+    clinic.pc.push(clinic.pc.mutation("record_image", image_id, {
+        "patient_id": pid, "visit_id": visit_id, "kind": kind, "sha256": sha,
+        "filename": filename, "size": len(data), "taken_at": taken_at}))
+    return image_id

@@ -16,7 +16,9 @@ from tests.unit.cloud.portal.support import (
     GENERAL_PW,
     Clinic,
     doctor_login,
+    file_image,
     patient_login,
+    picture,
     seed,
 )
 from tests.unit.cloud.support import PC
@@ -24,12 +26,17 @@ from tests.unit.cloud.support import PC
 ALL = {"Ann", "Ben", "Cat"}
 
 
-def _reads(http: TestClient, clinic: Clinic) -> dict[tuple[str, str], bool]:
+def _reads(http: TestClient, clinic: Clinic,
+           images: dict[str, str] | None = None) -> dict[tuple[str, str], bool]:
     """(path, patient) -> whether that patient's data came back on that path."""
     seen: dict[tuple[str, str], bool] = {}
 
     def shows(r: Any, marker: str) -> bool:
         return r.status_code == 200 and marker in r.text
+
+    def gives(r: Any, media: str) -> bool:
+        return r.status_code == 200 and r.headers["content-type"].startswith(media) \
+            and len(r.content) > 100
 
     listing = http.get("/doctor/patients", follow_redirects=False)
     search = http.get("/doctor/patients", params={"q": "a"}, follow_redirects=False)
@@ -47,6 +54,15 @@ def _reads(http: TestClient, clinic: Clinic) -> dict[tuple[str, str], bool]:
         seen[("api page", name)] = shows(http.get(f"/portal/api/patients/{pid}"),
                                          f"{name}-filling")
         seen[("own page", name)] = shows(mine, f"{name}-allergy")
+        if images:
+            iid = images[name]
+            base = f"/doctor/patients/{pid}/images/{iid}"
+            get = lambda url: http.get(url, follow_redirects=False)  # noqa: E731
+            seen[("images on page", name)] = shows(get(f"/doctor/patients/{pid}"), iid)
+            seen[("image page", name)] = shows(get(base), f"{base}/full")
+            seen[("thumbnail", name)] = gives(get(f"{base}/thumb"), "image/jpeg")
+            seen[("full image", name)] = gives(get(f"{base}/full"), "image/jpeg")
+            seen[("original", name)] = gives(get(f"{base}/original"), "application/octet")
     return seen
 
 
@@ -54,6 +70,8 @@ def test_access_matrix(pc: PC, client: TestClient, stranger: PC,
                        browser: Callable[[str], TestClient]) -> None:
     clinic = seed(pc)
     other = seed(stranger)
+    images = {name: file_image(clinic, name, picture(color), filename=f"{name}.png")
+              for name, color in (("Ann", "red"), ("Ben", "green"), ("Cat", "blue"))}
     soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()
     past = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat()
     clinic.account("manager", whole=True)
@@ -80,7 +98,7 @@ def test_access_matrix(pc: PC, client: TestClient, stranger: PC,
         http = browser(f"10.1.0.{i}")
         r = doctor_login(http, clinic.iid, user, password)
         assert r.status_code == (401 if who == "expired" else 303), (who, r.text)
-        for (path, name), read in _reads(http, clinic).items():
+        for (path, name), read in _reads(http, clinic, images).items():
             expected = name in allowed and path != "own page"
             if read and not expected:
                 unauthorized.append((who, path, name))
@@ -94,7 +112,7 @@ def test_access_matrix(pc: PC, client: TestClient, stranger: PC,
         http = browser(f"10.2.0.{i}")
         r = patient_login(http, clinic.iid, clinic.cards[name], password)
         assert r.status_code == 303, r.text
-        for (path, seen_name), read in _reads(http, clinic).items():
+        for (path, seen_name), read in _reads(http, clinic, images).items():
             expected = seen_name == name and path in ("own page", "api list", "api page")
             if read and not expected:
                 unauthorized.append((who, path, seen_name))
@@ -106,7 +124,7 @@ def test_access_matrix(pc: PC, client: TestClient, stranger: PC,
         http = browser(f"10.3.0.{i}")
         pw = ADMIN_PW if user == "admin" else DOCTOR_PW
         assert doctor_login(http, other.iid, user, pw).status_code == 303
-        for (path, name), read in _reads(http, clinic).items():
+        for (path, name), read in _reads(http, clinic, images).items():
             if read:
                 unauthorized.append((f"other {user}", path, name))
     assert unauthorized == []
