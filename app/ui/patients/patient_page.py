@@ -22,7 +22,7 @@ from app.core.medical_alert import alert_text
 from app.core.patient_rules import LABELS
 from app.core.phone import format_phone
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
-from app.ui.images_tab import ImagesTab
+from app.ui.images.images_tab import ImagesTab
 from app.ui.patients.patient_dialog import BASIC, CLINICAL, PatientDialog
 from app.ui.patients.record_forms import (
     agreement_dialog,

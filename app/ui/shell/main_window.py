@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 
 from app.platform.paths import config_dir
 from app.store.dto import UserRow
-from app.ui.acquisition_status import AcquisitionStatus
 from app.ui.agent_status import AgentStatusWidget
+from app.ui.images.acquisition_status import AcquisitionStatus
 from app.ui.patients.patient_dialog import PatientDialog
 from app.ui.patients.patient_list_view import PatientListView
 from app.ui.patients.patient_page import PatientPage
@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def acquisition_folder(self) -> None:
-        from app.ui.acquisition_folder_dialog import AcquisitionFolderDialog
+        from app.ui.images.acquisition_folder_dialog import AcquisitionFolderDialog
 
         dialog = AcquisitionFolderDialog(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
         if self.patients.currentWidget() is page and page.patient is not None:
             page.images_tab.show_inbox()
             return
-        from app.ui.unassigned_dialog import UnassignedDialog
+        from app.ui.images.unassigned_dialog import UnassignedDialog
 
         dialog = UnassignedDialog(self.ctx, None, "", self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -270,7 +270,7 @@ class MainWindow(QMainWindow):
     def _offer_offline_sync(self, patients: int) -> None:
         if not patients or self.offline_wizard is not None or self.offline_prompt is not None:
             return
-        from app.ui.offline_images_prompt import OfflineImagesPrompt
+        from app.ui.images.offline_images_prompt import OfflineImagesPrompt
 
         prompt = OfflineImagesPrompt(self.ctx, patients, self)
         self.offline_prompt = prompt
@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
             self.sync_offline_images()
 
     def sync_offline_images(self) -> None:
-        from app.ui.offline_sync_wizard import OfflineSyncWizard
+        from app.ui.images.offline_sync_wizard import OfflineSyncWizard
 
         if self.offline_wizard is not None:
             self.offline_wizard.raise_()
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
 
     def recovered_images(self) -> None:
         """Attaching goes to a record of the patient whose page is open."""
-        from app.ui.recovered_images_dialog import RecoveredImagesDialog
+        from app.ui.images.recovered_images_dialog import RecoveredImagesDialog
 
         page = self.patient_page
         open_page = self.patients.currentWidget() is page and page.patient is not None

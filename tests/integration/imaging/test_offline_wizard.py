@@ -19,10 +19,10 @@ from app.store.images.images_repo import ImagesRepo
 from app.store.models import Patient, RecordImage, Visit
 from app.store.settings_repo import SettingsRepo
 from app.store.sync.agent_repo import AgentRepo
-from app.ui.offline_images_prompt import OfflineImagesPrompt
-from app.ui.offline_sync_wizard import OfflineSyncWizard
+from app.ui.images.offline_images_prompt import OfflineImagesPrompt
+from app.ui.images.offline_sync_wizard import OfflineSyncWizard
+from app.ui.images.recovered_images_dialog import RecoveredImagesDialog
 from app.ui.patients.patient_dialog import PatientDialog
-from app.ui.recovered_images_dialog import RecoveredImagesDialog
 from app.ui.shell.context import AppContext
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.ops import OpRunner

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.imaging.sealed import read_plain
 from app.store.images.acquisition_repo import AcquisitionRepo
-from app.ui.image_viewer import ImageViewer
-from app.ui.unassigned_dialog import UnassignedDialog
+from app.ui.images.image_viewer import ImageViewer
+from app.ui.images.unassigned_dialog import UnassignedDialog
 from sync_agent.acquisition_job import AcquisitionJob
 from tests.unit.imaging import samples
 
@@ -196,7 +196,7 @@ def test_images_model_groups_records_without_a_view(ctx, store, admin, qtbot, tm
                                                     ) -> None:
     from app.imaging.thumbnails import ThumbnailCache
     from app.store.images.images_repo import ImagesRepo
-    from app.ui.images_model import ImageRole, ImagesModel
+    from app.ui.images.images_model import ImageRole, ImagesModel
 
     v = admin.viewer()
     patient = store.patients.create(v, {"first_name": "Ana", "gender": "female"})
@@ -253,7 +253,7 @@ def test_status_bar_says_whose_images_are_taken_and_what_waits(window, page, qtb
 def test_acquisition_folder_is_set_per_pc_from_the_images_menu(window, qtbot, store,
                                                                tmp_path) -> None:
     from app.imaging import acquisition
-    from app.ui.acquisition_folder_dialog import AcquisitionFolderDialog
+    from app.ui.images.acquisition_folder_dialog import AcquisitionFolderDialog
 
     menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Images")
     next(a for a in menu.actions() if a.text().startswith("&Acquisition folder")).trigger()

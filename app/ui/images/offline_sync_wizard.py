@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.images.offline_images_repo import OfflineImagesRepo, OfflinePatient
-from app.ui.offline_sync_match import MatchStep
-from app.ui.offline_sync_options import OptionsStep
-from app.ui.offline_sync_progress import SyncStep
+from app.ui.images.offline_sync_match import MatchStep
+from app.ui.images.offline_sync_options import OptionsStep
+from app.ui.images.offline_sync_progress import SyncStep
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 

@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from app.store.dto import PatientFilter
 from app.store.images.acquisition_repo import AcquisitionRepo
 from app.store.images.images_repo import ImagesRepo
-from app.ui.image_viewer import ImageViewer
-from app.ui.unassigned_dialog import UnassignedDialog
+from app.ui.images.image_viewer import ImageViewer
+from app.ui.images.unassigned_dialog import UnassignedDialog
 from sync_agent.acquisition_job import AcquisitionJob, ScanReport
-from tests.gui.imaging.test_images import add_through_dialog
+from tests.gui.images.test_images import add_through_dialog
 from tests.unit.imaging import samples
 
 

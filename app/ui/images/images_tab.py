@@ -33,7 +33,7 @@ from app.imaging.thumbnails import ThumbnailCache
 from app.store.dto import VisitRow
 from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
 from app.store.images.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages, Staged
-from app.ui.images_model import THUMB, ImageRole, ImagesModel
+from app.ui.images.images_model import THUMB, ImageRole, ImagesModel
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import plain_text
@@ -292,7 +292,7 @@ class ImagesTab(QWidget):
 
     # Viewer, acquisition, cases -----------------------------------------------------------
     def open_viewer(self, row: int) -> None:
-        from app.ui.image_viewer import ImageViewer
+        from app.ui.images.image_viewer import ImageViewer
 
         self.viewer = ImageViewer(self.ctx, self.model.rows, row, self)
         self.viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -319,7 +319,7 @@ class ImagesTab(QWidget):
             lambda exc: self.status.setText(str(exc))).run(ctx.ops)
 
     def ask_kind(self) -> None:
-        from app.ui.image_viewer import KIND_LABELS
+        from app.ui.images.image_viewer import KIND_LABELS
 
         picked = self.selected()
         if not picked:
@@ -389,7 +389,7 @@ class ImagesTab(QWidget):
         ).failure(lambda exc: self.status.setText(str(exc))).run(ctx.ops)
 
     def show_inbox(self) -> None:
-        from app.ui.unassigned_dialog import UnassignedDialog
+        from app.ui.images.unassigned_dialog import UnassignedDialog
 
         dialog = UnassignedDialog(self.ctx, self.patient_id, self.patient_name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

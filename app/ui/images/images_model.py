@@ -54,7 +54,7 @@ class ImagesModel(QAbstractListModel):
             return None
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            from app.ui.image_viewer import KIND_LABELS
+            from app.ui.images.image_viewer import KIND_LABELS
 
             return f"{KIND_LABELS.get(row.kind, row.kind)}\n{row.filename}"
         if role == Qt.ItemDataRole.DecorationRole:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.store.images.images_repo import ImagesRepo
 from app.store.sync.agent_repo import AgentRepo
-from app.ui.offline_images_prompt import OfflineImagesPrompt
+from app.ui.images.offline_images_prompt import OfflineImagesPrompt
 from tests.unit.imaging import samples
 
 

@@ -105,7 +105,7 @@ class UnassignedDialog(QDialog):
     def preview_selected(self) -> None:
         """Look before attaching: the stored copies of the picked files in the viewer
         (a failed file has none; its original is still in the folder)."""
-        from app.ui.image_viewer import ImageViewer
+        from app.ui.images.image_viewer import ImageViewer
 
         files = self.repo.files
         rows = [
