@@ -8,10 +8,10 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from app.ui import agent_status
 from app.ui.shell.context import AppContext
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.ops import OpRunner
+from app.ui.sync import agent_status
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ def test_one_unappliable_change_is_set_aside_and_the_rest_of_the_page_applies(
 
 def test_the_changes_set_aside_are_listed_in_the_changes_to_review_window(
         window: Any, qtbot: Any, ctx: Any) -> None:
-    from app.ui.conflicts_dialog import ConflictsDialog
+    from app.ui.sync.conflicts_dialog import ConflictsDialog
 
     page = {"changes": [_change(1, "BROKEN"), _change(2, "Cat")], "cursor": 2, "more": False}
     raw = json.dumps(page).replace('"BROKEN"', '"Bea\\u0007"').encode()

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
 
 from app.platform.paths import config_dir
 from app.store.dto import UserRow
-from app.ui.agent_status import AgentStatusWidget
 from app.ui.images.acquisition_status import AcquisitionStatus
 from app.ui.patients.patient_dialog import PatientDialog
 from app.ui.patients.patient_list_view import PatientListView
@@ -26,6 +25,7 @@ from app.ui.schedule.book_view import BookView
 from app.ui.schedule.diary_view import DiaryView
 from app.ui.shell.context import AppContext, ExternalChanges
 from app.ui.shell.ops import ReadOp, WriteOp
+from app.ui.sync.agent_status import AgentStatusWidget
 from app.ui.widgets import plain_text
 from app.ui.widgets.screen_fit import resize_to_fit
 
@@ -210,14 +210,14 @@ class MainWindow(QMainWindow):
         WriteOp(lambda: repo.request("reconcile")).success(wait).run(self.ctx.ops)
 
     def show_upload_list(self) -> None:
-        from app.ui.upload_list_dialog import UploadListDialog
+        from app.ui.sync.upload_list_dialog import UploadListDialog
 
         dialog = UploadListDialog(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
     def show_conflicts(self) -> None:
-        from app.ui.conflicts_dialog import ConflictsDialog
+        from app.ui.sync.conflicts_dialog import ConflictsDialog
 
         dialog = ConflictsDialog(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -33,7 +33,7 @@ def start_agent(db_path: Path) -> subprocess.Popen[bytes]:
         kwargs["creationflags"] = 0x00000008 | 0x00000200  # DETACHED, NEW_PROCESS_GROUP
     else:
         kwargs["start_new_session"] = True
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     return subprocess.Popen(
         agent_command(db_path),
         stdin=subprocess.DEVNULL,

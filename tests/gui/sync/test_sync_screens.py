@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.store.models import AgentRequest, ConflictRecord, Patient
 from app.store.sync.agent_repo import AgentRepo
-from app.ui.conflicts_dialog import ConflictsDialog
+from app.ui.sync.conflicts_dialog import ConflictsDialog
 
 
 def make_conflict(store, admin) -> str:
@@ -87,7 +87,7 @@ def test_upload_list_shows_waiting_and_failed_per_patient_with_reasons(
 ):
     from app.store.sync.sync_repo import SyncRepo
     from app.store.sync.uploads_repo import UploadsRepo
-    from app.ui.upload_list_dialog import UploadListDialog
+    from app.ui.sync.upload_list_dialog import UploadListDialog
 
     v = ctx.viewer
     ana = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
@@ -128,7 +128,7 @@ def test_status_bar_upload_list_and_server_window_count_the_same_things(
     from app.store.sync.sync_repo import SyncRepo
     from app.store.sync.uploads_repo import UploadsRepo
     from app.ui.server_window import ServerWindow
-    from app.ui.upload_list_dialog import UploadListDialog
+    from app.ui.sync.upload_list_dialog import UploadListDialog
 
     v = ctx.viewer
     ana = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
