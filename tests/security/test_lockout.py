@@ -46,7 +46,7 @@ def test_the_server_settings_count_failed_attempts(
 
 
 def test_the_server_window_tells_of_failed_attempts(ctx: Any, qtbot: Any) -> None:
-    from app.ui.server_portal_panel import PortalPanel
+    from app.ui.server.server_portal_panel import PortalPanel
 
     panel = PortalPanel(ctx, None, lambda *_: None, lambda _: None)  # type: ignore[arg-type]
     qtbot.addWidget(panel)

@@ -313,7 +313,7 @@ class MainWindow(QMainWindow):
 
     def show_server(self) -> None:
         """The Server window: admins only (the menu entry exists only for them)."""
-        from app.ui.server_window import ServerWindow
+        from app.ui.server.server_window import ServerWindow
 
         dialog = ServerWindow(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

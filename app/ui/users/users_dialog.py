@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.store.dto import MergedUser, UserRow
 from app.store.errors import StoreError
-from app.ui.server_dialogs import password_field
+from app.ui.server.server_dialogs import password_field
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.table_model import Column, RowTableModel, table_view

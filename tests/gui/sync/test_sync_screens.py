@@ -127,7 +127,7 @@ def test_status_bar_upload_list_and_server_window_count_the_same_things(
     from app.store.models import Upload
     from app.store.sync.sync_repo import SyncRepo
     from app.store.sync.uploads_repo import UploadsRepo
-    from app.ui.server_window import ServerWindow
+    from app.ui.server.server_window import ServerWindow
     from app.ui.sync.upload_list_dialog import UploadListDialog
 
     v = ctx.viewer

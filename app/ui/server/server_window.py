@@ -33,7 +33,7 @@ from app.platform.secrets import SecretStore
 from app.store.dto import PatientFilter
 from app.store.sync.agent_repo import AgentRepo, AgentStatus
 from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
-from app.ui.server_dialogs import (
+from app.ui.server.server_dialogs import (
     ACCOUNT_COLUMNS,
     ExpiryDialog,
     NewAccountDialog,
@@ -41,7 +41,7 @@ from app.ui.server_dialogs import (
     UploadPasswordDialog,
     password_field,
 )
-from app.ui.server_portal_panel import PortalPanel
+from app.ui.server.server_portal_panel import PortalPanel
 from app.ui.server_service import Account, ServerAdmin, ServerState
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message

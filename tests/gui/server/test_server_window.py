@@ -20,10 +20,10 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.store import keys
 from app.store.sync.agent_repo import AgentRepo
-from app.ui.server_dialogs import NewAccountDialog, ShareDialog, UploadPasswordDialog
-from app.ui.server_portal_panel import PatientPasswordDialog
+from app.ui.server.server_dialogs import NewAccountDialog, ShareDialog, UploadPasswordDialog
+from app.ui.server.server_portal_panel import PatientPasswordDialog
+from app.ui.server.server_window import ServerWindow
 from app.ui.server_service import UPLOAD_PASSWORD
-from app.ui.server_window import ServerWindow
 from tests.integration.cloud.conftest import Server, start_server, stop_server
 from tests.unit.cloud.portal.support import doctor_login, patient_login
 from tests.unit.cloud.support import register_pc
