@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import PatientRow
-from app.ui.server_service import Account
 from app.ui.widgets.date_box import DateTimeBox
 from app.ui.widgets.table_model import Column
+from sync_agent.server_service import Account
 
 
 def password_field(name: str) -> QLineEdit:

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 
 from app.store.dto import PatientFilter, PatientRow
 from app.ui.server.server_dialogs import buttons, password_field
-from app.ui.server_service import ServerAdmin
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp
+from sync_agent.server_service import ServerAdmin
 
 PORTAL_LABELS = {"login": "Login password", "admin": "Admin password",
                  "general": "General password for patient pages"}

@@ -1,7 +1,7 @@
 """The Server window (admins only): registration, the upload password, the portal's
 passwords, server accounts and what is shared with them, automatic upload.
 
-Every network and keyring call runs as an op on a worker (app.ui.server_service);
+Every network and keyring call runs as an op on a worker (sync_agent.server_service);
 the window only shows results. Passwords typed here are sent and forgotten: the
 fields are cleared, and only the upload password is kept (in the OS keyring).
 """
@@ -42,12 +42,12 @@ from app.ui.server.server_dialogs import (
     password_field,
 )
 from app.ui.server.server_portal_panel import PortalPanel
-from app.ui.server_service import Account, ServerAdmin, ServerState
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
 from app.ui.widgets import plain_text
 from app.ui.widgets.screen_fit import resize_to_fit
 from app.ui.widgets.table_model import RowTableModel
+from sync_agent.server_service import Account, ServerAdmin, ServerState
 
 
 class ServerWindow(QDialog):

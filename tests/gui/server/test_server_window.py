@@ -23,7 +23,7 @@ from app.store.sync.agent_repo import AgentRepo
 from app.ui.server.server_dialogs import NewAccountDialog, ShareDialog, UploadPasswordDialog
 from app.ui.server.server_portal_panel import PatientPasswordDialog
 from app.ui.server.server_window import ServerWindow
-from app.ui.server_service import UPLOAD_PASSWORD
+from sync_agent.server_service import UPLOAD_PASSWORD
 from tests.integration.cloud.conftest import Server, start_server, stop_server
 from tests.unit.cloud.portal.support import doctor_login, patient_login
 from tests.unit.cloud.support import register_pc
