@@ -83,7 +83,7 @@ def main_window() -> MainWindow | None:
 def keep_the_recovery_code(codes: list[str] | None = None) -> Step:
     """The step after a new practice's administrator is created: the recovery code is
     shown once; it is noted (in `codes`) and the dialog closed as a user would."""
-    from app.ui.recovery_code_dialog import RecoveryCodeDialog
+    from app.ui.shell.recovery_code_dialog import RecoveryCodeDialog
 
     def keep_the_recovery_code() -> bool:
         dialog = modal(RecoveryCodeDialog)

@@ -27,7 +27,7 @@ from app.store.db import Database, open_database
 from app.store.dto import UserRow
 from app.store.errors import InsecureKeyringError, MissingKeyError, StoreError, WrongKeyError
 from app.store.services import Store
-from app.ui import recovery_code_dialog
+from app.ui.shell import recovery_code_dialog
 from app.ui.shell.context import AppContext
 from app.ui.shell.login_dialog import CreateAdminDialog, LoginDialog
 from app.ui.shell.main_window import MainWindow

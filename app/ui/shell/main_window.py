@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&About Chairside", self.about)
 
     def new_recovery_code(self) -> None:
-        from app.ui.recovery_code_dialog import ask_new_code
+        from app.ui.shell.recovery_code_dialog import ask_new_code
 
         ask_new_code(self.ctx.ops, self.ctx.store.db, self,
                      self.ctx.store.settings.get("practice_name") or "")

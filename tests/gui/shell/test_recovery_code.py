@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.store import recovery_code
 from app.store.recovery_code import WrongRecoveryCodeError
-from app.ui.recovery_code_dialog import RecoveryCodeDialog
+from app.ui.shell.recovery_code_dialog import RecoveryCodeDialog
 
 
 def _shown_code(qtbot) -> RecoveryCodeDialog:
