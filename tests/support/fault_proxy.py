@@ -20,6 +20,8 @@ method, so a test can tell how much was sent again.
 connection, goes through one serial link per direction of that many bytes a second,
 in small pieces (so connections share it fairly), and the proxy's own buffers stay
 small (what the client handed over is not far ahead of what the line carried).
+`darken(seconds)` makes that line carry nothing for a while (a stall, a blackhole):
+connections stay open, bytes wait.
 
 Threads: one accepting, one per client connection; every socket has a timeout and
 the proxy stops itself after `lifetime_s`, so nothing outlives a test. `stop()`
@@ -175,6 +177,7 @@ class FaultProxy:
         self._threads: list[threading.Thread] = []
         self._socks: set[socket.socket] = set()
         self._links: dict[str, _Link] = {}
+        self._dark_until = 0.0
         self._piece = RECV
         if rate_bps:
             self._links = {d: _Link(rate_bps, self._stopping) for d in ("up", "down")}
@@ -204,6 +207,11 @@ class FaultProxy:
     def cut_every(self, nbytes: int, method: str = "PATCH") -> None:
         with self._lock:
             self._every = _Every(method, nbytes)
+
+    def darken(self, seconds: float) -> None:
+        """Nothing crosses the (rate-limited) line for `seconds` from now."""
+        with self._lock:
+            self._dark_until = max(self._dark_until, time.monotonic() + seconds)
 
     def pending_faults(self) -> int:
         with self._lock:
@@ -240,6 +248,10 @@ class FaultProxy:
         view = memoryview(data)
         while view:
             piece, view = view[: self._piece], view[self._piece :]
+            while (dark := self._dark_until - time.monotonic()) > 0:
+                self._stopping.wait(min(dark, 0.2))
+                if self._stopping.is_set():
+                    raise _Closed()
             link.carry(len(piece))
             if self._stopping.is_set():
                 raise _Closed()

@@ -13,6 +13,7 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,10 +60,11 @@ def blob_path(cloud_data: Path, sha: str) -> Path:
 def run(
     agent: Agent, store: Store, admin: UserRow, proxy: FaultProxy, image: Path,
     patient_id: str, cloud_data: Path, *, records: int = 20, faults: list[Fault] | None = None,
-    limit_s: float = 600.0,
+    limit_s: float = 600.0, weather: Callable[[FaultProxy, threading.Event], None] | None = None,
 ) -> SlowLinkRun:
     """Queue `image`, run the agent until it is stored, writing `records` patients
-    (one at a time, each once the previous arrived) while it travels."""
+    (one at a time, each once the previous arrived) while it travels. `weather(proxy,
+    done)` runs in a thread of its own meanwhile (stalls, blackholes) until `done`."""
     seen: list[UploadProgress] = []
     publish = agent._upload_progress
 
@@ -77,8 +79,14 @@ def run(
     if faults:
         proxy.inject(*faults)
     loop = threading.Thread(target=agent.run, name="agent-loop", daemon=True)
+    done = threading.Event()
+    storm = None
+    if weather is not None:
+        storm = threading.Thread(target=weather, args=(proxy, done), name="proxy-weather")
     started = time.monotonic()
     loop.start()
+    if storm is not None:
+        storm.start()
     latencies: list[float] = []
     pause = threading.Event()
     try:
@@ -98,8 +106,11 @@ def run(
         while agent.uploads.counts().files and time.monotonic() < end:
             pause.wait(0.1)
     finally:
+        done.set()
         agent.stop()
         loop.join(120)
+        if storm is not None:
+            storm.join(30)
     completed = stored.exists() and hashlib.sha256(stored.read_bytes()).hexdigest() == sha
     return SlowLinkRun(
         completed=completed and not agent.uploads.counts().files,
