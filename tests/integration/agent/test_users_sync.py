@@ -14,7 +14,7 @@ from sync_agent import connection
 from sync_agent.runner import Agent
 from tests.conftest import _KEYRING
 from tests.integration.agent.conftest import PC
-from tests.unit.store.test_users import _old_release_database
+from tests.unit.store.users.test_users import _old_release_database
 
 
 def patients_of(pc: PC, user) -> set[str]:
