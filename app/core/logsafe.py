@@ -10,7 +10,9 @@ record's message once and masks, whatever the level:
   dates), ISO dates, DICOM person names (with ^);
 - quoted text ('…' or "…", as %r writes it) and file names and paths;
 - query strings of URLs (a search typed in the portal);
-- a traceback keeps its frames (code, not data) and loses its exception messages.
+- a traceback keeps its frames (code, not data) and its exception types, and loses
+  its exception messages, which may quote any value (only the ids in them stay) —
+  whether the record carries the exception or the message carries a formatted one.
 
 Ids (UUIDs, SHA-256 hashes) pass untouched.
 """
@@ -51,6 +53,38 @@ def mask(text: str) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], out)
 
 
+_EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Group)?)"
+                       r"(?::\s?(.*))?$")
+
+
+def withheld(message: str) -> str:
+    """An exception's message reduced to the ids it names."""
+    ids = _ID.findall(message)
+    return "<message withheld" + (f"; ids: {' '.join(ids)}" if ids else "") + ">"
+
+
+def safe_text(text: str) -> str:
+    """`text` masked; in a formatted traceback inside it, the frames (code and where it
+    is) are kept as they are, and the exception lines lose their message."""
+    if "Traceback (most recent call last)" not in text:
+        return mask(text)
+    out, inside = [], False
+    for line in text.split("\n"):
+        if "Traceback (most recent call last)" in line:
+            inside = True
+            out.append(mask(line))
+        elif inside and line[:1].isspace():
+            out.append(line)  # a frame: a file, a line number, a line of code
+        elif inside and line:
+            m = _EXC_LINE.match(line)
+            out.append(f"{m.group(1)}: {withheld(m.group(2))}"
+                       if m and m.group(2) is not None else mask(line))
+            inside = line.startswith(("During handling", "The above exception"))
+        else:
+            out.append(mask(line))
+    return "\n".join(out)
+
+
 def _safe_traceback(exc: BaseException) -> str:
     lines: list[str] = []
     seen: set[int] = set()
@@ -60,7 +94,7 @@ def _safe_traceback(exc: BaseException) -> str:
         part = ["Traceback (most recent call last):\n"]
         part += traceback.format_tb(current.__traceback__)
         part.append(f"{type(current).__module__}.{type(current).__qualname__}: "
-                    f"{mask(str(current))}\n")
+                    f"{withheld(str(current))}\n")
         lines = part + lines
         current = current.__cause__ or current.__context__
     return "".join(lines).rstrip("\n")
@@ -72,12 +106,12 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string: keep the template only
             message = str(record.msg)
-        record.msg, record.args = mask(message), None
+        record.msg, record.args = safe_text(message), None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = _safe_traceback(record.exc_info[1])
             record.exc_info = None
         elif record.exc_text:
-            record.exc_text = mask(record.exc_text)
+            record.exc_text = safe_text(record.exc_text)
         if record.stack_info:
             record.stack_info = mask(record.stack_info)
         return True

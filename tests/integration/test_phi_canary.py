@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+import traceback
 from pathlib import Path
 
 import pydicom
@@ -104,18 +105,31 @@ def test_no_patient_data_is_readable_in_any_file_the_pc_keeps(store, admin, tmp_
         png = ThumbnailCache(repo.files).png(image.sha256, name=image.filename)
         assert png.startswith(b"\x89PNG")
         assert repo.files.read_bytes(image.sha256)[128:132] == b"DICM"
-        # A failure whose exception carries patient data, logged with its traceback.
+        # Failures whose exceptions carry patient data, bare: logged with the traceback
+        # by the agent, and as the app's background operations log theirs (ops.py),
+        # into the app's own log file.
+        from app.ui.shell import application
+
+        application._log_to_file()
         try:
-            raise ValueError(f"could not save {canaries['email']} for '{canaries['last_name']}'")
-        except ValueError:
+            raise ValueError(f"could not save {canaries['email']} for {canaries['last_name']}")
+        except ValueError as exc:
             logging.getLogger("chairside.test").exception("saving failed")
+            details = "".join(traceback.format_exception(exc))
+        logging.getLogger("chairside.ops").error("%s failed: %s", "saving a patient", details)
         store.db.close()
     finally:
+        for h in list(logging.getLogger("chairside").handlers):
+            if isinstance(h, logging.FileHandler):
+                logging.getLogger("chairside").removeHandler(h)
+                h.close()
         root.removeHandler(handler)
         root.setLevel(old_level)
         handler.close()
     log_text = log_file.read_text()
-    assert "saving failed" in log_text and "failed" in log_text  # the log was written
+    assert "saving failed" in log_text and "ValueError" in log_text  # the log was written
+    app_log = (data_dir / "logs" / "chairside.log").read_text()
+    assert "saving a patient failed" in app_log and "ValueError" in app_log
     assert data_dir in db_path.parents or db_path.parent == tmp_path
     assert _hits(tmp_path, canaries, skip=drop) == []
     # The scan does see plain data: the device's own copy in the acquisition folder.
