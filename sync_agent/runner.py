@@ -75,6 +75,7 @@ class Agent:
         # Files back off on their own: a stuck upload never delays the records.
         self.transfer_backoff = Backoff(cap_s=RETRY_CAP_S * 6)
         self.next_transfer = 0.0
+        self.transfer_error: str | None = None
         self.last_pull = -1e9
         self.last_beat = -1e9
         self.stop_event = threading.Event()
@@ -193,7 +194,8 @@ class Agent:
             return
         self.backoff.reset()
         self.last_pull = now
-        self.online, self.last_error = True, None
+        # Records are fine; files that wait their turn after trouble still say why.
+        self.online, self.last_error = True, self.transfer_error
         if (forced or automatic) and (forced or now >= self.next_transfer):
             self._transfer(conn.server_url, conn.token, client)
         self.publish(last_sync_at=utc_now_text())
@@ -246,6 +248,8 @@ class Agent:
                 records_ok = self._records_meanwhile(client)
         if not errors:
             self.transfer_backoff.reset()
+            self.transfer_error = None
+            self.last_error = None
             return
         exc = errors[0]
         if isinstance(exc, AuthError):
@@ -255,7 +259,7 @@ class Agent:
             retry_after = exc.retry_after if isinstance(exc, TransientError) else 0.0
             delay = self.transfer_backoff.next_delay(retry_after)
             self.next_transfer = self.now() + delay
-            self.last_error = f"images wait: {exc}"
+            self.transfer_error = self.last_error = f"images wait: {exc}"
             log.info("transfer failed, next try in %.1f s: %s", delay, exc)
         else:
             raise exc

@@ -262,3 +262,29 @@ def test_an_upload_that_does_not_move_says_so_in_words_then_goes_on(
     assert notes[-1] is None  # once it moved on, the words went
     row = pc.agent.uploads.get(sha)
     assert row is not None and (row.status, row.last_error) == ("done", None)
+
+
+def test_a_stuck_upload_backs_off_alone_while_records_keep_flowing(
+    clinic: Callable[[int], list[PC]], cloud: Server, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    (pc,) = clinic(1)
+    through(pc, proxy)
+    pc.agent.upload_job.max_failures = 2
+    f = random_file(tmp_path, "image.bin", SIZE)
+    pc.agent.uploads.enqueue(f, new_patient(pc), "cbct")
+    proxy.inject(*[Fault("status", status=503)] * 4)
+    pc.agent.sync_once(forced=False)  # the record goes up; the image fails twice
+    assert pc.repo.outbox_counts()[0] == 0
+    assert pc.agent.last_error is not None and "images wait" in pc.agent.last_error
+    assert "503" not in pc.agent.last_error
+    assert pc.agent.next_transfer > pc.agent.now()  # the image waits its turn ...
+    before = proxy.stats.requests["PATCH"]
+    new_patient(pc)
+    pc.agent.sync_once(forced=False)  # ... and a change written meanwhile does not
+    assert pc.repo.outbox_counts()[0] == 0
+    assert proxy.stats.requests["PATCH"] == before
+    assert pc.agent.uploads.counts().files == 1
+    assert "images wait" in (pc.agent.last_error or "")  # still said while it waits
+    drain(pc.agent)
+    assert_stored(cloud, f)
+    assert pc.agent.last_error is None
