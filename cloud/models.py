@@ -57,6 +57,8 @@ class Installation(Base):
     general_password_hash: Mapped[str | None] = mapped_column(String(200))
     general_password_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     patient_pages_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether patients see their own images on their portal page (doctors always may).
+    patient_images_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # The practice's IANA time zone: the portal's diary days and times are its.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)

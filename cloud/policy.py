@@ -8,7 +8,8 @@ narrows to the caller's installation and to the patients the caller may see:
 - admin and device: every patient of the installation;
 - account: the patients shared with it (a whole-database share: every patient);
   an expired or deleted account has no session at all (see cloud.sessions);
-- patient: himself, without the doctors' notes (DOCTORS_ONLY).
+- patient: himself, without the doctors' notes (DOCTORS_ONLY), his images only if the
+  practice allows it (PATIENTS_IF_ALLOWED).
 
 A patient outside the caller's scope is "not found", never "forbidden", so that ids
 can not be probed.
@@ -25,7 +26,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from cloud.crud import DeviceCtx, Refused
-from cloud.models import Image, Record
+from cloud.models import Image, Installation, Record
 from cloud.portal.models import Share
 
 Kind = Literal["admin", "account", "patient", "device"]
@@ -97,20 +98,28 @@ def patient(session: Session, p: Principal, patient_id: str) -> Record:
 
 # What each audience may read of a patient it sees. Notes are written by doctors for
 # doctors: a patient reads his visits, plans and payments, never the notes about him.
-# Images too are for doctors until the practice's portal settings let patients see them.
-DOCTORS_ONLY = frozenset({"note", "record_image"})
+DOCTORS_ONLY = frozenset({"note"})
+# A patient sees his own images only when the practice's portal settings allow it.
+PATIENTS_IF_ALLOWED = frozenset({"record_image"})
 
 
-def may_read(p: Principal, entity: str) -> bool:
+def may_read(p: Principal, entity: str, session: Session | None = None) -> bool:
     """Whether `p` may read rows of `entity` at all (on top of which patients)."""
-    return p.kind != "patient" or entity not in DOCTORS_ONLY
+    if p.kind != "patient":
+        return True
+    if entity in DOCTORS_ONLY:
+        return False
+    if entity in PATIENTS_IF_ALLOWED:
+        inst = session.get(Installation, p.installation_id) if session else None
+        return bool(inst and inst.patient_images_enabled)
+    return True
 
 
 def records_of(session: Session, p: Principal, entity: str,
                patient_ids: Iterable[str]) -> list[Record]:
     """Rows of `entity` (visit, appointment, agreement, note) of patients `p` may see;
     nothing of an entity `p` may not read (see may_read)."""
-    if not may_read(p, entity):
+    if not may_read(p, entity, session):
         return []
     allowed = scope(session, p)
     wanted = set(patient_ids) if allowed is None else set(patient_ids) & allowed

@@ -74,6 +74,7 @@ def settings_of(session: Session, *, installation_id: str) -> dict[str, object]:
             "general_password_enabled": inst.general_password_enabled,
             "patient_pages_enabled": inst.patient_pages_enabled,
             "time_zone": inst.time_zone,
+            "patient_images_enabled": inst.patient_images_enabled,
             "failed_attempts_24h": _failed_attempts(session, inst.id)}
 
 
@@ -105,8 +106,11 @@ def set_password(session: Session, *, installation_id: str, kind: PasswordKind,
 def update_switches(session: Session, *, installation_id: str,
                     general_password_enabled: bool | None,
                     patient_pages_enabled: bool | None,
-                    time_zone: str | None = None) -> None:
+                    time_zone: str | None = None,
+                    patient_images_enabled: bool | None = None) -> None:
     inst = _inst(session, installation_id)
+    if patient_images_enabled is not None:
+        inst.patient_images_enabled = patient_images_enabled
     if time_zone is not None:
         inst.time_zone = time_zone
     if general_password_enabled is not None:

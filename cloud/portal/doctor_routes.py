@@ -143,8 +143,11 @@ def show_patient(request: Request, session: SessionDep, active: sessions.Active,
     audit.record(session, actor=p.actor, action="patient_view",
                  installation_id=p.installation_id, target=patient_id,
                  address=address(request))
-    shown = images.groups(session, p, patient_id, tz) if p.is_doctor else []
-    return render(request, "patient.html", active=active, d=detail, images=shown, **extra)
+    # the policy decides: doctors see images, patients only if the practice allows it
+    shown = images.groups(session, p, patient_id, tz)
+    img_base = f"/doctor/patients/{patient_id}/images" if p.is_doctor else "/patient/me/images"
+    return render(request, "patient.html", active=active, d=detail, images=shown,
+                  img_base=img_base, **extra)
 
 
 @router.get("/doctor/patients/{patient_id}")

@@ -22,7 +22,8 @@ from cloud.crud import Refused
 from cloud.models import Record
 from cloud.policy import Principal
 from cloud.portal import clock
-from cloud.portal.web import DoctorDep, address, render
+from cloud.portal.web import DoctorDep, PatientDep, address, render
+from cloud.sessions import Active
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,39 +125,23 @@ def _rendered(request: Request, rec: Record, longest: int) -> Response:
     return Response(out.getvalue(), media_type="image/jpeg")
 
 
-@router.get("/doctor/patients/{patient_id}/images/{image_id}/thumb")
-def thumbnail(request: Request, session: SessionDep, active: DoctorDep, patient_id: str,
-              image_id: str) -> Response:
-    rec = _read(request, session, active.principal, patient_id, image_id, "image_thumbnail")
-    return _rendered(request, rec, THUMB)
-
-
-@router.get("/doctor/patients/{patient_id}/images/{image_id}/full")
-def full_size(request: Request, session: SessionDep, active: DoctorDep, patient_id: str,
-              image_id: str) -> Response:
-    rec = _read(request, session, active.principal, patient_id, image_id, "image_full")
-    return _rendered(request, rec, FULL)
-
-
-@router.get("/doctor/patients/{patient_id}/images/{image_id}")
-def view(request: Request, session: SessionDep, active: DoctorDep, patient_id: str,
-         image_id: str) -> Response:
+def _view(request: Request, session: Session, active: Active, patient_id: str,
+          image_id: str, base: str, back: str) -> Response:
     p = active.principal
     rec = _read(request, session, p, patient_id, image_id, "image_view")
     patient = policy.patient(session, p, patient_id[:36])
     name = " ".join(str(x) for x in (patient.fields.get("first_name"),
                                      patient.fields.get("last_name")) if x)
     f = rec.fields
-    return render(request, "image.html", active=active, patient_id=patient_id[:36],
-                  patient_name=name or "—", image_id=rec.entity_id,
+    return render(request, "image.html", active=active, base=f"{base}/{rec.entity_id}",
+                  back=back, patient_name=name or "—",
                   kind=KIND_NAMES.get(str(f.get("kind")), "Image"),
                   filename=str(f.get("filename") or "image"))
 
 
-@router.get("/doctor/patients/{patient_id}/images/{image_id}/original")
-def original(request: Request, session: SessionDep, active: DoctorDep, patient_id: str,
-             image_id: str) -> Response:
-    rec = _read(request, session, active.principal, patient_id, image_id, "image_download")
+def _original(request: Request, session: Session, p: Principal, patient_id: str,
+              image_id: str) -> Response:
+    rec = _read(request, session, p, patient_id, image_id, "image_download")
     sha = str(rec.fields.get("sha256"))
     blobs = request.app.state.blobs
     if blobs.size(sha) is None:
@@ -171,3 +156,68 @@ def original(request: Request, session: SessionDep, active: DoctorDep, patient_i
 
     return StreamingResponse(chunks(), media_type="application/octet-stream", headers={
         "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# Doctors reach a patient's images by his address; a patient only his own, at /patient/me.
+DOCTOR = "/doctor/patients/{patient_id}/images/{image_id}"
+PATIENT = "/patient/me/images/{image_id}"
+
+
+def _mine(active: Active) -> str:
+    return str(active.principal.patient_id)
+
+
+@router.get(DOCTOR + "/thumb")
+def thumbnail(request: Request, session: SessionDep, active: DoctorDep, patient_id: str,
+              image_id: str) -> Response:
+    rec = _read(request, session, active.principal, patient_id, image_id, "image_thumbnail")
+    return _rendered(request, rec, THUMB)
+
+
+@router.get(PATIENT + "/thumb")
+def my_thumbnail(request: Request, session: SessionDep, active: PatientDep,
+                 image_id: str) -> Response:
+    rec = _read(request, session, active.principal, _mine(active), image_id,
+                "image_thumbnail")
+    return _rendered(request, rec, THUMB)
+
+
+@router.get(DOCTOR + "/full")
+def full_size(request: Request, session: SessionDep, active: DoctorDep, patient_id: str,
+              image_id: str) -> Response:
+    rec = _read(request, session, active.principal, patient_id, image_id, "image_full")
+    return _rendered(request, rec, FULL)
+
+
+@router.get(PATIENT + "/full")
+def my_full_size(request: Request, session: SessionDep, active: PatientDep,
+                 image_id: str) -> Response:
+    rec = _read(request, session, active.principal, _mine(active), image_id, "image_full")
+    return _rendered(request, rec, FULL)
+
+
+@router.get(DOCTOR + "/original")
+def original(request: Request, session: SessionDep, active: DoctorDep, patient_id: str,
+             image_id: str) -> Response:
+    return _original(request, session, active.principal, patient_id, image_id)
+
+
+@router.get(PATIENT + "/original")
+def my_original(request: Request, session: SessionDep, active: PatientDep,
+                image_id: str) -> Response:
+    return _original(request, session, active.principal, _mine(active), image_id)
+
+
+@router.get(DOCTOR)
+def view(request: Request, session: SessionDep, active: DoctorDep, patient_id: str,
+         image_id: str) -> Response:
+    pid = patient_id[:36]
+    return _view(request, session, active, pid, image_id, f"/doctor/patients/{pid}/images",
+                 f"/doctor/patients/{pid}#images")
+
+
+@router.get(PATIENT)
+def my_view(request: Request, session: SessionDep, active: PatientDep,
+            image_id: str) -> Response:
+    return _view(request, session, active, _mine(active), image_id, "/patient/me/images",
+                 "/patient/me#images")

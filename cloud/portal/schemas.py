@@ -61,6 +61,7 @@ class ServerSettings(BaseModel):
     general_password_enabled: bool
     patient_pages_enabled: bool
     time_zone: str = "UTC"
+    patient_images_enabled: bool = False
     # Wrong passwords given for this installation (portal sign-ins, the upload
     # password) in the last 24 hours, for the Server window to tell.
     failed_attempts_24h: int = 0
@@ -70,6 +71,7 @@ class SwitchesIn(BaseModel):
     general_password_enabled: bool | None = None
     patient_pages_enabled: bool | None = None
     time_zone: Annotated[str | None, AfterValidator(_known_zone)] = None
+    patient_images_enabled: bool | None = None
 
 
 class AccountIn(BaseModel):

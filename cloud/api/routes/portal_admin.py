@@ -64,7 +64,8 @@ def patch_settings(body: SwitchesIn, device: DeviceDep, session: SessionDep,
     crud.update_switches(session, installation_id=p.installation_id,
                          general_password_enabled=body.general_password_enabled,
                          patient_pages_enabled=body.patient_pages_enabled,
-                         time_zone=body.time_zone)
+                         time_zone=body.time_zone,
+                         patient_images_enabled=body.patient_images_enabled)
     _audit(session, device, request, "settings_changed",
            detail=body.model_dump_json(exclude_none=True))
     return ServerSettings.model_validate(

@@ -23,6 +23,7 @@ from tests.unit.cloud.portal.support import (
     Clinic,
     doctor_login,
     file_image,
+    patient_login,
     picture,
     seed,
 )
@@ -104,3 +105,24 @@ def test_images_by_visit_full_view_and_original(
     assert doctor_login(thief, other.iid, "admin", ADMIN_PW).status_code == 303
     r = thief.get(f"/doctor/patients/{other.patients['Ann']}/images/{theirs}/original")
     assert r.status_code == 404 and r.content != photo
+
+
+def test_patients_see_their_own_images_only_when_the_practice_allows_it(
+        clinic: Clinic, browser: Callable[[str], TestClient]) -> None:
+    mine = file_image(clinic, "Ann", picture("red"), filename="mine.png")
+    bens = file_image(clinic, "Ben", picture("green"), filename="bens.png")
+    ann = browser("10.8.1.1")
+    assert patient_login(ann, clinic.iid, clinic.cards["Ann"], "ann-own-pw").status_code \
+        == 303
+    assert 'id="images"' not in ann.get("/patient/me").text
+    assert ann.get(f"/patient/me/images/{mine}/original").status_code == 404
+
+    assert clinic.api("PATCH", "/settings", json={"patient_images_enabled": True})[
+        "patient_images_enabled"] is True
+    page = ann.get("/patient/me").text
+    assert f'href="/patient/me/images/{mine}"' in page and bens not in page
+    assert ann.get(f"/patient/me/images/{mine}/original").content == picture("red")
+    assert "/patient/me/images/" in ann.get(f"/patient/me/images/{mine}").text
+    assert ann.get(f"/patient/me/images/{bens}/original").status_code == 404
+    assert ann.get(f"/doctor/patients/{clinic.patients['Ben']}/images/{bens}/original",
+                   follow_redirects=False).status_code == 303  # to the doctors' sign-in
