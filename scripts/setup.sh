@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything Chairside needs on Debian 12 (Python 3.11): the system packages
 # (Qt's xcb platform libraries, PostgreSQL, Chromium, 7-Zip, Node.js for the tus
-# client test) and a virtualenv in .venv with the project and its dev tools.
+# client and portal accessibility tests) and a virtualenv in .venv with the project and its dev tools.
 # Idempotent. System packages need root (or sudo); without either they are skipped
 # with a warning.
 set -euo pipefail
@@ -15,7 +15,9 @@ SYSTEM_PACKAGES=(
     libxcb-xfixes0 libxrender1 libx11-xcb1 fonts-dejavu-core
     postgresql p7zip-full chromium chromium-driver xvfb openbox xdotool
 )
-# Node.js runs the standard tus-js-client in the tests; a machine that already has its
+# Node.js runs the standard tus-js-client in the tests, and npm fetches axe-core for the
+# portal's accessibility test (both pinned, installed by the tests into
+# ~/.cache/chairside-tests on first use); a machine that already has its
 # own Node.js (with npm bundled) must not get Debian's npm, which conflicts with it.
 command -v npm >/dev/null 2>&1 || SYSTEM_PACKAGES+=(nodejs npm)
 
