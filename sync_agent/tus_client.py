@@ -228,22 +228,23 @@ class TusClient:
     def capabilities(self) -> Capabilities:
         """The server's tus extensions and checksum algorithms (OPTIONS), asked once per
         server and process; a server that does not answer OPTIONS offers the core."""
+        # Held across the request: upload threads starting together ask once, and the
+        # others wait for that answer (at most one request's timeout, once per server).
         with _capabilities_lock:
             known = _capabilities.get(self.files_url)
-        if known is not None:
-            return known
-        r = self._request("OPTIONS", self.files_url, {})
-        if r.status_code in (200, 204):
-            caps = Capabilities(_names(r.headers.get("Tus-Extension")),
-                                _names(r.headers.get("Tus-Checksum-Algorithm")))
-        elif r.status_code in (404, 405):
-            caps = Capabilities(frozenset(), frozenset())
-        else:
-            _tus_check(r)
-            raise TransientError("the server did not say how it takes images; asking again")
-        with _capabilities_lock:
+            if known is not None:
+                return known
+            r = self._request("OPTIONS", self.files_url, {})
+            if r.status_code in (200, 204):
+                caps = Capabilities(_names(r.headers.get("Tus-Extension")),
+                                    _names(r.headers.get("Tus-Checksum-Algorithm")))
+            elif r.status_code in (404, 405):
+                caps = Capabilities(frozenset(), frozenset())
+            else:
+                _tus_check(r)
+                raise TransientError("the server did not say how it takes images; asking again")
             _capabilities[self.files_url] = caps
-        return caps
+            return caps
 
     def stored(self, sha256: str) -> bool:
         """Whether the installation holds these bytes, verified (the sync API)."""

@@ -100,8 +100,24 @@ def _safe_traceback(exc: BaseException) -> str:
     return "".join(lines).rstrip("\n")
 
 
+_QUERY_VALUE = re.compile(r"=[^&#\s]*")
+
+
+def _access_arg(arg: object) -> object:
+    """An access log's argument (client, method, path, version, status): a path keeps its
+    route (ids, no values) and loses its query's values (a search typed in the portal)."""
+    if not isinstance(arg, str) or "?" not in arg:
+        return arg
+    path, _, query = arg.partition("?")
+    return path + "?" + _QUERY_VALUE.sub("=[hidden]", query)
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            # Its formatter reads the arguments one by one: they stay a tuple.
+            record.args = tuple(_access_arg(a) for a in record.args)
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: keep the template only

@@ -41,3 +41,17 @@ def test_a_protected_handler_writes_tracebacks_without_their_messages(tmp_path: 
     assert "Ann" not in text and "ann.lee" not in text
     assert UUID in text and "Traceback" in text and "KeyError" in text
     assert "test_logsafe.py" in text  # still debuggable: where it happened
+
+
+def test_an_access_log_line_keeps_its_route_and_hides_query_values() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5150", "GET", "/doctor/patients?q=Haddad&page=2", "1.1", 200), None,
+    )
+    assert logsafe.RedactingFilter().filter(record)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s',
+                           use_colors=False).format(record)
+    request = "GET /doctor/patients?q=[hidden]&page=[hidden] HTTP/1.1"
+    assert line == f'127.0.0.1:5150 - "{request}" 200 OK'
