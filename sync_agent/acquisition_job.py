@@ -14,16 +14,21 @@ wakes the job when the folder changes; each `run()` is one pass:
    no acquisition active, kept in the unassigned inbox; CT slices of one series
    become one item;
 4. only after that is committed, and if the source is still as it was copied, is it
-   moved into `imported/`.
+   moved into `imported/`;
+5. an original in `imported/` whose upload was done more than the admin's number of
+   days ago (acquisition.FolderSettings.keep_days) is removed, checked once an hour:
+   the disk keeps the practice's images only sealed in the image store.
 
 Each file is examined on its own: whatever goes wrong with one (a malformed header,
 a decoder fault) lists that file as failed with the reason, and the pass goes on.
 A crash between 3 and 4 leaves the source in place; the next pass sees that this
-path and content were already taken and only moves it. Nothing dropped is deleted.
+path and content were already taken and only moves it. Nothing dropped is deleted
+before its copy is stored, verified and sent.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
@@ -47,6 +52,7 @@ from app.store.images.acquisition_repo import (
 
 log = logging.getLogger("chairside.agent.acquisition")
 BATCH = 200  # files filed per transaction
+PRUNE_EVERY_S = 3600.0  # how often imported/ is looked through for old originals
 
 
 
@@ -99,6 +105,7 @@ class AcquisitionJob:
         incomplete_after_s: float = 120.0,
         idle_scan_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.db = db
         self.files = files or ImageStore.of(db)
@@ -111,6 +118,8 @@ class AcquisitionJob:
         self.wake = threading.Event()
         self.wake.set()
         self.last_scan = -1e9
+        self.wall_clock = wall_clock  # the date the originals' days are counted against
+        self.last_prune = -1e9
         self._observer: Any = None
         self._watched: tuple[Path, bool] | None = None
         self.problem: str | None = None  # why the folder is not being read, for the app
@@ -172,6 +181,12 @@ class AcquisitionJob:
         if settings.polling:
             # Network shares report times coarsely and late: wait longer for quiet.
             self.settler.settle_s = max(self.settler.settle_s, 3.0)
+        if self.clock() - self.last_prune >= PRUNE_EVERY_S:
+            self.last_prune = self.clock()
+            try:
+                self.remove_old_originals(settings)
+            except Exception:  # the originals wait for the next hour; imports go on
+                log.exception("acquisition: removing old originals failed")
         due = self.clock() - self.last_scan >= self.idle_scan_s
         if not (self.wake.is_set() or self.settler.seen or due):
             return None
@@ -182,6 +197,43 @@ class AcquisitionJob:
         if message != self.problem:  # logged once, not at every tick
             log.warning("acquisition: %s", message)
         self.problem = message
+
+    # The originals ----------------------------------------------------------------------
+    def remove_old_originals(self, settings: acquisition.FolderSettings | None = None) -> int:
+        """Remove from imported/ the originals whose copy is in the image store and was
+        uploaded more than the admin's number of days ago; how many were removed."""
+        settings = settings or self.settings()
+        days = settings.originals_days
+        if settings.folder is None or days <= 0:
+            return 0
+        imported = settings.folder / acquisition.IMPORTED
+        if not imported.is_dir():
+            return 0
+        before = (self.wall_clock().astimezone(dt.UTC) - dt.timedelta(days=days)
+                  ).replace(microsecond=0).isoformat()
+        removed = 0
+        for src, sha in self.repo.originals_sent(imported, before):
+            # Already gone, or another file now lies there: only what was sent goes.
+            if not self._unchanged(src.path, src) or not self.files.has(sha):
+                continue
+            try:
+                src.path.unlink()
+            except OSError:
+                log.warning("acquisition: an old %s original could not be removed",
+                            _kind(src.path))
+                continue
+            removed += 1
+            folder = src.path.parent
+            while folder != imported and folder.is_relative_to(imported):
+                try:
+                    folder.rmdir()  # a study's subfolder, once empty
+                except OSError:
+                    break
+                folder = folder.parent
+        if removed:
+            log.info("acquisition: %d originals sent more than %d days ago removed",
+                     removed, days)
+        return removed
 
     # One pass -------------------------------------------------------------------------
     def run(self, folder: Path | None = None) -> ScanReport:

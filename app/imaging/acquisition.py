@@ -6,7 +6,9 @@ it is complete: its size and modification time unchanged across checks at least
 (JPEG, PNG, binary and text STL, DICOM pixel data) — the marker is there. A file that
 stays stable but incomplete for `incomplete_after_s` is reported with its reason and
 left alone. After its copy in the image store is verified, a source is moved into the
-`imported` subfolder, never deleted.
+`imported` subfolder. Those are the device's originals in plain text: once their copy
+has reached the cloud they are removed after the number of days the admin set
+(`keep_days`, default 30; 0 keeps them), so that the disk holds them only sealed.
 
 The folder is configured per PC (and per practice database) in a file under the
 platform config folder, not in the synced database.
@@ -28,6 +30,8 @@ from app.imaging.complete import has_provable_end, incomplete_reason
 from app.platform.paths import config_dir
 
 IMPORTED = "imported"
+DEFAULT_KEEP_DAYS = 30
+MAX_KEEP_DAYS = 3650
 # Files that programs write on the way to the real one, or keep for themselves: never
 # taken; listed with this reason if they stay.
 _TEMPORARY = tuple((re.compile(pattern, re.I), writer) for pattern, writer in (
@@ -56,6 +60,13 @@ class FolderSettings:
     # share or sensor may need longer).
     settle_s: float | None = None
     incomplete_after_s: float | None = None
+    # Days an original stays in imported/ after its upload is done; 0: kept for good;
+    # None: not given (saving keeps what was set, reading gives the default).
+    keep_days: int | None = None
+
+    @property
+    def originals_days(self) -> int:
+        return DEFAULT_KEEP_DAYS if self.keep_days is None else self.keep_days
 
 
 def _seconds(value: object) -> float | None:
@@ -64,6 +75,12 @@ def _seconds(value: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number < 24 * 3600 else None
+
+
+def _days(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_KEEP_DAYS else None
 
 
 def _config_file() -> Path:
@@ -83,7 +100,8 @@ def load_settings(database: Path) -> FolderSettings:
     folder = entry.get("folder")
     return FolderSettings(Path(folder) if folder else None, bool(entry.get("polling")),
                           _seconds(entry.get("settle_s")),
-                          _seconds(entry.get("incomplete_after_s")))
+                          _seconds(entry.get("incomplete_after_s")),
+                          _days(entry.get("keep_days")))
 
 
 def save_settings(database: Path, settings: FolderSettings) -> None:
@@ -96,8 +114,9 @@ def save_settings(database: Path, settings: FolderSettings) -> None:
     entry = entries.get(_key(database)) or {}
     entry.update({"folder": str(settings.folder) if settings.folder else None,
                   "polling": settings.polling})
-    # Timings are kept unless given: the folder dialog does not show them.
-    for name in ("settle_s", "incomplete_after_s"):
+    # Timings are kept unless given: the folder dialog does not show them; the days
+    # are kept when someone who may not change them saves the folder.
+    for name in ("settle_s", "incomplete_after_s", "keep_days"):
         if getattr(settings, name) is not None:
             entry[name] = getattr(settings, name)
     entries[_key(database)] = entry

@@ -9,6 +9,7 @@ agent files what it imports through `ingest()`; people work the inbox through
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from app.store.models import (
     AcquisitionItem,
     Patient,
     SyncState,
+    Upload,
     Visit,
 )
 from app.store.sync.outbox import utc_now_text
@@ -166,6 +168,23 @@ class AcquisitionRepo:
                 s.execute(update(AcquisitionItem).where(
                     AcquisitionItem.source == str(source), AcquisitionItem.status != "failed",
                 ).values(source=str(target)))
+
+    def originals_sent(self, imported: Path, before: str) -> list[tuple[SourceFacts, str]]:
+        """Originals lying under `imported` whose copy was stored (verified when it was
+        taken) and whose upload was done before `before` (UTC ISO text), as they were
+        when taken: a file there that differs is not the one that was sent."""
+        prefix = str(imported).rstrip("/\\") + os.sep
+        with self.db.read() as s:
+            rows = s.execute(
+                select(AcquisitionItem.source, AcquisitionItem.size, AcquisitionItem.mtime_ns,
+                       AcquisitionItem.sha256)
+                .join(Upload, Upload.sha256 == AcquisitionItem.sha256)
+                .where(AcquisitionItem.status != "failed", Upload.status == "done",
+                       Upload.done_at.is_not(None), Upload.done_at < before,
+                       AcquisitionItem.found_at < before,
+                       func.substr(AcquisitionItem.source, 1, len(prefix)) == prefix))
+            return [(SourceFacts(Path(src), size, mtime), sha)
+                    for src, size, mtime, sha in rows]
 
     def failed_sources(self) -> dict[str, tuple[int, int]]:
         """Source path -> (size, mtime_ns) of the files listed as failed: left alone

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +36,22 @@ class AcquisitionFolderDialog(QDialog):
         self.polling = QCheckBox("The folder is on a network share (check it every few "
                                  "seconds)", objectName="acquisitionPolling")
         self.polling.setChecked(current.polling)
+        # The originals are the device's files in plain text: how long they stay is the
+        # practice's choice, made by an admin.
+        self.admin = ctx.viewer.is_admin
+        self.keep_days = QSpinBox(objectName="acquisitionKeepDays")
+        self.keep_days.setRange(0, acquisition.MAX_KEEP_DAYS)
+        self.keep_days.setSpecialValueText("Keep them")
+        self.keep_days.setSuffix(" days")
+        self.keep_days.setValue(current.originals_days)
+        self.keep_days.setEnabled(self.admin)
+        days_row = QHBoxLayout()
+        days_label = QLabel("Remove the originals from “imported” after they have been "
+                            "sent to the server for")
+        days_label.setWordWrap(True)
+        days_label.setBuddy(self.keep_days)
+        days_row.addWidget(days_label, 1)
+        days_row.addWidget(self.keep_days)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
@@ -49,6 +66,11 @@ class AcquisitionFolderDialog(QDialog):
             "is active on this computer. Imported files move to its “imported” subfolder."))
         layout.addLayout(row)
         layout.addWidget(self.polling)
+        layout.addLayout(days_row)
+        layout.addWidget(QLabel(
+            "Chairside keeps its own encrypted copy of every imported file. 0 keeps the "
+            "originals for good." + ("" if self.admin else
+                                     " Only an administrator can change this.")))
         layout.addWidget(buttons)
 
     def browse(self) -> None:
@@ -60,6 +82,8 @@ class AcquisitionFolderDialog(QDialog):
         text = self.folder.text().strip()
         acquisition.save_settings(
             self.database,
-            acquisition.FolderSettings(Path(text) if text else None, self.polling.isChecked()),
+            acquisition.FolderSettings(
+                Path(text) if text else None, self.polling.isChecked(),
+                keep_days=self.keep_days.value() if self.admin else None),
         )
         self.accept()

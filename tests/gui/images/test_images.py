@@ -261,7 +261,14 @@ def test_acquisition_folder_is_set_per_pc_from_the_images_menu(window, qtbot, st
     qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
     dialog.folder.setText(str(tmp_path / "xray-drop"))
     dialog.polling.setChecked(True)
+    assert dialog.keep_days.value() == 30 and dialog.keep_days.isEnabled()  # an admin
+    dialog.keep_days.setValue(0)
+    assert dialog.keep_days.text() == "Keep them"
     dialog.save()
     saved = acquisition.load_settings(store.db.path)
     assert saved.folder == tmp_path / "xray-drop" and saved.polling
+    assert saved.keep_days == 0 and saved.originals_days == 0
+    # Saved by someone who may not change the days (the box is not theirs): kept.
+    acquisition.save_settings(store.db.path, acquisition.FolderSettings(tmp_path / "other"))
+    assert acquisition.load_settings(store.db.path).keep_days == 0
     assert (Path(acquisition.config_dir()) / "acquisition.json").is_file()

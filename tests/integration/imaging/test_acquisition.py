@@ -242,3 +242,71 @@ def test_a_forgotten_acquisition_ends_by_itself(store, admin, patient, files, dr
     samples.photo(drop / "next-patient.jpg")
     assert _pass(_job(store, drop, files, clock), clock).unassigned == 1
     assert _images(store, admin, patient, files) == []
+
+
+def test_originals_go_the_admins_days_after_their_upload_and_not_before(clinic, tmp_path
+                                                                        ) -> None:
+    import datetime as dt
+
+    from tests.integration.agent.test_uploads import drain, new_patient
+
+    (pc,) = clinic(1)
+    drop = tmp_path / "drop"
+    (drop / "study").mkdir(parents=True)
+    acquisition.save_settings(pc.store.db.path, acquisition.FolderSettings(drop, keep_days=10))
+    patient = new_patient(pc)
+    AcquisitionRepo(pc.store.db).start(pc.admin.viewer(), patient)
+    job = pc.agent.acquisition
+    job.settler.settle_s = 0.05
+    today = [dt.datetime.now(dt.UTC)]
+    job.wall_clock = lambda: today[0]
+    hour = [0.0]
+    job.clock = lambda: time.monotonic() + hour[0]
+
+    def loop(days: float = 0) -> None:
+        """The agent's loop an hour (and `days`) later: the originals' check is due."""
+        today[0] += dt.timedelta(days=days)
+        hour[0] += 3600
+        pc.agent.acquire()
+
+    whole = samples.photo(drop / "study" / "IMG_0001.jpg").read_bytes()
+    kept = samples.photo(tmp_path / "other.jpg", size=(64, 48))
+    original = drop / "imported" / "study" / "IMG_0001.jpg"
+    try:
+        wait_until(lambda: pc.agent.acquire() is None and original.exists())
+        loop(days=40)  # imported long ago, but not sent: the only copy off this PC
+        assert original.read_bytes() == whole
+        drain(pc.agent)
+        today[0] = dt.datetime.now(dt.UTC)  # the upload is stamped by the real clock
+        [image] = [i for g in ImagesRepo(pc.store.db).by_record(pc.admin.viewer(), patient)
+                   for i in g.images]
+        assert pc.agent.uploads.get(image.sha256).status == "done"
+        loop(days=9)  # sent, but not ten days ago yet
+        assert original.is_file()
+        loop(days=2)
+        assert not original.exists() and not (drop / "imported" / "study").exists()
+        assert read_plain(image.path) == whole  # the sealed copy is all that is left
+        assert whole not in image.path.read_bytes()
+
+        # Another file lying where a sent one was is not the one that was sent.
+        samples.photo(drop / "b.jpg", size=(32, 32))
+        b = drop / "imported" / "b.jpg"
+        wait_until(lambda: pc.agent.acquire() is None and b.exists())
+        drain(pc.agent)
+        today[0] = dt.datetime.now(dt.UTC)
+        b.write_bytes(kept.read_bytes())
+        loop(days=11)
+        assert b.read_bytes() == kept.read_bytes()
+
+        # 0: the admin keeps the originals for good.
+        acquisition.save_settings(pc.store.db.path,
+                                  acquisition.FolderSettings(drop, keep_days=0))
+        samples.photo(drop / "c.jpg", size=(40, 40))
+        c = drop / "imported" / "c.jpg"
+        wait_until(lambda: pc.agent.acquire() is None and c.exists())
+        drain(pc.agent)
+        today[0] = dt.datetime.now(dt.UTC)
+        loop(days=400)
+        assert c.is_file()
+    finally:
+        job.unwatch()
