@@ -1,10 +1,14 @@
-"""Money in minor units (cents): integers only, never floats."""
+"""Money: exact, never floats. Stored and sent as integer minor units (cents); reckoned
+as Decimal. Every rounding of money happens here, half up to the cent."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
 
 _AMOUNT = re.compile(r"^\s*(-)?\s*(\d{1,12})(?:[.,](\d{1,2}))?\s*$")
 
@@ -21,6 +25,21 @@ def parse_amount(text: str) -> int:
     sign = -1 if m.group(1) else 1
     frac = (m.group(3) or "").ljust(2, "0")
     return sign * (int(m.group(2)) * 100 + int(frac or 0))
+
+
+def to_decimal(cents: int) -> Decimal:
+    """Minor units as they are stored → an exact Decimal amount (1250 → 12.50)."""
+    return (Decimal(cents) / 100).quantize(CENT)
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """The one rounding rule: to the cent, halves away from zero."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def to_cents(amount: Decimal) -> int:
+    """A Decimal amount → minor units for the store and the wire, rounded by the rule."""
+    return int(round_money(amount) * 100)
 
 
 def format_amount(cents: int | None) -> str:
