@@ -148,14 +148,16 @@ def image(session: Session, p: Principal, patient_id: str, image_id: str) -> Rec
 
 
 def payments_of(session: Session, p: Principal, agreements: Iterable[Record]) -> list[Record]:
-    """Payments of agreements already read through this module."""
+    """Valid payments of agreements already read through this module (a voided payment
+    stays in the practice's ledger but was not taken)."""
     ids = sorted({a.entity_id for a in agreements if a.installation_id == p.installation_id})
     if not ids:
         return []
     q = select(Record).where(Record.installation_id == p.installation_id,
                              Record.entity == "payment",
                              Record.fields["agreement_id"].as_string().in_(ids))
-    return [r for r in session.scalars(q) if not r.fields.get("deleted")]
+    return [r for r in session.scalars(q)
+            if not r.fields.get("deleted") and r.fields.get("void_reason") is None]
 
 
 def _local_day(starts_at: object, tz: dt.tzinfo) -> str:

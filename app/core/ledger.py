@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.core.money import round_money
+from app.core.wire import PAYMENT_METHODS
 
 ZERO = Decimal("0.00")
-METHODS = ("cash", "card", "transfer", "cheque", "insurance", "other")
+METHODS = PAYMENT_METHODS
 METHOD_LABELS = {
     "cash": "Cash",
     "card": "Card",
@@ -85,9 +86,7 @@ def day_total(payments: Iterable[Payment], day: str) -> Decimal:
     return round_money(sum((p.amount for p in valid_payments(payments) if p.on == day), ZERO))
 
 
-def takings_by(
-    payments: Iterable[Payment], key: Callable[[Payment], str]
-) -> dict[str, Decimal]:
+def takings_by(payments: Iterable[Payment], key: Callable[[Payment], str]) -> dict[str, Decimal]:
     """Valid takings grouped (by method, by who took them...), for the day-end report."""
     out: dict[str, Decimal] = {}
     for p in valid_payments(payments):

@@ -50,6 +50,7 @@ B = FieldSpec("bool", nullable=False)
 GENDERS = ("female", "male", "other", "unknown")
 APPOINTMENT_STATUSES = ("booked", "arrived", "in_chair", "done", "cancelled", "no_show")
 ROLES = ("admin", "member")
+PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "insurance", "other")
 IMAGE_KINDS = (
     "intraoral_scan",
     "face_scan",
@@ -165,13 +166,20 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec(
             "payment",
             {
-                "agreement_id": _ref("agreement"),
+                "agreement_id": _ref("agreement", nullable=True),
                 "paid_on": FieldSpec("date", nullable=False),
                 "amount": FieldSpec("int", nullable=False),
+                # Null only on payments taken before the ledger (reached by their agreement).
+                "patient_id": _ref("patient", nullable=True),
+                "method": FieldSpec("enum", choices=PAYMENT_METHODS),
+                "taken_by": _ref("user", nullable=True),
+                "taken_by_name": S,
+                "void_reason": T,
+                "voided_by": _ref("user", nullable=True),
+                "corrects": _ref("payment", nullable=True),
                 "deleted": B,
             },
             append_only=True,
-            patient_field=None,
         ),
         # An image filed in a patient's record. Named apart from the cloud's own "image"
         # arrival facts: those say bytes arrived; this says where the clinic filed them.

@@ -142,13 +142,15 @@ class AgreementRow:
 
 @dataclass(frozen=True, slots=True)
 class DiaryPayment:
-    """A payment against an agreement, taken on the diary's day."""
+    """A valid payment taken on the diary's day (against an agreement or not)."""
 
     id: str
     patient_id: str
     patient_name: str
     agreement_title: str | None
     amount: int
+    method: str | None = None
+    taken_by_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

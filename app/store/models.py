@@ -152,11 +152,23 @@ class Payment(Synced, Base):
     __tablename__ = "payments"
     __entity__ = "payment"
 
-    agreement_id: Mapped[str] = mapped_column(
-        ForeignKey("agreements.id"), nullable=False, index=True
-    )
+    # An entry of the patient's account, never changed once taken but for its void.
+    # No foreign keys to the patient: a payment may arrive from another PC first.
+    agreement_id: Mapped[str | None] = mapped_column(ForeignKey("agreements.id"), index=True)
     paid_on: Mapped[str] = mapped_column(String(10), nullable=False)
-    amount: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount: Mapped[int] = mapped_column(Integer, nullable=False)  # minor units
+    patient_id: Mapped[str | None] = mapped_column(String(36))
+    method: Mapped[str | None] = mapped_column(String(16))
+    taken_by: Mapped[str | None] = mapped_column(String(36))
+    taken_by_name: Mapped[str | None] = mapped_column(String(500))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    voided_by: Mapped[str | None] = mapped_column(String(36))
+    corrects: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (
+        Index("ix_payments_patient", "patient_id", "paid_on"),
+        Index("ix_payments_paid_on", "paid_on"),
+    )
 
 
 class RecordImage(Synced, Base):

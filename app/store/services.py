@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.store.db import Database
+from app.store.money.ledger_repo import LedgerRepo
 from app.store.patients.patients_repo import PatientsRepo
 from app.store.patients.records_repo import RecordsRepo
 from app.store.schedule.book_repo import BookRepo
@@ -22,6 +23,7 @@ class Store:
     users: UsersRepo
     settings: SettingsRepo
     book: BookRepo
+    ledger: LedgerRepo
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -33,4 +35,5 @@ class Store:
             UsersRepo(db),
             SettingsRepo(db),
             BookRepo(db),
+            LedgerRepo(db),
         )

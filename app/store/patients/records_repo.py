@@ -23,12 +23,12 @@ class InvalidRecordError(StoreError):
 class OverpaymentError(InvalidRecordError):
     """A payment larger than what the agreement still owes: taken only when confirmed."""
 
-    def __init__(self, amount: int, owed: int) -> None:
+    def __init__(self, amount: int, owed: int, where: str = "on this agreement") -> None:
         self.amount, self.owed = amount, owed
         owed = max(owed, 0)
         super().__init__(
             f"This is {format_amount(amount - owed)} more than the {format_amount(owed)} "
-            "still owed on this agreement. Save again to take it all the same."
+            f"still owed {where}. Save again to take it all the same."
         )
 
 
@@ -181,7 +181,7 @@ class RecordsRepo:
             self._patient(s, viewer, patient_id)
             paid = (
                 select(Payment.agreement_id, func.sum(Payment.amount).label("paid"))
-                .where(Payment.deleted.is_(False))
+                .where(Payment.deleted.is_(False), Payment.void_reason.is_(None))
                 .group_by(Payment.agreement_id)
                 .subquery()
             )
@@ -249,13 +249,22 @@ class RecordsRepo:
             self._patient(s, viewer, a.patient_id)
             paid = s.execute(
                 select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                    Payment.agreement_id == agreement_id, Payment.deleted.is_(False)
+                    Payment.agreement_id == agreement_id,
+                    Payment.deleted.is_(False),
+                    Payment.void_reason.is_(None),
                 )
             ).scalar_one()
             owed = AgreementTotals(a.total, a.discount, a.tax, int(paid)).remaining
             if amount > owed and not allow_excess:
                 raise OverpaymentError(amount, owed)
-            p = Payment(agreement_id=agreement_id, **fields)
+            p = Payment(
+                agreement_id=agreement_id,
+                patient_id=a.patient_id,
+                method="cash",
+                taken_by=viewer.user_id or None,
+                taken_by_name=viewer.name or None,
+                **fields,
+            )
             s.add(p)
             s.flush()
             return p.id

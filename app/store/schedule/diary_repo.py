@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.text import display_name
 from app.store.access import visible_records as visible
@@ -56,12 +56,19 @@ class DiaryRepo:
                 )
             ]
             payments = [
-                DiaryPayment(p.id, a.patient_id, display_name(fn, ln), a.title, p.amount)
-                for p, a, fn, ln in s.execute(
-                    select(Payment, Agreement, Patient.first_name, Patient.last_name)
-                    .join(Agreement, Agreement.id == Payment.agreement_id)
-                    .join(Patient, Patient.id == Agreement.patient_id)
-                    .where(Payment.paid_on == iso, Payment.deleted.is_(False), visible(viewer))
+                DiaryPayment(
+                    p.id, pid, display_name(fn, ln), title, p.amount, p.method,
+                    p.taken_by_name or "",
+                )
+                for p, pid, title, fn, ln in s.execute(
+                    select(Payment, Patient.id, Agreement.title, Patient.first_name,
+                           Patient.last_name)
+                    .outerjoin(Agreement, Agreement.id == Payment.agreement_id)
+                    .join(Patient, Patient.id == func.coalesce(
+                        Payment.patient_id, Agreement.patient_id))
+                    # A voided payment was not taken: neither listed nor counted.
+                    .where(Payment.paid_on == iso, Payment.deleted.is_(False),
+                           Payment.void_reason.is_(None), visible(viewer))
                     .order_by(Patient.sort_key, Payment.id)
                 )
             ]

@@ -1,0 +1,219 @@
+"""A patient's account: the visits' charges and the payments, each payment an entry of its
+own that is voided with a reason or corrected by a new entry, never changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from app.core import ledger
+from app.core.money import AgreementTotals, format_amount, to_cents, to_decimal
+from app.core.wire import PAYMENT_METHODS
+from app.store import access
+from app.store.db import Database, WriteSession
+from app.store.dto import Viewer
+from app.store.errors import NotFoundError
+from app.store.models import Agreement, Patient, Payment, Visit
+from app.store.money.dto import AccountView, LedgerEntry
+from app.store.patients.records_repo import InvalidRecordError, OverpaymentError
+
+
+def _patient_payments(patient_ids: list[str]) -> Any:
+    legacy = select(Agreement.id).where(Agreement.patient_id.in_(patient_ids))
+    return or_(
+        Payment.patient_id.in_(patient_ids),
+        Payment.patient_id.is_(None) & Payment.agreement_id.in_(legacy),
+    )
+
+
+def _entry(p: Payment, agreement_title: str | None) -> LedgerEntry:
+    label = f"On {agreement_title or 'an agreement'}" if p.agreement_id else "Payment"
+    return LedgerEntry(
+        p.id,
+        "payment",
+        p.paid_on,
+        to_decimal(p.amount),
+        label,
+        p.method,
+        p.taken_by_name or "",
+        p.agreement_id,
+        p.void_reason,
+        p.corrects,
+    )
+
+
+class LedgerRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def account(self, viewer: Viewer, patient_id: str) -> AccountView:
+        with self.db.read() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            ids = access.family(s, patient_id)
+            visits = list(
+                s.scalars(select(Visit).where(Visit.patient_id.in_(ids), Visit.deleted.is_(False)))
+            )
+            titles = {
+                aid: title
+                for aid, title in s.execute(
+                    select(Agreement.id, Agreement.title).where(Agreement.patient_id.in_(ids))
+                )
+            }
+            payments = list(
+                s.scalars(select(Payment).where(_patient_payments(ids), Payment.deleted.is_(False)))
+            )
+        entries: list[LedgerEntry] = []
+        for v in visits:
+            if v.charge:
+                entries.append(
+                    LedgerEntry(
+                        f"charge:{v.id}",
+                        "charge",
+                        v.visit_date,
+                        to_decimal(v.charge),
+                        v.name or v.procedure or "Visit",
+                        editable=False,
+                    )
+                )
+            if v.amount_paid:
+                entries.append(
+                    LedgerEntry(
+                        f"visit:{v.id}",
+                        "payment",
+                        v.visit_date,
+                        to_decimal(v.amount_paid),
+                        "Paid with the visit",
+                        editable=False,
+                    )
+                )
+        entries.extend(_entry(p, titles.get(p.agreement_id or "")) for p in payments)
+        entries.sort(key=lambda e: (e.on, e.id), reverse=True)
+        acc = ledger.account(
+            [ledger.Charge(e.id, e.on, e.amount) for e in entries if e.kind == "charge"],
+            [
+                ledger.Payment(e.id, e.on, e.amount, void_reason=e.void_reason)
+                for e in entries
+                if e.kind == "payment"
+            ],
+        )
+        return AccountView(patient_id, acc.charged, acc.paid, acc.balance, acc.credit, entries)
+
+    def take_payment(
+        self,
+        viewer: Viewer,
+        patient_id: str,
+        paid_on: str,
+        amount: Decimal,
+        method: str = "cash",
+        *,
+        agreement_id: str | None = None,
+        allow_excess: bool = False,
+    ) -> str:
+        """A new entry. One larger than what is owed (on the agreement, or on the account)
+        is refused with OverpaymentError unless the user confirmed; the excess is credit."""
+        self._check(paid_on, amount, method)
+        owed = self._owed(viewer, patient_id, agreement_id)
+        if ledger.excess(owed, amount) > 0 and not allow_excess:
+            where = "on this agreement" if agreement_id else "by this patient"
+            raise OverpaymentError(
+                to_cents(amount), to_cents(owed), where + "; the rest becomes the patient's credit"
+            )
+        with self.db.write() as s:
+            return self._add(s, viewer, patient_id, paid_on, amount, method, agreement_id)
+
+    def void_payment(self, viewer: Viewer, payment_id: str, reason: str) -> None:
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidRecordError("Say why this payment is voided.")
+        with self.db.write() as s:
+            p = self._payment(s, viewer, payment_id)
+            p.void_reason = reason
+            p.voided_by = viewer.user_id
+
+    def correct_payment(
+        self,
+        viewer: Viewer,
+        payment_id: str,
+        amount: Decimal,
+        method: str,
+        paid_on: str,
+        reason: str = "",
+    ) -> str:
+        """Voids the entry and takes its replacement in one step; the new entry names the
+        one it corrects, so both stay on the account."""
+        self._check(paid_on, amount, method)
+        with self.db.write() as s:
+            old = self._payment(s, viewer, payment_id)
+            why = (reason or "").strip()
+            old.void_reason = f"Corrected: {why}" if why else "Corrected"
+            old.voided_by = viewer.user_id
+            pid = old.patient_id or s.get(Agreement, old.agreement_id).patient_id  # type: ignore[union-attr]
+            new_id = self._add(s, viewer, pid, paid_on, amount, method, old.agreement_id)
+            s.get(Payment, new_id).corrects = old.id  # type: ignore[union-attr]
+            return new_id
+
+    # ----------------------------------------------------------------------------------
+    def _check(self, paid_on: str, amount: Decimal, method: str) -> None:
+        if amount <= 0:
+            raise InvalidRecordError("A payment must be more than zero.")
+        if method not in PAYMENT_METHODS:
+            raise InvalidRecordError("Choose how the payment was made.")
+        try:
+            dt.date.fromisoformat(paid_on)
+        except ValueError:
+            raise InvalidRecordError("A payment needs a date.") from None
+
+    def _owed(self, viewer: Viewer, patient_id: str, agreement_id: str | None) -> Decimal:
+        if agreement_id is None:
+            return self.account(viewer, patient_id).balance
+        with self.db.read() as s:
+            a = s.get(Agreement, agreement_id)
+            if a is None or a.deleted:
+                raise NotFoundError("That agreement no longer exists.")
+            paid = s.execute(
+                select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                    Payment.agreement_id == agreement_id,
+                    Payment.deleted.is_(False),
+                    Payment.void_reason.is_(None),
+                )
+            ).scalar_one()
+            return to_decimal(AgreementTotals(a.total, a.discount, a.tax, int(paid)).remaining)
+
+    def _add(
+        self,
+        s: WriteSession,
+        viewer: Viewer,
+        patient_id: str,
+        paid_on: str,
+        amount: Decimal,
+        method: str,
+        agreement_id: str | None,
+    ) -> str:
+        access.check(viewer, s.get(Patient, patient_id))
+        p = Payment(
+            patient_id=patient_id,
+            agreement_id=agreement_id,
+            paid_on=paid_on,
+            amount=to_cents(amount),
+            method=method,
+            taken_by=viewer.user_id or None,
+            taken_by_name=viewer.name or None,
+        )
+        s.add(p)
+        s.flush()
+        return p.id
+
+    def _payment(self, s: WriteSession, viewer: Viewer, payment_id: str) -> Payment:
+        p = s.get(Payment, payment_id)
+        if p is None or p.deleted:
+            raise NotFoundError("That payment no longer exists.")
+        if p.void_reason is not None:
+            raise InvalidRecordError(
+                f"This payment of {format_amount(p.amount)} is already voided."
+            )
+        pid = p.patient_id or (s.get(Agreement, p.agreement_id) or Agreement()).patient_id
+        access.check(viewer, s.get(Patient, pid) if pid else None)
+        return p

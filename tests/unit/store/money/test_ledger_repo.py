@@ -1,0 +1,102 @@
+"""A patient's account in the store: payments are entries of their own, voided with a
+reason or corrected by a new entry, and synced like every record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.store.models import OutboxMutation
+from app.store.patients.records_repo import InvalidRecordError, OverpaymentError
+
+
+@pytest.fixture
+def ana(store, admin):
+    v = admin.viewer()
+    p = store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
+    store.records.add_visit(v, p.id, {"visit_date": "2026-11-02", "name": "Crown", "charge": 45000})
+    store.records.add_visit(v, p.id, {"visit_date": "2026-11-09", "name": "Clean", "charge": 8050})
+    return p
+
+
+def test_account_balance_voids_and_corrections(store, admin, ana) -> None:
+    v = admin.viewer()
+    acc = store.ledger.account(v, ana.id)
+    assert (acc.charged, acc.paid, acc.balance) == (Decimal("530.50"), 0, Decimal("530.50"))
+
+    first = store.ledger.take_payment(v, ana.id, "2026-11-09", Decimal("100.25"), "card")
+    wrong = store.ledger.take_payment(v, ana.id, "2026-11-10", Decimal("30.00"), "cash")
+    store.ledger.void_payment(v, first, "Card declined")
+    fixed = store.ledger.correct_payment(v, wrong, Decimal("300.00"), "cash", "2026-11-10", "typo")
+
+    acc = store.ledger.account(v, ana.id)
+    assert acc.paid == Decimal("300.00")
+    assert acc.balance == Decimal("230.50")
+    pays = {e.id: e for e in acc.entries if e.kind == "payment"}
+    assert set(pays) == {first, wrong, fixed}  # nothing deleted
+    assert pays[first].void_reason == "Card declined"
+    assert pays[wrong].void_reason == "Corrected: typo"
+    assert pays[fixed].corrects == wrong and pays[fixed].taken_by_name == "Dr Admin"
+    with pytest.raises(InvalidRecordError):
+        store.ledger.void_payment(v, first, "again")
+    with pytest.raises(InvalidRecordError):
+        store.ledger.void_payment(v, fixed, "  ")
+
+
+def test_overpaying_asks_and_the_excess_is_credit(store, admin, ana) -> None:
+    v = admin.viewer()
+    with pytest.raises(OverpaymentError) as asked:
+        store.ledger.take_payment(v, ana.id, "2026-11-10", Decimal("600.00"), "transfer")
+    assert "69.50 more than the 530.50" in str(asked.value)
+    assert store.ledger.account(v, ana.id).paid == 0  # nothing taken until confirmed
+    store.ledger.take_payment(
+        v, ana.id, "2026-11-10", Decimal("600.00"), "transfer", allow_excess=True
+    )
+    acc = store.ledger.account(v, ana.id)
+    assert (acc.balance, acc.credit) == (Decimal("-69.50"), Decimal("69.50"))
+
+
+def test_agreement_paid_counts_only_valid_payments(store, admin, ana) -> None:
+    v = admin.viewer()
+    a = store.records.add_agreement(
+        v, ana.id, {"title": "Braces", "total": 300000, "discount": 0, "tax": 0}
+    )
+    p1 = store.ledger.take_payment(v, ana.id, "2026-11-10", Decimal("1000"), agreement_id=a)
+    store.records.add_payment(v, a, "2026-11-11", 50000)
+    store.ledger.void_payment(v, p1, "Wrong patient")
+    row = store.records.agreements(v, ana.id, today=dt.date(2026, 11, 30))[0]
+    assert (row.paid, row.remaining) == (50000, 250000)
+    with pytest.raises(OverpaymentError):
+        store.ledger.take_payment(v, ana.id, "2026-11-12", Decimal("2500.01"), agreement_id=a)
+
+
+def test_diary_total_is_the_days_valid_payments(store, admin, ana) -> None:
+    v = admin.viewer()
+    keep = store.ledger.take_payment(v, ana.id, "2026-11-10", Decimal("40.10"), "card")
+    gone = store.ledger.take_payment(v, ana.id, "2026-11-10", Decimal("99.00"), "cash")
+    store.ledger.void_payment(v, gone, "Entered twice")
+    store.ledger.take_payment(v, ana.id, "2026-11-11", Decimal("5.00"), "cash")
+    day = store.diary.day(v, dt.date(2026, 11, 10))
+    assert [(p.id, p.amount, p.method) for p in day.payments] == [(keep, 4010, "card")]
+    assert day.total_paid == 4010
+
+
+def test_payments_and_their_voids_go_to_the_outbox(store, admin, ana) -> None:
+    v = admin.viewer()
+    p = store.ledger.take_payment(v, ana.id, "2026-11-10", Decimal("12.34"), "card")
+    store.ledger.void_payment(v, p, "Refunded")
+    with store.db.read() as s:
+        sent = [
+            m.payload["fields"]
+            for m in s.scalars(
+                select(OutboxMutation)
+                .where(OutboxMutation.entity == "payment", OutboxMutation.entity_id == p)
+                .order_by(OutboxMutation.seq)
+            )
+        ]
+    assert sent[0]["amount"] == 1234 and sent[0]["patient_id"] == ana.id
+    assert sent[0]["method"] == "card" and sent[0]["taken_by"] == v.user_id
+    assert sent[-1]["void_reason"] == "Refunded"
