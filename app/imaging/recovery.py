@@ -1,17 +1,22 @@
-"""The recovery folder on this PC: images the sync wizard could not send, kept as
-plain files until a person attaches them to a patient's record.
+"""The recovery folder on this PC: images the sync wizard could not send, kept until
+a person attaches them to a patient's record.
 
-One subfolder per hidden procedure ("<patient> <date>", made unique). Each file is
-copied with its hash taken on the way, fsynced and renamed into place, then checked
-against the hash it was stored under; a procedure is only taken out of its record
-after every copy checked out. Names from records are made safe for any file system
-(no path separators, "..", NUL or control characters).
+The files are sealed like the image store (app.imaging.sealed, the store's key): a
+copied disk shows neither the images nor whose they are. One subfolder per hidden
+procedure, named by the record's date and id ("2026-11-20 record 1a2b3c4d", made
+unique), never by the patient; whose they are is kept in a sealed `.about` file the
+Recovered images dialog reads. Each file is copied with its plaintext hash taken on
+the way, fsynced and renamed into place, then checked against the hash it was stored
+under; a procedure is only taken out of its record after every copy checked out.
+Names from records are made safe for any file system (no path separators, "..", NUL
+or control characters).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -20,6 +25,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from app.imaging import sealed
 from app.imaging.errors import DamagedFileError, ImagingError
@@ -27,6 +33,7 @@ from app.platform.files import fsync_dir
 from app.platform.paths import data_dir
 
 BLOCK = 1024 * 1024
+ABOUT = ".about"  # sealed JSON: whose images these are, for the dialog
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 
 
@@ -53,20 +60,26 @@ class RecoveryFolder:
         self.root = Path(root) if root is not None else default_root()
 
     def keep(
-        self, patient_name: str, date: str | None, sources: Iterable[tuple[Path, str, str]]
+        self, patient_name: str, date: str | None, sources: Iterable[tuple[Path, str, str]],
+        *, record_id: str | None = None, key: bytes | None = None,
     ) -> Path:
-        """Copy (stored file, original name, sha256) triples into a new subfolder.
+        """Copy (stored file, original name, sha256) triples into a new subfolder,
+        sealed with `key` (the image store's; None only for a store never sealed).
 
         Raises ImagingError, leaving no partial folder, when a file is missing or its
         copy does not match its hash."""
         self.root.mkdir(parents=True, exist_ok=True)
         self._clean_incoming()
-        base = safe_name(" ".join(p for p in (patient_name, date or "") if p), "Images")
+        record = f"record {record_id[:8]}" if record_id else "no record"
+        base = safe_name(f"{date or 'undated'} {record}", "Images")
         folder = Path(tempfile.mkdtemp(dir=self.root, prefix=".incoming-"))
         try:
             used: set[str] = set()
             for source, name, sha in sources:
-                _copy_checked(source, folder / _unique(safe_name(name), used), sha)
+                _copy_checked(source, folder / _unique(safe_name(name), used), sha, key)
+            if key is not None:
+                about = {"patient": patient_name, "date": date, "record": record_id}
+                _write_sealed(folder / ABOUT, json.dumps(about).encode(), key)
             final = self.root / _unique(base, {p.name for p in self.root.iterdir()})
             os.replace(folder, final)
             fsync_dir(self.root)
@@ -92,9 +105,10 @@ class RecoveryFolder:
         for d in self.root.iterdir():
             if not d.is_dir() or d.name.startswith("."):
                 continue
-            files = tuple(sorted(f for f in d.iterdir() if f.is_file()))
+            files = tuple(sorted(f for f in d.iterdir()
+                                 if f.is_file() and not f.name.startswith(".")))
             if files:
-                found.append((d.stat().st_mtime, RecoveredSet(d, d.name, files)))
+                found.append((d.stat().st_mtime, RecoveredSet(d, _label(d), files)))
         return [s for _t, s in sorted(found, key=lambda x: -x[0])]
 
     def forget(self, entry: RecoveredSet, filed: Iterable[Path]) -> None:
@@ -102,8 +116,30 @@ class RecoveryFolder:
         for f in filed:
             if f.parent == entry.path:
                 f.unlink(missing_ok=True)
-        if entry.path.is_dir() and not any(entry.path.iterdir()):
+        if entry.path.is_dir() and not any(not f.name.startswith(".")
+                                           for f in entry.path.iterdir()):
+            (entry.path / ABOUT).unlink(missing_ok=True)
             entry.path.rmdir()
+
+
+def _label(folder: Path) -> str:
+    """"<patient> <date>" from the sealed note; the folder's own name when the note
+    cannot be read (a set kept before sealing, the key not available)."""
+    try:
+        about = json.loads(sealed.read_plain(folder / ABOUT))
+        return " ".join(p for p in (about.get("patient"), about.get("date")) if p) \
+            or folder.name
+    except (OSError, ValueError, ImagingError, AttributeError):
+        return folder.name
+
+
+def _write_sealed(target: Path, data: bytes, key: bytes) -> None:
+    with open(target, "wb") as out:
+        writer = sealed.SealWriter(out, key)
+        writer.write(data)
+        writer.close()
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _unique(name: str, used: set[str]) -> str:
@@ -118,14 +154,18 @@ def _unique(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _copy_checked(source: Path, target: Path, sha256: str) -> None:
+def _copy_checked(source: Path, target: Path, sha256: str, key: bytes | None) -> None:
     h = hashlib.sha256()
     tmp = target.with_name(f".{target.name}.part")
     try:
         with sealed.open_read(source) as src, open(tmp, "wb") as out:
+            sink: sealed.SealWriter | BinaryIO = (
+                sealed.SealWriter(out, key) if key is not None else out)
             while block := src.read(BLOCK):
                 h.update(block)
-                out.write(block)
+                sink.write(block)
+            if isinstance(sink, sealed.SealWriter):
+                sink.close()
             out.flush()
             os.fsync(out.fileno())
     except FileNotFoundError:

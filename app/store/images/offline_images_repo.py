@@ -322,7 +322,8 @@ class OfflineImagesRepo:
             for n, sha in enumerate(img.shas[:-1], 1):
                 sources.append((self.files.path_of(sha), f"{Path(img.filename).stem} {n:04}.dcm",
                                 sha))
-        folder = self.recovery.keep(patient_name, procedure.date, sources)
+        folder = self.recovery.keep(patient_name, procedure.date, sources,
+                                    record_id=procedure.visit_id, key=self.files.key)
         ids = [i.id for i in procedure.images]
         with self.db.write() as s:
             for img in s.scalars(select(RecordImage).where(RecordImage.id.in_(ids))):

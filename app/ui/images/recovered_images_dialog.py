@@ -1,13 +1,14 @@
-"""The recovery folder: procedures hidden by the offline-images wizard, kept as files
-on this computer, attached later to a record of the patient whose page is open."""
+"""The recovery folder: procedures hidden by the offline-images wizard, kept encrypted
+on this computer, attached later to a record of the patient whose page is open. The
+files are sealed with the image store's key, so they are read here, not in a file
+manager (the folder is no longer offered to open)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -51,8 +52,6 @@ class RecoveredImagesDialog(QDialog):
         self.attach_button = QPushButton(f"Attach to {who}", objectName="attachRecovered")
         self.attach_button.clicked.connect(self.attach)
         self.attach_button.setEnabled(False)
-        open_folder = QPushButton("Open folder", objectName="openRecoveryFolder")
-        open_folder.clicked.connect(self._open_folder)
         close = QPushButton("Close", objectName="closeRecovered")
         close.clicked.connect(self.accept)
         self.status = QLabel("", objectName="recoveredStatus")
@@ -61,15 +60,14 @@ class RecoveredImagesDialog(QDialog):
             self.status.setText("Open a patient's page to attach these images to one of "
                                 "their records.")
         bar = QHBoxLayout()
-        bar.addWidget(open_folder)
         bar.addStretch(1)
         bar.addWidget(QLabel("Record"))
         bar.addWidget(self.record)
         bar.addWidget(self.attach_button)
         bar.addWidget(close)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Images the sync wizard could not send, kept on this computer "
-                                "until they are attached to a patient's record."))
+        layout.addWidget(QLabel("Images the sync wizard could not send, kept encrypted on this "
+                                "computer until they are attached to a patient's record."))
         layout.addWidget(self.sets, 1)
         layout.addWidget(self.empty)
         layout.addWidget(self.files)
@@ -147,7 +145,3 @@ class RecoveredImagesDialog(QDialog):
             self.attach_button.setEnabled(True)
 
         WriteOp(work, {"images", "visits"}).success(done).failure(failed).run(self.ctx.ops)
-
-    def _open_folder(self) -> None:
-        self.recovery.root.mkdir(parents=True, exist_ok=True)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.recovery.root)))

@@ -15,6 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 from sqlalchemy import select
 
+from app.imaging import sealed
+from app.imaging.recovery import RecoveryFolder
 from app.store.images.images_repo import ImagesRepo
 from app.store.models import Patient, RecordImage, Visit
 from app.store.settings_repo import SettingsRepo
@@ -190,6 +192,10 @@ def test_offline_images_are_matched_synced_hidden_and_recovered(
         qtbot.waitUntil(lambda: label(wizard, "procState1").startswith("Hidden"))
         assert "1 of 2 procedures synchronized" in label(wizard, "syncSummary")
         assert "1 hidden to the recovery folder" in label(wizard, "syncSummary")
+        # On disk: sealed, and the folder is named by the record, not by Jane.
+        [kept] = [d for d in RecoveryFolder().root.iterdir() if not d.name.startswith(".")]
+        assert "Jane" not in kept.name and "Roe" not in kept.name
+        assert all(sealed.is_sealed(f) for f in kept.iterdir())
 
         # Sync another patient: Tom is new to the practice.
         qtbot.waitUntil(button(wizard, "syncAnother").isEnabled)
@@ -221,6 +227,7 @@ def test_offline_images_are_matched_synced_hidden_and_recovered(
         dialog = next(d for d in window.findChildren(RecoveredImagesDialog) if d.isVisible())
         qtbot.waitUntil(lambda: dialog.sets.count() == 1)
         assert "bitewing.dcm" in dialog.files.text()
+        assert dialog.sets.item(0).text().startswith("Jane Roe")  # read from the sealed note
         dialog.record.setCurrentIndex(dialog.record.findData(pano.id))
         qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: dialog.status.text().startswith("Attached 1 image"),

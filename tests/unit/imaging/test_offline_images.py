@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from app.core import matching
+from app.imaging import sealed
 from app.imaging.errors import ImagingError
 from app.imaging.recovery import RecoveryFolder, safe_name
+from app.imaging.sealed import read_plain
 from app.platform.files import hash_file
 from app.store.errors import StoreError
 from app.store.images.images_repo import ImagesRepo
@@ -161,9 +163,16 @@ def test_hiding_keeps_checked_copies_in_the_recovery_folder_and_they_can_be_file
     repo.resolve(v, jane.id, None, procs)
     [pano] = [p for p in procs if p.visit_id == visit.id]
     folder = repo.hide_procedure(v, pano, "Jane Roe")
-    kept = sorted(folder.iterdir())
+    # Named by the record's date and id, never by the patient; sealed like the store.
+    assert folder.name == f"{visit.visit_date} record {visit.id[:8]}"
+    kept = sorted(f for f in folder.iterdir() if not f.name.startswith("."))
     assert [f.name for f in kept] == ["a.jpg", "b.jpg"]
-    assert {hash_file(f)[0] for f in kept} == {i.sha256 for i in pano.images}
+    assert {sealed.hash_plain(f)[0] for f in kept} == {i.sha256 for i in pano.images}
+    assert not {hash_file(f)[0] for f in kept} & {i.sha256 for i in pano.images}
+    for f in folder.iterdir():
+        raw = f.read_bytes()
+        assert sealed.is_sealed(f) and b"Jane" not in raw and b"Roe" not in raw
+    assert read_plain(kept[0]) == files.read_bytes(pano.images[0].sha256)
     with store.db.read() as s:
         assert all(i.deleted for i in s.scalars(select(RecordImage).where(
             RecordImage.visit_id == visit.id)))
