@@ -50,6 +50,16 @@ def format_amount(cents: int | None) -> str:
     return f"{sign}{cents // 100:,}.{cents % 100:02d}"
 
 
+def format_money(amount: Decimal | None) -> str:
+    """A Decimal amount as the desk reads it, rounded by the rule: 1234.5 → '1,234.50'."""
+    return "" if amount is None else format_amount(to_cents(amount))
+
+
+def parse_money(text: str) -> Decimal:
+    """What the user typed as an exact Decimal; MoneyError for anything else."""
+    return to_decimal(parse_amount(text))
+
+
 @dataclass(frozen=True, slots=True)
 class AgreementTotals:
     total: int

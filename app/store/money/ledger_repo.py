@@ -90,7 +90,8 @@ class LedgerRepo:
                     )
                 )
         entries.extend(_entry(p, titles.get(p.agreement_id or "")) for p in payments)
-        entries.sort(key=lambda e: (e.on, e.id), reverse=True)
+        # Newest first; on one day the payment shows above the charge it pays.
+        entries.sort(key=lambda e: (e.on, e.kind == "payment", e.id), reverse=True)
         acc = ledger.account(
             [ledger.Charge(e.id, e.on, e.amount) for e in entries if e.kind == "charge"],
             [

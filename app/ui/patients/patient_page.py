@@ -23,6 +23,7 @@ from app.core.patient_rules import LABELS
 from app.core.phone import format_phone
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
 from app.ui.images.images_tab import ImagesTab
+from app.ui.patients.account_tab import AccountTab
 from app.ui.patients.patient_dialog import BASIC, CLINICAL, PatientDialog
 from app.ui.patients.record_forms import (
     agreement_dialog,
@@ -105,6 +106,8 @@ class PatientPage(QWidget):
         self.agreements = RowTableModel(AGREEMENT_COLUMNS, self)
         self.appointments = RowTableModel(APPOINTMENT_COLUMNS, self)
         self._records_tab()
+        self.account = AccountTab(ctx)
+        self.tabs.addTab(self.account, "Account")
         self._agreements_tab()
         self._appointments_tab()
         self.images_tab = ImagesTab(ctx)
@@ -221,6 +224,7 @@ class PatientPage(QWidget):
         self.load_visits()
         self.load_agreements()
         self.load_appointments()
+        self.account.set_patient(patient.id)
         self.images_tab.set_patient(patient.id, patient.display_name)
 
     def load_visits(self) -> None:
@@ -246,6 +250,7 @@ class PatientPage(QWidget):
 
         def show(rows: list[AgreementRow]) -> None:
             self.agreements.set_rows(rows)
+            self.account.agreements = rows
             remaining = sum(a.remaining for a in rows)
             self.agreement_totals.setText(
                 f"Remaining on all agreements: {formatting.money(remaining)}"
@@ -273,6 +278,8 @@ class PatientPage(QWidget):
             self.load_visits()
         if "agreements" in flags:
             self.load_agreements()
+        if flags & {"agreements", "visits"}:
+            self.account.load()
         if "appointments" in flags:
             self.load_appointments()
         self.images_tab.on_changed(flags)

@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -32,9 +33,10 @@ from app.ui.widgets.date_box import DateBox, DateTimeBox
 class Field:
     name: str
     label: str
-    kind: str = "line"  # line, text, date, datetime, minutes
+    kind: str = "line"  # line, text, date, datetime, minutes, choice
     default: Any = None
     placeholder: str = ""
+    choices: tuple[tuple[Any, str], ...] = ()  # (value, label) of a "choice"
 
 
 class FormDialog(QDialog):
@@ -88,6 +90,12 @@ class FormDialog(QDialog):
             return DateBox(f.default or QDate.currentDate())
         if f.kind == "datetime":
             return DateTimeBox(f.default or QDateTime(QDate.currentDate(), QTime(9, 0)))
+        if f.kind == "choice":
+            box = QComboBox()
+            for value, label in f.choices:
+                box.addItem(label, value)
+            box.setCurrentIndex(max(box.findData(f.default), 0))
+            return box
         if f.kind == "minutes":
             s = QSpinBox()
             s.setRange(0, 12 * 60)
@@ -108,6 +116,8 @@ class FormDialog(QDialog):
                 out[name] = w.dateTime().toPython()
             elif isinstance(w, DateBox):
                 out[name] = w.date().toString("yyyy-MM-dd")
+            elif isinstance(w, QComboBox):
+                out[name] = w.currentData()
             elif isinstance(w, QSpinBox):
                 out[name] = w.value()
             elif isinstance(w, QLineEdit):

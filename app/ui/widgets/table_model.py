@@ -29,6 +29,7 @@ class Column(Generic[R]):
     align_right: bool = False
     tooltip: Callable[[R], str] | None = None
     foreground: Callable[[R], Any] | None = None
+    font: Callable[[R], Any] | None = None  # e.g. struck through for a voided entry
 
 
 class RowTableModel(QAbstractTableModel, Generic[R]):
@@ -81,6 +82,8 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
             return plain_text.tooltip(col.tooltip(row))
         if role == Qt.ItemDataRole.ForegroundRole and col.foreground:
             return col.foreground(row)
+        if role == Qt.ItemDataRole.FontRole and col.font:
+            return col.font(row)
         return None
 
 
