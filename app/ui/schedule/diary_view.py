@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.ledger import METHOD_LABELS
 from app.store.dto import AppointmentRow, DiaryDay, DiaryPayment, VisitRow
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp
@@ -39,6 +40,8 @@ DIARY_PAYMENTS: list[Column[DiaryPayment]] = [
     Column("Patient", lambda p: p.patient_name),
     Column("Agreement", lambda p: p.agreement_title or ""),
     Column("Paid", lambda p: formatting.money(p.amount), align_right=True),
+    Column("Method", lambda p: METHOD_LABELS.get(p.method or "", "")),
+    Column("Taken by", lambda p: p.taken_by_name),
 ]
 
 
@@ -72,7 +75,7 @@ class DiaryView(QWidget):
         for title, model, name in (
             ("Appointments", self.appointments, "diaryAppointments"),
             ("Visits", self.visits, "diaryVisits"),
-            ("Payments on agreements", self.payments, "diaryPayments"),
+            ("Payments", self.payments, "diaryPayments"),
         ):
             box = QWidget()
             v = QVBoxLayout(box)

@@ -62,3 +62,26 @@ def test_diary_total_is_the_sum_of_the_payments_it_lists(window, qtbot, ctx) -> 
     total = sum(parse_amount(x.replace(",", "")) for x in listed)
     assert total == 42000
     assert diary.total.text() == "Total paid: 420.00"
+
+
+def test_diary_leaves_out_voided_payments_and_shows_how_and_who(window, qtbot, ctx) -> None:
+    from decimal import Decimal
+
+    v = ctx.viewer
+    a = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
+    kept = ctx.store.ledger.take_payment(
+        v, a.id, "2026-11-24", Decimal("55.10"), "card", allow_excess=True
+    )
+    gone = ctx.store.ledger.take_payment(
+        v, a.id, "2026-11-24", Decimal("99.00"), "cash", allow_excess=True
+    )
+    ctx.store.ledger.void_payment(v, gone, "Entered twice")
+    window.tabs.setCurrentIndex(1)
+    diary = window.diary
+    diary.date.setDate(QDate(2026, 11, 24))
+    qtbot.waitUntil(lambda: diary.payments.rowCount() == 1)
+    assert diary.payments.rows[0].id == kept
+    assert [diary.payments.index(0, c).data() for c in range(5)] == [
+        "Ana Lima", "", "55.10", "Card", "Dr Admin"
+    ]
+    assert diary.total.text() == "Total paid: 55.10"
