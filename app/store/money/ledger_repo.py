@@ -11,6 +11,8 @@ from sqlalchemy import func, or_, select
 
 from app.core import ledger
 from app.core.money import AgreementTotals, format_amount, to_cents, to_decimal
+from app.core.money_papers import WITH_VISIT, Receipt
+from app.core.text import display_name
 from app.core.wire import PAYMENT_METHODS
 from app.store import access
 from app.store.db import Database, WriteSession
@@ -19,6 +21,8 @@ from app.store.errors import NotFoundError
 from app.store.models import Agreement, Patient, Payment, Visit
 from app.store.money.dto import AccountView, LedgerEntry
 from app.store.patients.records_repo import InvalidRecordError, OverpaymentError
+from app.store.schedule.diary_repo import DiaryRepo
+from app.store.settings_repo import SettingsRepo
 
 
 def _patient_payments(patient_ids: list[str]) -> Any:
@@ -155,6 +159,35 @@ class LedgerRepo:
             new_id = self._add(s, viewer, pid, paid_on, amount, method, old.agreement_id)
             s.get(Payment, new_id).corrects = old.id  # type: ignore[union-attr]
             return new_id
+
+    def receipt(self, viewer: Viewer, payment_id: str) -> Receipt:
+        with self.db.read() as s:
+            p = s.get(Payment, payment_id)
+            if p is None or p.deleted:
+                raise NotFoundError("That payment no longer exists.")
+            a = s.get(Agreement, p.agreement_id) if p.agreement_id else None
+            patient = access.check(viewer, s.get(Patient, p.patient_id or (a and a.patient_id)))
+            name = display_name(patient.first_name, patient.last_name)
+            item = (a.title or "Treatment agreement") if a else "Payment on account"
+            paid_on, amount, method, who = p.paid_on, p.amount, p.method, p.taken_by_name
+        practice = SettingsRepo(self.db).get("practice_name") or ""
+        return Receipt(
+            practice, name, paid_on, to_decimal(amount), method, who or "", item, payment_id
+        )
+
+    def day_takings(self, viewer: Viewer, day: dt.date) -> list[ledger.Payment]:
+        """The day's valid takings as the diary lists them (so the report and the diary's
+        total agree): its payments and the amounts paid with its visits."""
+        d = DiaryRepo(self.db).day(viewer, day)
+        iso = day.isoformat()
+        return [
+            ledger.Payment(p.id, iso, to_decimal(p.amount), p.method or "other", p.taken_by_name)
+            for p in d.payments
+        ] + [
+            ledger.Payment(f"visit:{v.id}", iso, to_decimal(v.amount_paid), WITH_VISIT)
+            for v in d.visits
+            if v.amount_paid
+        ]
 
     # ----------------------------------------------------------------------------------
     def _check(self, paid_on: str, amount: Decimal, method: str) -> None:

@@ -3,11 +3,14 @@ balance or the patient's credit. A voided payment stays, struck through, with it
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.ledger import METHOD_LABELS
 from app.core.money import format_money
+from app.core.money_papers import receipt_html
 from app.store.dto import AgreementRow
 from app.store.money.dto import AccountView, LedgerEntry
 from app.ui.patients.payment_forms import (
@@ -16,7 +19,8 @@ from app.ui.patients.payment_forms import (
     void_payment_dialog,
 )
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import ReadOp
+from app.ui.shell.ops import ReadOp, user_message
+from app.ui.widgets.pdf import ask_pdf_path, write_pdf
 from app.ui.widgets.table_model import Column, RowRole, RowTableModel, table_view
 
 
@@ -76,13 +80,17 @@ class AccountTab(QWidget):
         self.void.clicked.connect(self.void_payment)
         self.correct = QPushButton("Correct payment", objectName="correctPayment")
         self.correct.clicked.connect(self.correct_payment)
+        self.receipt = QPushButton("Print receipt", objectName="printReceipt")
+        self.receipt.clicked.connect(self.print_receipt)
+        self.printed = QLabel("", objectName="receiptPrinted")
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
-        for b in (self.void, self.correct, self.take):
+        for b in (self.receipt, self.void, self.correct, self.take):
             bar.addWidget(b)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.printed)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._enable())
         self._enable()
 
@@ -114,6 +122,7 @@ class AccountTab(QWidget):
         chosen = self.selected() is not None
         self.void.setEnabled(chosen)
         self.correct.setEnabled(chosen)
+        self.receipt.setEnabled(chosen)
 
     def take_payment(self) -> None:
         if self.patient_id:
@@ -126,3 +135,21 @@ class AccountTab(QWidget):
     def correct_payment(self) -> None:
         if e := self.selected():
             correct_payment_dialog(self.ctx, e, self).open()
+
+    def print_receipt(self) -> None:
+        e = self.selected()
+        if e is None:
+            return
+        path = ask_pdf_path(self, "Save the receipt", f"Receipt {e.on}.pdf")
+        if path is None:
+            return
+        ctx, pid = self.ctx, e.id
+
+        def work() -> Path:
+            r = ctx.store.ledger.receipt(ctx.viewer, pid)
+            return write_pdf(receipt_html(r), path, f"Receipt {r.paid_on}")
+
+        self.printed.setText("Printing the receipt…")
+        ReadOp(work).success(lambda p: self.printed.setText(f"Receipt saved to {p}")).failure(
+            lambda exc: self.printed.setText(user_message(exc, "printing the receipt"))
+        ).run(ctx.ops)

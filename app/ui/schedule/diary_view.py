@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
@@ -15,11 +16,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.ledger import METHOD_LABELS
+from app.core.money_papers import day_report_html
 from app.store.dto import AppointmentRow, DiaryDay, DiaryPayment, VisitRow
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import ReadOp
+from app.ui.shell.ops import ReadOp, user_message
 from app.ui.widgets import formatting
 from app.ui.widgets.date_box import DateBox
+from app.ui.widgets.pdf import ask_pdf_path, write_pdf
 from app.ui.widgets.table_model import Column, RowTableModel, table_view
 
 DIARY_VISITS: list[Column[VisitRow]] = [
@@ -68,6 +71,9 @@ class DiaryView(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.patients)
         bar.addWidget(self.total)
+        self.report = QPushButton("Day-end report", objectName="dayReport")
+        self.report.clicked.connect(self.print_day_report)
+        bar.addWidget(self.report)
         self.visits = RowTableModel(DIARY_VISITS, self)
         self.appointments = RowTableModel(DIARY_APPOINTMENTS, self)
         self.payments = RowTableModel(DIARY_PAYMENTS, self)
@@ -83,10 +89,12 @@ class DiaryView(QWidget):
             v.addWidget(table_view(model, name))
             split.addWidget(box)
         self.empty = QLabel("", objectName="diaryEmpty")
+        self.printed = QLabel("", objectName="reportPrinted")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.empty)
         layout.addWidget(split, 1)
+        layout.addWidget(self.printed)
         self.reload()
 
     def reload(self) -> None:
@@ -111,3 +119,22 @@ class DiaryView(QWidget):
     def on_changed(self, flags: set[str]) -> None:
         if flags & {"visits", "appointments", "agreements", "patients"}:
             self.reload()
+
+    def print_day_report(self) -> None:
+        """Takings of the shown day by method and by who took them, saved as a PDF."""
+        day: dt.date = self.date.date().toPython()  # type: ignore[assignment]
+        path = ask_pdf_path(self, "Save the day-end report", f"Day-end {day.isoformat()}.pdf")
+        if path is None:
+            return
+        ctx = self.ctx
+
+        def work() -> Path:
+            takings = ctx.store.ledger.day_takings(ctx.viewer, day)
+            practice = ctx.store.settings.get("practice_name") or ""
+            html = day_report_html(practice, day.isoformat(), takings)
+            return write_pdf(html, path, f"Day-end report {day.isoformat()}")
+
+        self.printed.setText("Printing the day-end report…")
+        ReadOp(work).success(lambda p: self.printed.setText(f"Report saved to {p}")).failure(
+            lambda exc: self.printed.setText(user_message(exc, "printing the report"))
+        ).run(ctx.ops)

@@ -1,0 +1,43 @@
+"""Printing a composed page to PDF. Runs off the UI thread (a ReadOp): QTextDocument and
+QPdfWriter paint without widgets, so a worker may lay out and write the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QSizeF
+from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+
+def write_pdf(html: str, path: Path, title: str = "") -> Path:
+    writer = QPdfWriter(str(path))
+    writer.setTitle(title)
+    writer.setCreator("Chairside")
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(15, 15, 15, 15),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    doc = QTextDocument()
+    doc.setHtml(html)
+    # Laid out at the writer's resolution, so the text keeps its point size on paper.
+    rect = writer.pageLayout().paintRectPixels(writer.resolution())
+    doc.setPageSize(QSizeF(rect.width(), rect.height()))
+    doc.print_(writer)
+    return path
+
+
+def ask_pdf_path(parent: QWidget, caption: str, suggested: str) -> Path | None:
+    folder = Path.home() / "Documents"
+    start = folder if folder.is_dir() else Path.home()
+    chosen, _ = QFileDialog.getSaveFileName(
+        parent, caption, str(start / suggested), "PDF files (*.pdf)"
+    )
+    if not chosen:
+        return None
+    path = Path(chosen)
+    return path if path.suffix.lower() == ".pdf" else path.with_suffix(".pdf")
