@@ -51,7 +51,8 @@ def _patient_id(s: Any, entity: str, entity_id: str) -> str | None:
     obj = s.get(MODEL_BY_ENTITY[entity], entity_id)
     if obj is None:
         return None
-    if isinstance(obj, Payment):
+    if isinstance(obj, Payment) and obj.patient_id is None and obj.agreement_id:
+        # Taken before the ledger: the payment reaches its patient through its agreement.
         agreement = s.get(Agreement, obj.agreement_id)
         return agreement.patient_id if agreement else None
     return getattr(obj, "patient_id", None)

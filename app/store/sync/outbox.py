@@ -47,7 +47,7 @@ def patient_of(obj: Synced, session: Session) -> str | None:
     if isinstance(obj, Patient):
         return obj.id
     pid = getattr(obj, "patient_id", None)
-    if pid is None and hasattr(obj, "agreement_id"):
+    if pid is None and getattr(obj, "agreement_id", None):
         from app.store.models import Agreement
 
         agreement = session.get(Agreement, obj.agreement_id)  # type: ignore[attr-defined]

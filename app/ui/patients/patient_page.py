@@ -25,11 +25,8 @@ from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
 from app.ui.images.images_tab import ImagesTab
 from app.ui.patients.account_tab import AccountTab
 from app.ui.patients.patient_dialog import BASIC, CLINICAL, PatientDialog
-from app.ui.patients.record_forms import (
-    agreement_dialog,
-    payment_dialog,
-    visit_dialog,
-)
+from app.ui.patients.payment_forms import take_payment_dialog
+from app.ui.patients.record_forms import agreement_dialog, visit_dialog
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import formatting
@@ -312,8 +309,10 @@ class PatientPage(QWidget):
         row = self.agreements.data(index, RowRole) if index.isValid() else None
         if row is None and self.agreements.rows:
             row = self.agreements.rows[0]
-        if row is not None:
-            payment_dialog(self.ctx, row.id, self).open()
+        if row is not None and self.patient:
+            take_payment_dialog(
+                self.ctx, self.patient.id, self.agreements.rows, self, agreement_id=row.id
+            ).open()
 
     def rename_visit(self) -> None:
         index = self.visit_table.currentIndex()

@@ -1,4 +1,5 @@
-"""The forms of a patient's records: visit, agreement, payment, appointment."""
+"""The forms of a patient's records: visit, agreement, appointment (payments: see
+payment_forms)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 from app.core.money import parse_amount
-from app.store.patients.records_repo import OverpaymentError
 from app.ui.shell.context import AppContext
 from app.ui.widgets.form_dialog import Field, FormDialog
 
@@ -79,37 +79,6 @@ def agreement_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> FormD
         ],
         save,
         {"agreements"},
-        parent,
-    )
-
-
-def payment_dialog(ctx: AppContext, agreement_id: str, parent: QWidget) -> FormDialog:
-    # A payment above what is owed is asked about first: saving the same amount again
-    # after the question takes it.
-    asked: dict[str, int | None] = {"amount": None}
-
-    def save(v: dict[str, Any]) -> Any:
-        amount = _amount(v["amount"])
-        if not amount:
-            raise ValueError("Enter the amount paid.")
-        try:
-            return ctx.store.records.add_payment(
-                ctx.viewer, agreement_id, v["paid_on"], amount,
-                allow_excess=asked["amount"] == amount,
-            )
-        except OverpaymentError:
-            asked["amount"] = amount
-            raise
-
-    return FormDialog(
-        ctx,
-        "New payment",
-        [
-            Field("paid_on", "Paid on", "date"),
-            Field("amount", "Amount", placeholder="0.00"),
-        ],
-        save,
-        {"agreements", "visits"},
         parent,
     )
 

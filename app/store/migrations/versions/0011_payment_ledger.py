@@ -38,6 +38,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # agreement_id stays nullable: payments on the account alone have none.
     with op.batch_alter_table("payments") as batch:
         batch.drop_index("ix_payments_paid_on")
         batch.drop_index("ix_payments_patient")
