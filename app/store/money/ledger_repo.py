@@ -7,10 +7,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from app.core import ledger
-from app.core.money import AgreementTotals, format_amount, to_cents, to_decimal
+from app.core.money import format_amount, to_cents, to_decimal
 from app.core.money_papers import WITH_VISIT, Receipt
 from app.core.text import display_name
 from app.core.wire import PAYMENT_METHODS
@@ -20,7 +20,11 @@ from app.store.dto import Viewer
 from app.store.errors import NotFoundError
 from app.store.models import Agreement, Patient, Payment, Visit
 from app.store.money.dto import AccountView, LedgerEntry
-from app.store.patients.records_repo import InvalidRecordError, OverpaymentError
+from app.store.patients.records_repo import (
+    InvalidRecordError,
+    OverpaymentError,
+    agreement_owed,
+)
 from app.store.schedule.diary_repo import DiaryRepo
 from app.store.settings_repo import SettingsRepo
 
@@ -56,19 +60,22 @@ class LedgerRepo:
     def account(self, viewer: Viewer, patient_id: str) -> AccountView:
         with self.db.read() as s:
             access.check(viewer, s.get(Patient, patient_id))
-            ids = access.family(s, patient_id)
-            visits = list(
-                s.scalars(select(Visit).where(Visit.patient_id.in_(ids), Visit.deleted.is_(False)))
+            return self._account(s, patient_id)
+
+    def _account(self, s: Any, patient_id: str) -> AccountView:
+        ids = access.family(s, patient_id)
+        visits = list(
+            s.scalars(select(Visit).where(Visit.patient_id.in_(ids), Visit.deleted.is_(False)))
+        )
+        titles = {
+            aid: title
+            for aid, title in s.execute(
+                select(Agreement.id, Agreement.title).where(Agreement.patient_id.in_(ids))
             )
-            titles = {
-                aid: title
-                for aid, title in s.execute(
-                    select(Agreement.id, Agreement.title).where(Agreement.patient_id.in_(ids))
-                )
-            }
-            payments = list(
-                s.scalars(select(Payment).where(_patient_payments(ids), Payment.deleted.is_(False)))
-            )
+        }
+        payments = list(
+            s.scalars(select(Payment).where(_patient_payments(ids), Payment.deleted.is_(False)))
+        )
         entries: list[LedgerEntry] = []
         for v in visits:
             if v.charge:
@@ -120,13 +127,21 @@ class LedgerRepo:
         """A new entry. One larger than what is owed (on the agreement, or on the account)
         is refused with OverpaymentError unless the user confirmed; the excess is credit."""
         self._check(paid_on, amount, method)
-        owed = self._owed(viewer, patient_id, agreement_id)
-        if ledger.excess(owed, amount) > 0 and not allow_excess:
-            where = "on this agreement" if agreement_id else "by this patient"
-            raise OverpaymentError(
-                to_cents(amount), to_cents(owed), where + "; the rest becomes the patient's credit"
-            )
+        # Owed is read in the transaction that takes the payment: no other payment slips
+        # in between the question and the answer.
         with self.db.write() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            if agreement_id is None:
+                owed = self._account(s, patient_id).balance
+            else:
+                owed = to_decimal(agreement_owed(s, agreement_id))
+            if ledger.excess(owed, amount) > 0 and not allow_excess:
+                where = "on this agreement" if agreement_id else "by this patient"
+                raise OverpaymentError(
+                    to_cents(amount),
+                    to_cents(owed),
+                    where + "; the rest becomes the patient's credit",
+                )
             return self._add(s, viewer, patient_id, paid_on, amount, method, agreement_id)
 
     def void_payment(self, viewer: Viewer, payment_id: str, reason: str) -> None:
@@ -199,22 +214,6 @@ class LedgerRepo:
             dt.date.fromisoformat(paid_on)
         except ValueError:
             raise InvalidRecordError("A payment needs a date.") from None
-
-    def _owed(self, viewer: Viewer, patient_id: str, agreement_id: str | None) -> Decimal:
-        if agreement_id is None:
-            return self.account(viewer, patient_id).balance
-        with self.db.read() as s:
-            a = s.get(Agreement, agreement_id)
-            if a is None or a.deleted:
-                raise NotFoundError("That agreement no longer exists.")
-            paid = s.execute(
-                select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                    Payment.agreement_id == agreement_id,
-                    Payment.deleted.is_(False),
-                    Payment.void_reason.is_(None),
-                )
-            ).scalar_one()
-            return to_decimal(AgreementTotals(a.total, a.discount, a.tax, int(paid)).remaining)
 
     def _add(
         self,

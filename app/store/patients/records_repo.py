@@ -32,6 +32,21 @@ class OverpaymentError(InvalidRecordError):
         )
 
 
+def agreement_owed(s: Any, agreement_id: str) -> int:
+    """What an agreement still owes (minor units), counting only its valid payments."""
+    a = s.get(Agreement, agreement_id)
+    if a is None or a.deleted:
+        raise NotFoundError("That agreement no longer exists.")
+    paid = s.execute(
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(
+            Payment.agreement_id == agreement_id,
+            Payment.deleted.is_(False),
+            Payment.void_reason.is_(None),
+        )
+    ).scalar_one()
+    return AgreementTotals(a.total, a.discount, a.tax, int(paid)).remaining
+
+
 def _checked(entity: str, data: dict[str, Any]) -> dict[str, Any]:
     spec = ENTITIES[entity].fields
     out: dict[str, Any] = {}
@@ -247,14 +262,7 @@ class RecordsRepo:
             if a is None or a.deleted:
                 raise NotFoundError("That agreement no longer exists.")
             self._patient(s, viewer, a.patient_id)
-            paid = s.execute(
-                select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                    Payment.agreement_id == agreement_id,
-                    Payment.deleted.is_(False),
-                    Payment.void_reason.is_(None),
-                )
-            ).scalar_one()
-            owed = AgreementTotals(a.total, a.discount, a.tax, int(paid)).remaining
+            owed = agreement_owed(s, agreement_id)
             if amount > owed and not allow_excess:
                 raise OverpaymentError(amount, owed)
             p = Payment(
