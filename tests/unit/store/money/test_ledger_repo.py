@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from app.store.models import OutboxMutation
+from app.store.models import OutboxMutation, Payment
 from app.store.patients.records_repo import InvalidRecordError, OverpaymentError
 
 
@@ -100,3 +100,49 @@ def test_payments_and_their_voids_go_to_the_outbox(store, admin, ana) -> None:
     assert sent[0]["amount"] == 1234 and sent[0]["patient_id"] == ana.id
     assert sent[0]["method"] == "card" and sent[0]["taken_by"] == v.user_id
     assert sent[-1]["void_reason"] == "Refunded"
+
+
+def test_payments_from_before_the_ledger_join_their_patients_account(tmp_path) -> None:
+    """A database whose payments were all against agreements upgrades: each payment
+    belongs to its agreement's patient and counts in the account."""
+    from app.platform.secrets import SecretStore
+    from app.store import keys
+    from app.store.db import Database, open_database
+    from app.store.dto import Viewer
+    from app.store.migrate import migrate
+    from app.store.services import Store
+    from tests.conftest import _KEYRING
+
+    path = tmp_path / "old.chairside"
+    key = keys.create_key(path, SecretStore(_KEYRING), allow_key_file=False)
+    db = Database(path, key)
+    migrate(db.writer, "0010")
+    v = Viewer("u", True)
+    pid, ag = "01900000-0000-7000-8000-000000000001", "01900000-0000-7000-8000-000000000002"
+    with db.writer.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO patients (id, num, first_name, last_name, gender, provisional, "
+            "deleted, stamps) VALUES (?, 1, 'Ana', 'Lima', 'female', 0, 0, '{}')",
+            (pid,),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO agreements (id, stamps, deleted, patient_id, title, total, discount, "
+            "tax) VALUES (?, '{}', 0, ?, 'Braces', 100000, 0, 0)",
+            (ag, pid),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO payments (id, stamps, deleted, agreement_id, paid_on, amount) "
+            "VALUES ('01900000-0000-7000-8000-0000000000aa', '{}', 0, ?, '2026-01-05', 25000)",
+            (ag,),
+        )
+    db.close()
+    db = open_database(path, SecretStore(_KEYRING))
+    try:
+        acc = Store.over(db).ledger.account(v, pid)
+        assert acc.paid == Decimal("250.00")
+        assert [e.label for e in acc.entries] == ["On Braces"]
+        assert Store.over(db).records.agreements(v, pid)[0].remaining == 75000
+        with db.read() as s:
+            assert s.get(Payment, "01900000-0000-7000-8000-0000000000aa").patient_id == pid
+    finally:
+        db.close()
