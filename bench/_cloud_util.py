@@ -23,6 +23,19 @@ class Cloud:
     proc: subprocess.Popen[bytes]
     data: Path
 
+    def stored_size(self, sha: str) -> int:
+        """The plaintext size of what the cloud keeps under `sha` (its folder store
+        seals blobs with the key in <data>/blob.key); 0 when nothing arrived."""
+        import base64
+
+        from app.platform import sealed
+
+        path = self.data / "blobs" / sha[:2] / sha[2:4] / sha
+        if not path.is_file():
+            return 0
+        sealed.remember(base64.b64decode((self.data / "blob.key").read_text().strip()))
+        return sealed.plain_size(path)
+
     def stop(self) -> None:
         self.proc.terminate()
         try:

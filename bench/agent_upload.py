@@ -138,9 +138,8 @@ def main() -> None:
                 raise SystemExit(f"the upload process failed ({done.returncode})")
             result = json.loads(done.stdout.strip().splitlines()[-1])
             sha = result["sha256"]
-            stored = cloud.data / "blobs" / sha[:2] / sha[2:4] / sha
             assert result["status"] == "done", result
-            assert stored.stat().st_size == size, "the file did not arrive whole"
+            assert cloud.stored_size(sha) == size, "the file did not arrive whole"
             forwarded = proxy.stats.body_up["PATCH"]
             cuts = proxy.stats.periodic_cuts
         finally:

@@ -143,10 +143,9 @@ def main() -> None:
             http = requests.Session()
             _node, token = register(cloud, http)
             chunk = int(args.chunk_mb * MIB)
-            stored = cloud.data / "blobs" / sha[:2] / sha[2:4] / sha
             # Ours first: it asks for the "already stored" shortcut, the others do not.
             ours_s = ours_upload(cloud.url, token, path, sha, chunk)
-            assert stored.stat().st_size == size, "our upload did not arrive whole"
+            assert cloud.stored_size(sha) == size, "our upload did not arrive whole"
             plain_s = plain_upload(cloud.url, path)
             js_s = js_upload(cloud.url, token, path, sha, chunk)
             raw_s = tus_upload(cloud.url, token, path, sha, chunk)

@@ -1,4 +1,5 @@
 """The Chairside cloud: sync API, resumable uploads and (later) the web portal.
 
-Imports `app.core` and nothing else of `app`; never Qt.
+Imports `app.core` and, of `app.platform`, only its Qt- and SQL-free helpers (the
+JSON codec, the sealed-file format); never Qt.
 """

@@ -2,21 +2,31 @@
 
 A blob is put once, from a file whose hash was already verified, and never modified.
 Backends: a local folder (the embedded default) and an S3-compatible object store.
+
+Both keep the images encrypted at rest, so that a copied disk or bucket does not
+reveal them. The folder seals each blob (app.platform.sealed: AES-256-GCM segments,
+a key per blob derived from the server's master key, whose id is in the header) and
+reads it back through a decrypting stream; the name and `size` stay those of the
+plaintext, and blobs written before a key was set are read as they are. S3 encrypts
+server-side with the operator's KMS key or their own key (SSE-C).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import io
 import os
 import re
+import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from app.platform import sealed
 from cloud.config import Settings
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -53,10 +63,15 @@ def _fsync_dir(path: Path) -> None:
 
 
 class FilesystemBlobStore:
-    """Blobs as files `<root>/ab/cd/abcd…`, written temp → fsync → rename."""
+    """Blobs as files `<root>/ab/cd/abcd…`, written temp → fsync → rename; sealed with
+    `key` when one is given (`old_keys` only read older blobs)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, key: bytes | None = None,
+                 old_keys: tuple[bytes, ...] = ()) -> None:
         self.root = root
+        self.key = key
+        for k in (*old_keys, *([key] if key is not None else [])):
+            sealed.remember(k)
         root.mkdir(parents=True, exist_ok=True)
 
     def path(self, sha256: str) -> Path:
@@ -68,12 +83,17 @@ class FilesystemBlobStore:
 
     def size(self, sha256: str) -> int | None:
         try:
-            return self.path(sha256).stat().st_size
+            return sealed.plain_size(self.path(sha256))
         except FileNotFoundError:
             return None
 
     def open(self, sha256: str) -> BinaryIO:
-        return open(self.path(sha256), "rb")
+        """The plaintext, decrypted as it is read (seekable; nothing written to disk);
+        buffered, so that every read gives bytes as a file's does."""
+        stream = sealed.open_read(self.path(sha256))
+        if isinstance(stream, io.RawIOBase):
+            return io.BufferedReader(stream, buffer_size=256 * 1024)  # type: ignore[return-value]
+        return stream
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
@@ -84,6 +104,9 @@ class FilesystemBlobStore:
             path.unlink(missing_ok=True)
             return
         dst.parent.mkdir(parents=True, exist_ok=True)
+        if self.key is not None:
+            self._seal(sha256, path, dst)
+            return
         try:
             os.replace(path, dst)  # same file system: the verified file moves in place
         except OSError:
@@ -96,6 +119,31 @@ class FilesystemBlobStore:
             path.unlink(missing_ok=True)
         os.chmod(dst, 0o440)
         _fsync_dir(dst.parent)
+
+    def _seal(self, sha256: str, path: Path, dst: Path) -> None:
+        """Encrypt the verified file into place, hashing its plaintext once more on the
+        way; the plaintext file goes only once the sealed blob is there."""
+        assert self.key is not None
+        tmp = dst.with_name(dst.name + f".{os.getpid()}.tmp")
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as src, open(tmp, "wb") as out:
+                writer = sealed.SealWriter(out, self.key)
+                while block := src.read(1024 * 1024):
+                    h.update(block)
+                    writer.write(block)
+                writer.close()
+                out.flush()
+                os.fsync(out.fileno())
+            if h.hexdigest() != sha256:
+                raise BlobStoreError(f"the file to store as {sha256} has another SHA-256")
+            os.chmod(tmp, 0o440)
+            os.replace(tmp, dst)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(dst.parent)
+        path.unlink(missing_ok=True)
 
 
 class BlobStoreError(RuntimeError):
@@ -139,9 +187,24 @@ class S3BlobStore:
 
     def __init__(self, *, bucket: str, prefix: str = "", client: Any = None,
                  endpoint_url: str = "", region: str = "",
-                 part_bytes: int = 8 * 1024 * 1024) -> None:
+                 part_bytes: int = 8 * 1024 * 1024, kms_key_id: str = "",
+                 customer_key: bytes | None = None) -> None:
         if not bucket:
             raise ValueError("an S3 bucket name is required")
+        if kms_key_id and customer_key is not None:
+            raise ValueError("set either an S3 KMS key or an S3 customer key, not both")
+        if customer_key is not None and len(customer_key) != 32:
+            raise ValueError("an S3 customer key (SSE-C) is 32 bytes")
+        # Sent with every write (SSE-KMS) or with every request naming an object's
+        # content (SSE-C: S3 needs the key again to read it); boto3 adds its MD5.
+        self.write_sse: dict[str, str | bytes] = {}
+        self.read_sse: dict[str, str | bytes] = {}
+        if kms_key_id:
+            self.write_sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+        elif customer_key is not None:
+            self.read_sse = {"SSECustomerAlgorithm": "AES256",
+                             "SSECustomerKey": customer_key}  # type: ignore[dict-item]
+            self.write_sse = dict(self.read_sse)
         if part_bytes < MIN_PART_BYTES:
             raise ValueError(f"part_bytes must be at least {MIN_PART_BYTES}")
         if client is None:
@@ -190,7 +253,8 @@ class S3BlobStore:
         key = self.key(sha256)
         try:
             with self._call("HEAD", key):
-                head = self.client.head_object(Bucket=self.bucket, Key=key)
+                head = self.client.head_object(Bucket=self.bucket, Key=key,
+                                               **self.read_sse)
         except FileNotFoundError:
             return None
         return int(head["ContentLength"])
@@ -202,7 +266,7 @@ class S3BlobStore:
         """The blob as a buffered stream, read from the store as it is consumed."""
         key = self.key(sha256)
         with self._call("GET", key):
-            obj = self.client.get_object(Bucket=self.bucket, Key=key)
+            obj = self.client.get_object(Bucket=self.bucket, Key=key, **self.read_sse)
         return io.BufferedReader(_Body(obj["Body"]), buffer_size=256 * 1024)
 
     def delete(self, sha256: str) -> None:
@@ -225,12 +289,12 @@ class S3BlobStore:
             with self._call("PUT", key):
                 self.client.put_object(
                     Bucket=self.bucket, Key=key, Body=first,
-                    ChecksumSHA256=_b64(bytes.fromhex(sha256)),
+                    ChecksumSHA256=_b64(bytes.fromhex(sha256)), **self.write_sse,
                 )
             return
         with self._call("multipart upload", key):
             upload_id = self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256",
+                Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256", **self.write_sse,
             )["UploadId"]
         try:
             whole = hashlib.sha256()
@@ -243,7 +307,7 @@ class S3BlobStore:
                 with self._call(f"upload of part {number}", key):
                     answer = self.client.upload_part(
                         Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
-                        Body=chunk, ChecksumSHA256=checksum,
+                        Body=chunk, ChecksumSHA256=checksum, **self.read_sse,
                     )
                 parts.append({"PartNumber": number, "ETag": answer["ETag"],
                               "ChecksumSHA256": checksum})
@@ -253,7 +317,7 @@ class S3BlobStore:
             with self._call("completion of the multipart upload", key):
                 self.client.complete_multipart_upload(
                     Bucket=self.bucket, Key=key, UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
+                    MultipartUpload={"Parts": parts}, **self.read_sse,
                 )
         except BaseException:
             with suppress(Exception):
@@ -284,8 +348,40 @@ def make_blob_store(settings: Settings) -> BlobStore:
         if not settings.s3_bucket:
             raise ValueError("CHAIRSIDE_CLOUD_S3_BUCKET is required when "
                              "CHAIRSIDE_CLOUD_BLOB_STORE=s3")
+        customer = settings.s3_sse_customer_key
         return S3BlobStore(
             bucket=settings.s3_bucket, prefix=settings.s3_prefix,
             endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+            kms_key_id=settings.s3_kms_key_id,
+            customer_key=_key_of(customer, "CHAIRSIDE_CLOUD_S3_SSE_CUSTOMER_KEY")
+            if customer else None,
         )
-    return FilesystemBlobStore(settings.resolved_blob_dir)
+    old = tuple(_key_of(k.strip(), "CHAIRSIDE_CLOUD_BLOB_OLD_KEYS")
+                for k in settings.blob_old_keys.split(",") if k.strip())
+    return FilesystemBlobStore(settings.resolved_blob_dir, blob_key(settings), old)
+
+
+def _key_of(text: str, name: str) -> bytes:
+    """32 bytes from base64 text; the message names the setting, never the value."""
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise ValueError(f"{name} must be 32 bytes in base64")
+    return key
+
+
+def blob_key(settings: Settings) -> bytes:
+    """The folder store's master key: configured, else `<data>/blob.key`, made on
+    first start with 256 random bits and readable by the server's user only."""
+    if settings.blob_key:
+        return _key_of(settings.blob_key, "CHAIRSIDE_CLOUD_BLOB_KEY")
+    path = settings.data_dir / "blob.key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(base64.b64encode(secrets.token_bytes(32)).decode())
+    return _key_of(path.read_text().strip(), str(path))

@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     s3_prefix: str = "blobs/"
     s3_endpoint_url: str = ""
     s3_region: str = ""
+    # Server-side encryption of the objects, with a key the operator sets: an AWS KMS
+    # key id or ARN (SSE-KMS), or a 256-bit key of one's own, base64 (SSE-C: S3 never
+    # keeps it, so losing it loses the images). Neither: the bucket's default.
+    s3_kms_key_id: str = ""
+    s3_sse_customer_key: str = Field(default="", repr=False)
+    # The folder store's master key, base64 (32 bytes): every blob is sealed with a key
+    # derived from it (app.platform.sealed). Empty: `<data>/blob.key`, made on first
+    # start; set it (or keep that file elsewhere) so that a copy of the data folder
+    # alone does not open the images. Keys used before, to read older blobs: a comma-
+    # separated list in blob_old_keys.
+    blob_key: str = Field(default="", repr=False)
+    blob_old_keys: str = Field(default="", repr=False)
 
     smtp_host: str = ""
     smtp_port: int = 587

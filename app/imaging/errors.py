@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+# Defined beside the sealed format (app.platform) so that the cloud, which reads sealed
+# blobs too, raises the same errors without importing the imaging layer.
+from app.platform.file_errors import DamagedFileError, ImagingError
 
-class ImagingError(Exception):
-    """Base: the file could not be read, decoded or stored as asked."""
-
-
-class DamagedFileError(ImagingError):
-    """The file is empty, truncated or not what its format says."""
+__all__ = ["DamagedFileError", "ImagingError", "TooLargeError", "UnsupportedError"]
 
 
 class TooLargeError(ImagingError):

@@ -9,7 +9,6 @@ progress the agent published.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -21,6 +20,7 @@ from app.store.dto import UserRow
 from app.store.services import Store
 from sync_agent.runner import Agent
 from sync_agent.upload_job import UploadProgress
+from tests.support.cloud_blobs import blob_path, stored_plain_sha
 from tests.support.fault_proxy import Fault, FaultProxy
 
 KIB = 1024
@@ -51,10 +51,6 @@ class SlowLinkRun:
 def random_file(path: Path, size: int) -> Path:
     path.write_bytes(os.urandom(size))
     return path
-
-
-def blob_path(cloud_data: Path, sha: str) -> Path:
-    return cloud_data / "blobs" / sha[:2] / sha[2:4] / sha
 
 
 def run(
@@ -111,7 +107,7 @@ def run(
         loop.join(120)
         if storm is not None:
             storm.join(30)
-    completed = stored.exists() and hashlib.sha256(stored.read_bytes()).hexdigest() == sha
+    completed = stored.exists() and stored_plain_sha(cloud_data, sha)[0] == sha
     return SlowLinkRun(
         completed=completed and not agent.uploads.counts().files,
         seconds=seconds, size=size, sent_bytes=proxy.stats.body_up["PATCH"],

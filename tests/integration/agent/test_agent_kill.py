@@ -9,7 +9,6 @@ half an hour; the suite's per-test timeout would stop it).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import signal
@@ -30,6 +29,7 @@ from app.store.sync.sync_repo import SyncRepo
 from app.store.sync.uploads_repo import UploadsRepo
 from sync_agent import connection
 from tests.integration.agent.test_agent_process import NoKeyring, wait_for
+from tests.support.cloud_blobs import stored_plain_sha
 from tests.unit.cloud.support import register_pc, register_practice
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -128,9 +128,7 @@ def test_killed_agent_loses_nothing_and_sends_nothing_twice(cloud, tmp_path: Pat
     arrived = [c for c in changes if c["entity"] == "image"]
     assert sorted(c["fields"]["sha256"]["value"] for c in arrived) == sorted(files)
     for sha, path in files.items():
-        stored = cloud.data / "blobs" / sha[:2] / sha[2:4] / sha
-        assert hashlib.sha256(stored.read_bytes()).hexdigest() == sha
-        assert stored.stat().st_size == path.stat().st_size
+        assert stored_plain_sha(cloud.data, sha) == (sha, path.stat().st_size)
     assert db.integrity_check() == "ok"
     http.close()
     db.close()

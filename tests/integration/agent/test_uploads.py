@@ -29,6 +29,7 @@ from sync_agent.upload_job import PROGRESS_EVERY_S, ChunkSizer, UploadProgress
 from tests.conftest import _KEYRING
 from tests.integration.agent.conftest import PC, new_pc
 from tests.integration.cloud.conftest import Server
+from tests.support.cloud_blobs import blob_path, stored_plain_sha
 from tests.unit.cloud.support import register_practice
 
 KIB, MIB = 1024, 1024 * 1024
@@ -64,14 +65,13 @@ def sha_of(path: Path) -> str:
 
 
 def blob(server: Server, sha: str) -> Path:
-    return server.data / "blobs" / sha[:2] / sha[2:4] / sha
+    return blob_path(server.data, sha)
 
 
 def assert_stored(server: Server, path: Path) -> None:
     sha = sha_of(path)
-    stored = blob(server, sha)
-    assert stored.is_file(), f"{path.name} did not arrive"
-    assert hashlib.sha256(stored.read_bytes()).hexdigest() == sha
+    assert blob(server, sha).is_file(), f"{path.name} did not arrive"
+    assert stored_plain_sha(server.data, sha) == (sha, path.stat().st_size)
 
 
 def new_patient(pc: PC) -> str:

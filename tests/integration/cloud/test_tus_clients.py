@@ -19,14 +19,15 @@ from tusclient import client as tus_client
 
 from app.core.ids import new_id
 from tests.integration.cloud.conftest import Server
+from tests.support.cloud_blobs import stored_plain_sha
 from tests.unit.cloud.support import PC
 
 TUS = {"Tus-Resumable": "1.0.0"}
 HERE = Path(__file__).parent
 
 
-def _stored(server: Server, sha: str) -> Path:
-    return server.data / "blobs" / sha[:2] / sha[2:4] / sha
+def _stored_sha(server: Server, sha: str) -> str:
+    return stored_plain_sha(server.data, sha)[0]
 
 
 def _meta(data: bytes, filename: str = "scan.stl", kind: str = "intraoral_scan") -> dict[str, str]:
@@ -85,7 +86,7 @@ def test_tuspy_uploads_and_resumes_after_an_interruption(
     assert resumed.offset == offset
     resumed.upload()
     sha = meta["sha256"]
-    assert hashlib.sha256(_stored(server, sha).read_bytes()).hexdigest() == sha
+    assert _stored_sha(server, sha) == sha
     images = [c for c in remote_pc.pull()["changes"] if c["entity"] == "image"]
     assert [c["fields"]["sha256"]["value"] for c in images] == [sha]
 
@@ -125,7 +126,7 @@ def test_racing_patches_can_not_corrupt_an_upload(
         "upload-offset", "Upload-Offset")
     up2 = client.uploader(file_stream=_stream(data), url=url, chunk_size=50_000)
     up2.upload()
-    assert hashlib.sha256(_stored(server, meta["sha256"]).read_bytes()).hexdigest() == \
+    assert _stored_sha(server, meta["sha256"]) == \
         meta["sha256"]
 
 
@@ -165,7 +166,7 @@ def test_tus_js_client_uploads_and_resumes(
                          check=True).stdout
     assert f"done {len(data)}" in out, out
     sha = meta["sha256"]
-    assert hashlib.sha256(_stored(server, sha).read_bytes()).hexdigest() == sha
+    assert _stored_sha(server, sha) == sha
 
 
 def test_standard_clients_send_a_file_the_installation_already_holds(
@@ -194,6 +195,6 @@ def test_standard_clients_send_a_file_the_installation_already_holds(
         assert f"done {len(data)}" in out, out
         expected = 3
     sha = meta["sha256"]
-    assert hashlib.sha256(_stored(server, sha).read_bytes()).hexdigest() == sha
+    assert _stored_sha(server, sha) == sha
     images = [c for c in remote_pc.pull()["changes"] if c["entity"] == "image"]
     assert len(images) == expected  # one per patient the bytes were filed under

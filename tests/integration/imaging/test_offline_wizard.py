@@ -29,6 +29,7 @@ from app.ui.shell.context import AppContext
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.ops import OpRunner
 from tests.integration.agent.conftest import PC
+from tests.support.cloud_blobs import stored_plain_sha
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.unit.imaging import samples
 
@@ -251,8 +252,7 @@ def test_offline_images_are_matched_synced_hidden_and_recovered(
     # On the server, every file with the clinic's SHA-256 ...
     for path in [*photos, xray, *tom_files]:
         digest = sha(path)
-        blob = cloud.data / "blobs" / digest[:2] / digest[2:4] / digest
-        assert blob.is_file() and sha(blob) == digest, path.name
+        assert stored_plain_sha(cloud.data, digest)[0] == digest, path.name
     # ... and under the right patient, as another PC of the clinic sees it.
     desk.sync()
     with desk.store.db.read() as s:

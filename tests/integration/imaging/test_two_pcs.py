@@ -10,6 +10,7 @@ from app.imaging.cas import ImageStore
 from app.store.images.images_repo import ImagesRepo
 from app.store.sync.uploads_repo import UploadsRepo
 from sync_agent import connection
+from tests.support.cloud_blobs import stored_plain_sha
 from tests.unit.cloud.support import register_pc, register_practice
 from tests.unit.imaging import samples
 
@@ -28,10 +29,9 @@ def test_image_added_on_a_arrives_on_the_cloud_and_on_b(clinic, cloud, tmp_path)
     assert UploadsRepo(a.store.db).counts().files == 0  # everything went up
     for path in [photo, *series]:
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        blob = cloud.data / "blobs" / sha[:2] / sha[2:4] / sha
-        assert blob.is_file() and hashlib.sha256(blob.read_bytes()).hexdigest() == sha
+        assert stored_plain_sha(cloud.data, sha)[0] == sha
     manifest_sha = next(i.sha256 for i in report.added if i.is_series)
-    assert (cloud.data / "blobs" / manifest_sha[:2] / manifest_sha[2:4] / manifest_sha).is_file()
+    assert stored_plain_sha(cloud.data, manifest_sha)[0] == manifest_sha
 
     # PC b keeps its images on its own disk (in this test both PCs share one process,
     # so it is given a folder of its own).

@@ -3,6 +3,7 @@ with the filesystem store."""
 
 from __future__ import annotations
 
+import base64
 import builtins
 import hashlib
 import os
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
+from app.platform import sealed
 from cloud import blobstore
 from cloud.blobstore import (
     MIN_PART_BYTES,
@@ -50,10 +52,12 @@ def s3_store(aws: Any) -> S3BlobStore:
                        part_bytes=MIN_PART_BYTES)
 
 
-@pytest.fixture(params=["filesystem", "s3"])
+@pytest.fixture(params=["filesystem", "sealed folder", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     if request.param == "filesystem":
         return FilesystemBlobStore(tmp_path / "blobs")
+    if request.param == "sealed folder":
+        return FilesystemBlobStore(tmp_path / "blobs", key=sealed.new_key())
     s3: S3BlobStore = request.getfixturevalue("s3_store")
     return s3
 
@@ -246,3 +250,76 @@ def test_a_tus_upload_lands_in_s3_under_its_hash(
     assert list(settings.uploads_dir.glob("*.part")) == []
     again = create(pc, data, filename="again.dcm", ask=True)
     assert again.headers["Chairside-Already-Stored"] == "true"
+
+
+# -- encryption at rest with the operator's key -------------------------------------
+
+def _put(store: S3BlobStore, tmp_path: Path, length: int) -> tuple[str, bytes]:
+    data = os.urandom(length)
+    sha, path = _file(tmp_path, data)
+    store.put_file(sha, path)
+    return sha, data
+
+
+@pytest.mark.parametrize("length", [1000, MIN_PART_BYTES + 1000])
+def test_objects_are_encrypted_with_the_operators_kms_key(
+    aws: Any, tmp_path: Path, length: int,
+) -> None:
+    kms_key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
+    settings = Settings(data_dir=tmp_path, blob_store="s3", s3_bucket=BUCKET,
+                        s3_region=REGION, s3_kms_key_id=kms_key)
+    store = make_blob_store(settings)
+    assert isinstance(store, S3BlobStore)
+    store.part_bytes = MIN_PART_BYTES
+    sha, _data = _put(store, tmp_path, length)
+    head = aws.head_object(Bucket=BUCKET, Key=f"blobs/{sha}")
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", kms_key)
+    with store.open(sha) as f:
+        assert hashlib.sha256(f.read()).hexdigest() == sha
+
+
+@pytest.mark.parametrize("length", [1000, MIN_PART_BYTES + 1000])
+def test_every_request_for_an_object_carries_the_operators_own_key(
+    aws: Any, tmp_path: Path, length: int,
+) -> None:
+    """SSE-C: S3 keeps no copy of the key, so it goes with every write and read (moto
+    does not encrypt: what is checked is what goes over the wire)."""
+    key = os.urandom(32)
+    settings = Settings(data_dir=tmp_path, blob_store="s3", s3_bucket=BUCKET,
+                        s3_region=REGION,
+                        s3_sse_customer_key=base64.b64encode(key).decode())
+    store = make_blob_store(settings)
+    assert isinstance(store, S3BlobStore)
+    store.part_bytes = MIN_PART_BYTES
+    sent: list[tuple[str, dict[str, str]]] = []
+
+    def seen(request: Any, **_kw: Any) -> None:
+        sent.append((request.method, {k.lower(): v.decode() if isinstance(v, bytes) else v
+                                      for k, v in request.headers.items()}))
+
+    store.client.meta.events.register("before-send.s3", seen)
+    sha, data = _put(store, tmp_path, length)
+    assert store.size(sha) == length
+    with store.open(sha) as f:
+        assert f.read() == data
+    md5 = base64.b64encode(hashlib.md5(key).digest()).decode()
+    object_requests = [h for m, h in sent if m != "DELETE"]
+    assert len(object_requests) >= 3 + (3 if length > MIN_PART_BYTES else 0)
+    for headers in object_requests:
+        assert headers["x-amz-server-side-encryption-customer-algorithm"] == "AES256"
+        assert headers["x-amz-server-side-encryption-customer-key-md5"] == md5
+    store.delete(sha)
+
+
+def test_encryption_settings_are_checked_without_showing_the_key(tmp_path: Path) -> None:
+    both = Settings(data_dir=tmp_path, blob_store="s3", s3_bucket=BUCKET, s3_region=REGION,
+                    s3_kms_key_id="alias/chairside",
+                    s3_sse_customer_key=base64.b64encode(os.urandom(32)).decode())
+    with pytest.raises(ValueError, match="not both"):
+        make_blob_store(both)
+    short = Settings(data_dir=tmp_path, blob_store="s3", s3_bucket=BUCKET, s3_region=REGION,
+                     s3_sse_customer_key="c2VjcmV0")
+    with pytest.raises(ValueError, match="CHAIRSIDE_CLOUD_S3_SSE_CUSTOMER_KEY") as refused:
+        make_blob_store(short)
+    assert "c2VjcmV0" not in str(refused.value)
+    assert "c2VjcmV0" not in repr(short)

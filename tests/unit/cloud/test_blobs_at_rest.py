@@ -1,0 +1,94 @@
+"""The cloud's folder blob store keeps images sealed: a copy of its data folder shows
+no image bytes, yet uploads, downloads and the portal read them whole."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.platform import sealed
+from cloud.blobstore import FilesystemBlobStore, blob_key, make_blob_store
+from cloud.config import Settings
+from tests.unit.cloud.support import PC
+from tests.unit.cloud.test_tus import create, patch
+
+# What a DICOM header of a real patient would hold; must never lie in the data folder.
+CANARY = b"DOE^JANE-CANARY-19800102 "
+
+
+def _on_disk(folder: Path) -> list[bytes]:
+    return [p.read_bytes() for p in folder.rglob("*") if p.is_file()]
+
+
+def test_an_upload_is_sealed_on_disk_and_downloads_whole_by_its_sha256(
+    client: TestClient, pc: PC, settings: Settings,
+) -> None:
+    blobs = client.app.state.blobs  # type: ignore[attr-defined]
+    assert isinstance(blobs, FilesystemBlobStore) and blobs.key is not None
+    data = CANARY * 30_000 + os.urandom(777)  # several segments and a ragged end
+    sha = hashlib.sha256(data).hexdigest()
+    url = create(pc, data).headers["Location"]
+    half = len(data) // 2
+    assert patch(pc, url, data[:half], 0).status_code == 204
+    assert patch(pc, url, data[half:], half).status_code == 204
+
+    stored = blobs.path(sha)
+    raw = stored.read_bytes()
+    assert sealed.is_sealed(stored) and CANARY not in raw and raw != data
+    assert not any(CANARY in b for b in _on_disk(settings.data_dir))  # uploads/ too
+    r = pc.http.get(f"/api/v1/images/{sha}", headers=pc.headers)
+    assert r.status_code == 200 and r.headers["Content-Length"] == str(len(data))
+    assert hashlib.sha256(r.content).hexdigest() == r.headers["Chairside-SHA256"] == sha
+    head = pc.http.head(f"/api/v1/images/{sha}", headers=pc.headers)
+    assert head.headers["Content-Length"] == str(len(data))  # the plaintext's size
+
+
+def test_the_key_is_the_operators_and_older_blobs_stay_readable(tmp_path: Path) -> None:
+    made = Settings(data_dir=tmp_path / "a")
+    key = blob_key(made)
+    assert blob_key(made) == key  # made once, then read
+    assert (tmp_path / "a" / "blob.key").stat().st_mode & 0o077 == 0
+    plain = FilesystemBlobStore(tmp_path / "blobs")  # a store from before encryption
+    old_data = os.urandom(5000)
+    old_sha = hashlib.sha256(old_data).hexdigest()
+    (tmp_path / "old").write_bytes(old_data)
+    plain.put_file(old_sha, tmp_path / "old")
+
+    first = base64.b64encode(os.urandom(32)).decode()
+    settings = Settings(data_dir=tmp_path / "b", blob_dir=tmp_path / "blobs", blob_key=first)
+    store = make_blob_store(settings)
+    assert not (tmp_path / "b" / "blob.key").exists()  # the operator's key is used
+    data = CANARY * 100
+    sha = hashlib.sha256(data).hexdigest()
+    (tmp_path / "new").write_bytes(data)
+    store.put_file(sha, tmp_path / "new")
+    with store.open(sha) as f, store.open(old_sha) as g:
+        assert f.read() == data and g.read() == old_data  # plain blobs read as they are
+    # A new key, the first kept to read what it sealed.
+    rotated = Settings(data_dir=tmp_path / "b", blob_dir=tmp_path / "blobs",
+                       blob_key=base64.b64encode(os.urandom(32)).decode(),
+                       blob_old_keys=first)
+    with make_blob_store(rotated).open(sha) as f:
+        assert f.read() == data
+    sealed.forget(base64.b64decode(first))  # a copied disk, without the key
+    with pytest.raises(sealed.KeyUnavailableError):
+        FilesystemBlobStore(tmp_path / "blobs").open(sha).read()
+    with pytest.raises(ValueError, match="CHAIRSIDE_CLOUD_BLOB_KEY") as refused:
+        make_blob_store(Settings(data_dir=tmp_path / "c", blob_key="not-a-key"))
+    assert "not-a-key" not in str(refused.value)
+
+
+def test_bytes_that_do_not_match_their_name_are_not_sealed_in(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path / "blobs", key=sealed.new_key())
+    path = tmp_path / "upload.part"
+    path.write_bytes(b"something")
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    with pytest.raises(RuntimeError, match="another SHA-256"):
+        store.put_file(wrong, path)
+    assert path.exists() and not store.has(wrong)
+    assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
