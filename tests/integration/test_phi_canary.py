@@ -14,11 +14,13 @@ import base64
 import logging
 import secrets
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import pydicom
 
 from app.core import logsafe
+from app.core.ids import new_id
 from app.imaging.thumbnails import ThumbnailCache
 from app.store.images.acquisition_repo import AcquisitionRepo
 from app.store.images.images_repo import ImagesRepo
@@ -135,3 +137,88 @@ def test_no_patient_data_is_readable_in_any_file_the_pc_keeps(store, admin, tmp_
     # The scan does see plain data: the device's own copy in the acquisition folder.
     seen = _hits(drop, canaries, skip=tmp_path / "nothing")
     assert any(h.startswith("first_name in imported") for h in seen), seen
+
+
+def test_no_image_or_patient_data_is_readable_in_the_clouds_files_but_its_database(
+        tmp_path: Path) -> None:
+    """The cloud's side: records and a DICOM naming the patient go up (one upload
+    refused for a wrong hash, one request failing inside the server), with the server's
+    log written to a file at debug level. Its data folder then shows no canary outside
+    its database — which holds the records by design and is protected by the operator
+    (the server's disk or database encryption), not by the cloud itself."""
+    import hashlib
+
+    from fastapi.testclient import TestClient
+
+    from cloud import logsafe as cloud_logsafe
+    from cloud.config import Settings
+    from cloud.main import create_app
+    from tests.unit.cloud.support import patient as patient_change
+    from tests.unit.cloud.support import register_pc, register_practice
+
+    data_dir = tmp_path / "cloud"
+    data_dir.mkdir()
+    log_file = data_dir / "cloud.log"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    canaries = {f: _word(f) for f in ("first_name", "last_name", "id_number", "note")}
+    settings = Settings(data_dir=data_dir, password_mail_interval_s=0)
+    try:
+        with TestClient(create_app(settings), raise_server_exceptions=False) as http:
+            cloud_logsafe.install()
+            pc = register_pc(http, *register_practice(http, settings.mail_dir))
+            pid = new_id()
+            pc.push(patient_change(pc, pid, first_name=canaries["first_name"],
+                                   last_name=canaries["last_name"],
+                                   id_number=canaries["id_number"], note=canaries["note"]))
+            xray = samples.dicom_xray(tmp_path / "x.dcm", name=(
+                f"{canaries['last_name']}^{canaries['first_name']}"), birth="19710509")
+            ds = pydicom.dcmread(xray)
+            ds.PatientID = canaries["id_number"]
+            ds.save_as(xray)
+            data = xray.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
+            tus = {"Tus-Resumable": "1.0.0", **pc.headers}
+            for claimed in (hashlib.sha256(b"not it").hexdigest(), sha):  # refused, then whole
+                meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in (
+                    ("sha256", claimed), ("patient_id", pid), ("kind", "xray"),
+                    ("filename", f"{canaries['last_name']}.dcm")))
+                r = http.post("/files/", headers={**tus, "Upload-Length": str(len(data)),
+                                                  "Upload-Metadata": meta})
+                assert r.status_code == 201, r.text
+                r = http.patch(r.headers["Location"], content=data, headers={
+                    **tus, "Content-Type": "application/offset+octet-stream",
+                    "Upload-Offset": "0"})
+                assert r.status_code == (204 if claimed == sha else 422), r.text
+            got = http.get(f"/api/v1/images/{sha}", headers=pc.headers)
+            assert hashlib.sha256(got.content).hexdigest() == sha  # the practice reads it
+            # A request that fails inside the server with the patient's name in hand.
+            http.app.state.blobs.size = _fails_with(canaries["last_name"])  # type: ignore[attr-defined]
+            assert http.get(f"/api/v1/images/{sha}", headers=pc.headers).status_code == 500
+            try:  # in process there is no uvicorn: log it as uvicorn logs a failed request
+                http.app.state.blobs.size(sha)  # type: ignore[attr-defined]
+            except RuntimeError:
+                logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+    assert "RuntimeError (message left out" in log_file.read_text()  # the log was written
+    database = list(data_dir.glob("cloud.sqlite3*"))
+    outside = [h for h in _hits(data_dir, canaries, skip=tmp_path / "nothing")
+               if not any(h.endswith(p.name) for p in database)]
+    assert outside == []
+    # The scan does see plain data: the records in the server's database.
+    assert any(h.startswith("first_name in cloud.sqlite3") for h in
+               _hits(data_dir, canaries, skip=tmp_path / "nothing"))
+
+
+def _fails_with(secret: str) -> Callable[[str], int | None]:
+    def size(_sha: str) -> int | None:
+        raise RuntimeError(f"could not size the image of {secret}")
+
+    return size
