@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.imaging import store_sealing
+from app.imaging import recovery, store_sealing
 from app.platform.paths import data_dir
 from app.platform.secrets import SecretStore
 from app.store.db import Database
@@ -151,6 +151,10 @@ class Agent:
         self.store_sealed = report.remaining == 0
         if self.store_sealed:
             store_sealing.drop_plain_thumbnails(data_dir() / "thumbnails")
+            try:  # the recovered images kept before the store had a key
+                recovery.seal_plain(recovery.default_root(), files.key)
+            except Exception:
+                log.exception("sealing the recovery folder failed")
 
     def acquire(self) -> None:
         """Import from the acquisition folder; works with no server at all. Trouble

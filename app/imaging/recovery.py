@@ -122,6 +122,47 @@ class RecoveryFolder:
             entry.path.rmdir()
 
 
+LEGACY = "kept before encryption"
+
+
+def seal_plain(root: Path, key: bytes) -> int:
+    """Seal the sets kept before the folder was encrypted, each file in place (a
+    sealed copy beside it, checked against the plaintext's hash, renamed over it), then
+    move their name — "<patient> <date>" — into the sealed note and rename the folder.
+    Resumable: a file already sealed is skipped, a half-written copy redone. Returns
+    how many files were sealed."""
+    if not root.is_dir():
+        return 0
+    done = 0
+    for folder in sorted(d for d in root.iterdir()
+                         if d.is_dir() and not d.name.startswith(".")):
+        for f in sorted(folder.iterdir()):
+            if f.name.startswith(".") or not f.is_file() or sealed.is_sealed(f):
+                continue
+            sha, _size = sealed.hash_plain(f)
+            tmp = f.with_name(f".{f.name}.part")
+            _copy_checked(f, tmp, sha, key)
+            os.replace(tmp, f)
+            done += 1
+        about = folder / ABOUT
+        legacy = not about.exists()
+        if legacy:
+            _write_sealed(about, json.dumps({"patient": folder.name, "date": None,
+                                             "record": None, "legacy": True}).encode(), key)
+        else:
+            try:
+                legacy = bool(json.loads(sealed.read_plain(about)).get("legacy"))
+            except (OSError, ValueError, ImagingError, AttributeError):
+                legacy = False  # a note this key cannot read: not ours to rename
+        if legacy and not folder.name.startswith(LEGACY):
+            stamp = time.strftime("%Y-%m-%d", time.localtime(folder.stat().st_mtime))
+            name = _unique(f"{LEGACY} {stamp}", {p.name for p in root.iterdir()})
+            os.replace(folder, root / name)
+    if done:
+        fsync_dir(root)
+    return done
+
+
 def _label(folder: Path) -> str:
     """"<patient> <date>" from the sealed note; the folder's own name when the note
     cannot be read (a set kept before sealing, the key not available)."""

@@ -245,3 +245,30 @@ def test_working_offline_only_when_a_server_is_set_up_and_unreachable(store):
 ])
 def test_recovery_names_stay_inside_the_folder(name, expected):
     assert safe_name(name) == expected
+
+
+def test_sets_kept_before_encryption_are_sealed_and_lose_the_patients_name(
+        store, admin, repo, offline_jane, files, tmp_path):
+    from app.imaging import recovery
+
+    jane, visit = offline_jane
+    v = admin.viewer()
+    [pano] = [p for p in repo.procedures(v, jane.id) if p.visit_id == visit.id]
+    new = repo.hide_procedure(v, pano, "Jane Roe")  # already sealed: left as it is
+    old = repo.recovery.root / "Jane Roe 2026-01-05"  # as an older version kept them
+    old.mkdir()
+    photo = (tmp_path / "a.jpg").read_bytes()
+    (old / "a.jpg").write_bytes(photo)
+    (old / ".a.jpg.part").write_bytes(photo[:100])  # a copy cut off by a crash
+    assert recovery.seal_plain(repo.recovery.root, files.key) == 1
+    assert recovery.seal_plain(repo.recovery.root, files.key) == 0  # done once
+    assert not old.exists() and new.exists()
+    [moved] = [d for d in repo.recovery.root.iterdir()
+               if d.name.startswith(recovery.LEGACY)]
+    for f in moved.iterdir():
+        assert sealed.is_sealed(f) and b"Jane" not in f.read_bytes()
+    assert read_plain(moved / "a.jpg") == photo
+    entry = next(e for e in repo.recovery.sets() if e.path == moved)
+    assert entry.label == "Jane Roe 2026-01-05"  # the dialog still says whose
+    report = ImagesRepo(store.db, files).add_files(v, jane.id, entry.files, visit_id=visit.id)
+    assert len(report.added) == 1 and not report.failed

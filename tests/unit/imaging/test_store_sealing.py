@@ -93,12 +93,20 @@ def test_the_agent_seals_a_plain_store_a_slice_at_each_tick(store, secrets_store
     files = agent.download_job.files
     assert files.key == store.db.image_key is not None
     contents = _plain_store(files.root, 3)  # stored before the store had a key
+    from app.imaging import recovery, sealed
+
+    kept = recovery.default_root() / "John Doe 2026-01-05"  # recovered images, plain
+    kept.mkdir(parents=True)
+    (kept / "pano.jpg").write_bytes(b"\xff\xd8 John Doe's pano")
     for _ in range(10):
         agent.seal_store()
         if agent.store_sealed:
             break
     assert agent.store_sealed and store_sealing.plain_files(files) == []
     _every_image_reads_back(files, contents)
+    [moved] = list(recovery.default_root().iterdir())
+    assert "John" not in moved.name and sealed.is_sealed(moved / "pano.jpg")
+    assert sealed.read_plain(moved / "pano.jpg") == b"\xff\xd8 John Doe's pano"
 
 
 def test_thumbnails_cached_plain_are_dropped_and_made_again_sealed(files: ImageStore,
