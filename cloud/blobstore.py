@@ -120,6 +120,36 @@ class FilesystemBlobStore:
         os.chmod(dst, 0o440)
         _fsync_dir(dst.parent)
 
+    def seal_plain(self, budget_s: float = 30.0) -> tuple[int, int]:
+        """Seal, for about `budget_s`, blobs stored before the store had a key: each is
+        hashed again, sealed beside itself and renamed over itself, so a reader holding
+        it open goes on reading. One whose bytes do not match its name is left as it
+        is (and logged by the caller). Returns (sealed, still plain)."""
+        if self.key is None:
+            return 0, 0
+        import time
+
+        end = time.monotonic() + budget_s
+        done = left = 0
+        for stale in self.root.glob("??/??/*.plain"):  # links left by a cut-off pass
+            stale.unlink(missing_ok=True)
+        for path in self.root.glob("??/??/*"):
+            if not _SHA256.match(path.name) or not path.is_file() or sealed.is_sealed(path):
+                continue
+            if time.monotonic() >= end:
+                left += 1
+                continue
+            copy = path.with_name(path.name + f".{os.getpid()}.plain")
+            with suppress(FileExistsError):
+                os.link(path, copy)  # the plaintext stays until the sealed blob is in
+            try:
+                self._seal(path.name, copy, path)
+                done += 1
+            except BlobStoreError:
+                copy.unlink(missing_ok=True)
+                left += 1
+        return done, left
+
     def _seal(self, sha256: str, path: Path, dst: Path) -> None:
         """Encrypt the verified file into place, hashing its plaintext once more on the
         way; the plaintext file goes only once the sealed blob is there."""

@@ -17,7 +17,7 @@ from cloud import audit, logsafe, mailer, migrate, sessions
 from cloud.api.main import api_router
 from cloud.api.middleware import BodyLimit, BodyReadTimeout, TusResumable
 from cloud.api.routes import bench, tus
-from cloud.blobstore import make_blob_store
+from cloud.blobstore import FilesystemBlobStore, make_blob_store
 from cloud.config import Settings
 from cloud.crud import Refused
 from cloud.crud.uploads import sweep_expired
@@ -50,6 +50,11 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         mailer.sweep(settings)
         if n:
             log.info("removed %d expired uploads", n)
+        blobs = app.state.blobs
+        if isinstance(blobs, FilesystemBlobStore):  # blobs stored before encryption
+            sealed_now, plain = blobs.seal_plain()
+            if sealed_now or plain:
+                log.info("blob store: %d blobs encrypted, %d still plain", sealed_now, plain)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
