@@ -6,7 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QInputDialog, QLabel, QMessageBox
+from PySide6.QtWidgets import (
+    QDialogButtonBox,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+)
 
 import main
 from app.platform import paths
@@ -71,7 +78,11 @@ def _choose(seen: list[str], kind: type, value: str):
         if isinstance(dialog, QFileDialog):
             # Qt's own file dialog lists the folder in the background and selects the
             # file once it is listed: try again until it shows as selected.
-            dialog.selectFile(value)
+            # Typed into the dialog's name box, as a user would; Qt's own selection of a
+            # file it has not listed yet can stay empty on a busy machine.
+            dialog.setDirectory(str(Path(value).parent))
+            name_box = dialog.findChild(QLineEdit, "fileNameEdit")
+            name_box.setText(Path(value).name)
             if [Path(f) for f in dialog.selectedFiles()] != [Path(value)]:
                 return False
             seen.append(f"asked: {dialog.windowTitle()}")
