@@ -165,17 +165,7 @@ class BookRepo:
         an appointment of a patient this viewer does not see is marked too)."""
         start = local_midnight(first)
         end = local_midnight(first + dt.timedelta(days=days))
-        seen = access.visible_records(viewer).label("seen")
-        with self.db.read() as s:
-            rows = s.execute(
-                select(*_COLUMNS, Patient.first_name, Patient.last_name, seen)
-                .join(Patient, Patient.id == Appointment.patient_id)
-                .where(
-                    Appointment.starts_at >= utc_text(start - LONGEST),
-                    Appointment.starts_at < utc_text(end),
-                    Appointment.deleted.is_(False),
-                )
-            ).all()
+        rows = self._rows_starting(viewer, start, end)
         n = len(_COLUMNS)
         minute = dt.timedelta(minutes=1)
         starts = [dt.datetime.fromisoformat(r[2]) for r in rows]
@@ -195,6 +185,27 @@ class BookRepo:
         shown.sort(key=lambda e: (e.starts_at, e.id))
         return BookPage(first, days, self.chairs(), shown)
 
+    def _rows_starting(
+        self, viewer: Viewer, start: dt.datetime, end: dt.datetime, open_only: bool = False
+    ) -> list[Any]:
+        """Rows of appointments that may overlap [start, end) (those starting up to the
+        longest duration before it), with the patient's name and whether the viewer
+        sees him."""
+        seen = access.visible_records(viewer).label("seen")
+        query = (
+            select(*_COLUMNS, Patient.first_name, Patient.last_name, seen)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .where(
+                Appointment.starts_at >= utc_text(start - LONGEST),
+                Appointment.starts_at < utc_text(end),
+                Appointment.deleted.is_(False),
+            )
+        )
+        if open_only:
+            query = query.where(Appointment.status.not_in(CLOSED))
+        with self.db.read() as s:
+            return list(s.execute(query).all())
+
     def get(self, viewer: Viewer, appointment_id: str) -> BookEntry:
         with self.db.read() as s:
             a = _live(s.get(Appointment, appointment_id))
@@ -208,18 +219,7 @@ class BookRepo:
         patient this viewer does not see is there, but not his name."""
         start = booking.starts_at
         end = start + dt.timedelta(minutes=booking.duration_minutes)
-        seen = access.visible_records(viewer).label("seen")
-        with self.db.read() as s:
-            rows = s.execute(
-                select(*_COLUMNS, Patient.first_name, Patient.last_name, seen)
-                .join(Patient, Patient.id == Appointment.patient_id)
-                .where(
-                    Appointment.starts_at >= utc_text(start - LONGEST),
-                    Appointment.starts_at < utc_text(end),
-                    Appointment.deleted.is_(False),
-                    Appointment.status.not_in(CLOSED),
-                )
-            ).all()
+        rows = self._rows_starting(viewer, start, end, open_only=True)
         n = len(_COLUMNS)
         found = [
             _entry_of(r, display_name(r[n], r[n + 1]) if r[n + 2] else "another patient")
