@@ -149,6 +149,18 @@ ENTITIES: dict[str, EntitySpec] = {
             },
             patient_field=None,
         ),
+        # A provider's working hours, set by an administrator: per weekday "HH:MM-HH:MM"
+        # or empty for a day off (app.core.hours). One row per provider, its id derived
+        # from the provider's, so two PCs setting hours offline edit the same row.
+        EntitySpec(
+            "provider_hours",
+            {
+                "user_id": _ref("user"),
+                **{day: S for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                "deleted": B,
+            },
+            patient_field=None,
+        ),
         EntitySpec(
             "agreement",
             {

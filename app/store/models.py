@@ -135,6 +135,23 @@ class Chair(Synced, Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
+class ProviderHours(Synced, Base):
+    """A provider's working hours, one span per weekday (app.core.hours)."""
+
+    __tablename__ = "provider_hours"
+    __entity__ = "provider_hours"
+
+    # No foreign key: hours set on another PC may arrive before their user.
+    user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    mon: Mapped[str | None] = mapped_column(String(500))
+    tue: Mapped[str | None] = mapped_column(String(500))
+    wed: Mapped[str | None] = mapped_column(String(500))
+    thu: Mapped[str | None] = mapped_column(String(500))
+    fri: Mapped[str | None] = mapped_column(String(500))
+    sat: Mapped[str | None] = mapped_column(String(500))
+    sun: Mapped[str | None] = mapped_column(String(500))
+
+
 class Agreement(Synced, Base):
     __tablename__ = "agreements"
     __entity__ = "agreement"
@@ -242,6 +259,7 @@ SYNCED_MODELS: tuple[type[Synced], ...] = (
     Patient,
     Visit,
     Chair,
+    ProviderHours,
     Appointment,
     Agreement,
     Payment,

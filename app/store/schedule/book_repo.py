@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.core.hours import outside
 from app.core.text import display_name
 from app.store import access
 from app.store.db import Database, WriteSession
@@ -17,7 +18,8 @@ from app.store.dto import Viewer
 from app.store.errors import NotFoundError
 from app.store.models import Appointment, Chair, Patient
 from app.store.patients.records_repo import InvalidRecordError, _checked
-from app.store.schedule.dto import CLOSED, BookEntry, Booking, BookPage, ChairRow
+from app.store.schedule.dto import CLOSED, BookEntry, Booking, BookPage, ChairRow, ProviderWeek
+from app.store.schedule.hours_repo import HoursRepo
 from app.store.sync.outbox import utc_now_text
 
 LONGEST = dt.timedelta(hours=12)  # the longest appointment (see add_appointment)
@@ -120,6 +122,7 @@ def _entry(a: Appointment, patient_name: str) -> BookEntry:
 class BookRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.hours = HoursRepo(db)
 
     # Chairs ---------------------------------------------------------------------------
     def chairs(self, *, active_only: bool = True) -> list[ChairRow]:
@@ -183,7 +186,7 @@ class BookRepo:
             if r[n + 2] and begins >= first_instant
         ]
         shown.sort(key=lambda e: (e.starts_at, e.id))
-        return BookPage(first, days, self.chairs(), shown)
+        return BookPage(first, days, self.chairs(), shown, self.hours.all())
 
     def _rows_starting(
         self, viewer: Viewer, start: dt.datetime, end: dt.datetime, open_only: bool = False
@@ -228,6 +231,16 @@ class BookRepo:
         return [
             e for e in found if e.id != ignore_id and overlaps(booking, e) and shares(booking, e)
         ]
+
+    def outside_hours(self, booking: Booking) -> ProviderWeek | None:
+        """The provider's hours when `booking` falls outside them (for the warning);
+        None when it is inside, or nobody set that provider's hours."""
+        if not booking.doctor_id:
+            return None
+        week = self.hours.all().get(booking.doctor_id)
+        if week is None or not outside(week.by_key(), booking.starts_at, booking.duration_minutes):
+            return None
+        return week
 
     # Writing --------------------------------------------------------------------------
     def book(self, viewer: Viewer, b: Booking) -> BookEntry:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from app.core.hours import WEEKDAYS
 
 # Statuses that free the slot: they stay in the book but clash with nothing.
 CLOSED = frozenset({"cancelled", "no_show"})
@@ -44,6 +46,19 @@ class BookEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderWeek:
+    """A provider's working hours: per weekday (Monday first) a span of local minutes,
+    or None for a day off. `set` is False when nobody set them (then no warning)."""
+
+    user_id: str
+    days: tuple[tuple[int, int] | None, ...]
+    set: bool = True
+
+    def by_key(self) -> dict[str, tuple[int, int] | None]:
+        return dict(zip(WEEKDAYS, self.days, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
 class BookPage:
     """The book from `first` for `days` days (local dates)."""
 
@@ -51,6 +66,7 @@ class BookPage:
     days: int
     chairs: list[ChairRow]
     entries: list[BookEntry]
+    hours: dict[str, ProviderWeek] = field(default_factory=dict)  # by provider id
 
 
 @dataclass(frozen=True, slots=True)

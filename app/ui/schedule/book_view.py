@@ -76,8 +76,16 @@ class BookView(QWidget):
         self.scroll.setWidget(self.grid)
         # The grid paints its header where the viewport's top is: repaint, don't blit.
         self.scroll.verticalScrollBar().valueChanged.connect(lambda *_: self.grid.update())
+        self.hint = QLabel(
+            "No chairs yet: an administrator adds them with Practice ▸ Chairs… (and sets "
+            "the providers' hours with Practice ▸ Working hours…).",
+            objectName="bookHint",
+        )
+        self.hint.setWordWrap(True)
+        self.hint.hide()
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.hint)
         layout.addWidget(self.scroll, 1)
         self.reload()
 
@@ -116,6 +124,7 @@ class BookView(QWidget):
             self.provider.blockSignals(False)
             self.grid.provider = self.provider.currentData()
         self.grid.show_page(page)
+        self.hint.setVisible(not page.chairs)
         live = [e for e in page.entries if e.open]
         clashes = sum(e.clash for e in live)
         text = "1 appointment" if len(live) == 1 else f"{len(live)} appointments"

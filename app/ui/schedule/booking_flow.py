@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.core.hours import WEEKDAY_NAMES, WEEKDAYS, span_text
 from app.store.dto import UserRow
-from app.store.schedule.dto import BookEntry, Booking, ChairRow
+from app.store.schedule.dto import BookEntry, Booking, ChairRow, ProviderWeek
 from app.ui.schedule.booking_dialog import BookingDialog
 from app.ui.schedule.day_grid import SlotPick
 from app.ui.shell.context import AppContext
@@ -53,20 +54,24 @@ class BookingFlow:
             if declined is not None:
                 declined()  # e.g. a dragged appointment goes back where it was
 
-        ReadOp(lambda: ctx.store.book.clashes(ctx.viewer, b, entry_id)).success(
-            lambda found: self._confirm(found, b, chairs, providers, write, no)
+        def check() -> tuple[list[BookEntry], ProviderWeek | None]:
+            return ctx.store.book.clashes(ctx.viewer, b, entry_id), ctx.store.book.outside_hours(b)
+
+        ReadOp(check).success(
+            lambda found: self._confirm(found[0], found[1], b, chairs, providers, write, no)
         ).run(ctx.ops)
 
     def _confirm(
         self,
         found: list[BookEntry],
+        off: ProviderWeek | None,
         b: Booking,
         chairs: list[ChairRow],
         providers: list[UserRow],
         go: Callable[[], None],
         declined: Callable[[], None],
     ) -> None:
-        if not found:
+        if not found and off is None:
             go()
             return
         names = {c.id: c.name for c in chairs}
@@ -81,11 +86,20 @@ class BookingFlow:
             if b.doctor_id and e.doctor_id == b.doctor_id:
                 why.append(people.get(e.doctor_id, "the provider"))
             lines.append(f"• {local:%H:%M}–{ends:%H:%M} {e.patient_name} ({' and '.join(why)})")
+        said = []
+        if lines:
+            said.append("This time is already taken:\n" + "\n".join(lines))
+        if off is not None:
+            day = b.starts_at.astimezone()
+            span = off.by_key()[WEEKDAYS[day.weekday()]]
+            who = people.get(off.user_id, "The provider")
+            said.append(f"{who} does not work then ({WEEKDAY_NAMES[day.weekday()]}: "
+                        f"{span_text(span)}).")
+        then = ("Both appointments stay, marked as clashing." if lines else "")
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            "Clash",
-            "This time is already taken:\n" + "\n".join(lines)
-            + "\n\nBook it anyway? Both appointments stay, marked as clashing.",
+            "Clash" if lines else "Outside working hours",
+            "\n\n".join(said) + f"\n\nBook it anyway? {then}".rstrip(),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             self.parent,
         )

@@ -31,6 +31,7 @@ from app.ui.schedule.grid_layout import (
     Placed,
     columns_of,
     place,
+    working_span,
 )
 
 HEADER = 34
@@ -50,6 +51,7 @@ _PEN = QPen(QColor("#8aa9c8"), 1)
 _CLASH_PEN = QPen(QColor("#c62828"), 2)
 _SELECTED_PEN = QPen(QColor("#1f5fbf"), 2)
 _TEXT = QColor("#202020")
+_OFF = QColor("#eeeeee")  # outside working hours
 LABELS = {
     "booked": "",
     "arrived": "Arrived",
@@ -105,6 +107,7 @@ class DayGrid(QWidget):
         self._drag: _Drag | None = None
         self._texts: dict[str, str] = {}
         self._rects: list[QRect] = []  # of `placed`, for the current width
+        self._off: list[QRect] = []  # off-hours of the columns, shaded
 
     # The model ------------------------------------------------------------------------
     def show_page(self, page: BookPage) -> None:
@@ -161,6 +164,28 @@ class DayGrid(QWidget):
     def _layout_rects(self) -> None:
         w = self.column_width()
         self._rects = [self.placed_rect(p, w) for p in self.placed]
+        self._off = []
+        hours = self.page.hours if self.page else {}
+        spans: dict[dt.date, tuple[int, int] | None] = {}
+        for i, c in enumerate(self.columns):
+            if c.day not in spans:
+                spans[c.day] = working_span(c.day, hours, self.provider)
+            span = spans[c.day]
+            if span is None:
+                continue
+            first = min(max((span[0] - DAY_START) // SLOT, 0), SLOTS)
+            last = min(max(-(-(span[1] - DAY_START) // SLOT), first), SLOTS)
+            if span == (0, 0):
+                first = last = SLOTS
+            if first > 0:
+                self._off.append(self.slot_rect(i, 0, first))
+            if last < SLOTS:
+                self._off.append(self.slot_rect(i, last, SLOTS - last))
+
+    def off_hours(self, column: int, slot: int) -> bool:
+        """Whether a slot is shaded as outside working hours."""
+        r = self.slot_rect(column, slot)
+        return any(o.contains(r.center()) for o in self._off)
 
     def entry_rect(self, entry_id: str) -> QRect:
         return next(self.placed_rect(p) for p in self.placed if p.entry.id == entry_id)
@@ -311,6 +336,9 @@ class DayGrid(QWidget):
         p = QPainter(self)
         clip = event.rect()
         p.fillRect(clip, QColor("#ffffff"))
+        for r in self._off:
+            if r.intersects(clip):
+                p.fillRect(r, _OFF)
         pal = self.palette()
         line = QColor("#e3e3e3")
         hour_line = QColor("#bdbdbd")

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.store.schedule.dto import BookEntry, BookPage, ChairRow
+from app.store.schedule.dto import BookEntry, BookPage, ChairRow, ProviderWeek
 
 DAY_START = 7 * 60  # minutes after midnight: the first row of the grid
 DAY_END = 21 * 60
@@ -105,3 +105,19 @@ def _close(group: list[tuple[BookEntry, int, int, int]], col: int) -> list[Place
         return []
     lanes = 1 + max(lane for *_, lane in group)
     return [Placed(e, col, lane, lanes, start, end) for e, start, end, lane in group]
+
+
+def working_span(
+    day: dt.date, hours: dict[str, ProviderWeek], provider: str | None
+) -> tuple[int, int] | None:
+    """The part of a day that is worked: the chosen provider's hours, or from the first
+    provider's start to the last one's end. (0, 0) for a day nobody works; None when no
+    hours were set (nothing is shaded)."""
+    weeks = [hours[provider]] if provider in hours else [] if provider else list(hours.values())
+    if not weeks:
+        return None
+    spans = [w.days[day.weekday()] for w in weeks]
+    worked = [s for s in spans if s is not None]
+    if not worked:
+        return (0, 0)
+    return min(s[0] for s in worked), max(s[1] for s in worked)

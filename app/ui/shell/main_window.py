@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
             practice = bar.addMenu("&Practice")
             self.users_action = self._action(practice, "&Users…", self.show_users)
             self._action(practice, "&Chairs…", self.show_chairs)
+            self._action(practice, "&Working hours…", self.show_hours)
             practice.addSeparator()
             self._action(practice, "New &recovery code…", self.new_recovery_code)
         help_menu = bar.addMenu("&Help")
@@ -324,6 +325,13 @@ class MainWindow(QMainWindow):
         from app.ui.schedule.chairs_dialog import ChairsDialog
 
         dialog = ChairsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def show_hours(self) -> None:
+        from app.ui.schedule.hours_dialog import HoursDialog
+
+        dialog = HoursDialog(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
