@@ -94,7 +94,10 @@ def ours_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float
         while offset < size:
             n = min(chunk, size - offset)
             body = FileSlice(fd, offset, n, block=MIB)  # a fast line: large send blocks
-            offset = tus.patch(created.url, body, final=offset + n == size, speed=1e9)
+            after = min(chunk, size - offset - n)
+            offset = tus.patch(
+                created.url, body, final=offset + n == size, speed=1e9, next_length=after
+            )
     finally:
         os.close(fd)
         tus.close()

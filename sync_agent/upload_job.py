@@ -418,7 +418,10 @@ class UploadJob:
                 # arrived with its SHA-256; an empty one confirms a file whose last
                 # answer was lost.
                 final = offset + n == row.size
-                new = tus.patch(url, body, final=final, speed=self.sizer.speed)
+                after = min(self.sizer.size, row.size - offset - n)
+                new = tus.patch(
+                    url, body, final=final, speed=self.sizer.speed, next_length=after
+                )
                 self.sizer.record(n, time.monotonic() - started)
                 offset = new
                 if offset >= row.size:
