@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.store.schedule.dto import Proposal
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,3 +165,5 @@ class DiaryDay:
     total_paid: int  # the visits' amounts paid and the payments listed, nothing else
     patient_count: int
     payments: list[DiaryPayment] = field(default_factory=list)
+    # Records' next visits due that day without an appointment yet.
+    next_visits: list[Proposal] = field(default_factory=list)

@@ -98,6 +98,7 @@ class Visit(Synced, Base):
     __table_args__ = (
         Index("ix_visits_patient_date", "patient_id", "visit_date"),
         Index("ix_visits_date", "visit_date"),
+        Index("ix_visits_next_visit", "next_visit_date"),
     )
 
 

@@ -20,6 +20,7 @@ from app.store.models import Appointment, Chair, Patient
 from app.store.patients.records_repo import InvalidRecordError, _checked
 from app.store.schedule.dto import CLOSED, BookEntry, Booking, BookPage, ChairRow, ProviderWeek
 from app.store.schedule.hours_repo import HoursRepo
+from app.store.schedule.proposals_repo import ProposalsRepo
 from app.store.sync.outbox import utc_now_text
 
 LONGEST = dt.timedelta(hours=12)  # the longest appointment (see add_appointment)
@@ -123,6 +124,7 @@ class BookRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.hours = HoursRepo(db)
+        self.proposals = ProposalsRepo(db, self)
 
     # Chairs ---------------------------------------------------------------------------
     def chairs(self, *, active_only: bool = True) -> list[ChairRow]:
@@ -186,7 +188,8 @@ class BookRepo:
             if r[n + 2] and begins >= first_instant
         ]
         shown.sort(key=lambda e: (e.starts_at, e.id))
-        return BookPage(first, days, self.chairs(), shown, self.hours.all())
+        proposals = self.proposals.between(viewer, first, days, shown)
+        return BookPage(first, days, self.chairs(), shown, self.hours.all(), proposals)
 
     def _rows_starting(
         self, viewer: Viewer, start: dt.datetime, end: dt.datetime, open_only: bool = False

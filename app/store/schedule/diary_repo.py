@@ -12,6 +12,8 @@ from app.store.db import Database
 from app.store.dto import DiaryDay, DiaryPayment, Viewer
 from app.store.models import Agreement, Appointment, Patient, Payment, Visit
 from app.store.patients.records_repo import appointment_row, visit_row
+from app.store.schedule.dto import CLOSED
+from app.store.schedule.proposals_repo import due
 
 
 def local_day_bounds_utc(day: dt.date) -> tuple[str, str]:
@@ -77,4 +79,6 @@ class DiaryRepo:
         patients = {v.patient_id for v in visits} | {
             a.patient_id for a in appointments if a.status != "cancelled"
         }
-        return DiaryDay(iso, visits, appointments, total, len(patients), payments)
+        booked = {(a.patient_id, day) for a in appointments if a.status not in CLOSED}
+        next_visits = due(self.db, viewer, day, 1, booked)
+        return DiaryDay(iso, visits, appointments, total, len(patients), payments, next_visits)

@@ -59,6 +59,20 @@ class ProviderWeek:
 
 
 @dataclass(frozen=True, slots=True)
+class Proposal:
+    """A record's "next visit" on a day that has no appointment for the patient yet:
+    the book shows it, and one click books it."""
+
+    visit_id: str
+    patient_id: str
+    patient_name: str
+    day: dt.date
+    minutes: int
+    doctor_id: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class BookPage:
     """The book from `first` for `days` days (local dates)."""
 
@@ -67,6 +81,7 @@ class BookPage:
     chairs: list[ChairRow]
     entries: list[BookEntry]
     hours: dict[str, ProviderWeek] = field(default_factory=dict)  # by provider id
+    proposals: list[Proposal] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import UserRow
-from app.store.schedule.dto import BookEntry, Booking, BookPage
+from app.store.schedule.dto import BookEntry, Booking, BookPage, Proposal
 from app.ui.schedule.booking_dialog import BookingDialog
 from app.ui.schedule.booking_flow import BookingFlow
 from app.ui.schedule.cancel_dialog import CancelDialog
@@ -31,6 +31,7 @@ from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.date_box import DateBox
 
 CHANGES = {"appointments"}
+MAX_PROPOSALS = 6  # buttons; the rest are counted
 
 
 class BookView(QWidget):
@@ -83,9 +84,16 @@ class BookView(QWidget):
         )
         self.hint.setWordWrap(True)
         self.hint.hide()
+        # A record's next visit on a shown day with no appointment yet: one click books it.
+        self.proposals = QWidget(objectName="bookProposals")
+        self.proposal_row = QHBoxLayout(self.proposals)
+        self.proposal_row.setContentsMargins(0, 0, 0, 0)
+        self.proposals.hide()
+        self.proposal_buttons: list[QPushButton] = []
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.hint)
+        layout.addWidget(self.proposals)
         layout.addWidget(self.scroll, 1)
         self.reload()
 
@@ -125,6 +133,7 @@ class BookView(QWidget):
             self.grid.provider = self.provider.currentData()
         self.grid.show_page(page)
         self.hint.setVisible(not page.chairs)
+        self._show_proposals(page.proposals, page.days > 1)
         live = [e for e in page.entries if e.open]
         clashes = sum(e.clash for e in live)
         text = "1 appointment" if len(live) == 1 else f"{len(live)} appointments"
@@ -133,8 +142,51 @@ class BookView(QWidget):
         self.summary.setText(text)
 
     def on_changed(self, flags: set[str]) -> None:
-        if flags & {"appointments", "patients", "chairs", "users"}:
+        if flags & {"appointments", "patients", "chairs", "users", "visits"}:
             self.reload()
+
+    def _show_proposals(self, proposals: list[Proposal], week: bool) -> None:
+        while self.proposal_row.count():
+            item = self.proposal_row.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.proposal_buttons: list[QPushButton] = []
+        if not proposals:
+            self.proposals.hide()
+            return
+        self.proposal_row.addWidget(QLabel("Next visits due:"))
+        for p in proposals[:MAX_PROPOSALS]:
+            when = f"{p.day:%a %d} " if week else ""
+            b = QPushButton(f"Book {when}{p.patient_name} ({p.minutes} min)",
+                            objectName="proposal")
+            b.setToolTip("Books the next visit asked for in the patient's record, "
+                         "in the first free slot of that day")
+            b.clicked.connect(lambda _=False, p=p: self.book_proposal(p))
+            self.proposal_row.addWidget(b)
+            self.proposal_buttons.append(b)
+        if len(proposals) > MAX_PROPOSALS:
+            self.proposal_row.addWidget(QLabel(f"and {len(proposals) - MAX_PROPOSALS} more"))
+        self.proposal_row.addStretch(1)
+        self.proposals.show()
+
+    def book_proposal(self, p: Proposal) -> None:
+        """The booking dialog for the patient's next visit, at the first free slot."""
+        ctx = self.ctx
+
+        def show(found: tuple[dt.datetime, str | None]) -> None:
+            starts, chair = found
+            slot = SlotPick(p.day, chair, starts, p.minutes)
+            chairs = self.grid.page.chairs if self.grid.page else []
+            d = BookingDialog(ctx, chairs, self.providers, slot=slot, parent=self)
+            d.set_patient(p.patient_id, p.patient_name)
+            d.procedure.setText(p.reason or "")
+            d.provider.setCurrentIndex(max(0, d.provider.findData(p.doctor_id)))
+            d.submitted.connect(lambda b: self._checked_write(b, None, d))
+            self._open(d)
+
+        ReadOp(
+            lambda: ctx.store.book.proposals.free_slot(ctx.viewer, p.day, p.minutes, p.doctor_id)
+        ).success(show).run(ctx.ops)
 
     # Booking and changing -------------------------------------------------------------
     def book_at(self, slot: SlotPick) -> None:

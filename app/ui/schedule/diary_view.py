@@ -89,10 +89,13 @@ class DiaryView(QWidget):
             v.addWidget(table_view(model, name))
             split.addWidget(box)
         self.empty = QLabel("", objectName="diaryEmpty")
+        self.next_visits = QLabel("", objectName="diaryNextVisits")
+        self.next_visits.setWordWrap(True)
         self.printed = QLabel("", objectName="reportPrinted")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.empty)
+        layout.addWidget(self.next_visits)
         layout.addWidget(split, 1)
         layout.addWidget(self.printed)
         self.reload()
@@ -112,6 +115,12 @@ class DiaryView(QWidget):
         self.patients.setText(
             "1 patient" if day.patient_count == 1 else f"{day.patient_count} patients"
         )
+        due = ", ".join(f"{p.patient_name} ({p.minutes} min)" for p in day.next_visits)
+        self.next_visits.setText(
+            f"Next visits due, not booked yet (book them in the appointment book): {due}"
+            if due else ""
+        )
+        self.next_visits.setVisible(bool(due))
         nothing = not day.visits and not day.appointments and not day.payments
         self.empty.setText("Nothing booked or recorded on this day." if nothing else "")
         self.empty.setVisible(nothing)
