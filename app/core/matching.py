@@ -14,15 +14,22 @@ from typing import Any
 
 from app.core.text import digits, fold
 
-# Strength of a candidate, strongest first.
-SAME_NAME_AND_BIRTH = 3
-SAME_ID_NUMBER = 2
-SAME_PHONE = 1
+# Strength of a candidate, strongest first. The last three only ever propose a
+# duplicate to merge by hand (`likeness`), never a match for the sync wizard.
+SAME_NAME_AND_BIRTH = 6
+SAME_ID_NUMBER = 5
+SAME_PHONE = 4
+SAME_EMAIL = 3
+SAME_NAME = 2
+SAME_BIRTH_AND_SURNAME = 1
 
 REASONS = {
     SAME_NAME_AND_BIRTH: "same first name, last name and date of birth",
     SAME_ID_NUMBER: "same ID number",
     SAME_PHONE: "same mobile phone",
+    SAME_EMAIL: "same email",
+    SAME_NAME: "same first and last name",
+    SAME_BIRTH_AND_SURNAME: "same last name and date of birth",
 }
 MIN_PHONE_DIGITS = 6  # shorter numbers say too little about who someone is
 
@@ -68,3 +75,24 @@ def candidates(
     ties keep the order they came in."""
     found = [Candidate(pid, n) for pid, fields in others if (n := strength(offline, fields))]
     return sorted(found, key=lambda c: -c.strength)
+
+
+def likeness(patient: Mapping[str, Any], other: Mapping[str, Any]) -> int:
+    """How strongly `other` looks like a duplicate of `patient` (0: not at all): the
+    rules of `strength`, then weaker hints a person judges when merging by hand."""
+    found = strength(patient, other)
+    if found:
+        return found
+    email = fold(patient.get("email"))
+    if email and email == fold(other.get("email")):
+        return SAME_EMAIL
+    last = fold(patient.get("last_name"))
+    if not last or last != fold(other.get("last_name")):
+        return 0
+    first = fold(patient.get("first_name"))
+    if first and first == fold(other.get("first_name")):
+        return SAME_NAME
+    birth = patient.get("birth_date")
+    if birth and birth == other.get("birth_date"):
+        return SAME_BIRTH_AND_SURNAME
+    return 0

@@ -64,6 +64,11 @@ IMAGE_KINDS = (
     "other",
 )
 
+# What a merge of patients moves (a case draft is kept on its PC only, but moves too).
+MOVABLE_ENTITIES = (
+    "visit", "appointment", "agreement", "payment", "record_image", "note", "case_draft",
+)
+
 
 def _ref(entity: str, nullable: bool = False) -> FieldSpec:
     return FieldSpec("uuid", nullable=nullable, ref=entity)
@@ -243,6 +248,34 @@ ENTITIES: dict[str, EntitySpec] = {
                 "deleted": B,
             },
             append_only=True,
+        ),
+        # A merge of duplicate patients, made from the kept patient's file: which
+        # profiles were merged (space-separated ids) and when; undone within 30 days.
+        EntitySpec(
+            "patient_merge",
+            {
+                "kept_id": _ref("patient"),
+                "merged_ids": FieldSpec("text", nullable=False),
+                "merged_at": FieldSpec("datetime", nullable=False),
+                "merged_by": FieldSpec("uuid"),
+                "undone_at": FieldSpec("datetime"),
+                "undone_by": FieldSpec("uuid"),
+                "deleted": B,
+            },
+            patient_field=None,
+        ),
+        # One row moved by a merge, and the profile it belonged to: what an undo puts back.
+        EntitySpec(
+            "merge_move",
+            {
+                "merge_id": _ref("patient_merge"),
+                "row_entity": FieldSpec("enum", nullable=False, choices=MOVABLE_ENTITIES),
+                "row_id": FieldSpec("uuid", nullable=False),
+                "from_patient_id": _ref("patient"),
+                "deleted": B,
+            },
+            append_only=True,
+            patient_field=None,
         ),
     )
 }

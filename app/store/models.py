@@ -255,6 +255,33 @@ class User(Synced, Base):
     updated_at: Mapped[str | None] = mapped_column(String(32))
 
 
+class PatientMerge(Synced, Base):
+    """Duplicate patients merged into one (see app.store.patients.merge_repo)."""
+
+    __tablename__ = "patient_merges"
+    __entity__ = "patient_merge"
+
+    kept_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    merged_ids: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    merged_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    merged_by: Mapped[str | None] = mapped_column(String(36))
+    undone_at: Mapped[str | None] = mapped_column(String(32))
+    undone_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class MergeMove(Synced, Base):
+    """A row a merge moved to the kept patient, and the patient it came from."""
+
+    __tablename__ = "merge_moves"
+    __entity__ = "merge_move"
+
+    # No foreign keys: a move may be pulled before its merge or its row.
+    merge_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    row_entity: Mapped[str] = mapped_column(String(32), nullable=False)
+    row_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    from_patient_id: Mapped[str] = mapped_column(String(36), nullable=False)
+
+
 SYNCED_MODELS: tuple[type[Synced], ...] = (
     User,
     Patient,
@@ -266,6 +293,8 @@ SYNCED_MODELS: tuple[type[Synced], ...] = (
     Payment,
     RecordImage,
     Note,
+    PatientMerge,
+    MergeMove,
 )
 MODEL_BY_ENTITY: dict[str, type[Synced]] = {m.__entity__: m for m in SYNCED_MODELS}
 

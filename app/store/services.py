@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.store.db import Database
 from app.store.money.ledger_repo import LedgerRepo
+from app.store.patients.merge_repo import MergeRepo
 from app.store.patients.patients_repo import PatientsRepo
 from app.store.patients.records_repo import RecordsRepo
 from app.store.schedule.book_repo import BookRepo
@@ -24,6 +25,7 @@ class Store:
     settings: SettingsRepo
     book: BookRepo
     ledger: LedgerRepo
+    merges: MergeRepo
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -36,4 +38,5 @@ class Store:
             SettingsRepo(db),
             BookRepo(db),
             LedgerRepo(db),
+            MergeRepo(db),
         )

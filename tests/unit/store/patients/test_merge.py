@@ -1,0 +1,98 @@
+"""Merging duplicate patients by hand, and undoing the merge."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from app.store.dto import PatientFilter
+from app.store.errors import StoreError
+from app.store.models import MergeMove, OutboxMutation, Patient, PatientMerge
+
+
+@pytest.fixture
+def dupes(store, admin):
+    v = admin.viewer()
+    kept = store.patients.create(v, {"first_name": "Maria", "last_name": "Silva",
+                                     "birth_date": "1980-04-02", "mobile": "+351 912 345 678"})
+    twin = store.patients.create(v, {"first_name": "María", "last_name": "SILVA",
+                                     "birth_date": "1980-04-02"})
+    phone = store.patients.create(v, {"first_name": "M.", "last_name": "Costa",
+                                      "mobile": "+351912345678"})
+    store.patients.create(v, {"first_name": "Pedro", "last_name": "Nunes"})
+    for p, day in ((twin, 3), (twin, 4), (phone, 5)):
+        store.records.add_visit(v, p.id, {"visit_date": f"2026-10-0{day}", "procedure": "Scale"})
+    agreement = store.records.add_agreement(v, twin.id, {"title": "Crown", "total": 50000})
+    store.records.add_payment(v, agreement, "2026-10-03", 10000)
+    store.records.add_appointment(v, phone.id, dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC), 30)
+    return kept, twin, phone
+
+
+def test_similar_patients_are_ranked_by_the_matching_rules(store, admin, dupes) -> None:
+    kept, twin, phone = dupes
+    found = store.merges.similar(admin.viewer(), kept.id)
+    assert [(s.id, s.reason) for s in found] == [
+        (twin.id, "same first name, last name and date of birth"),
+        (phone.id, "same mobile phone"),
+    ]
+    # A search by name finds others too; the alike first.
+    searched = store.merges.similar(admin.viewer(), kept.id, "pedro")
+    assert [(s.name, s.reason) for s in searched] == [("Pedro Nunes", "")]
+
+
+def test_merge_moves_every_row_and_keeps_the_profiles(store, admin, dupes) -> None:
+    v = admin.viewer()
+    kept, twin, phone = dupes
+    assert store.merges.preview(v, kept.id, [twin.id, phone.id]) == {
+        "records": 3, "appointments": 1, "payments": 1, "agreements": 1, "images": 0,
+        "notes": 0, "cases": 0}
+    merge_id = store.merges.merge(v, kept.id, [twin.id, phone.id])
+    assert len(store.records.visits(v, kept.id)) == 3
+    assert len(store.records.appointments(v, kept.id)) == 1
+    assert [a.title for a in store.records.agreements(v, kept.id)] == ["Crown"]
+    with store.db.read() as s:
+        merged = {p.id: p.merged_into for p in s.scalars(select(Patient))}
+        moves = list(s.scalars(select(MergeMove).where(MergeMove.merge_id == merge_id)))
+        queued = {m.entity for m in s.scalars(select(OutboxMutation))}
+    assert merged[twin.id] == kept.id and merged[phone.id] == kept.id
+    assert len(moves) == 6
+    assert {"patient_merge", "merge_move", "visit", "payment"} <= queued
+    # Merged profiles leave the list, but are kept.
+    listed = [r.id for r in store.patients.search(v, PatientFilter(query="silva"))]
+    assert listed == [kept.id]
+    [row] = store.merges.merges(v, kept.id)
+    assert row.moved == 6 and set(row.merged_names) == {"María SILVA", "M. Costa"}
+    with pytest.raises(StoreError):
+        store.merges.merge(v, kept.id, [twin.id])
+
+
+def test_undo_puts_every_row_back(store, admin, dupes) -> None:
+    v = admin.viewer()
+    kept, twin, phone = dupes
+    own = store.records.add_visit(v, kept.id, {"visit_date": "2026-09-01"})
+    merge_id = store.merges.merge(v, kept.id, [twin.id, phone.id])
+    later = store.records.add_visit(v, kept.id, {"visit_date": "2026-11-01"})
+    assert store.merges.undo(v, merge_id) == 6
+    assert {r.id for r in store.records.visits(v, kept.id)} == {own.id, later.id}
+    assert len(store.records.visits(v, twin.id)) == 2
+    assert len(store.records.visits(v, phone.id)) == 1
+    assert len(store.records.appointments(v, phone.id)) == 1
+    assert [a.title for a in store.records.agreements(v, twin.id)] == ["Crown"]
+    assert store.merges.merges(v, kept.id) == []
+    listed = {r.id for r in store.patients.search(v, PatientFilter(query="silva"))}
+    assert listed == {kept.id, twin.id}
+    with pytest.raises(StoreError):
+        store.merges.undo(v, merge_id)
+
+
+def test_a_merge_older_than_thirty_days_can_not_be_undone(store, admin, dupes) -> None:
+    v = admin.viewer()
+    kept, twin, _ = dupes
+    merge_id = store.merges.merge(v, kept.id, [twin.id])
+    with store.db.write() as s:
+        s.get(PatientMerge, merge_id).merged_at = "2026-01-01T00:00:00+00:00"
+    assert store.merges.merges(v, kept.id) == []
+    with pytest.raises(StoreError, match="30 days"):
+        store.merges.undo(v, merge_id)
