@@ -83,9 +83,19 @@ class PatientPage(QWidget):
         back.clicked.connect(self.closed.emit)
         self.edit = QPushButton("Edit patient", objectName="editPatient")
         self.edit.clicked.connect(self.edit_patient)
+        self.find_duplicates = QPushButton("Merge patient data…", objectName="findDuplicates")
+        self.find_duplicates.setToolTip("Find similar patients and merge them into this one")
+        self.find_duplicates.clicked.connect(self.merge_duplicates)
+        self.undo_merge = QPushButton("Undo merge…", objectName="undoMerge")
+        self.undo_merge.clicked.connect(self.undo_a_merge)
+        self.undo_merge.hide()
+        self.merges: list[Any] = []  # merges into this patient that can still be undone
+        self.merge_dialog: Any = None
         head = QHBoxLayout()
         head.addWidget(back)
         head.addWidget(self.title, 1)
+        head.addWidget(self.undo_merge)
+        head.addWidget(self.find_duplicates)
         head.addWidget(self.edit)
         # Above the tabs, so it shows whichever tab is open.
         self.alert = QLabel("", objectName="medicalAlert")
@@ -221,6 +231,7 @@ class PatientPage(QWidget):
         self.load_visits()
         self.load_agreements()
         self.load_appointments()
+        self.load_merges()
         self.account.set_patient(patient.id)
         self.images_tab.set_patient(patient.id, patient.display_name)
 
@@ -265,6 +276,18 @@ class PatientPage(QWidget):
             self.appointments.set_rows
         ).run(ctx.ops)
 
+    def load_merges(self) -> None:
+        if not self.patient:
+            return
+        ctx, pid = self.ctx, self.patient.id
+
+        def show(rows: list[Any]) -> None:
+            if self.patient and self.patient.id == pid:
+                self.merges = rows
+                self.undo_merge.setVisible(bool(rows))
+
+        ReadOp(lambda: ctx.store.merges.merges(ctx.viewer, pid)).success(show).run(ctx.ops)
+
     def on_changed(self, flags: set[str]) -> None:
         if not self.patient or not self.isVisible():
             return
@@ -287,6 +310,21 @@ class PatientPage(QWidget):
             dialog = PatientDialog(self.ctx, self.patient, self)
             dialog.openExisting.connect(self.open)
             dialog.open()
+
+    def merge_duplicates(self) -> None:
+        from app.ui.patients.merge_dialog import MergeDialog
+
+        if self.patient:
+            self.merge_dialog = MergeDialog(self.ctx, self.patient.id,
+                                            self.patient.display_name, self)
+            self.merge_dialog.open()
+
+    def undo_a_merge(self) -> None:
+        from app.ui.patients.merge_dialog import undo_merge
+
+        if self.patient:
+            self.merge_question = undo_merge(self.ctx, self, self.patient.display_name,
+                                             self.merges)
 
     def book_appointment(self) -> None:
         """The appointment book's dialog, this patient chosen (chair, provider, clash)."""
