@@ -8,11 +8,16 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core import logsafe
 from app.platform.paths import default_database
 from app.platform.secrets import SecretStore
 from app.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from app.store.db import Database
+    from sync_agent.connection import Connection
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -130,10 +135,40 @@ def connect(db: object, secrets: SecretStore, args: argparse.Namespace) -> int:
             password,
         )
         print(f"This PC is connected to installation {conn.installation_id}.")
+        restore(db, conn)  # type: ignore[arg-type]
         return 0
     except CloudError as exc:
         print(f"sync agent: {exc}", file=sys.stderr)
         return 1
+
+
+def restore(db: Database, conn: Connection) -> None:
+    """A PC that joins the practice — a new one, or one restored after a failure —
+    takes every record now, and the previews of the images; the files themselves come
+    when opened, and in the background from the running agent."""
+    import time
+
+    from app.store.sync.sync_repo import SyncRepo
+    from sync_agent.download_job import DownloadJob
+    from sync_agent.pull_job import PullReport, pull_all
+
+    said = [0.0]
+
+    def tell(text: str, final: bool = False) -> None:
+        if final or time.monotonic() - said[0] >= 1.0:
+            said[0] = time.monotonic()
+            print(text, flush=True)
+
+    def page(report: PullReport) -> None:
+        tell(f"Fetching the practice's records: {report.applied} so far…")
+
+    report = pull_all(SyncRepo(db), conn.client(), on_page=page)
+    tell(f"Records: {report.applied} fetched.", final=True)
+    job = DownloadJob(db, on_progress=lambda done, total, what: tell(
+        f"{what}: {done} of {total}", final=done == total))
+    got = job.run(conn.server_url, conn.token, with_files=False)
+    print(f"Image previews: {got.thumbnails} fetched. The images themselves are fetched "
+          "when opened, and in the background while the sync agent runs.", flush=True)
 
 
 def _upload_password(from_stdin: bool) -> str | None:

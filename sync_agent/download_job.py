@@ -1,27 +1,34 @@
 """Download: images filed on the clinic's other PCs, fetched into this PC's image store.
 
 A pulled record_image row names its file by SHA-256; when those bytes are not here,
-they are fetched from the cloud (GET /api/v1/images/{sha256}), smallest first, hashed
-as they arrive and kept only if the hash matches (app.imaging.cas.add_stream). A file
-the cloud does not hold yet (its PC has not sent it) is simply asked for again at a
-later sync. Runs in the agent's loop after uploads, within the same time budget.
+the agent first fetches the server's thumbnail of every such image (small: a PC that
+joins the practice, or is restored after a failure, shows every patient's images at
+once), then the files themselves (GET /api/v1/images/{sha256}), smallest first, hashed
+as they arrive and kept only if the hash matches (app.imaging.cas.add_stream). The
+viewer fetches a file it is asked to open at once, through `fetch_file`. A file the
+cloud does not hold yet (its PC has not sent it) is simply asked for again at a later
+sync. Runs in the agent's loop after uploads, within the same time budget.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import requests
 
-from app.imaging.cas import ImageStore
+from app.imaging.cas import ImageStore, StoredFile
 from app.imaging.errors import ImagingError
+from app.imaging.thumbnails import SIZE, ThumbnailCache
 from app.store.db import Database
 from app.store.images.images_repo import ImagesRepo
 from sync_agent.client import API, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, TransientError, check
 
 BLOCK = 1024 * 1024
+# (done, total, what): what the agent shows in the status bar while it fetches.
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -30,57 +37,140 @@ class DownloadReport:
     not_there_yet: int = 0
     failed: int = 0
     bytes: int = 0
+    thumbnails: int = 0
+
+
+class NotOnServerError(ImagingError):
+    """The server does not hold the file (yet): its PC has not sent it."""
+
+
+def fetch_file(files: ImageStore, server_url: str, token: str | None, sha: str,
+               size: int = 0, progress: Callable[[int, int], None] | None = None,
+               http: requests.Session | None = None) -> StoredFile:
+    """Fetch one file into the store, verified by its SHA-256 as it arrives (sealed
+    like every stored file). `progress(done, total)` is told as bytes arrive. Raises
+    NotOnServerError, TransientError (network trouble), ImagingError (damaged)."""
+    session = http or requests.Session()
+    url = f"{server_url.rstrip('/')}{API}/images/{sha}"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with session.get(url, headers=headers, stream=True,
+                         timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as r:
+            if r.status_code == 404:
+                raise NotOnServerError("This image has not reached the server yet.")
+            check(r)
+            total = int(r.headers.get("Content-Length") or size or 0)
+
+            def blocks() -> Iterator[bytes]:
+                done = 0
+                for block in r.iter_content(BLOCK):
+                    done += len(block)
+                    if progress is not None:
+                        progress(done, total)
+                    yield block
+
+            return files.add_stream(blocks(), sha)
+    except requests.RequestException:
+        raise TransientError("an image could not be fetched: no connection to the server"
+                             ) from None
+    finally:
+        if http is None:
+            session.close()
 
 
 class DownloadJob:
-    def __init__(self, db: Database, files: ImageStore | None = None) -> None:
+    def __init__(self, db: Database, files: ImageStore | None = None,
+                 on_progress: Progress | None = None) -> None:
         self.images = ImagesRepo(db, files)
         self.present: set[str] = set()  # hashes known to be on this PC
+        self.no_thumbnail: set[str] = set()  # the server cannot draw these
+        self.on_progress = on_progress
+
     @property
     def files(self) -> ImageStore:
         return self.images.files
 
+    @property
+    def thumbnails(self) -> ThumbnailCache:
+        return ThumbnailCache(self.files)
+
     def run(self, server_url: str, token: str | None, *, stop: threading.Event | None = None,
-            budget_s: float | None = None) -> DownloadReport:
-        """Fetch what is missing; returns when done, stopped or out of time. Network
-        trouble raises TransientError for the agent's backoff."""
+            budget_s: float | None = None, with_files: bool = True) -> DownloadReport:
+        """Fetch thumbnails, then (`with_files`) the files that are missing; returns
+        when done, stopped or out of time. Network trouble raises TransientError for
+        the agent's backoff."""
         report = DownloadReport()
         started = time.monotonic()
+
+        def out_of_time() -> bool:
+            return (stop is not None and stop.is_set()) or (
+                budget_s is not None and time.monotonic() - started > budget_s)
+
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         with requests.Session() as http:
+            self._thumbnails(http, server_url, headers, report, out_of_time)
+            if not with_files:
+                return self._done(report)
             # One pass may reveal more (a series manifest names its slices): go again
             # while the last pass brought something.
             while True:
                 before = report.fetched
-                for sha, _size in self.images.missing_files(self.present):
-                    if (stop is not None and stop.is_set()) or (
-                        budget_s is not None and time.monotonic() - started > budget_s
-                    ):
+                missing = self.images.missing_files(self.present)
+                for i, (sha, size) in enumerate(missing):
+                    if out_of_time():
                         return self._done(report)
-                    self._fetch(http, f"{server_url.rstrip('/')}{API}/images/{sha}", sha,
-                                headers, report)
+                    self._tell(i, len(missing), "Fetching images from the server")
+                    self._fetch(http, server_url, token, sha, size, report)
                 if report.fetched == before:
                     return self._done(report)
 
-    def _fetch(self, http: requests.Session, url: str, sha: str, headers: dict[str, str],
-               report: DownloadReport) -> None:
+    def _thumbnails(self, http: requests.Session, server_url: str, headers: dict[str, str],
+                    report: DownloadReport, out_of_time: Callable[[], bool]) -> None:
+        cache = self.thumbnails
+        wanted = [sha for sha, _name in self.images.filed_elsewhere()
+                  if sha not in self.no_thumbnail and not cache.has(sha)]
+        for i, sha in enumerate(wanted):
+            if out_of_time():
+                return
+            self._tell(i, len(wanted), "Fetching image previews from the server")
+            url = f"{server_url.rstrip('/')}{API}/images/{sha}/thumbnail"
+            try:
+                r = http.get(url, headers=headers, params={"size": SIZE},
+                             timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+            except requests.RequestException:
+                raise TransientError("an image preview could not be fetched: no connection "
+                                     "to the server") from None
+            if r.status_code == 404:
+                continue  # not sent by its PC yet: asked again at the next sync
+            if r.status_code == 415:
+                self.no_thumbnail.add(sha)  # drawn here once the file is here
+                continue
+            check(r)
+            if not r.content.startswith(b"\x89PNG"):
+                continue
+            cache.put(sha, r.content)
+            report.thumbnails += 1
+        if wanted:
+            self._tell(len(wanted), len(wanted), "Fetching image previews from the server")
+
+    def _fetch(self, http: requests.Session, server_url: str, token: str | None, sha: str,
+               size: int, report: DownloadReport) -> None:
         try:
-            with http.get(url, headers=headers, stream=True,
-                          timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as r:
-                if r.status_code == 404:
-                    report.not_there_yet += 1
-                    return
-                check(r)
-                stored = self.files.add_stream(r.iter_content(BLOCK), sha)
-        except requests.RequestException as exc:
-            raise TransientError(f"an image could not be fetched: {exc}") from None
+            stored = fetch_file(self.files, server_url, token, sha, size, http=http)
+        except NotOnServerError:
+            report.not_there_yet += 1
+            return
         except ImagingError:
             report.failed += 1  # damaged on the way: asked for again next time
             return
         report.fetched += 1
         report.bytes += stored.size
 
+    def _tell(self, done: int, total: int, what: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done, total, what)
+
     def _done(self, report: DownloadReport) -> DownloadReport:
-        if report.fetched:
+        if report.fetched or report.thumbnails:
             self.images.note_files_arrived()
         return report

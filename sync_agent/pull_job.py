@@ -8,6 +8,7 @@ meanwhile is dropped, and the next pull starts again from the stored cursor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,9 @@ class PullReport:
     conflicts: int = 0
 
 
-def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = None) -> PullReport:
+def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = None,
+             on_page: Callable[[PullReport], None] | None = None) -> PullReport:
+    """Pull until the cloud has nothing newer; `on_page` hears after each page applied."""
     report = report or PullReport()
     size = PAGE
     cursor = repo.pull_cursor()
@@ -54,6 +57,8 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
             report.pages += 1
             report.applied += result.applied_rows
             report.conflicts += result.conflicts
+            if on_page is not None:
+                on_page(report)
             if not more:
                 break
     report.conflicts += pull_conflicts(repo, client)

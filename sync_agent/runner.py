@@ -66,7 +66,8 @@ class Agent:
         self.upload_job = UploadJob(self.uploads, on_progress=self._upload_progress)
         self.upload_slice_s: float | None = UPLOAD_SLICE_S
         self.acquisition = AcquisitionJob(db)
-        self.download_job = DownloadJob(db)
+        self.download_job = DownloadJob(db, on_progress=self._download_progress)
+        self.last_download_note = -1e9
         self.tick_s = tick_s
         self.pull_every_s = pull_every_s
         self.now = monotonic
@@ -304,6 +305,16 @@ class Agent:
             waiting_uploads=p.waiting_files,
             waiting_bytes=p.waiting_bytes,
         )
+
+    def _download_progress(self, done: int, total: int, what: str) -> None:
+        # A restored PC fetches thousands of previews: the status bar hears of it twice
+        # a second, not at every one.
+        now = self.now()
+        if done < total and now - self.last_download_note < 0.5:
+            return
+        self.last_download_note = now
+        self.agent.publish(current_upload=f"{what}: {done} of {total}" if done < total
+                           else None, upload_total=0, upload_done=0)
 
     def publish(self, **extra: object) -> None:
         pending, _failed = self.sync.outbox_counts()

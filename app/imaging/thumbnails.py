@@ -164,19 +164,32 @@ class ThumbnailCache:
             im = render(source, self.store, size, name)
         except ImagingError as exc:
             raise renamed(exc, source, name) from None
-        target.parent.mkdir(parents=True, exist_ok=True)
         png = io.BytesIO()
         im.save(png, "PNG")
+        self._write(target, png.getvalue())
+        return target
+
+    def has(self, sha256: str, size: int = SIZE) -> bool:
+        return self.path_of(sha256, size).is_file()
+
+    def put(self, sha256: str, png: bytes, size: int = SIZE) -> Path:
+        """Keep a thumbnail made elsewhere (the server's, for an image whose file is
+        not on this PC yet), sealed like those made here."""
+        target = self.path_of(sha256, size)
+        self._write(target, png)
+        return target
+
+    def _write(self, target: Path, png: bytes) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 if self.store.key is None:
-                    f.write(png.getvalue())
+                    f.write(png)
                 else:
                     writer = sealed.SealWriter(f, self.store.key)
-                    writer.write(png.getvalue())
+                    writer.write(png)
                     writer.close()
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)
-        return target

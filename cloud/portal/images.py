@@ -107,22 +107,32 @@ def _picture(data: bytes) -> Picture.Image:
     return ImageOps.exif_transpose(pic)
 
 
-def _rendered(request: Request, rec: Record, longest: int) -> Response:
-    sha = str(rec.fields.get("sha256"))
-    blobs = request.app.state.blobs
+def rendered(blobs: Any, sha: str, longest: int, fmt: str = "JPEG") -> bytes | None:
+    """The stored image scaled to fit `longest` pixels, as JPEG or PNG bytes; None when
+    it is not here, too large to decode in a request, or not a picture."""
     size = blobs.size(sha)
     if size is None or size > MAX_RENDER_BYTES:
-        raise Refused(404, "this image can only be downloaded")
+        return None
     with blobs.open(sha) as src:
         data = src.read()
     try:
         pic = _picture(data)
         pic.thumbnail((longest, longest))
         out = io.BytesIO()
-        pic.convert("RGB").save(out, "JPEG", quality=85)
-    except Exception as exc:  # any file Pillow or pydicom cannot decode: download only
-        raise Refused(404, "this image can only be downloaded") from exc
-    return Response(out.getvalue(), media_type="image/jpeg")
+        if fmt == "PNG":
+            pic.convert("L" if pic.mode == "L" else "RGB").save(out, "PNG")
+        else:
+            pic.convert("RGB").save(out, "JPEG", quality=85)
+    except Exception:  # any file Pillow or pydicom cannot decode: download only
+        return None
+    return out.getvalue()
+
+
+def _rendered(request: Request, rec: Record, longest: int) -> Response:
+    data = rendered(request.app.state.blobs, str(rec.fields.get("sha256")), longest)
+    if data is None:
+        raise Refused(404, "this image can only be downloaded")
+    return Response(data, media_type="image/jpeg")
 
 
 def _view(request: Request, session: Session, active: Active, patient_id: str,

@@ -290,6 +290,17 @@ class ImagesRepo:
                     present.add(f"whole:{sha}")  # every slice here: not read again
         return sorted(wanted.items(), key=lambda kv: (kv[1], kv[0]))
 
+    def filed_elsewhere(self) -> list[tuple[str, str]]:
+        """(sha256, original name) of single images filed in records whose file is not
+        on this PC, newest first: those whose thumbnail the agent fetches first."""
+        with self.db.read() as s:
+            rows = s.execute(select(RecordImage.sha256, RecordImage.filename)
+                             .where(RecordImage.deleted.is_(False),
+                                    RecordImage.series_uid.is_(None))
+                             .order_by(RecordImage.taken_at.desc())).all()
+        return [(sha, name or "") for sha, name in rows
+                if _SHA256.match(sha or "") and not self.files.has(sha)]
+
     def note_files_arrived(self) -> None:
         """Tell an open app that images became viewable (it watches this counter)."""
         with self.db.write() as s:

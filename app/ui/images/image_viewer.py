@@ -9,7 +9,7 @@ middle slice with a slider through the slices. Esc closes (QDialog's reject).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,52 @@ def _load(row: ImageRow, slice_index: int | None) -> tuple[str, Any, int]:
     if found.format in classify.PHOTO_FORMATS:
         return "picture", _photo(path), 0
     return "icon", "No preview for this kind of file; download it to open it.", 0
+
+
+def fetch_missing(db: Any, row: ImageRow, slice_index: int | None,
+                  progress: Callable[[int, int, str], None]) -> ImageRow:
+    """The row, its file fetched from the server first when it is not on this PC yet
+    (a PC that joined the practice, or was restored, fetches files when opened), and
+    for a series the slice to show; verified by SHA-256 and stored sealed."""
+    from dataclasses import replace
+
+    from app.imaging.cas import ImageStore
+
+    store = ImageStore(row.path.parent.parent, getattr(db, "image_key", None))
+    wanted: list[tuple[str, int]] = []
+    if not row.present:
+        wanted.append((row.sha256, 0 if row.series_uid else row.size))
+    for sha, size in wanted:
+        _fetch(db, store, sha, size, progress)
+    row = replace(row, present=True) if wanted else row
+    if row.series_uid and series.is_manifest(row.path):
+        manifest = series.load(row.path)
+        pick = manifest.middle if slice_index is None else manifest.slices[slice_index]
+        if not store.has(pick.sha256):
+            _fetch(db, store, pick.sha256, pick.size, progress)
+    return row
+
+
+def _fetch(db: Any, store: Any, sha: str, size: int,
+           progress: Callable[[int, int, str], None]) -> None:
+    from app.platform.secrets import SecretStore
+    from sync_agent import connection
+    from sync_agent.client import CloudError
+    from sync_agent.download_job import NotOnServerError, fetch_file
+
+    conn = connection.load(db, SecretStore())
+    if conn is None:
+        raise ImagingError("This image is on the server, and this computer is not "
+                           "connected to it (Sync → Server…).")
+    try:
+        fetch_file(store, conn.server_url, conn.token, sha, size,
+                   lambda done, total: progress(done, total, "fetching"))
+    except NotOnServerError:
+        raise ImagingError("This image has not reached the server yet: the computer it "
+                           "was added on has not sent it.") from None
+    except CloudError:
+        raise ImagingError("This image could not be fetched from the server now; try "
+                           "again when the server can be reached.") from None
 
 
 def info_text(info: dicom.DicomInfo | None) -> str:
@@ -295,12 +341,28 @@ class ImageViewer(QDialog):
                 self.scroll.set_image(None)
                 self.info.hide()
                 text = str(exc) if isinstance(exc, ImagingError) else f"Cannot open: {exc}"
-                self.message.setText(text + "\nThe original file is kept unchanged.")
+                if row.present:
+                    text += "\nThe original file is kept unchanged."
+                self.message.setText(text)
                 self.stack.setCurrentWidget(self.message)
 
-        ReadOp(lambda: load_for_view(row, slice_index)).success(show).failure(failed).run(
-            self.ctx.ops
-        )
+        db = self.ctx.store.db
+
+        def work(op: Any) -> tuple[str, Any, int]:
+            here = fetch_missing(db, row, slice_index, op.report)
+            if here is not row:
+                self.rows[asked] = here  # a list item swapped whole: safe off the UI thread
+            return load_for_view(here, slice_index)
+
+        def fetching(done: int, total: int, _label: str) -> None:
+            if asked == self.index:
+                mb = 1024 * 1024
+                self.message.setText(
+                    f"Fetching from the server… {done / mb:.1f} of {total / mb:.1f} MB"
+                    if total else "Fetching from the server…")
+                self.stack.setCurrentWidget(self.message)
+
+        ReadOp(work).with_progress(fetching).success(show).failure(failed).run(self.ctx.ops)
 
     def fit(self) -> None:
         """The whole picture, as large as the view allows."""

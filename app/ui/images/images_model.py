@@ -71,7 +71,9 @@ class ImagesModel(QAbstractListModel):
         icon = self._icons.get(row.sha256)
         if icon is not None:
             return icon
-        if row.present and row.sha256 not in self._asked:
+        # An image whose file is still on the server shows the server's thumbnail,
+        # when the agent has fetched it.
+        if row.sha256 not in self._asked and (row.present or self.cache.has(row.sha256)):
             self._asked.add(row.sha256)
             self._waiting.append((row.sha256, row.filename))
             self._next()
@@ -126,7 +128,8 @@ class ImagesModel(QAbstractListModel):
 
     def thumbnails_ready(self) -> bool:
         """Every present image has its thumbnail or its reason (for tests and waits)."""
-        return all(r.sha256 in self._icons for r in self.rows if r.present)
+        return all(r.sha256 in self._icons for r in self.rows
+                   if r.present or self.cache.has(r.sha256))
 
     def problem(self, sha: str) -> str | None:
         return self._problems.get(sha)

@@ -80,6 +80,9 @@ class AgentStatusWidget(QWidget):
             # The agent words it: how much the server holds, the speed and the time
             # left, or that the line is too poor to move on.
             text += f" — uploading {status.current_upload}"
+        elif status.running and (status.current_upload or "").startswith("Fetching "):
+            # Images coming down (a PC that joined or was restored): previews first.
+            text += f" — {status.current_upload}"
         if held:
             text += (f" — {held} offline image{'s' if held != 1 else ''} to match "
                      "(Images → Synchronize offline images)")

@@ -69,6 +69,11 @@ def test_only_the_installation_that_holds_an_image_may_fetch_it(clinic, cloud, t
     assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == image.sha256
     assert httpx.get(url, headers={"Authorization": f"Bearer {other.token}"}).status_code == 404
     assert httpx.get(url).status_code == 401
+    thumb = f"{url}/thumbnail"
+    got = httpx.get(thumb, headers={"Authorization": f"Bearer {own.token}"})
+    assert got.status_code == 200 and got.content.startswith(b"\x89PNG")
+    assert httpx.get(thumb, headers={"Authorization": f"Bearer {other.token}"}).status_code == 404
+    assert httpx.get(thumb).status_code == 401
     bad = httpx.get(f"{cloud.url}/api/v1/images/not-a-hash",
                     headers={"Authorization": f"Bearer {own.token}"})
     assert bad.status_code == 422
