@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from cloud.crud import DeviceCtx, Refused
+from cloud.crud.aliases import merged_into
 from cloud.models import Image, Installation, Record
 from cloud.portal.models import Share
 
@@ -125,6 +126,7 @@ def records_of(session: Session, p: Principal, entity: str,
     wanted = set(patient_ids) if allowed is None else set(patient_ids) & allowed
     if not wanted:
         return []
+    wanted |= merged_into(session, installation_id=p.installation_id, kept_ids=wanted)
     pid = Record.fields["patient_id"].as_string()
     q = select(Record).where(Record.installation_id == p.installation_id,
                              Record.entity == entity, pid.in_(sorted(wanted)))

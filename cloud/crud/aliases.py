@@ -77,3 +77,20 @@ class AliasMap:
 def resolve_patient(session: Session, *, installation_id: str, patient_id: str) -> str:
     return AliasMap.load(session, installation_id=installation_id,
                          ids=[patient_id]).resolve(patient_id)
+
+
+def merged_into(session: Session, *, installation_id: str, kept_ids: Iterable[str]) -> set[str]:
+    """The old ids that resolve to any of `kept_ids`, at any depth: rows that still name
+    a merged patient (written by a PC that had not heard of the merge) are the kept one's."""
+    kept = set(kept_ids)
+    found: set[str] = set()
+    frontier = set(kept)
+    for _ in range(_MAX_CHAIN):
+        if not frontier:
+            break
+        rows = set(session.scalars(select(PatientAlias.old_id).where(
+            PatientAlias.installation_id == installation_id,
+            PatientAlias.kept_id.in_(sorted(frontier)))))
+        frontier = rows - found - kept
+        found |= frontier
+    return found
