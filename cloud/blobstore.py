@@ -4,11 +4,13 @@ A blob is put once, from a file whose hash was already verified, and never modif
 Backends: a local folder (the embedded default) and an S3-compatible object store.
 
 Both keep the images encrypted at rest, so that a copied disk or bucket does not
-reveal them. The folder seals each blob (app.platform.sealed: AES-256-GCM segments,
-a key per blob derived from the server's master key, whose id is in the header) and
-reads it back through a decrypting stream; the name and `size` stay those of the
-plaintext, and blobs written before a key was set are read as they are. S3 encrypts
-server-side with the operator's KMS key or their own key (SSE-C).
+reveal them. The folder seals each blob (app.platform.sealed: AES-256-GCM segments
+under a random data key of the blob's own, wrapped with the server's master key in the
+blob's header) and reads it back through a decrypting stream; the name and `size` stay
+those of the plaintext, and blobs written before a key was set are read as they are.
+A new master key is taken on by re-wrapping each blob's data key (`rewrap_old`, in the
+server's sweep), so the old key can then be dropped. S3 encrypts server-side with the
+operator's KMS key or their own key (SSE-C).
 """
 
 from __future__ import annotations
@@ -148,6 +150,34 @@ class FilesystemBlobStore:
             except BlobStoreError:
                 copy.unlink(missing_ok=True)
                 left += 1
+        return done, left
+
+    def rewrap_old(self, budget_s: float = 30.0) -> tuple[int, int]:
+        """Re-wrap, for about `budget_s`, the data keys of blobs sealed under an older
+        master key (or in the first format), so that they open with the current key
+        alone. Returns (re-wrapped, still under an old key)."""
+        if self.key is None:
+            return 0, 0
+        import time
+
+        end = time.monotonic() + budget_s
+        current = sealed.MAGIC + sealed.key_id(self.key)
+        done = left = 0
+        for path in self.root.glob("??/??/*"):
+            if not _SHA256.match(path.name) or not path.is_file():
+                continue
+            with open(path, "rb") as f:
+                head = f.read(len(current))
+            if head == current or not sealed.is_sealed(path):
+                continue
+            if time.monotonic() >= end:
+                left += 1
+                continue
+            try:
+                sealed.rewrap(path, self.key)
+                done += 1
+            except sealed.KeyUnavailableError:
+                left += 1  # its key is not among the old keys given: read it never
         return done, left
 
     def _seal(self, sha256: str, path: Path, dst: Path) -> None:

@@ -55,6 +55,10 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
             sealed_now, plain = blobs.seal_plain()
             if sealed_now or plain:
                 log.info("blob store: %d blobs encrypted, %d still plain", sealed_now, plain)
+            rewrapped, old = blobs.rewrap_old()
+            if rewrapped or old:
+                log.info("blob store: %d blobs moved to the current key, %d under an old "
+                         "key", rewrapped, old)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

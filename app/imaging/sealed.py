@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from app.platform.sealed import (
     HEADER,
+    HEADER_V1,
     KEY_ID,
     MAGIC,
+    MAGIC_V1,
     PREFIX,
     SALT,
     SEGMENT,
@@ -27,11 +29,13 @@ from app.platform.sealed import (
     plain_size,
     read_plain,
     remember,
+    rewrap,
 )
 
 __all__ = [
-    "HEADER", "KEY_ID", "MAGIC", "PREFIX", "SALT", "SEGMENT", "TAG", "Blob",
+    "HEADER", "HEADER_V1", "KEY_ID", "MAGIC", "MAGIC_V1", "PREFIX", "SALT", "SEGMENT", "TAG",
+    "Blob",
     "KeyUnavailableError", "PlainBlob", "SealWriter", "SealedBlob", "export", "forget",
     "hash_plain", "is_sealed", "key_id", "new_key", "open_blob", "open_read", "plain_size",
-    "read_plain", "remember",
+    "read_plain", "remember", "rewrap",
 ]

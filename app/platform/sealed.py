@@ -6,27 +6,36 @@ SQL-free, so the cloud may import it.
 
 A sealed file is a header followed by segments:
 
-    header   = MAGIC (8 bytes) | key id (8) | salt (16) | nonce prefix (7)   = 39 bytes
-    segment  = AES-256-GCM(file key, nonce, plaintext of 64 KiB) = 65 536 + 16 bytes
+    header   = MAGIC (8 bytes) | key id (8) | wrapped data key (40) | nonce prefix (7)
+             = 63 bytes
+    segment  = AES-256-GCM(data key, nonce, plaintext of 64 KiB) = 65 536 + 16 bytes
     nonce    = nonce prefix (7) | segment counter (4, big-endian) | last flag (1)
 
-The file key is HKDF-SHA256(store key, salt, "chairside image segment key v1"), so no
-two files share a key even if a nonce prefix repeated. Every segment holds 64 KiB of
-plaintext except the last, which holds 0 to 64 KiB and is the only one whose last
-flag is 1: a file cut at a segment boundary, segments reordered or swapped between
+Envelope encryption: every file has a random data key of its own, kept in its header
+wrapped with the store key (AES key wrap, RFC 3394, which also checks it unwrapped
+whole). The store key can so be changed by re-wrapping each header (`rewrap`: 48 bytes
+written in place), without reading or writing any file's content. Every segment holds
+64 KiB of plaintext except the last, which holds 0 to 64 KiB and is the only one whose
+last flag is 1: a file cut at a segment boundary, segments reordered or swapped between
 files all fail authentication (Hoang, Reyhanitabar, Rogaway, Vizár, "Online
-Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance", 2015; the same
-layout as Tink's AES-GCM-HKDF streaming AEAD). The header is bound to the segments
-through the derived key and the nonce prefix. Segments are independent, so any byte
-range is read by decrypting only the segments it covers (the agent resumes an upload
-at an offset; pydicom seeks to one frame).
+Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance", 2015; the layout of
+Tink's streaming AEAD). A changed wrapped key fails its unwrapping, a changed nonce
+prefix every segment. Segments are independent, so any byte range is read by
+decrypting only the segments it covers (the agent resumes an upload at an offset;
+pydicom seeks to one frame).
+
+Files of the first version (MAGIC ending in 01 00) have a 16-byte salt in place of the
+wrapped key, and a file key HKDF-SHA256(store key, salt, "chairside image segment key
+v1") derived from the store key; they are still read, and `rewrap` turns one into
+the current version (which, for them only, rewrites the file).
 
 The key id (HMAC-SHA256(store key, "key id")[:8]) tells which key a file needs; keys
 this process has been given are kept in memory by id (`remember`), so a reader needs
 only the path. Files without MAGIC are read as they are: stores written before
 encryption keep working while they are migrated.
 
-All the cryptography is `cryptography`'s (AESGCM, HKDF); nothing here is a cipher.
+All the cryptography is `cryptography`'s (AESGCM, AES key wrap, HKDF); nothing here is
+a cipher.
 """
 
 from __future__ import annotations
@@ -44,14 +53,22 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import (
+    InvalidUnwrap,
+    aes_key_unwrap,
+    aes_key_wrap,
+)
 
 from app.platform.file_errors import DamagedFileError, ImagingError
 
-MAGIC = b"CSSEAL\x01\x00"
+MAGIC = b"CSSEAL\x02\x00"
+MAGIC_V1 = b"CSSEAL\x01\x00"
 KEY_ID = 8
-SALT = 16
+WRAPPED = 40  # a 32-byte key wrapped (RFC 3394)
+SALT = 16  # version 1
 PREFIX = 7
-HEADER = len(MAGIC) + KEY_ID + SALT + PREFIX
+HEADER = len(MAGIC) + KEY_ID + WRAPPED + PREFIX
+HEADER_V1 = len(MAGIC_V1) + KEY_ID + SALT + PREFIX
 SEGMENT = 64 * 1024
 TAG = 16
 _INFO = b"chairside image segment key v1"
@@ -105,6 +122,67 @@ def _file_key(key: bytes, salt: bytes) -> AESGCM:
     return AESGCM(derived)
 
 
+def _unwrap(key: bytes, wrapped: bytes, name: str) -> bytes:
+    try:
+        return aes_key_unwrap(key, wrapped)
+    except InvalidUnwrap:
+        raise DamagedFileError(f"{name} is damaged (its key does not unwrap).") from None
+
+
+def _header_key(head: bytes, name: str) -> tuple[AESGCM, bytes, int]:
+    """(segment cipher, nonce prefix, header length) of a sealed file's header."""
+    kid = head[len(MAGIC):len(MAGIC) + KEY_ID]
+    if head.startswith(MAGIC_V1) and len(head) >= HEADER_V1:
+        salt = head[len(MAGIC) + KEY_ID:len(MAGIC) + KEY_ID + SALT]
+        return _file_key(_key_for(kid), salt), head[HEADER_V1 - PREFIX:HEADER_V1], HEADER_V1
+    if len(head) < HEADER or not head.startswith(MAGIC):
+        raise DamagedFileError(f"{name} is damaged (its encryption header is cut).")
+    wrapped = head[len(MAGIC) + KEY_ID:len(MAGIC) + KEY_ID + WRAPPED]
+    return AESGCM(_unwrap(_key_for(kid), wrapped, name)), head[HEADER - PREFIX:HEADER], HEADER
+
+
+def rewrap(path: Path | str, new_key: bytes) -> bool:
+    """Seal the file at `path` under `new_key` (its old key must be remembered):
+    the data key is unwrapped and wrapped again, and only the header's key id and
+    wrapped key are written, in place (one sector). A first-version file is sealed
+    again whole, beside itself, then renamed over. False when it was already."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(HEADER)
+    kid = head[len(MAGIC):len(MAGIC) + KEY_ID]
+    if head.startswith(MAGIC) and len(head) == HEADER:
+        if kid == key_id(new_key):
+            return False
+        data_key = _unwrap(_key_for(kid), head[len(MAGIC) + KEY_ID:HEADER - PREFIX],
+                           path.name)
+        mode = os.stat(path).st_mode & 0o777
+        os.chmod(path, mode | 0o200)  # stored blobs are read-only
+        try:
+            with open(path, "r+b") as f:
+                f.seek(len(MAGIC))
+                f.write(key_id(new_key) + aes_key_wrap(new_key, data_key))
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            os.chmod(path, mode)
+        return True
+    remember(new_key)
+    tmp = path.with_name(path.name + f".{os.getpid()}.rewrap")
+    try:
+        with open_read(path) as src, open(tmp, "wb") as out:
+            writer = SealWriter(out, new_key)
+            while block := src.read(1024 * 1024):
+                writer.write(block)
+            writer.close()
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, os.stat(path).st_mode & 0o777)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
 def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
     return prefix + index.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
 
@@ -112,7 +190,7 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
 def is_sealed(path: Path) -> bool:
     try:
         with open(path, "rb") as f:
-            return f.read(len(MAGIC)) == MAGIC
+            return f.read(len(MAGIC)) in (MAGIC, MAGIC_V1)
     except OSError:
         return False
 
@@ -122,12 +200,12 @@ class SealWriter:
     writes the last segment; it does not close `out`."""
 
     def __init__(self, out: BinaryIO, key: bytes) -> None:
-        salt, self._prefix = secrets.token_bytes(SALT), secrets.token_bytes(PREFIX)
-        self._aead = _file_key(key, salt)
+        data_key, self._prefix = new_key(), secrets.token_bytes(PREFIX)
+        self._aead = AESGCM(data_key)
         self._out = out
         self._buf = bytearray()
         self._index = 0
-        out.write(MAGIC + key_id(key) + salt + self._prefix)
+        out.write(MAGIC + key_id(key) + aes_key_wrap(key, data_key) + self._prefix)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self._buf += data
@@ -188,16 +266,10 @@ class PlainBlob(Blob):
 class SealedBlob(Blob):
     def __init__(self, fd: int, name: str) -> None:
         self.fd, self.name = fd, name
-        head = os.pread(fd, HEADER, 0)
-        if len(head) < HEADER or head[:len(MAGIC)] != MAGIC:
-            raise DamagedFileError(f"{name} is damaged (its encryption header is cut).")
-        kid = head[len(MAGIC):len(MAGIC) + KEY_ID]
-        salt = head[len(MAGIC) + KEY_ID:len(MAGIC) + KEY_ID + SALT]
-        self._prefix = head[HEADER - PREFIX:HEADER]
-        self._aead = _file_key(_key_for(kid), salt)
+        self._aead, self._prefix, self.header = _header_key(os.pread(fd, HEADER, 0), name)
         self._cache_lock = threading.Lock()
         self._cached: tuple[int, bytes] = (-1, b"")
-        body = os.fstat(fd).st_size - HEADER
+        body = os.fstat(fd).st_size - self.header
         full, rem = divmod(body, SEGMENT + TAG)
         if rem == 0 and full > 0:
             self.segments, last_len = full, SEGMENT
@@ -220,7 +292,7 @@ class SealedBlob(Blob):
 
     def _decrypt(self, index: int) -> bytes:
         last = index == self.segments - 1
-        at = HEADER + index * (SEGMENT + TAG)
+        at = self.header + index * (SEGMENT + TAG)
         sealed = os.pread(self.fd, SEGMENT + TAG, at)
         try:
             return self._aead.decrypt(_nonce(self._prefix, index, last), sealed, None)
@@ -250,7 +322,7 @@ class SealedBlob(Blob):
         view = memoryview(buf)
         for start in range(first, last + 1, run):
             count = min(run, last + 1 - start)
-            got = _pread_into(self.fd, view[:count * whole], HEADER + start * whole)
+            got = _pread_into(self.fd, view[:count * whole], self.header + start * whole)
             for i in range(start, start + count):
                 part = view[(i - start) * whole:min((i - start + 1) * whole, got)]
                 nonce = _nonce(self._prefix, i, i == self.segments - 1)
@@ -287,7 +359,7 @@ def open_blob(path: Path | str) -> Blob:
     cannot be opened; ImagingError when it is sealed and cannot be read."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        if os.pread(fd, len(MAGIC), 0) == MAGIC:
+        if os.pread(fd, len(MAGIC), 0) in (MAGIC, MAGIC_V1):
             return SealedBlob(fd, Path(path).name)
         return PlainBlob(fd)
     except BaseException:

@@ -122,3 +122,62 @@ def test_blobs_stored_before_encryption_are_sealed_in_the_background(tmp_path: P
                 assert f.read() == data
         assert damaged.read_bytes() == b"bit rot" and not left_over.exists()
     assert not any(CANARY in b for b in _on_disk(tmp_path / "cloud"))
+
+
+# A blob as the first version of the folder store sealed it (its file key derived from
+# the master key), with this master key and plaintext.
+OLD_CODE_KEY = bytes(range(32))
+OLD_CODE_PLAIN = b"DICM sealed before data keys were wrapped: DOE^JOHN 19800102"
+OLD_CODE_BLOB = base64.b64decode(
+    "Q1NTRUFMAQBpB7eZ8i06rfGryz9dIsdcJP5wJeBe98qaW7187VyeyEIwDZErGBTGwBFObWowuTq1mOXn2hJb"
+    "n+V3nR4aoFePPI967V9WmwRpCGDIOwWpLzWb33GU9t7Cy+wJAp4jgpUQOhclJ+n/RKzl2A==")
+
+
+def test_a_new_master_key_is_taken_on_by_rewrapping_each_blobs_data_key(
+        tmp_path: Path) -> None:
+    first, second = sealed.new_key(), sealed.new_key()
+    store = FilesystemBlobStore(tmp_path / "blobs", key=first)
+    data = CANARY * 5000 + os.urandom(100)  # several segments
+    sha = hashlib.sha256(data).hexdigest()
+    (tmp_path / "in").write_bytes(data)
+    store.put_file(sha, tmp_path / "in")
+    old_sha = hashlib.sha256(OLD_CODE_PLAIN).hexdigest()
+    old_path = store.path(old_sha)
+    old_path.parent.mkdir(parents=True, exist_ok=True)
+    old_path.write_bytes(OLD_CODE_BLOB)
+    old_path.chmod(0o440)
+    sealed.remember(OLD_CODE_KEY)
+    with store.open(old_sha) as f:  # the old code's blob reads as it did
+        assert f.read() == OLD_CODE_PLAIN
+    before = store.path(sha).read_bytes()
+    header = sealed.HEADER
+
+    rotated = FilesystemBlobStore(tmp_path / "blobs", key=second,
+                                  old_keys=(first, OLD_CODE_KEY))
+    assert rotated.rewrap_old() == (2, 0)
+    assert rotated.rewrap_old() == (0, 0)  # nothing left under an old key
+    after = store.path(sha).read_bytes()
+    # Only the header changed: the content was not read nor written again.
+    assert after[header:] == before[header:] and after[:header] != before[:header]
+    assert oct(store.path(sha).stat().st_mode & 0o777) == oct(0o440)
+    assert OLD_CODE_BLOB[:8] != old_path.read_bytes()[:8] == sealed.MAGIC  # current format
+    sealed.forget(first)
+    sealed.forget(OLD_CODE_KEY)  # the old keys are gone: the new one alone opens all
+    with rotated.open(sha) as f, rotated.open(old_sha) as g:
+        assert f.read() == data and g.read() == OLD_CODE_PLAIN
+    assert CANARY not in after and b"DOE^JOHN" not in old_path.read_bytes()
+
+
+def test_a_changed_wrapped_key_is_told_as_damage(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path / "blobs", key=sealed.new_key())
+    data = b"x" * 1000
+    sha = hashlib.sha256(data).hexdigest()
+    (tmp_path / "in").write_bytes(data)
+    store.put_file(sha, tmp_path / "in")
+    path = store.path(sha)
+    raw = bytearray(path.read_bytes())
+    raw[20] ^= 1  # inside the wrapped data key
+    path.chmod(0o640)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(sealed.DamagedFileError, match="damaged"):
+        store.open(sha).read()
