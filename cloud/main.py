@@ -22,7 +22,7 @@ from cloud.config import Settings
 from cloud.crud import Refused
 from cloud.crud.uploads import sweep_expired
 from cloud.db import make_engine, make_sessionmaker
-from cloud.portal import doctor_routes, images, patient_routes, web
+from cloud.portal import doctor_routes, download_routes, images, patient_routes, web
 
 log = logging.getLogger("cloud")
 SWEEP_EVERY_S = 600.0
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(tus.router)
     app.include_router(doctor_routes.router)
+    app.include_router(download_routes.router)
     app.include_router(images.router)
     app.include_router(patient_routes.router)
     app.mount("/static/portal", StaticFiles(directory=web.STATIC), name="portal-static")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cloud.api.routes import images, installations, portal_admin, sync
+from cloud.api.routes import download, images, installations, portal_admin, sync
 
 api_router = APIRouter()
 api_router.include_router(installations.router)
 api_router.include_router(sync.router)
 api_router.include_router(portal_admin.router)
 api_router.include_router(images.router)
+api_router.include_router(download.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from cloud.export import models as _export_models  # noqa: F401 - registers its tables
 from cloud.models import Base
 from cloud.portal import models as _portal_models  # noqa: F401 - registers its tables
 

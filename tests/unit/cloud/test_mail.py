@@ -8,35 +8,20 @@ from email import message_from_bytes
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from cloud.config import Settings
 from cloud.main import create_app
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
-        return "250 OK"
+from tests.support.smtp_inbox import Inbox, smtp_server
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[_Inbox, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    with smtp_server() as running:
+        yield running
 
 
-def test_registration_mail_goes_through_smtp(tmp_path: Path, smtp: tuple[_Inbox, int]) -> None:
+def test_registration_mail_goes_through_smtp(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/c.db",
                         smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",

@@ -1,0 +1,72 @@
+"""One-time codes that confirm a data download: six digits, sent to the member's own
+address, valid for a few minutes, a few tries, once. The sender is pluggable: email
+(cloud.mailer) here, an SMS gateway in production; tests plug in their own.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Protocol
+
+from cloud import mailer
+from cloud.config import Settings
+from cloud.export.models import MemberContact
+
+DIGITS = 6
+
+
+class SendError(RuntimeError):
+    """The code could not be sent; the message is for the user."""
+
+
+class CodeSender(Protocol):
+    def send(self, contact: MemberContact, code: str, practice: str) -> str:
+        """Send `code`; return where it went, masked (“d***@example.com”)."""
+        ...
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10 ** DIGITS):0{DIGITS}d}"
+
+
+def mask_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
+
+
+def mask_mobile(mobile: str) -> str:
+    digits = re.sub(r"\D", "", mobile)
+    return f"*** {digits[-3:]}" if digits else "***"
+
+
+class EmailSender:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, contact: MemberContact, code: str, practice: str) -> str:
+        if not contact.email:
+            raise SendError("No email address is set for your one-time codes.")
+        try:
+            mailer.send(self.settings, to=contact.email,
+                        subject=f"Chairside data download code: {code}",
+                        body=(f"Your one-time code to schedule the data download of practice "
+                              f"{practice} is:\n\n    {code}\n\nIt is valid for 10 minutes. "
+                              "If you did not ask for it, tell your practice's administrator."))
+        except mailer.MailError:
+            raise SendError("The code could not be mailed. Try again in a few minutes.") \
+                from None
+        return mask_email(contact.email)
+
+
+class SmsSender:
+    """An SMS gateway's place: a deployment supplies `transport(number, text)`."""
+
+    def __init__(self, transport: object | None = None) -> None:
+        self.transport = transport
+
+    def send(self, contact: MemberContact, code: str, practice: str) -> str:
+        if self.transport is None or not contact.mobile:
+            raise SendError("Text messages are not set up on this server.")
+        self.transport(contact.mobile, f"Chairside data download code: {code}")  # type: ignore[operator]
+        return mask_mobile(contact.mobile)

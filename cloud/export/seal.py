@@ -1,0 +1,56 @@
+"""The ZIP's password between scheduling and the night's job, sealed with the server's
+master key (the one of the blob store, cloud.blobstore.blob_key): AES-256-GCM under a
+key derived for this purpose alone, bound to the row that holds it, so a copy of the
+database alone does not give the password away. The job wipes it once the ZIP is made.
+Also the MAC under which a one-time code is kept (never the code itself).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from cloud.blobstore import blob_key
+from cloud.config import Settings
+
+NONCE = 12
+
+
+def _derived(settings: Settings, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"chairside data download " + purpose).derive(blob_key(settings))
+
+
+def seal(settings: Settings, secret: str, bound_to: str) -> str:
+    nonce = secrets.token_bytes(NONCE)
+    box = AESGCM(_derived(settings, b"password v1")).encrypt(
+        nonce, secret.encode(), bound_to.encode())
+    return base64.b64encode(nonce + box).decode()
+
+
+def unseal(settings: Settings, sealed: str, bound_to: str) -> str:
+    """The secret; ValueError if the box was changed, moved to another row, or sealed
+    under another key."""
+    raw = base64.b64decode(sealed)
+    try:
+        return AESGCM(_derived(settings, b"password v1")).decrypt(
+            raw[:NONCE], raw[NONCE:], bound_to.encode()).decode()
+    except InvalidTag:
+        raise ValueError("the sealed password can not be opened with this server's key") \
+            from None
+
+
+def code_mac(settings: Settings, code_id: str, code: str) -> str:
+    return hmac.new(_derived(settings, b"code v1"), f"{code_id}|{code}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a, b)
