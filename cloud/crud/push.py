@@ -13,21 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.hlc import MAX_DRIFT_MS, Timestamp, clamp
 from app.core.merge import Conflict, FieldState, incoming_states, merge_fields
-from app.core.reconcile import row_version
 from app.core.wire import ENTITIES, MAX_BATCH_MUTATIONS, Mutation
 from cloud.crud import DeviceCtx, Refused
 from cloud.crud.aliases import AliasMap
+from cloud.crud.record_log import RecordLog, RecordState
 from cloud.db import write_transaction
-from cloud.models import AppliedMutation, Change, ConflictRecord, Device, Record, utcnow
+from cloud.models import AppliedMutation, ConflictRecord, Device, Record, utcnow
 
-_RECORDS = cast(Table, Record.__table__)
-_CHANGES = cast(Table, Change.__table__)
 _MUTATIONS = cast(Table, AppliedMutation.__table__)
 
 
@@ -101,27 +99,14 @@ def _redirected(aliases: AliasMap, field: str | None, value: Any) -> dict[str, s
 
 
 def _create(
-    batch: _Batch, state: dict[str, dict[str, Any]], aliases: AliasMap, device: DeviceCtx,
+    batch: _Batch, state: dict[str, RecordState], aliases: AliasMap, device: DeviceCtx,
     m: Mutation, seq: int, now: dt.datetime,
 ) -> dict[str, Any]:
     """A mutation that creates its record: every field applies as it comes (what
     merging into nothing gives), with no conflict; most of a first upload."""
-    inst_id = device.installation_id
-    bases = {n: m.base.get(n) for n in m.fields}
-    row = {"entity": m.entity, "fields": dict(m.fields), "stamps": dict(m.hlc), "bases": bases}
-    state[m.entity_id] = row
-    batch.new_records[m.entity_id] = {
-        "entity_id": m.entity_id, "installation_id": inst_id, "entity": m.entity,
-        "fields": row["fields"], "stamps": row["stamps"], "bases": bases,
-        "max_hlc": row_version(m.hlc), "seq": seq,
-    }
-    batch.changes.append({
-        "installation_id": inst_id, "seq": seq, "entity": m.entity,
-        "entity_id": m.entity_id, "origin_node": m.node, "device_id": device.id,
-        "mutation_id": m.id, "created_at": now,
-        "fields": {n: {"value": v, "hlc": m.hlc[n], "base": bases[n]}
-                   for n, v in m.fields.items()},
-    })
+    rec = state[m.entity_id] = RecordState(m.entity)
+    batch.log.put(rec, m.entity_id, m.fields, m.hlc, {n: m.base.get(n) for n in m.fields},
+                  seq=seq, origin_node=m.node, now=now, device_id=device.id, mutation_id=m.id)
     if m.entity == "patient" and "merged_into" in m.fields:
         aliases.set(m.entity_id, m.fields["merged_into"])
     result: dict[str, Any] = {"id": m.id, "status": "applied", "seq": seq,
@@ -130,8 +115,7 @@ def _create(
     redirected = _redirected(aliases, pf, m.fields.get(pf) if pf else None)
     if redirected:
         result["redirected"] = redirected
-    batch.mutations.append({"id": m.id, "installation_id": inst_id, "device_id": device.id,
-                            "result": result, "created_at": now})
+    batch.answer(m, device, result, now)
     return result
 
 
@@ -156,11 +140,15 @@ def _clamped(m: Mutation, now_ms: int) -> tuple[dict[str, FieldState], list[str]
 class _Batch:
     """What one batch writes, collected and then written in bulk."""
 
-    new_records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    changed_records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    log: RecordLog
     mutations: list[dict[str, Any]] = field(default_factory=list)
     conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def answer(self, m: Mutation, device: DeviceCtx, result: dict[str, Any],
+               now: dt.datetime) -> None:
+        """Remember the result a mutation got, to answer a replay with it."""
+        self.mutations.append({"id": m.id, "installation_id": device.installation_id,
+                               "device_id": device.id, "result": result, "created_at": now})
 
 
 def push(
@@ -172,8 +160,7 @@ def push(
     inst_id = device.installation_id
     try:
         with write_transaction(session, inst_id) as inst:
-            results, last_seq = _apply(session, inst_id, device, mutations, now_ms,
-                                       inst.last_seq)
+            results, last_seq = _apply(session, device, mutations, now_ms, inst.last_seq)
             inst.last_seq = last_seq
     except IntegrityError:
         raise Refused(409, "a record of this batch was written concurrently by another "
@@ -182,128 +169,131 @@ def push(
 
 
 def _apply(
-    session: Session, inst_id: str, device: DeviceCtx, mutations: Sequence[Mutation],
-    now_ms: int, seq: int,
+    session: Session, device: DeviceCtx, mutations: Sequence[Mutation], now_ms: int,
+    seq: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    ids = [m.id for m in mutations]
+    inst_id = device.installation_id
+    seen = _replays(session, inst_id, mutations)
+    fresh = [m for m in mutations if m.id not in seen]
+    records, referred = _load(session, inst_id, fresh)
+    aliases = AliasMap.load(session, installation_id=inst_id,
+                            ids={m.entity_id for m in fresh} | referred)
+    nodes = _device_by_node(session, inst_id)
+    now = utcnow()  # the batch is one transaction: one time for all it writes
+    batch = _Batch(RecordLog(inst_id))
+    state = {eid: RecordState.of(r) for eid, r in records.items()}
+    results: list[dict[str, Any]] = []
+    limit = _limit(now_ms)
+    for m in mutations:
+        if m.id in seen:
+            results.append({**seen[m.id], "replayed": True})
+        elif m.entity_id not in state and _unclamped(m, limit):
+            seq += 1
+            results.append(_create(batch, state, aliases, device, m, seq, now))
+        else:
+            result = _merge(batch, state, aliases, device, m, seq, now, now_ms, nodes)
+            seq = result["seq"] or seq
+            results.append(result)
+    batch.log.write(session.connection())
+    _write_answers(session, inst_id, batch)
+    aliases.write(session)
+    return results, seq
+
+
+def _replays(session: Session, inst_id: str,
+             mutations: Sequence[Mutation]) -> dict[str, dict[str, Any]]:
+    """The stored result of each mutation of the batch applied before."""
     seen: dict[str, dict[str, Any]] = {}
     for done in session.execute(
         select(AppliedMutation.id, AppliedMutation.installation_id, AppliedMutation.result)
-        .where(AppliedMutation.id.in_(ids))
+        .where(AppliedMutation.id.in_([m.id for m in mutations]))
     ):
         if done.installation_id != inst_id:
             raise Refused(409, f"mutation id {done.id} was already used elsewhere")
         seen[done.id] = done.result
-    fresh = [m for m in mutations if m.id not in seen]
+    return seen
 
+
+def _load(session: Session, inst_id: str,
+          fresh: Sequence[Mutation]) -> tuple[dict[str, Record], set[str]]:
+    """The stored records the batch changes, and the ids it only refers to, once each
+    mutation is checked against them (whose records, and of what kind)."""
     own = {m.entity_id for m in fresh}
     referred = {v for m in fresh for _f, _e, v in _refs(m)} - own
-    wanted = own | referred
     records: dict[str, Record] = {
         r.entity_id: r
         for r in session.scalars(select(Record).where(Record.entity_id.in_(own)))
     } if own else {}
     # Of a record only referred to, whose it is and what it is are checked, not its
     # fields: a batch of visits refers to a hundred patients.
-    targets: dict[str, Any] = {r.entity_id: r for r in records.values()}
+    targets: dict[str, Any] = dict(records)
     if referred:
         targets.update((r.entity_id, r) for r in session.execute(
             select(Record.entity_id, Record.installation_id, Record.entity)
             .where(Record.entity_id.in_(referred))
         ))
-    aliases = AliasMap.load(session, installation_id=inst_id, ids=wanted)
     for m in fresh:
-        rec = records.get(m.entity_id)
-        if rec is not None and rec.installation_id != inst_id:
-            raise Refused(403, f"{m.entity} {m.entity_id} is not in this installation")
-        if rec is not None and rec.entity != m.entity:
-            raise Refused(409, f"{m.entity_id} is a {rec.entity}, not a {m.entity}")
-        for name, ref_entity, value in _refs(m):
-            target = targets.get(value)
-            if target is None:
-                continue  # not pushed yet: offline PCs may send children first
-            if target.installation_id != inst_id:
-                raise Refused(403, f"{m.entity}.{name} refers to a record that is not in "
-                              "this installation")
-            if target.entity != ref_entity:
-                raise Refused(422, f"{m.entity}.{name} refers to a {target.entity}, "
-                              f"not a {ref_entity}")
+        _check(m, records.get(m.entity_id), targets, inst_id)
+    return records, referred
 
-    nodes = _device_by_node(session, inst_id)
-    now = utcnow()  # the batch is one transaction: one time for all it writes
-    batch = _Batch()
-    state: dict[str, dict[str, Any]] = {
-        eid: {"entity": r.entity, "fields": dict(r.fields), "stamps": dict(r.stamps),
-              "bases": dict(r.bases)}
-        for eid, r in records.items() if r.installation_id == inst_id
+
+def _check(m: Mutation, rec: Record | None, targets: dict[str, Any], inst_id: str) -> None:
+    if rec is not None and rec.installation_id != inst_id:
+        raise Refused(403, f"{m.entity} {m.entity_id} is not in this installation")
+    if rec is not None and rec.entity != m.entity:
+        raise Refused(409, f"{m.entity_id} is a {rec.entity}, not a {m.entity}")
+    for name, ref_entity, value in _refs(m):
+        target = targets.get(value)
+        if target is None:
+            continue  # not pushed yet: offline PCs may send children first
+        if target.installation_id != inst_id:
+            raise Refused(403, f"{m.entity}.{name} refers to a record that is not in "
+                          "this installation")
+        if target.entity != ref_entity:
+            raise Refused(422, f"{m.entity}.{name} refers to a {target.entity}, "
+                          f"not a {ref_entity}")
+
+
+def _merge(
+    batch: _Batch, state: dict[str, RecordState], aliases: AliasMap, device: DeviceCtx,
+    m: Mutation, seq: int, now: dt.datetime, now_ms: int, nodes: dict[str, str],
+) -> dict[str, Any]:
+    """A mutation merged field by field into its record (app.core.merge); its result
+    has a seq when some field applied."""
+    incoming, clamped = _clamped(m, now_ms)
+    rec = state.get(m.entity_id)
+    pf = ENTITIES[m.entity].patient_field
+    redirected = _redirected(aliases, pf, incoming[pf].value if pf in incoming else None)
+    current = {} if rec is None else {
+        n: FieldState(v, rec.stamps[n], rec.bases.get(n)) for n, v in rec.fields.items()
     }
-    results: list[dict[str, Any]] = []
-    limit = _limit(now_ms)
-    for m in mutations:
-        if m.id in seen:
-            results.append({**seen[m.id], "replayed": True})
-            continue
-        row = state.get(m.entity_id)
-        if row is None and _unclamped(m, limit):
-            seq += 1
-            results.append(_create(batch, state, aliases, device, m, seq, now))
-            continue
-        incoming, clamped = _clamped(m, now_ms)
-        pf = ENTITIES[m.entity].patient_field
-        redirected = _redirected(aliases, pf, incoming[pf].value if pf in incoming else None)
-        current = {} if row is None else {
-            n: FieldState(v, row["stamps"][n], row["bases"].get(n))
-            for n, v in row["fields"].items()
-        }
-        merged = merge_fields(current, incoming)
-        result: dict[str, Any] = {"id": m.id, "status": "applied", "seq": None,
-                                  "applied": sorted(merged.applied),
-                                  "ignored": sorted(set(incoming) - set(merged.applied)),
-                                  "conflicts": []}
-        if clamped:
-            result["clamped"] = sorted(clamped)
-        if redirected:
-            result["redirected"] = redirected
-        if merged.applied:
-            seq += 1
-            result["seq"] = seq
-            if row is None:
-                row = {"entity": m.entity, "fields": {}, "stamps": {}, "bases": {}}
-                state[m.entity_id] = row
-                target = batch.new_records
-            else:
-                target = batch.new_records if m.entity_id in batch.new_records else \
-                    batch.changed_records
-            for name, st in merged.applied.items():
-                row["fields"][name] = st.value
-                row["stamps"][name] = st.hlc
-                row["bases"][name] = st.base
-            target[m.entity_id] = {
-                "entity_id": m.entity_id, "installation_id": inst_id, "entity": m.entity,
-                "fields": dict(row["fields"]), "stamps": dict(row["stamps"]),
-                "bases": dict(row["bases"]), "max_hlc": row_version(row["stamps"]),
-                "seq": seq,
-            }
-            batch.changes.append({
-                "installation_id": inst_id, "seq": seq, "entity": m.entity,
-                "entity_id": m.entity_id, "origin_node": m.node, "device_id": device.id,
-                "mutation_id": m.id, "created_at": now,
-                "fields": {n: {"value": s.value, "hlc": s.hlc, "base": s.base}
-                           for n, s in merged.applied.items()},
-            })
-            if m.entity == "patient" and "merged_into" in merged.applied:
-                aliases.set(m.entity_id, merged.applied["merged_into"].value)
-        for c in merged.conflicts:
-            key = c.key(m.entity, m.entity_id)
-            result["conflicts"].append(key)
-            batch.conflicts[key] = _conflict_row(inst_id, m, c, key, seq, nodes)
-        batch.mutations.append({"id": m.id, "installation_id": inst_id,
-                                "device_id": device.id, "result": result,
-                                "created_at": now})
-        results.append(result)
-    _write(session, inst_id, batch)
-    aliases.write(session)
-    return results, seq
+    merged = merge_fields(current, incoming)
+    result: dict[str, Any] = {"id": m.id, "status": "applied", "seq": None,
+                              "applied": sorted(merged.applied),
+                              "ignored": sorted(set(incoming) - set(merged.applied)),
+                              "conflicts": []}
+    if clamped:
+        result["clamped"] = sorted(clamped)
+    if redirected:
+        result["redirected"] = redirected
+    if merged.applied:
+        seq += 1
+        result["seq"] = seq
+        if rec is None:
+            rec = state[m.entity_id] = RecordState(m.entity)
+        applied = merged.applied
+        batch.log.put(rec, m.entity_id, {n: st.value for n, st in applied.items()},
+                      {n: st.hlc for n, st in applied.items()},
+                      {n: st.base for n, st in applied.items()}, seq=seq,
+                      origin_node=m.node, now=now, device_id=device.id, mutation_id=m.id)
+        if m.entity == "patient" and "merged_into" in applied:
+            aliases.set(m.entity_id, applied["merged_into"].value)
+    for c in merged.conflicts:
+        key = c.key(m.entity, m.entity_id)
+        result["conflicts"].append(key)
+        batch.conflicts[key] = _conflict_row(device.installation_id, m, c, key, seq, nodes)
+    batch.answer(m, device, result, now)
+    return result
 
 
 def _device_by_node(session: Session, inst_id: str) -> dict[str, str]:
@@ -327,20 +317,8 @@ def _conflict_row(inst_id: str, m: Mutation, c: Conflict, key: str, seq: int,
             "loser": _side(c.loser, nodes), "seq": seq, "created_at": utcnow()}
 
 
-def _write(session: Session, inst_id: str, batch: _Batch) -> None:
-    # Core executemany on the session's connection: the rows are plain dicts already,
-    # and the ORM's bulk path would only walk them once more.
+def _write_answers(session: Session, inst_id: str, batch: _Batch) -> None:
     conn = session.connection()
-    if batch.new_records:
-        conn.execute(insert(_RECORDS), list(batch.new_records.values()))
-    if batch.changed_records:
-        stmt = update(_RECORDS).where(_RECORDS.c.entity_id == bindparam("record_id"))
-        conn.execute(stmt, [
-            {"record_id": r["entity_id"], **{k: v for k, v in r.items() if k != "entity_id"}}
-            for r in batch.changed_records.values()
-        ])
-    if batch.changes:
-        conn.execute(insert(_CHANGES), batch.changes)
     if batch.mutations:
         conn.execute(insert(_MUTATIONS), batch.mutations)
     if batch.conflicts:

@@ -1,5 +1,6 @@
-"""Notes sent from the portal: new append-only `note` records, written into the change
-log like any pushed change, so every PC of the clinic pulls them."""
+"""Notes sent from the portal: new append-only `note` records, written with their
+change-log row by the same function as pushed changes (cloud.crud.record_log), so
+every PC of the clinic pulls them."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from app.core.hlc import Timestamp
 from app.core.ids import new_id
-from app.core.reconcile import row_version
 from cloud import audit
 from cloud.crud import Refused
+from cloud.crud.record_log import RecordLog, RecordState
 from cloud.db import write_transaction
-from cloud.models import Change, Record
 from cloud.policy import Principal, patient, require_doctor
 from cloud.portal import clock
 
@@ -38,15 +38,10 @@ def add_note(session: Session, p: Principal, *, patient_id: str, body: str,
               "created_at": now.isoformat(timespec="seconds")}
     with write_transaction(session, p.installation_id) as inst:
         inst.last_seq += 1
-        seq = inst.last_seq
-        stamps = dict.fromkeys(fields, hlc)
-        session.add(Record(entity_id=note_id, installation_id=inst.id, entity="note",
-                           fields=fields, stamps=stamps, bases=dict.fromkeys(fields),
-                           max_hlc=row_version(stamps), seq=seq))
-        session.add(Change(installation_id=inst.id, seq=seq, entity="note",
-                           entity_id=note_id, origin_node=PORTAL_NODE, created_at=now,
-                           fields={n: {"value": v, "hlc": hlc, "base": None}
-                                   for n, v in fields.items()}))
+        log = RecordLog(inst.id)
+        log.put(RecordState("note"), note_id, fields, dict.fromkeys(fields, hlc),
+                dict.fromkeys(fields), seq=inst.last_seq, origin_node=PORTAL_NODE, now=now)
+        log.write(session.connection())
     audit.record(session, actor=p.actor, action="note", installation_id=p.installation_id,
                  target=patient_id, address=address)
     return note_id

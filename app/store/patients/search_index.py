@@ -1,65 +1,98 @@
-"""The patient search index: derived columns and prefix buckets (see PatientTerm).
+"""What every write of a patient keeps besides its synced fields: its local number, the
+derived columns (sort key, phone digits) and the search index (see PatientTerm).
 
-Maintained from the flush hook for every patient write — local edits and changes
-pulled from the cloud alike — so it never drifts from the patients table.
+Both ways a patient changes call the same functions here: a local edit from the flush
+hook (app.store.sync.outbox), a pulled change from the bulk apply
+(app.store.sync.remote_apply), which writes below the ORM. The functions take a
+patient's values as a mapping, so a pulled row (a dict) and an ORM object (through
+`values_of`) go through the same code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, func, select
 
 from app.core.text import digits, fold, sort_key
 from app.store.models import Patient, PatientTerm
 
 MIN_PHONE_QUERY = 3  # shorter digit queries are dense: read in display order instead
 _INSERT = "INSERT INTO patient_terms (pfx, sort_key, num, term) VALUES (?, ?, ?, ?)"
+_NAMES = ("first_name", "last_name")
+_IDENTIFIERS = ("email", "card_number", "id_number", "insurance_card_number")
+_PHONES = ("mobile", "landline")
+# The columns the derived ones and the index are made from, and those they need.
+INDEXED = (*_NAMES, *_IDENTIFIERS, *_PHONES, "deleted", "merged_into", "num", "sort_key")
+DERIVED = ("sort_key", "phone_digits")  # local columns, never synced
+
+Values = Mapping[str, Any]
 
 
-def name_terms(p: Any) -> set[str]:
+def values_of(p: Any) -> dict[str, Any]:
+    """The values the functions here read, of an ORM patient (or any object with them)."""
+    return {name: getattr(p, name, None) for name in INDEXED}
+
+
+def derived(p: Values) -> dict[str, str]:
+    """The derived columns of a patient with these values."""
+    return {
+        "sort_key": sort_key(p.get("first_name"), p.get("last_name")),
+        "phone_digits": " ".join(x for x in (digits(p.get(n)) for n in _PHONES) if x),
+    }
+
+
+def new_numbers(conn: Connection, count: int) -> list[int]:
+    """The next `count` local patient numbers (see Patient.num), in the caller's
+    transaction."""
+    if count <= 0:
+        return []
+    top = conn.execute(select(func.coalesce(func.max(Patient.num), 0))).scalar_one()
+    return list(range(top + 1, top + count + 1))
+
+
+def name_terms(p: Values) -> set[str]:
     terms: set[str] = set()
-    for raw in (p.first_name, p.last_name):
+    first, last = p.get("first_name"), p.get("last_name")
+    for raw in (first, last):
         folded = fold(raw)
         if folded:
             terms.add(folded)
             terms.update(folded.split(" "))
-    full = fold(f"{p.first_name or ''} {p.last_name or ''}")
+    full = fold(f"{first or ''} {last or ''}")
     if full:
         terms.add(full)
-        terms.add(fold(f"{p.last_name or ''} {p.first_name or ''}"))
-    for raw in (p.email, p.card_number, p.id_number, p.insurance_card_number):
-        folded = fold(raw)
+        terms.add(fold(f"{last or ''} {first or ''}"))
+    for name in _IDENTIFIERS:
+        folded = fold(p.get(name))
         if folded:
             terms.add(folded)
     return {t for t in terms if t}
 
 
-def phone_terms(p: Any) -> set[str]:
+def phone_terms(p: Values) -> set[str]:
     out: set[str] = set()
-    for raw in (p.mobile, p.landline):
-        d = digits(raw)
+    for name in _PHONES:
+        d = digits(p.get(name))
         for i in range(0, max(0, len(d) - MIN_PHONE_QUERY + 1)):
             out.add(d[i:])
     return out
 
 
-def refresh_derived(p: Patient) -> None:
-    p.sort_key = sort_key(p.first_name, p.last_name)
-    p.phone_digits = " ".join(x for x in (digits(p.mobile), digits(p.landline)) if x)
-
-
 def rows_for(p: Any) -> list[dict[str, Any]]:
+    """The index rows of a patient (a mapping of its values or an object with them)."""
+    values = p if isinstance(p, Mapping) else values_of(p)
     return [
-        {"pfx": pfx, "sort_key": p.sort_key, "num": p.num, "term": term}
-        for pfx, term in _keys(p)
+        {"pfx": pfx, "sort_key": values["sort_key"], "num": values["num"], "term": term}
+        for pfx, term in _keys(values)
     ]
 
 
-def _keys(p: Any) -> set[tuple[str, str]]:
+def _keys(p: Values) -> set[tuple[str, str]]:
     """(prefix bucket, term) of each index row of a patient; none for a patient that
     is deleted or merged into another."""
-    if p.deleted or p.merged_into:
+    if p.get("deleted") or p.get("merged_into"):
         return set()
     keys: set[tuple[str, str]] = set()
     for term in name_terms(p):
@@ -71,16 +104,18 @@ def _keys(p: Any) -> set[tuple[str, str]]:
     return keys
 
 
-def reindex(conn: Connection, patients: list[Patient]) -> None:
+def reindex(conn: Connection, patients: Iterable[Values]) -> None:
+    """Replace the index rows of patients that had some (changed ones)."""
+    patients = list(patients)
     if not patients:
         return
-    conn.execute(delete(PatientTerm).where(PatientTerm.num.in_([p.num for p in patients])))
+    conn.execute(delete(PatientTerm).where(PatientTerm.num.in_([p["num"] for p in patients])))
     index_new(conn, patients)
 
 
-def index_new(conn: Connection, patients: list[Patient]) -> None:
+def index_new(conn: Connection, patients: Iterable[Values]) -> None:
     """Index patients that have no terms yet (numbered just now)."""
-    rows = [(pfx, p.sort_key, p.num, term) for p in patients for pfx, term in _keys(p)]
+    rows = [(pfx, p["sort_key"], p["num"], term) for p in patients for pfx, term in _keys(p)]
     if rows:
         # Tens of rows a patient, hundreds of thousands in a large pulled page: straight
         # to the driver, without a parameter dictionary per row.

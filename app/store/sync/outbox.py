@@ -1,9 +1,17 @@
-"""The outbox: every change to synced data queues its mutation in the same transaction.
+"""The outbox: every local change to synced data queues its mutation in the same
+transaction.
 
-This is the one place where that happens — a flush hook on WriteSession — so no code
-path that writes through the store can change synced data without queueing it. Bulk
-UPDATE/DELETE statements on synced tables are refused, since they skip the flush, and
-hard deletes are refused: rows are tombstoned (deleted = True), which is a change.
+A flush hook on WriteSession stamps each changed field and queues the change, so no
+code path that writes through the store can change synced data without queueing it.
+Bulk UPDATE/DELETE statements on synced tables are refused, since they skip the flush,
+and hard deletes are refused: rows are tombstoned (deleted = True), which is a change.
+`enqueue` is the one way an outbox row is written (here and by "Update all",
+sync_repo.queue_rows). Sessions opened with remote_apply=True (stamps adopted from the
+cloud) change rows without queueing anything.
+
+A patient's local number, derived columns and search index are kept by the functions
+of app.store.patients.search_index, which the bulk apply of pulled changes
+(app.store.sync.remote_apply) calls too.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, attributes
 
 from app.core.hlc import Clock, Timestamp
@@ -80,7 +88,7 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     dirty = [o for o in session.dirty if isinstance(o, Synced) and session.is_modified(o)]
     if not new and not dirty:
         return
-    _number_new_patients(session, [o for o in new if isinstance(o, Patient)])
+    _prepare_patients(session, new, dirty)
     remote = bool(session.info.get("remote_apply"))
     clock: Clock | None = None
     node = ""
@@ -91,8 +99,6 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
         is_new = id(obj) in new_ids
         if obj.id is None:
             obj.id = new_id()
-        if isinstance(obj, Patient):
-            search_index.refresh_derived(obj)
         if remote:
             continue
         changed = _changed_fields(session, obj, is_new)
@@ -121,35 +127,46 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
             base=base,
         )
         validate(mutation)  # a change that does not fit the wire schema is refused here
-        session.add(
-            OutboxMutation(
-                mutation_id=mutation.id,
-                entity=mutation.entity,
-                entity_id=mutation.entity_id,
-                patient_id=patient_of(obj, session),
-                payload=mutation.to_wire(),
-                created_at=now_text,
-            )
-        )
+        enqueue(session, obj, mutation, now_text)
     if clock is not None:
         session.connection().execute(
             text("UPDATE sync_state SET last_hlc = :h WHERE id = 1"), {"h": str(clock.last)}
         )
 
 
-def _number_new_patients(session: Session, patients: list[Patient]) -> None:
-    todo = [p for p in patients if p.num is None]
-    if not todo:
-        return
-    top = session.connection().execute(select(func.coalesce(func.max(Patient.num), 0))).scalar_one()
-    for i, p in enumerate(todo, start=1):
-        p.num = top + i
+def enqueue(session: Session, obj: Synced, mutation: Mutation, now_text: str) -> None:
+    """Queue `mutation` (a change of `obj`) for upload, in the session's transaction."""
+    session.add(
+        OutboxMutation(
+            mutation_id=mutation.id,
+            entity=mutation.entity,
+            entity_id=mutation.entity_id,
+            patient_id=patient_of(obj, session),
+            payload=mutation.to_wire(),
+            created_at=now_text,
+        )
+    )
+
+
+def _prepare_patients(session: Session, new: list[Synced], dirty: list[Synced]) -> None:
+    """New patients get their numbers, and every written one its derived columns."""
+    unnumbered = [o for o in new if isinstance(o, Patient) and o.num is None]
+    for p, num in zip(
+        unnumbered, search_index.new_numbers(session.connection(), len(unnumbered)), strict=True
+    ):
+        p.num = num
+    for p in new + dirty:
+        if isinstance(p, Patient):
+            for name, value in search_index.derived(search_index.values_of(p)).items():
+                setattr(p, name, value)
 
 
 @event.listens_for(WriteSession, "after_flush")
 def _after_flush(session: Session, _ctx: Any) -> None:
+    # New patients are in session.new until the flush ends: their (absent) terms are
+    # deleted first, which costs a query and keeps this to one call.
     touched = [o for o in list(session.new) + list(session.dirty) if isinstance(o, Patient)]
-    search_index.reindex(session.connection(), touched)
+    search_index.reindex(session.connection(), [search_index.values_of(p) for p in touched])
 
 
 @event.listens_for(WriteSession, "do_orm_execute")

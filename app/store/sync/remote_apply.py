@@ -4,9 +4,9 @@ The rows a page touches are read with one query per table, merged in memory with
 same per-field rule as the cloud (app.core.merge), and written back with one
 executemany per table and kind (insert, update). The statements run on the session's
 connection, below the ORM and its flush hooks: these changes came from elsewhere and
-must not be queued for upload again. What the hooks keep for every patient write —
-the patient number, the derived columns and the search index — is kept here the same
-way (app.store.patients.search_index).
+must not be queued for upload again. A patient's number, derived columns and search
+index are kept by the same functions the flush hook calls for a local edit
+(app.store.patients.search_index), applied here to the rows as dicts.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from app.core.hlc import Clock, Timestamp
 from app.core.merge import Conflict, FieldState, merge_fields
@@ -47,7 +46,6 @@ _PLACEHOLDER = {
     "password_hash": "",
 }
 _CHUNK = 500  # ids in one IN (...) list, well below SQLite's bound-parameter limit
-_DERIVED = ("sort_key", "phone_digits")  # patients' local columns kept from the synced ones
 
 Key = tuple[str, str]  # (entity, id)
 _CONFLICTS = cast(Table, ConflictRecord.__table__)
@@ -179,31 +177,21 @@ def _write(conn: Connection, rows: dict[Key, _Row]) -> None:
         new = [r.values for r in touched if r.new]
         old = [r.values for r in touched if not r.new]
         if model is Patient:
-            _number(conn, new)
+            for values, num in zip(new, search_index.new_numbers(conn, len(new)), strict=True):
+                values["num"] = num
             for values in new + old:
-                view = SimpleNamespace(**values)
-                search_index.refresh_derived(view)  # type: ignore[arg-type]
-                values.update({name: getattr(view, name) for name in _DERIVED})
+                values.update(search_index.derived(values))
         if new:
             conn.execute(insert(table), new)
         if old:
             names = [*ENTITIES[model.__entity__].fields, "stamps"]
             if model is Patient:
-                names += _DERIVED
+                names += search_index.DERIVED
             stmt = update(table).where(table.c.id == bindparam("row_id"))
             conn.execute(stmt, [{"row_id": v["id"], **{n: v[n] for n in names}} for v in old])
         if model is Patient:
-            search_index.reindex(conn, [SimpleNamespace(**v) for v in old])  # type: ignore[misc]
-            search_index.index_new(conn, [SimpleNamespace(**v) for v in new])  # type: ignore[misc]
-
-
-def _number(conn: Connection, new: list[dict[str, Any]]) -> None:
-    """New patients get the next local numbers (see Patient.num)."""
-    if not new:
-        return
-    top = conn.execute(select(func.coalesce(func.max(Patient.num), 0))).scalar_one()
-    for i, values in enumerate(new, start=1):
-        values["num"] = top + i
+            search_index.reindex(conn, old)
+            search_index.index_new(conn, new)
 
 
 @dataclass

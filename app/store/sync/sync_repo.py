@@ -25,7 +25,7 @@ from app.store.models import (
     SyncState,
 )
 from app.store.sync import unapplied_repo
-from app.store.sync.outbox import patient_of, utc_now_text
+from app.store.sync.outbox import enqueue, utc_now_text
 from app.store.sync.remote_apply import apply_page
 from app.store.users.users_merge import merge_duplicates
 
@@ -249,6 +249,8 @@ def queue_everything(db: Database, batch: int = 500) -> int:
 
 
 def _queue(db: Database, model: type[Synced], ids: list[str]) -> int:
+    """Queue rows whole, with the stamps they have: nothing is stamped anew, so this
+    does not go through the flush hook's stamping, only its queue (outbox.enqueue)."""
     from app.core.ids import new_id
     from app.core.wire import Mutation
 
@@ -272,15 +274,6 @@ def _queue(db: Database, model: type[Synced], ids: list[str]) -> int:
                     hlc={n: stamps[n][0] for n in names},
                     base={n: stamps[n][1] for n in names},
                 )
-                s.add(
-                    OutboxMutation(
-                        mutation_id=m.id,
-                        entity=m.entity,
-                        entity_id=m.entity_id,
-                        patient_id=patient_of(obj, s),
-                        payload=m.to_wire(),
-                        created_at=now,
-                    )
-                )
+                enqueue(s, obj, m, now)
                 queued += 1
     return queued

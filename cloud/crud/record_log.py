@@ -1,0 +1,85 @@
+"""The one way the cloud writes synced data: a record's new state and its change-log
+row, with the same seq, in the installation's write transaction.
+
+Pushed mutations (cloud.crud.push), notes written on the portal (cloud.portal.notes)
+and any other writer go through `RecordLog.put`; pulls read the change log, so what is
+written here reaches every PC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, bindparam, insert, update
+
+from app.core.reconcile import row_version
+from cloud.models import Change, Record
+
+_RECORDS = cast(Table, Record.__table__)
+_CHANGES = cast(Table, Change.__table__)
+
+
+@dataclass(slots=True)
+class RecordState:
+    """A record as a transaction sees it: stored already, or new in it."""
+
+    entity: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    stamps: dict[str, str] = field(default_factory=dict)
+    bases: dict[str, str | None] = field(default_factory=dict)
+    stored: bool = False
+
+    @classmethod
+    def of(cls, r: Record) -> RecordState:
+        return cls(r.entity, dict(r.fields), dict(r.stamps), dict(r.bases), stored=True)
+
+
+@dataclass
+class RecordLog:
+    """The records and change-log rows of one transaction, written in bulk at its end."""
+
+    installation_id: str
+    new_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def put(
+        self, rec: RecordState, entity_id: str, values: Mapping[str, Any],
+        stamps: Mapping[str, str], bases: Mapping[str, str | None], *, seq: int,
+        origin_node: str, now: dt.datetime, device_id: str | None = None,
+        mutation_id: str | None = None,
+    ) -> None:
+        """Set `values` (with their stamps and bases) on `rec`, as change `seq`."""
+        rec.fields.update(values)
+        rec.stamps.update(stamps)
+        rec.bases.update(bases)
+        target = self.changed_records if rec.stored else self.new_records
+        target[entity_id] = {
+            "entity_id": entity_id, "installation_id": self.installation_id,
+            "entity": rec.entity, "fields": rec.fields, "stamps": rec.stamps,
+            "bases": rec.bases, "max_hlc": row_version(rec.stamps), "seq": seq,
+        }
+        self.changes.append({
+            "installation_id": self.installation_id, "seq": seq, "entity": rec.entity,
+            "entity_id": entity_id, "origin_node": origin_node, "device_id": device_id,
+            "mutation_id": mutation_id, "created_at": now,
+            "fields": {n: {"value": v, "hlc": stamps[n], "base": bases.get(n)}
+                       for n, v in values.items()},
+        })
+
+    def write(self, conn: Connection) -> None:
+        # Core executemany: the rows are plain dicts already, and the ORM's bulk path
+        # would only walk them once more.
+        if self.new_records:
+            conn.execute(insert(_RECORDS), list(self.new_records.values()))
+        if self.changed_records:
+            stmt = update(_RECORDS).where(_RECORDS.c.entity_id == bindparam("record_id"))
+            conn.execute(stmt, [
+                {"record_id": r["entity_id"], **{k: v for k, v in r.items() if k != "entity_id"}}
+                for r in self.changed_records.values()
+            ])
+        if self.changes:
+            conn.execute(insert(_CHANGES), self.changes)
