@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from app.core import matching
+from app.core.patient_rules import LABELS
 from app.core.text import digits, display_name, fold
 from app.store import access
 from app.store.db import Database, WriteSession
@@ -55,6 +56,10 @@ MOVED: dict[str, tuple[Any, str]] = {
     "note": (Note, "notes"),
     "case_draft": (CaseDraft, "cases"),
 }
+# Details a clinician must not lose sight of: named before a merge when only a merged
+# profile has them.
+KEPT_APART = ("allergies", "diseases", "medications", "past_medical_history", "oral_habits",
+              "note")
 Progress = Callable[[int, int, str], None]
 
 
@@ -156,6 +161,24 @@ class MergeRepo:
                 if hasattr(model, "deleted"):
                     stmt = stmt.where(model.deleted.is_(False))
                 out[label] = int(s.execute(stmt).scalar_one())
+            return out
+
+    def left_behind(
+        self, viewer: Viewer, kept_id: str, merged_ids: Sequence[str]
+    ) -> list[tuple[str, str, str]]:
+        """Clinical details of the merged profiles that the kept patient does not have:
+        (profile's name, field's label, value). They stay on the merged profile, so the
+        second confirmation names them for the user to copy what matters."""
+        with self.db.read() as s:
+            merged = self._check(s, viewer, kept_id, merged_ids)
+            kept = s.get(Patient, kept_id)
+            out = []
+            for p in merged:
+                for name in KEPT_APART:
+                    value = (getattr(p, name) or "").strip()
+                    if value and fold(value) not in fold(getattr(kept, name)):
+                        out.append((display_name(p.first_name, p.last_name), LABELS[name],
+                                    value))
             return out
 
     # Merging ---------------------------------------------------------------------------

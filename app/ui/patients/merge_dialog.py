@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.phone import format_phone
 from app.store.patients.merge_repo import UNDO_DAYS, MergeRow, Similar
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
@@ -30,7 +31,7 @@ CHANGES = {"patients", "visits", "appointments", "agreements", "images", "notes"
 SIMILAR_COLUMNS: list[Column[Similar]] = [
     Column("Name", lambda s: s.name),
     Column("Date of birth", lambda s: s.birth_date or ""),
-    Column("Mobile", lambda s: s.mobile or ""),
+    Column("Mobile", lambda s: format_phone(s.mobile)),
     Column("Email", lambda s: s.email or ""),
     Column("ID number", lambda s: s.id_number or ""),
     Column("Why", lambda s: s.reason or "found by the search"),
@@ -65,9 +66,11 @@ class MergeDialog(QDialog):
         self.setWindowTitle("Merge patient data")
         self.setObjectName("mergeDialog")
         intro = QLabel(
-            f"Find the profiles that are the same person as <b>{_escaped(kept_name)}</b>."
-            " Their records, appointments, payments, agreements, images and notes move to"
-            f" {_escaped(kept_name)}; the merged profiles are kept, marked merged.")
+            f"Find the profiles that are the same person as {kept_name}. Their records,"
+            " appointments, payments, agreements, images and notes move to"
+            f" {kept_name}; the merged profiles are kept, marked merged.",
+            objectName="mergeIntro")
+        intro.setTextFormat(Qt.TextFormat.PlainText)  # names come from other PCs too
         intro.setWordWrap(True)
         self.search = QLineEdit(objectName="mergeSearch")
         self.search.setPlaceholderText("Name, phone, email or ID number")
@@ -178,22 +181,35 @@ class MergeDialog(QDialog):
         ctx, kept = self.ctx, self.kept_id
         self._sync_buttons(busy=True)
         self.status.setText("Counting what will move…")
-        ReadOp(lambda: ctx.store.merges.preview(ctx.viewer, kept, ids)).success(
-            lambda counts: self._second_confirmation(ids, counts)).failure(self._failed).run(
-            ctx.ops)
+        def read() -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+            return (ctx.store.merges.preview(ctx.viewer, kept, ids),
+                    ctx.store.merges.left_behind(ctx.viewer, kept, ids))
 
-    def _second_confirmation(self, ids: list[str], counts: dict[str, int]) -> None:
+        ReadOp(read).success(lambda found: self._second_confirmation(ids, *found)).failure(
+            self._failed).run(ctx.ops)
+
+    def _second_confirmation(self, ids: list[str], counts: dict[str, int],
+                             left: list[tuple[str, str, str]]) -> None:
         self._sync_buttons()
         self.status.setText("")
         names = [self.picked[i].name for i in ids if i in self.picked]
         box = QMessageBox(QMessageBox.Icon.Warning, "Merge patients", "", parent=self)
         box.setObjectName("mergeSecondConfirm")
+        box.setTextFormat(Qt.TextFormat.PlainText)
         who = names[0] if len(names) == 1 else f"{len(names)} patients ({', '.join(names)})"
         box.setText(f"Merge {who} into {self.kept_name}?")
         box.setInformativeText(
             f"{_counted(counts)} will move to {self.kept_name}. The merged profiles are kept,"
             f" marked merged. The merge can be undone from {self.kept_name}'s page for"
             f" {UNDO_DAYS} days.")
+        if left:
+            box.setDetailedText(
+                f"Only on the merged profiles, not on {self.kept_name} (they stay there;"
+                f" edit {self.kept_name} to add what matters):\n"
+                + "\n".join(f"{who} — {label}: {value}" for who, label, value in left))
+            box.setInformativeText(
+                box.informativeText() + "\n\nSome clinical details are only on the merged"
+                " profiles (see Show Details…).")
         go = box.addButton("Confirm", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
 
@@ -228,10 +244,6 @@ class MergeDialog(QDialog):
         self.status.setText(user_message(exc, "merging the patients"))
 
 
-def _escaped(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _describe(m: MergeRow) -> str:
     when = formatting.local_time(m.merged_at)
     return f"{', '.join(m.merged_names)} — merged {when}, {m.moved} rows moved"
@@ -253,10 +265,13 @@ def undo_merge(ctx: AppContext, parent: QWidget, kept_name: str, rows: list[Merg
         row = rows[labels.index(label)]
     box = QMessageBox(QMessageBox.Icon.Question, "Undo merge", "", parent=parent)
     box.setObjectName("undoMergeConfirm")
+    box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(f"Undo the merge of {', '.join(row.merged_names)} into {kept_name}?")
     box.setInformativeText(
-        "Every record, appointment, payment, agreement, image and note that the merge moved"
-        " goes back to its profile; what was added to " + kept_name + " since stays.")
+        f"Merged {formatting.local_time(row.merged_at)}; {row.moved} rows moved. Every"
+        " record, appointment, payment, agreement, image and note that the merge moved goes"
+        f" back to its profile; what was added to {kept_name} since stays. A merge can be"
+        f" undone until {row.undo_until}.")
     go = box.addButton("Undo merge", QMessageBox.ButtonRole.AcceptRole)
     box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
 

@@ -16,7 +16,8 @@ def _duplicates(ctx):
     make = ctx.store.patients.create
     kept = make(v, {"first_name": "Maria", "last_name": "Silva", "birth_date": "1980-04-02",
                     "mobile": "+351 912 345 678"})
-    twin = make(v, {"first_name": "María", "last_name": "SILVA", "birth_date": "1980-04-02"})
+    twin = make(v, {"first_name": "María", "last_name": "SILVA", "birth_date": "1980-04-02",
+                    "allergies": "Penicillin"})
     phone = make(v, {"first_name": "M.", "last_name": "Costa", "mobile": "+351912345678"})
     make(v, {"first_name": "Pedro", "last_name": "Nunes"})
     for p, day in ((twin, 3), (twin, 4), (phone, 5)):
@@ -81,6 +82,8 @@ def test_find_pick_confirm_twice_then_undo(window, ctx, qtbot) -> None:
     assert box.text() == "Merge 2 patients (María SILVA, M. Costa) into Maria Silva?"
     assert box.informativeText().startswith(
         "3 records, 1 appointment, 1 payment and 1 agreement will move to Maria Silva.")
+    # The allergy only the merged profile has is named before the merge.
+    assert "María SILVA — Allergies: Penicillin" in box.detailedText()
     go = next(b for b in box.buttons() if b.text() == "Confirm")
     qtbot.mouseClick(go, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)

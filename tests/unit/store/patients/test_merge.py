@@ -18,7 +18,7 @@ def dupes(store, admin):
     kept = store.patients.create(v, {"first_name": "Maria", "last_name": "Silva",
                                      "birth_date": "1980-04-02", "mobile": "+351 912 345 678"})
     twin = store.patients.create(v, {"first_name": "María", "last_name": "SILVA",
-                                     "birth_date": "1980-04-02"})
+                                     "birth_date": "1980-04-02", "allergies": "Penicillin"})
     phone = store.patients.create(v, {"first_name": "M.", "last_name": "Costa",
                                       "mobile": "+351912345678"})
     store.patients.create(v, {"first_name": "Pedro", "last_name": "Nunes"})
@@ -48,6 +48,9 @@ def test_merge_moves_every_row_and_keeps_the_profiles(store, admin, dupes) -> No
     assert store.merges.preview(v, kept.id, [twin.id, phone.id]) == {
         "records": 3, "appointments": 1, "payments": 1, "agreements": 1, "images": 0,
         "notes": 0, "cases": 0}
+    # What stays on a merged profile is named before the merge.
+    assert store.merges.left_behind(v, kept.id, [twin.id, phone.id]) == [
+        ("María SILVA", "Allergies", "Penicillin")]
     merge_id = store.merges.merge(v, kept.id, [twin.id, phone.id])
     assert len(store.records.visits(v, kept.id)) == 3
     assert len(store.records.appointments(v, kept.id)) == 1
