@@ -46,6 +46,10 @@ class BlobStore(Protocol):
     def put_file(self, sha256: str, path: Path) -> None:
         """Store the verified file at `path` under `sha256`; the file is consumed."""
 
+    def put_stream(self, sha256: str, src: BinaryIO) -> None:
+        """Store the verified bytes read from `src` (an upload's part file, decrypted as
+        it is read) under `sha256`; hashed again on the way."""
+
     def open(self, sha256: str) -> BinaryIO:
         """The blob's bytes as a stream; FileNotFoundError if there is no such blob."""
 
@@ -122,6 +126,31 @@ class FilesystemBlobStore:
         os.chmod(dst, 0o440)
         _fsync_dir(dst.parent)
 
+    def put_stream(self, sha256: str, src: BinaryIO) -> None:
+        dst = self.path(sha256)
+        if dst.is_file():
+            return
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if self.key is not None:
+            self._seal_stream(sha256, src, dst)
+            return
+        tmp = dst.with_name(dst.name + f".{os.getpid()}.tmp")
+        h = hashlib.sha256()
+        try:
+            with open(tmp, "wb") as out:
+                while block := src.read(1024 * 1024):
+                    h.update(block)
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            if h.hexdigest() != sha256:
+                raise BlobStoreError(f"the file to store as {sha256} has another SHA-256")
+            os.chmod(tmp, 0o440)
+            os.replace(tmp, dst)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(dst.parent)
+
     def seal_plain(self, budget_s: float = 30.0) -> tuple[int, int]:
         """Seal, for about `budget_s`, blobs stored before the store had a key: each is
         hashed again, sealed beside itself and renamed over itself, so a reader holding
@@ -183,11 +212,16 @@ class FilesystemBlobStore:
     def _seal(self, sha256: str, path: Path, dst: Path) -> None:
         """Encrypt the verified file into place, hashing its plaintext once more on the
         way; the plaintext file goes only once the sealed blob is there."""
+        with open(path, "rb") as src:
+            self._seal_stream(sha256, src, dst)
+        path.unlink(missing_ok=True)
+
+    def _seal_stream(self, sha256: str, src: BinaryIO, dst: Path) -> None:
         assert self.key is not None
         tmp = dst.with_name(dst.name + f".{os.getpid()}.tmp")
         h = hashlib.sha256()
         try:
-            with open(path, "rb") as src, open(tmp, "wb") as out:
+            with open(tmp, "wb") as out:
                 writer = sealed.SealWriter(out, self.key)
                 while block := src.read(1024 * 1024):
                     h.update(block)
@@ -203,7 +237,6 @@ class FilesystemBlobStore:
             tmp.unlink(missing_ok=True)
             raise
         _fsync_dir(dst.parent)
-        path.unlink(missing_ok=True)
 
 
 class BlobStoreError(RuntimeError):
@@ -340,6 +373,11 @@ class S3BlobStore:
             with open(path, "rb") as src:
                 self._upload(sha256, key, src)
         path.unlink(missing_ok=True)
+
+    def put_stream(self, sha256: str, src: BinaryIO) -> None:
+        key = self.key(sha256)
+        if not self.has(sha256):
+            self._upload(sha256, key, src)
 
     def _upload(self, sha256: str, key: str, src: BinaryIO) -> None:
         first = _read_part(src, self.part_bytes)

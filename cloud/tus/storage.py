@@ -1,7 +1,9 @@
 """Part files of uploads in progress, their locks, and streaming a body to disk.
 
 An upload's offset is the size of its part file ``<uploads>/<id>.part``: what is on
-disk is what counts, across requests, processes and restarts. A chunk is written in
+disk is what counts, across requests, processes and restarts. Its bytes are encrypted
+as they are written (cloud.tus.part_seal: length-preserving, a key per write), so a
+copied disk shows nothing of an upload in progress. A chunk is written in
 place as it arrives and hashed on the way; one that fails its checksum is cut back
 off. A request that writes holds an exclusive `flock` on the part file, so two PATCHes
 racing on one upload can not interleave (the second gets 423), also across server
@@ -22,6 +24,7 @@ from typing import Any
 from anyio import to_thread
 
 from cloud.crud import Refused
+from cloud.tus.part_seal import PartSeal, PlainReader, keys_path
 from cloud.tus.protocol import Checksum
 
 FSYNC_EVERY = 8 * 1024 * 1024
@@ -123,6 +126,7 @@ def is_busy(folder: Path, upload_id: str) -> bool:
 
 def remove_part(folder: Path, upload_id: str) -> None:
     part_path(folder, upload_id).unlink(missing_ok=True)
+    keys_path(folder, upload_id).unlink(missing_ok=True)
     _chunk_path(folder, upload_id).unlink(missing_ok=True)
     unverified_journal(folder, upload_id).unlink(missing_ok=True)
     _hashers.pop(upload_id, None)
@@ -135,24 +139,30 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[n:]
 
 
-def _hash_file(fd: int, length: int) -> Any:
+def _hash_file(fd: int, length: int, seal: PartSeal) -> Any:
     h = hashlib.sha256()
     pos = 0
     while pos < length:
         block = os.pread(fd, min(4 * 1024 * 1024, length - pos), pos)
         if not block:
             break
-        h.update(block)
+        h.update(seal.crypt(block, pos))
         pos += len(block)
     return h
 
 
-async def running_hash(upload_id: str, fd: int, offset: int) -> Any:
-    """sha256 of the first `offset` bytes, from memory when this process wrote them."""
+async def running_hash(upload_id: str, fd: int, offset: int, seal: PartSeal) -> Any:
+    """sha256 of the first `offset` bytes (their plaintext), from memory when this
+    process wrote them."""
     cached = _hashers.get(upload_id)
     if cached is not None and cached[0] == offset:
         return cached[1].copy()
-    return await to_thread.run_sync(_hash_file, fd, offset)
+    return await to_thread.run_sync(_hash_file, fd, offset, seal)
+
+
+def plaintext(fd: int, seal: PartSeal, length: int) -> PlainReader:
+    """The part's plaintext as a stream, for the blob store (which seals it again)."""
+    return PlainReader(fd, seal, length)
 
 
 def remember_hash(upload_id: str, offset: int, h: Any) -> None:
@@ -164,7 +174,7 @@ def remember_hash(upload_id: str, offset: int, h: Any) -> None:
 
 async def receive(
     stream: AsyncIterator[bytes], fd: int, *, start: int, limit: int, h: Any,
-    checksum: Checksum | None = None, journal: Path | None = None,
+    seal: PartSeal, checksum: Checksum | None = None, journal: Path | None = None,
 ) -> tuple[int, Any]:
     """Write a request body in place at `start` of the file `fd` (now `start` bytes
     long), hashing it as it arrives; return how many bytes were appended, durably
@@ -181,6 +191,7 @@ async def receive(
     """
     if checksum is not None and journal is not None:
         journal.write_text(str(start))
+    seal.begin(start)
     os.lseek(fd, start, os.SEEK_SET)
     whole = h if checksum is None else h.copy()
     ck = checksum.hasher() if checksum is not None else None
@@ -192,7 +203,7 @@ async def receive(
             if written + len(data) > limit:
                 raise Refused(413, "the body is longer than the rest of Upload-Length; "
                               "nothing of it was kept")
-            _write_all(fd, data)
+            _write_all(fd, seal.crypt(data, start + written))
             whole.update(data)
             if ck is not None:
                 ck.update(data)

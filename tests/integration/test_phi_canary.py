@@ -196,6 +196,22 @@ def test_no_image_or_patient_data_is_readable_in_the_clouds_files_but_its_databa
                 assert r.status_code == (204 if claimed == sha else 422), r.text
             got = http.get(f"/api/v1/images/{sha}", headers=pc.headers)
             assert hashlib.sha256(got.content).hexdigest() == sha  # the practice reads it
+            # Another X-ray left half sent (its PC stopped mid-file): its part file, the
+            # patient's name in its header, lies in the data folder until it resumes.
+            ds.PatientBirthDate = "19710510"
+            ds.save_as(xray)
+            second = xray.read_bytes()
+            meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in (
+                ("sha256", hashlib.sha256(second).hexdigest()), ("patient_id", pid),
+                ("kind", "xray"), ("filename", "second.dcm")))
+            r = http.post("/files/", headers={**tus, "Upload-Length": str(len(second)),
+                                              "Upload-Metadata": meta})
+            half = len(second) // 2
+            r = http.patch(r.headers["Location"], content=second[:half], headers={
+                **tus, "Content-Type": "application/offset+octet-stream",
+                "Upload-Offset": "0"})
+            assert r.status_code == 204 and r.headers["Upload-Offset"] == str(half)
+            assert [p.stat().st_size for p in settings.uploads_dir.glob("*.part")] == [half]
             # A request that fails inside the server with the patient's name in hand.
             http.app.state.blobs.size = _fails_with(canaries["last_name"])  # type: ignore[attr-defined]
             assert http.get(f"/api/v1/images/{sha}", headers=pc.headers).status_code == 500

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,7 @@ from cloud.crud import DeviceCtx, Refused
 from cloud.crud import uploads as crud
 from cloud.models import Upload
 from cloud.tus import storage
+from cloud.tus.part_seal import PartSeal, master_key
 from cloud.tus.protocol import (
     ALREADY_STORED,
     ASK_STORED,
@@ -178,6 +179,13 @@ async def delete_upload(
     return Response(status_code=204)
 
 
+def _store(blobs: BlobsDep, sha256: str, plain: Any, folder: Any, upload_id: str) -> None:
+    """Hand the verified plaintext to the blob store, then drop the part (under its
+    lock: a request that waited for it then finds it gone)."""
+    blobs.put_stream(sha256, plain)
+    storage.remove_part(folder, upload_id)
+
+
 async def _get(maker: SessionMakerDep, device: DeviceCtx, upload_id: str,
                settings: SettingsDep) -> Upload:
     upload = await _sync(maker, crud.get, device=device, upload_id=upload_id,
@@ -208,11 +216,13 @@ async def _write(
         if offset != current:
             raise Refused(409, f"Upload-Offset {offset} does not match the upload's offset "
                           f"{current}", {"Upload-Offset": str(current)})
-        h = await storage.running_hash(upload.id, fd, current)
+        seal = PartSeal(folder, upload.id, master_key(settings))
+        h = await storage.running_hash(upload.id, fd, current, seal)
         try:
             written, h = await storage.receive(
                 request.stream(), fd, start=current, limit=upload.length - current, h=h,
-                checksum=checksum, journal=storage.unverified_journal(folder, upload.id),
+                seal=seal, checksum=checksum,
+                journal=storage.unverified_journal(folder, upload.id),
             )
         except ClientDisconnect:
             if checksum is None:
@@ -229,8 +239,8 @@ async def _write(
             await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
             raise Refused(422, "the file's SHA-256 does not match the declared sha256; "
                           "the upload was discarded and nothing was stored: start again")
-        await run_in_threadpool(blobs.put_file, upload.sha256,
-                                storage.part_path(folder, upload.id))
+        await run_in_threadpool(_store, blobs, upload.sha256,
+                                storage.plaintext(fd, seal, new_offset), folder, upload.id)
         storage.forget_hash(upload.id)
     await _sync(maker, crud.finish, device=device, upload_id=upload.id)
     return new_offset

@@ -17,7 +17,7 @@ from cloud.config import Settings
 from cloud.main import create_app
 from tests.integration.imaging.conftest import wait_until
 from tests.unit.cloud.support import PC
-from tests.unit.cloud.test_tus import create, patch
+from tests.unit.cloud.test_tus import create, head, patch
 
 # What a DICOM header of a real patient would hold; must never lie in the data folder.
 CANARY = b"DOE^JANE-CANARY-19800102 "
@@ -181,3 +181,41 @@ def test_a_changed_wrapped_key_is_told_as_damage(tmp_path: Path) -> None:
     path.write_bytes(bytes(raw))
     with pytest.raises(sealed.DamagedFileError, match="damaged"):
         store.open(sha).read()
+
+
+def test_an_upload_in_progress_is_encrypted_and_still_resumes_and_verifies(
+    client: TestClient, pc: PC, settings: Settings,
+) -> None:
+    from cloud.tus import storage
+
+    data = CANARY * 20_000 + os.urandom(333)
+    sha = hashlib.sha256(data).hexdigest()
+    url = create(pc, data).headers["Location"]
+    third = len(data) // 3
+    assert patch(pc, url, data[:third], 0).status_code == 204
+    [part] = settings.uploads_dir.glob("*.part")
+    keys = part.with_suffix(".keys")
+    raw = part.read_bytes()
+    assert len(raw) == third and CANARY not in raw and raw != data[:third]
+    first_keys = keys.read_text()
+    # A chunk that fails its checksum is cut off; sent again, it is under a new key.
+    bad = {"Upload-Checksum": "sha1 " + base64.b64encode(b"x" * 20).decode()}
+    assert patch(pc, url, data[third:2 * third], third, **bad).status_code == 460
+    assert part.stat().st_size == third
+    storage._hashers.clear()  # a restart: the hash so far is read back from the disk
+    assert head(pc, url).headers["Upload-Offset"] == str(third)
+    assert patch(pc, url, data[third:2 * third], third).status_code == 204
+    second_keys = keys.read_text()
+    assert second_keys.splitlines()[0] == first_keys.splitlines()[0]
+    assert len(second_keys.splitlines()) == 2 and second_keys.split()[2] == str(third)
+    assert not any(CANARY in b for b in _on_disk(settings.data_dir))
+    storage._hashers.clear()
+    assert patch(pc, url, data[2 * third:], 2 * third).status_code == 204
+    assert not part.exists() and not keys.exists()
+    r = pc.http.get(f"/api/v1/images/{sha}", headers=pc.headers)
+    assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == sha
+    # Bytes that are not what was declared are still refused at the end.
+    other = CANARY * 10
+    url = create(pc, other).headers["Location"]
+    assert patch(pc, url, other[:-1] + b"?", 0).status_code == 422
+    assert list(settings.uploads_dir.iterdir()) == []
