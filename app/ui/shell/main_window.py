@@ -162,6 +162,8 @@ class MainWindow(QMainWindow):
             self._action(practice, "&Working hours…", self.show_hours)
             practice.addSeparator()
             self._action(practice, "New &recovery code…", self.new_recovery_code)
+        tools = bar.addMenu("&Tools")
+        self._action(tools, "&Data download…", self.show_data_download)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Chairside", self.about)
 
@@ -319,6 +321,13 @@ class MainWindow(QMainWindow):
         dialog = ServerWindow(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.external.agentChanged.connect(dialog.on_external)
+        dialog.open()
+
+    def show_data_download(self) -> None:
+        from app.ui.server.data_download_dialog import DataDownloadDialog
+
+        dialog = DataDownloadDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
     def show_chairs(self) -> None:
