@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from app.platform.secrets import BackendInfo, SecretStore
 from app.store import keys
@@ -151,3 +152,17 @@ class ServerAdmin:
 
     def setup_link(self, account_id: str, email: str | None) -> str:
         return self._client().account_setup_link(account_id, email or None)
+
+    # Groups and permissions ----------------------------------------------------------
+    def groups(self) -> list[dict[str, Any]]:
+        """The practice's groups: name, permissions, members, and each member's email for
+        one-time codes."""
+        return list(self._client()._call("GET", "/api/v1/server/groups").json())
+
+    def set_group(self, name: str, permissions: list[str],
+                  members: dict[str, str]) -> list[dict[str, Any]]:
+        """Create or replace the group `name` ({member key: email for his codes})."""
+        client = self._client()
+        client._call("PUT", f"/api/v1/server/groups/{quote(name, safe='')}",
+                     json={"permissions": permissions, "members": members})
+        return list(client._call("GET", "/api/v1/server/groups").json())

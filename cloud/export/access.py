@@ -23,9 +23,8 @@ from cloud.portal.models import ADMIN, Account
 
 DATA_DOWNLOAD = "data_download.full_control"
 PERMISSIONS = {DATA_DOWNLOAD: "Data download — full control"}
-GRANTED_BY = ("the practice's administrator: the built-in “admin” of the portal, or a "
-              "program user with the administrator role on a clinic PC (Server window ▸ "
-              "Groups)")
+GRANTED_BY = ("the practice's administrator: a program user with the administrator role, "
+              "on a clinic PC in Sync ▸ Server… ▸ Groups and permissions…")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +149,9 @@ def groups(session: Session, installation_id: str) -> list[dict[str, object]]:
             AccessGroup.installation_id == installation_id).order_by(AccessGroup.name)):
         members = list(session.scalars(select(GroupMember.member)
                                        .where(GroupMember.group_id == g.id)))
+        emails = {c.member: c.email for c in session.scalars(select(MemberContact).where(
+            MemberContact.installation_id == installation_id,
+            MemberContact.member.in_(members)))}
         out.append({"name": g.name, "permissions": g.permissions.get("names", []),
-                    "members": members})
+                    "members": members, "emails": emails})
     return out

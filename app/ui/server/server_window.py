@@ -139,6 +139,7 @@ class ServerWindow(QDialog):
             ("expiryAccount", "Expiry…", self.set_expiry),
             ("shareAccount", "Share…", self.share),
             ("setupLink", "Setup link", self.setup_link),
+            ("groups", "Groups and permissions…", self.edit_groups),
         ):
             b = QPushButton(text, objectName=name)
             b.clicked.connect(slot)
@@ -162,6 +163,24 @@ class ServerWindow(QDialog):
         v.addWidget(self.update_all)
         v.addWidget(self.service)
         return box
+
+    def edit_groups(self) -> None:
+        """Who holds which permission (the data download): program users and accounts."""
+        from app.ui.server.groups_dialog import GroupsDialog
+
+        admin, users = self.admin, self.ctx.store.users
+
+        def show(found: tuple[list[Any], list[Account], list[dict[str, Any]]]) -> None:
+            def save(name: str, permissions: list[str], members: dict[str, str]) -> None:
+                self._run(lambda: admin.set_group(name, permissions, members),
+                          self._say(f"The group “{name}” was saved."))
+
+            self.message.setText("")
+            self.dialog = GroupsDialog(*found, save, parent=self)
+            self.dialog.open()
+
+        self._run(lambda: (users.list(active_only=True), admin.accounts(), admin.groups()),
+                  show)
 
     # Running things off the UI thread -------------------------------------------------
     def _run(self, fn: Callable[[], Any], done: Callable[[Any], None],

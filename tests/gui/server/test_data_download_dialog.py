@@ -1,6 +1,7 @@
 """Tools ▸ Data download against the real cloud process on loopback: the missing
-permission, then scheduling with the code the server mails, and after the night the
-ZIP saved to disk, which 7-Zip opens with the user's own desktop password."""
+permission, granted by the administrator in the Server window's groups, then scheduling
+with the code the server mails, and after the night the ZIP saved to disk, which 7-Zip
+opens with the user's own desktop password."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from typing import Any
 import httpx
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.store.models import User
 from app.ui.server.data_download_dialog import CodeDialog, DataDownloadDialog, SaveDialog
+from app.ui.server.groups_dialog import GroupsDialog
+from app.ui.server.server_window import ServerWindow
 from cloud.config import Settings
 from cloud.db import make_engine
 from cloud.export import service
@@ -82,10 +86,23 @@ def test_schedule_and_save_a_data_download(ctx: Any, qtbot: Any, cloud: Server,
     qtbot.waitUntil(lambda: "Data download — full control" in w.message.text(), timeout=WAIT)
     assert not w.schedule_box.isVisible()
 
-    r = http.put("/api/v1/server/groups/Owners", headers=other.headers, json={
-        "permissions": ["data_download.full_control"],
-        "members": {f"user:{ctx.viewer.user_id}": "dr.admin@example.com"}})
-    assert r.status_code == 204, r.text
+    # The administrator grants it: Sync ▸ Server… ▸ Groups and permissions…
+    server = ServerWindow(ctx, secrets=secrets_store)
+    qtbot.addWidget(server)
+    server.show()
+    qtbot.waitUntil(lambda: server.accounts_box.isVisible(), timeout=WAIT)
+    qtbot.mouseClick(server.findChild(QPushButton, "groups"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: isinstance(server.dialog, GroupsDialog), timeout=WAIT)
+    groups = server.dialog
+    assert isinstance(groups, GroupsDialog)
+    me_row = groups.members.index(f"user:{ctx.viewer.user_id}")
+    groups.permission.setChecked(True)
+    groups.check(me_row, "")
+    groups.accept()
+    assert "email address" in groups.error.text() and groups.isVisible()
+    groups.check(me_row, "dr.admin@example.com")
+    groups.accept()
+    qtbot.waitUntil(lambda: "was saved" in server.message.text(), timeout=WAIT)
     w.refresh()
     qtbot.waitUntil(lambda: w.schedule_box.isVisible(), timeout=WAIT)
     assert "AES-256" in w.about.text()
