@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from contextlib import suppress
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -23,9 +24,21 @@ from cloud.config import Settings
 NONCE = 12
 
 
-def _derived(settings: Settings, purpose: bytes) -> bytes:
+def _derived(settings: Settings, purpose: bytes, master: bytes | None = None) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"chairside data download " + purpose).derive(blob_key(settings))
+                info=b"chairside data download " + purpose).derive(master or blob_key(settings))
+
+
+def _old_keys(settings: Settings) -> list[bytes]:
+    """Master keys used before (the operator moved to a new one between the night a
+    download was asked for and the night it is made)."""
+    out: list[bytes] = []
+    for text in settings.blob_old_keys.split(","):
+        with suppress(ValueError):
+            key = base64.b64decode(text.strip(), validate=True)
+            if len(key) == 32:
+                out.append(key)
+    return out
 
 
 def seal(settings: Settings, secret: str, bound_to: str) -> str:
@@ -39,12 +52,11 @@ def unseal(settings: Settings, sealed: str, bound_to: str) -> str:
     """The secret; ValueError if the box was changed, moved to another row, or sealed
     under another key."""
     raw = base64.b64decode(sealed)
-    try:
-        return AESGCM(_derived(settings, b"password v1")).decrypt(
-            raw[:NONCE], raw[NONCE:], bound_to.encode()).decode()
-    except InvalidTag:
-        raise ValueError("the sealed password can not be opened with this server's key") \
-            from None
+    for master in [None, *_old_keys(settings)]:
+        with suppress(InvalidTag):
+            return AESGCM(_derived(settings, b"password v1", master)).decrypt(
+                raw[:NONCE], raw[NONCE:], bound_to.encode()).decode()
+    raise ValueError("the sealed password can not be opened with this server's keys")
 
 
 def code_mac(settings: Settings, code_id: str, code: str) -> str:

@@ -178,7 +178,13 @@ def build(maker: sessionmaker[Session], settings: Settings, download_id: str) ->
             row.status, row.error = FAILED, "the password was no longer kept"
             session.commit()
             return
-        password = seal.unseal(settings, row.sealed_password, row.id)
+        try:
+            password = seal.unseal(settings, row.sealed_password, row.id)
+        except ValueError:  # the server's key was replaced and the old one not kept
+            row.status, row.sealed_password = FAILED, None
+            row.error = "the server's key changed; schedule the download again"
+            session.commit()
+            return
         row.status = RUNNING
         session.commit()
         iid, member, member_name = row.installation_id, row.member, row.member_name
