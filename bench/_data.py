@@ -253,7 +253,7 @@ def visit_fields(rnd: random.Random) -> dict[str, Any]:
     out: dict[str, Any] = {
         "visit_date": date,
         "procedure": rnd.choice(PROCEDURES),
-        "amount_paid": rnd.randrange(0, 60) * 500,
+        "amount_paid": f"{rnd.randrange(0, 60) * 5}.00",
     }
     if rnd.random() < 0.3:
         out["notes"] = rnd.choice(["Sensitive to cold.", "Review in six months.", "X-ray taken."])

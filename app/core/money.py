@@ -1,35 +1,29 @@
-"""Money: exact, never floats. Stored and sent as integer minor units (cents); reckoned
-as Decimal. Every rounding of money happens here, half up to the cent."""
+"""Money: exact, never floats. Reckoned as Decimal; stored and sent as decimal text with
+two places ("1250.00", "-3.10"), the wire form of a "money" field. Every rounding of
+money happens here: half up (away from zero) to the cent.
+
+Before decimal text, amounts were integer minor units (cents); such a value still reads
+(`from_wire`), so older databases, queued changes and the cloud's copies stay readable.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+MAX_DIGITS = 13  # before the point: far beyond any practice's sums, well inside 2**53 cents
 
-_AMOUNT = re.compile(r"^\s*(-)?\s*(\d{1,12})(?:[.,](\d{1,2}))?\s*$")
+_TYPED = re.compile(r"^\s*(-)?\s*(\d{1,12})(?:[.,](\d{1,2}))?\s*$")
+WIRE = re.compile(r"^-?\d{1,13}\.\d{2}$")
 
 
 class MoneyError(ValueError):
     pass
-
-
-def parse_amount(text: str) -> int:
-    """'12.50' or '12,5' → 1250. Raises MoneyError for anything else."""
-    m = _AMOUNT.match(text or "")
-    if not m:
-        raise MoneyError("Enter an amount like 120 or 120.50.")
-    sign = -1 if m.group(1) else 1
-    frac = (m.group(3) or "").ljust(2, "0")
-    return sign * (int(m.group(2)) * 100 + int(frac or 0))
-
-
-def to_decimal(cents: int) -> Decimal:
-    """Minor units as they are stored → an exact Decimal amount (1250 → 12.50)."""
-    return (Decimal(cents) / 100).quantize(CENT)
 
 
 def round_money(amount: Decimal) -> Decimal:
@@ -37,44 +31,86 @@ def round_money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def to_cents(amount: Decimal) -> int:
-    """A Decimal amount → minor units for the store and the wire, rounded by the rule."""
-    return int(round_money(amount) * 100)
-
-
-def format_amount(cents: int | None) -> str:
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+def parse_money(text: str) -> Decimal:
+    """What the user typed — '12.50', '12,5', '120' — as an exact amount; MoneyError for
+    anything else (no more than two decimals: nothing typed is rounded away)."""
+    m = _TYPED.match(text or "")
+    if not m:
+        raise MoneyError("Enter an amount like 120 or 120.50.")
+    frac = (m.group(3) or "").ljust(2, "0")
+    amount = Decimal(f"{m.group(2)}.{frac}")
+    return -amount if m.group(1) else amount
 
 
 def format_money(amount: Decimal | None) -> str:
-    """A Decimal amount as the desk reads it, rounded by the rule: 1234.5 → '1,234.50'."""
-    return "" if amount is None else format_amount(to_cents(amount))
+    """As the desk reads it, rounded by the rule: 1234.5 -> '1,234.50'."""
+    if amount is None:
+        return ""
+    return f"{round_money(Decimal(amount)):,.2f}"
 
 
-def parse_money(text: str) -> Decimal:
-    """What the user typed as an exact Decimal; MoneyError for anything else."""
-    return to_decimal(parse_amount(text))
+def to_wire(amount: Decimal | None) -> str | None:
+    """An amount as stored and sent: decimal text with two places, rounded by the rule."""
+    if amount is None:
+        return None
+    if not isinstance(amount, Decimal):
+        raise MoneyError("An amount must be exact (a Decimal).")
+    text = f"{round_money(amount):f}"
+    if text == "-0.00":
+        text = "0.00"
+    if not WIRE.match(text):
+        raise MoneyError("That amount is too large.")
+    return text
+
+
+def from_wire(value: object) -> Decimal | None:
+    """A stored or received amount as a Decimal: decimal text, or (written before decimal
+    text) an integer of minor units. MoneyError for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise MoneyError("An amount must be a number.")
+    if isinstance(value, int):
+        return (Decimal(value) / 100).quantize(CENT)
+    if isinstance(value, str):
+        try:
+            return Decimal(value).quantize(CENT)
+        except InvalidOperation:
+            raise MoneyError("An amount must be a number.") from None
+    raise MoneyError("An amount must be decimal text.")
+
+
+def wire_problem(value: object) -> str | None:
+    """None when `value` is a money field's value on the wire, else the reason."""
+    if isinstance(value, str):
+        return None if WIRE.match(value) else "must be an amount like 12.50"
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Minor units, as changes were written before decimal text.
+        return None if abs(value) <= 2**53 else "is out of range"
+    return "must be an amount like 12.50"
+
+
+def sum_money(amounts: Iterable[Decimal | None]) -> Decimal:
+    return sum((a for a in amounts if a is not None), ZERO)
 
 
 @dataclass(frozen=True, slots=True)
 class AgreementTotals:
-    total: int
-    discount: int
-    tax: int
-    paid: int
+    total: Decimal
+    discount: Decimal
+    tax: Decimal
+    paid: Decimal
 
     @property
-    def due(self) -> int:
-        return self.total - self.discount + self.tax
+    def due(self) -> Decimal:
+        return round_money(self.total - self.discount + self.tax)
 
     @property
-    def remaining(self) -> int:
-        return self.due - self.paid
+    def remaining(self) -> Decimal:
+        return round_money(self.due - self.paid)
 
     def is_expired(self, expires_on: str | None, today: dt.date) -> bool:
         """Expired: past its date with money still owed."""
-        return bool(expires_on) and dt.date.fromisoformat(expires_on) < today and self.remaining > 0  # type: ignore[arg-type]
+        if not expires_on:
+            return False
+        return dt.date.fromisoformat(expires_on) < today and self.remaining > 0

@@ -3,8 +3,9 @@
 A mutation says: these fields of this row of this entity now have these values, each
 stamped with the hybrid-logical-clock time of its change on the node that made it.
 Its UUID is the idempotency key: the server applies a mutation once and answers a
-replay with the stored result. Values are JSON: text, integers (money in minor units,
-never floats), booleans, ISO dates and UTC datetimes, UUID references, or null.
+replay with the stored result. Values are JSON: text, integers, money as decimal text
+with two places ("1250.00"; never floats — see app.core.money), booleans, ISO dates and
+UTC datetimes, UUID references, or null.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from app.core.hlc import Timestamp
 from app.core.ids import is_uuid
+from app.core.money import from_wire, to_wire, wire_problem
 
 SCHEMA_VERSION = 1
 MAX_BATCH_MUTATIONS = 500
@@ -27,7 +29,7 @@ LONG_TEXT_MAX = 20_000
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    # "str", "text", "int", "bool", "date", "datetime", "uuid", "enum", "argon2id"
+    # "str", "text", "int", "money", "bool", "date", "datetime", "uuid", "enum", "argon2id"
     kind: str
     nullable: bool = True
     choices: tuple[str, ...] = ()
@@ -47,6 +49,8 @@ T = FieldSpec("text")
 D = FieldSpec("date")
 I = FieldSpec("int")  # noqa: E741
 B = FieldSpec("bool", nullable=False)
+M = FieldSpec("money")
+M_REQUIRED = FieldSpec("money", nullable=False)
 GENDERS = ("female", "male", "other", "unknown")
 APPOINTMENT_STATUSES = ("booked", "arrived", "in_chair", "done", "cancelled", "no_show")
 ROLES = ("admin", "member")
@@ -112,12 +116,12 @@ ENTITIES: dict[str, EntitySpec] = {
                 "visit_date": FieldSpec("date", nullable=False),
                 "name": S,
                 "procedure": T,
-                "amount_paid": I,
+                "amount_paid": M,
                 "notes": T,
                 "next_visit_date": D,
                 "next_visit_minutes": I,
                 "doctor_id": FieldSpec("uuid"),
-                "charge": I,
+                "charge": M,
                 "bill_insurance": FieldSpec("bool"),
                 "deleted": B,
             },
@@ -171,9 +175,9 @@ ENTITIES: dict[str, EntitySpec] = {
             {
                 "patient_id": _ref("patient"),
                 "title": S,
-                "total": FieldSpec("int", nullable=False),
-                "discount": FieldSpec("int", nullable=False),
-                "tax": FieldSpec("int", nullable=False),
+                "total": M_REQUIRED,
+                "discount": M_REQUIRED,
+                "tax": M_REQUIRED,
                 "expires_on": D,
                 "notes": T,
                 "deleted": B,
@@ -185,7 +189,7 @@ ENTITIES: dict[str, EntitySpec] = {
             {
                 "agreement_id": _ref("agreement", nullable=True),
                 "paid_on": FieldSpec("date", nullable=False),
-                "amount": FieldSpec("int", nullable=False),
+                "amount": M_REQUIRED,
                 # Null only on payments taken before the ledger (reached by their agreement).
                 "patient_id": _ref("patient", nullable=True),
                 "method": FieldSpec("enum", choices=PAYMENT_METHODS),
@@ -327,7 +331,7 @@ class Mutation:
             base=data.get("base", {}),  # type: ignore[arg-type]
         )
         validate(m)
-        return m
+        return normalized(m)
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -371,6 +375,8 @@ def check_value(spec: FieldSpec, value: Any) -> str | None:
         if abs(value) > 2**53:
             return "is out of range"
         return None
+    if kind == "money":
+        return wire_problem(value)
     if kind == "bool":
         return None if isinstance(value, bool) else "must be true or false"
     if kind == "enum":
@@ -443,6 +449,22 @@ def validate(m: Mutation) -> None:
         except ValueError as exc:
             raise SchemaError(f"hlc of {name}: {exc}") from None
         checked.add(stamp)
+
+
+def normal_value(spec: FieldSpec, value: Any) -> Any:
+    """A valid value in today's form: money written as minor units (before decimal
+    text) becomes decimal text. Everything else is returned as it is."""
+    if spec.kind == "money" and isinstance(value, int) and not isinstance(value, bool):
+        return to_wire(from_wire(value))
+    return value
+
+
+def normalized(m: Mutation) -> Mutation:
+    spec = ENTITIES[m.entity].fields
+    fields = {n: normal_value(spec[n], v) for n, v in m.fields.items()}
+    if fields == m.fields:
+        return m
+    return Mutation(m.id, m.entity, m.entity_id, m.node, fields, m.hlc, m.base)
 
 
 def wins(a_hlc: str, b_hlc: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -110,12 +111,12 @@ class VisitRow:
     visit_date: str
     name: str | None
     procedure: str | None
-    amount_paid: int | None
+    amount_paid: Decimal | None
     notes: str | None
     next_visit_date: str | None
     next_visit_minutes: int | None
     patient_name: str = ""
-    charge: int | None = None  # posted by the offline-images wizard
+    charge: Decimal | None = None  # posted by the offline-images wizard
     bill_insurance: bool | None = None
 
 
@@ -135,11 +136,11 @@ class AgreementRow:
     id: str
     patient_id: str
     title: str | None
-    total: int
-    discount: int
-    tax: int
-    paid: int
-    remaining: int
+    total: Decimal
+    discount: Decimal
+    tax: Decimal
+    paid: Decimal
+    remaining: Decimal
     expires_on: str | None
     expired: bool
 
@@ -152,7 +153,7 @@ class DiaryPayment:
     patient_id: str
     patient_name: str
     agreement_title: str | None
-    amount: int
+    amount: Decimal
     method: str | None = None
     taken_by_name: str = ""
 
@@ -162,7 +163,7 @@ class DiaryDay:
     date: str
     visits: list[VisitRow]
     appointments: list[AppointmentRow]
-    total_paid: int  # the visits' amounts paid and the payments listed, nothing else
+    total_paid: Decimal  # the visits' amounts paid and the payments listed, nothing else
     patient_count: int
     payments: list[DiaryPayment] = field(default_factory=list)
     # Records' next visits due that day without an appointment yet.

@@ -42,6 +42,16 @@ def migrate(engine: Engine, target: str = "head") -> None:
         raise DatabaseTooNewError(current)
     if current == script.get_current_head() and target == "head":
         return
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, target)
+    with engine.connect() as conn:
+        # SQLite alters a table by copying it: one that others refer to (agreements, by
+        # payments) can only be dropped and renamed with foreign keys off. The pragma is
+        # set outside a transaction, on the driver's connection (no BEGIN before it).
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, target)
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")

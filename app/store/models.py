@@ -1,9 +1,9 @@
 """SQLAlchemy models of the local practice database.
 
 ORM objects never leave app.store: repositories hand out frozen dataclasses (dto.py).
-Synced tables hold their values in wire form (ISO dates, UTC datetimes, money in minor
-units) plus `stamps`: per field, the HLC of the change that wrote it and that change's
-base (see app.core.merge).
+Synced tables hold their values in wire form (ISO dates, UTC datetimes, money as decimal
+text, app.core.money) plus `stamps`: per field, the HLC of the change that wrote it and
+that change's base (see app.core.merge).
 """
 
 from __future__ import annotations
@@ -85,14 +85,14 @@ class Visit(Synced, Base):
     visit_date: Mapped[str] = mapped_column(String(10), nullable=False)
     name: Mapped[str | None] = mapped_column(String(500))
     procedure: Mapped[str | None] = mapped_column(Text)
-    amount_paid: Mapped[int | None] = mapped_column(Integer)
+    amount_paid: Mapped[str | None] = mapped_column(String(32))  # money, decimal text
     notes: Mapped[str | None] = mapped_column(Text)
     next_visit_date: Mapped[str | None] = mapped_column(String(10))
     next_visit_minutes: Mapped[int | None] = mapped_column(Integer)
     doctor_id: Mapped[str | None] = mapped_column(String(36))
-    # Posted by the offline-images wizard: the procedure's fee (minor units; 0 when the
-    # charge was not applied) and whether it goes to the insurance.
-    charge: Mapped[int | None] = mapped_column(Integer)
+    # Posted by the offline-images wizard: the procedure's fee ("0.00" when the charge was
+    # not applied) and whether it goes to the insurance.
+    charge: Mapped[str | None] = mapped_column(String(32))
     bill_insurance: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (
@@ -159,9 +159,9 @@ class Agreement(Synced, Base):
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), nullable=False, index=True)
     title: Mapped[str | None] = mapped_column(String(500))
-    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    discount: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    tax: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    total: Mapped[str] = mapped_column(String(32), nullable=False, default="0.00")
+    discount: Mapped[str] = mapped_column(String(32), nullable=False, default="0.00")
+    tax: Mapped[str] = mapped_column(String(32), nullable=False, default="0.00")
     expires_on: Mapped[str | None] = mapped_column(String(10))
     notes: Mapped[str | None] = mapped_column(Text)
 
@@ -174,7 +174,7 @@ class Payment(Synced, Base):
     # No foreign keys to the patient: a payment may arrive from another PC first.
     agreement_id: Mapped[str | None] = mapped_column(ForeignKey("agreements.id"), index=True)
     paid_on: Mapped[str] = mapped_column(String(10), nullable=False)
-    amount: Mapped[int] = mapped_column(Integer, nullable=False)  # minor units
+    amount: Mapped[str] = mapped_column(String(32), nullable=False)  # decimal text
     patient_id: Mapped[str | None] = mapped_column(String(36))
     method: Mapped[str | None] = mapped_column(String(16))
     taken_by: Mapped[str | None] = mapped_column(String(36))

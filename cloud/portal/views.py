@@ -1,16 +1,20 @@
 """What the portal pages show, built from records read through cloud.policy.
 
-Money is kept in minor units and shown with two decimals; dates stay ISO.
+Money is reckoned as Decimal from the records' decimal text (app.core.money; amounts
+stored as minor units before decimal text read as well) and shown with two decimals;
+dates stay ISO.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.core.money import ZERO, MoneyError, from_wire, round_money
 from app.core.text import digits, fold, sort_key
 from cloud import policy
 from cloud.models import Record
@@ -20,10 +24,16 @@ from cloud.portal import clock
 PAGE_SIZE = 50
 
 
-def money(minor: int | None) -> str:
-    minor = minor or 0
-    sign = "-" if minor < 0 else ""
-    return f"{sign}{abs(minor) // 100}.{abs(minor) % 100:02d}"
+def amount(value: Any) -> Decimal:
+    """A record's money field as an exact amount (none, or unreadable, is zero)."""
+    try:
+        return from_wire(value) or ZERO
+    except MoneyError:
+        return ZERO
+
+
+def money(value: Decimal | Any) -> str:
+    return f"{round_money(value if isinstance(value, Decimal) else amount(value)):f}"
 
 
 def age(birth: str | None, today: dt.date) -> int | None:
@@ -123,17 +133,16 @@ def patient_detail(session: Session, p: Principal, patient_id: str,
     rec = policy.patient(session, p, patient_id)
     agreements = policy.records_of(session, p, "agreement", [patient_id])
     payments = policy.payments_of(session, p, agreements)
-    paid_by: dict[str, int] = {}
+    paid_by: dict[str, Decimal] = {}
     for pay in payments:
         key = pay.fields.get("agreement_id") or ""
-        paid_by[key] = paid_by.get(key, 0) + int(pay.fields.get("amount") or 0)
+        paid_by[key] = paid_by.get(key, ZERO) + amount(pay.fields.get("amount"))
     d = Detail(brief(rec, today), rec.fields, updated_at(rec, tz))
-    sums = {"total": 0, "discount": 0, "tax": 0, "paid": 0, "remaining": 0}
+    sums = {"total": ZERO, "discount": ZERO, "tax": ZERO, "paid": ZERO, "remaining": ZERO}
     for a in sorted(agreements, key=lambda a: a.entity_id):
         f = a.fields
-        total, disc, tax = int(f.get("total") or 0), int(f.get("discount") or 0), \
-            int(f.get("tax") or 0)
-        paid = paid_by.get(a.entity_id, 0)
+        total, disc, tax = amount(f.get("total")), amount(f.get("discount")), amount(f.get("tax"))
+        paid = paid_by.get(a.entity_id, ZERO)
         remaining = total - disc + tax - paid
         expires = f.get("expires_on")
         d.agreements.append({"title": f.get("title") or "Agreement", "total": money(total),
@@ -198,6 +207,6 @@ def diary(session: Session, p: Principal, day: dt.date, tz: dt.tzinfo = dt.UTC) 
                       "reason": r.fields.get("reason") or "",
                       "status": r.fields.get("status") or ""}
                      for r in appointments), key=lambda x: str(x["time"]))
-    total = sum(int(r.fields.get("amount_paid") or 0) for r in visits)
+    total = sum((amount(r.fields.get("amount_paid")) for r in visits), ZERO)
     patients = {r["patient_id"] for r in v_rows + a_rows}
     return Day(day.isoformat(), v_rows, a_rows, money(total), len(patients))

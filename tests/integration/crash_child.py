@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from keyring.backends import null
@@ -67,7 +68,7 @@ def run(path: Path, seed: int) -> None:
             {
                 "visit_date": f"2026-{rnd.randrange(1, 13):02d}-{rnd.randrange(1, 29):02d}",
                 "procedure": "Check-up",
-                "amount_paid": rnd.randrange(0, 100_000),
+                "amount_paid": Decimal(rnd.randrange(0, 100_000)) / 100,
             },
         )
         say(f"confirmed visit {v.id} {p.id}")

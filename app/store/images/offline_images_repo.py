@@ -24,10 +24,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import delete, func, or_, select, update
 
+from app.core.money import to_wire
 from app.core.text import display_name
 from app.imaging import series
 from app.imaging.cas import ImageStore
@@ -99,7 +101,7 @@ class Procedure:
 @dataclass(frozen=True, slots=True)
 class ProcedureOptions:
     apply_charges: bool = True
-    fee: int = 0  # minor units, posted when apply_charges
+    fee: Decimal = Decimal("0.00")  # posted when apply_charges
     bill_insurance: bool = False
     provider_id: str | None = None
 
@@ -282,7 +284,7 @@ class OfflineImagesRepo:
             if v is None or v.deleted:
                 raise NotFoundError("That record no longer exists.")
             access.check(viewer, s.get(Patient, v.patient_id))
-            charge = options.fee if options.apply_charges else 0
+            charge = to_wire(options.fee if options.apply_charges else Decimal("0.00"))
             for name, value in (("charge", charge), ("bill_insurance", options.bill_insurance),
                                 ("doctor_id", options.provider_id)):
                 if getattr(v, name) != value:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from app.core import ledger
-from app.core.money import format_amount, to_cents, to_decimal
+from app.core.money import format_money, from_wire, to_wire
 from app.core.money_papers import WITH_VISIT, Receipt
 from app.core.text import display_name
 from app.core.wire import PAYMENT_METHODS
@@ -43,7 +43,7 @@ def _entry(p: Payment, agreement_title: str | None) -> LedgerEntry:
         p.id,
         "payment",
         p.paid_on,
-        to_decimal(p.amount),
+        from_wire(p.amount),
         label,
         p.method,
         p.taken_by_name or "",
@@ -78,24 +78,24 @@ class LedgerRepo:
         )
         entries: list[LedgerEntry] = []
         for v in visits:
-            if v.charge:
+            if from_wire(v.charge):
                 entries.append(
                     LedgerEntry(
                         f"charge:{v.id}",
                         "charge",
                         v.visit_date,
-                        to_decimal(v.charge),
+                        from_wire(v.charge),
                         v.name or v.procedure or "Visit",
                         editable=False,
                     )
                 )
-            if v.amount_paid:
+            if from_wire(v.amount_paid):
                 entries.append(
                     LedgerEntry(
                         f"visit:{v.id}",
                         "payment",
                         v.visit_date,
-                        to_decimal(v.amount_paid),
+                        from_wire(v.amount_paid),
                         "Paid with the visit",
                         editable=False,
                     )
@@ -134,13 +134,11 @@ class LedgerRepo:
             if agreement_id is None:
                 owed = self._account(s, patient_id).balance
             else:
-                owed = to_decimal(agreement_owed(s, agreement_id))
+                owed = agreement_owed(s, agreement_id)
             if ledger.excess(owed, amount) > 0 and not allow_excess:
                 where = "on this agreement" if agreement_id else "by this patient"
                 raise OverpaymentError(
-                    to_cents(amount),
-                    to_cents(owed),
-                    where + "; the rest becomes the patient's credit",
+                    amount, owed, where + "; the rest becomes the patient's credit"
                 )
             return self._add(s, viewer, patient_id, paid_on, amount, method, agreement_id)
 
@@ -187,7 +185,7 @@ class LedgerRepo:
             paid_on, amount, method, who = p.paid_on, p.amount, p.method, p.taken_by_name
         practice = SettingsRepo(self.db).get("practice_name") or ""
         return Receipt(
-            practice, name, paid_on, to_decimal(amount), method, who or "", item, payment_id
+            practice, name, paid_on, from_wire(amount), method, who or "", item, payment_id
         )
 
     def day_takings(self, viewer: Viewer, day: dt.date) -> list[ledger.Payment]:
@@ -196,10 +194,10 @@ class LedgerRepo:
         d = DiaryRepo(self.db).day(viewer, day)
         iso = day.isoformat()
         return [
-            ledger.Payment(p.id, iso, to_decimal(p.amount), p.method or "other", p.taken_by_name)
+            ledger.Payment(p.id, iso, p.amount, p.method or "other", p.taken_by_name)
             for p in d.payments
         ] + [
-            ledger.Payment(f"visit:{v.id}", iso, to_decimal(v.amount_paid), WITH_VISIT)
+            ledger.Payment(f"visit:{v.id}", iso, v.amount_paid, WITH_VISIT)
             for v in d.visits
             if v.amount_paid
         ]
@@ -230,7 +228,7 @@ class LedgerRepo:
             patient_id=patient_id,
             agreement_id=agreement_id,
             paid_on=paid_on,
-            amount=to_cents(amount),
+            amount=to_wire(amount),
             method=method,
             taken_by=viewer.user_id or None,
             taken_by_name=viewer.name or None,
@@ -245,7 +243,7 @@ class LedgerRepo:
             raise NotFoundError("That payment no longer exists.")
         if p.void_reason is not None:
             raise InvalidRecordError(
-                f"This payment of {format_amount(p.amount)} is already voided."
+                f"This payment of {format_money(from_wire(p.amount))} is already voided."
             )
         pid = p.patient_id or (s.get(Agreement, p.agreement_id) or Agreement()).patient_id
         access.check(viewer, s.get(Patient, pid) if pid else None)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.core.money import AgreementTotals, format_amount
+from app.core.money import AgreementTotals, format_money, from_wire, sum_money, to_wire
 from app.core.wire import ENTITIES, check_value
 from app.store import access
 from app.store.db import Database, WriteSession
@@ -23,38 +24,57 @@ class InvalidRecordError(StoreError):
 class OverpaymentError(InvalidRecordError):
     """A payment larger than what the agreement still owes: taken only when confirmed."""
 
-    def __init__(self, amount: int, owed: int, where: str = "on this agreement") -> None:
+    def __init__(self, amount: Decimal, owed: Decimal, where: str = "on this agreement") -> None:
         self.amount, self.owed = amount, owed
-        owed = max(owed, 0)
+        owed = max(owed, Decimal("0.00"))
         super().__init__(
-            f"This is {format_amount(amount - owed)} more than the {format_amount(owed)} "
+            f"This is {format_money(amount - owed)} more than the {format_money(owed)} "
             f"still owed {where}. Save again to take it all the same."
         )
 
 
-def agreement_owed(s: Any, agreement_id: str) -> int:
-    """What an agreement still owes (minor units), counting only its valid payments."""
+def agreement_owed(s: Any, agreement_id: str) -> Decimal:
+    """What an agreement still owes, counting only its valid payments."""
     a = s.get(Agreement, agreement_id)
     if a is None or a.deleted:
         raise NotFoundError("That agreement no longer exists.")
-    paid = s.execute(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(
+    # Summed here, exactly: SQL would add decimal text as floating point.
+    paid = sum_money(from_wire(x) for x in s.scalars(
+        select(Payment.amount).where(
             Payment.agreement_id == agreement_id,
             Payment.deleted.is_(False),
             Payment.void_reason.is_(None),
         )
-    ).scalar_one()
-    return AgreementTotals(a.total, a.discount, a.tax, int(paid)).remaining
+    ))
+    return totals_of(a, paid).remaining
+
+
+def totals_of(a: Agreement, paid: Decimal) -> AgreementTotals:
+    zero = Decimal("0.00")
+    return AgreementTotals(from_wire(a.total) or zero, from_wire(a.discount) or zero,
+                           from_wire(a.tax) or zero, paid)
+
+
+def wire_money(entity: str, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with its amounts (Decimal) in wire form; anything else is left to _checked."""
+    spec = ENTITIES[entity].fields
+    return {
+        n: to_wire(v) if n in spec and spec[n].kind == "money" and isinstance(v, Decimal) else v
+        for n, v in data.items()
+    }
 
 
 def _checked(entity: str, data: dict[str, Any]) -> dict[str, Any]:
     spec = ENTITIES[entity].fields
     out: dict[str, Any] = {}
-    for name, value in data.items():
+    for name, value in wire_money(entity, data).items():
         if name not in spec or name in ("patient_id", "deleted"):
             raise KeyError(name)
         if isinstance(value, str):
             value = value.strip() or None
+        if spec[name].kind == "money" and isinstance(value, int):
+            # Minor units are only read from before; what is written here is Decimal.
+            raise TypeError(f"{name}: an amount is a Decimal")
         problem = check_value(spec[name], value)
         if problem:
             raise InvalidRecordError(f"{name.replace('_', ' ').capitalize()} {problem}.")
@@ -69,12 +89,12 @@ def visit_row(v: Visit, patient_name: str = "") -> VisitRow:
         v.visit_date,
         v.name,
         v.procedure,
-        v.amount_paid,
+        from_wire(v.amount_paid),
         v.notes,
         v.next_visit_date,
         v.next_visit_minutes,
         patient_name,
-        v.charge,
+        from_wire(v.charge),
         v.bill_insurance,
     )
 
@@ -116,7 +136,7 @@ class RecordsRepo:
         fields = _checked("visit", data)
         if not fields.get("visit_date"):
             raise InvalidRecordError("A record needs a date.")
-        if (fields.get("amount_paid") or 0) < 0:
+        if (from_wire(fields.get("amount_paid")) or 0) < 0:
             raise InvalidRecordError("The amount paid cannot be negative.")
         nxt = fields.get("next_visit_date")
         if nxt and nxt < fields["visit_date"]:
@@ -194,32 +214,35 @@ class RecordsRepo:
         today = today or dt.date.today()
         with self.db.read() as s:
             self._patient(s, viewer, patient_id)
-            paid = (
-                select(Payment.agreement_id, func.sum(Payment.amount).label("paid"))
-                .where(Payment.deleted.is_(False), Payment.void_reason.is_(None))
-                .group_by(Payment.agreement_id)
-                .subquery()
-            )
             stmt = (
-                select(Agreement, func.coalesce(paid.c.paid, 0))
-                .outerjoin(paid, paid.c.agreement_id == Agreement.id)
+                select(Agreement)
                 .where(
                     Agreement.patient_id.in_(access.family(s, patient_id)),
                     Agreement.deleted.is_(False),
                 )
                 .order_by(Agreement.id.desc())
             )
+            agreements = list(s.scalars(stmt))
+            paid: dict[str, Decimal] = {}
+            for aid, amount in s.execute(
+                select(Payment.agreement_id, Payment.amount).where(
+                    Payment.agreement_id.in_([a.id for a in agreements]),
+                    Payment.deleted.is_(False),
+                    Payment.void_reason.is_(None),
+                )
+            ):
+                paid[aid] = paid.get(aid, Decimal("0.00")) + (from_wire(amount) or 0)
             out = []
-            for a, paid_sum in s.execute(stmt):
-                t = AgreementTotals(a.total, a.discount, a.tax, int(paid_sum))
+            for a in agreements:
+                t = totals_of(a, paid.get(a.id, Decimal("0.00")))
                 out.append(
                     AgreementRow(
                         a.id,
                         a.patient_id,
                         a.title,
-                        a.total,
-                        a.discount,
-                        a.tax,
+                        t.total,
+                        t.discount,
+                        t.tax,
                         t.paid,
                         t.remaining,
                         a.expires_on,
@@ -231,10 +254,10 @@ class RecordsRepo:
     def add_agreement(self, viewer: Viewer, patient_id: str, data: dict[str, Any]) -> str:
         fields = _checked("agreement", data)
         for name in ("total", "discount", "tax"):
-            fields.setdefault(name, 0)
-            if fields[name] is None or fields[name] < 0:
+            fields.setdefault(name, "0.00")
+            if fields[name] is None or Decimal(fields[name]) < 0:
                 raise InvalidRecordError(f"The {name} cannot be negative or empty.")
-        if fields["discount"] > fields["total"]:
+        if Decimal(fields["discount"]) > Decimal(fields["total"]):
             raise InvalidRecordError("The discount cannot be larger than the total.")
         with self.db.write() as s:
             self._patient(s, viewer, patient_id)
@@ -248,7 +271,7 @@ class RecordsRepo:
         viewer: Viewer,
         agreement_id: str,
         paid_on: str,
-        amount: int,
+        amount: Decimal,
         *,
         allow_excess: bool = False,
     ) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from app.core.money import from_wire, sum_money
 from app.core.text import display_name
 from app.store.access import visible_records as visible
 from app.store.db import Database
@@ -59,7 +60,7 @@ class DiaryRepo:
             ]
             payments = [
                 DiaryPayment(
-                    p.id, pid, display_name(fn, ln), title, p.amount, p.method,
+                    p.id, pid, display_name(fn, ln), title, from_wire(p.amount), p.method,
                     p.taken_by_name or "",
                 )
                 for p, pid, title, fn, ln in s.execute(
@@ -75,7 +76,7 @@ class DiaryRepo:
                 )
             ]
         # The total is the sum of what the diary lists, so the two always agree.
-        total = sum(v.amount_paid or 0 for v in visits) + sum(p.amount for p in payments)
+        total = sum_money(v.amount_paid for v in visits) + sum_money(p.amount for p in payments)
         patients = {v.patient_id for v in visits} | {
             a.patient_id for a in appointments if a.status != "cancelled"
         }

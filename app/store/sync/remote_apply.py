@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from app.core.hlc import Clock, Timestamp
 from app.core.merge import Conflict, FieldState, merge_fields
-from app.core.wire import ENTITIES, FieldSpec
+from app.core.wire import ENTITIES, FieldSpec, normal_value
 from app.store.models import MODEL_BY_ENTITY, SYNCED_MODELS, ConflictRecord, Patient
 from app.store.patients import search_index
 from app.store.sync import unapplied_repo
@@ -32,10 +32,10 @@ _PLACEHOLDER = {
     "visit_date": "1970-01-01",
     "starts_at": "1970-01-01T00:00:00+00:00",
     "paid_on": "1970-01-01",
-    "amount": 0,
-    "total": 0,
-    "discount": 0,
-    "tax": 0,
+    "amount": "0.00",
+    "total": "0.00",
+    "discount": "0.00",
+    "tax": "0.00",
     "duration_minutes": 30,
     "position": 0,
     "name": "",  # a chair's; visits' names may be empty anyway
@@ -75,7 +75,7 @@ def apply_page(
         if entity not in MODEL_BY_ENTITY:
             continue  # a kind this program does not keep (yet)
         spec = ENTITIES[entity].fields
-        fields = {n: f for n, f in change["fields"].items() if n in spec}
+        fields = {n: _normal(spec[n], f) for n, f in change["fields"].items() if n in spec}
         if not fields:
             continue
         entity_id = str(change["entity_id"])
@@ -266,3 +266,10 @@ class _Inbox:
                  "resolution": c["resolution"]}
                 for c in self.settled
             ])
+
+
+def _normal(spec: FieldSpec, f: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A pulled field with its value in today's form (money stored by the cloud as minor
+    units before decimal text)."""
+    value = normal_value(spec, f["value"])
+    return f if value is f["value"] else {**f, "value": value}

@@ -4,6 +4,8 @@ to all procedures."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.money import MoneyError, format_amount, parse_amount
+from app.core.money import MoneyError, format_money, parse_money
 from app.store.images.offline_images_repo import (
     OfflineImagesRepo,
     Procedure,
@@ -29,9 +31,9 @@ from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp
 
 
-def parse_fee(text: str) -> int:
-    """The fee typed, in minor units; empty is no fee. Raises MoneyError with the reason."""
-    fee = parse_amount(text) if text.strip() else 0
+def parse_fee(text: str) -> Decimal:
+    """The fee typed; empty is no fee. Raises MoneyError with the reason."""
+    fee = parse_money(text) if text.strip() else Decimal("0.00")
     if fee < 0:
         raise MoneyError("A fee cannot be negative.")
     return fee
@@ -101,7 +103,7 @@ class OptionsStep(QWidget):
         self.procedures, self.providers = found
         me = self.ctx.user.id
         default = ProcedureOptions(
-            apply_charges=True, fee=0, bill_insurance=False,
+            apply_charges=True, fee=Decimal("0.00"), bill_insurance=False,
             provider_id=me if any(p.id == me for p in self.providers) else None)
         self.options = [default for _ in self.procedures]
         self.provider.blockSignals(True)
@@ -130,7 +132,7 @@ class OptionsStep(QWidget):
             w.blockSignals(True)
         self.apply_charges.setChecked(o.apply_charges)
         self.fee.setEnabled(o.apply_charges)
-        self.fee.setText(format_amount(o.fee) if o.fee else "")
+        self.fee.setText(format_money(o.fee).replace(",", "") if o.fee else "")
         self.bill_insurance.setChecked(o.bill_insurance)
         self.provider.setCurrentIndex(max(0, self.provider.findData(o.provider_id)))
         for w in widgets:
@@ -151,7 +153,8 @@ class OptionsStep(QWidget):
     def _selected(self) -> ProcedureOptions:
         """The options on screen; a fee being typed that is not valid yet keeps the
         procedure's last valid one."""
-        kept = self.options[self._current].fee if 0 <= self._current < len(self.options) else 0
+        kept = (self.options[self._current].fee if 0 <= self._current < len(self.options)
+                else Decimal("0.00"))
         try:
             fee = parse_fee(self.fee.text())
         except MoneyError:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QWidget
 
 from app.core.ledger import METHOD_LABELS, METHODS
-from app.core.money import format_amount, format_money, parse_money
+from app.core.money import format_money, parse_money
 from app.store.dto import AgreementRow
 from app.store.money.dto import LedgerEntry
 from app.store.patients.records_repo import OverpaymentError
@@ -50,7 +50,7 @@ def take_payment_dialog(
 
     against: tuple[tuple[str | None, str], ...] = (
         (None, "The patient's account"),
-        *((a.id, f"{a.title or 'Agreement'} (remaining {format_amount(a.remaining)})")
+        *((a.id, f"{a.title or 'Agreement'} (remaining {format_money(a.remaining)})")
           for a in agreements),
     )
     return FormDialog(

@@ -3,17 +3,18 @@ payment_forms)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from app.core.money import parse_amount
+from app.core.money import parse_money
 from app.ui.shell.context import AppContext
 from app.ui.widgets.form_dialog import Field, FormDialog
 
 
-def _amount(text: str) -> int | None:
-    return parse_amount(text) if text.strip() else None
+def _amount(text: str) -> Decimal | None:
+    return parse_money(text) if text.strip() else None
 
 
 def visit_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> FormDialog:
@@ -58,9 +59,9 @@ def agreement_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> FormD
             patient_id,
             {
                 "title": v["title"],
-                "total": _amount(v["total"]) or 0,
-                "discount": _amount(v["discount"]) or 0,
-                "tax": _amount(v["tax"]) or 0,
+                "total": _amount(v["total"]) or Decimal("0.00"),
+                "discount": _amount(v["discount"]) or Decimal("0.00"),
+                "tax": _amount(v["tax"]) or Decimal("0.00"),
                 "expires_on": v["expires_on"],
                 "notes": v["notes"],
             },

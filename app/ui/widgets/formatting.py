@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from app.core.money import format_amount
+from app.core.money import format_money
 from app.core.patient_rules import age_on
 
 GENDER_LABELS = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Not given"}
@@ -21,8 +22,8 @@ def birth_and_age(birth_date: str | None, today: dt.date | None = None) -> str:
     return f"{birth_date} ({age})"
 
 
-def money(cents: int | None) -> str:
-    return format_amount(cents) if cents is not None else ""
+def money(amount: Decimal | None) -> str:
+    return format_money(amount)
 
 
 def local_time(iso_utc: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,7 @@ def test_wizard_checks_the_fee_and_says_why_nothing_is_sent(window, qtbot, store
     wizard.options_step.fee.clear()
     qtbot.keyClicks(wizard.options_step.fee, "12,5")
     assert not wizard.options_step.fee_error.isVisible() and wizard.next_button.isEnabled()
-    assert wizard.options_step.options[0].fee == 1250
+    assert wizard.options_step.options[0].fee == Decimal("12.50")
     # No sync service runs in this test: the wizard says so instead of spinning.
     AgentRepo(store.db).publish(stopped_at="2026-01-01T00:00:00+00:00")
     qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
@@ -119,4 +120,4 @@ def test_wizard_checks_the_fee_and_says_why_nothing_is_sent(window, qtbot, store
         from app.store.models import Patient, Visit
         assert not s.get(Patient, offline_patient.id).provisional  # confirmed as new
         [record] = [v for v in s.query(Visit).all() if v.patient_id == offline_patient.id]
-        assert (record.charge, record.name) == (1250, "Offline images")
+        assert (record.charge, record.name) == ("12.50", "Offline images")

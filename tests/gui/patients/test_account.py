@@ -13,7 +13,7 @@ from app.ui.widgets.form_dialog import FormDialog
 from tests.gui.patients.test_front_desk import shown
 
 
-def _open_account(window, qtbot, ctx, charge: int = 45000):
+def _open_account(window, qtbot, ctx, charge: Decimal = Decimal("450")):
     v = ctx.viewer
     p = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
     ctx.store.records.add_visit(v, p.id, {"visit_date": "2026-11-20", "name": "Crown",
@@ -111,11 +111,11 @@ def test_take_void_and_correct_a_payment(window, qtbot, ctx) -> None:
     assert ["400.00", "Corrects an earlier entry"] in [r[5:] for r in rows]
     assert ["40.00", "Voided: Corrected: Typed a zero short"] in [r[5:] for r in rows]
     acc = ctx.store.ledger.account(ctx.viewer, p.id)
-    assert acc.balance == Decimal("50.00") and len(acc.entries) == 4
+    assert acc.balance == Decimal(50) and len(acc.entries) == 4
 
 
 def test_paying_more_than_owed_asks_and_shows_credit(window, qtbot, ctx) -> None:
-    _, tab = _open_account(window, qtbot, ctx, charge=10000)
+    _, tab = _open_account(window, qtbot, ctx, charge=Decimal("100"))
     qtbot.mouseClick(tab.take, Qt.MouseButton.LeftButton)
     dialog = _dialog(tab, qtbot)
     _fill(dialog, qtbot, amount="150")

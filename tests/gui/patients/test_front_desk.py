@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QPlainTextEdit
@@ -186,7 +187,8 @@ def test_add_a_visit_and_see_it_on_top(window, qtbot, ctx) -> None:
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     qtbot.waitUntil(lambda: page.visits.rowCount() == 2)
     top = page.visits.rows[0]
-    assert (top.visit_date, top.name, top.amount_paid) == ("2026-11-20", "Cleaning", 7550)
+    assert (top.visit_date, top.name) == ("2026-11-20", "Cleaning")
+    assert top.amount_paid == Decimal("75.50")
     assert page.visits.index(0, 3).data() == "75.50"
 
 
@@ -194,9 +196,13 @@ def test_diary_totals_for_a_day(window, qtbot, ctx) -> None:
     v = ctx.viewer
     a = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
     b = ctx.store.patients.create(v, {"first_name": "Rui", "last_name": "Sousa"})
-    ctx.store.records.add_visit(v, a.id, {"visit_date": "2026-11-24", "amount_paid": 12000})
-    ctx.store.records.add_visit(v, b.id, {"visit_date": "2026-11-24", "amount_paid": 3050})
-    ctx.store.records.add_visit(v, b.id, {"visit_date": "2026-11-23", "amount_paid": 999})
+    ctx.store.records.add_visit(v, a.id, {"visit_date": "2026-11-24", "amount_paid": Decimal(120)})
+    ctx.store.records.add_visit(
+        v, b.id, {"visit_date": "2026-11-24", "amount_paid": Decimal("30.50")},
+    )
+    ctx.store.records.add_visit(
+        v, b.id, {"visit_date": "2026-11-23", "amount_paid": Decimal("9.99")},
+    )
     ctx.store.records.add_appointment(v, a.id, dt.datetime(2026, 11, 24, 10, 0), 30, "Check")
     window.tabs.setCurrentIndex(1)
     window.diary.date.setDate(QDate(2026, 11, 24))
@@ -216,13 +222,13 @@ def test_agreement_remaining_and_expired_mark(window, qtbot, ctx) -> None:
         p.id,
         {
             "title": "Implant",
-            "total": 200000,
-            "discount": 10000,
-            "tax": 5000,
+            "total": Decimal(2000),
+            "discount": Decimal(100),
+            "tax": Decimal(50),
             "expires_on": "2020-01-01",
         },
     )
-    ctx.store.records.add_payment(ctx.viewer, ag, "2019-12-01", 50000)
+    ctx.store.records.add_payment(ctx.viewer, ag, "2019-12-01", Decimal(500))
     window.open_patient(p.id)
     page = window.patient_page
     qtbot.waitUntil(lambda: page.agreements.rowCount() == 1)

@@ -23,7 +23,9 @@ def test_receipt_of_a_payment(window, qtbot, ctx, tmp_path, monkeypatch) -> None
     v = ctx.viewer
     ctx.store.settings.set("practice_name", "Smile Street Dental")
     p = ctx.store.patients.create(v, {"first_name": "Zoë", "last_name": "Ångström"})
-    ag = ctx.store.records.add_agreement(v, p.id, {"title": "Braces <upper>", "total": 300000})
+    ag = ctx.store.records.add_agreement(
+        v, p.id, {"title": "Braces <upper>", "total": Decimal(3000)},
+    )
     ctx.store.ledger.take_payment(v, p.id, "2026-11-24", Decimal("1250.05"), "card",
                                   agreement_id=ag)
     window.open_patient(p.id)
@@ -47,13 +49,13 @@ def test_day_end_report_by_method_and_who(window, qtbot, ctx, tmp_path, monkeypa
     v = ctx.viewer
     other = ctx.store.users.create("nurse", "Nurse Joy", "correct horse", "member")
     a = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
-    ctx.store.records.add_visit(v, a.id, {"visit_date": "2026-11-24", "amount_paid": 2000})
+    ctx.store.records.add_visit(v, a.id, {"visit_date": "2026-11-24", "amount_paid": Decimal(20)})
     take = ctx.store.ledger.take_payment
-    take(v, a.id, "2026-11-24", Decimal("100.00"), "cash", allow_excess=True)
+    take(v, a.id, "2026-11-24", Decimal(100), "cash", allow_excess=True)
     take(v, a.id, "2026-11-24", Decimal("30.50"), "card", allow_excess=True)
-    wrong = take(v, a.id, "2026-11-24", Decimal("999.00"), "card", allow_excess=True)
+    wrong = take(v, a.id, "2026-11-24", Decimal(999), "card", allow_excess=True)
     ctx.store.ledger.void_payment(v, wrong, "Wrong amount")
-    take(v, a.id, "2026-11-23", Decimal("7.00"), "cash", allow_excess=True)  # not that day
+    take(v, a.id, "2026-11-23", Decimal(7), "cash", allow_excess=True)  # not that day
     b = ctx.store.patients.create(other.viewer(), {"first_name": "Rui", "last_name": "Sousa"})
     take(other.viewer(), b.id, "2026-11-24", Decimal("5.25"), "card", allow_excess=True)
     window.tabs.setCurrentIndex(1)

@@ -3,16 +3,20 @@ diary's total is the sum of the payments it lists."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from PySide6.QtCore import QDate
 
-from app.core.money import parse_amount
+from app.core.money import parse_money
 from app.ui.widgets.form_dialog import FormDialog
 from tests.gui.patients.test_front_desk import shown
 
 
 def test_a_payment_larger_than_owed_asks_first(window, qtbot, ctx) -> None:
     p = ctx.store.patients.create(ctx.viewer, {"first_name": "Ana", "last_name": "Lima"})
-    ag = ctx.store.records.add_agreement(ctx.viewer, p.id, {"title": "Crown", "total": 300000})
+    ag = ctx.store.records.add_agreement(
+        ctx.viewer, p.id, {"title": "Crown", "total": Decimal(3000)}
+    )
     window.open_patient(p.id)
     page = window.patient_page
     qtbot.waitUntil(lambda: page.agreements.rowCount() == 1)
@@ -27,17 +31,18 @@ def test_a_payment_larger_than_owed_asks_first(window, qtbot, ctx) -> None:
     assert ctx.store.records.agreements(ctx.viewer, p.id)[0].paid == 0  # nothing taken yet
     qtbot.waitUntil(save.isEnabled)
     save.click()  # the user confirms
-    qtbot.waitUntil(lambda: page.agreements.rows[0].paid == 500000)
+    qtbot.waitUntil(lambda: page.agreements.rows[0].paid == Decimal(5000))
     row = ctx.store.records.agreements(ctx.viewer, p.id)[0]
-    assert (row.id, row.paid, row.remaining) == (ag, 500000, -200000)
+    assert (row.id, row.paid, row.remaining) == (ag, Decimal("5000.00"), Decimal("-2000.00"))
 
 
 def test_paying_what_is_owed_does_not_ask(ctx) -> None:
     p = ctx.store.patients.create(ctx.viewer, {"first_name": "Rui", "last_name": "Sousa"})
     ag = ctx.store.records.add_agreement(
-        ctx.viewer, p.id, {"title": "Braces", "total": 100000, "discount": 10000, "tax": 500}
+        ctx.viewer, p.id,
+        {"title": "Braces", "total": Decimal(1000), "discount": Decimal(100), "tax": Decimal(5)},
     )
-    ctx.store.records.add_payment(ctx.viewer, ag, "2026-11-24", 90500)
+    ctx.store.records.add_payment(ctx.viewer, ag, "2026-11-24", Decimal(905))
     assert ctx.store.records.agreements(ctx.viewer, p.id)[0].remaining == 0
 
 
@@ -45,10 +50,10 @@ def test_diary_total_is_the_sum_of_the_payments_it_lists(window, qtbot, ctx) -> 
     v = ctx.viewer
     a = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
     b = ctx.store.patients.create(v, {"first_name": "Rui", "last_name": "Sousa"})
-    ctx.store.records.add_visit(v, a.id, {"visit_date": "2026-11-24", "amount_paid": 12000})
-    ag = ctx.store.records.add_agreement(v, b.id, {"title": "Implant", "total": 300000})
-    ctx.store.records.add_payment(v, ag, "2026-11-24", 30000)
-    ctx.store.records.add_payment(v, ag, "2026-11-25", 45000)  # another day: not counted
+    ctx.store.records.add_visit(v, a.id, {"visit_date": "2026-11-24", "amount_paid": Decimal(120)})
+    ag = ctx.store.records.add_agreement(v, b.id, {"title": "Implant", "total": Decimal(3000)})
+    ctx.store.records.add_payment(v, ag, "2026-11-24", Decimal(300))
+    ctx.store.records.add_payment(v, ag, "2026-11-25", Decimal(450))  # another day: not counted
     window.tabs.setCurrentIndex(1)
     diary = window.diary
     diary.date.setDate(QDate(2026, 11, 24))
@@ -59,8 +64,8 @@ def test_diary_total_is_the_sum_of_the_payments_it_lists(window, qtbot, ctx) -> 
     listed = [diary.visits.index(r, 3).data() for r in range(diary.visits.rowCount())] + [
         diary.payments.index(r, 2).data() for r in range(diary.payments.rowCount())
     ]
-    total = sum(parse_amount(x.replace(",", "")) for x in listed)
-    assert total == 42000
+    total = sum(parse_money(x.replace(",", "")) for x in listed)
+    assert total == Decimal(420)
     assert diary.total.text() == "Total paid: 420.00"
 
 
@@ -73,7 +78,7 @@ def test_diary_leaves_out_voided_payments_and_shows_how_and_who(window, qtbot, c
         v, a.id, "2026-11-24", Decimal("55.10"), "card", allow_excess=True
     )
     gone = ctx.store.ledger.take_payment(
-        v, a.id, "2026-11-24", Decimal("99.00"), "cash", allow_excess=True
+        v, a.id, "2026-11-24", Decimal(99), "cash", allow_excess=True
     )
     ctx.store.ledger.void_payment(v, gone, "Entered twice")
     window.tabs.setCurrentIndex(1)

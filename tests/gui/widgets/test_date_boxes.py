@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 
@@ -20,7 +21,7 @@ def type_into(box, qtbot, text: str) -> None:
 def test_typing_a_date_in_every_box_gives_that_date(window, qtbot, ctx) -> None:
     p = ctx.store.patients.create(ctx.viewer, {"first_name": "Ana", "last_name": "Lima"})
     ctx.store.records.add_visit(ctx.viewer, p.id, {"visit_date": "2027-11-30",
-                                                   "amount_paid": 4200})
+                                                   "amount_paid": Decimal("42")})
     lst = window.patient_list
     page = window.patient_page
     window.open_patient(p.id)

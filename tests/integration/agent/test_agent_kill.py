@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -70,7 +71,7 @@ def test_killed_agent_loses_nothing_and_sends_nothing_twice(cloud, tmp_path: Pat
     patients = []
     for i in range(RECORDS // 2):
         p = store.patients.create(v, {"first_name": f"K{i:03}", "last_name": "Kill"})
-        store.records.add_visit(v, p.id, {"visit_date": "2026-05-01", "amount_paid": i})
+        store.records.add_visit(v, p.id, {"visit_date": "2026-05-01", "amount_paid": Decimal(i)})
         patients.append(p.id)
     files, uploads = {}, UploadsRepo(db)
     folder = tmp_path / "images"

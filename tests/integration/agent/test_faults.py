@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -143,7 +144,9 @@ def test_a_push_whose_answer_was_lost_is_replayed_harmlessly(
     through(a, proxy)
     v = a.admin.viewer()
     p = a.store.patients.create(v, {"first_name": "Once", "last_name": "Only"})
-    visit = a.store.records.add_visit(v, p.id, {"visit_date": "2026-03-04", "amount_paid": 900})
+    visit = a.store.records.add_visit(
+        v, p.id, {"visit_date": "2026-03-04", "amount_paid": Decimal("9")}
+    )
     proxy.inject(Fault("drop_response", method="POST", path="/api/v1/push"))
     a.agent.sync_once(forced=True)
     assert proxy.stats.applied == ["drop_response"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import select
 
 from app.store.dto import PatientFilter
@@ -24,7 +26,7 @@ def test_a_patient_and_his_visit_reach_the_other_pc(clinic) -> None:
     a.store.records.add_visit(
         a.admin.viewer(),
         p.id,
-        {"visit_date": "2026-11-20", "amount_paid": 4500, "procedure": "Filling"},
+        {"visit_date": "2026-11-20", "amount_paid": Decimal("45"), "procedure": "Filling"},
     )
     assert a.repo.outbox_counts() == (2, 0)
     a.sync()
@@ -33,7 +35,7 @@ def test_a_patient_and_his_visit_reach_the_other_pc(clinic) -> None:
     assert names(b, "0001122") == ["Yusuf Demir"]
     visits = b.store.records.visits(b.admin.viewer(), p.id)
     assert [(v.visit_date, v.amount_paid, v.procedure) for v in visits] == [
-        ("2026-11-20", 4500, "Filling")
+        ("2026-11-20", Decimal("45.00"), "Filling")
     ]
     # Nothing pulled is queued to go back up.
     assert b.repo.outbox_counts() == (0, 0)

@@ -261,7 +261,7 @@ def test_offline_images_are_matched_synced_hidden_and_recovered(
             select(RecordImage).where(RecordImage.deleted.is_(False)))}
         rec = s.get(Visit, pano.id)
         assert (rec.patient_id, rec.charge, rec.bill_insurance, rec.doctor_id) == (
-            known.id, 4500, True, laptop.admin.id)
+            known.id, "45.00", True, laptop.admin.id)
         assert not s.get(Patient, tom).provisional and s.get(Patient, tom).merged_into is None
     assert {("left.jpg", known.id, pano.id), ("right.jpg", known.id, pano.id),
             ("bitewing.dcm", known.id, pano.id)} <= filed

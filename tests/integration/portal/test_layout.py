@@ -62,14 +62,14 @@ def _hard_patient(clinic: Clinic) -> str:
     for i in range(120):
         muts.append(clinic.pc.mutation("visit", new_id(), {
             "patient_id": pid, "visit_date": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}",
-            "procedure": f"Procedure {i} {LONG}", "amount_paid": 100 * i,
+            "procedure": f"Procedure {i} {LONG}", "amount_paid": f"{i}.00",
             "notes": LONG}))
     agreement = new_id()
     muts.append(clinic.pc.mutation("agreement", agreement, {
-        "patient_id": pid, "title": LONG, "total": 123456789, "discount": 1234567,
+        "patient_id": pid, "title": LONG, "total": "1234567.89", "discount": "12345.67",
         "tax": 7654321}))
     muts.append(clinic.pc.mutation("payment", new_id(), {
-        "agreement_id": agreement, "paid_on": DAY, "amount": 98765432}))
+        "agreement_id": agreement, "paid_on": DAY, "amount": "987654.32"}))
     clinic.pc.push(*muts)
     clinic.patients["Hard"] = pid
     return pid

@@ -111,8 +111,8 @@ def test_bad_mutations_refuse_the_whole_batch(pc: PC) -> None:
     r = pc.push(good, unknown_field, expect=422)
     assert "unknown field patient.shoe_size" in r["detail"]
     wrong_type = pc.mutation("visit", new_id(), {"patient_id": new_id(), "visit_date": "2024-01-02",
-                                                 "amount_paid": "100"})
-    assert "whole number" in pc.push(wrong_type, expect=422)["detail"]
+                                                 "amount_paid": 100.5})
+    assert "amount like 12.50" in pc.push(wrong_type, expect=422)["detail"]
     self_merge = patient(pc)
     self_merge["fields"]["merged_into"] = self_merge["entity_id"]
     self_merge["hlc"]["merged_into"] = self_merge["hlc"]["first_name"]
@@ -211,3 +211,19 @@ def test_push_request_is_strict(pc: PC) -> None:
 def test_client_sees_one_http_api(client: TestClient) -> None:
     doc = client.app.openapi()  # type: ignore[attr-defined]
     assert "/api/v1/push" in doc["paths"] and "/files/" in doc["paths"]
+
+
+def test_money_is_stored_and_pulled_as_decimal_text(pc: PC) -> None:
+    owner = patient(pc)
+    pc.push(owner)
+    now, before = new_id(), new_id()
+    pc.push(
+        pc.mutation("payment", now, {"patient_id": owner["entity_id"], "paid_on": "2026-12-01",
+                                     "amount": "1250.05"}),
+        # As an agent sent it before decimal text: minor units, read as such.
+        pc.mutation("payment", before, {"patient_id": owner["entity_id"],
+                                        "paid_on": "2026-12-01", "amount": 125005}),
+    )
+    amounts = {c["entity_id"]: c["fields"]["amount"]["value"] for c in pc.pull_all()
+               if c["entity"] == "payment"}
+    assert amounts == {now: "1250.05", before: "1250.05"}

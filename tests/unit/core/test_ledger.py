@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core import ledger
-from app.core.money import round_money, to_cents, to_decimal
+from app.core.money import from_wire, round_money, to_wire
 
 DAYS = [f"2026-11-{d:02d}" for d in range(24, 31)]
-amounts = st.integers(min_value=1, max_value=10_000_000).map(to_decimal)
+amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100000.00"), places=2)
 step = st.one_of(
     st.tuples(st.just("charge"), amounts, st.sampled_from(DAYS)),
     st.tuples(st.just("pay"), amounts, st.sampled_from(DAYS)),
@@ -49,8 +49,8 @@ def _replay(steps: list[tuple]) -> tuple[list[ledger.Charge], list[ledger.Paymen
 def test_balance_is_charges_minus_valid_payments(steps: list[tuple]) -> None:
     charges, payments = _replay(steps)
     acc = ledger.account(charges, payments)
-    valid_cents = sum(to_cents(p.amount) for p in payments if p.void_reason is None)
-    assert to_cents(acc.balance) == sum(to_cents(c.amount) for c in charges) - valid_cents
+    valid = sum((p.amount for p in payments if p.void_reason is None), Decimal("0.00"))
+    assert acc.balance == sum((c.amount for c in charges), Decimal("0.00")) - valid
     assert acc.credit == (-acc.balance if acc.balance < 0 else 0)
     assert acc.owed - acc.credit == acc.balance
     # Every entry is kept: voids and corrections never remove one.
@@ -71,16 +71,25 @@ def test_day_totals_are_the_days_valid_payments(steps: list[tuple]) -> None:
     assert sum(by_method.values(), Decimal(0)) == ledger.account([], payments).paid
 
 
+@given(st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2))
+def test_amounts_travel_as_decimal_text_exactly(amount: Decimal) -> None:
+    text = to_wire(amount)
+    assert isinstance(text, str) and from_wire(text) == amount
+    assert to_wire(from_wire(text)) == text
+
+
 @given(st.integers(min_value=-(10**12), max_value=10**12))
-def test_cents_round_trip_exactly(cents: int) -> None:
-    assert to_cents(to_decimal(cents)) == cents
+def test_minor_units_written_before_decimal_text_still_read(cents: int) -> None:
+    assert from_wire(cents) * 100 == cents
+    assert to_wire(from_wire(cents)) == f"{Decimal(cents) / 100:.2f}"
 
 
 def test_rounding_is_half_up_to_the_cent() -> None:
     assert round_money(Decimal("0.005")) == Decimal("0.01")
     assert round_money(Decimal("-0.005")) == Decimal("-0.01")
     assert round_money(Decimal("10.004")) == Decimal("10.00")
-    assert to_cents(Decimal("1") / 3 * 3) == 100
+    assert to_wire(Decimal("1") / 3 * 3) == "1.00"
+    assert to_wire(Decimal("-0.001")) == "0.00"
 
 
 def test_excess_becomes_credit() -> None:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
-from app.core.money import AgreementTotals, MoneyError, format_amount, parse_amount
+from app.core.money import AgreementTotals, MoneyError, format_money, parse_money
 from app.core.patient_rules import ValidationError, clean_patient
 from app.core.phone import PhoneError, normalise_phone
 from app.core.text import digits, fold
@@ -92,12 +93,15 @@ def test_valid_patient_is_normalised() -> None:
 
 
 def test_money() -> None:
-    assert parse_amount("12.5") == 1250
-    assert parse_amount("12,05") == 1205
-    assert format_amount(123456) == "1,234.56"
+    assert parse_money("12.5") == Decimal("12.50")
+    assert parse_money("12,05") == Decimal("12.05")
+    assert parse_money("-3") == Decimal("-3.00")
+    assert format_money(Decimal("1234.56")) == "1,234.56"
+    assert format_money(Decimal("0.005")) == "0.01"  # the one rounding rule
     with pytest.raises(MoneyError):
-        parse_amount("12.345")
-    t = AgreementTotals(total=100_00, discount=10_00, tax=5_00, paid=50_00)
-    assert t.remaining == 45_00
+        parse_money("12.345")
+    d = Decimal
+    t = AgreementTotals(total=d("100.00"), discount=d("10.00"), tax=d("5.00"), paid=d("50.00"))
+    assert t.remaining == d("45.00")
     assert t.is_expired("2026-01-01", TODAY)
-    assert not AgreementTotals(100, 0, 0, 100).is_expired("2026-01-01", TODAY)
+    assert not AgreementTotals(d(1), d(0), d(0), d(1)).is_expired("2026-01-01", TODAY)

@@ -58,9 +58,23 @@ def test_bad_mutations_are_refused_with_a_reason(change: dict[str, object], reas
 
 
 def test_integers_are_not_booleans() -> None:
-    data = wire(entity="visit", fields={"amount_paid": True}, hlc={"amount_paid": H1}, base={})
+    data = wire(entity="visit", fields={"next_visit_minutes": True},
+                hlc={"next_visit_minutes": H1}, base={})
     with pytest.raises(SchemaError, match="whole number"):
         Mutation.from_wire(data)
+
+
+def test_money_travels_as_decimal_text() -> None:
+    def sent(value: object) -> object:
+        data = wire(entity="visit", fields={"amount_paid": value},
+                    hlc={"amount_paid": H1}, base={})
+        return Mutation.from_wire(data).fields["amount_paid"]
+
+    assert sent("1250.50") == "1250.50"
+    assert sent(125050) == "1250.50"  # minor units, as sent before decimal text
+    for bad in (True, 12.5, "12.5", "1e3", "12.345", "abc"):
+        with pytest.raises(SchemaError, match="amount"):
+            sent(bad)
 
 
 def apply_all(order: list[tuple[str, FieldState]]) -> tuple[dict[str, FieldState], set[str]]:

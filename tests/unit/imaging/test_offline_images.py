@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -133,10 +134,10 @@ def test_sync_procedure_posts_the_options_releases_the_files_and_wakes_the_agent
     [pano] = [p for p in procs if p.visit_id == visit.id]
     assert repo.procedure_state(pano.shas).status == "held"
     repo.sync_procedure(v, visit.id, pano.shas, ProcedureOptions(
-        apply_charges=True, fee=4500, bill_insurance=True, provider_id=admin.id))
+        apply_charges=True, fee=Decimal("45"), bill_insurance=True, provider_id=admin.id))
     with store.db.read() as s:
         rec = s.get(Visit, visit.id)
-        assert (rec.charge, rec.bill_insurance, rec.doctor_id) == (4500, True, admin.id)
+        assert (rec.charge, rec.bill_insurance, rec.doctor_id) == ("45.00", True, admin.id)
         assert not s.get(Patient, jane.id).provisional
     assert statuses(store)["a.jpg"] == "pending" and statuses(store)["x.dcm"] == "held"
     assert repo.procedure_state(pano.shas).status == "sending"
@@ -146,7 +147,7 @@ def test_sync_procedure_posts_the_options_releases_the_files_and_wakes_the_agent
     repo.sync_procedure(v, records[None], xray.shas, ProcedureOptions(apply_charges=False,
                                                                       fee=4500))
     with store.db.write() as s:
-        assert s.get(Visit, records[None]).charge == 0
+        assert s.get(Visit, records[None]).charge == "0.00"
         for u in s.scalars(select(Upload)):
             u.status = "done" if u.filename != "x.dcm" else "failed"
             u.last_error = "the server refused the file: too large"

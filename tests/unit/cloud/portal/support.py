@@ -69,17 +69,17 @@ def seed(pc: PC) -> Clinic:
             "medications": f"{first}-medication", "allergies": f"{first}-allergy"}))
         muts.append(pc.mutation("visit", new_id(), {
             "patient_id": pid, "visit_date": DAY, "procedure": f"{first}-filling",
-            "amount_paid": 1000 * (i + 1), "notes": f"{first}-visit-note",
+            "amount_paid": f"{10 * (i + 1)}.00", "notes": f"{first}-visit-note",
             "next_visit_date": "2026-04-01", "next_visit_minutes": 30}))
         muts.append(pc.mutation("appointment", new_id(), {
             "patient_id": pid, "starts_at": f"{DAY}T{8 + i:02d}:00:00+00:00",
             "duration_minutes": 30, "reason": f"{first}-checkup", "status": "booked"}))
         agreement = new_id()
         muts.append(pc.mutation("agreement", agreement, {
-            "patient_id": pid, "title": f"{first}-plan", "total": 50000, "discount": 5000,
+            "patient_id": pid, "title": f"{first}-plan", "total": "500.00", "discount": "50.00",
             "tax": 1000}))
         muts.append(pc.mutation("payment", new_id(), {
-            "agreement_id": agreement, "paid_on": DAY, "amount": 20000}))
+            "agreement_id": agreement, "paid_on": DAY, "amount": "200.00"}))
     pc.push(*muts)
     clinic.api("PUT", "/passwords/login", 204, json={"password": LOGIN_PW})
     clinic.api("PUT", "/passwords/admin", 204, json={"password": ADMIN_PW})

@@ -17,8 +17,10 @@ from app.store.patients.records_repo import InvalidRecordError, OverpaymentError
 def ana(store, admin):
     v = admin.viewer()
     p = store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
-    store.records.add_visit(v, p.id, {"visit_date": "2026-11-02", "name": "Crown", "charge": 45000})
-    store.records.add_visit(v, p.id, {"visit_date": "2026-11-09", "name": "Clean", "charge": 8050})
+    for day, name, charge in (("2026-11-02", "Crown", "450"), ("2026-11-09", "Clean", "80.50")):
+        store.records.add_visit(
+            v, p.id, {"visit_date": day, "name": name, "charge": Decimal(charge)}
+        )
     return p
 
 
@@ -62,13 +64,14 @@ def test_overpaying_asks_and_the_excess_is_credit(store, admin, ana) -> None:
 def test_agreement_paid_counts_only_valid_payments(store, admin, ana) -> None:
     v = admin.viewer()
     a = store.records.add_agreement(
-        v, ana.id, {"title": "Braces", "total": 300000, "discount": 0, "tax": 0}
+        v, ana.id,
+        {"title": "Braces", "total": Decimal("3000"), "discount": Decimal(0), "tax": Decimal(0)},
     )
     p1 = store.ledger.take_payment(v, ana.id, "2026-11-10", Decimal("1000"), agreement_id=a)
-    store.records.add_payment(v, a, "2026-11-11", 50000)
+    store.records.add_payment(v, a, "2026-11-11", Decimal("500.00"))
     store.ledger.void_payment(v, p1, "Wrong patient")
     row = store.records.agreements(v, ana.id, today=dt.date(2026, 11, 30))[0]
-    assert (row.paid, row.remaining) == (50000, 250000)
+    assert (row.paid, row.remaining) == (Decimal("500.00"), Decimal("2500.00"))
     with pytest.raises(OverpaymentError):
         store.ledger.take_payment(v, ana.id, "2026-11-12", Decimal("2500.01"), agreement_id=a)
 
@@ -80,8 +83,10 @@ def test_diary_total_is_the_days_valid_payments(store, admin, ana) -> None:
     store.ledger.void_payment(v, gone, "Entered twice")
     store.ledger.take_payment(v, ana.id, "2026-11-11", Decimal("5.00"), "cash")
     day = store.diary.day(v, dt.date(2026, 11, 10))
-    assert [(p.id, p.amount, p.method) for p in day.payments] == [(keep, 4010, "card")]
-    assert day.total_paid == 4010
+    assert [(p.id, p.amount, p.method) for p in day.payments] == [
+        (keep, Decimal("40.10"), "card")
+    ]
+    assert day.total_paid == Decimal("40.10")
 
 
 def test_payments_and_their_voids_go_to_the_outbox(store, admin, ana) -> None:
@@ -97,7 +102,8 @@ def test_payments_and_their_voids_go_to_the_outbox(store, admin, ana) -> None:
                 .order_by(OutboxMutation.seq)
             )
         ]
-    assert sent[0]["amount"] == 1234 and sent[0]["patient_id"] == ana.id
+    # Decimal text on the wire: exact, and never a float or minor units.
+    assert sent[0]["amount"] == "12.34" and sent[0]["patient_id"] == ana.id
     assert sent[0]["method"] == "card" and sent[0]["taken_by"] == v.user_id
     assert sent[-1]["void_reason"] == "Refunded"
 
@@ -141,7 +147,7 @@ def test_payments_from_before_the_ledger_join_their_patients_account(tmp_path) -
         acc = Store.over(db).ledger.account(v, pid)
         assert acc.paid == Decimal("250.00")
         assert [e.label for e in acc.entries] == ["On Braces"]
-        assert Store.over(db).records.agreements(v, pid)[0].remaining == 75000
+        assert Store.over(db).records.agreements(v, pid)[0].remaining == Decimal("750.00")
         with db.read() as s:
             assert s.get(Payment, "01900000-0000-7000-8000-0000000000aa").patient_id == pid
     finally:

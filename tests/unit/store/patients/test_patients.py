@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -118,11 +119,11 @@ def test_visits_newest_first_and_diary_totals(store, admin, people) -> None:
     made, _, _ = people
     v = admin.viewer()
     ana, jose = made["Ana"].id, made["José"].id
-    store.records.add_visit(v, ana, {"visit_date": "2026-01-10", "amount_paid": 1000})
+    store.records.add_visit(v, ana, {"visit_date": "2026-01-10", "amount_paid": Decimal("10")})
     last = store.records.add_visit(
-        v, ana, {"visit_date": "2026-02-10", "amount_paid": 2500, "procedure": "Filling"}
+        v, ana, {"visit_date": "2026-02-10", "amount_paid": Decimal("25"), "procedure": "Filling"}
     )
-    store.records.add_visit(v, jose, {"visit_date": "2026-02-10", "amount_paid": 4000})
+    store.records.add_visit(v, jose, {"visit_date": "2026-02-10", "amount_paid": Decimal("40")})
     visits = store.records.visits(v, ana)
     assert [x.visit_date for x in visits] == ["2026-02-10", "2026-01-10"]
     store.records.rename_visit(v, last.id, "Upper left filling")
@@ -131,7 +132,7 @@ def test_visits_newest_first_and_diary_totals(store, admin, people) -> None:
     local = dt.datetime(2026, 2, 10, 15, 30)
     store.records.add_appointment(v, made["Zoë"].id, local, 45, "Check-up")
     day = store.diary.day(v, dt.date(2026, 2, 10))
-    assert day.total_paid == 6500
+    assert day.total_paid == Decimal("65.00")
     assert day.patient_count == 3
     assert [a.patient_name for a in day.appointments] == ["Zoë Ångström"]
 
@@ -144,15 +145,15 @@ def test_agreements_remaining_and_expiry(store, admin, people) -> None:
         made["Ana"].id,
         {
             "title": "Braces",
-            "total": 300000,
-            "discount": 20000,
-            "tax": 0,
+            "total": Decimal("3000"),
+            "discount": Decimal("200"),
+            "tax": Decimal("0"),
             "expires_on": "2026-06-30",
         },
     )
-    store.records.add_payment(v, a, "2026-01-05", 100000)
+    store.records.add_payment(v, a, "2026-01-05", Decimal("1000"))
     row = store.records.agreements(v, made["Ana"].id, today=dt.date(2026, 11, 25))[0]
-    assert (row.paid, row.remaining, row.expired) == (100000, 180000, True)
+    assert (row.paid, row.remaining, row.expired) == (Decimal(1000), Decimal(1800), True)
 
 
 def test_records_of_a_merged_patient_show_under_the_kept_one(store, admin) -> None:

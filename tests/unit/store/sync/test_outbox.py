@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -22,7 +24,7 @@ def test_every_change_queues_a_valid_mutation(store, admin) -> None:
     v = admin.viewer()
     p = store.patients.create(v, {"first_name": "Ana", "last_name": "Lima", "mobile": "555 1234"})
     store.patients.update(v, p.id, {"email": "ana@example.com"})
-    store.records.add_visit(v, p.id, {"visit_date": "2026-11-20", "amount_paid": 5000})
+    store.records.add_visit(v, p.id, {"visit_date": "2026-11-20", "amount_paid": Decimal("50")})
     rows = outbox(store)
     assert [(r.entity, r.entity_id == p.id) for r in rows] == [
         ("patient", True),
@@ -30,6 +32,7 @@ def test_every_change_queues_a_valid_mutation(store, admin) -> None:
         ("visit", False),
     ]
     muts = [Mutation.from_wire(r.payload) for r in rows]
+    assert muts[2].fields["amount_paid"] == "50.00"
     assert muts[1].fields == {"email": "ana@example.com"}
     # The edit was made on top of the creation: its base is the creation's stamp.
     assert muts[1].base["email"] == muts[0].hlc["email"]
