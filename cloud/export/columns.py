@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.money import to_decimal
+from app.core.money import from_wire
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def text(field: str) -> Getter:
 def money(field: str) -> Getter:
     def get(_id: str, f: dict[str, Any], _pid: str, _lk: Lookups) -> str:
         value = f.get(field)
-        return "" if value is None else str(to_decimal(int(value)))
+        # Decimal text, or minor units in a record stored before decimal text.
+        return "" if value is None else str(from_wire(value))
     return get
 
 

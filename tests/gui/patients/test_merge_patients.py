@@ -4,6 +4,7 @@ patient's page, pick, remove, clear, pick again, confirm twice; then undo the me
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -23,8 +24,10 @@ def _duplicates(ctx):
     for p, day in ((twin, 3), (twin, 4), (phone, 5)):
         ctx.store.records.add_visit(v, p.id, {"visit_date": f"2026-10-0{day}",
                                               "procedure": "Scale"})
-    agreement = ctx.store.records.add_agreement(v, twin.id, {"title": "Crown", "total": 50000})
-    ctx.store.records.add_payment(v, agreement, "2026-10-03", 10000)
+    agreement = ctx.store.records.add_agreement(
+        v, twin.id, {"title": "Crown", "total": Decimal(500)}
+    )
+    ctx.store.records.add_payment(v, agreement, "2026-10-03", Decimal(100))
     ctx.store.records.add_appointment(v, phone.id, dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC),
                                       30)
     return kept, twin, phone

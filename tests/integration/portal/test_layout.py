@@ -67,7 +67,7 @@ def _hard_patient(clinic: Clinic) -> str:
     agreement = new_id()
     muts.append(clinic.pc.mutation("agreement", agreement, {
         "patient_id": pid, "title": LONG, "total": "1234567.89", "discount": "12345.67",
-        "tax": 7654321}))
+        "tax": "76543.21"}))
     muts.append(clinic.pc.mutation("payment", new_id(), {
         "agreement_id": agreement, "paid_on": DAY, "amount": "987654.32"}))
     clinic.pc.push(*muts)

@@ -19,7 +19,7 @@ H2 = "1700000000001-0000-bbbbbbbbbbbbbbbb"
 def test_money_stored_as_minor_units_becomes_decimal_text(db_url: str) -> None:
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        command.upgrade(migrate.alembic_config(conn), "0004")
+        command.upgrade(migrate.alembic_config(conn), "0005")
         conn.commit()
     pay, agreement, patient = new_id(), new_id(), new_id()
     with Session(engine) as s:

@@ -77,7 +77,7 @@ def seed(pc: PC) -> Clinic:
         agreement = new_id()
         muts.append(pc.mutation("agreement", agreement, {
             "patient_id": pid, "title": f"{first}-plan", "total": "500.00", "discount": "50.00",
-            "tax": 1000}))
+            "tax": "10.00"}))
         muts.append(pc.mutation("payment", new_id(), {
             "agreement_id": agreement, "paid_on": DAY, "amount": "200.00"}))
     pc.push(*muts)

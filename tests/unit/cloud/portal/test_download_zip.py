@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import shutil
 import subprocess
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.core.ids import new_id
+from app.core.money import from_wire
 from cloud.export import csvzip
 from cloud.models import Record
 from tests.unit.cloud.portal.support import DAY, Clinic
@@ -44,7 +44,7 @@ def _more(clinic: Clinic) -> dict[str, str]:
         pc.mutation("patient", merged, {"first_name": "Anne", "last_name": "Lee",
                                         "gender": "female"}),
         pc.mutation("visit", merged_visit, {"patient_id": merged, "visit_date": "2025-01-02",
-                                            "procedure": "Scaling, polish", "charge": 12345,
+                                            "procedure": "Scaling, polish", "charge": "123.45",
                                             "doctor_id": doctor, "bill_insurance": True}),
         pc.mutation("patient", gone, {"first_name": "Gone", "gender": "male"}),
         pc.mutation("visit", new_id(), {"patient_id": gone, "visit_date": DAY}),
@@ -79,8 +79,8 @@ def _csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _money(cents: int | None) -> str:
-    return "" if cents is None else str((Decimal(cents) / 100).quantize(Decimal("0.01")))
+def _money(value: str | None) -> str:
+    return "" if value is None else str(from_wire(value))
 
 
 def test_7zip_opens_it_with_the_password_and_the_rows_are_the_databases(

@@ -32,7 +32,7 @@ def test_a_database_with_minor_units_opens_with_exact_amounts(tmp_path) -> None:
     path = tmp_path / "old.chairside"
     key = keys.create_key(path, SecretStore(_KEYRING), allow_key_file=False)
     db = Database(path, key)
-    migrate(db.writer, "0013")  # the schema before decimal text
+    migrate(db.writer, "0014")  # the schema before decimal text
     queued = {
         "id": "01900000-0000-7000-8000-0000000000cc", "entity": "payment", "entity_id": PAY,
         "node": "aaaaaaaaaaaaaaaa", "fields": {"amount": 25005, "paid_on": "2026-01-05"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -24,8 +25,8 @@ def dupes(store, admin):
     store.patients.create(v, {"first_name": "Pedro", "last_name": "Nunes"})
     for p, day in ((twin, 3), (twin, 4), (phone, 5)):
         store.records.add_visit(v, p.id, {"visit_date": f"2026-10-0{day}", "procedure": "Scale"})
-    agreement = store.records.add_agreement(v, twin.id, {"title": "Crown", "total": 50000})
-    store.records.add_payment(v, agreement, "2026-10-03", 10000)
+    agreement = store.records.add_agreement(v, twin.id, {"title": "Crown", "total": Decimal(500)})
+    store.records.add_payment(v, agreement, "2026-10-03", Decimal(100))
     store.records.add_appointment(v, phone.id, dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC), 30)
     return kept, twin, phone
 

@@ -3,8 +3,8 @@ agreements' totals, discounts and taxes, payments. What was stored as minor unit
 rewritten, and so are the changes still waiting to be sent and the concurrent edits kept
 for review, so everything reads the same way.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-30
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
