@@ -26,6 +26,7 @@ from app.ui.widgets import formatting
 from app.ui.widgets.screen_fit import resize_to_fit
 from app.ui.widgets.table_model import Column, RowTableModel, table_view
 
+SHOWN = 6  # clinical details named in the confirmation at most
 # Everything a merge or its undo may change, so every screen refreshes.
 CHANGES = {"patients", "visits", "appointments", "agreements", "images", "notes"}
 SIMILAR_COLUMNS: list[Column[Similar]] = [
@@ -198,18 +199,19 @@ class MergeDialog(QDialog):
         box.setTextFormat(Qt.TextFormat.PlainText)
         who = names[0] if len(names) == 1 else f"{len(names)} patients ({', '.join(names)})"
         box.setText(f"Merge {who} into {self.kept_name}?")
-        box.setInformativeText(
-            f"{_counted(counts)} will move to {self.kept_name}. The merged profiles are kept,"
-            f" marked merged. The merge can be undone from {self.kept_name}'s page for"
-            f" {UNDO_DAYS} days.")
+        profiles = "The merged profile is" if len(names) == 1 else "The merged profiles are"
+        text = (f"{_counted(counts)} will move to {self.kept_name}. {profiles} kept, marked"
+                f" merged. The merge can be undone from {self.kept_name}'s page for"
+                f" {UNDO_DAYS} days.")
         if left:
-            box.setDetailedText(
-                f"Only on the merged profiles, not on {self.kept_name} (they stay there;"
-                f" edit {self.kept_name} to add what matters):\n"
-                + "\n".join(f"{who} — {label}: {value}" for who, label, value in left))
-            box.setInformativeText(
-                box.informativeText() + "\n\nSome clinical details are only on the merged"
-                " profiles (see Show Details…).")
+            # A clinician must see these before the profile leaves the list.
+            shown = [f"• {owner} — {label}: {_short(value)}"
+                     for owner, label, value in left[:SHOWN]]
+            more = [f"• and {len(left) - SHOWN} more"] if len(left) > SHOWN else []
+            text += (f"\n\nOnly on the merged profiles, not on {self.kept_name} (they stay"
+                     f" there; edit {self.kept_name} to add what matters):\n"
+                     + "\n".join(shown + more))
+        box.setInformativeText(text)
         go = box.addButton("Confirm", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
 
@@ -242,6 +244,11 @@ class MergeDialog(QDialog):
     def _failed(self, exc: BaseException) -> None:
         self._sync_buttons()
         self.status.setText(user_message(exc, "merging the patients"))
+
+
+def _short(text: str, most: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _describe(m: MergeRow) -> str:

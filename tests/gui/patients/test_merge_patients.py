@@ -86,7 +86,7 @@ def test_find_pick_confirm_twice_then_undo(window, ctx, qtbot) -> None:
     assert box.informativeText().startswith(
         "3 records, 1 appointment, 1 payment and 1 agreement will move to Maria Silva.")
     # The allergy only the merged profile has is named before the merge.
-    assert "María SILVA — Allergies: Penicillin" in box.detailedText()
+    assert "María SILVA — Allergies: Penicillin" in box.informativeText()
     go = next(b for b in box.buttons() if b.text() == "Confirm")
     qtbot.mouseClick(go, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
