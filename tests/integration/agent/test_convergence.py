@@ -167,6 +167,33 @@ class Clinic(RuleBasedStateMachine):
             b.merged_into = kept
         self._record_writes(store, before)
 
+    # Merging duplicates by hand (app.store.patients.merge_repo) and undoing it: rows
+    # move between patients while other PCs edit and add to them offline.
+    @rule(pc=st.integers(0, REPLICAS - 1), kept=patients, merged=patients)
+    def merge_by_hand(self, pc: int, kept: str, merged: str) -> None:
+        store, _, admin = self.pcs[pc]
+        if kept == merged:
+            return
+        before = self._last_seq(store)
+        try:
+            store.merges.merge(admin.viewer(), kept, [merged])
+        except StoreError:
+            return  # not seen here yet, deleted, or merged already
+        self._record_writes(store, before)
+
+    @rule(pc=st.integers(0, REPLICAS - 1), patient=patients)
+    def undo_merge(self, pc: int, patient: str) -> None:
+        store, _, admin = self.pcs[pc]
+        try:
+            merges = store.merges.merges(admin.viewer(), patient)
+            if not merges:
+                return
+            before = self._last_seq(store)
+            store.merges.undo(admin.viewer(), merges[0].id)
+        except StoreError:
+            return
+        self._record_writes(store, before)
+
     @rule(pc=st.integers(0, REPLICAS - 1), patient=patients, day=st.integers(1, 28))
     def add_visit(self, pc: int, patient: str, day: int) -> None:
         store, _, admin = self.pcs[pc]
