@@ -264,6 +264,8 @@ ENTITIES: dict[str, EntitySpec] = {
                 "merged_by": FieldSpec("uuid"),
                 "undone_at": FieldSpec("datetime"),
                 "undone_by": FieldSpec("uuid"),
+                # How many rows it moved: a PC undoes it only once all their moves arrived.
+                "moved": I,
                 "deleted": B,
             },
             patient_field=None,

@@ -267,6 +267,7 @@ class PatientMerge(Synced, Base):
     merged_by: Mapped[str | None] = mapped_column(String(36))
     undone_at: Mapped[str | None] = mapped_column(String(32))
     undone_by: Mapped[str | None] = mapped_column(String(36))
+    moved: Mapped[int | None] = mapped_column(Integer)
 
 
 class MergeMove(Synced, Base):

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from app.core import matching
+from app.core.ids import new_id
 from app.core.patient_rules import LABELS
 from app.core.text import digits, display_name, fold
 from app.store import access
@@ -190,10 +191,7 @@ class MergeRepo:
         merged_ids = list(dict.fromkeys(merged_ids))
         with self.db.write() as s:
             merged = self._check(s, viewer, kept_id, merged_ids)
-            m = PatientMerge(kept_id=kept_id, merged_ids=" ".join(merged_ids),
-                             merged_at=utc_now_text(), merged_by=viewer.user_id)
-            s.add(m)
-            s.flush()  # the merge goes up before the moves that refer to it
+            moving: list[tuple[str, Any, Patient]] = []
             for n, p in enumerate(merged):
                 if progress:
                     progress(n, len(merged), display_name(p.first_name, p.last_name))
@@ -201,10 +199,16 @@ class MergeRepo:
                     stmt = select(model).where(model.patient_id == p.id)
                     if hasattr(model, "deleted"):
                         stmt = stmt.where(model.deleted.is_(False))
-                    for row in s.scalars(stmt):
-                        row.patient_id = kept_id
-                        s.add(MergeMove(merge_id=m.id, row_entity=entity, row_id=row.id,
-                                        from_patient_id=p.id))
+                    moving.extend((entity, row, p) for row in s.scalars(stmt))
+            m = PatientMerge(id=new_id(), kept_id=kept_id, merged_ids=" ".join(merged_ids),
+                             merged_at=utc_now_text(), merged_by=viewer.user_id,
+                             moved=len(moving))
+            s.add(m)
+            for entity, row, p in moving:
+                row.patient_id = kept_id
+                s.add(MergeMove(merge_id=m.id, row_entity=entity, row_id=row.id,
+                                from_patient_id=p.id))
+            for p in merged:
                 p.merged_into = kept_id
             if progress:
                 progress(len(merged), len(merged), "")
@@ -268,6 +272,9 @@ class MergeRepo:
                 raise StoreError("This merge was already undone.")
             if _undo_until(m.merged_at) < dt.datetime.now(dt.UTC):
                 raise StoreError(f"A merge can only be undone within {UNDO_DAYS} days.")
+            if not _arrived(s, m):
+                raise StoreError("Not everything this merge moved has reached this computer"
+                                 " yet. Synchronize, then undo it again.")
             back = _move_back(s, m)
             for p in s.scalars(select(Patient).where(Patient.id.in_(m.merged_ids.split()))):
                 if p.merged_into == m.kept_id:
@@ -293,3 +300,17 @@ def _move_back(s: WriteSession, m: PatientMerge) -> int:
                     row.patient_id = mine[row.id]
                     back += 1
     return back
+
+
+def _arrived(s: WriteSession, m: PatientMerge) -> bool:
+    """Whether every row the merge moved, and its marks on the merged profiles, are here:
+    an undo made with part of them would leave the rest on the kept patient."""
+    if m.moved is not None:
+        here = s.execute(select(func.count()).select_from(MergeMove)
+                         .where(MergeMove.merge_id == m.id)).scalar_one()
+        if here < m.moved:
+            return False
+    ids = m.merged_ids.split()
+    marked = s.execute(select(func.count()).select_from(Patient).where(
+        Patient.id.in_(ids), Patient.merged_into.is_not(None))).scalar_one()
+    return bool(marked == len(ids))

@@ -100,3 +100,17 @@ def test_a_merge_older_than_thirty_days_can_not_be_undone(store, admin, dupes) -
     assert store.merges.merges(v, kept.id) == []
     with pytest.raises(StoreError, match="30 days"):
         store.merges.undo(v, merge_id)
+
+
+def test_a_merge_is_undone_only_once_all_its_moves_arrived(store, admin, dupes) -> None:
+    v = admin.viewer()
+    kept, twin, phone = dupes
+    merge_id = store.merges.merge(v, kept.id, [twin.id, phone.id])
+    # As on a PC that pulled the merge and only part of its moves so far.
+    with store.db.writer.begin() as conn:
+        conn.exec_driver_sql(
+            "DELETE FROM merge_moves WHERE id = (SELECT id FROM merge_moves WHERE merge_id = ?"
+            " LIMIT 1)", (merge_id,))
+    with pytest.raises(StoreError, match="Synchronize"):
+        store.merges.undo(v, merge_id)
+    assert len(store.records.visits(v, kept.id)) == 3  # nothing half undone
