@@ -23,8 +23,8 @@ from cloud.portal.models import ADMIN, Account
 
 DATA_DOWNLOAD = "data_download.full_control"
 PERMISSIONS = {DATA_DOWNLOAD: "Data download — full control"}
-GRANTED_BY = ("the practice's administrator: a program user with the administrator role, "
-              "on a clinic PC in Sync ▸ Server… ▸ Groups and permissions…")
+GRANTED_BY = ("the practice's administrator (a program user with the administrator role), "
+              "in Groups and permissions of the Server window (Sync ▸ Server…) on a clinic PC")
 
 
 @dataclass(frozen=True, slots=True)

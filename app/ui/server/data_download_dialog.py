@@ -53,12 +53,29 @@ def _said(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, DownloadRefused) else user_message(exc)
 
 
+def _size(size: int) -> str:
+    return f"{size / 1048576:.1f} MB" if size >= 1048576 else f"{max(1, size // 1024)} KB"
+
+
+def _local(moment: str | None) -> str:
+    """A moment the server gave in UTC, on this computer's clock."""
+    if not moment:
+        return ""
+    try:
+        at = dt.datetime.fromisoformat(moment)
+    except ValueError:
+        return ""
+    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone().strftime(
+        "%Y-%m-%d %H:%M")
+
+
 class CodeDialog(QDialog):
     """The two-factor pop-up: the six-digit code that was just sent."""
 
-    def __init__(self, sent_to: str, parent: QWidget | None = None) -> None:
+    def __init__(self, sent_to: str, parent: QWidget | None = None, error: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Two-factor authentication")
+        self.setMinimumWidth(440)
         self.code = QLineEdit(objectName="code")
         self.code.setMaxLength(6)
         self.code.setValidator(QRegularExpressionValidator(r"\d{0,6}", self.code))
@@ -66,6 +83,10 @@ class CodeDialog(QDialog):
         layout.addWidget(QLabel(f"A six-digit code was sent to {sent_to}. Enter it to "
                                 "schedule the download.", wordWrap=True))
         layout.addWidget(self.code)
+        self.error = QLabel(error, objectName="codeError", wordWrap=True)
+        self.error.setStyleSheet("color: #a3141e;")
+        self.error.setVisible(bool(error))
+        layout.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.continue_button = buttons.addButton("Continue",
                                                  QDialogButtonBox.ButtonRole.AcceptRole)
@@ -80,6 +101,7 @@ class SaveDialog(QDialog):
     def __init__(self, suggested: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Save the data download")
+        self.setMinimumWidth(520)
         self.password = QLineEdit(objectName="savePassword")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.path = QLineEdit(str(suggested), objectName="savePath")
@@ -152,6 +174,7 @@ class DataDownloadDialog(QDialog):
         layout.addWidget(self.about)
         layout.addWidget(self.schedule_box)
         layout.addWidget(self.list_box, 1)
+        layout.addStretch()
         layout.addWidget(close)
         self._enable(False)
         self.refresh()
@@ -173,7 +196,9 @@ class DataDownloadDialog(QDialog):
         self.status = status
         self._enable(status.allowed)
         if not status.allowed:
-            self.message.setText(status.missing)
+            mine = ("\nYou are an administrator: give it to yourself there."
+                    if self.ctx.viewer.is_admin else "")
+            self.message.setText(status.missing + mine)
             return
         self.message.setText(note)
         first = QDate(status.first_day.year, status.first_day.month, status.first_day.day)
@@ -183,10 +208,9 @@ class DataDownloadDialog(QDialog):
             self.day.setDate(first)
         self.table.setRowCount(len(status.downloads))
         for i, d in enumerate(status.downloads):
-            until = (d.expires_at or "")[:16].replace("T", " ")
             for col, text in enumerate((d.run_on.isoformat(), STATUS.get(d.status, d.status),
-                                        f"{d.size / 1048576:.1f} MB" if d.size else "",
-                                        f"{until} UTC" if until else "")):
+                                        _size(d.size) if d.size else "",
+                                        _local(d.expires_at))):
                 self.table.setItem(i, col, QTableWidgetItem(text))
         ready = [i for i, d in enumerate(status.downloads) if d.status == "ready"]
         self.save_button.setEnabled(bool(ready))
@@ -206,8 +230,7 @@ class DataDownloadDialog(QDialog):
 
     def _ask_code(self, sent: tuple[str, str], error: str = "") -> None:
         code_id, where = sent
-        self.message.setText(error)
-        dialog = CodeDialog(where, self)
+        dialog = CodeDialog(where, self, error)
         self.dialog = dialog
 
         def entered() -> None:
@@ -248,7 +271,7 @@ class DataDownloadDialog(QDialog):
             password, dest = dialog.password.text(), Path(dialog.path.text()).expanduser()
             self._run(lambda: self.service.save(chosen.id, password, dest),
                       lambda size: self.message.setText(
-                          f"Saved to {dest} ({size / 1048576:.1f} MB). Open it with 7-Zip "
+                          f"Saved to {dest} ({_size(size)}). Open it with 7-Zip "
                           "or WinZip and your password."), "Saving the data download…")
 
         dialog.accepted.connect(go)

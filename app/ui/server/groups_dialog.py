@@ -46,6 +46,7 @@ class GroupsDialog(QDialog):
         resize_to_fit(self, QSize(620, 520))
         self._save = save
         self.groups = {g["name"]: g for g in groups}
+        self._shown: str | None = None  # the group whose members the table shows
         self.name = QLineEdit(objectName="groupName")
         self.name.setText(next(iter(self.groups), DEFAULT_GROUP))
         self.name.editingFinished.connect(self._load)
@@ -84,7 +85,11 @@ class GroupsDialog(QDialog):
         self._load()
 
     def _load(self) -> None:
-        group = self.groups.get(self.name.text().strip(), {})
+        name = self.name.text().strip()
+        if name == self._shown:
+            return  # the box lost focus without a new name: keep what was ticked
+        self._shown = name
+        group = self.groups.get(name, {})
         self.permission.setChecked(DATA_DOWNLOAD in group.get("permissions", []))
         inside = set(group.get("members", []))
         emails: dict[str, str] = group.get("emails", {})
@@ -99,6 +104,8 @@ class GroupsDialog(QDialog):
         self.table.item(member_row, 2).setText(email)
 
     def accept(self) -> None:
+        # An address still being typed in the table counts (Enter or Save while editing).
+        self.table.setFocus()
         name = self.name.text().strip()
         if not name:
             self.error.setText("Give the group a name.")
