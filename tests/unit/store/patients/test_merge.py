@@ -78,7 +78,10 @@ def test_undo_puts_every_row_back(store, admin, dupes) -> None:
     own = store.records.add_visit(v, kept.id, {"visit_date": "2026-09-01"})
     merge_id = store.merges.merge(v, kept.id, [twin.id, phone.id])
     later = store.records.add_visit(v, kept.id, {"visit_date": "2026-11-01"})
+    assert store.ledger.account(v, kept.id).paid == Decimal(100)
     assert store.merges.undo(v, merge_id) == 6
+    assert store.ledger.account(v, kept.id).paid == 0
+    assert store.ledger.account(v, twin.id).paid == Decimal(100)
     assert {r.id for r in store.records.visits(v, kept.id)} == {own.id, later.id}
     assert len(store.records.visits(v, twin.id)) == 2
     assert len(store.records.visits(v, phone.id)) == 1
