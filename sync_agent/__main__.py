@@ -164,7 +164,7 @@ def restore(db: Database, conn: Connection) -> None:
 
     report = pull_all(SyncRepo(db), conn.client(), on_page=page)
     tell(f"Records: {report.applied} fetched.", final=True)
-    job = DownloadJob(db, on_progress=lambda done, total, what: tell(
+    job = DownloadJob(db, on_progress=lambda done, total, what: total and tell(
         f"{what}: {done} of {total}", final=done == total))
     got = job.run(conn.server_url, conn.token, with_files=False)
     print(f"Image previews: {got.thumbnails} fetched. The images themselves are fetched "

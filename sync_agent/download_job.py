@@ -85,6 +85,7 @@ class DownloadJob:
         self.present: set[str] = set()  # hashes known to be on this PC
         self.no_thumbnail: set[str] = set()  # the server cannot draw these
         self.on_progress = on_progress
+        self.told = False  # the status bar was told of a fetch in progress
 
     @property
     def files(self) -> ImageStore:
@@ -107,6 +108,14 @@ class DownloadJob:
                 budget_s is not None and time.monotonic() - started > budget_s)
 
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            return self._run(server_url, token, headers, report, out_of_time, with_files)
+        finally:
+            self._tell(0, 0, "")  # whatever happened, the status bar is told it is over
+
+    def _run(self, server_url: str, token: str | None, headers: dict[str, str],
+             report: DownloadReport, out_of_time: Callable[[], bool],
+             with_files: bool) -> DownloadReport:
         with requests.Session() as http:
             self._thumbnails(http, server_url, headers, report, out_of_time)
             if not with_files:
@@ -145,6 +154,8 @@ class DownloadJob:
             if r.status_code == 415:
                 self.no_thumbnail.add(sha)  # drawn here once the file is here
                 continue
+            if r.status_code >= 500:
+                continue  # one preview the server failed to draw holds up no other
             check(r)
             if not r.content.startswith(b"\x89PNG"):
                 continue
@@ -167,8 +178,9 @@ class DownloadJob:
         report.bytes += stored.size
 
     def _tell(self, done: int, total: int, what: str) -> None:
-        if self.on_progress is not None:
+        if self.on_progress is not None and (total or self.told):
             self.on_progress(done, total, what)
+            self.told = bool(total)
 
     def _done(self, report: DownloadReport) -> DownloadReport:
         if report.fetched or report.thumbnails:

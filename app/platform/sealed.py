@@ -410,7 +410,10 @@ class _SealedStream(io.RawIOBase):
         return data
 
     def readall(self) -> bytes:
-        return self.read(-1)
+        # A large read comes as a bytearray (no second copy); io.BufferedReader, which
+        # the cloud's blob store wraps around this, accepts only bytes from readall.
+        data = self.read(-1)
+        return data if isinstance(data, bytes) else bytes(data)
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self.read(len(b))

@@ -100,7 +100,7 @@ class ImagesModel(QAbstractListModel):
 
     def _arrived(self, sha: str, image: QImage) -> None:
         self._making = False
-        self._icons[sha] = QIcon(QPixmap.fromImage(image))
+        self._icons[sha] = QIcon(_square(image))
         self._changed(sha)
         self._next()
 
@@ -133,3 +133,17 @@ class ImagesModel(QAbstractListModel):
 
     def problem(self, sha: str) -> str | None:
         return self._problems.get(sha)
+
+
+def _square(image: QImage) -> QPixmap:
+    """The thumbnail centred on a THUMB × THUMB square: every tile keeps the size of the
+    placeholder it replaces, so its caption stays where it was drawn (a tile that
+    changed height left its old caption painted below the new one)."""
+    scaled = image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                          Qt.TransformationMode.SmoothTransformation)
+    pix = QPixmap(QSize(THUMB, THUMB))
+    pix.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pix)
+    painter.drawImage((THUMB - scaled.width()) // 2, (THUMB - scaled.height()) // 2, scaled)
+    painter.end()
+    return pix

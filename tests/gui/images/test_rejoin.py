@@ -44,7 +44,7 @@ def test_a_fresh_pc_shows_every_patient_and_fetches_an_image_when_opened(
     a_images = ImagesRepo(a.db, ImageStore(tmp_path / "pc-a-images", a.db.image_key))
     made = [a.patients.create(a_admin.viewer(), {"first_name": f, "last_name": last})
             for f, last in NAMES]
-    photo = samples.photo(tmp_path / "mouth.jpg", size=(640, 480))
+    photo = samples.photo(tmp_path / "mouth.jpg", size=(1600, 1200))  # many segments
     xray = samples.dicom_xray(tmp_path / "bitewing.dcm")
     report = a_images.add_files(a_admin.viewer(), made[0].id, [photo, xray],
                                 new_record="Check-up")
