@@ -211,9 +211,14 @@ class PatientPage(QWidget):
         if patient.id != self._wanted:
             return
         self.patient = patient
+        merged = bool(patient.get("merged_into"))
         self.title.setText(
             patient.display_name + ("  (offline, provisional)" if patient.provisional else "")
+            # Open here while another PC merged him: what is added now still reaches the
+            # kept patient, but the user should know.
+            + ("  (merged into another patient)" if merged else "")
         )
+        self.find_duplicates.setVisible(not merged)
         for name, label in {**self.basic_labels, **self.clinical_labels}.items():
             value = patient.get(name)
             if name == "gender":

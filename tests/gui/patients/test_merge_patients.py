@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.store.dto import PatientFilter
+from app.ui.shell.ops import WriteOp
 
 
 def _duplicates(ctx):
@@ -112,3 +113,15 @@ def test_find_pick_confirm_twice_then_undo(window, ctx, qtbot) -> None:
     qtbot.waitUntil(page.undo_merge.isHidden)
     assert len(ctx.store.records.visits(ctx.viewer, twin.id)) == 2
     assert len(ctx.store.records.appointments(ctx.viewer, phone.id)) == 1
+
+
+def test_a_merged_profile_open_on_screen_says_so(window, ctx, qtbot) -> None:
+    kept, twin, _ = _duplicates(ctx)
+    window.open_patient(twin.id)
+    page = window.patient_page
+    qtbot.waitUntil(lambda: page.title.text() == "María SILVA")
+    # Merged meanwhile (here through the writer, as a pulled change is announced).
+    WriteOp(lambda: ctx.store.merges.merge(ctx.viewer, kept.id, [twin.id]),
+            {"patients"}).run(ctx.ops)
+    qtbot.waitUntil(lambda: page.title.text() == "María SILVA  (merged into another patient)")
+    assert page.find_duplicates.isHidden()
