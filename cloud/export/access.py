@@ -61,7 +61,8 @@ def _user_record(session: Session, installation_id: str, user_id: str) -> Record
         Record.installation_id == installation_id, Record.entity == "user",
         Record.entity_id == user_id[:36])).scalar_one_or_none()
     if rec is None or rec.fields.get("merged_into") or not rec.fields.get("active", True):
-        raise Refused(404, "this user is not known to the server yet; synchronize first")
+        raise Refused(404, "Your user is not on the server yet. Synchronize first "
+                           "(Sync ▸ Synchronize now), then try again.")
     return rec
 
 

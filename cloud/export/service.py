@@ -190,9 +190,20 @@ def build(maker: sessionmaker[Session], settings: Settings, download_id: str) ->
         iid, member, member_name = row.installation_id, row.member, row.member_name
     name = csvzip.file_name(iid, clock.today(dt.UTC))
     dest = folder(settings) / f"{download_id}.zip"
-    with maker() as session:
-        made = csvzip.write(session, iid, dest, password)
-    del password
+    try:
+        with maker() as session:
+            made = csvzip.write(session, iid, dest, password)
+    except Exception:
+        # Shown as failed; the runner tries again (the password stays sealed until
+        # `expire` gives up on it).
+        with maker() as session:
+            row = session.get(DataDownload, download_id)
+            if row is not None:
+                row.status, row.error = FAILED, "the file could not be made; trying again"
+                session.commit()
+        raise
+    finally:
+        del password
     with maker() as session:
         row = session.get(DataDownload, download_id)
         assert row is not None
@@ -239,8 +250,22 @@ def retrieve(session: Session, settings: Settings, member: access.Member, *,
     return folder(settings) / f"{row.id}.zip", row.file_name
 
 
+GIVE_UP = dt.timedelta(days=2)  # a download not made this long after its night
+
+
 def expire(session: Session, settings: Settings) -> int:
-    """Delete downloads past their 7 days; returns how many."""
+    """Delete downloads past their 7 days, and forget the password of any that could
+    not be made; returns how many were deleted."""
+    for row in session.scalars(select(DataDownload).where(
+            DataDownload.status.in_((SCHEDULED, RUNNING, FAILED)),
+            DataDownload.sealed_password.is_not(None),
+            DataDownload.run_at <= clock.now() - GIVE_UP)):
+        row.status, row.sealed_password = FAILED, None
+        row.error = "it could not be made; schedule it again"
+        session.commit()
+        audit.record(session, actor="server", action="download_failed",
+                     installation_id=row.installation_id, target=row.id,
+                     detail=f"made for {row.member_name}: not made; password forgotten")
     rows = list(session.scalars(select(DataDownload).where(
         DataDownload.status == READY, DataDownload.expires_at <= clock.now())))
     for row in rows:

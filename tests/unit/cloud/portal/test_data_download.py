@@ -245,3 +245,43 @@ def test_a_program_user_downloads_through_his_pc(client: TestClient, clinic: Cli
     api("file", 403, password="lee-desktop-pw!", download_id=ready["id"])
     got = api("file", password="lee-desktop-pw", download_id=ready["id"])
     assert got.content[:2] == b"PK"
+
+
+def test_a_night_that_fails_is_tried_again_then_given_up(
+        client: TestClient, clinic: Clinic, codes: KeptCodes, fake_clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fills up at night: the download shows as failed and the runner's next
+    try makes it; one never made is given up after two days, its password forgotten."""
+    from cloud.export import csvzip
+
+    assert doctor_login(client, clinic.iid, "admin", ADMIN_PW).status_code == 303
+    for _ in range(2):
+        asked = _schedule(client, ADMIN_PW)
+        assert _confirm(client, asked, codes.last).status_code == 200
+        fake_clock.advance(minutes=2)
+    fake_clock.advance(days=1)
+    real = csvzip.write
+
+    def full(*_a: Any, **_k: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(csvzip, "write", full)
+    with pytest.raises(OSError):
+        _night(client)
+    app: Any = client.app
+    with app.state.sessionmaker() as s:
+        assert [r.status for r in s.scalars(select(DataDownload))] == ["failed", "scheduled"]
+    monkeypatch.setattr(csvzip, "write", real)
+    with app.state.sessionmaker() as s:
+        first = s.scalars(select(DataDownload).order_by(DataDownload.created_at)).first()
+        assert first is not None
+    job.run_data_download(Ctx(app.state.settings, app.state.sessionmaker),
+                          {"download_id": first.id})
+    fake_clock.advance(days=3)
+    job.expire_data_downloads(Ctx(app.state.settings, app.state.sessionmaker), {})
+    with app.state.sessionmaker() as s:
+        rows = {r.id: r for r in s.scalars(select(DataDownload))}
+        assert rows[first.id].status == "ready"
+        (other,) = [r for i, r in rows.items() if i != first.id]
+        assert other.status == "failed" and other.sealed_password is None
+    assert "download_failed" in _actions(client)
