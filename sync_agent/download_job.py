@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import requests
 
+from app.imaging import series
 from app.imaging.cas import ImageStore, StoredFile
 from app.imaging.errors import ImagingError
 from app.imaging.thumbnails import SIZE, ThumbnailCache
@@ -84,6 +85,7 @@ class DownloadJob:
         self.images = ImagesRepo(db, files)
         self.present: set[str] = set()  # hashes known to be on this PC
         self.no_thumbnail: set[str] = set()  # the server cannot draw these
+        self.previewed: set[str] = set()  # hashes whose file or preview is here
         self.on_progress = on_progress
         self.told = False  # the status bar was told of a fetch in progress
 
@@ -136,13 +138,21 @@ class DownloadJob:
     def _thumbnails(self, http: requests.Session, server_url: str, headers: dict[str, str],
                     report: DownloadReport, out_of_time: Callable[[], bool]) -> None:
         cache = self.thumbnails
-        wanted = [sha for sha, _name in self.images.filed_elsewhere()
-                  if sha not in self.no_thumbnail and not cache.has(sha)]
-        for i, sha in enumerate(wanted):
+        wanted: list[tuple[str, bool]] = []
+        # At every sync: hashes with a file or a preview here are not looked at again.
+        for sha, is_series in self.images.filed_elsewhere(self.previewed):
+            if cache.has(sha):
+                self.previewed.add(sha)
+            elif sha not in self.no_thumbnail:
+                wanted.append((sha, is_series))
+        for i, (sha, is_series) in enumerate(wanted):
             if out_of_time():
                 return
             self._tell(i, len(wanted), "Fetching image previews from the server")
-            url = f"{server_url.rstrip('/')}{API}/images/{sha}/thumbnail"
+            draw = self._slice_to_draw(http, server_url, headers, sha) if is_series else sha
+            if draw is None:
+                continue
+            url = f"{server_url.rstrip('/')}{API}/images/{draw}/thumbnail"
             try:
                 r = http.get(url, headers=headers, params={"size": SIZE},
                              timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
@@ -160,9 +170,30 @@ class DownloadJob:
             if not r.content.startswith(b"\x89PNG"):
                 continue
             cache.put(sha, r.content)
+            self.previewed.add(sha)
             report.thumbnails += 1
         if wanted:
             self._tell(len(wanted), len(wanted), "Fetching image previews from the server")
+
+    def _slice_to_draw(self, http: requests.Session, server_url: str,
+                       headers: dict[str, str], sha: str) -> str | None:
+        """The middle slice of a series, whose preview stands for it; its manifest is
+        fetched first (a few KB). None when this PC draws it itself (the slice is
+        here) or the manifest is not on the server yet."""
+        token = headers.get("Authorization", "").removeprefix("Bearer ") or None
+        if not self.files.has(sha):
+            try:
+                fetch_file(self.files, server_url, token, sha, http=http)
+            except ImagingError:  # not there yet, or damaged on the way: next sync
+                return None
+        try:
+            middle = series.load(self.files.path_of(sha)).middle.sha256
+        except (ImagingError, OSError):
+            return None
+        if self.files.has(middle):
+            self.previewed.add(sha)
+            return None
+        return middle
 
     def _fetch(self, http: requests.Session, server_url: str, token: str | None, sha: str,
                size: int, report: DownloadReport) -> None:

@@ -290,16 +290,25 @@ class ImagesRepo:
                     present.add(f"whole:{sha}")  # every slice here: not read again
         return sorted(wanted.items(), key=lambda kv: (kv[1], kv[0]))
 
-    def filed_elsewhere(self) -> list[tuple[str, str]]:
-        """(sha256, original name) of single images filed in records whose file is not
-        on this PC, newest first: those whose thumbnail the agent fetches first."""
+    def filed_elsewhere(self, known: set[str] | None = None) -> list[tuple[str, bool]]:
+        """(sha256, is a series) of images filed in records whose thumbnail may have to
+        come from the server, newest first: single images whose file is not on this PC,
+        and series (whose manifest names the slice to draw). `known`, when given, holds
+        hashes not to look at again and gains the single images found here."""
+        known = known if known is not None else set()
         with self.db.read() as s:
-            rows = s.execute(select(RecordImage.sha256, RecordImage.filename)
-                             .where(RecordImage.deleted.is_(False),
-                                    RecordImage.series_uid.is_(None))
+            rows = s.execute(select(RecordImage.sha256, RecordImage.series_uid)
+                             .where(RecordImage.deleted.is_(False))
                              .order_by(RecordImage.taken_at.desc())).all()
-        return [(sha, name or "") for sha, name in rows
-                if _SHA256.match(sha or "") and not self.files.has(sha)]
+        out: list[tuple[str, bool]] = []
+        for sha, series_uid in rows:
+            if sha in known or not _SHA256.match(sha or ""):
+                continue
+            if not series_uid and self.files.has(sha):
+                known.add(sha)
+            else:
+                out.append((sha, bool(series_uid)))
+        return out
 
     def note_files_arrived(self) -> None:
         """Tell an open app that images became viewable (it watches this counter)."""

@@ -49,6 +49,8 @@ def test_a_fresh_pc_shows_every_patient_and_fetches_an_image_when_opened(
     report = a_images.add_files(a_admin.viewer(), made[0].id, [photo, xray],
                                 new_record="Check-up")
     assert report.failed == []
+    ct = samples.ct_series(tmp_path / "ct", n=3)
+    assert a_images.add_files(a_admin.viewer(), made[1].id, ct).failed == []
     a_agent = Agent(a.db, secrets, tick_s=0.05)
     a_agent.download_job.images.files = a_images.files
     a_agent.sync_once(forced=True)
@@ -62,7 +64,7 @@ def test_a_fresh_pc_shows_every_patient_and_fetches_an_image_when_opened(
                            "--installation", inst, "--password-stdin"])
     said = capsys.readouterr().out
     assert code == 0, said
-    assert "Image previews: 2 fetched" in said
+    assert "Image previews: 3 fetched" in said  # the CT's from its middle slice
 
     qtbot.waitUntil(lambda: {"Ana Lima", "Rui Sousa", "Zoe Reis"} <= set(
         visible_names(window)), timeout=15_000)
@@ -98,4 +100,17 @@ def test_a_fresh_pc_shows_every_patient_and_fetches_an_image_when_opened(
     # Only what was opened came down.
     photo_sha = hashlib.sha256(photo.read_bytes()).hexdigest()
     assert not files.has(photo_sha)
+    viewer.reject()
+
+    # A CT series: its preview is there, and opening it brings the slice shown only.
+    window.open_patient(made[1].id)
+    qtbot.waitUntil(lambda: page.title.text() == "Rui Sousa")
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 1 and tab.model.thumbnails_ready())
+    assert tab.model.problem(tab.model.rows[0].sha256) is None
+    tab.open_viewer(0)
+    viewer = tab.viewer
+    qtbot.waitUntil(lambda: viewer.image is not None and viewer.slices.isVisible(),
+                    timeout=15_000)
+    slices = [hashlib.sha256(p.read_bytes()).hexdigest() for p in ct]
+    assert [files.has(sha) for sha in slices].count(True) == 1
     viewer.reject()
