@@ -69,6 +69,17 @@ APPOINTMENT_COLUMNS: list[Column[AppointmentRow]] = [
 ]
 
 
+def field_text(name: str, value: object) -> str:
+    """A patient's field as his page shows it."""
+    if name == "gender":
+        return formatting.gender(str(value))
+    if name == "birth_date":
+        return formatting.birth_and_age(value)  # type: ignore[arg-type]
+    if name in ("mobile", "landline"):
+        return format_phone(value)  # type: ignore[arg-type]
+    return str(value or "")
+
+
 class PatientPage(QWidget):
     closed = Signal()
 
@@ -86,6 +97,9 @@ class PatientPage(QWidget):
         self.find_duplicates = QPushButton("Merge patient data…", objectName="findDuplicates")
         self.find_duplicates.setToolTip("Find similar patients and merge them into this one")
         self.find_duplicates.clicked.connect(self.merge_duplicates)
+        self.make_report = QPushButton("Health checking report…", objectName="makeReport")
+        self.make_report.clicked.connect(self.health_report)
+        self.report_dialog: Any = None
         self.undo_merge = QPushButton("Undo merge…", objectName="undoMerge")
         self.undo_merge.clicked.connect(self.undo_a_merge)
         self.undo_merge.hide()
@@ -95,6 +109,7 @@ class PatientPage(QWidget):
         head.addWidget(back)
         head.addWidget(self.title, 1)
         head.addWidget(self.undo_merge)
+        head.addWidget(self.make_report)
         head.addWidget(self.find_duplicates)
         head.addWidget(self.edit)
         # Above the tabs, so it shows whichever tab is open.
@@ -220,16 +235,7 @@ class PatientPage(QWidget):
         )
         self.find_duplicates.setVisible(not merged)
         for name, label in {**self.basic_labels, **self.clinical_labels}.items():
-            value = patient.get(name)
-            if name == "gender":
-                text = formatting.gender(str(value))
-            elif name == "birth_date":
-                text = formatting.birth_and_age(value)  # type: ignore[arg-type]
-            elif name in ("mobile", "landline"):
-                text = format_phone(value)  # type: ignore[arg-type]
-            else:
-                text = str(value or "")
-            label.setText(text or "—")
+            label.setText(field_text(name, patient.get(name)) or "—")
         alert = alert_text(patient.fields)
         self.alert.setText("⚠ " + alert if alert else "")
         self.alert.setVisible(bool(alert))
@@ -323,6 +329,14 @@ class PatientPage(QWidget):
             self.merge_dialog = MergeDialog(self.ctx, self.patient.id,
                                             self.patient.display_name, self)
             self.merge_dialog.open()
+
+    def health_report(self) -> None:
+        from app.ui.patients.report_dialog import ReportDialog
+
+        if self.patient:
+            self.report_dialog = ReportDialog(self.ctx, self.patient, self.images_tab.images,
+                                              self)
+            self.report_dialog.open()
 
     def undo_a_merge(self) -> None:
         from app.ui.patients.merge_dialog import undo_merge

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QSizeF
-from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtCore import QMarginsF, QSizeF, QUrl
+from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 
-def write_pdf(html: str, path: Path, title: str = "") -> Path:
+def write_pdf(html: str, path: Path, title: str = "",
+              images: dict[str, QImage] | None = None) -> Path:
+    """`images` are the pictures the page names in <img src>, given in memory because
+    stored images may be sealed at rest and never sit decrypted in a file."""
     writer = QPdfWriter(str(path))
     writer.setTitle(title)
     writer.setCreator("Chairside")
@@ -23,6 +26,11 @@ def write_pdf(html: str, path: Path, title: str = "") -> Path:
         )
     )
     doc = QTextDocument()
+    for name, image in (images or {}).items():
+        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
+    # Without this the page is laid out in screen points and prints a fraction of its
+    # size on paper; with it, point sizes and image widths keep their size in print.
+    doc.documentLayout().setPaintDevice(writer)
     doc.setHtml(html)
     # Laid out at the writer's resolution, so the text keeps its point size on paper.
     rect = writer.pageLayout().paintRectPixels(writer.resolution())

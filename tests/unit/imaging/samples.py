@@ -152,3 +152,42 @@ def corpus_root() -> Path:
 def corpus(name: str) -> Path:
     """One of them, e.g. "test_files/CT_small.dcm" or "charset_files/chrGreek.dcm"."""
     return corpus_root() / name
+
+
+def _ellipsoid(centre: tuple[float, float, float], radii: tuple[float, float, float],
+               n: int = 16) -> list[tuple[tuple[float, float, float], ...]]:
+    import math
+
+    def at(i: int, j: int) -> tuple[float, float, float]:
+        th, ph = math.pi * i / n, 2 * math.pi * j / n
+        return (centre[0] + radii[0] * math.sin(th) * math.cos(ph),
+                centre[1] + radii[1] * math.sin(th) * math.sin(ph),
+                centre[2] + radii[2] * math.cos(th))
+
+    tris = []
+    for i in range(n):
+        for j in range(n):
+            a, b, c, d = at(i, j), at(i + 1, j), at(i + 1, j + 1), at(i, j + 1)
+            tris += [(a, b, c), (a, c, d)]
+    return tris
+
+
+def stl_arch(path: Path, teeth: int = 14) -> Path:
+    """A binary STL shaped as a dental arch (crowns on a gum ridge along a U, in mm):
+    what an intraoral scanner exports for one jaw, some 14k triangles."""
+    import math
+
+    tris = []
+    for k in range(teeth):
+        t = -1 + 2 * k / (teeth - 1)  # along the arch, -1 .. 1
+        x, y = 25 * math.sin(t * 1.3), 30 * math.cos(t * 1.3) - 10
+        molar = abs(t) > 0.5
+        r = (5.0, 5.0, 4.0) if molar else (3.5, 3.0, 5.0)
+        tris += _ellipsoid((x, y, 6), r)
+        tris += _ellipsoid((x, y, 0), (6.0, 6.0, 3.0), 10)  # the gum under it
+    body = b"".join(
+        struct.pack("<3f", 0, 0, 0) + b"".join(struct.pack("<3f", *v) for v in tri) + b"\0\0"
+        for tri in tris
+    )
+    path.write_bytes(b"intraoral scan".ljust(80, b" ") + struct.pack("<I", len(tris)) + body)
+    return path

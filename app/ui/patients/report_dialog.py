@@ -1,0 +1,220 @@
+"""Health checking report: select the data (an intraoral scan model is required, CBCT
+cannot be selected), then the report's settings (title, sections, findings), then
+Start writes the PDF off the UI thread (app.ui.patients.report_job)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import health_report as hr
+from app.core.patient_rules import LABELS
+from app.store.dto import PatientDetail
+from app.store.images.images_repo import ImageRow, ImagesRepo, RecordImages
+from app.ui.patients.patient_form import BASIC, CLINICAL
+from app.ui.patients.report_job import Source, make_report
+from app.ui.shell.context import AppContext
+from app.ui.shell.ops import ReadOp, user_message
+from app.ui.widgets.pdf import ask_pdf_path
+from app.ui.widgets.screen_fit import resize_to_fit
+
+KIND_LABELS = {
+    "intraoral_scan": "Intraoral scan model",
+    "face_scan": "Face scan model",
+    "intraoral_photo": "Intraoral photo",
+    "facial_photo": "Facial photo",
+    "cbct": "CBCT",
+}
+IdRole = Qt.ItemDataRole.UserRole
+
+
+class ReportDialog(QDialog):
+    made = Signal(object)  # Path of the PDF written
+
+    def __init__(self, ctx: AppContext, patient: PatientDetail, images: ImagesRepo,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("reportDialog")
+        self.setWindowTitle(f"Health checking report — {patient.display_name}")
+        self.ctx, self.patient, self.images = ctx, patient, images
+        self.rows: dict[str, ImageRow] = {}
+        self.candidates: list[hr.Candidate] = []
+        self.pages = QStackedWidget(objectName="reportPages")
+        self.pages.addWidget(self._select_page())
+        self.pages.addWidget(self._settings_page())
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.pages)
+        resize_to_fit(self, QSize(640, 520))
+        self.load()
+
+    # Select data -----------------------------------------------------------------
+    def _select_page(self) -> QWidget:
+        page = QWidget()
+        self.data_list = QListWidget(objectName="reportData")
+        self.data_list.itemChanged.connect(lambda *_: self._check())
+        self.select_note = QLabel(hr.NEEDS_SCAN, objectName="reportSelectNote")
+        self.select_note.setWordWrap(True)
+        self.confirm = QPushButton("Confirm", objectName="reportConfirm")
+        self.confirm.setDefault(True)
+        self.confirm.clicked.connect(lambda: self.pages.setCurrentIndex(1))
+        cancel = QPushButton("Cancel")
+        cancel.clicked.connect(self.reject)
+        bar = QHBoxLayout()
+        bar.addStretch(1)
+        bar.addWidget(cancel)
+        bar.addWidget(self.confirm)
+        v = QVBoxLayout(page)
+        v.addWidget(QLabel("Select the data for the report:"))
+        v.addWidget(self.data_list, 1)
+        v.addWidget(self.select_note)
+        v.addLayout(bar)
+        return page
+
+    def load(self) -> None:
+        ctx, pid = self.ctx, self.patient.id
+        ReadOp(lambda: self.images.by_record(ctx.viewer, pid)).success(self._fill).failure(
+            lambda exc: self.select_note.setText(user_message(exc, "listing the images"))
+        ).run(ctx.ops)
+
+    def _fill(self, groups: list[RecordImages]) -> None:
+        self.data_list.blockSignals(True)
+        self.data_list.clear()
+        self.rows.clear()
+        self.candidates = []
+        for group in groups:
+            for row in group.images:
+                if row.kind not in KIND_LABELS:
+                    continue
+                c = hr.Candidate(row.id, row.kind, row.filename)
+                self.rows[row.id] = row
+                self.candidates.append(c)
+        chosen = hr.default_selection(self.candidates)
+        for c in self.candidates:
+            group_label = next(g.label for g in groups if any(r.id == c.id for r in g.images))
+            item = QListWidgetItem(f"{KIND_LABELS[c.kind]}: {c.filename}  ({group_label})")
+            item.setData(IdRole, c.id)
+            reason = hr.why_not(c)
+            if reason:
+                # Shown, so the dentist sees why it is not offered.
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+                item.setText(f"{item.text()} — {reason}")
+                item.setToolTip(reason)
+            else:
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                checked = c.id in chosen
+                item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.data_list.addItem(item)
+        self.data_list.blockSignals(False)
+        self._check()
+
+    def selected(self) -> set[str]:
+        out = set()
+        for i in range(self.data_list.count()):
+            item = self.data_list.item(i)
+            if item.flags() & Qt.ItemFlag.ItemIsUserCheckable and (
+                item.checkState() == Qt.CheckState.Checked
+            ):
+                out.add(item.data(IdRole))
+        return out
+
+    def _check(self) -> None:
+        problem = hr.check_selection(self.candidates, self.selected())
+        self.select_note.setText(problem or f"{len(self.selected())} selected.")
+        self.confirm.setEnabled(problem is None)
+
+    # Settings -------------------------------------------------------------------------
+    def _settings_page(self) -> QWidget:
+        page = QWidget()
+        self.title_edit = QLineEdit("Health checking report", objectName="reportTitle")
+        self.section_boxes: dict[str, QCheckBox] = {}
+        sections = QVBoxLayout()
+        for name in hr.SECTIONS:
+            box = QCheckBox(hr.SECTION_LABELS[name], objectName=f"section_{name}")
+            box.setChecked(True)
+            self.section_boxes[name] = box
+            sections.addWidget(box)
+        self.findings = QPlainTextEdit(objectName="reportFindings")
+        self.findings.setPlaceholderText("Findings and notes of the dentist")
+        form = QFormLayout()
+        form.addRow("Title:", self.title_edit)
+        form.addRow("Sections:", sections)
+        form.addRow("Findings:", self.findings)
+        self.status = QLabel("", objectName="reportStatus")
+        self.status.setWordWrap(True)
+        back = QPushButton("Back")
+        back.clicked.connect(lambda: self.pages.setCurrentIndex(0))
+        self.start = QPushButton("Start", objectName="reportStart")
+        self.start.setDefault(True)
+        self.start.clicked.connect(self.make)
+        bar = QHBoxLayout()
+        bar.addWidget(back)
+        bar.addStretch(1)
+        bar.addWidget(self.start)
+        v = QVBoxLayout(page)
+        v.addWidget(QLabel("Settings of the health checking report", styleSheet="font-weight:600"))
+        v.addLayout(form, 1)
+        v.addWidget(self.status)
+        v.addLayout(bar)
+        return page
+
+    def page(self) -> hr.ReportPage:
+        from app.ui.patients.patient_page import field_text
+
+        p = self.patient
+        return hr.ReportPage(
+            practice=str(self.ctx.store.settings.get("practice_name") or ""),
+            title=self.title_edit.text().strip() or "Health checking report",
+            patient=p.display_name,
+            made_on=dt.date.today().isoformat(),
+            made_by=self.ctx.user.display_name,
+            sections=tuple(n for n, b in self.section_boxes.items() if b.isChecked()),
+            basic=tuple((LABELS[n], field_text(n, p.get(n))) for n in BASIC),
+            clinical=tuple((LABELS[n], field_text(n, p.get(n))) for n in CLINICAL),
+            findings=self.findings.toPlainText(),
+        )
+
+    def make(self) -> None:
+        page = self.page()
+        path = ask_pdf_path(self, "Save the health checking report",
+                            f"{page.title} {self.patient.display_name} {page.made_on}.pdf")
+        if path is None:
+            return
+        chosen = [self.rows[i] for i in sorted(self.selected()) if i in self.rows]
+        models = [_source(r) for r in chosen if r.kind in hr.SCAN_KINDS]
+        models.sort(key=lambda s: s.filename)
+        photos = [_source(r) for r in chosen if r.kind in hr.PHOTO_KINDS]
+        self.start.setEnabled(False)
+        self.status.setText("Drawing the models and writing the report…")
+        ReadOp(lambda: make_report(page, models, photos, path)).success(self._done).failure(
+            self._failed
+        ).run(self.ctx.ops)
+
+    def _done(self, path: Path) -> None:
+        self.start.setEnabled(True)
+        self.status.setText(f"Report saved to {path}")
+        self.made.emit(path)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.start.setEnabled(True)
+        self.status.setText(user_message(exc, "making the report"))
+
+
+def _source(row: ImageRow) -> Source:
+    return Source(row.path, row.filename, row.present)
