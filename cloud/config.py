@@ -94,6 +94,19 @@ class Settings(BaseSettings):
     # (Upload-Checksum is then ignored, as such a server does).
     tus_checksum: bool = True
 
+    # Jobs (cloud.jobs): how often an idle process looks for due jobs; how long a claim
+    # holds without renewal (a process that died lets it lapse and another runs the job);
+    # the first retry's delay, doubled at each further attempt; the chores' period.
+    job_poll_s: float = 1.0
+    job_lease_s: float = 60.0
+    job_retry_base_s: float = 30.0
+    chores_every_s: float = 600.0
+    # Further modules that register job handlers, comma-separated (imported at start).
+    job_modules: str = ""
+    # The operator's bearer token for /api/v1/admin (the jobs' status); empty: no admin
+    # API at all.
+    admin_token: str = Field(default="", repr=False)
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -11,21 +11,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
-from cloud import audit, logsafe, mailer, migrate, sessions
+from cloud import audit, logsafe, migrate
 from cloud.api.main import api_router
 from cloud.api.middleware import BodyLimit, BodyReadTimeout, TusResumable
 from cloud.api.routes import bench, tus
-from cloud.blobstore import FilesystemBlobStore, make_blob_store
+from cloud.blobstore import make_blob_store
 from cloud.config import Settings
 from cloud.crud import Refused
-from cloud.crud.uploads import sweep_expired
 from cloud.db import make_engine, make_sessionmaker
+from cloud.jobs import chores as _chores  # noqa: F401 - registers the periodic chores
+from cloud.jobs.runner import Runner
 from cloud.portal import doctor_routes, download_routes, images, patient_routes, web
 
 log = logging.getLogger("cloud")
-SWEEP_EVERY_S = 600.0
 API_PREFIX = "/api/v1"
 
 
@@ -43,36 +42,16 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     audit_key = audit.AuditKey.load(settings.audit_key, settings.data_dir)
     maker.configure(info={audit.INFO_KEY: audit_key})
 
-    def sweep() -> None:
-        with maker() as session:
-            n = sweep_expired(session, folder=settings.uploads_dir)
-            sessions.sweep(session)
-        mailer.sweep(settings)
-        if n:
-            log.info("removed %d expired uploads", n)
-        blobs = app.state.blobs
-        if isinstance(blobs, FilesystemBlobStore):  # blobs stored before encryption
-            sealed_now, plain = blobs.seal_plain()
-            if sealed_now or plain:
-                log.info("blob store: %d blobs encrypted, %d still plain", sealed_now, plain)
-            rewrapped, old = blobs.rewrap_old()
-            if rewrapped or old:
-                log.info("blob store: %d blobs moved to the current key, %d under an old "
-                         "key", rewrapped, old)
+    for module in filter(None, (m.strip() for m in settings.job_modules.split(","))):
+        importlib.import_module(module)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async def sweeper() -> None:
-            while True:
-                try:
-                    await run_in_threadpool(sweep)
-                except Exception:  # keep sweeping; the next round may succeed
-                    log.exception("sweeping expired uploads failed")
-                await asyncio.sleep(SWEEP_EVERY_S)
-
-        task = asyncio.create_task(sweeper())
+        runner = Runner(settings, maker, app.state.blobs)
+        runner.start()
+        app.state.jobs = runner
         yield
-        task.cancel()
+        runner.stop()
         engine.dispose()
 
     app = FastAPI(

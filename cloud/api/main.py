@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cloud.api.routes import download, images, installations, portal_admin, sync
+from cloud.api.routes import admin, download, images, installations, portal_admin, sync
 
 api_router = APIRouter()
 api_router.include_router(installations.router)
@@ -12,3 +12,4 @@ api_router.include_router(sync.router)
 api_router.include_router(portal_admin.router)
 api_router.include_router(images.router)
 api_router.include_router(download.router)
+api_router.include_router(admin.router)
