@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 
 from cloud import mailer, sessions
-from cloud.blobstore import FilesystemBlobStore
+from cloud.blobstore import BlobStore, FilesystemBlobStore
+from cloud.config import Settings
 from cloud.crud.uploads import sweep_expired
-from cloud.jobs.registry import JobContext, every, handler
+from cloud.jobs.registry import JobContext, at_start, every, handler
 from cloud.models import utcnow
 from cloud.portal.models import Account, AccountSetup
 
@@ -59,12 +60,17 @@ def sweep_mail_folder(ctx: JobContext, _payload: dict[str, Any]) -> None:
     mailer.sweep(ctx.settings)
 
 
-@handler("chores.seal_plain_blobs")
-def seal_plain_blobs(ctx: JobContext, _payload: dict[str, Any]) -> None:
-    if isinstance(ctx.blobs, FilesystemBlobStore):  # blobs stored before encryption
-        sealed_now, plain = ctx.blobs.seal_plain()
+@at_start
+def seal_plain(_settings: Settings, blobs: BlobStore) -> None:
+    if isinstance(blobs, FilesystemBlobStore):  # blobs stored before encryption
+        sealed_now, plain = blobs.seal_plain()
         if sealed_now or plain:
             log.info("blob store: %d blobs encrypted, %d still plain", sealed_now, plain)
+
+
+@handler("chores.seal_plain_blobs")
+def seal_plain_blobs(ctx: JobContext, _payload: dict[str, Any]) -> None:
+    seal_plain(ctx.settings, ctx.blobs)
 
 
 for _kind in ("chores.expire_uploads", "chores.expire_sessions", "chores.expire_setup_links",

@@ -66,14 +66,16 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any] | None = None, 
 
 
 def ensure_schedule(session: Session, kind: str, every_s: float) -> None:
-    """The periodic job `kind`, first due now; declared by every process, made once."""
+    """The periodic job `kind`; declared by every process, made once."""
     row = session.scalar(select(Job).where(Job.schedule == kind))
     if row is not None:
         if row.every_s != every_s:
             row.every_s = every_s
             session.commit()
         return
-    session.add(Job(id=new_id(), kind=kind, payload={}, status=QUEUED, run_at=utcnow(),
+    # First due one period on: a new database has nothing to expire yet.
+    session.add(Job(id=new_id(), kind=kind, payload={}, status=QUEUED,
+                    run_at=utcnow() + dt.timedelta(seconds=every_s),
                     attempts=0, max_attempts=3, schedule=kind, every_s=every_s,
                     last_error=""))
     try:
@@ -94,15 +96,23 @@ def claim(session: Session, *, kinds: list[str], worker: str, lease_s: float) ->
     marked failed instead."""
     if not kinds:
         return None
+
+    def due(now: dt.datetime) -> Any:
+        return and_(Job.kind.in_(kinds),
+                    or_(and_(Job.status == QUEUED, Job.run_at <= now),
+                        and_(Job.status == RUNNING, Job.lease_until < now)))
+
+    # An idle poll only reads: on SQLite a write transaction, even an empty one, would
+    # take the one write lock every poll.
+    found = session.scalar(select(Job.id).where(due(utcnow())).limit(1))
+    session.commit()
+    if found is None:
+        return None
     while True:
         _begin_write(session)
         now = utcnow()
         job = session.scalars(
-            select(Job).where(
-                Job.kind.in_(kinds),
-                or_(and_(Job.status == QUEUED, Job.run_at <= now),
-                    and_(Job.status == RUNNING, Job.lease_until < now)))
-            .order_by(Job.run_at).limit(1)
+            select(Job).where(due(now)).order_by(Job.run_at).limit(1)
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
         ).first()

@@ -45,3 +45,14 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 def every(kind: str, period: Callable[[Settings], float]) -> None:
     """Run the job `kind` periodically, every `period(settings)` seconds."""
     SCHEDULES[kind] = period
+
+
+StartTask = Callable[[Settings, BlobStore], None]
+AT_START: list[StartTask] = []
+
+
+def at_start(fn: StartTask) -> StartTask:
+    """Also run `fn` once in every process as it starts, on the runner's thread before
+    it takes jobs (work on what the process itself holds, such as its blob folder)."""
+    AT_START.append(fn)
+    return fn

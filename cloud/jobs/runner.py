@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.blobstore import BlobStore
 from cloud.config import Settings
 from cloud.jobs import queue
-from cloud.jobs.registry import HANDLERS, SCHEDULES, JobContext, JobError
+from cloud.jobs.registry import AT_START, HANDLERS, SCHEDULES, JobContext, JobError
 
 log = logging.getLogger("cloud.jobs")
 
@@ -66,6 +66,11 @@ class Runner:
         self._wake.set()
 
     def _loop(self) -> None:
+        for task in AT_START:
+            try:
+                task(self.settings, self.blobs)
+            except Exception:  # the periodic round will try again
+                log.exception("a start-up task failed")
         while not self._stop.is_set():
             try:
                 ran = self.run_one()

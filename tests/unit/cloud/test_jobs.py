@@ -3,6 +3,7 @@ the admin reads (the fleet's behaviour is in tests/integration/cloud/test_jobs_f
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,12 @@ from cloud.db import make_engine, make_sessionmaker
 from cloud.jobs import enqueue, queue
 from cloud.main import create_app
 from cloud.migrate import upgrade
+from cloud.models import utcnow
 from tests.integration.imaging.conftest import wait_until
+from tests.unit.cloud.support import register_pc, register_practice
+from tests.unit.cloud.test_tus import create, head
 
+ONE_SECOND = dt.timedelta(seconds=1)
 ADMIN = {"Authorization": "Bearer operator-token-for-tests"}
 
 
@@ -78,14 +83,26 @@ def test_the_admin_api_needs_the_operator_token(http: TestClient, tmp_path: Path
         assert plain.get("/api/v1/admin/jobs", headers=ADMIN).status_code == 404
 
 
-def test_the_chores_are_periodic_jobs_that_ran_at_start(http: TestClient) -> None:
-    def chores() -> list[dict[str, object]]:
-        jobs = http.get("/api/v1/admin/jobs", headers=ADMIN).json()["jobs"]
-        return [j for j in jobs if str(j["kind"]).startswith("chores.")]
+def test_the_chores_are_periodic_jobs(http: TestClient) -> None:
+    jobs = http.get("/api/v1/admin/jobs", params={"limit": 1000}, headers=ADMIN).json()["jobs"]
+    chores = [j for j in jobs if str(j["kind"]).startswith("chores.")]
+    assert len(chores) == 6 and {j["status"] for j in chores} == {"queued"}
+    assert {j["schedule"] for j in chores} == {j["kind"] for j in chores}
 
-    wait_until(lambda: len(chores()) == 6 and all(j["finished_at"] for j in chores()))
-    assert {j["status"] for j in chores()} == {"queued"}  # each waits for its next round
-    assert {j["schedule"] for j in chores()} == {j["kind"] for j in chores()}
+
+def test_an_expired_upload_is_removed_by_its_chore(tmp_path: Path, db_url: str) -> None:
+    settings = Settings(data_dir=tmp_path / "cloud", database_url=db_url, job_poll_s=0.05,
+                        upload_expiry_hours=0.2 / 3600, admin_token="operator-token-for-tests")
+    with TestClient(create_app(settings)) as c:
+        pc = register_pc(c, *register_practice(c, settings.mail_dir))
+        url = create(pc, b"x" * 1000).headers["Location"]
+        part = settings.uploads_dir / f"{url.rsplit('/', 1)[1]}.part"
+        assert part.exists()
+        # Its round, brought forward (the schedule's own comes every chores_every_s).
+        job_id = _enqueue(c, "chores.expire_uploads", {}, run_at=utcnow() + ONE_SECOND)
+        wait_until(lambda: _job(c, job_id)["status"] == "succeeded")
+        assert not part.exists()
+        assert head(pc, url).status_code == 404
 
 
 def test_concurrent_claimers_take_each_job_once(db_url: str, tmp_path: Path) -> None:
