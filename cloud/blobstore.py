@@ -117,11 +117,15 @@ class FilesystemBlobStore:
             os.replace(path, dst)  # same file system: the verified file moves in place
         except OSError:
             tmp = dst.with_name(dst.name + f".{os.getpid()}.tmp")
-            with open(path, "rb") as src, open(tmp, "wb") as out:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, dst)
+            try:
+                with open(path, "rb") as src, open(tmp, "wb") as out:
+                    shutil.copyfileobj(src, out, 1024 * 1024)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, dst)
+            except BaseException:  # a full disk leaves no half-copied blob
+                tmp.unlink(missing_ok=True)
+                raise
             path.unlink(missing_ok=True)
         os.chmod(dst, 0o440)
         _fsync_dir(dst.parent)

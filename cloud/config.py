@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # API at all.
     admin_token: str = Field(default="", repr=False)
 
+    # TESTS ONLY: while this file exists, storing a blob fails as a full disk does.
+    test_storage_full_flag: Path | None = None
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from cloud import audit, logsafe, migrate
+from cloud import audit, logsafe, migrate, storage_errors
 from cloud.api.main import api_router
 from cloud.api.middleware import BodyLimit, BodyReadTimeout, TusResumable
 from cloud.api.routes import bench, tus
@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.state.sessionmaker = maker
     app.state.audit_key = audit_key  # also signs the login forms' CSRF tokens
     app.state.blobs = make_blob_store(settings)
+    if settings.test_storage_full_flag is not None:
+        storage_errors.fill_disk_while_flagged(app.state.blobs, settings.test_storage_full_flag)
+    storage_errors.install(app)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:

@@ -75,6 +75,8 @@ def check(response: requests.Response) -> requests.Response:
             after = float(retry)
         except ValueError:
             after = 0.0
+        if status == 507:
+            raise TransientError("the server's storage is full; trying again later", after)
         raise TransientError("the server is busy or failing; trying again shortly", after)
     if status in (401, 403):
         raise AuthError(status, _reason(response))

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from cloud.api.deps import BlobsDep, DeviceDep, SessionMakerDep, SettingsDep
+from cloud.blobstore import BlobStoreError
 from cloud.crud import DeviceCtx, Refused
 from cloud.crud import uploads as crud
 from cloud.models import Upload
@@ -108,17 +109,17 @@ async def create_upload(
     if done:
         return Response(status_code=201, headers={
             **headers, "Upload-Offset": str(length), ALREADY_STORED: "true"})
-    await run_in_threadpool(storage.create_part, settings.uploads_dir, upload.id)
     offset = 0
     with_body = request.headers.get("content-type", "").split(";")[0].strip().lower() \
         == OFFSET_CONTENT_TYPE
-    if with_body or length == 0:
-        try:
+    try:
+        await run_in_threadpool(storage.create_part, settings.uploads_dir, upload.id)
+        if with_body or length == 0:
             offset = await _write(request, device, maker, settings, blobs, upload, 0)
-        except Refused:
-            # Answered without a Location: nothing may stay behind of it.
-            await _sync(maker, crud.forget, upload_id=upload.id, folder=settings.uploads_dir)
-            raise
+    except (Refused, OSError, BlobStoreError):
+        # Answered without a Location: nothing may stay behind of it.
+        await _sync(maker, crud.forget, upload_id=upload.id, folder=settings.uploads_dir)
+        raise
     return Response(status_code=201, headers={**headers, "Upload-Offset": str(offset)})
 
 
