@@ -55,6 +55,8 @@ stamp=".venv/.chairside-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     log "installing Python packages"
     .venv/bin/python -m pip install -q --upgrade pip >&2
+    # Everything: the desktop and cloud groups and the test tools (a clinic PC alone
+    # takes '.[desktop]', a server '.[cloud]').
     .venv/bin/python -m pip install -q -e '.[dev]' >&2
     touch "$stamp"
 fi
