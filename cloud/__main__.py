@@ -10,6 +10,7 @@ from pathlib import Path
 import uvicorn
 
 from app.core import logsafe
+from cloud import logs
 from cloud.config import Settings
 from cloud.main import create_app
 from cloud.migrate import SchemaTooNewError
@@ -29,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.data:
         overrides["data_dir"] = args.data
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     logsafe.protect_all("cloud", "uvicorn", "uvicorn.access", "uvicorn.error")
     try:
         app = create_app(settings)
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("cloud").error("%s", exc)
         return 2
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5, server_header=False)
+                timeout_graceful_shutdown=5, server_header=False,
+                log_config=None)  # uvicorn's records go through the root handler
     return 0
 
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # header, which the caller chooses; empty: this server's own address.
     public_url: str = ""
     log_level: str = "info"
+    # "json": one JSON object a line (time, level, logger, request_id, message).
+    log_format: Literal["text", "json"] = "text"
 
     database_url: str = Field(
         default="",

@@ -12,10 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from cloud import audit, logsafe, migrate, storage_errors
+from cloud import audit, logs, logsafe, metrics, migrate, storage_errors
 from cloud.api.main import api_router
 from cloud.api.middleware import BodyLimit, BodyReadTimeout, TusResumable
-from cloud.api.routes import bench, tus
+from cloud.api.routes import bench, health, tus
 from cloud.blobstore import make_blob_store
 from cloud.config import Settings
 from cloud.crud import Refused
@@ -97,9 +97,10 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         return web.to_login(exc)
 
     @app.get("/health", include_in_schema=False)
-    def health() -> dict[str, str]:
+    def old_health() -> dict[str, str]:  # what earlier agents and scripts ask
         return {"status": "ok"}
 
+    app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(tus.router)
     app.include_router(doctor_routes.router)
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.add_middleware(BodyReadTimeout, timeout_s=settings.body_read_timeout_s)
     app.add_middleware(TusResumable)
     app.add_middleware(web.SecurityHeaders)
+    app.add_middleware(metrics.Measure)
+    app.add_middleware(logs.RequestId)  # outermost: every answer carries the id
     logging.getLogger("uvicorn.access").addFilter(web.RedactTokens())
     logsafe.install()
     return app

@@ -7,7 +7,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Response
 
-from cloud import audit, policy
+from cloud import audit, metrics, policy
 from cloud.api.deps import DeviceDep, SessionDep
 from cloud.api.fastjson import FastJSONRoute
 from cloud.crud import pull as reads
@@ -38,6 +38,7 @@ def push(body: PushIn, device: DeviceDep, session: SessionDep) -> Response:
     (app.core.wire), else 413."""
     mutations = writes.parse_batch(body.mutations)
     results, last_seq = writes.push(session, device=device, mutations=mutations)
+    metrics.PUSH_MUTATIONS.inc(len(mutations))
     for user_id, detail in writes.user_changes(mutations, results):
         # Program users are who may sign in at the clinic: their changes are audited.
         audit.record(session, actor=f"device:{device.id}", action="program_user_changed",

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from cloud import metrics
 from cloud.api.deps import BlobsDep, DeviceDep, SessionMakerDep, SettingsDep
 from cloud.blobstore import BlobStoreError
 from cloud.crud import DeviceCtx, Refused
@@ -233,6 +234,7 @@ async def _write(
             storage.forget_hash(upload.id)
             raise
         new_offset = current + written
+        metrics.UPLOAD_BYTES.inc(written)
         storage.remember_hash(upload.id, new_offset, h)
         if new_offset < upload.length:
             return new_offset
