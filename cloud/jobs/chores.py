@@ -11,6 +11,8 @@ from cloud import mailer, sessions
 from cloud.blobstore import BlobStore, FilesystemBlobStore
 from cloud.config import Settings
 from cloud.crud.uploads import sweep_expired
+from cloud.export import job as export_job
+from cloud.export import service as export_service
 from cloud.jobs.registry import JobContext, at_start, every, handler
 from cloud.models import utcnow
 from cloud.portal.models import Account, AccountSetup
@@ -66,6 +68,10 @@ def seal_plain(_settings: Settings, blobs: BlobStore) -> None:
         sealed_now, plain = blobs.seal_plain()
         if sealed_now or plain:
             log.info("blob store: %d blobs encrypted, %d still plain", sealed_now, plain)
+        rewrapped, old = blobs.rewrap_old()
+        if rewrapped or old:
+            log.info("blob store: %d blobs moved to the current key, %d under an old "
+                     "key", rewrapped, old)
 
 
 @handler("chores.seal_plain_blobs")
@@ -73,7 +79,12 @@ def seal_plain_blobs(ctx: JobContext, _payload: dict[str, Any]) -> None:
     seal_plain(ctx.settings, ctx.blobs)
 
 
+# Data downloads (cloud.export): each is a job queued when it is scheduled; the ones
+# past their days are deleted by a chore.
+handler(export_service.JOB_KIND)(export_job.run_data_download)
+handler("chores.expire_data_downloads")(export_job.expire_data_downloads)
+
 for _kind in ("chores.expire_uploads", "chores.expire_sessions", "chores.expire_setup_links",
               "chores.expire_accounts", "chores.sweep_mail_folder",
-              "chores.seal_plain_blobs"):
+              "chores.seal_plain_blobs", "chores.expire_data_downloads"):
     every(_kind, lambda s: s.chores_every_s)
