@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                 timeout_graceful_shutdown=5, server_header=False,
+                ssl_certfile=settings.ssl_certfile, ssl_keyfile=settings.ssl_keyfile,
                 log_config=None)  # uvicorn's records go through the root handler
     return 0
 

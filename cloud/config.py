@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # header, which the caller chooses; empty: this server's own address.
     public_url: str = ""
     log_level: str = "info"
+    # HTTPS served by the process itself (PEM files); without them, plain HTTP (behind
+    # a reverse proxy that ends TLS, see deploy/).
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
     # "json": one JSON object a line (time, level, logger, request_id, message).
     log_format: Literal["text", "json"] = "text"
 
@@ -125,7 +129,8 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ssl_certfile else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def resolved_blob_dir(self) -> Path:

@@ -17,6 +17,11 @@ CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 30  # a silent link is noticed within this
 
 
+UNVERIFIED = ("the server's identity could not be verified (its certificate is not "
+              "trusted on this computer or is not for this address): nothing was sent; "
+              "check the server address")
+
+
 class CloudError(Exception):
     pass
 
@@ -60,6 +65,8 @@ def _reason(response: requests.Response) -> str:
 
 def unreachable(exc: requests.RequestException) -> TransientError:
     """The network trouble in the words the status bar shows (no library names)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TransientError(UNVERIFIED)
     if isinstance(exc, requests.Timeout):
         return TransientError("the server did not answer in time")
     return TransientError("no connection to the server")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -37,22 +38,25 @@ class Server:
 
 
 def start_server(data: Path, env: dict[str, str] | None = None,
-                 timeout: float = 60.0, port: int | None = None) -> Server:
-    """The cloud as a process; `port` to start it again where it was."""
+                 timeout: float = 60.0, port: int | None = None,
+                 https_ca: Path | None = None) -> Server:
+    """The cloud as a process; `port` to start it again where it was; `https_ca`: it
+    serves HTTPS (its certificate in `env`) under this certificate authority."""
     port = port or free_port()
     log = open(data.parent / f"cloud-{port}.log", "wb")  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "cloud", "--port", str(port), "--data", str(data)],
         cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if https_ca else 'http'}://127.0.0.1:{port}"
     pause = threading.Event()
     for _ in range(int(timeout * 10)):
         if proc.poll() is not None:
             raise AssertionError(f"the cloud exited with {proc.returncode}: "
                                  f"{(data.parent / f'cloud-{port}.log').read_text()[-2000:]}")
         try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
+            verify = ssl.create_default_context(cafile=str(https_ca)) if https_ca else True
+            if httpx.get(url + "/health", timeout=1, verify=verify).status_code == 200:
                 return Server(url, data, proc)
         except httpx.TransportError:
             pass
