@@ -23,6 +23,18 @@ class MailError(RuntimeError):
     """The mail could not be handed to the SMTP server."""
 
 
+class MailLater(MailError):
+    """The SMTP server answered "not now" (a 4xx: greylisting, a full queue): the mail
+    is to be sent again later (cloud.mail_jobs)."""
+
+
+def _temporary(exc: smtplib.SMTPException) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    return isinstance(exc, smtplib.SMTPResponseException) and 400 <= exc.smtp_code < 500
+
+
 def build(settings: Settings, *, to: str, subject: str, body: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
@@ -44,7 +56,15 @@ def send(settings: Settings, *, to: str, subject: str, body: str) -> None:
         return
     try:
         _smtp_send(settings, msg)
-    except (OSError, smtplib.SMTPException) as exc:
+    except smtplib.SMTPException as exc:
+        if _temporary(exc):
+            log.info("the mail server asked to send a mail later")
+            raise MailLater("the mail server asked to try again later") from None
+        log.warning("a mail failed: %s", exc.__class__.__name__)
+        raise MailError(
+            f"the mail server did not accept the mail ({exc.__class__.__name__})"
+        ) from None
+    except OSError as exc:
         log.warning("a mail failed: %s", exc.__class__.__name__)
         raise MailError(
             f"the mail server did not accept the mail ({exc.__class__.__name__})"

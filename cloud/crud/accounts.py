@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
-from cloud import mailer, passwords, security, sessions
+from cloud import mail_jobs, mailer, passwords, security, sessions
 from cloud.config import Settings
 from cloud.crud import Refused
 from cloud.models import Installation, Record
@@ -264,7 +264,8 @@ def setup_link(session: Session, *, settings: Settings, installation_id: str,
                 f"{int(SETUP_VALID.total_seconds() // 3600)} hours; the link works once:\n"
                 f"{link}\n")
         try:
-            mailer.send(settings, to=email, subject="Your Chairside account", body=body)
+            mail_jobs.send(session, settings, to=email, subject="Your Chairside account",
+                           body=body)
         except mailer.MailError as exc:
             session.rollback()
             raise Refused(502, str(exc)) from None

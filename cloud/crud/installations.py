@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
-from cloud import audit, mailer, passwords, security
+from cloud import audit, mail_jobs, mailer, passwords, security
 from cloud.config import Settings
 from cloud.crud import DeviceCtx, Refused
 from cloud.models import Device, Installation, utcnow
@@ -64,7 +64,7 @@ def register(session: Session, *, settings: Settings, email: str,
     else:  # pragma: no cover - 5 collisions in a space of 9e11
         raise Refused(503, "could not allocate an installation id; try again")
     try:
-        mailer.send(settings, to=email, subject=_MAIL_SUBJECT,
+        mail_jobs.send(session, settings, to=email, subject=_MAIL_SUBJECT,
                     body=_password_mail(inst.id, password))
     except mailer.MailError as exc:
         session.rollback()
@@ -102,7 +102,7 @@ def resend_password(session: Session, *, settings: Settings, installation_id: st
     inst.password_mailed_at = now
     session.flush()
     try:
-        mailer.send(settings, to=inst.email, subject=_MAIL_SUBJECT,
+        mail_jobs.send(session, settings, to=inst.email, subject=_MAIL_SUBJECT,
                     body=_password_mail(inst.id, password))
     except mailer.MailError as exc:
         session.rollback()

@@ -55,10 +55,10 @@ class JobInfo:
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any] | None = None, *,
             run_at: dt.datetime | None = None, installation_id: str | None = None,
-            max_attempts: int = 5) -> str:
+            max_attempts: int = 5, job_id: str | None = None) -> str:
     """Queue a job in the caller's transaction (it exists if and only if the caller
-    commits); returns its id."""
-    job_id = new_id()
+    commits); returns its id (`job_id`, when the caller chose it)."""
+    job_id = job_id or new_id()
     session.add(Job(id=job_id, kind=kind, payload=payload or {}, status=QUEUED,
                     run_at=run_at or utcnow(), attempts=0, max_attempts=max_attempts,
                     installation_id=installation_id, last_error=""))
