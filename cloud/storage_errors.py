@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -54,11 +55,19 @@ def fill_disk_while_flagged(blobs: BlobStore, flag: Path) -> None:
     """TESTS ONLY (CHAIRSIDE_CLOUD_TEST_STORAGE_FULL_FLAG): while the file `flag`
     exists, storing a blob fails as a full disk does, so that a test can fill the disk
     and free it again without root."""
-    real = blobs.put_file
+    put_file, put_stream = blobs.put_file, blobs.put_stream
 
-    def put_file(sha256: str, path: Path) -> None:
+    def full() -> None:
         if flag.exists():
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real(sha256, path)
 
-    blobs.put_file = put_file  # type: ignore[method-assign]
+    def put_file_or_fail(sha256: str, path: Path) -> None:
+        full()
+        put_file(sha256, path)
+
+    def put_stream_or_fail(sha256: str, src: BinaryIO) -> None:
+        full()
+        put_stream(sha256, src)
+
+    blobs.put_file = put_file_or_fail  # type: ignore[method-assign]
+    blobs.put_stream = put_stream_or_fail  # type: ignore[method-assign]
