@@ -11,6 +11,12 @@ for each of the 7 days of a week, 60 appointments per chair, then measures:
 - book_ms: one booking as the book makes it: the clash check, then the write to the
   store (with its outbox entry), median.
 
+Also printed: the process's CPU time for the same views, what the wall time would be
+on an idle machine (a shared machine's load shows in the wall times).
+
+`--profile` prints where the week view's time goes (cProfile of the store's read, and of
+the grid's layout and paint).
+
 Last line: day_view_ms=<a> week_view_ms=<b> book_ms=<c> patients=<N>
 Targets: week view < 100 ms from click to painted; booking < 50 ms to the store.
 """
@@ -88,10 +94,34 @@ def fill_week(store, viewer, rnd: random.Random, n_patients: int) -> None:  # ty
             s.flush()
 
 
+def profile_week(store, viewer, view, app) -> None:  # type: ignore[no-untyped-def]
+    """cProfile of the two halves of a week shown: the store's read (on a reader thread
+    in the app) and the grid's layout and paint (on the UI thread)."""
+    import cProfile
+    import pstats
+
+    read = cProfile.Profile()
+    read.enable()
+    for _ in range(5):
+        page = store.book.page(viewer, WEEK, 7)
+    read.disable()
+    paint = cProfile.Profile()
+    paint.enable()
+    for _ in range(5):
+        view.grid.show_page(page)
+        view.grid.repaint()
+    paint.disable()
+    for title, prof in (("store read x5", read), ("layout and paint x5", paint)):
+        print(f"--- {title}")
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(14)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--patients", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--profile", action="store_true",
+                    help="print where the week view's time goes (store read, layout, paint)")
     args = ap.parse_args()
     prepare_environment()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -126,8 +156,11 @@ def main() -> None:
     ops.drain()
     app.processEvents()
 
+    cpu: dict[int, list[float]] = {1: [], 7: []}
+    last_cpu = [0.0]
+
     def shown(first: dt.date, days: int) -> float:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         view.date.setDate(QDate(first.year, first.month, first.day))  # asks the store
         while view.grid.page is None or (view.grid.page.first, view.grid.page.days) != (
             first, days
@@ -136,6 +169,7 @@ def main() -> None:
             # the reader thread and measure itself.
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
         view.grid.repaint()  # painted, not only scheduled
+        last_cpu[0] = (time.process_time() - c0) * 1000
         return (time.perf_counter() - t0) * 1000
 
     day_ms, week_ms = [], []
@@ -146,6 +180,7 @@ def main() -> None:
         ms = shown(day, 1)
         if r:
             day_ms.append(ms)
+            cpu[1].append(last_cpu[0])
     view.week.setChecked(True)
     ops.drain()
     app.processEvents()
@@ -154,9 +189,13 @@ def main() -> None:
         ms = shown(first, 7)
         if r and first == WEEK:
             week_ms.append(ms)
+            cpu[7].append(last_cpu[0])
     n_day = len(store.book.page(viewer, WEEK).entries)
     n_week = len(store.book.page(viewer, WEEK, 7).entries)
     print(f"day: {n_day} appointments, week: {n_week}")
+
+    if args.profile:
+        profile_week(store, viewer, view, app)
 
     with db.read() as s:
         from sqlalchemy import select
@@ -183,6 +222,10 @@ def main() -> None:
     view.close()
     ops.shutdown()
     db.close()
+    # CPU time of the process (the reader thread and the UI's) for the same shows: what
+    # the wall time would be on an idle machine, whatever else runs on this one.
+    print(f"day view cpu ms: median {statistics.median(cpu[1]):.1f}; week view cpu ms: "
+          f"median {statistics.median(cpu[7]):.1f} (load average {os.getloadavg()[0]:.1f})")
     print(f"day view ms: median {statistics.median(day_ms):.1f}, max {max(day_ms):.1f}")
     print(f"week view ms: median {statistics.median(week_ms):.1f}, max {max(week_ms):.1f}")
     print(f"book ms: median {statistics.median(book_ms):.1f}, max {max(book_ms):.1f}")

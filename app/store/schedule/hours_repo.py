@@ -4,6 +4,7 @@ booking outside them is allowed after a warning, as a clash is."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 
@@ -30,14 +31,17 @@ class HoursRepo:
     def all(self) -> dict[str, ProviderWeek]:
         """Every provider's hours that were set, by provider id."""
         with self.db.read() as s:
-            rows = s.scalars(select(ProviderHours).where(ProviderHours.deleted.is_(False)))
-            out: dict[str, ProviderWeek] = {}
-            for r in rows:
-                if r.user_id is None:
-                    continue
-                days = tuple(_span(getattr(r, d)) for d in WEEKDAYS)
-                out[r.user_id] = ProviderWeek(r.user_id, days)
-            return out
+            return self.all_in(s)
+
+    def all_in(self, s: Any) -> dict[str, ProviderWeek]:
+        rows = s.scalars(select(ProviderHours).where(ProviderHours.deleted.is_(False)))
+        out: dict[str, ProviderWeek] = {}
+        for r in rows:
+            if r.user_id is None:
+                continue
+            days = tuple(_span(getattr(r, d)) for d in WEEKDAYS)
+            out[r.user_id] = ProviderWeek(r.user_id, days)
+        return out
 
     def set_hours(self, by: Viewer, user_id: str, days: dict[str, str | None]) -> ProviderWeek:
         """`days`: weekday key -> "HH:MM-HH:MM", or None/"" for a day off."""

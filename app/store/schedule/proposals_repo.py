@@ -5,7 +5,7 @@ into the first free slot of that day."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -27,14 +27,6 @@ class ProposalsRepo:
     def __init__(self, db: Database, book: BookRepo) -> None:
         self.db = db
         self.book = book
-
-    def between(
-        self, viewer: Viewer, first: dt.date, days: int, entries: list[BookEntry]
-    ) -> list[Proposal]:
-        """The next visits due on these days of patients without an open appointment
-        that day (`entries`: the book's appointments of those days)."""
-        booked = {(e.patient_id, e.starts_at.astimezone().date()) for e in entries if e.open}
-        return due(self.db, viewer, first, days, booked)
 
     def free_slot(
         self, viewer: Viewer, day: dt.date, minutes: int, doctor_id: str | None
@@ -69,6 +61,27 @@ def due(
     db: Database, viewer: Viewer, first: dt.date, days: int, booked: set[tuple[str, dt.date]]
 ) -> list[Proposal]:
     """Next visits due on these days, but for (patient, day) in `booked`."""
+    with db.read() as s:
+        found = proposals_due(s, viewer, first, days)
+    return [p for p in found if (p.patient_id, p.day) not in booked]
+
+
+def not_booked(found: list[Proposal], entries: list[BookEntry]) -> list[Proposal]:
+    """The next visits of patients without an open appointment that day among `entries`
+    (the book's appointments of those days)."""
+    if not found:
+        return []
+    who = {p.patient_id for p in found}
+    booked = {
+        (e.patient_id, e.starts_at.astimezone().date())
+        for e in entries
+        if e.patient_id in who and e.open
+    }
+    return [p for p in found if (p.patient_id, p.day) not in booked]
+
+
+def proposals_due(s: Any, viewer: Viewer, first: dt.date, days: int) -> list[Proposal]:
+    """Every record's next visit on these days (one per patient and day)."""
     last = first + dt.timedelta(days=days - 1)
     query = (
         select(Visit.id, Visit.patient_id, Visit.next_visit_date, Visit.next_visit_minutes,
@@ -84,11 +97,9 @@ def due(
     )
     out: list[Proposal] = []
     seen: set[tuple[str, dt.date]] = set()
-    with db.read() as s:
-        rows = s.execute(query).all()
-    for vid, pid, day_text, minutes, doctor, name, fn, ln in rows:
+    for vid, pid, day_text, minutes, doctor, name, fn, ln in s.execute(query).all():
         day = dt.date.fromisoformat(day_text)
-        if (pid, day) in booked or (pid, day) in seen or not minutes:
+        if (pid, day) in seen or not minutes:
             continue
         seen.add((pid, day))
         out.append(Proposal(vid, pid, display_name(fn, ln), day, minutes, doctor, name))

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -38,6 +39,7 @@ HEADER = 34
 GUTTER = 52
 ROW = 18
 EDGE = 5  # pixels at an appointment's lower edge that resize it
+WORDS_WIDTH = 40  # a narrower box (a busy week) shows its colour and frame, no words
 COLOURS = {
     "booked": "#cfe3f7",
     "arrived": "#fde9a9",
@@ -106,7 +108,14 @@ class DayGrid(QWidget):
         self.selected: str | None = None
         self._drag: _Drag | None = None
         self._texts: dict[str, str] = {}
-        self._rects: list[QRect] = []  # of `placed`, for the current width
+        # Of `placed`, for the current width: (left, top, right, bottom), as plain numbers
+        # for hit-testing (a QRect each is what a busy week can not afford).
+        self._rects: list[tuple[int, int, int, int]] = []
+        # What paintEvent draws, worked out once per layout: the frames by colour and
+        # pen (one drawRects each), and which boxes are big enough for words.
+        self._batches: dict[tuple[str, bool], list[QRect]] = {}
+        self._worded: list[tuple[int, QRect]] = []
+        self._laid_width = -1
         self._off: list[QRect] = []  # off-hours of the columns, shaded
 
     # The model ------------------------------------------------------------------------
@@ -134,7 +143,8 @@ class DayGrid(QWidget):
         self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self._layout_rects()
+        if self.width() != self._laid_width:
+            self._layout_rects()
         super().resizeEvent(event)
 
     def min_column_width(self) -> int:
@@ -163,7 +173,26 @@ class DayGrid(QWidget):
 
     def _layout_rects(self) -> None:
         w = self.column_width()
-        self._rects = [self.placed_rect(p, w) for p in self.placed]
+        self._laid_width = self.width()
+        rects: list[tuple[int, int, int, int]] = []
+        batches: dict[tuple[str, bool], list[QRect]] = {}
+        worded: list[tuple[int, QRect]] = []
+        line_h = self._line_height()
+        for i, p in enumerate(self.placed):
+            # placed_rect's arithmetic, inline: thousands of boxes in a busy week.
+            col_left = GUTTER + int(p.column * w)
+            lane_w = (GUTTER + int((p.column + 1) * w) - col_left) / p.lanes
+            top = HEADER + (p.start_min - DAY_START) * ROW // SLOT
+            bottom = HEADER + (p.end_min - DAY_START) * ROW // SLOT
+            width, height = int(lane_w) - 4, max(bottom - top - 2, 6)
+            x, y = col_left + int(p.lane * lane_w) + 2, top + 1
+            rects.append((x, y, x + width, y + height))
+            e = p.entry
+            key = (e.status if e.status in _FILL else "booked", e.clash)
+            batches.setdefault(key, []).append(QRect(x, y, width - 1, height - 1))
+            if width >= WORDS_WIDTH and height >= line_h:
+                worded.append((i, QRect(x, y, width, height)))
+        self._rects, self._batches, self._worded = rects, batches, worded
         self._off = []
         hours = self.page.hours if self.page else {}
         spans: dict[dt.date, tuple[int, int] | None] = {}
@@ -199,8 +228,11 @@ class DayGrid(QWidget):
 
     def placed_at(self, pos: QPoint) -> Placed | None:
         # The last painted is on top.
-        for p, rect in zip(reversed(self.placed), reversed(self._rects), strict=True):
-            if rect.contains(pos):
+        x, y = pos.x(), pos.y()
+        for p, (left, top, right, bottom) in zip(
+            reversed(self.placed), reversed(self._rects), strict=True
+        ):
+            if left <= x < right and top <= y < bottom:
                 return p
         return None
 
@@ -361,13 +393,20 @@ class DayGrid(QWidget):
             p.drawLine(r.right(), HEADER, r.right(), HEADER + SLOTS * ROW)
         if self.columns:
             p.fillRect(self.slot_rect(*self.cursor), QColor(60, 120, 220, 40))
-        small = QFont(self.font())
-        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
-        p.setFont(small)
+        p.setFont(self._small_font())
         line_h = p.fontMetrics().height()
-        for item, rect in zip(self.placed, self._rects, strict=True):
+        for (status, clash), frames in self._batches.items():
+            p.setBrush(_FILL[status])
+            p.setPen(_CLASH_PEN if clash else _PEN)
+            p.drawRects(frames)
+        chosen = self.selected_entry()
+        if chosen is not None and not chosen.clash:
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(_SELECTED_PEN)
+            p.drawRect(self.entry_rect(chosen.id).adjusted(0, 0, -1, -1))
+        for i, rect in self._worded:
             if rect.intersects(clip):
-                self._paint_entry(p, item, rect, line_h)
+                self._paint_words(p, self.placed[i], rect, line_h)
         if self._drag is not None and self._drag.moved:
             pick = self._drag_pick(self._drag)
             if pick is not None:
@@ -386,13 +425,17 @@ class DayGrid(QWidget):
             p.drawText(QRect(r.left(), top, r.width(), HEADER), Qt.AlignmentFlag.AlignCenter,
                        c.title)
 
-    def _paint_entry(self, p: QPainter, item: Placed, rect: QRect, line_h: int) -> None:
+    def _small_font(self) -> QFont:
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+        return small
+
+    def _line_height(self) -> int:
+        return QFontMetrics(self._small_font()).height()
+
+    def _paint_words(self, p: QPainter, item: Placed, rect: QRect, line_h: int) -> None:
+        """A box big enough for words (smaller ones: the colour and the frame say enough)."""
         e = item.entry
-        p.fillRect(rect, _FILL.get(e.status, _FILL["booked"]))
-        p.setPen(_CLASH_PEN if e.clash else _SELECTED_PEN if e.id == self.selected else _PEN)
-        p.drawRect(rect.adjusted(0, 0, -1, -1))
-        if rect.width() < 12 or rect.height() < line_h:
-            return  # too small for a word: the colour and the frame say enough
         # Line by line, clipped to the box: wrapping text is what a busy week can't afford.
         p.setPen(_TEXT)
         inner = rect.adjusted(3, 1, -2, -1)

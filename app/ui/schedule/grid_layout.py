@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from app.store.schedule.dto import BookEntry, BookPage, ChairRow, ProviderWeek
 
@@ -23,8 +24,9 @@ class GridColumn:
     title: str
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
+class Placed(NamedTuple):
+    """An entry where the grid shows it (a tuple: a busy week lays out thousands)."""
+
     entry: BookEntry
     column: int
     lane: int
@@ -64,7 +66,7 @@ def place(
     in lanes (a clash stays visible, never hidden under another)."""
     index = {(c.day, c.chair_id): i for i, c in enumerate(columns)}
     known = {c.chair_id for c in columns}
-    by_column: dict[int, list[tuple[BookEntry, int, int]]] = {}
+    by_column: dict[int, list[tuple[int, str, int, BookEntry]]] = {}
     for e in entries:
         if provider and e.doctor_id != provider:
             continue
@@ -72,38 +74,42 @@ def place(
         col = index.get((day, e.chair_id if e.chair_id in known else None))
         if col is None:
             continue
-        end = min(start + e.duration_minutes, DAY_END)
-        start = max(start, DAY_START)
+        end = start + e.duration_minutes
+        if end > DAY_END:
+            end = DAY_END
+        if start < DAY_START:
+            start = DAY_START
         if end <= start:  # outside the hours shown: still reachable at the edge
             start = min(start, DAY_END - SLOT)
             end = start + SLOT
-        by_column.setdefault(col, []).append((e, start, end))
+        by_column.setdefault(col, []).append((start, e.id, end, e))
     out: list[Placed] = []
     for col, items in by_column.items():
-        items.sort(key=lambda t: (t[1], t[0].id))
+        items.sort()
         # A group is a run of appointments that overlap one another in a chain; its
         # lanes split the column's width. Only those still running are compared.
         group: list[tuple[BookEntry, int, int, int]] = []
-        running: list[tuple[int, int]] = []  # (end, lane)
-        for e, start, end in items:
-            running = [r for r in running if r[0] > start]
-            if not running and group:
-                out += _close(group, col)
-                group = []
-            busy = {lane for _, lane in running}
-            lane = 0
-            while lane in busy:
-                lane += 1
+        lanes_end: list[int] = []  # per lane, when its last appointment ends
+        reach = -1  # the latest end in the group
+        for start, _id, end, e in items:
+            if start >= reach and group:
+                out += _close(group, col, len(lanes_end))
+                group, lanes_end = [], []
+            for lane, busy_until in enumerate(lanes_end):
+                if busy_until <= start:
+                    lanes_end[lane] = end
+                    break
+            else:
+                lane = len(lanes_end)
+                lanes_end.append(end)
             group.append((e, start, end, lane))
-            running.append((end, lane))
-        out += _close(group, col)
+            if end > reach:
+                reach = end
+        out += _close(group, col, len(lanes_end))
     return out
 
 
-def _close(group: list[tuple[BookEntry, int, int, int]], col: int) -> list[Placed]:
-    if not group:
-        return []
-    lanes = 1 + max(lane for *_, lane in group)
+def _close(group: list[tuple[BookEntry, int, int, int]], col: int, lanes: int) -> list[Placed]:
     return [Placed(e, col, lane, lanes, start, end) for e, start, end, lane in group]
 
 
