@@ -101,6 +101,16 @@ def test_a_fresh_pc_shows_every_patient_and_fetches_an_image_when_opened(
     photo_sha = hashlib.sha256(photo.read_bytes()).hexdigest()
     assert not files.has(photo_sha)
     viewer.reject()
+    # The photo (a megabyte) tells how much has come while it comes.
+    tab.open_viewer(next(i for i, r in enumerate(tab.model.rows) if r.sha256 == photo_sha))
+    viewer, told = tab.viewer, []
+    show = viewer.message.setText
+    viewer.message.setText = lambda text: (told.append(text), show(text))
+    qtbot.waitUntil(lambda: viewer.image is not None, timeout=15_000)
+    assert any(t.startswith("Fetching from the server…") and t.endswith(" MB") for t in told)
+    with files.open(photo_sha) as f:
+        assert hashlib.sha256(f.read()).hexdigest() == photo_sha
+    viewer.reject()
 
     # A CT series: its preview is there, and opening it brings the slice shown only.
     window.open_patient(made[1].id)
