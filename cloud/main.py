@@ -22,7 +22,14 @@ from cloud.crud import Refused
 from cloud.db import make_engine, make_sessionmaker
 from cloud.jobs import chores as _chores  # noqa: F401 - registers the periodic chores
 from cloud.jobs.runner import Runner
-from cloud.portal import doctor_routes, download_routes, images, patient_routes, web
+from cloud.portal import (
+    doctor_routes,
+    download_routes,
+    images,
+    patient_routes,
+    report_routes,
+    web,
+)
 
 log = logging.getLogger("cloud")
 API_PREFIX = "/api/v1"
@@ -107,6 +114,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.include_router(download_routes.router)
     app.include_router(images.router)
     app.include_router(patient_routes.router)
+    app.include_router(report_routes.router)
     app.mount("/static/portal", StaticFiles(directory=web.STATIC), name="portal-static")
     if settings.bench_routes:
         app.include_router(bench.router)

@@ -147,3 +147,41 @@ def page_html(p: ReportPage) -> str:
         out.append(f"<p class='muted'>{escape(label)}: {escape(value)}</p>")
     out.append("</body></html>")
     return "".join(out)
+
+
+# A report is filed in the patient's record as a PDF document, so it travels to other
+# PCs and the portal as every file does; its name carries the title and the author.
+_FILED = re.compile(r"^(?P<title>.*) \(by (?P<by>[^()]*)\)\.pdf$", re.IGNORECASE)
+
+
+def filed_name(title: str, made_by: str) -> str:
+    clean = re.sub(r'[\\/:*?"<>|()\x00-\x1f]+', " ", title).strip() or "Health checking report"
+    by = re.sub(r'[\\/:*?"<>|()\x00-\x1f]+', " ", made_by).strip() or "unknown"
+    return f"{clean[:150]} (by {by[:80]}).pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportEntry:
+    image_id: str
+    title: str
+    made_by: str
+    made_on: str
+    filename: str
+
+
+def entry(image_id: str, kind: str, filename: str, taken_at: str | None) -> ReportEntry | None:
+    """The report a filed image is, or None when it is not a PDF document."""
+    if kind != "document" or not filename.lower().endswith(".pdf"):
+        return None
+    m = _FILED.match(filename)
+    title, by = (m["title"], m["by"]) if m else (filename[:-4], "")
+    return ReportEntry(image_id, title, by, (taken_at or "")[:10], filename)
+
+
+def portal_url(server_url: str, image_id: str) -> str | None:
+    """Where the report's QR code leads: the portal's page of the report, which asks the
+    doctor or the patient to sign in first. None when this PC has no server."""
+    base = server_url.strip().rstrip("/")
+    if not base:
+        return None
+    return f"{base}/reports/{image_id}"

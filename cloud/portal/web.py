@@ -74,9 +74,14 @@ CurrentDep = Annotated[Active | None, Depends(current)]
 PATIENT_PAGE = re.compile(r"/doctor/patients/[0-9A-Za-z-]{1,36}")
 
 
+REPORT_PAGE = re.compile(r"/reports/[0-9A-Za-z-]{1,36}")
+
+
 def back_to(path: str) -> str:
-    """Where to go after signing in: a patient's page asked for, else the list."""
-    return path if PATIENT_PAGE.fullmatch(path) else "/doctor/patients"
+    """Where to go after signing in: a patient's page or a report (its QR code) asked
+    for, else the list."""
+    ok = PATIENT_PAGE.fullmatch(path) or REPORT_PAGE.fullmatch(path)
+    return path if ok else "/doctor/patients"
 
 
 def doctor_session(request: Request, active: CurrentDep) -> Active:
@@ -191,7 +196,7 @@ def to_login(exc: NeedLogin) -> Response:
 
 
 def is_portal_path(path: str) -> bool:
-    return path.startswith(("/doctor", "/patient", "/account", "/portal"))
+    return path.startswith(("/doctor", "/patient", "/account", "/portal", "/reports/"))
 
 
 class RedactTokens(logging.Filter):

@@ -27,6 +27,7 @@ from app.ui.patients.account_tab import AccountTab
 from app.ui.patients.patient_dialog import BASIC, CLINICAL, PatientDialog
 from app.ui.patients.payment_forms import take_payment_dialog
 from app.ui.patients.record_forms import agreement_dialog, visit_dialog
+from app.ui.patients.reports_tab import ReportsTab
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import formatting
@@ -134,6 +135,8 @@ class PatientPage(QWidget):
         self._appointments_tab()
         self.images_tab = ImagesTab(ctx)
         self.tabs.addTab(self.images_tab, "Images")
+        self.reports = ReportsTab(ctx, self.images_tab.images)
+        self.tabs.addTab(self.reports, "Reports")
         # Files dropped anywhere on the page are added as images.
         self.setAcceptDrops(True)
         self.installEventFilter(self.images_tab.drop_target)
@@ -245,6 +248,7 @@ class PatientPage(QWidget):
         self.load_merges()
         self.account.set_patient(patient.id)
         self.images_tab.set_patient(patient.id, patient.display_name)
+        self.reports.set_patient(patient.id)
 
     def load_visits(self) -> None:
         if not self.patient:
@@ -314,6 +318,8 @@ class PatientPage(QWidget):
         if "appointments" in flags:
             self.load_appointments()
         self.images_tab.on_changed(flags)
+        if flags & {"images", "visits", "external"}:
+            self.reports.load()
 
     # Actions --------------------------------------------------------------------------
     def edit_patient(self) -> None:
@@ -336,6 +342,7 @@ class PatientPage(QWidget):
         if self.patient:
             self.report_dialog = ReportDialog(self.ctx, self.patient, self.images_tab.images,
                                               self)
+            self.report_dialog.made.connect(self.reports.load)
             self.report_dialog.open()
 
     def undo_a_merge(self) -> None:

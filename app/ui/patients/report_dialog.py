@@ -5,6 +5,8 @@ Start writes the PDF off the UI thread (app.ui.patients.report_job)."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -29,9 +31,9 @@ from app.core.patient_rules import LABELS
 from app.store.dto import PatientDetail
 from app.store.images.images_repo import ImageRow, ImagesRepo, RecordImages
 from app.ui.patients.patient_form import BASIC, CLINICAL
-from app.ui.patients.report_job import Source, make_report
+from app.ui.patients.report_job import ReportDataError, Source, make_report
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import ReadOp, user_message
+from app.ui.shell.ops import ReadOp, WriteOp, user_message
 from app.ui.widgets.pdf import ask_pdf_path
 from app.ui.widgets.screen_fit import resize_to_fit
 
@@ -45,8 +47,23 @@ KIND_LABELS = {
 IdRole = Qt.ItemDataRole.UserRole
 
 
+def file_report(ctx: AppContext, images: ImagesRepo, patient_id: str, visit_id: str | None,
+                pdf: Path, filename: str) -> str:
+    """The report filed in the patient's record as a PDF document (it then uploads and
+    reaches the portal as every file does); its image id."""
+    with tempfile.TemporaryDirectory() as tmp:
+        named = Path(tmp) / filename
+        shutil.copyfile(pdf, named)
+        report = images.add_files(ctx.viewer, patient_id, [named], visit_id=visit_id,
+                                  kind="document")
+    if not report.added:
+        reason = report.failed[0][1] if report.failed else "it is already in the record"
+        raise ReportDataError(f"The report was saved but not filed: {reason}")
+    return report.added[0].id
+
+
 class ReportDialog(QDialog):
-    made = Signal(object)  # Path of the PDF written
+    made = Signal(str)  # the image id of the report filed in the record
 
     def __init__(self, ctx: AppContext, patient: PatientDetail, images: ImagesRepo,
                  parent: QWidget | None = None) -> None:
@@ -56,6 +73,7 @@ class ReportDialog(QDialog):
         self.ctx, self.patient, self.images = ctx, patient, images
         self.rows: dict[str, ImageRow] = {}
         self.candidates: list[hr.Candidate] = []
+        self.saved_to: Path | None = None
         self.pages = QStackedWidget(objectName="reportPages")
         self.pages.addWidget(self._select_page())
         self.pages.addWidget(self._settings_page())
@@ -200,16 +218,24 @@ class ReportDialog(QDialog):
         models = [_source(r) for r in chosen if r.kind in hr.SCAN_KINDS]
         models.sort(key=lambda s: s.filename)
         photos = [_source(r) for r in chosen if r.kind in hr.PHOTO_KINDS]
+        visit = next((r.visit_id for r in chosen if r.kind == "intraoral_scan"), None)
+        name = hr.filed_name(page.title, page.made_by)
         self.start.setEnabled(False)
         self.status.setText("Drawing the models and writing the report…")
-        ReadOp(lambda: make_report(page, models, photos, path)).success(self._done).failure(
-            self._failed
-        ).run(self.ctx.ops)
+        ReadOp(lambda: make_report(page, models, photos, path)).success(
+            lambda out: self._file(out, visit, name)).failure(self._failed).run(self.ctx.ops)
 
-    def _done(self, path: Path) -> None:
+    def _file(self, path: Path, visit_id: str | None, name: str) -> None:
+        ctx, images, pid = self.ctx, self.images, self.patient.id
+        self.saved_to = path
+        WriteOp(lambda: file_report(ctx, images, pid, visit_id, path, name), {"images"}).success(
+            self._done).failure(self._failed).run(ctx.ops)
+
+    def _done(self, image_id: str) -> None:
         self.start.setEnabled(True)
-        self.status.setText(f"Report saved to {path}")
-        self.made.emit(path)
+        self.status.setText(f"Report saved to {self.saved_to} and listed under the "
+                            "patient's reports.")
+        self.made.emit(image_id)
 
     def _failed(self, exc: BaseException) -> None:
         self.start.setEnabled(True)

@@ -3,10 +3,15 @@ offered, the jaws are picked), the settings, and the PDF a dentist hands over.""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import io
 import re
 
+import zxingcpp
+from PIL import Image
 from pypdf import PdfReader
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QBuffer, QIODevice, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from app.core import health_report as hr
@@ -76,3 +81,29 @@ def test_report_from_an_intraoral_scan_and_a_photo(window, qtbot, ctx, tmp_path,
     pictures = [im for pg in reader.pages for im in pg.images]
     assert len(pictures) == 3
     assert min(im.image.size[0] for im in pictures) >= 300
+
+    # Listed under the patient's reports, filed in the record of the scan as a document
+    # that uploads like any file, with a QR code that leads to it on the portal.
+    qtbot.waitUntil(lambda: page.reports.model.rowCount() == 1, timeout=10000)
+    entry = page.reports.model.rows[0]
+    assert (entry.title, entry.made_by, entry.made_on) == (
+        "Annual check", "Dr Admin", dt.date.today().isoformat())
+    filed = repo.get(v, entry.image_id)
+    assert filed.kind == "document"
+    assert filed.sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
+    ctx.store.settings.set("server_url", "https://cloud.example.org/")
+    page.tabs.setCurrentWidget(page.reports)
+    page.reports.table.selectRow(0)
+    qtbot.mouseClick(page.reports.details, Qt.MouseButton.LeftButton)
+    details = page.reports.details_dialog
+    qtbot.waitUntil(details.isVisible)
+    shot = Image.open(io.BytesIO(_png(details.qr.pixmap())))
+    codes = [c.text for c in zxingcpp.read_barcodes(shot)]
+    assert codes == [f"https://cloud.example.org/reports/{entry.image_id}"]
+
+
+def _png(pixmap) -> bytes:
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    pixmap.save(buf, "PNG")
+    return bytes(buf.data())
