@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -31,7 +33,7 @@ from app.core.patient_rules import LABELS
 from app.store.dto import PatientDetail
 from app.store.images.images_repo import ImageRow, ImagesRepo, RecordImages
 from app.ui.patients.patient_form import BASIC, CLINICAL
-from app.ui.patients.report_job import ReportDataError, Source, make_report
+from app.ui.patients.report_job import ReportDataError, Source, make_report, render_model
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
 from app.ui.widgets.pdf import ask_pdf_path
@@ -45,6 +47,7 @@ KIND_LABELS = {
     "cbct": "CBCT",
 }
 IdRole = Qt.ItemDataRole.UserRole
+PREVIEW_TTL_S = 30 * 60.0  # then drawn again, from the scans as they are then
 
 
 def file_report(ctx: AppContext, images: ImagesRepo, patient_id: str, visit_id: str | None,
@@ -74,6 +77,9 @@ class ReportDialog(QDialog):
         self.rows: dict[str, ImageRow] = {}
         self.candidates: list[hr.Candidate] = []
         self.saved_to: Path | None = None
+        self.previews: list[tuple[str, bytes]] = []
+        self.preview_until = 0.0
+        self.render_count = 0
         self.pages = QStackedWidget(objectName="reportPages")
         self.pages.addWidget(self._select_page())
         self.pages.addWidget(self._settings_page())
@@ -91,7 +97,7 @@ class ReportDialog(QDialog):
         self.select_note.setWordWrap(True)
         self.confirm = QPushButton("Confirm", objectName="reportConfirm")
         self.confirm.setDefault(True)
-        self.confirm.clicked.connect(lambda: self.pages.setCurrentIndex(1))
+        self.confirm.clicked.connect(self.to_settings)
         cancel = QPushButton("Cancel")
         cancel.clicked.connect(self.reject)
         bar = QHBoxLayout()
@@ -174,8 +180,13 @@ class ReportDialog(QDialog):
         form.addRow("Title:", self.title_edit)
         form.addRow("Sections:", sections)
         form.addRow("Findings:", self.findings)
+        self.preview_row = QHBoxLayout()
+        form.addRow("Preview:", self.preview_row)
         self.status = QLabel("", objectName="reportStatus")
         self.status.setWordWrap(True)
+        self.regenerate = QPushButton("Regenerate", objectName="reportRegenerate")
+        self.regenerate.clicked.connect(self.render_previews)
+        self.regenerate.hide()
         back = QPushButton("Back")
         back.clicked.connect(lambda: self.pages.setCurrentIndex(0))
         self.start = QPushButton("Start", objectName="reportStart")
@@ -184,6 +195,7 @@ class ReportDialog(QDialog):
         bar = QHBoxLayout()
         bar.addWidget(back)
         bar.addStretch(1)
+        bar.addWidget(self.regenerate)
         bar.addWidget(self.start)
         v = QVBoxLayout(page)
         v.addWidget(QLabel("Settings of the health checking report", styleSheet="font-weight:600"))
@@ -208,21 +220,78 @@ class ReportDialog(QDialog):
             findings=self.findings.toPlainText(),
         )
 
+    # The temporary preview ----------------------------------------------------------------
+    def chosen(self) -> list[ImageRow]:
+        return [self.rows[i] for i in sorted(self.selected()) if i in self.rows]
+
+    def to_settings(self) -> None:
+        self.pages.setCurrentIndex(1)
+        self.render_previews()
+
+    def render_previews(self) -> None:
+        """The views of the selected models, drawn once for the preview and the PDF; kept
+        in memory only (a scan may be sealed at rest) and for PREVIEW_TTL_S."""
+        models = sorted((_source(r) for r in self.chosen() if r.kind in hr.SCAN_KINDS),
+                        key=lambda s: s.filename)
+        self.previews = []
+        self.regenerate.hide()
+        self.start.setEnabled(False)
+        self.status.setText("Drawing the models…")
+        asked = self.render_count = self.render_count + 1
+
+        def done(views: list[tuple[str, bytes]]) -> None:
+            if asked != self.render_count:
+                return  # the selection changed while drawing
+            self.previews = views
+            self.preview_until = time.monotonic() + PREVIEW_TTL_S
+            self._show_previews()
+            self.status.setText("")
+            self.start.setEnabled(True)
+
+        def failed(exc: BaseException) -> None:
+            if asked == self.render_count:
+                self.status.setText(user_message(exc, "drawing the models"))
+                self.regenerate.show()
+
+        ReadOp(lambda: [v for src in models for v in render_model(src)]).success(done).failure(
+            failed).run(self.ctx.ops)
+
+    def _show_previews(self) -> None:
+        while self.preview_row.count():
+            item = self.preview_row.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        for caption, data in self.previews:
+            pix = QPixmap()
+            pix.loadFromData(data, "PNG")
+            label = QLabel(objectName="reportPreview")
+            label.setPixmap(pix.scaledToWidth(140, Qt.TransformationMode.SmoothTransformation))
+            label.setToolTip(caption)
+            self.preview_row.addWidget(label)
+        self.preview_row.addStretch(1)
+
+    def preview_expired(self) -> bool:
+        return not self.previews or time.monotonic() >= self.preview_until
+
     def make(self) -> None:
+        if self.preview_expired():
+            # Seed 002: the expired preview is regenerated before a report is made.
+            self.status.setText(f"{hr.EXPIRED}. Click Regenerate before creating the report.")
+            self.regenerate.show()
+            return
         page = self.page()
         path = ask_pdf_path(self, "Save the health checking report",
                             f"{page.title} {self.patient.display_name} {page.made_on}.pdf")
         if path is None:
             return
-        chosen = [self.rows[i] for i in sorted(self.selected()) if i in self.rows]
-        models = [_source(r) for r in chosen if r.kind in hr.SCAN_KINDS]
-        models.sort(key=lambda s: s.filename)
+        chosen = self.chosen()
+        views = list(self.previews)
         photos = [_source(r) for r in chosen if r.kind in hr.PHOTO_KINDS]
         visit = next((r.visit_id for r in chosen if r.kind == "intraoral_scan"), None)
         name = hr.filed_name(page.title, page.made_by)
         self.start.setEnabled(False)
         self.status.setText("Drawing the models and writing the report…")
-        ReadOp(lambda: make_report(page, models, photos, path)).success(
+        ReadOp(lambda: make_report(page, views, photos, path)).success(
             lambda out: self._file(out, visit, name)).failure(self._failed).run(self.ctx.ops)
 
     def _file(self, path: Path, visit_id: str | None, name: str) -> None:

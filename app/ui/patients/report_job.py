@@ -82,8 +82,8 @@ def write_report(page: ReportPage, models: list[tuple[str, bytes]],
     return write_pdf(page_html(full), out, page.title, images)
 
 
-def make_report(page: ReportPage, models: list[Source], photos: list[Source],
+def make_report(page: ReportPage, views: list[tuple[str, bytes]], photos: list[Source],
                 out: Path) -> Path:
-    views = [v for src in models for v in render_model(src)]
+    """The report from the models' views already drawn (render_model) and the photos."""
     pictures = [(src.filename, photo_png(src)) for src in photos]
     return write_report(page, views, pictures, out)

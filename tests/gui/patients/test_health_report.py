@@ -12,10 +12,11 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 from PySide6.QtCore import QBuffer, QIODevice, Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QLabel
 
 from app.core import health_report as hr
 from app.store.images.images_repo import ImagesRepo
+from app.ui.patients import report_dialog
 from tests.unit.imaging import samples
 
 
@@ -62,8 +63,20 @@ def test_report_from_an_intraoral_scan_and_a_photo(window, qtbot, ctx, tmp_path,
     assert dialog.select_note.text() == hr.NEEDS_SCAN
     items["upper_jaw.stl"].setCheckState(Qt.CheckState.Checked)
     assert dialog.confirm.isEnabled()
+    # The temporary preview of the models runs out (as if the dentist had left the
+    # settings open for long): Start offers Regenerate first.
+    monkeypatch.setattr(report_dialog, "PREVIEW_TTL_S", 0.0)
     qtbot.mouseClick(dialog.confirm, Qt.MouseButton.LeftButton)
     assert dialog.pages.currentIndex() == 1
+    qtbot.waitUntil(dialog.start.isEnabled, timeout=10000)
+    assert len(dialog.findChildren(QLabel, "reportPreview")) == 2  # two sides of one model
+    qtbot.mouseClick(dialog.start, Qt.MouseButton.LeftButton)
+    assert dialog.status.text().startswith("The temporary preview file has been expired")
+    assert dialog.regenerate.isVisible()
+    monkeypatch.setattr(report_dialog, "PREVIEW_TTL_S", 1800.0)
+    qtbot.mouseClick(dialog.regenerate, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.start.isEnabled() and not dialog.regenerate.isVisible(),
+                    timeout=10000)
     dialog.title_edit.setText("Annual check")
     qtbot.keyClicks(dialog.findings, "Early caries on 36; gums healthy.")
     target = tmp_path / "report.pdf"
