@@ -25,6 +25,7 @@ from cloud.crud import Refused
 from cloud.export import access, csvzip, seal
 from cloud.export.codes import CodeSender, SendError, new_code
 from cloud.export.models import DataDownload, DownloadCode
+from cloud.jobs.queue import enqueue
 from cloud.portal import clock
 
 CODE_TTL = dt.timedelta(minutes=10)
@@ -152,11 +153,7 @@ def confirm(session: Session, settings: Settings, member: access.Member, *, code
 
 
 def _enqueue(session: Session, download: DataDownload) -> None:
-    """Queue the job in the same transaction (when the server has a job runner)."""
-    try:
-        from cloud.jobs import enqueue
-    except ImportError:  # a server without jobs: `due` is run by the sweeper
-        return
+    """Queue the night's job in the same transaction as the download it makes."""
     enqueue(session, JOB_KIND, {"download_id": download.id}, run_at=download.run_at,
             installation_id=download.installation_id)
 
@@ -220,7 +217,8 @@ def build(maker: sessionmaker[Session], settings: Settings, download_id: str) ->
 def due(session: Session) -> list[str]:
     """Downloads whose night has come and that are not made yet."""
     return list(session.scalars(select(DataDownload.id).where(
-        DataDownload.status == SCHEDULED, DataDownload.run_at <= clock.now())))
+        DataDownload.status == SCHEDULED, DataDownload.run_at <= clock.now())
+        .order_by(DataDownload.run_at, DataDownload.created_at)))
 
 
 def retrieve(session: Session, settings: Settings, member: access.Member, *,

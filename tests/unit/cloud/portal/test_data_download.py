@@ -270,7 +270,8 @@ def test_a_night_that_fails_is_tried_again_then_given_up(
         _night(client)
     app: Any = client.app
     with app.state.sessionmaker() as s:
-        assert [r.status for r in s.scalars(select(DataDownload))] == ["failed", "scheduled"]
+        assert [r.status for r in s.scalars(select(DataDownload).order_by(
+            DataDownload.created_at))] == ["failed", "scheduled"]
     monkeypatch.setattr(csvzip, "write", real)
     with app.state.sessionmaker() as s:
         first = s.scalars(select(DataDownload).order_by(DataDownload.created_at)).first()
