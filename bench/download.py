@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "bench" / "out"
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: money as decimal text, as the cloud stores it
 INSTALLATION = "424242424242"
 CHUNK = 5000
 FIRST = ["Ana", "Zoë", "João", "Łukasz", "فاطمة", "王芳", "Ольга", "Søren", "María", "Chloé"]
@@ -38,6 +38,10 @@ def _uuid(rng: random.Random) -> str:
     return "%08x-%04x-7%03x-%04x-%012x" % (  # noqa: UP031 - a fixed-width id
         rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
         0x8000 | rng.getrandbits(14), rng.getrandbits(48))
+
+
+def _money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def build(url: str, patients: int, visits: int) -> None:
@@ -94,7 +98,8 @@ def build(url: str, patients: int, visits: int) -> None:
         "patient_id": ids[rng_ids.randrange(len(ids))],
         "visit_date": (day0 + dt.timedelta(days=i % 3650)).isoformat(),
         "name": "Visit", "procedure": rng_ids.choice(PROCEDURES),
-        "amount_paid": rng_ids.randint(0, 40000), "charge": rng_ids.randint(0, 40000),
+        "amount_paid": _money(rng_ids.randint(0, 40000)),
+        "charge": _money(rng_ids.randint(0, 40000)),
         "notes": "Patient tolerated the procedure well; review in six months.",
         "doctor_id": doctors[i % 3]}, visits)
     rows("appointment", lambda i: {
