@@ -138,6 +138,8 @@ class RecordsRepo:
             raise InvalidRecordError("A record needs a date.")
         if (from_wire(fields.get("amount_paid")) or 0) < 0:
             raise InvalidRecordError("The amount paid cannot be negative.")
+        if (from_wire(fields.get("charge")) or 0) < 0:
+            raise InvalidRecordError("The charge cannot be negative.")
         nxt = fields.get("next_visit_date")
         if nxt and nxt < fields["visit_date"]:
             raise InvalidRecordError("The next visit cannot be before this visit.")

@@ -55,6 +55,7 @@ class ChairsDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.list.currentItemChanged.connect(lambda *_: self._selected())
+        self.name.setFocus()  # typing a name and Enter adds a chair, as the box says
         self.reload()
 
     def reload(self) -> None:

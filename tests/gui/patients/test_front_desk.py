@@ -184,12 +184,16 @@ def test_add_a_visit_and_see_it_on_top(window, qtbot, ctx) -> None:
     assert "amount" in dialog.error.text().lower()
     dialog.widgets["amount_paid"].clear()
     qtbot.keyClicks(dialog.widgets["amount_paid"], "75.50")
+    qtbot.keyClicks(dialog.widgets["charge"], "120")
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     qtbot.waitUntil(lambda: page.visits.rowCount() == 2)
     top = page.visits.rows[0]
     assert (top.visit_date, top.name) == ("2026-11-20", "Cleaning")
-    assert top.amount_paid == Decimal("75.50")
+    assert (top.amount_paid, top.charge) == (Decimal("75.50"), Decimal("120.00"))
     assert page.visits.index(0, 3).data() == "75.50"
+    # The fee is charged on the account; what was paid with the visit counts against it.
+    account = ctx.store.ledger.account(ctx.viewer, p.id)
+    assert (account.charged, account.balance) == (Decimal("120.00"), Decimal("44.50"))
 
 
 def test_diary_totals_for_a_day(window, qtbot, ctx) -> None:
