@@ -47,3 +47,21 @@ def test_same_slot_booked_on_two_pcs_apart_keeps_both_marked(clinic, qtbot) -> N
         ]
         assert {p.lanes for p in grid.placed} == {2}  # side by side, both visible
     assert a.repo.outbox_counts() == (0, 0) and b.repo.outbox_counts() == (0, 0)
+
+
+def test_working_hours_set_on_two_pcs_apart_merge_day_by_day(clinic) -> None:
+    a, b = clinic(2)
+    va, vb = a.admin.viewer(), b.admin.viewer()
+    nadia = a.store.patients.create(va, {"first_name": "Nadia"})
+    # Apart, the two PCs each set the same provider's hours, each for other days.
+    a.store.book.hours.set_hours(va, va.user_id, {"mon": "08:00-12:00"})
+    b.store.book.hours.set_hours(vb, va.user_id, {"mon": "08:00-12:00", "tue": "13:00-18:00"})
+    for pc in (a, b, a):
+        pc.sync()
+    weeks = [pc.store.book.hours.all()[va.user_id].days for pc in (a, b)]
+    assert weeks[0] == weeks[1]
+    assert weeks[0][:2] == ((480, 720), (780, 1080))
+    tuesday_noon = dt.datetime.combine(dt.date(2026, 12, 1), dt.time(12)).astimezone()
+    late = Booking(nadia.id, tuesday_noon, 30, None, va.user_id)
+    assert b.store.book.outside_hours(late) is not None  # Tuesday before 13:00
+    assert a.repo.outbox_counts() == (0, 0) and b.repo.outbox_counts() == (0, 0)
