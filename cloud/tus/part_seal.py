@@ -21,6 +21,7 @@ import io
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
@@ -54,6 +55,7 @@ class PartSeal:
         self.master = master
         self.starts: list[int] = []
         self.keys: list[bytes] = []
+        self._next: tuple[int, int, Any] = (-1, -1, None)  # (key, position, keystream)
         try:
             lines = self.path.read_text().split()
         except FileNotFoundError:
@@ -67,6 +69,7 @@ class PartSeal:
         any byte it encrypts (the keys of cut-off positions are dropped)."""
         at = bisect.bisect_left(self.starts, start)
         self.starts[at:], self.keys[at:] = [start], [secrets.token_bytes(32)]
+        self._next = (-1, -1, None)
         text = "".join(f"{s} {aes_key_wrap(self.master, k).hex()}\n"
                        for s, k in zip(self.starts, self.keys, strict=True))
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -88,14 +91,27 @@ class PartSeal:
                 raise ValueError("no key covers this part of the upload")
             end = self.starts[i + 1] if i + 1 < len(self.starts) else None
             n = len(view) if end is None else min(len(view), end - position)
-            skip = position % BLOCK
-            counter = (position // BLOCK).to_bytes(16, "big")
-            ctr = Cipher(algorithms.AES(self.keys[i]), modes.CTR(counter)).encryptor()
-            if skip:
-                ctr.update(bytes(skip))
-            out += ctr.update(view[:n])
+            ctr = self._ctr(i, position)
+            piece = ctr.update(view[:n])
+            self._next = (i, position + n, ctr)
+            if not out and n == len(view):
+                return piece  # one key covers it all: no copy
+            out += piece
             view, position = view[n:], position + n
         return bytes(out)
+
+    def _ctr(self, i: int, position: int) -> Any:
+        """The keystream of key `i` from `position`: the one in hand when the bytes
+        follow the last ones (a body arrives in many small pieces, and setting up a
+        cipher costs more than encrypting a few KB)."""
+        index, at, ctr = self._next
+        if index == i and at == position:
+            return ctr
+        counter = (position // BLOCK).to_bytes(16, "big")
+        ctr = Cipher(algorithms.AES(self.keys[i]), modes.CTR(counter)).encryptor()
+        if position % BLOCK:
+            ctr.update(bytes(position % BLOCK))
+        return ctr
 
 
 class PlainReader(io.RawIOBase):
