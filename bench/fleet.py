@@ -79,7 +79,7 @@ def pc_work(url: str, node: str, token: str, args: argparse.Namespace, tally: Ta
                 **auth, "Tus-Resumable": "1.0.0", "Upload-Length": str(len(image)),
                 "Content-Type": "application/offset+octet-stream",
                 "Upload-Metadata": _meta(sha256=hashlib.sha256(image).hexdigest(),
-                                         patient_id=new_id(), kind="photo",
+                                         patient_id=new_id(), kind="intraoral_photo",
                                          filename="p.jpg")})
             uploaded = up.status_code == 201 and up.headers.get("Upload-Offset") == str(
                 len(image))

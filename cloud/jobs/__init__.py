@@ -13,7 +13,13 @@ PostgreSQL and a conditional UPDATE inside ``BEGIN IMMEDIATE`` on SQLite, held b
 lease the running process renews: a process that dies lets the lease lapse and another
 process runs the job again (so a handler must be safe to run twice). A failed attempt is
 retried after an exponential backoff; periodic jobs are one row each, queued again after
-every run. The status is read through ``GET /api/v1/admin/jobs``.
+every run. The operator reads every job through ``GET /api/v1/admin/jobs``, a practice
+its own through ``GET /api/v1/jobs``.
+
+On it: the chores (expired uploads, portal sessions, setup links, temporary accounts,
+the development mail folder, data downloads past their days; cloud.jobs.chores), the
+data downloads' night jobs (cloud.export) and mail the mail server wants later
+(cloud.mail_jobs).
 
 Why not procrastinate: it is PostgreSQL only (its own schema, LISTEN/NOTIFY and stored
 procedures) and async-first, while the cloud must run the same code on its embedded

@@ -1,7 +1,6 @@
-"""The operator's API (bearer `admin_token`): what the server's jobs are doing.
-
-Without an admin token configured the routes do not exist (404), so that a fresh
-server exposes nothing of its kind."""
+"""What the server's jobs are doing: all of them for the operator (bearer
+`admin_token`; without one configured those routes do not exist, 404), a practice's
+own for its PCs (device token)."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from cloud import security
-from cloud.api.deps import SessionDep, SettingsDep
+from cloud.api.deps import DeviceDep, SessionDep, SettingsDep
 from cloud.jobs import queue
 from cloud.schemas import Problem
 
@@ -88,3 +87,14 @@ def retry_job(request: Request, session: SessionDep,
     j = queue.get(session, job_id)
     assert j is not None
     return _out(j)
+
+
+practice_router = APIRouter(tags=["jobs"], responses={401: {"model": Problem}})
+
+
+@practice_router.get("/jobs", response_model=list[JobOut])
+def my_jobs(device: DeviceDep, session: SessionDep,
+            status: Annotated[Status | None, Query()] = None) -> list[JobOut]:
+    """The practice's own jobs (a data download being made, ...), newest first."""
+    return [_out(j) for j in queue.listing(session, status=status,
+                                           installation_id=device.installation_id)]

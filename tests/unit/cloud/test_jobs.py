@@ -130,3 +130,18 @@ def test_concurrent_claimers_take_each_job_once(db_url: str, tmp_path: Path) -> 
         t.join(60)
     assert sorted(taken) == sorted(ids)
     engine.dispose()
+
+
+def test_a_practice_sees_its_own_jobs_only(http: TestClient, app_settings: Settings,
+                                           tmp_path: Path) -> None:
+    mine = register_pc(http, *register_practice(http, app_settings.mail_dir))
+    other = register_pc(http, *register_practice(http, app_settings.mail_dir, "b@example.org"))
+    job_id = _enqueue(http, "test.fail", {"reason": "the export could not be written",
+                                          "log": str(tmp_path / "x")},
+                      installation_id=mine.installation_id, max_attempts=1)
+    wait_until(lambda: _job(http, job_id)["status"] == "failed")
+    seen = http.get("/api/v1/jobs", headers=mine.headers).json()
+    assert [(j["id"], j["last_error"]) for j in seen] == [
+        (job_id, "the export could not be written")]
+    assert http.get("/api/v1/jobs", headers=other.headers).json() == []
+    assert http.get("/api/v1/jobs").status_code == 401
