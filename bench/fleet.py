@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 
 import requests
-from _cloud_util import Cloud, register, start
+from _cloud_util import Cloud, start
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -107,10 +107,7 @@ def run(k: int, base_url: str, args: argparse.Namespace) -> str:
             http = requests.Session()
             pcs = []
             for p in range(args.practices):
-                cloud = clouds[p % k]
-                node, token = register(cloud, http)
-                pcs.append((node, token))
-                pcs.append(_second_pc(cloud, http, node))
+                pcs += _practice(clouds[p % k], http, p)
             tally, go = Tally(), threading.Event()
             threads = [threading.Thread(target=pc_work, daemon=True,
                                         args=(clouds[i % k].url, node, token, args, tally, go))
@@ -133,20 +130,30 @@ def run(k: int, base_url: str, args: argparse.Namespace) -> str:
             f"upload_mb_s={tally.upload_bytes / elapsed / 1e6:.2f} errors={tally.errors}")
 
 
-def _second_pc(cloud: Cloud, http: requests.Session, first_node: str) -> tuple[str, str]:
-    """Another PC of the practice `register` just made (its password is in the mail)."""
+def _practice(cloud: Cloud, http: requests.Session, n: int) -> list[tuple[str, str]]:
+    """(node, token) of the two PCs of a new practice. Each practice comes from an
+    address of its own (as through a load balancer), which the registration throttle
+    counts apart."""
     import re
 
-    newest = max((cloud.data / "mail").glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
-    body = newest.read_text()
-    iid = re.search(r"Installation ID: (\S+)", body).group(1)  # type: ignore[union-attr]
-    password = re.search(r"Upload password: (\S+)", body).group(1)  # type: ignore[union-attr]
-    node = os.urandom(8).hex()
-    r = http.post(f"{cloud.url}/api/v1/installations/{iid}/devices",
-                  json={"upload_password": password, "node": node, "name": "second"})
+    where = {"X-Forwarded-For": f"10.{n // 250}.{n % 250}.1"}
+    r = http.post(cloud.url + "/api/v1/installations", headers=where,
+                  json={"email": f"fleet{n}@example.com"})
     r.raise_for_status()
-    assert node != first_node
-    return node, r.json()["token"]
+    iid = r.json()["installation_id"]
+    password = ""
+    for path in (cloud.data / "mail").glob("*.eml"):
+        text = path.read_text()
+        if f"Installation ID: {iid}" in text:
+            password = re.search(r"Upload password: (\S+)", text).group(1)  # type: ignore[union-attr]
+    pcs = []
+    for name in ("front desk", "surgery"):
+        node = os.urandom(8).hex()
+        r = http.post(f"{cloud.url}/api/v1/installations/{iid}/devices", headers=where,
+                      json={"upload_password": password, "node": node, "name": name})
+        r.raise_for_status()
+        pcs.append((node, r.json()["token"]))
+    return pcs
 
 
 def main() -> None:
