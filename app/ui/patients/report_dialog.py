@@ -98,6 +98,7 @@ class ReportDialog(QDialog):
         self.confirm = QPushButton("Confirm", objectName="reportConfirm")
         self.confirm.setDefault(True)
         self.confirm.clicked.connect(self.to_settings)
+        self.confirm.setEnabled(False)  # until the patient's images are listed
         cancel = QPushButton("Cancel")
         cancel.clicked.connect(self.reject)
         bar = QHBoxLayout()
