@@ -178,6 +178,10 @@ class CloudClient:
         self._call("POST", f"{API}/installations/{installation_id}/password", json=body)
 
     # Portal: passwords, accounts, shares (device token) ---------------------------------
+    def devices(self) -> list[dict[str, Any]]:
+        """The practice's PCs: device_id, node, name, created_at, revoked_at."""
+        return list(self._call("GET", f"{API}/devices").json())
+
     def server_settings(self) -> dict[str, Any]:
         return dict(self._call("GET", f"{API}/server/settings").json())
 

@@ -33,7 +33,13 @@ from app.core.patient_rules import LABELS
 from app.store.dto import PatientDetail
 from app.store.images.images_repo import ImageRow, ImagesRepo, RecordImages
 from app.ui.patients.patient_form import BASIC, CLINICAL
-from app.ui.patients.report_job import ReportDataError, Source, make_report, render_model
+from app.ui.patients.report_job import (
+    ReportDataError,
+    Source,
+    check_uploads,
+    make_report,
+    render_model,
+)
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
 from app.ui.widgets.pdf import ask_pdf_path
@@ -232,8 +238,10 @@ class ReportDialog(QDialog):
     def render_previews(self) -> None:
         """The views of the selected models, drawn once for the preview and the PDF; kept
         in memory only (a scan may be sealed at rest) and for PREVIEW_TTL_S."""
-        models = sorted((_source(r) for r in self.chosen() if r.kind in hr.SCAN_KINDS),
-                        key=lambda s: s.filename)
+        scans = [r for r in self.chosen() if r.kind in hr.SCAN_KINDS]
+        models = sorted((_source(r) for r in scans), key=lambda s: s.filename)
+        db = self.ctx.store.db
+        checked = [(r.id, r.filename) for r in scans if r.kind == "intraoral_scan"]
         self.previews = []
         self.regenerate.hide()
         self.start.setEnabled(False)
@@ -251,11 +259,16 @@ class ReportDialog(QDialog):
 
         def failed(exc: BaseException) -> None:
             if asked == self.render_count:
-                self.status.setText(user_message(exc, "drawing the models"))
-                self.regenerate.show()
+                said = user_message(exc, "drawing the models")
+                self.status.setText(said)
+                # Drawing again helps a scan that was not here yet, not a refused one.
+                self.regenerate.setVisible(not said.startswith(hr.NOT_PERMITTED))
 
-        ReadOp(lambda: [v for src in models for v in render_model(src)]).success(done).failure(
-            failed).run(self.ctx.ops)
+        def work() -> list[tuple[str, bytes]]:
+            check_uploads(db, checked)
+            return [v for src in models for v in render_model(src)]
+
+        ReadOp(work).success(done).failure(failed).run(self.ctx.ops)
 
     def _show_previews(self) -> None:
         while self.preview_row.count():

@@ -13,10 +13,15 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from app.core.health_report import Figure, ReportPage, page_html
+from app.core.health_report import NOT_PERMITTED, Figure, ReportPage, page_html
 from app.imaging import classify, mesh, sealed
 from app.imaging.errors import ImagingError
+from app.platform.secrets import SecretStore
+from app.store.db import Database
+from app.store.images.origin_repo import filed_by
 from app.ui.widgets.pdf import write_pdf
+from sync_agent import connection
+from sync_agent.client import TransientError
 
 VIEW_PX = 640  # sharp at the 300 px-wide figure of the page, printed at 2x
 PHOTO_PX = 1000
@@ -87,3 +92,29 @@ def make_report(page: ReportPage, views: list[tuple[str, bytes]], photos: list[S
     """The report from the models' views already drawn (render_model) and the photos."""
     pictures = [(src.filename, photo_png(src)) for src in photos]
     return write_report(page, views, pictures, out)
+
+
+def refused_uploads(db: Database, scans: list[tuple[str, str]]) -> list[str]:
+    """File names of the scans (image id, file name) filed by a PC that may not make
+    reports: one the practice revoked, or one that is not the practice's at all. What
+    this PC filed is its own; without the server (offline) the others are let through
+    and checked the next time."""
+    nodes = filed_by(db, [i for i, _ in scans])
+    own = db.ensure_identity().node_id
+    if all(nodes.get(i) in (own, "") for i, _ in scans):
+        return []
+    conn = connection.load(db, SecretStore())
+    if conn is None:
+        return []
+    try:
+        devices = conn.client().devices()
+    except TransientError:
+        return []
+    allowed = {str(d.get("node")) for d in devices if not d.get("revoked_at")} | {own, ""}
+    return [name for i, name in scans if nodes.get(i) not in allowed]
+
+
+def check_uploads(db: Database, scans: list[tuple[str, str]]) -> None:
+    refused = refused_uploads(db, scans)
+    if refused:
+        raise ReportDataError(f"{NOT_PERMITTED} ({', '.join(refused)}).")
