@@ -32,6 +32,13 @@ class TransientError(CloudError):
         self.retry_after = retry_after
 
 
+class UntrustedServer(TransientError):
+    """The server's certificate could not be verified: nothing was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(UNVERIFIED)
+
+
 class RejectedError(CloudError):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(f"the server refused it: {reason}")
@@ -66,7 +73,7 @@ def _reason(response: requests.Response) -> str:
 def unreachable(exc: requests.RequestException) -> TransientError:
     """The network trouble in the words the status bar shows (no library names)."""
     if isinstance(exc, requests.exceptions.SSLError):
-        return TransientError(UNVERIFIED)
+        return UntrustedServer()
     if isinstance(exc, requests.Timeout):
         return TransientError("the server did not answer in time")
     return TransientError("no connection to the server")

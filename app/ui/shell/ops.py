@@ -42,6 +42,8 @@ def user_message(exc: BaseException, doing: str = "") -> str:
             return "The server did not accept this computer. Connect it again (Sync ▸ Server…)."
         if isinstance(exc, client.RejectedError):
             return f"The server refused it: {exc.reason}"
+        if isinstance(exc, client.UntrustedServer):
+            return f"{client.UNVERIFIED[0].upper()}{client.UNVERIFIED[1:]}."
         return "The server could not be reached. Check the internet connection and try again."
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return "The server could not be reached. Check the internet connection and try again."

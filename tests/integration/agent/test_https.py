@@ -10,35 +10,25 @@ from pathlib import Path
 
 import httpx
 import pytest
-import trustme
 
 from app.platform.secrets import SecretStore
 from sync_agent.client import UNVERIFIED, TransientError
 from sync_agent.server_service import ServerAdmin
 from tests.conftest import _KEYRING
 from tests.integration.agent.conftest import PC, new_pc
-from tests.integration.cloud.conftest import Server, start_server, stop_server
+from tests.integration.cloud.conftest import Server, stop_server
+from tests.support.tls import CA_ENV, another_authority, start_https_server
 from tests.unit.cloud.portal.support import ADMIN_PW, doctor_login, seed
 from tests.unit.cloud.support import register_pc, register_practice
-
-CA_ENV = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")  # requests' and httpx's trust store
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The agent tests' cloud, serving HTTPS for 127.0.0.1 only, trusted on "this
     computer" through its certificate authority."""
-    folder = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
-    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
-    cert.private_key_and_cert_chain_pem.write_to_path(str(folder / "chain.pem"))
+    srv, ca = start_https_server(tmp_path_factory.mktemp("tls"))
     saved = {k: os.environ.get(k) for k in CA_ENV}
-    os.environ.update(dict.fromkeys(CA_ENV, str(folder / "ca.pem")))
-    srv = start_server(folder / "data", {"CHAIRSIDE_CLOUD_SSL_CERTFILE": str(folder / "chain.pem"),
-                                         "CHAIRSIDE_CLOUD_SSL_KEYFILE": str(folder / "key.pem")},
-                       https_ca=folder / "ca.pem")
+    os.environ.update(dict.fromkeys(CA_ENV, str(ca)))
     yield srv
     stop_server(srv)
     for k, v in saved.items():
@@ -50,9 +40,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def _trust_only_another_authority(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As when someone sits in between: this computer trusts another authority only."""
-    trustme.CA().cert_pem.write_to_path(str(folder / "other-ca.pem"))
+    other = another_authority(folder)
     for k in CA_ENV:
-        monkeypatch.setenv(k, str(folder / "other-ca.pem"))
+        monkeypatch.setenv(k, str(other))
 
 
 def test_the_agent_syncs_over_https(clinic: Callable[[int], list[PC]], cloud: Server) -> None:
