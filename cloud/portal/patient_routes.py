@@ -16,6 +16,7 @@ from cloud.crud import accounts as crud
 from cloud.portal import auth, clock, views
 from cloud.portal.doctor_routes import show_patient
 from cloud.portal.web import (
+    REPORT_PAGE,
     CurrentDep,
     PatientDep,
     address,
@@ -32,12 +33,18 @@ router = APIRouter(include_in_schema=False)
 F = Annotated[str, Form(max_length=200)]
 
 
+def _home(next: str) -> str:
+    """After signing in: the report whose QR code was scanned, else his page."""
+    return next if REPORT_PAGE.fullmatch(next) else "/patient/me"
+
+
 @router.get("/patient/")
-def login_form(request: Request, active: CurrentDep, installation: str = "") -> Response:
+def login_form(request: Request, active: CurrentDep, installation: str = "",
+               next: str = "") -> Response:
     if active is not None and active.principal.kind == "patient":
-        return RedirectResponse("/patient/me", status_code=303)
+        return RedirectResponse(_home(next), status_code=303)
     return render(request, "patient_login.html", pre=pre_token(request),
-                  installation_id=installation[:12])
+                  installation_id=installation[:12], next=_home(next))
 
 
 @router.get("/patient/login")
@@ -49,15 +56,15 @@ def login_address(installation: str = "") -> Response:
 
 @router.post("/patient/login")
 def login(request: Request, session: SessionDep, installation_id: F, card: F, password: F,
-          csrf: F = "") -> Response:
+          csrf: F = "", next: F = "") -> Response:
     check_pre(request, csrf)
     try:
         principal = auth.patient(session, installation_id=installation_id.strip(), card=card,
                                  password=password, address=address(request))
     except auth.LoginRefused as exc:
         return login_refused(request, "patient_login.html", exc,
-                             installation_id=installation_id, card=card)
-    return signed_in(request, session, principal, "/patient/me")
+                             installation_id=installation_id, card=card, next=_home(next))
+    return signed_in(request, session, principal, _home(next))
 
 
 @router.get("/patient/me")

@@ -118,7 +118,7 @@ def test_the_report_qr_opens_the_report_in_a_browser(
     assert got.ok and got.body() == target.read_bytes()
     context.close()
 
-    # The patient signs in and scans it again: his own page of the report.
+    # The patient scans it, signs in, and sees his own page of the report.
     context = chromium.new_context(viewport=PHONE)
     page = context.new_page()
     page.goto(url)
@@ -127,9 +127,7 @@ def test_the_report_qr_opens_the_report_in_a_browser(
     page.fill("#card", "C-77")
     page.fill("#password", "ann-Password-88")
     page.click("#go")
-    page.wait_for_url("**/patient/me")
-    page.goto(url)
-    page.wait_for_url("**/patient/me/images/*")
+    page.wait_for_url("**/patient/me/images/*")  # back to the report he scanned
     assert "Six-month check" in page.inner_text("#document-name")
     got = context.request.get(cloud.url + str(page.get_attribute("#download", "href")))
     assert got.body() == target.read_bytes()

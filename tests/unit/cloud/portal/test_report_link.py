@@ -66,7 +66,18 @@ def test_the_qr_address_leads_the_doctor_and_the_patient_to_the_report(
     assert clinic.api("PATCH", "/settings", json={"patient_images_enabled": True})[
         "patient_images_enabled"] is True
     ann = browser("10.9.0.3")
-    assert patient_login(ann, clinic.iid, clinic.cards["Ann"], "ann-own-pw").status_code == 303
+    form = ann.get(f"/patient/?next={path}")
+    signed = ann.post("/patient/login", data={
+        "installation_id": clinic.iid, "card": clinic.cards["Ann"], "password": "ann-own-pw",
+        "csrf": csrf_of(form.text), "next": path}, follow_redirects=False)
+    assert signed.status_code == 303 and signed.headers["location"] == path
+    # Any other address after signing in is his page, never another site.
+    fresh = browser("10.9.0.6")
+    other = fresh.post("/patient/login", data={
+        "installation_id": clinic.iid, "card": clinic.cards["Ann"], "password": "ann-own-pw",
+        "csrf": csrf_of(fresh.get("/patient/?next=https://evil.example/").text),
+        "next": "https://evil.example/"}, follow_redirects=False)
+    assert other.headers["location"] == "/patient/me"
     mine = ann.get(path)
     assert mine.url.path == f"/patient/me/images/{report}" and "Annual check" in mine.text
     assert ann.get(f"/patient/me/images/{report}/original").content == pdf
