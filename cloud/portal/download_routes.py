@@ -16,6 +16,7 @@ from cloud.api.deps import SessionDep, SettingsDep
 from cloud.crud import Refused
 from cloud.export import access, service
 from cloud.export.codes import CodeSender, EmailSender
+from cloud.portal import clock
 from cloud.portal.web import DoctorDep, address, check_csrf, render
 from cloud.sessions import Active
 
@@ -30,12 +31,19 @@ def sender_of(request: Request) -> CodeSender:
     return sender if sender is not None else EmailSender(request.app.state.settings)
 
 
+def _size(size: int) -> str:
+    return f"{size / 1048576:.1f} MB" if size >= 1048576 else f"{max(1, size // 1024)} KB"
+
+
 def _page(request: Request, session: SessionDep, active: Active, status: int = 200,
           **extra: Any) -> Response:
     member = access.of_principal(active.principal)
     allowed = access.holds(session, member)
     first = service.first_day(session, member.installation_id)
-    rows = service.downloads_of(session, member) if allowed else []
+    tz = clock.zone(session, member.installation_id)
+    rows = [{"id": d.id, "run_on": d.run_on, "status": d.status, "size": _size(d.size),
+             "until": clock.shown(d.expires_at, tz)}
+            for d in (service.downloads_of(session, member) if allowed else [])]
     return render(request, "download.html", status, active=active, allowed=allowed,
                   missing=access.missing(), first=first.isoformat(),
                   last=(first + service.LATEST).isoformat(), downloads=rows,
