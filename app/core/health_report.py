@@ -154,9 +154,14 @@ def page_html(p: ReportPage) -> str:
 _FILED = re.compile(r"^(?P<title>.*) \(by (?P<by>[^()]*)\)\.pdf$", re.IGNORECASE)
 
 
+def _name_part(text: str) -> str:
+    """Text fit for a file name on any system (and for reading back by _FILED)."""
+    return " ".join(re.sub(r'[\\/:*?"<>|()\x00-\x1f]+', " ", text).split())
+
+
 def filed_name(title: str, made_by: str) -> str:
-    clean = re.sub(r'[\\/:*?"<>|()\x00-\x1f]+', " ", title).strip() or "Health checking report"
-    by = re.sub(r'[\\/:*?"<>|()\x00-\x1f]+', " ", made_by).strip() or "unknown"
+    clean = _name_part(title) or "Health checking report"
+    by = _name_part(made_by) or "unknown"
     return f"{clean[:150]} (by {by[:80]}).pdf"
 
 
