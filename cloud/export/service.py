@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.ids import new_id
@@ -254,6 +254,11 @@ GIVE_UP = dt.timedelta(days=2)  # a download not made this long after its night
 def expire(session: Session, settings: Settings) -> int:
     """Delete downloads past their 7 days, and forget the password of any that could
     not be made; returns how many were deleted."""
+    # A code never typed in: the password sealed with it is no longer needed.
+    session.execute(update(DownloadCode).where(
+        DownloadCode.sealed_password.is_not(None), DownloadCode.expires_at <= clock.now())
+        .values(sealed_password=None))
+    session.commit()
     for row in session.scalars(select(DataDownload).where(
             DataDownload.status.in_((SCHEDULED, RUNNING, FAILED)),
             DataDownload.sealed_password.is_not(None),

@@ -186,6 +186,10 @@ def test_a_code_expires(client: TestClient, clinic: Clinic, codes: KeptCodes,
     fake_clock.advance(minutes=11)
     late = _confirm(client, asked, codes.last)
     assert late.status_code == 422 and "expired" in late.text
+    app: Any = client.app
+    job.expire_data_downloads(Ctx(app.state.settings, app.state.sessionmaker), {})
+    with app.state.sessionmaker() as s:  # the password sealed with it is wiped
+        assert [c.sealed_password for c in s.scalars(select(DownloadCode))] == [None]
 
 
 def test_the_code_arrives_by_mail(tmp_path: Path, clinic: Clinic, client: TestClient) -> None:
