@@ -9,6 +9,7 @@ YYYY-MM-DD HH:MM in the practice's time zone, amounts as decimals (12.50), yes/n
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,20 @@ class Column:
     name: str
     meaning: str
     get: Getter
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")
+
+
+def as_cell(value: str) -> str:
+    """A spreadsheet runs a cell that starts with = + - @ as a formula, so text from a
+    patient's form could run on the practice's PC (CSV injection). Such text gets a
+    leading apostrophe, which spreadsheets read as "this is text"; numbers (a negative
+    amount) stay numbers. The README says so."""
+    if value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
 
 
 def text(field: str) -> Getter:
@@ -239,6 +254,10 @@ def readme(practice: str, made_at: str, tz_name: str, counts: dict[str, int]) ->
         "",
         "Deleted items are left out; the rows of patients merged into another are under",
         "the patient they were merged into.",
+        "",
+        "Text that begins with = + - or @ (a phone number such as +44 20 7946 0000) is",
+        "written with an apostrophe in front, so that a spreadsheet shows it as text and",
+        "never runs it as a formula; the apostrophe is not part of the practice's data.",
         "",
         "Images (X-rays, scans, photos) and other files are NOT included.",
         "",

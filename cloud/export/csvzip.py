@@ -24,7 +24,7 @@ import pyzipper
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.export.columns import FILES, FileSpec, Lookups, readme
+from cloud.export.columns import FILES, FileSpec, Lookups, as_cell, readme
 from cloud.models import Installation, PatientAlias, Record
 from cloud.portal import clock
 
@@ -89,7 +89,7 @@ def _write_csv(zf: pyzipper.AESZipFile, spec: FileSpec,
         nonlocal n
         for rid, fields, pid in rows:
             n += 1
-            yield [get(rid, fields, pid, lk) for get in getters]
+            yield [as_cell(get(rid, fields, pid, lk)) for get in getters]
 
     with zf.open(spec.name, "w", force_zip64=True) as raw:
         out = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", write_through=False)

