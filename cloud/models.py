@@ -62,6 +62,9 @@ class Installation(Base):
     # The practice's IANA time zone: the portal's diary days and times are its.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The last ConflictRecord.version given out (taken, like last_seq, only inside
+    # write_transaction: gapless and in commit order).
+    conflict_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -117,7 +120,11 @@ class AppliedMutation(Base):
 
 
 class ConflictRecord(Base):
-    """A concurrent write that lost; kept for review, never dropped."""
+    """A concurrent write that lost; kept for review, never dropped.
+
+    Found once, here, where every write is merged; the PCs keep a copy of this list
+    (read in `version` order) and send their decisions back, so every PC shows the
+    same conflicts and a decision made on one settles it on all."""
 
     __tablename__ = "conflicts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -132,7 +139,17 @@ class ConflictRecord(Base):
     seq: Mapped[int] = mapped_column(BigInteger)  # change-log position when found
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[dt.datetime | None]
-    __table_args__ = (UniqueConstraint("installation_id", "key", name="uq_conflicts_key"),)
+    # "kept", "other", "dismissed" (a person's decision) or "elsewhere" (a later write
+    # made on top of the winner).
+    resolution: Mapped[str | None] = mapped_column(String(10))
+    # Installation.conflict_version when found or last settled: PCs read changes in
+    # this order.
+    version: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        UniqueConstraint("installation_id", "key", name="uq_conflicts_key"),
+        Index("ix_conflicts_version", "installation_id", "version"),
+        Index("ix_conflicts_entity", "installation_id", "entity_id"),
+    )
 
 
 class PatientAlias(Base):

@@ -167,12 +167,27 @@ class ConflictOut(Open):
     seq: int
     created_at: str
     resolved_at: str | None
+    resolution: str | None
+    version: int
 
 
 class ConflictsOut(Open):
     conflicts: list[ConflictOut]
     cursor: int
     more: bool
+
+
+class DecisionIn(Strict):
+    key: Annotated[str, Field(max_length=64)]
+    resolution: Literal["kept", "other", "dismissed"]
+
+
+class DecisionsIn(Strict):
+    decisions: Annotated[list[DecisionIn], Field(max_length=500)]
+
+
+class DecisionsOut(Open):
+    settled: int
 
 
 class Problem(Open):

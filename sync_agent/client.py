@@ -159,6 +159,11 @@ class CloudClient:
         params = {"after": after, "limit": limit, "include_resolved": "true"}
         return dict(self._call("GET", f"{API}/conflicts", params=params).json())
 
+    def decide_conflicts(self, decisions: list[dict[str, str]]) -> int:
+        """Send decisions ({"key", "resolution"}) made here; returns how many settled."""
+        body = {"decisions": decisions}
+        return int(self._call("POST", f"{API}/conflicts/decisions", json=body).json()["settled"])
+
     def reconcile_summary(self) -> dict[str, Any]:
         return dict(self._call("GET", f"{API}/reconcile").json())
 

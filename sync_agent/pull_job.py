@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.store.settings_repo import SettingsRepo
-from app.store.sync.sync_repo import SyncRepo, add_conflicts
+from app.store.sync.sync_repo import (
+    SyncRepo,
+    copy_conflicts,
+    decisions_sent,
+    decisions_to_send,
+)
 from sync_agent.client import CloudClient, RejectedError
 
 # The most the cloud gives in one page; a larger local transaction also rewrites the
@@ -22,6 +27,7 @@ from sync_agent.client import CloudClient, RejectedError
 PAGE = 10_000
 # What a cloud from before the large pages accepts: it answers 422 to more.
 OLD_CLOUD_PAGE = 1_000
+DECISIONS_AT_ONCE = 500  # the most the cloud takes in one request
 
 
 @dataclass
@@ -56,7 +62,6 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
             result = repo.apply_remote(page["changes"], int(page["cursor"]))
             report.pages += 1
             report.applied += result.applied_rows
-            report.conflicts += result.conflicts
             if on_page is not None:
                 on_page(report)
             if not more:
@@ -65,13 +70,26 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
     return report
 
 
+def send_decisions(repo: SyncRepo, client: CloudClient) -> None:
+    """The decisions made here in the conflict inbox, to the cloud, which settles the
+    conflicts for every PC. Sent before the values chosen are pushed: a value written on
+    top of the winner would settle the conflict too, but without saying who chose what."""
+    decisions = decisions_to_send(repo.db)
+    for i in range(0, len(decisions), DECISIONS_AT_ONCE):
+        part = decisions[i : i + DECISIONS_AT_ONCE]
+        client.decide_conflicts(part)
+        decisions_sent(repo.db, [d["key"] for d in part])
+
+
 def pull_conflicts(repo: SyncRepo, client: CloudClient) -> int:
+    """Copy what changed in the cloud's conflict list (decisions made elsewhere among
+    it); returns how many conflicts are new here."""
     settings = SettingsRepo(repo.db)
     cursor = int(settings.get("conflicts_cursor"))
     added = 0
     while True:
         page = client.conflicts(cursor)
-        added += add_conflicts(repo.db, page["conflicts"], int(page["cursor"]))
+        added += copy_conflicts(repo.db, page["conflicts"], int(page["cursor"]))
         cursor = int(page["cursor"])
         if not page.get("more"):
             return added

@@ -28,7 +28,7 @@ from sync_agent.acquisition_job import AcquisitionJob
 from sync_agent.backoff import Backoff
 from sync_agent.client import AuthError, CloudClient, RejectedError, TransientError
 from sync_agent.download_job import DownloadJob
-from sync_agent.pull_job import pull_all
+from sync_agent.pull_job import pull_all, send_decisions
 from sync_agent.push_job import push_all
 from sync_agent.upload_job import UploadJob, UploadProgress
 
@@ -209,6 +209,7 @@ class Agent:
         """Push the outbox and pull what changed; False (and the trouble shown, the
         next try set) when that failed."""
         try:
+            send_decisions(self.sync, client)
             if push:
                 push_all(self.sync, client)
             pull_all(self.sync, client)

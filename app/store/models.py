@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.core.ids import new_id
@@ -390,7 +390,9 @@ class AgentRequest(Base):
 
 
 class ConflictRecord(Base):
-    """A concurrent edit that lost, kept for review (the conflict inbox)."""
+    """A concurrent edit that lost, kept for review (the conflict inbox): a copy of the
+    cloud's list, which found it (see cloud.crud.conflicts), so every PC holds the same
+    conflicts under the same keys."""
 
     __tablename__ = "conflicts"
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -403,7 +405,12 @@ class ConflictRecord(Base):
     loser_hlc: Mapped[str] = mapped_column(String(40), nullable=False)
     found_at: Mapped[str] = mapped_column(String(32), nullable=False)
     resolved_at: Mapped[str | None] = mapped_column(String(32))
+    # "kept", "other", "dismissed" (a person's decision) or "elsewhere".
     resolution: Mapped[str | None] = mapped_column(String(10))
+    # False while a decision made here has not reached the cloud yet.
+    decision_sent: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true(), nullable=False
+    )
 
 
 class UnappliedChange(Base):

@@ -1,4 +1,4 @@
-"""Reading the change log, reconciliation digests and the conflict inbox."""
+"""Reading the change log and reconciliation digests (the conflict list: crud.conflicts)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from app.core.reconcile import range_digest
 from app.core.wire import ENTITIES
 from cloud import policy
 from cloud.crud import DeviceCtx, Refused
-from cloud.models import Change, ConflictRecord, Installation, Record, utcnow
+from cloud.models import Change, Installation, Record
 
 MAX_PULL = 10_000
 RECONCILE_ITEMS_MAX = 1000
@@ -101,44 +101,6 @@ def get_record(session: Session, *, caller: policy.Principal, entity_id: str) ->
     return {"entity": rec.entity, "entity_id": rec.entity_id, "seq": rec.seq,
             "fields": {n: {"value": v, "hlc": rec.stamps[n], "base": rec.bases.get(n)}
                        for n, v in rec.fields.items()}}
-
-
-def list_conflicts(
-    session: Session, *, caller: policy.Principal, after_id: int, limit: int,
-    include_resolved: bool,
-) -> dict[str, Any]:
-    q = (
-        select(ConflictRecord)
-        .where(policy.synced_rows(caller, ConflictRecord.installation_id),
-               ConflictRecord.id > after_id)
-        .order_by(ConflictRecord.id)
-        .limit(limit + 1)
-    )
-    if not include_resolved:
-        q = q.where(ConflictRecord.resolved_at.is_(None))
-    rows = list(session.scalars(q))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "conflicts": [
-            {"id": c.id, "key": c.key, "entity": c.entity, "entity_id": c.entity_id,
-             "field": c.field, "winner": c.winner, "loser": c.loser, "seq": c.seq,
-             "created_at": c.created_at.isoformat(),
-             "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None}
-            for c in rows
-        ],
-        "cursor": rows[-1].id if rows else after_id,
-        "more": more,
-    }
-
-
-def resolve_conflict(session: Session, *, installation_id: str, conflict_id: int) -> None:
-    c = session.get(ConflictRecord, conflict_id)
-    if c is None or c.installation_id != installation_id:
-        raise Refused(404, "unknown conflict")
-    if c.resolved_at is None:
-        c.resolved_at = utcnow()
-    session.commit()
 
 
 def count_changes(session: Session, *, installation_id: str) -> int:

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from app.core.hlc import MAX_DRIFT_MS, Timestamp, clamp
 from app.core.merge import Conflict, FieldState, incoming_states, merge_fields
 from app.core.wire import ENTITIES, MAX_BATCH_MUTATIONS, Mutation
-from cloud.crud import DeviceCtx, Refused
+from cloud.crud import DeviceCtx, Refused, conflicts
 from cloud.crud.aliases import AliasMap
 from cloud.crud.record_log import RecordLog, RecordState
 from cloud.db import write_transaction
-from cloud.models import AppliedMutation, ConflictRecord, Device, Record, utcnow
+from cloud.models import AppliedMutation, Device, Installation, Record, utcnow
 
 _MUTATIONS = cast(Table, AppliedMutation.__table__)
 
@@ -142,7 +142,8 @@ class _Batch:
 
     log: RecordLog
     mutations: list[dict[str, Any]] = field(default_factory=list)
-    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    found: dict[str, dict[str, Any]] = field(default_factory=dict)  # conflicts, by key
+    seen: list[conflicts.Seen] = field(default_factory=list)  # may settle conflicts
 
     def answer(self, m: Mutation, device: DeviceCtx, result: dict[str, Any],
                now: dt.datetime) -> None:
@@ -160,8 +161,8 @@ def push(
     inst_id = device.installation_id
     try:
         with write_transaction(session, inst_id) as inst:
-            results, last_seq = _apply(session, device, mutations, now_ms, inst.last_seq)
-            inst.last_seq = last_seq
+            results = _apply(session, device, mutations, now_ms, inst)
+            last_seq = inst.last_seq
     except IntegrityError:
         raise Refused(409, "a record of this batch was written concurrently by another "
                       "installation; nothing was stored") from None
@@ -170,9 +171,10 @@ def push(
 
 def _apply(
     session: Session, device: DeviceCtx, mutations: Sequence[Mutation], now_ms: int,
-    seq: int,
-) -> tuple[list[dict[str, Any]], int]:
-    inst_id = device.installation_id
+    inst: Installation,
+) -> list[dict[str, Any]]:
+    inst_id = inst.id
+    seq = inst.last_seq
     seen = _replays(session, inst_id, mutations)
     fresh = [m for m in mutations if m.id not in seen]
     records, referred = _load(session, inst_id, fresh)
@@ -194,10 +196,14 @@ def _apply(
             result = _merge(batch, state, aliases, device, m, seq, now, now_ms, nodes)
             seq = result["seq"] or seq
             results.append(result)
+    inst.last_seq = seq
     batch.log.write(session.connection())
-    _write_answers(session, inst_id, batch)
+    if batch.mutations:
+        session.connection().execute(insert(_MUTATIONS), batch.mutations)
+    conflicts.record_found(session, inst, batch.found)
+    conflicts.settle_seen(session, inst, batch.seen)
     aliases.write(session)
-    return results, seq
+    return results
 
 
 def _replays(session: Session, inst_id: str,
@@ -288,10 +294,11 @@ def _merge(
                       origin_node=m.node, now=now, device_id=device.id, mutation_id=m.id)
         if m.entity == "patient" and "merged_into" in applied:
             aliases.set(m.entity_id, applied["merged_into"].value)
+        batch.seen.extend((m.entity_id, n, st.base) for n, st in applied.items() if st.base)
     for c in merged.conflicts:
         key = c.key(m.entity, m.entity_id)
         result["conflicts"].append(key)
-        batch.conflicts[key] = _conflict_row(device.installation_id, m, c, key, seq, nodes)
+        batch.found[key] = _conflict_row(device.installation_id, m, c, key, seq, nodes)
     batch.answer(m, device, result, now)
     return result
 
@@ -315,17 +322,3 @@ def _conflict_row(inst_id: str, m: Mutation, c: Conflict, key: str, seq: int,
     return {"installation_id": inst_id, "key": key, "entity": m.entity,
             "entity_id": m.entity_id, "field": c.field, "winner": _side(c.winner, nodes),
             "loser": _side(c.loser, nodes), "seq": seq, "created_at": utcnow()}
-
-
-def _write_answers(session: Session, inst_id: str, batch: _Batch) -> None:
-    conn = session.connection()
-    if batch.mutations:
-        conn.execute(insert(_MUTATIONS), batch.mutations)
-    if batch.conflicts:
-        known = set(session.scalars(
-            select(ConflictRecord.key).where(ConflictRecord.installation_id == inst_id,
-                                             ConflictRecord.key.in_(list(batch.conflicts)))
-        ))
-        rows = [r for k, r in batch.conflicts.items() if k not in known]
-        if rows:
-            session.execute(insert(ConflictRecord), rows)

@@ -1,8 +1,10 @@
 """The conflict inbox: concurrent edits that lost, for a person to review.
 
-Choosing a value is itself a change: the chosen value is written again with a new
-stamp on top of the current one, so it syncs to every PC like any edit, and there it
-closes the same conflict (a later change that saw the winner settles it).
+The list is a copy of the cloud's, which found each conflict when it merged the two
+writes, so every PC shows the same list. A decision settles the conflict here at once
+and is sent to the cloud at the next sync (sync_repo.decisions_to_send), which settles
+it for every PC. Choosing a value is also a change: the chosen value is written again
+with a new stamp on top of the current one, so it syncs to every PC like any edit.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.core.hlc import Timestamp
 from app.core.text import display_name
@@ -68,7 +71,7 @@ class ConflictsRepo:
             for c in s.scalars(
                 select(ConflictRecord)
                 .where(ConflictRecord.resolved_at.is_(None))
-                .order_by(ConflictRecord.found_at)
+                .order_by(ConflictRecord.found_at, ConflictRecord.key)
             ):
                 pid = _patient_id(s, c.entity, c.entity_id)
                 patient = s.get(Patient, pid) if pid else None
@@ -103,20 +106,33 @@ class ConflictsRepo:
     def resolve(self, viewer: Viewer, key: str, use_other: bool) -> None:
         """Keep the value shown (use_other False) or the one that lost, as a new change."""
         with self.db.write() as s:
-            c = s.get(ConflictRecord, key)
-            if c is None or c.resolved_at is not None:
-                raise NotFoundError("This conflict was already settled.")
-            pid = _patient_id(s, c.entity, c.entity_id)
-            access.check(viewer, s.get(Patient, pid) if pid else None)
+            c = self._open(s, viewer, key)
             obj = s.get(MODEL_BY_ENTITY[c.entity], c.entity_id)
             if obj is None:
                 raise NotFoundError("The record of this conflict no longer exists.")
             chosen = c.loser_value if use_other else getattr(obj, c.field)
-            # Written even when unchanged: the new stamp carries the decision to the
-            # other PCs. flag_modified makes the flush see a change of equal value.
-            from sqlalchemy.orm.attributes import flag_modified
-
+            # Written even when unchanged: the new stamp carries the value to the other
+            # PCs. flag_modified makes the flush see a change of equal value.
             setattr(obj, c.field, chosen)
             flag_modified(obj, c.field)
-            c.resolved_at = utc_now_text()
-            c.resolution = "other" if use_other else "kept"
+            self._decide(c, "other" if use_other else "kept")
+
+    def dismiss(self, viewer: Viewer, key: str) -> None:
+        """Take the conflict off the list, leaving the value as it is."""
+        with self.db.write() as s:
+            self._decide(self._open(s, viewer, key), "dismissed")
+
+    @staticmethod
+    def _open(s: Any, viewer: Viewer, key: str) -> ConflictRecord:
+        c = s.get(ConflictRecord, key)
+        if c is None or c.resolved_at is not None:
+            raise NotFoundError("This conflict was already settled.")
+        pid = _patient_id(s, c.entity, c.entity_id)
+        access.check(viewer, s.get(Patient, pid) if pid else None)
+        return c
+
+    @staticmethod
+    def _decide(c: ConflictRecord, resolution: str) -> None:
+        c.resolved_at = utc_now_text()
+        c.resolution = resolution
+        c.decision_sent = False

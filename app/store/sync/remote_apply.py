@@ -12,16 +12,16 @@ index are kept by the same functions the flush hook calls for a local edit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from app.core.hlc import Clock, Timestamp
-from app.core.merge import Conflict, FieldState, merge_fields
+from app.core.merge import FieldState, merge_fields
 from app.core.wire import ENTITIES, FieldSpec, normal_value
-from app.store.models import MODEL_BY_ENTITY, SYNCED_MODELS, ConflictRecord, Patient
+from app.store.models import MODEL_BY_ENTITY, SYNCED_MODELS, Patient
 from app.store.patients import search_index
 from app.store.sync import unapplied_repo
 
@@ -48,7 +48,6 @@ _PLACEHOLDER = {
 _CHUNK = 500  # ids in one IN (...) list, well below SQLite's bound-parameter limit
 
 Key = tuple[str, str]  # (entity, id)
-_CONFLICTS = cast(Table, ConflictRecord.__table__)
 
 
 @dataclass(slots=True)
@@ -60,15 +59,18 @@ class _Row:
 
 def apply_page(
     conn: Connection, changes: list[Mapping[str, Any]], clock: Clock, found_at: str
-) -> tuple[int, int]:
+) -> int:
     """Merge `changes` into the rows they name, inside the caller's transaction;
-    returns (changes that set a field, conflicts added to the inbox). `clock` observes
-    every change's stamp. A change that can not be applied is set aside
-    (app.store.sync.unapplied_repo) and the rest of the page applies."""
+    returns how many changes set a field. `clock` observes every change's stamp. A
+    change that can not be applied is set aside (app.store.sync.unapplied_repo) and
+    the rest of the page applies.
+
+    A pulled write that loses here, or wins over one it did not see, is a conflict the
+    cloud found already when it merged the same two writes: the conflict list is the
+    cloud's, copied by sync_repo.copy_conflicts, and nothing is recorded here."""
     changes, aside = unapplied_repo.split(changes)
     unapplied_repo.set_aside(conn, aside, found_at)
     rows = _preload(conn, changes)
-    inbox = _Inbox.load(conn, rows)
     applied = 0
     for change in changes:
         entity = str(change.get("entity"))
@@ -81,9 +83,9 @@ def apply_page(
         entity_id = str(change["entity_id"])
         clock.observe(Timestamp.parse(max(f["hlc"] for f in fields.values())))
         row = rows.get((entity, entity_id))
-        if row is None and not inbox.any_open:
+        if row is None:
             # A row new here takes every field as it comes (what merging into nothing
-            # gives), and no open conflict can be settled by it: most of a first pull.
+            # gives): most of a first pull.
             values = _fresh(entity, entity_id, spec, fields)
             values.update((n, f["value"]) for n, f in fields.items())
             values["stamps"] = {n: [f["hlc"], f.get("base")] for n, f in fields.items()}
@@ -91,18 +93,11 @@ def apply_page(
             applied += 1
             continue
         incoming = {n: FieldState(f["value"], f["hlc"], f.get("base")) for n, f in fields.items()}
-        current = (
-            {}
-            if row is None
-            else {
-                name: FieldState(row.values[name], stamp[0], stamp[1])
-                for name, stamp in (row.values["stamps"] or {}).items()
-            }
-        )
+        current = {
+            name: FieldState(row.values[name], stamp[0], stamp[1])
+            for name, stamp in (row.values["stamps"] or {}).items()
+        }
         result = merge_fields(current, incoming)
-        if row is None:
-            row = _Row(_fresh(entity, entity_id, spec, result.applied), new=True)
-            rows[(entity, entity_id)] = row
         if result.applied:
             stamps = dict(row.values["stamps"] or {})
             for name, fs in result.applied.items():
@@ -111,12 +106,8 @@ def apply_page(
             row.values["stamps"] = stamps
             row.changed = True
             applied += 1
-            inbox.settle((entity, entity_id), result.applied, found_at)
-        for c in result.conflicts:
-            inbox.add(conn, entity, entity_id, c, found_at)
     _write(conn, rows)
-    inbox.write(conn)
-    return applied, inbox.added
+    return applied
 
 
 def _table(entity: str) -> Table:
@@ -192,80 +183,6 @@ def _write(conn: Connection, rows: dict[Key, _Row]) -> None:
         if model is Patient:
             search_index.reindex(conn, old)
             search_index.index_new(conn, new)
-
-
-@dataclass
-class _Inbox:
-    """The conflict inbox as a page sees it: conflicts it adds, and the open ones a
-    change made after seeing their winner settles."""
-
-    any_open: bool
-    open: dict[Key, list[dict[str, Any]]]
-    new: dict[str, dict[str, Any]] = field(default_factory=dict)
-    settled: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def added(self) -> int:
-        return len(self.new)
-
-    @classmethod
-    def load(cls, conn: Connection, rows: Mapping[Key, _Row]) -> _Inbox:
-        t = _CONFLICTS
-        unresolved = t.c.resolved_at.is_(None)
-        any_open = conn.execute(select(t.c.key).where(unresolved).limit(1)).first() is not None
-        open_: dict[Key, list[dict[str, Any]]] = {}
-        if any_open:
-            ids = sorted({i for _e, i in rows})
-            cols = (t.c.key, t.c.entity, t.c.entity_id, t.c.field, t.c.winner_hlc)
-            for i in range(0, len(ids), _CHUNK):
-                stmt = select(*cols).where(unresolved, t.c.entity_id.in_(ids[i : i + _CHUNK]))
-                for r in conn.execute(stmt).mappings():
-                    open_.setdefault((r["entity"], r["entity_id"]), []).append(dict(r))
-        return cls(any_open, open_)
-
-    def settle(self, key: Key, applied: Mapping[str, FieldState], now: str) -> None:
-        """A change made after seeing a conflict's winner settles that conflict here
-        too (it is how a choice made in another PC's conflict inbox arrives)."""
-        if not self.any_open:
-            return
-        for c in self.open.get(key, ()):
-            fs = applied.get(c["field"])
-            if c.get("resolved_at") or fs is None or fs.base is None:
-                continue
-            if fs.base >= c["winner_hlc"]:
-                c["resolved_at"] = now
-                c["resolution"] = "elsewhere"
-                if c["key"] not in self.new:
-                    self.settled.append(c)
-
-    def add(self, conn: Connection, entity: str, entity_id: str, c: Conflict, now: str) -> None:
-        """Keep a conflict once: the same one found again (here or on another replica)
-        has the same key."""
-        key = c.key(entity, entity_id)
-        t = _CONFLICTS
-        if key in self.new or conn.execute(select(t.c.key).where(t.c.key == key)).first():
-            return
-        record = {
-            "key": key, "entity": entity, "entity_id": entity_id, "field": c.field,
-            "winner_value": c.winner.value, "winner_hlc": c.winner.hlc,
-            "loser_value": c.loser.value, "loser_hlc": c.loser.hlc,
-            "found_at": now, "resolved_at": None, "resolution": None,
-        }
-        self.new[key] = record
-        if self.any_open:
-            self.open.setdefault((entity, entity_id), []).append(record)
-
-    def write(self, conn: Connection) -> None:
-        t = _CONFLICTS
-        if self.new:
-            conn.execute(insert(t), list(self.new.values()))
-        if self.settled:
-            stmt = update(t).where(t.c.key == bindparam("conflict_key"))
-            conn.execute(stmt, [
-                {"conflict_key": c["key"], "resolved_at": c["resolved_at"],
-                 "resolution": c["resolution"]}
-                for c in self.settled
-            ])
 
 
 def _normal(spec: FieldSpec, f: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -1,4 +1,5 @@
-"""The store's side of sync: the outbox queue, applying pulled changes, conflicts.
+"""The store's side of sync: the outbox queue, applying pulled changes, the copy of the
+cloud's conflict list.
 
 Pulled changes are applied with the same per-field rule as the cloud (app.core.merge)
 in one transaction together with the new pull cursor, so a crash applies all of a
@@ -50,7 +51,6 @@ class QueuedMutation:
 @dataclass(frozen=True, slots=True)
 class ApplyReport:
     applied_rows: int
-    conflicts: int
     cursor: int
 
 
@@ -149,7 +149,7 @@ class SyncRepo:
             clock = Clock(
                 state.node_id, Timestamp.parse(state.last_hlc) if state.last_hlc else None
             )
-            applied, conflicts = apply_page(conn, changes, clock, found_at)
+            applied = apply_page(conn, changes, clock, found_at)
             conn.execute(
                 update(SyncState)
                 .where(SyncState.id == 1)
@@ -163,25 +163,27 @@ class SyncRepo:
         # of our own that goes up with the next push (after a crash in between, the
         # next page does it).
         merge_duplicates(self.db)
-        return ApplyReport(applied, conflicts, cursor)
+        return ApplyReport(applied, cursor)
 
 
-def add_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int) -> int:
-    """Conflicts the cloud found (between writes this PC may never see) join the inbox,
-    with the cursor, in one transaction. The same conflict found here too has the same
-    key and is kept once."""
+def copy_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int) -> int:
+    """A page of the cloud's conflict list (conflicts found or settled after our cursor)
+    copied here with the new cursor, in one transaction; returns how many are new here.
+
+    A conflict still open there but decided here keeps the decision made here: it is
+    sent at the next sync. One settled there is settled here as it was there."""
     from app.store.models import Setting
 
-    added = 0
-    now = utc_now_text()
+    added = touched = 0
     with db.write() as s:
         conflicts, aside = unapplied_repo.split(conflicts, unapplied_repo.screen_conflict)
-        unapplied_repo.set_aside(s.connection(), aside, now)
+        unapplied_repo.set_aside(s.connection(), aside, utc_now_text())
         for c in conflicts:
-            if c["entity"] not in MODEL_BY_ENTITY or s.get(ConflictRecord, c["key"]):
+            if c["entity"] not in MODEL_BY_ENTITY:
                 continue
-            s.add(
-                ConflictRecord(
+            row = s.get(ConflictRecord, c["key"])
+            if row is None:
+                row = ConflictRecord(
                     key=c["key"],
                     entity=c["entity"],
                     entity_id=c["entity_id"],
@@ -190,16 +192,55 @@ def add_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int)
                     winner_hlc=c["winner"]["hlc"],
                     loser_value=c["loser"]["value"],
                     loser_hlc=c["loser"]["hlc"],
-                    found_at=now,
+                    found_at=c["created_at"],
+                    decision_sent=True,
                 )
+                s.add(row)
+                added += 1
+                touched += 1
+            if not c.get("resolved_at"):
+                continue  # open there; here perhaps decided, the decision on its way
+            # Settled there: the first decision to reach the cloud counts, ours or not.
+            touched += row.resolved_at is None
+            row.resolved_at = c["resolved_at"]
+            row.resolution = c.get("resolution") or "elsewhere"
+            row.decision_sent = True
+        if touched:
+            # What the open windows watch (app.ui.shell.context.ExternalChanges): the
+            # inbox shows the list as it is now.
+            s.execute(
+                update(SyncState)
+                .where(SyncState.id == 1)
+                .values(remote_version=SyncState.remote_version + 1)
             )
-            added += 1
         row = s.get(Setting, "conflicts_cursor")
         if row is None:
             s.add(Setting(key="conflicts_cursor", value=cursor))
         else:
             row.value = cursor
     return added
+
+
+def decisions_to_send(db: Database) -> list[dict[str, str]]:
+    """Decisions made here that the cloud has not heard of yet."""
+    with db.read() as s:
+        rows = s.execute(
+            select(ConflictRecord.key, ConflictRecord.resolution).where(
+                ConflictRecord.decision_sent.is_(False)
+            )
+        )
+        return [{"key": key, "resolution": resolution} for key, resolution in rows]
+
+
+def decisions_sent(db: Database, keys: Iterable[str]) -> None:
+    keys = list(keys)
+    if keys:
+        with db.write() as s:
+            s.execute(
+                update(ConflictRecord)
+                .where(ConflictRecord.key.in_(keys))
+                .values(decision_sent=True)
+            )
 
 
 def versions(db: Database, entity: str, start: str = "", end: str = "") -> list[tuple[str, str]]:

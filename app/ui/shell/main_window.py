@@ -224,6 +224,7 @@ class MainWindow(QMainWindow):
 
         dialog = ConflictsDialog(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.external.changed.connect(dialog.on_changed)
         dialog.open()
 
     def acquisition_folder(self) -> None:

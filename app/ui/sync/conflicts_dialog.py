@@ -1,4 +1,8 @@
-"""The conflict inbox: both values, when and on which PC; keep either."""
+"""The conflict inbox: both values, when and on which PC; keep either, or dismiss.
+
+It shows this PC's copy of the cloud's list (app.store.sync.conflicts_repo), the same
+on every PC of the practice; a decision taken here takes the conflict off every PC's
+list once it has synced."""
 
 from __future__ import annotations
 
@@ -66,8 +70,8 @@ class ConflictsDialog(QDialog):
         self.resize(900, 420)
         intro = QLabel(
             "The same detail was changed on two computers at about the same time. The value "
-            "now in use is the later one; choose which value is right. Your choice is sent "
-            "to every computer."
+            "now in use is the later one; choose which value is right. Every computer shows "
+            "this same list, and your choice takes it off all of them."
         )
         intro.setWordWrap(True)
         self.model = RowTableModel(COLUMNS, self)
@@ -80,13 +84,17 @@ class ConflictsDialog(QDialog):
         self.empty = QLabel("Nothing to review: no conflicting changes.", objectName="noConflicts")
         self.keep = QPushButton("Keep the value now in use", objectName="keepValue")
         self.other = QPushButton("Use the other value", objectName="useOther")
+        self.dismiss = QPushButton("Dismiss", objectName="dismissConflict")
+        self.dismiss.setToolTip("Take it off the list and leave the value as it is")
         self.keep.clicked.connect(lambda: self.resolve(False))
         self.other.clicked.connect(lambda: self.resolve(True))
+        self.dismiss.clicked.connect(self.dismiss_selected)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         buttons = QHBoxLayout()
         buttons.addWidget(self.keep)
         buttons.addWidget(self.other)
+        buttons.addWidget(self.dismiss)
         buttons.addStretch(1)
         buttons.addWidget(close)
         # Changes another computer sent that this one could not apply (text that is not
@@ -127,7 +135,7 @@ class ConflictsDialog(QDialog):
         self.model.set_rows(rows)
         self.empty.setVisible(not rows)
         self.table.setVisible(bool(rows))
-        for b in (self.keep, self.other):
+        for b in (self.keep, self.other, self.dismiss):
             b.setEnabled(bool(rows))
         if rows:
             self.table.selectRow(0)
@@ -145,3 +153,16 @@ class ConflictsDialog(QDialog):
             lambda: self.repo.resolve(ctx.viewer, row.key, use_other),
             {"patients", "visits", "agreements", "appointments", "conflicts"},
         ).success(lambda _: self.reload()).run(ctx.ops)
+
+    def on_changed(self, flags: set[str]) -> None:
+        if "external" in flags:  # a sync brought conflicts, or decisions made elsewhere
+            self.reload()
+
+    def dismiss_selected(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        ctx = self.ctx
+        WriteOp(lambda: self.repo.dismiss(ctx.viewer, row.key), {"conflicts"}).success(
+            lambda _: self.reload()
+        ).run(ctx.ops)

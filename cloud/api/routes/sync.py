@@ -10,10 +10,13 @@ from fastapi import APIRouter, Path, Query, Response
 from cloud import audit, metrics, policy
 from cloud.api.deps import DeviceDep, SessionDep
 from cloud.api.fastjson import FastJSONRoute
+from cloud.crud import conflicts as conflict_list
 from cloud.crud import pull as reads
 from cloud.crud import push as writes
 from cloud.schemas import (
     ConflictsOut,
+    DecisionsIn,
+    DecisionsOut,
     Problem,
     PullOut,
     PushIn,
@@ -99,10 +102,22 @@ def list_conflicts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     include_resolved: bool = False,
 ) -> ConflictsOut:
-    return ConflictsOut.model_validate(reads.list_conflicts(
-        session, caller=policy.device(device), after_id=after, limit=limit,
+    """Conflicts found or settled after version `after` (the cursor of the last page),
+    in that order: a PC copies the list with it."""
+    return ConflictsOut.model_validate(conflict_list.list_conflicts(
+        session, caller=policy.device(device), after=after, limit=limit,
         include_resolved=include_resolved,
     ))
+
+
+@router.post("/conflicts/decisions", response_model=DecisionsOut,
+             responses={413: {"model": Problem}, 422: {"model": Problem}})
+def decide_conflicts(body: DecisionsIn, device: DeviceDep, session: SessionDep) -> DecisionsOut:
+    """Decisions made on a PC (keep the value now, take the other, dismiss): each open
+    conflict named is settled with it for every PC; the first decision counts."""
+    settled = conflict_list.decide(session, installation_id=device.installation_id,
+                                   decisions=[d.model_dump() for d in body.decisions])
+    return DecisionsOut(settled=settled)
 
 
 @router.post("/conflicts/{conflict_id}/resolve", status_code=204,
@@ -111,6 +126,6 @@ def resolve_conflict(
     conflict_id: Annotated[int, Path(ge=1, le=2**62)], device: DeviceDep, session: SessionDep
 ) -> Response:
     """Mark a conflict as reviewed; it leaves the inbox but is kept."""
-    reads.resolve_conflict(session, installation_id=device.installation_id,
-                           conflict_id=conflict_id)
+    conflict_list.resolve_by_id(session, installation_id=device.installation_id,
+                                conflict_id=conflict_id)
     return Response(status_code=204)

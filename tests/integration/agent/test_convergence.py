@@ -1,6 +1,7 @@
-"""Three PCs edit while offline, in any order; after reconnecting all converge, and no
-concurrent edit is lost without a conflict record (Hypothesis state machine against a
-real cloud on loopback)."""
+"""Three PCs edit while offline, in any order, and decide conflicts on any of them;
+after reconnecting all converge, no concurrent edit is lost without a conflict record,
+and every PC holds the cloud's conflict list, decisions included (Hypothesis state
+machine against a real cloud on loopback)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ from sqlalchemy import select
 from app.platform.secrets import SecretStore
 from app.store.errors import StoreError
 from app.store.models import SYNCED_MODELS, ConflictRecord, OutboxMutation, Patient
-from app.store.sync.sync_repo import SyncRepo
+from app.store.sync.conflicts_repo import ConflictsRepo
+from app.store.sync.sync_repo import SyncRepo, decisions_to_send
 from sync_agent import connection
 from sync_agent.runner import Agent
 from tests.conftest import _KEYRING
@@ -241,6 +243,24 @@ class Clinic(RuleBasedStateMachine):
             store.patients.update(admin.viewer(), patient, {"responsible_user_id": user})
         self._record_writes(store, before)
 
+    @rule(pc=st.integers(0, REPLICAS - 1), pick=st.integers(0, 7),
+          choice=st.sampled_from(["kept", "other", "dismissed"]))
+    def decide(self, pc: int, pick: int, choice: str) -> None:
+        """A person on this PC settles one of the conflicts it lists."""
+        store, _, admin = self.pcs[pc]
+        inbox = ConflictsRepo(store.db)
+        rows = inbox.open(admin.viewer())
+        if not rows:
+            return
+        key = rows[pick % len(rows)].key
+        before = self._last_seq(store)
+        with contextlib.suppress(StoreError):  # its record was deleted or merged away
+            if choice == "dismissed":
+                inbox.dismiss(admin.viewer(), key)
+            else:
+                inbox.resolve(admin.viewer(), key, use_other=choice == "other")
+        self._record_writes(store, before)
+
     @rule(pc=st.integers(0, REPLICAS - 1))
     def partition(self, pc: int) -> None:
         self.online[pc] = False
@@ -285,12 +305,10 @@ class Clinic(RuleBasedStateMachine):
         # everything. A merge of two users of one name is made by each PC that notices
         # it at a pull and goes up with its next sync, so this takes a few rounds.
         for _ in range(8):
-            quiet = all(SyncRepo(store.db).outbox_counts() == (0, 0) for store, _, _ in self.pcs)
+            quiet = all(self._quiet(store) for store, _, _ in self.pcs)
             for pc in range(REPLICAS):
                 self._sync(pc)
-            if quiet and all(
-                SyncRepo(store.db).outbox_counts() == (0, 0) for store, _, _ in self.pcs
-            ):
+            if quiet and all(self._quiet(store) for store, _, _ in self.pcs):
                 break
         snaps = [snapshot(store) for store, _, _ in self.pcs]
         for other in snaps[1:]:
@@ -302,6 +320,36 @@ class Clinic(RuleBasedStateMachine):
             assert not diff, f"replicas differ: {diff}"
         self._check_no_silent_loss(snaps[0])
         self._check_users()
+        self._check_conflict_lists()
+
+    @staticmethod
+    def _quiet(store) -> bool:
+        """Nothing to send: no change, no decision taken in the conflict inbox."""
+        return SyncRepo(store.db).outbox_counts() == (0, 0) and not decisions_to_send(store.db)
+
+    def _check_conflict_lists(self) -> None:
+        """Every PC holds the cloud's conflicts, each settled as it was there, and shows
+        the same ones to review."""
+        lists = []
+        for store, _, _ in self.pcs:
+            with store.db.read() as s:
+                lists.append({c.key: c.resolution for c in s.scalars(select(ConflictRecord))})
+        client = connection.load(self.pcs[0][0].db, self.secrets).client()
+        cloud: dict[str, str | None] = {}
+        cursor = 0
+        while True:
+            page = client.conflicts(cursor)
+            cloud.update((c["key"], c["resolution"]) for c in page["conflicts"])
+            cursor = page["cursor"]
+            if not page["more"]:
+                break
+        for i, held in enumerate(lists):
+            assert held == cloud, f"PC {i} holds another conflict list than the cloud"
+        shown = [
+            [r.key for r in ConflictsRepo(store.db).open(admin.viewer())]
+            for store, _, admin in self.pcs
+        ]
+        assert all(keys == shown[0] for keys in shown[1:]), shown
 
     def _check_users(self) -> None:
         """One user per name, the same on every PC, and every patient's doctor one of
