@@ -28,7 +28,7 @@ def test_the_upgrade_keeps_decisions_to_send_and_drops_what_the_cloud_sends_agai
     path = tmp_path / "old.chairside"
     key = keys.create_key(path, SecretStore(_KEYRING), False)
     db = Database(path, key)
-    migrate(db.writer, "0014")
+    migrate(db.writer, "0016")
     with db.writer.begin() as conn:
         for k, resolved_at, resolution in (
             ("open", None, None),

@@ -4,8 +4,8 @@ Conflicts this PC found by itself are dropped (the cloud found the same conflict
 the ones that settle the same writes, and they are copied again from the start);
 decisions made here are sent to the cloud, which settles them for every PC.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
