@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -111,7 +112,8 @@ class ConflictsDialog(QDialog):
         self.unapplied.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
-        layout.addWidget(self.empty)
+        # Nothing to review: the message takes the table's room, under the intro.
+        layout.addWidget(self.empty, 1, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.unapplied_intro)

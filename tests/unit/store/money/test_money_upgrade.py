@@ -53,9 +53,11 @@ def test_a_database_with_minor_units_opens_with_exact_amounts(tmp_path) -> None:
             "created_at, attempts, status) VALUES (?, 'payment', ?, ?, ?, "
             "'2026-01-05T10:00:00+00:00', 0, 'pending')",
             (queued["id"], PAY, PID, json.dumps(queued)))
+        # One a person settled here (open ones are copied again from the cloud).
         sql("INSERT INTO conflicts (key, entity, entity_id, field, winner_value, winner_hlc, "
-            "loser_value, loser_hlc, found_at) VALUES ('k1', 'agreement', ?, 'total', "
-            "'100000', ?, '90000', ?, '2026-01-05T10:00:00+00:00')", (AG, H2, H1))
+            "loser_value, loser_hlc, found_at, resolved_at, resolution) VALUES ('k1', "
+            "'agreement', ?, 'total', '100000', ?, '90000', ?, '2026-01-05T10:00:00+00:00', "
+            "'2026-01-06T10:00:00+00:00', 'kept')", (AG, H2, H1))
     db.close()
 
     db = open_database(path, SecretStore(_KEYRING))
