@@ -25,7 +25,7 @@ OPTIONS: dict[str, Option] = {
         Option("installation_id", str, "", "Installation ID"),
         Option("device_id", str, "", "This computer's device ID on the server"),
         Option("registered_email", str, "", "Email address given at registration"),
-        Option("conflicts_cursor", int, 0, "The last conflict fetched from the server"),
+        Option("conflicts_cursor", int, 0, "How far the copy of the server's conflict list is"),
         # This PC's "Remind me later" for offline images: not asked again that day.
         Option("offline_images_remind_after", str, "", "Offline images: do not ask before"),
     )
