@@ -8,7 +8,6 @@ import datetime as dt
 from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -29,6 +28,7 @@ from app.store.schedule.dto import BookEntry, Booking, ChairRow
 from app.ui.schedule.day_grid import LABELS, SlotPick
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp
+from app.ui.widgets.date_box import DateTimeBox
 
 # The status buttons of an open appointment: (status, label, object name).
 STATUS_BUTTONS = (
@@ -67,9 +67,7 @@ class BookingDialog(QDialog):
         self.chosen = QLabel(entry.patient_name if entry else "No patient chosen",
                              objectName="chosenPatient")
         self.procedure = QLineEdit(objectName="procedure")
-        self.start = QDateTimeEdit(objectName="startsAt")
-        self.start.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.start.setCalendarPopup(True)
+        self.start = DateTimeBox(objectName="startsAt")
         self.minutes = QSpinBox(objectName="duration")
         self.minutes.setRange(5, 12 * 60)
         self.minutes.setSingleStep(5)

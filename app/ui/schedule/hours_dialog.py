@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QGridLayout,
     QLabel,
-    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +21,7 @@ from app.store.dto import UserRow
 from app.store.schedule.dto import ProviderWeek
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
+from app.ui.widgets.date_box import TimeBox
 
 DEFAULT = (8 * 60, 17 * 60)  # what a new provider's working day is offered as
 
@@ -45,14 +45,12 @@ class HoursDialog(QDialog):
         self.provider.currentIndexChanged.connect(lambda *_: self._fill())
         grid = QGridLayout()
         self.works: dict[str, QCheckBox] = {}
-        self.starts: dict[str, QTimeEdit] = {}
-        self.ends: dict[str, QTimeEdit] = {}
+        self.starts: dict[str, TimeBox] = {}
+        self.ends: dict[str, TimeBox] = {}
         for row, (key, name) in enumerate(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)):
             works = QCheckBox(name, objectName=f"works_{key}")
-            start = QTimeEdit(objectName=f"start_{key}")
-            end = QTimeEdit(objectName=f"end_{key}")
-            for t in (start, end):
-                t.setDisplayFormat("HH:mm")
+            start = TimeBox(objectName=f"start_{key}")
+            end = TimeBox(objectName=f"end_{key}")
             works.toggled.connect(start.setEnabled)
             works.toggled.connect(end.setEnabled)
             grid.addWidget(works, row, 0)

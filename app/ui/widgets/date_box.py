@@ -1,9 +1,11 @@
-"""Date boxes that take a date typed in full ("2027-11-30"), with a calendar beside.
+"""Date and time boxes that take what is typed in full ("2027-11-30", "13:00"), the
+date boxes with a calendar beside.
 
-Qt's date edit types into one part at a time: typing a whole date over the selected
-text kept this year and silently gave another date. Here the text is read as a whole;
-while it is not a date yet the box says so and keeps its last date; leaving it
-puts that date back. Up and Down step a day (PageUp/PageDown a month).
+Qt's date and time edits type into one part at a time: typing a whole date over the
+selected text kept this year and silently gave another date, and "18" typed into a
+time gave 08:08. Here the text is read as a whole; while it is not a value yet the box
+says so and keeps its last value; leaving it puts that value back. Up and Down step a
+day (PageUp/PageDown a month); in a time box, a quarter of an hour.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, QEvent, QObject, Qt, QTime, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QCalendarWidget,
     QHBoxLayout,
@@ -39,16 +41,26 @@ def parse_date(text: str, strict: bool = False) -> QDate:
     return QDate()
 
 
+_TIMES = ("HH:mm", "H:mm", "HH.mm", "H.mm", "HHmm", "Hmm", "H", "HH")
+
+
+def parse_time(text: str, strict: bool = False) -> QTime:
+    """The time typed ("13:00", "9:30", "1300", "13"), or an invalid QTime; `strict`:
+    only the box's own format, as while typing "1" is on its way to "13:00"."""
+    text = text.strip()
+    for fmt in ("HH:mm",) if strict else _TIMES:
+        time = QTime.fromString(text, fmt)
+        if time.isValid():
+            return time
+    return QTime()
+
+
 def parse_datetime(text: str, strict: bool = False) -> QDateTime:
     parts = text.split()
     if len(parts) != 2:
         return QDateTime()
-    day = parse_date(parts[0], strict)
-    for fmt in ("HH:mm",) if strict else ("HH:mm", "H:mm", "HH.mm", "H.mm"):
-        time = QTime.fromString(parts[1], fmt)
-        if time.isValid():
-            return QDateTime(day, time) if day.isValid() else QDateTime()
-    return QDateTime()
+    day, time = parse_date(parts[0], strict), parse_time(parts[1], strict)
+    return QDateTime(day, time) if day.isValid() and time.isValid() else QDateTime()
 
 
 class _TypedBox(QWidget):
@@ -229,3 +241,64 @@ class DateTimeBox(_TypedBox):
 
     def _with_day(self, day: QDate) -> QDateTime:
         return QDateTime(day, self._when.time())
+
+
+class TimeBox(QLineEdit):
+    """A time of day typed in full; the value changes only to a valid one."""
+
+    timeChanged = Signal(QTime)
+    STEP_MINUTES = 15
+
+    def __init__(self, value: QTime | None = None, parent: QWidget | None = None,
+                 objectName: str = "") -> None:
+        super().__init__(parent)
+        if objectName:
+            self.setObjectName(objectName)
+        self._time = QTime(value) if value is not None and value.isValid() else QTime(8, 0)
+        self.setPlaceholderText("HH:MM")
+        self.setMaxLength(8)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("00:00") + 16)
+        self.textEdited.connect(self._typed)
+        self.editingFinished.connect(self._finished)
+        self._show_value()
+
+    def time(self) -> QTime:
+        return QTime(self._time)
+
+    def setTime(self, value: QTime) -> None:
+        self._set(value)
+        self._show_value()
+
+    def _set(self, value: QTime) -> None:
+        value = QTime(value.hour(), value.minute()) if value.isValid() else value
+        if value.isValid() and value != self._time:
+            self._time = value
+            self.timeChanged.emit(QTime(value))
+
+    def _typed(self, text: str) -> None:
+        value = parse_time(text, strict=True)
+        self.setStyleSheet("" if value.isValid() else _INVALID)
+        self._set(value)
+
+    def _finished(self) -> None:
+        self._set(parse_time(self.text()))
+        self._show_value()
+
+    def _show_value(self) -> None:
+        self.setStyleSheet("")
+        text = self._time.toString("HH:mm")
+        if self.text() != text:
+            self.setText(text)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.selectAll()  # typing replaces the time, as in the other boxes of a form
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        step = {Qt.Key.Key_Up: 1, Qt.Key.Key_Down: -1}.get(Qt.Key(event.key()))
+        if step is None:
+            super().keyPressEvent(event)
+            return
+        minutes = self._time.hour() * 60 + self._time.minute() + step * self.STEP_MINUTES
+        self._set(QTime(0, 0).addSecs(60 * (minutes % (24 * 60))))
+        self._show_value()

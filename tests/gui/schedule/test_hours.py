@@ -37,10 +37,15 @@ def test_hours_shade_the_book_and_a_booking_outside_them_warns(
     d: HoursDialog = window.findChild(HoursDialog)
     qtbot.waitUntil(lambda: d.provider.count() > 0)
     assert d.provider.currentText() == "Dr Admin"
-    # DAY is a Tuesday: 10:00 to 14:00; Wednesday a day off.
-    d.starts["tue"].setTime(QTime(10, 0))
-    d.ends["tue"].setTime(QTime(14, 0))
+    # DAY is a Tuesday: 10:00 to 14:00, typed as people type times; Wednesday a day off.
     d.works["wed"].setChecked(False)
+    d.starts["tue"].selectAll()
+    qtbot.keyClicks(d.starts["tue"], "10:00")
+    d.ends["tue"].selectAll()
+    qtbot.keyClicks(d.ends["tue"], "14")  # "14" is 14:00, once Enter is pressed
+    assert d.ends["tue"].time() == QTime(17, 0)
+    qtbot.keyClick(d.ends["tue"], Qt.Key.Key_Return)
+    assert (d.starts["tue"].time(), d.ends["tue"].text()) == (QTime(10, 0), "14:00")
     d.buttons.button(d.buttons.StandardButton.Save).click()
     qtbot.waitUntil(lambda: book.grid.off_hours(0, slot(9)))
     g = book.grid
@@ -63,7 +68,10 @@ def test_hours_shade_the_book_and_a_booking_outside_them_warns(
     book.question.button(QMessageBox.StandardButton.No).click()
     assert entries(book, ctx) == [] and dialog.isVisible()
     # Inside the hours it books without a word.
-    dialog.start.setDateTime(QDateTime(QDate(DAY.year, DAY.month, DAY.day), QTime(11, 0)))
+    dialog.start.line.selectAll()
+    qtbot.keyClicks(dialog.start.line, f"{DAY.isoformat()} 11:00")
+    assert dialog.start.dateTime() == QDateTime(QDate(DAY.year, DAY.month, DAY.day),
+                                                QTime(11, 0))
     save(dialog)
     qtbot.waitUntil(lambda: len(entries(book, ctx)) == 1)
     assert book.question is None and entries(book, ctx)[0].starts_at == at(11)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 
-from app.ui.widgets.date_box import DateBox
+from app.ui.widgets.date_box import DateBox, TimeBox, parse_time
 from app.ui.widgets.form_dialog import FormDialog
 from tests.gui.patients.test_front_desk import shown
 
@@ -82,3 +82,23 @@ def test_visit_and_appointment_forms_take_typed_dates(window, qtbot, ctx) -> Non
     qtbot.waitUntil(lambda: page.appointments.rowCount() == 1)
     when = dt.datetime.fromisoformat(page.appointments.rows[0].starts_at).astimezone()
     assert when.strftime("%Y-%m-%d %H:%M") == "2027-11-30 14:45"
+
+
+def test_a_time_box_takes_the_ways_people_type_a_time(qtbot) -> None:
+    assert [parse_time(t).toString("HH:mm") for t in ("13:00", "9:30", "1300", "930", "18",
+                                                       "7", "18.45")] == [
+        "13:00", "09:30", "13:00", "09:30", "18:00", "07:00", "18:45"]
+    assert not parse_time("25:00").isValid() and not parse_time("noon").isValid()
+    box = TimeBox(QTime(8, 0), objectName="t")
+    qtbot.addWidget(box)
+    box.selectAll()
+    qtbot.keyClicks(box, "18")  # Qt's own time box made this 08:08
+    assert box.time() == QTime(8, 0)  # half typed: the last time holds
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert (box.time(), box.text()) == (QTime(18, 0), "18:00")
+    box.selectAll()
+    qtbot.keyClicks(box, "nonsense")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert (box.time(), box.text()) == (QTime(18, 0), "18:00")  # put back, not lost
+    qtbot.keyClick(box, Qt.Key.Key_Up)
+    assert box.text() == "18:15"
