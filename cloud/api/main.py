@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cloud.api.routes import admin, download, images, installations, portal_admin, sync
+from cloud.institutions import api_routes as institutions
 
 api_router = APIRouter()
 api_router.include_router(installations.router)
@@ -14,3 +15,4 @@ api_router.include_router(images.router)
 api_router.include_router(download.router)
 api_router.include_router(admin.router)
 api_router.include_router(admin.practice_router)
+api_router.include_router(institutions.router)

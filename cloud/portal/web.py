@@ -196,7 +196,7 @@ def to_login(exc: NeedLogin) -> Response:
 
 
 def is_portal_path(path: str) -> bool:
-    return path.startswith(("/doctor", "/patient", "/account", "/portal", "/reports/"))
+    return path.startswith(("/doctor", "/patient", "/account", "/portal", "/reports/", "/lab/"))
 
 
 class RedactTokens(logging.Filter):

@@ -1,0 +1,1 @@
+"""Institutions: clinics and labs, their members, and the connections between them."""

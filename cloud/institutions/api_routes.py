@@ -1,0 +1,93 @@
+"""The clinic's Institution window on its PCs (device token): the clinic, its settings,
+and the connection requests of labs to approve or refuse. A PC speaks for the program
+user signed in on it; only an administrator manages connections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+
+from cloud.api.deps import DeviceDep, SessionDep
+from cloud.crud import DeviceCtx
+from cloud.institutions import service
+from cloud.portal.schemas import UUID_PATTERN
+
+router = APIRouter(prefix="/institution", tags=["institutions"])
+UserId = Annotated[str, Field(pattern=UUID_PATTERN)]
+
+
+class WhoIn(BaseModel):
+    user_id: UserId
+
+
+class SettingsIn(WhoIn):
+    auto_review: bool
+
+
+class RequestOut(BaseModel):
+    id: str
+    state: str
+    lab_code: str
+    lab_name: str
+    requested_by: str
+    decided_by: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class InstitutionOut(BaseModel):
+    code: str
+    type: str
+    name: str
+    region: str
+    auto_review: bool
+    is_admin: bool
+    requests: list[RequestOut]
+
+
+def _caller(session: SessionDep, device: DeviceCtx, user_id: str,
+            request: Request) -> service.Caller:
+    return service.program_user(session, device.installation_id, user_id,
+                                request.client.host if request.client else "")
+
+
+def _view(session: SessionDep, device: DeviceCtx, caller: service.Caller) -> InstitutionOut:
+    clinic = service.clinic_of(session, device.installation_id)
+    rows = service.requests_of(session, clinic, caller)
+    return InstitutionOut(
+        code=clinic.code, type=clinic.type, name=clinic.name, region=clinic.region,
+        auto_review=clinic.auto_review, is_admin=caller.is_admin,
+        requests=[RequestOut(id=r.id, state=r.state, lab_code=r.other_code,
+                             lab_name=r.other_name, requested_by=r.requested_by,
+                             decided_by=r.decided_by, created_at=r.created_at,
+                             decided_at=r.decided_at) for r in rows])
+
+
+@router.get("", response_model=InstitutionOut)
+def show(device: DeviceDep, session: SessionDep, request: Request,
+         user_id: Annotated[str, Query(pattern=UUID_PATTERN)]) -> InstitutionOut:
+    return _view(session, device, _caller(session, device, user_id, request))
+
+
+@router.put("/settings", response_model=InstitutionOut)
+def settings(body: SettingsIn, device: DeviceDep, session: SessionDep,
+             request: Request) -> InstitutionOut:
+    caller = _caller(session, device, body.user_id, request)
+    service.set_auto_review(session, service.clinic_of(session, device.installation_id),
+                            body.auto_review, caller)
+    return _view(session, device, caller)
+
+
+@router.post("/requests/{request_id}/{answer}", response_model=InstitutionOut)
+def answer(body: WhoIn, device: DeviceDep, session: SessionDep, request: Request,
+           request_id: Annotated[str, PathParam(pattern=UUID_PATTERN)],
+           answer: Annotated[str, PathParam(pattern="^(approve|refuse)$")]
+           ) -> InstitutionOut:
+    caller = _caller(session, device, body.user_id, request)
+    service.decide(session, service.clinic_of(session, device.installation_id), request_id,
+                   answer == "approve", caller)
+    return _view(session, device, caller)

@@ -1,0 +1,130 @@
+"""The lab's pages of the portal: a lab member signs in with the lab's institution
+code; a lab administrator sends a connection request to a clinic (by the clinic's
+institution code or name) and follows its state. Forms are POST with a CSRF token."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import delete
+
+from cloud import audit, security
+from cloud.api.deps import SessionDep
+from cloud.crud import Refused
+from cloud.institutions import service
+from cloud.institutions.models import ADMIN_ROLE, Institution, LabMember, LabSession
+from cloud.portal import clock
+from cloud.portal.web import address, check_csrf, check_pre, is_https, pre_token, render
+from cloud.sessions import IDLE
+
+router = APIRouter(include_in_schema=False)
+F = Annotated[str, Form(max_length=200)]
+WRONG = "The institution code, the user name or the password is wrong."
+
+
+def _cookie(request: Request) -> str:
+    return "__Host-chairside-lab" if is_https(request) else "chairside-lab"
+
+
+def _signed_in(request: Request, session: SessionDep
+               ) -> tuple[Institution, LabMember, LabSession] | None:
+    token = request.cookies.get(_cookie(request))
+    if not token or len(token) > 200:
+        return None
+    row = session.get(LabSession, security.hash_token(token))
+    if row is None:
+        return None
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(
+        tzinfo=clock.now().tzinfo)
+    if clock.now() - created > IDLE * 8:
+        session.delete(row)
+        session.commit()
+        return None
+    member = session.get(LabMember, row.member_id)
+    lab = session.get(Institution, member.institution_id) if member else None
+    return (lab, member, row) if lab and member else None
+
+
+def _caller(member: LabMember, request: Request) -> service.Caller:
+    return service.Caller(f"lab:{member.name}", member.role == ADMIN_ROLE, address(request))
+
+
+@router.get("/lab/")
+def login_form(request: Request, session: SessionDep) -> Response:
+    if _signed_in(request, session):
+        return RedirectResponse("/lab/connections", status_code=303)
+    return render(request, "lab_login.html", pre=pre_token(request))
+
+
+@router.post("/lab/login")
+def login(request: Request, session: SessionDep, code: F, user: F, password: F,
+          csrf: F = "") -> Response:
+    check_pre(request, csrf)
+    found = service.lab_member(session, code, user, password)
+    if found is None:
+        audit.record(session, actor=f"lab:{user[:64]}", action="lab_login_failed",
+                     target=code[:12], address=address(request))
+        return render(request, "lab_login.html", 401, pre=pre_token(request), error=WRONG,
+                      code=code, user_name=user)
+    _lab, member = found
+    token = secrets.token_urlsafe(16)
+    session.add(LabSession(token_hash=security.hash_token(token), member_id=member.id,
+                           csrf=secrets.token_urlsafe(24)))
+    session.commit()
+    audit.record(session, actor=f"lab:{member.name}", action="lab_login",
+                 target=code[:12], address=address(request))
+    response = RedirectResponse("/lab/connections", status_code=303)
+    response.set_cookie(_cookie(request), token, httponly=True, samesite="strict",
+                        secure=is_https(request), path="/",
+                        max_age=int(IDLE.total_seconds()) * 8)
+    return response
+
+
+def _page(request: Request, session: SessionDep, lab: Institution, member: LabMember,
+          row: LabSession, status: int = 200, **context: object) -> Response:
+    caller = _caller(member, request)
+    return render(request, "lab_connections.html", status, lab=lab, member=member,
+                  is_admin=caller.is_admin, lab_csrf=row.csrf,
+                  requests=service.requests_of(session, lab, caller), **context)
+
+
+@router.get("/lab/connections")
+def connections(request: Request, session: SessionDep) -> Response:
+    signed = _signed_in(request, session)
+    if signed is None:
+        return RedirectResponse("/lab/", status_code=303)
+    return _page(request, session, *signed)
+
+
+@router.post("/lab/connections")
+def send_request(request: Request, session: SessionDep, clinic: F, csrf: F = "") -> Response:
+    signed = _signed_in(request, session)
+    if signed is None:
+        return RedirectResponse("/lab/", status_code=303)
+    lab, member, row = signed
+    check_csrf(row.csrf, csrf)
+    try:
+        req = service.request_connection(session, lab, clinic, _caller(member, request))
+    except Refused as exc:
+        return _page(request, session, lab, member, row, exc.status,
+                     error=exc.reason, clinic=clinic)
+    said = ("The clinic approved the connection." if req.state == "approved" else
+            "The request was sent. The clinic's administrator will approve or refuse it.")
+    return _page(request, session, lab, member, row, notice=said)
+
+
+@router.post("/lab/logout")
+def logout(request: Request, session: SessionDep, csrf: F = "") -> Response:
+    signed = _signed_in(request, session)
+    if signed is not None:
+        check_csrf(signed[2].csrf, csrf)
+        session.execute(delete(LabSession).where(
+            LabSession.token_hash == signed[2].token_hash))
+        session.commit()
+    response = RedirectResponse("/lab/", status_code=303)
+    response.delete_cookie(_cookie(request), path="/", secure=is_https(request),
+                           httponly=True, samesite="strict")
+    return response

@@ -1,0 +1,132 @@
+"""Connections of labs to clinics against the real cloud process: a lab admin sends a
+request from the portal in Chromium, the clinic sees it from its PC (the Institution
+window's API) and approves or refuses; with automatic review on, a request is approved
+on arrival. Only administrators manage connections, on either side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from app.core.ids import new_id
+from cloud.db import make_engine
+from cloud.institutions import service
+from tests.integration.cloud.conftest import Server
+from tests.integration.portal.conftest import DESKTOP
+from tests.unit.cloud.portal.support import Clinic
+
+LAB_PW = "lab-admin-password-1"
+
+
+def make_lab(db_url: str, name: str, *, member: str = "") -> str:
+    """An operator opens a lab on the cloud: its code (and an ordinary member if asked)."""
+    engine = make_engine(db_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            lab, _admin = service.create_lab(session, name=name, region="EU",
+                                             admin_name="boss", admin_password=LAB_PW)
+            if member:
+                service.add_lab_member(session, lab, member, LAB_PW, "member")
+            return lab.code
+    finally:
+        engine.dispose()
+
+
+def program_user(clinic: Clinic, username: str, role: str) -> str:
+    user_id = new_id()
+    clinic.pc.push(clinic.pc.mutation("user", user_id, {
+        "username": username, "display_name": username.title(), "role": role,
+        "active": True, "merged_into": None,
+        "password_hash": PasswordHasher(time_cost=1, memory_cost=1024).hash("pw")}))
+    return user_id
+
+
+def institution(clinic: Clinic, method: str, path: str, user_id: str, expect: int = 200,
+                **body: Any) -> Any:
+    http, headers = clinic.pc.http, clinic.pc.headers
+    if method == "GET":
+        r = http.get("/api/v1/institution" + path, params={"user_id": user_id},
+                     headers=headers)
+    else:
+        r = http.request(method, "/api/v1/institution" + path,
+                         json={"user_id": user_id, **body}, headers=headers)
+    assert r.status_code == expect, r.text
+    return r.json()
+
+
+def lab_sign_in(page: Any, url: str, code: str, user: str = "boss") -> None:
+    page.goto(url + "/lab/")
+    page.fill("#code", code)
+    page.fill("#user", user)
+    page.fill("#password", LAB_PW)
+    page.click("#go")
+    page.wait_for_url("**/lab/connections")
+
+
+def test_lab_requests_clinic_admin_approves_and_automatic_review(
+        chromium: Any, portal_server: Server, portal_db: str, live_clinic: Clinic,
+        shots: Path) -> None:
+    clinic = live_clinic
+    admin = program_user(clinic, "owner", "admin")
+    member = program_user(clinic, "nurse", "member")
+    mine = institution(clinic, "GET", "", admin)
+    assert mine["type"] == "clinic" and mine["requests"] == []
+    assert mine["auto_review"] is False
+    lab_code = make_lab(portal_db, "Bright Smile Lab", member="tech")
+
+    page = chromium.new_context(viewport=DESKTOP).new_page()
+    lab_sign_in(page, portal_server.url, lab_code)
+    page.fill("#clinic", "NO-SUCH")
+    page.click("#send")
+    assert "No clinic has this institution code or name." in page.inner_text("#error")
+    page.fill("#clinic", mine["code"].lower())  # codes are not case-sensitive
+    page.click("#send")
+    assert "was sent" in page.inner_text("#notice")
+    assert "Waiting for the clinic" in page.inner_text("#requests")
+    page.screenshot(path=str(shots / "lab-request-sent.png"), full_page=True)
+    page.fill("#clinic", mine["code"])
+    page.click("#send")
+    assert "already waiting" in page.inner_text("#error")
+
+    # an ordinary member of the clinic neither sees nor answers requests
+    assert institution(clinic, "GET", "", member)["requests"] == []
+    waiting = institution(clinic, "GET", "", admin)["requests"]
+    assert [(r["lab_name"], r["state"]) for r in waiting] == [("Bright Smile Lab", "pending")]
+    refused = institution(clinic, "POST", f"/requests/{waiting[0]['id']}/approve", member, 403)
+    assert "Only an administrator" in refused["detail"]
+    institution(clinic, "PUT", "/settings", member, 403, auto_review=True)
+    done = institution(clinic, "POST", f"/requests/{waiting[0]['id']}/approve", admin)
+    assert done["requests"][0]["state"] == "approved"
+    assert done["requests"][0]["decided_by"] == "user:owner"
+    page.reload()
+    assert "Connected" in page.inner_text("#requests")
+    assert [r["lab_name"] for r in institution(clinic, "GET", "", member)["requests"]] == \
+        ["Bright Smile Lab"]
+
+    # an ordinary lab member can not send a request
+    other = chromium.new_context(viewport=DESKTOP).new_page()
+    lab_sign_in(other, portal_server.url, lab_code, "tech")
+    assert other.locator("#send").count() == 0
+    assert "Connected" in other.inner_text("#requests")
+
+    # automatic review: a second lab's request is approved on arrival, by no one
+    assert institution(clinic, "PUT", "/settings", admin, auto_review=True)["auto_review"]
+    second = make_lab(portal_db, "Crown Works")
+    page.click("#lab-logout")
+    lab_sign_in(page, portal_server.url, second)
+    page.fill("#clinic", f"  {clinic_name(clinic, admin)}  ")
+    page.click("#send")
+    assert "The clinic approved the connection." in page.inner_text("#notice")
+    assert "Connected (automatic review)" in page.inner_text("#requests")
+    page.screenshot(path=str(shots / "lab-request-automatic.png"), full_page=True)
+    rows = institution(clinic, "GET", "", admin)["requests"]
+    newest = rows[0]
+    assert (newest["lab_name"], newest["state"], newest["decided_by"]) == \
+        ("Crown Works", "approved", "automatic review")
+
+
+def clinic_name(clinic: Clinic, user_id: str) -> str:
+    return str(institution(clinic, "GET", "", user_id)["name"])
