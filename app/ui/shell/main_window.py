@@ -160,6 +160,7 @@ class MainWindow(QMainWindow):
             self.users_action = self._action(practice, "&Users…", self.show_users)
             self._action(practice, "&Chairs…", self.show_chairs)
             self._action(practice, "&Working hours…", self.show_hours)
+            self._action(practice, "&Institution…", self.show_institution)
             practice.addSeparator()
             self._action(practice, "New &recovery code…", self.new_recovery_code)
         tools = bar.addMenu("&Tools")
@@ -328,6 +329,13 @@ class MainWindow(QMainWindow):
         from app.ui.server.data_download_dialog import DataDownloadDialog
 
         dialog = DataDownloadDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def show_institution(self) -> None:
+        from app.ui.institution.institution_window import InstitutionWindow
+
+        dialog = InstitutionWindow(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

@@ -9,30 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
-from cloud.db import make_engine
-from cloud.institutions import service
 from tests.integration.cloud.conftest import Server
 from tests.integration.portal.conftest import DESKTOP
+from tests.support.institutions import LAB_PW, make_lab
 from tests.unit.cloud.portal.support import Clinic
-
-LAB_PW = "lab-admin-password-1"
-
-
-def make_lab(db_url: str, name: str, *, member: str = "") -> str:
-    """An operator opens a lab on the cloud: its code (and an ordinary member if asked)."""
-    engine = make_engine(db_url)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            lab, _admin = service.create_lab(session, name=name, region="EU",
-                                             admin_name="boss", admin_password=LAB_PW)
-            if member:
-                service.add_lab_member(session, lab, member, LAB_PW, "member")
-            return lab.code
-    finally:
-        engine.dispose()
 
 
 def program_user(clinic: Clinic, username: str, role: str) -> str:
