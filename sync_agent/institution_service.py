@@ -45,10 +45,12 @@ class InstitutionView:
 
 
 class Institutions:
-    def __init__(self, db: Database, secrets: SecretStore, user_id: str) -> None:
+    def __init__(self, db: Database, secrets: SecretStore, user_id: str,
+                 practice_name: str = "") -> None:
         self.db = db
         self.secrets = secrets
         self.user_id = user_id
+        self.practice_name = practice_name
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None
               ) -> InstitutionView:
@@ -57,8 +59,9 @@ class Institutions:
             raise InstitutionRefused("This computer is not connected to the server yet. An "
                                      "administrator connects it in Sync ▸ Server….")
         client = conn.client()
-        kwargs: dict[str, Any] = ({"params": {"user_id": self.user_id}} if body is None
-                                  else {"json": {"user_id": self.user_id, **body}})
+        kwargs: dict[str, Any] = (
+            {"params": {"user_id": self.user_id, "practice_name": self.practice_name[:120]}}
+            if body is None else {"json": {"user_id": self.user_id, **body}})
         try:
             response = client.http.request(
                 method, f"{client.base_url}{API}/institution{path}",

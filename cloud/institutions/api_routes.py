@@ -55,8 +55,9 @@ def _caller(session: SessionDep, device: DeviceCtx, user_id: str,
                                 request.client.host if request.client else "")
 
 
-def _view(session: SessionDep, device: DeviceCtx, caller: service.Caller) -> InstitutionOut:
-    clinic = service.clinic_of(session, device.installation_id)
+def _view(session: SessionDep, device: DeviceCtx, caller: service.Caller,
+          practice_name: str = "") -> InstitutionOut:
+    clinic = service.clinic_of(session, device.installation_id, practice_name)
     rows = service.requests_of(session, clinic, caller)
     return InstitutionOut(
         code=clinic.code, type=clinic.type, name=clinic.name, region=clinic.region,
@@ -69,8 +70,10 @@ def _view(session: SessionDep, device: DeviceCtx, caller: service.Caller) -> Ins
 
 @router.get("", response_model=InstitutionOut)
 def show(device: DeviceDep, session: SessionDep, request: Request,
-         user_id: Annotated[str, Query(pattern=UUID_PATTERN)]) -> InstitutionOut:
-    return _view(session, device, _caller(session, device, user_id, request))
+         user_id: Annotated[str, Query(pattern=UUID_PATTERN)],
+         practice_name: Annotated[str, Query(max_length=120)] = "") -> InstitutionOut:
+    """The clinic (made on the first call, named after the practice) and its requests."""
+    return _view(session, device, _caller(session, device, user_id, request), practice_name)
 
 
 @router.put("/settings", response_model=InstitutionOut)

@@ -16,7 +16,7 @@ from cloud.api.deps import SessionDep
 from cloud.crud import Refused
 from cloud.institutions import service
 from cloud.institutions.models import ADMIN_ROLE, Institution, LabMember, LabSession
-from cloud.portal import clock
+from cloud.portal import clock, throttle
 from cloud.portal.web import address, check_csrf, check_pre, is_https, pre_token, render
 from cloud.sessions import IDLE
 
@@ -63,12 +63,25 @@ def login_form(request: Request, session: SessionDep) -> Response:
 def login(request: Request, session: SessionDep, code: F, user: F, password: F,
           csrf: F = "") -> Response:
     check_pre(request, csrf)
+    # Counted like the doctors' sign-in: per account from this address, per address,
+    # and per account from anywhere with a high allowance.
+    account_key = f"lab:{code.strip().upper()[:12]}:{user.strip().lower()[:64]}"
+    keys, wide = [f"{account_key}@{address(request)}", f"addr:{address(request)}"], [account_key]
+    wait = throttle.wait_seconds(session, keys, wide)
+    if wait > 0:
+        slowed = render(request, "lab_login.html", 429, pre=pre_token(request),
+                        error=f"Too many failed attempts. Try again in {int(wait) + 1} "
+                              "seconds.", code=code, user_name=user)
+        slowed.headers["Retry-After"] = str(int(wait) + 1)
+        return slowed
     found = service.lab_member(session, code, user, password)
     if found is None:
+        throttle.failed(session, keys + wide)
         audit.record(session, actor=f"lab:{user[:64]}", action="lab_login_failed",
                      target=code[:12], address=address(request))
         return render(request, "lab_login.html", 401, pre=pre_token(request), error=WRONG,
                       code=code, user_name=user)
+    throttle.succeeded(session, keys[0])
     _lab, member = found
     token = secrets.token_urlsafe(16)
     session.add(LabSession(token_hash=security.hash_token(token), member_id=member.id,

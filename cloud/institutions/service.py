@@ -65,8 +65,9 @@ def _new_code(session: Session, prefix: str) -> str:
             return code
 
 
-def clinic_of(session: Session, installation_id: str) -> Institution:
-    """The clinic of a practice installation, made the first time it is needed."""
+def clinic_of(session: Session, installation_id: str, name: str = "") -> Institution:
+    """The clinic of a practice installation, made the first time it is needed (named
+    after the practice when the PC that asks tells its name)."""
     clinic = session.scalar(select(Institution).where(
         Institution.installation_id == installation_id))
     if clinic is not None:
@@ -74,8 +75,8 @@ def clinic_of(session: Session, installation_id: str) -> Institution:
     if session.get(Installation, installation_id) is None:
         raise Refused(404, "unknown installation")
     clinic = Institution(id=new_id(), code=_new_code(session, "C"), type=CLINIC,
-                         name=f"Clinic {installation_id}", region="", auto_review=False,
-                         installation_id=installation_id)
+                         name=name.strip()[:120] or f"Clinic {installation_id}", region="",
+                         auto_review=False, installation_id=installation_id)
     session.add(clinic)
     session.commit()
     return clinic

@@ -28,7 +28,7 @@ def make_lab(db_url: str, name: str, *, member: str = "") -> str:
         engine.dispose()
 
 
-def _csrf(html: str) -> str:
+def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found, html
     return found.group(1)
@@ -39,9 +39,9 @@ def lab_requests(url: str, lab_code: str, clinic: str) -> str:
     with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as http:
         form = http.get("/lab/")
         page = http.post("/lab/login", data={"code": lab_code, "user": "boss",
-                                             "password": LAB_PW, "csrf": _csrf(form.text)})
+                                             "password": LAB_PW, "csrf": csrf_of(form.text)})
         assert page.status_code == 200 and "/lab/connections" in str(page.url), page.text
-        sent = http.post("/lab/connections", data={"clinic": clinic, "csrf": _csrf(page.text)})
+        sent = http.post("/lab/connections", data={"clinic": clinic, "csrf": csrf_of(page.text)})
         assert sent.status_code == 200, sent.text
         found = re.search(r'id="notice">([^<]+)<', sent.text)
         assert found, sent.text

@@ -59,7 +59,8 @@ class InstitutionWindow(QDialog):
         plain_text.install()  # names typed by labs are never markup
         self.ctx = ctx
         self.service = Institutions(ctx.store.db, secrets or SecretStore(),
-                                    ctx.viewer.user_id)
+                                    ctx.viewer.user_id,
+                                    str(ctx.store.settings.get("practice_name") or ""))
         self.view: InstitutionView | None = None
         self.setWindowTitle("Institution")
         self.setObjectName("institution")
@@ -91,6 +92,7 @@ class InstitutionWindow(QDialog):
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
         self.table.itemSelectionChanged.connect(self._selected)
         self.approve_button = QPushButton("Approve", objectName="approve")
         self.refuse_button = QPushButton("Refuse", objectName="refuse")
@@ -114,6 +116,7 @@ class InstitutionWindow(QDialog):
         layout.addWidget(self.info_box)
         layout.addWidget(self.settings_box)
         layout.addWidget(self.requests_box, 1)
+        layout.addStretch()
         layout.addWidget(close)
         self._enable(False)
         self._selected()
@@ -153,9 +156,12 @@ class InstitutionWindow(QDialog):
                 state += " (automatic review)"
             for col, text in enumerate((r.lab_name, r.lab_code, state, _local(r.created_at))):
                 self.table.setItem(row, col, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
         waiting = sum(r.state == "pending" for r in view.requests)
-        self.message.setText(note or (f"{waiting} request(s) waiting for your answer."
-                                      if waiting else "No request is waiting for an answer."))
+        self.message.setText(note or (
+            "No request is waiting for an answer." if not waiting else
+            "1 request is waiting for your answer." if waiting == 1 else
+            f"{waiting} requests are waiting for your answer."))
         self._selected()
 
     def _current(self) -> str:

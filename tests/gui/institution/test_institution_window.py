@@ -54,6 +54,7 @@ def _states(w: InstitutionWindow) -> dict[str, str]:
 
 def test_a_lab_requests_and_the_clinic_admin_approves(ctx: Any, qtbot: Any, cloud: Server,
                                                       secrets_store: Any) -> None:
+    ctx.store.settings.set("practice_name", "Smile Dental Clinic")
     _connected_with_me_synced(ctx, cloud, secrets_store)
     db_url = f"sqlite:///{cloud.data / 'cloud.sqlite3'}"
     w = InstitutionWindow(ctx, secrets=secrets_store)
@@ -61,6 +62,7 @@ def test_a_lab_requests_and_the_clinic_admin_approves(ctx: Any, qtbot: Any, clou
     w.show()
     qtbot.waitUntil(lambda: w.requests_box.isVisible(), timeout=WAIT)
     assert w.code.text().startswith("C") and w.table.rowCount() == 0
+    assert w.name.text() == "Smile Dental Clinic"  # the clinic is named after the practice
     assert "No request is waiting" in w.message.text()
     assert not w.auto_review.isChecked()
 
@@ -69,7 +71,7 @@ def test_a_lab_requests_and_the_clinic_admin_approves(ctx: Any, qtbot: Any, clou
     lab_requests(cloud.url, make_lab(db_url, "Slow Lab"), w.name.text())
     w.refresh()
     qtbot.waitUntil(lambda: w.table.rowCount() == 2, timeout=WAIT)
-    assert "2 request(s) waiting" in w.message.text()
+    assert "2 requests are waiting" in w.message.text()
     assert _states(w) == {"Bright Smile Lab": "Waiting for your answer",
                           "Slow Lab": "Waiting for your answer"}
     assert not w.approve_button.isEnabled()  # nothing chosen yet

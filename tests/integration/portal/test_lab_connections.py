@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 from argon2 import PasswordHasher
 
 from app.core.ids import new_id
 from tests.integration.cloud.conftest import Server
 from tests.integration.portal.conftest import DESKTOP
-from tests.support.institutions import LAB_PW, make_lab
+from tests.support.institutions import LAB_PW, csrf_of, make_lab
 from tests.unit.cloud.portal.support import Clinic
 
 
@@ -112,3 +113,21 @@ def test_lab_requests_clinic_admin_approves_and_automatic_review(
 
 def clinic_name(clinic: Clinic, user_id: str) -> str:
     return str(institution(clinic, "GET", "", user_id)["name"])
+
+
+def test_lab_sign_in_wrong_password_then_slowed(portal_server: Server, portal_db: str) -> None:
+    code = make_lab(portal_db, "Guessed Lab")
+    with httpx.Client(base_url=portal_server.url, timeout=30) as http:
+        token = csrf_of(http.get("/lab/").text)
+        said = []
+        for _ in range(6):
+            r = http.post("/lab/login", data={"code": code, "user": "boss",
+                                              "password": "not-the-password", "csrf": token})
+            said.append((r.status_code, "Too many failed attempts" in r.text))
+        assert said[:5] == [(401, False)] * 5
+        assert said[5] == (429, True)
+        # even the right password waits now; the lab's page stays closed
+        r = http.post("/lab/login", data={"code": code, "user": "boss", "password": LAB_PW,
+                                          "csrf": token})
+        assert r.status_code == 429
+        assert http.get("/lab/connections").status_code == 303
