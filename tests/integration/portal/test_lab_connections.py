@@ -5,6 +5,9 @@ on arrival. Only administrators manage connections, on either side."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +134,23 @@ def test_lab_sign_in_wrong_password_then_slowed(portal_server: Server, portal_db
                                           "csrf": token})
         assert r.status_code == 429
         assert http.get("/lab/connections").status_code == 303
+
+
+def test_the_operator_opens_a_lab_whose_admin_signs_in(portal_server: Server,
+                                                       portal_db: str) -> None:
+    command = [sys.executable, "-m", "cloud.institutions", "new-lab", "--name", "Opened Lab",
+               "--region", "eu", "--admin", "chief", "--data", str(portal_server.data)]
+    env = {**os.environ, "DATABASE_URL": portal_db}
+    weak = subprocess.run(command, input="short\n", env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert weak.returncode == 2 and "12 to 128 characters" in weak.stderr
+    made = subprocess.run(command, input=LAB_PW + "\n", env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    code = made.stdout.strip()
+    assert code.startswith("L") and LAB_PW not in made.stdout + made.stderr
+    with httpx.Client(base_url=portal_server.url, timeout=30, follow_redirects=True) as http:
+        token = csrf_of(http.get("/lab/").text)
+        page = http.post("/lab/login", data={"code": code, "user": "chief",
+                                             "password": LAB_PW, "csrf": token})
+        assert page.status_code == 200 and "Opened Lab" in page.text
+        assert 'id="send"' in page.text  # its administrator may send requests
