@@ -54,6 +54,8 @@ M_REQUIRED = FieldSpec("money", nullable=False)
 GENDERS = ("female", "male", "other", "unknown")
 APPOINTMENT_STATUSES = ("booked", "arrived", "in_chair", "done", "cancelled", "no_show")
 ROLES = ("admin", "member")
+SCAN_TYPES = ("intraoral", "face")
+TICKET_STATUSES = ("open", "scanned", "cancelled")
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "insurance", "other")
 IMAGE_KINDS = (
     "intraoral_scan",
@@ -71,6 +73,7 @@ IMAGE_KINDS = (
 # What a merge of patients moves (a case draft is kept on its PC only, but moves too).
 MOVABLE_ENTITIES = (
     "visit", "appointment", "agreement", "payment", "record_image", "note", "case_draft",
+    "scan_ticket",
 )
 
 
@@ -169,6 +172,24 @@ ENTITIES: dict[str, EntitySpec] = {
                 "deleted": B,
             },
             patient_field=None,
+        ),
+        # A scan to take (seed 002's scan ticket): open until scanned or cancelled.
+        EntitySpec(
+            "scan_ticket",
+            {
+                "patient_id": _ref("patient"),
+                "scan_type": FieldSpec("enum", nullable=False, choices=SCAN_TYPES),
+                "case_type": S,
+                "visit_type": S,
+                "doctor_id": FieldSpec("uuid"),
+                "note": T,
+                "status": FieldSpec("enum", nullable=False, choices=TICKET_STATUSES),
+                "created_at": FieldSpec("datetime"),
+                "created_by": FieldSpec("uuid"),
+                "status_at": FieldSpec("datetime"),
+                "status_by": FieldSpec("uuid"),
+                "deleted": B,
+            },
         ),
         EntitySpec(
             "agreement",

@@ -8,26 +8,16 @@ that change's base (see app.core.merge).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, true
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import new_id
+from app.store.base import Base, Synced
+from app.store.cases.models import ScanTicket
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Synced:
-    """Mixin of every table whose rows travel to the cloud and other PCs."""
-
-    __entity__: ClassVar[str]
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    # {field: [hlc, base-or-null]}
-    stamps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+__all__ = ["Base", "ScanTicket", "Synced"]
 
 
 class Patient(Synced, Base):
@@ -296,6 +286,7 @@ SYNCED_MODELS: tuple[type[Synced], ...] = (
     Note,
     PatientMerge,
     MergeMove,
+    ScanTicket,
 )
 MODEL_BY_ENTITY: dict[str, type[Synced]] = {m.__entity__: m for m in SYNCED_MODELS}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.store.cases.tickets_repo import TicketsRepo
 from app.store.db import Database
 from app.store.money.ledger_repo import LedgerRepo
 from app.store.patients.merge_repo import MergeRepo
@@ -26,6 +27,7 @@ class Store:
     book: BookRepo
     ledger: LedgerRepo
     merges: MergeRepo
+    tickets: TicketsRepo
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -39,4 +41,5 @@ class Store:
             BookRepo(db),
             LedgerRepo(db),
             MergeRepo(db),
+            TicketsRepo(db),
         )

@@ -40,6 +40,7 @@ from app.store.models import (
     PatientMerge,
     Payment,
     RecordImage,
+    ScanTicket,
     Visit,
 )
 from app.store.patients import patient_search
@@ -56,6 +57,7 @@ MOVED: dict[str, tuple[Any, str]] = {
     "record_image": (RecordImage, "images"),
     "note": (Note, "notes"),
     "case_draft": (CaseDraft, "cases"),
+    "scan_ticket": (ScanTicket, "scan tickets"),
 }
 # Details a clinician must not lose sight of: named before a merge when only a merged
 # profile has them.

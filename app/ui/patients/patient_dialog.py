@@ -14,6 +14,7 @@ import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -91,6 +92,9 @@ class PatientDialog(QDialog):
         self.offline_note.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
+        self.with_ticket = QCheckBox("Also create a scan ticket", objectName="alsoTicket")
+        self.with_ticket.setVisible(patient is None)
+        layout.addWidget(self.with_ticket)
         layout.addWidget(self.offline_note)
         layout.addWidget(self.banner)
         layout.addWidget(self.buttons)
@@ -232,6 +236,13 @@ class PatientDialog(QDialog):
         self.saved.emit(patient)
         self._closing = True
         self.accept()
+        if self.with_ticket.isChecked():
+            from app.ui.cases.ticket_dialog import TicketDialog
+
+            # Parented to the window behind: this form is gone once it is accepted.
+            ticket = TicketDialog(self.ctx, patient.id, patient.display_name,
+                                  self.parentWidget())
+            ticket.open()
 
     def _failed(self, exc: BaseException) -> None:
         self.buttons.setEnabled(True)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QProxyStyle,
     QPushButton,
     QStackedWidget,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import PatientFilter, PatientRow
+from app.ui.cases.ticket_dialog import TicketDialog
 from app.ui.patients.patient_list_model import NAME_COLUMN, SORTABLE, PatientListModel, sort_column
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, user_message
@@ -99,6 +101,11 @@ class PatientListView(QWidget):
         self.reset.clicked.connect(self.reset_filters)
         self.add = QPushButton("New patient", objectName="newPatient")
         self.add.clicked.connect(self.newPatient.emit)
+        self.ticket = QPushButton("Create scan ticket…", objectName="listScanTicket")
+        self.ticket.setToolTip("Create a scan ticket for the selected patient")
+        self.ticket.clicked.connect(self.create_ticket)
+        self.ticket_dialog: TicketDialog | None = None
+        self.menu: QMenu | None = None
         self.count = QLabel("", objectName="patientCount")
 
         self.table = QTableView(objectName="patientTable")
@@ -121,6 +128,11 @@ class PatientListView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.activated.connect(self._activated)
         self.table.doubleClicked.connect(self._activated)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.selectionModel().selectionChanged.connect(
+            lambda *_: self.ticket.setEnabled(self._selected() is not None))
+        self.ticket.setEnabled(False)
 
         self.empty = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter, objectName="emptyState")
         self.empty.setWordWrap(True)
@@ -130,6 +142,7 @@ class PatientListView(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
+        top.addWidget(self.ticket)
         top.addWidget(self.add)
         filters = QHBoxLayout()
         for w in (
@@ -326,3 +339,24 @@ class PatientListView(QWidget):
         row = self.model.data(index, RowRole)
         if row is not None:
             self.openPatient.emit(row.id)
+
+    # Scan tickets ---------------------------------------------------------------------
+    def _selected(self) -> PatientRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.data(rows[0], RowRole) if rows else None
+
+    def _context_menu(self, pos: Any) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        self.table.selectRow(index.row())
+        self.menu = QMenu(self)
+        self.menu.addAction("Open", lambda: self._activated(index))
+        self.menu.addAction("Create scan ticket…", self.create_ticket)
+        self.menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def create_ticket(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self.ticket_dialog = TicketDialog(self.ctx, row.id, row.display_name, self)
+            self.ticket_dialog.open()

@@ -22,6 +22,7 @@ from app.core.medical_alert import alert_text
 from app.core.patient_rules import LABELS
 from app.core.phone import format_phone
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
+from app.ui.cases.tickets_tab import TicketsTab
 from app.ui.images.images_tab import ImagesTab
 from app.ui.patients.account_tab import AccountTab
 from app.ui.patients.patient_dialog import BASIC, CLINICAL, PatientDialog
@@ -110,6 +111,9 @@ class PatientPage(QWidget):
         head.addWidget(back)
         head.addWidget(self.title, 1)
         head.addWidget(self.undo_merge)
+        self.new_ticket = QPushButton("Create scan ticket…", objectName="createScanTicket")
+        self.new_ticket.clicked.connect(lambda: self.tickets.create_ticket())
+        head.addWidget(self.new_ticket)
         head.addWidget(self.make_report)
         head.addWidget(self.find_duplicates)
         head.addWidget(self.edit)
@@ -137,6 +141,8 @@ class PatientPage(QWidget):
         self.tabs.addTab(self.images_tab, "Images")
         self.reports = ReportsTab(ctx, self.images_tab.images)
         self.tabs.addTab(self.reports, "Reports")
+        self.tickets = TicketsTab(ctx)
+        self.tabs.addTab(self.tickets, "Scan tickets")
         # Files dropped anywhere on the page are added as images.
         self.setAcceptDrops(True)
         self.installEventFilter(self.images_tab.drop_target)
@@ -249,6 +255,7 @@ class PatientPage(QWidget):
         self.account.set_patient(patient.id)
         self.images_tab.set_patient(patient.id, patient.display_name)
         self.reports.set_patient(patient.id)
+        self.tickets.set_patient(patient.id, patient.display_name)
 
     def load_visits(self) -> None:
         if not self.patient:
@@ -318,6 +325,7 @@ class PatientPage(QWidget):
         if "appointments" in flags:
             self.load_appointments()
         self.images_tab.on_changed(flags)
+        self.tickets.on_changed(flags)
         if flags & {"images", "visits", "external"}:
             self.reports.load()
 

@@ -46,9 +46,10 @@ def test_similar_patients_are_ranked_by_the_matching_rules(store, admin, dupes) 
 def test_merge_moves_every_row_and_keeps_the_profiles(store, admin, dupes) -> None:
     v = admin.viewer()
     kept, twin, phone = dupes
+    ticket = store.tickets.create(v, twin.id, {"scan_type": "face"})
     assert store.merges.preview(v, kept.id, [twin.id, phone.id]) == {
         "records": 3, "appointments": 1, "payments": 1, "agreements": 1, "images": 0,
-        "notes": 0, "cases": 0}
+        "notes": 0, "cases": 0, "scan tickets": 1}
     # What stays on a merged profile is named before the merge.
     assert store.merges.left_behind(v, kept.id, [twin.id, phone.id]) == [
         ("María SILVA", "Allergies", "Penicillin")]
@@ -61,13 +62,14 @@ def test_merge_moves_every_row_and_keeps_the_profiles(store, admin, dupes) -> No
         moves = list(s.scalars(select(MergeMove).where(MergeMove.merge_id == merge_id)))
         queued = {m.entity for m in s.scalars(select(OutboxMutation))}
     assert merged[twin.id] == kept.id and merged[phone.id] == kept.id
-    assert len(moves) == 6
+    assert len(moves) == 7
+    assert [t.id for t in store.tickets.for_patient(v, kept.id)] == [ticket.id]
     assert {"patient_merge", "merge_move", "visit", "payment"} <= queued
     # Merged profiles leave the list, but are kept.
     listed = [r.id for r in store.patients.search(v, PatientFilter(query="silva"))]
     assert listed == [kept.id]
     [row] = store.merges.merges(v, kept.id)
-    assert row.moved == 6 and set(row.merged_names) == {"María SILVA", "M. Costa"}
+    assert row.moved == 7 and set(row.merged_names) == {"María SILVA", "M. Costa"}
     with pytest.raises(StoreError):
         store.merges.merge(v, kept.id, [twin.id])
 

@@ -1,0 +1,1 @@
+"""Scan tickets and lab cases."""
