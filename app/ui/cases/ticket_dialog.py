@@ -6,6 +6,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -80,6 +81,11 @@ class TicketDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
         self._load()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # Typing starts in the case type, and Enter creates the ticket.
+        self.case_type.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _alive(self, fn: Any) -> Any:
         return lambda value: fn(value) if shiboken6.isValid(self) else None

@@ -36,8 +36,13 @@ def test_tickets_from_the_list_the_page_and_their_status(window, qtbot, ctx) -> 
     lst.reload()
     qtbot.waitUntil(lambda: lst.model.rowCount() == 1)
     assert not lst.ticket.isEnabled()  # nobody chosen yet
-    lst.table.selectRow(0)
-    qtbot.mouseClick(lst.ticket, Qt.MouseButton.LeftButton)
+    # The row's context menu offers the ticket (and selects the row it was opened on).
+    rect = lst.table.visualRect(lst.model.index(0, 0))
+    lst._context_menu(rect.center())
+    [action] = [a for a in lst.menu.actions() if a.text() == "Create scan ticket…"]
+    assert lst.ticket.isEnabled()
+    lst.menu.close()
+    action.trigger()
     create(window, qtbot, face=False, case_type="Orthodontics", visit_type="First visit",
            note="Upper and lower jaw")
     window.open_patient(p.id)
