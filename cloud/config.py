@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     )
 
     blob_store: Literal["filesystem", "s3"] = "filesystem"
+    # Uploads in progress (default: <data>/uploads). Several processes serving one
+    # installation share one such folder (cloud.tus: any of them resumes any upload).
+    upload_dir: Path | None = None
     blob_dir: Path | None = None  # default: <data>/blobs
     s3_bucket: str = ""
     s3_prefix: str = "blobs/"
@@ -138,7 +141,7 @@ class Settings(BaseSettings):
 
     @property
     def uploads_dir(self) -> Path:
-        return self.data_dir / "uploads"
+        return self.upload_dir or self.data_dir / "uploads"
 
     @property
     def mail_dir(self) -> Path:

@@ -31,6 +31,7 @@ from cloud.portal import (
     report_routes,
     web,
 )
+from cloud.tus.upload_lock import UploadLocks
 
 log = logging.getLogger("cloud")
 API_PREFIX = "/api/v1"
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         app.state.jobs = runner
         yield
         runner.stop()
+        app.state.upload_locks.close()
         engine.dispose()
 
     app = FastAPI(
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.state.sessionmaker = maker
     app.state.audit_key = audit_key  # also signs the login forms' CSRF tokens
     app.state.blobs = make_blob_store(settings)
+    app.state.upload_locks = UploadLocks(settings.resolved_database_url)
     if settings.test_storage_full_flag is not None:
         storage_errors.fill_disk_while_flagged(app.state.blobs, settings.test_storage_full_flag)
     storage_errors.install(app)

@@ -8,6 +8,15 @@ place as it arrives and hashed on the way; one that fails its checksum is cut ba
 off. A request that writes holds an exclusive `flock` on the part file, so two PATCHes
 racing on one upload can not interleave (the second gets 423), also across server
 processes on one host.
+
+Several nodes (processes on several machines, one PostgreSQL): the part files live in
+one folder shared by all of them (`CHAIRSIDE_CLOUD_UPLOAD_DIR`, e.g. an NFS mount),
+beside the upload's row in the database (length, metadata, expiry, completion); the
+part keys in `<id>.keys` are wrapped with the master key, which all nodes share
+(`CHAIRSIDE_CLOUD_BLOB_KEY`). So HEAD and PATCH of an upload work on any node. The
+lock is then a PostgreSQL advisory lock (cloud.tus.upload_lock) instead of the flock,
+which a network filesystem does not reliably share. The verified file goes to the blob
+store (S3 or a folder) once, by the node that received its last byte.
 """
 
 from __future__ import annotations
@@ -83,9 +92,10 @@ def recover(folder: Path, upload_id: str, fd: int) -> int:
 
 
 @contextmanager
-def locked_part(folder: Path, upload_id: str) -> Iterator[int]:
+def locked_part(folder: Path, upload_id: str, *, flock: bool = True) -> Iterator[int]:
     """The part file, open for writing and exclusively locked; 423 if it is busy,
-    404 if it is gone."""
+    404 if it is gone. `flock=False`: the caller holds the lock across nodes
+    (cloud.tus.upload_lock)."""
     path = part_path(folder, upload_id)
     try:
         fd = os.open(path, os.O_RDWR)
@@ -93,7 +103,8 @@ def locked_part(folder: Path, upload_id: str) -> Iterator[int]:
         raise Refused(404, "unknown upload") from None
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if flock:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise Refused(423, "another request is writing this upload; retry later") from None
         try:

@@ -47,9 +47,15 @@ from cloud.tus.protocol import (
     parse_metadata,
     parse_uint,
 )
+from cloud.tus.upload_lock import UploadLocks
 
 router = APIRouter(prefix="/files", tags=["uploads"])
 UploadId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+
+
+def _locks(request: Request) -> UploadLocks:
+    locks: UploadLocks = request.app.state.upload_locks
+    return locks
 
 
 def _version(request: Request) -> None:
@@ -136,7 +142,9 @@ async def head_upload(
         offset = upload.length
     else:
         offset = storage.part_size(settings.uploads_dir, upload.id) or 0
-        busy = storage.is_busy(settings.uploads_dir, upload.id)
+        locks = _locks(request)
+        busy = storage.is_busy(settings.uploads_dir, upload.id) if locks.by_flock \
+            else await locks.busy(upload.id)
     headers = {"Upload-Offset": str(offset), "Upload-Length": str(upload.length),
                "Cache-Control": "no-store", "Upload-Expires": _expires(upload)}
     if busy:
@@ -174,8 +182,10 @@ async def delete_upload(
     upload = await _get(maker, device, upload_id, settings)
     folder = settings.uploads_dir
     if upload.completed_at is None and storage.part_size(folder, upload.id) is not None:
-        with storage.locked_part(folder, upload.id):
-            await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
+        locks = _locks(request)
+        async with locks.hold(upload.id):
+            with storage.locked_part(folder, upload.id, flock=locks.by_flock):
+                await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
     else:
         await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
     return Response(status_code=204)
@@ -213,37 +223,39 @@ async def _write(
         raise Refused(413, "the body is longer than the rest of Upload-Length; nothing of "
                       "it was kept")
     folder = settings.uploads_dir
-    with storage.locked_part(folder, upload.id) as fd:
-        current = storage.recover(folder, upload.id, fd)
-        if offset != current:
-            raise Refused(409, f"Upload-Offset {offset} does not match the upload's offset "
-                          f"{current}", {"Upload-Offset": str(current)})
-        seal = PartSeal(folder, upload.id, master_key(settings))
-        h = await storage.running_hash(upload.id, fd, current, seal)
-        try:
-            written, h = await storage.receive(
-                request.stream(), fd, start=current, limit=upload.length - current, h=h,
-                seal=seal, checksum=checksum,
-                journal=storage.unverified_journal(folder, upload.id),
-            )
-        except ClientDisconnect:
-            if checksum is None:
-                storage.remember_hash(upload.id, os.fstat(fd).st_size, h)
-            return os.fstat(fd).st_size
-        except BaseException:
+    locks = _locks(request)
+    async with locks.hold(upload.id):
+        with storage.locked_part(folder, upload.id, flock=locks.by_flock) as fd:
+            current = storage.recover(folder, upload.id, fd)
+            if offset != current:
+                raise Refused(409, f"Upload-Offset {offset} does not match the upload's offset "
+                              f"{current}", {"Upload-Offset": str(current)})
+            seal = PartSeal(folder, upload.id, master_key(settings))
+            h = await storage.running_hash(upload.id, fd, current, seal)
+            try:
+                written, h = await storage.receive(
+                    request.stream(), fd, start=current, limit=upload.length - current, h=h,
+                    seal=seal, checksum=checksum,
+                    journal=storage.unverified_journal(folder, upload.id),
+                )
+            except ClientDisconnect:
+                if checksum is None:
+                    storage.remember_hash(upload.id, os.fstat(fd).st_size, h)
+                return os.fstat(fd).st_size
+            except BaseException:
+                storage.forget_hash(upload.id)
+                raise
+            new_offset = current + written
+            metrics.UPLOAD_BYTES.inc(written)
+            storage.remember_hash(upload.id, new_offset, h)
+            if new_offset < upload.length:
+                return new_offset
+            if h.hexdigest() != upload.sha256:
+                await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
+                raise Refused(422, "the file's SHA-256 does not match the declared sha256; "
+                              "the upload was discarded and nothing was stored: start again")
+            await run_in_threadpool(_store, blobs, upload.sha256,
+                                    storage.plaintext(fd, seal, new_offset), folder, upload.id)
             storage.forget_hash(upload.id)
-            raise
-        new_offset = current + written
-        metrics.UPLOAD_BYTES.inc(written)
-        storage.remember_hash(upload.id, new_offset, h)
-        if new_offset < upload.length:
-            return new_offset
-        if h.hexdigest() != upload.sha256:
-            await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
-            raise Refused(422, "the file's SHA-256 does not match the declared sha256; "
-                          "the upload was discarded and nothing was stored: start again")
-        await run_in_threadpool(_store, blobs, upload.sha256,
-                                storage.plaintext(fd, seal, new_offset), folder, upload.id)
-        storage.forget_hash(upload.id)
-    await _sync(maker, crud.finish, device=device, upload_id=upload.id)
-    return new_offset
+        await _sync(maker, crud.finish, device=device, upload_id=upload.id)
+        return new_offset
