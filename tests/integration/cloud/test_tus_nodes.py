@@ -89,8 +89,10 @@ def _on(server: Server, url: str) -> str:
 
 
 def _stored(fleet: Fleet, sha: str) -> tuple[list[str], str]:
-    """The objects in the bucket, and the SHA-256 of the one under `sha`."""
+    """The objects in the bucket, and the SHA-256 of the one under `sha`; no multipart
+    upload is left unfinished (a half copy)."""
     s3, bucket = fleet.s3, fleet.bucket
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     body = s3.get_object(Bucket=bucket, Key=f"blobs/{sha}")["Body"].read()
     return keys, hashlib.sha256(body).hexdigest()
