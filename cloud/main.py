@@ -20,7 +20,7 @@ from cloud.blobstore import make_blob_store
 from cloud.config import Settings
 from cloud.crud import Refused
 from cloud.db import make_engine, make_sessionmaker
-from cloud.institutions import lab_routes
+from cloud.institutions import case_routes, lab_routes
 from cloud.jobs import chores as _chores  # noqa: F401 - registers the periodic chores
 from cloud.jobs.runner import Runner
 from cloud.portal import (
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.include_router(patient_routes.router)
     app.include_router(report_routes.router)
     app.include_router(lab_routes.router)
+    app.include_router(case_routes.router)
     app.mount("/static/portal", StaticFiles(directory=web.STATIC), name="portal-static")
     if settings.bench_routes:
         app.include_router(bench.router)

@@ -56,6 +56,9 @@ APPOINTMENT_STATUSES = ("booked", "arrived", "in_chair", "done", "cancelled", "n
 ROLES = ("admin", "member")
 SCAN_TYPES = ("intraoral", "face")
 TICKET_STATUSES = ("open", "scanned", "cancelled")
+# A case is a draft until sent; the lab then moves it on.
+CASE_STATUSES = ("draft", "sent", "received", "in_progress", "shipped")
+LAB_STATUSES = ("received", "in_progress", "shipped")
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "insurance", "other")
 IMAGE_KINDS = (
     "intraoral_scan",
@@ -188,6 +191,28 @@ ENTITIES: dict[str, EntitySpec] = {
                 "created_by": FieldSpec("uuid"),
                 "status_at": FieldSpec("datetime"),
                 "status_by": FieldSpec("uuid"),
+                "deleted": B,
+            },
+        ),
+        # A lab case (an order to a connected lab, named by its institution code): the
+        # clinic writes it and sends it; the lab sets its status on the portal.
+        EntitySpec(
+            "lab_case",
+            {
+                "patient_id": _ref("patient"),
+                "lab_code": S,
+                "lab_name": S,
+                "case_type": S,
+                "due_date": D,
+                "instructions": T,
+                "image_ids": T,  # record_image ids, comma-separated
+                "status": FieldSpec("enum", nullable=False, choices=CASE_STATUSES),
+                "status_note": T,
+                "status_at": FieldSpec("datetime"),
+                "status_by": S,
+                "created_at": FieldSpec("datetime"),
+                "created_by": FieldSpec("uuid"),
+                "sent_at": FieldSpec("datetime"),
                 "deleted": B,
             },
         ),

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import new_id
 from app.store.base import Base, Synced
-from app.store.cases.models import ScanTicket
+from app.store.cases.models import LabCase, ScanTicket
 
-__all__ = ["Base", "ScanTicket", "Synced"]
+__all__ = ["Base", "LabCase", "ScanTicket", "Synced"]
 
 
 class Patient(Synced, Base):
@@ -287,6 +287,7 @@ SYNCED_MODELS: tuple[type[Synced], ...] = (
     PatientMerge,
     MergeMove,
     ScanTicket,
+    LabCase,
 )
 MODEL_BY_ENTITY: dict[str, type[Synced]] = {m.__entity__: m for m in SYNCED_MODELS}
 

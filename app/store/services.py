@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.store.cases.cases_repo import CasesRepo
 from app.store.cases.tickets_repo import TicketsRepo
 from app.store.db import Database
 from app.store.money.ledger_repo import LedgerRepo
@@ -28,6 +29,7 @@ class Store:
     ledger: LedgerRepo
     merges: MergeRepo
     tickets: TicketsRepo
+    cases: CasesRepo
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -42,4 +44,5 @@ class Store:
             LedgerRepo(db),
             MergeRepo(db),
             TicketsRepo(db),
+            CasesRepo(db),
         )

@@ -1,4 +1,4 @@
-"""Tables of scan tickets (and, later, lab cases)."""
+"""Tables of scan tickets and lab cases."""
 
 from __future__ import annotations
 
@@ -27,3 +27,26 @@ class ScanTicket(Synced, Base):
     created_by: Mapped[str | None] = mapped_column(String(36))
     status_at: Mapped[str | None] = mapped_column(String(32))
     status_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class LabCase(Synced, Base):
+    """An order to a connected lab, with images of the patient attached; a draft until
+    sent, then moved on by the lab (received, in progress, shipped)."""
+
+    __tablename__ = "lab_cases"
+    __entity__ = "lab_case"
+
+    patient_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    lab_code: Mapped[str | None] = mapped_column(String(500))
+    lab_name: Mapped[str | None] = mapped_column(String(500))
+    case_type: Mapped[str | None] = mapped_column(String(500))
+    due_date: Mapped[str | None] = mapped_column(String(10))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    image_ids: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="draft")
+    status_note: Mapped[str | None] = mapped_column(Text)
+    status_at: Mapped[str | None] = mapped_column(String(32))
+    status_by: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    sent_at: Mapped[str | None] = mapped_column(String(32))

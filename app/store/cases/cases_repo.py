@@ -1,0 +1,127 @@
+"""Lab cases: written for a patient with a connected lab, images attached, then sent;
+the lab's status (received, in progress, shipped) comes back through the sync."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app.store import access
+from app.store.cases.models import LabCase
+from app.store.db import Database
+from app.store.dto import Viewer
+from app.store.errors import NotFoundError
+from app.store.models import Patient, RecordImage
+from app.store.patients.records_repo import InvalidRecordError
+from app.store.sync.outbox import utc_now_text
+
+CASE_STATUS_LABELS = {"draft": "Draft", "sent": "Sent", "received": "Received by the lab",
+                      "in_progress": "In progress", "shipped": "Shipped"}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    id: str
+    patient_id: str
+    lab_code: str | None
+    lab_name: str | None
+    case_type: str | None
+    due_date: str | None
+    instructions: str | None
+    image_ids: tuple[str, ...]
+    status: str
+    status_note: str | None
+    status_at: str | None
+    sent_at: str | None
+
+
+def _row(c: LabCase) -> CaseRow:
+    ids = tuple(i for i in (c.image_ids or "").split(",") if i)
+    return CaseRow(c.id, c.patient_id, c.lab_code, c.lab_name, c.case_type, c.due_date,
+                   c.instructions, ids, c.status, c.status_note, c.status_at, c.sent_at)
+
+
+def _short(value: Any, what: str, limit: int = 500) -> str | None:
+    text = str(value or "").strip()
+    if len(text) > limit:
+        raise InvalidRecordError(f"{what} is longer than {limit} characters.")
+    return text or None
+
+
+class CasesRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, viewer: Viewer, patient_id: str, data: dict[str, Any]) -> CaseRow:
+        """A draft case. `data`: lab_code, lab_name, case_type, due_date (ISO),
+        instructions, image_ids (of this patient's images)."""
+        if not data.get("lab_code"):
+            raise InvalidRecordError("Choose the lab the case goes to.")
+        due = data.get("due_date") or None
+        if due:
+            try:
+                dt.date.fromisoformat(due)
+            except ValueError:
+                raise InvalidRecordError("The due date is not a date.") from None
+        with self.db.write() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            family = set(access.family(s, patient_id))
+            image_ids = [str(i) for i in data.get("image_ids") or ()]
+            if image_ids:
+                found = {
+                    r.id for r in s.scalars(select(RecordImage).where(
+                        RecordImage.id.in_(image_ids), RecordImage.deleted.is_(False)))
+                    if r.patient_id in family
+                }
+                if set(image_ids) - found:
+                    raise InvalidRecordError("An attached image is not one of this patient's.")
+            case = LabCase(
+                patient_id=patient_id,
+                lab_code=_short(data.get("lab_code"), "The lab"),
+                lab_name=_short(data.get("lab_name"), "The lab's name"),
+                case_type=_short(data.get("case_type"), "The case type"),
+                due_date=due,
+                instructions=_short(data.get("instructions"), "The instructions", 20_000),
+                image_ids=",".join(image_ids) or None,
+                status="draft",
+                created_at=utc_now_text(),
+                created_by=viewer.user_id,
+            )
+            s.add(case)
+            s.flush()
+            return _row(case)
+
+    def send(self, viewer: Viewer, case_id: str) -> CaseRow:
+        """Send a draft to its lab: the lab sees it once this change reaches the server."""
+        with self.db.write() as s:
+            case = self._case(s, viewer, case_id)
+            if case.status != "draft":
+                raise InvalidRecordError("This case was sent already.")
+            now = utc_now_text()
+            case.status = "sent"
+            case.sent_at = now
+            case.status_at = now
+            case.status_by = viewer.name or None
+            s.flush()
+            return _row(case)
+
+    def for_patient(self, viewer: Viewer, patient_id: str) -> list[CaseRow]:
+        with self.db.read() as s:
+            access.check(viewer, s.get(Patient, patient_id))
+            stmt = (
+                select(LabCase)
+                .where(LabCase.patient_id.in_(access.family(s, patient_id)),
+                       LabCase.deleted.is_(False))
+                .order_by(LabCase.created_at.desc(), LabCase.id)
+            )
+            return [_row(c) for c in s.scalars(stmt)]
+
+    def _case(self, s: Any, viewer: Viewer, case_id: str) -> LabCase:
+        case = s.get(LabCase, case_id)
+        if case is None or case.deleted:
+            raise NotFoundError("This case is no longer on file.")
+        access.check(viewer, s.get(Patient, case.patient_id))
+        return case  # type: ignore[no-any-return]
