@@ -22,6 +22,7 @@ from app.core.medical_alert import alert_text
 from app.core.patient_rules import LABELS
 from app.core.phone import format_phone
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
+from app.ui.cases.cases_tab import CasesTab
 from app.ui.cases.tickets_tab import TicketsTab
 from app.ui.images.images_tab import ImagesTab
 from app.ui.patients.account_tab import AccountTab
@@ -143,6 +144,8 @@ class PatientPage(QWidget):
         self.tabs.addTab(self.reports, "Reports")
         self.tickets = TicketsTab(ctx)
         self.tabs.addTab(self.tickets, "Scan tickets")
+        self.cases = CasesTab(ctx)
+        self.tabs.addTab(self.cases, "Cases")
         # Files dropped anywhere on the page are added as images.
         self.setAcceptDrops(True)
         self.installEventFilter(self.images_tab.drop_target)
@@ -256,6 +259,7 @@ class PatientPage(QWidget):
         self.images_tab.set_patient(patient.id, patient.display_name)
         self.reports.set_patient(patient.id)
         self.tickets.set_patient(patient.id, patient.display_name)
+        self.cases.set_patient(patient.id, patient.display_name)
 
     def load_visits(self) -> None:
         if not self.patient:
@@ -326,6 +330,7 @@ class PatientPage(QWidget):
             self.load_appointments()
         self.images_tab.on_changed(flags)
         self.tickets.on_changed(flags)
+        self.cases.on_changed(flags)
         if flags & {"images", "visits", "external"}:
             self.reports.load()
 

@@ -10,10 +10,14 @@ import re
 
 import httpx
 import pytest
+from PySide6.QtCore import Qt
 
 from app.platform.secrets import SecretStore
 from app.store.images.images_repo import ImagesRepo
 from app.store.patients.records_repo import InvalidRecordError
+from app.ui.shell.context import AppContext
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.ops import OpRunner
 from sync_agent.institution_service import Institutions
 from tests.conftest import _KEYRING
 from tests.support.institutions import LAB_PW, csrf_of, lab_requests, make_lab
@@ -29,18 +33,23 @@ def signed_in_lab(url: str, code: str) -> httpx.Client:
     return http
 
 
-def test_case_sent_to_a_connected_lab_and_its_status_back(clinic, cloud, tmp_path) -> None:
-    [a] = clinic(1)
-    va = a.admin.viewer()
+def connect_labs(pc, cloud, *names: str) -> list[str]:
+    """Labs opened on the cloud, each asking to connect to the clinic, which approves."""
     db_url = f"sqlite:///{(cloud.data / 'cloud.sqlite3').as_posix()}"
-    inst = Institutions(a.store.db, SecretStore(_KEYRING), a.admin.id)
+    inst = Institutions(pc.store.db, SecretStore(_KEYRING), pc.admin.id)
     mine = inst.show()
-    lab_code = make_lab(db_url, "Bright Smile Lab")
-    other_code = make_lab(db_url, "Other Lab")
-    for code in (lab_code, other_code):
+    codes = [make_lab(db_url, name) for name in names]
+    for code in codes:
         assert "was sent" in lab_requests(cloud.url, code, mine.code)
     for req in inst.show().requests:
         inst.answer(req.id, True)
+    return codes
+
+
+def test_case_sent_to_a_connected_lab_and_its_status_back(clinic, cloud, tmp_path) -> None:
+    [a] = clinic(1)
+    va = a.admin.viewer()
+    lab_code, other_code = connect_labs(a, cloud, "Bright Smile Lab", "Other Lab")
 
     nadia = a.store.patients.create(va, {"first_name": "Nadia", "last_name": "Khoury"})
     stl = tmp_path / "upper.stl"
@@ -85,3 +94,62 @@ def test_case_sent_to_a_connected_lab_and_its_status_back(clinic, cloud, tmp_pat
     assert a.repo.outbox_counts() == (0, 0)
     lab.close()
     other.close()
+
+
+def test_case_made_and_sent_from_the_patient_page(clinic, cloud, tmp_path, qtbot) -> None:
+    [a] = clinic(1)
+    va = a.admin.viewer()
+    lab_code, _other = connect_labs(a, cloud, "Crown Works", "Far Lab")
+    nadia = a.store.patients.create(va, {"first_name": "Nadia", "last_name": "Khoury"})
+    stl = tmp_path / "lower.stl"
+    stl.write_bytes(b"solid lower\nendsolid lower\n" * 50)
+    [image] = ImagesRepo(a.store.db).add_files(va, nadia.id, [stl], new_record="Scan").added
+    ops = OpRunner()
+    window = MainWindow(AppContext(a.store, a.admin, ops))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        window.open_patient(nadia.id)
+        page = window.patient_page
+        qtbot.waitUntil(lambda: page.title.text() == "Nadia Khoury")
+        page.tabs.setCurrentWidget(page.cases)
+        qtbot.mouseClick(page.cases.new, Qt.MouseButton.LeftButton)
+        dialog = page.cases.dialog
+        assert dialog is not None
+        # Only the approved labs are offered, as the server lists them.
+        qtbot.waitUntil(lambda: dialog.lab.count() == 2, timeout=15000)
+        assert {dialog.lab.itemText(i) for i in range(2)} == {"Crown Works", "Far Lab"}
+        dialog.lab.setCurrentIndex(dialog.lab.findData(lab_code))
+        qtbot.keyClicks(dialog.case_type, "Bridge")
+        qtbot.keyClicks(dialog.instructions, "Three units")
+        qtbot.waitUntil(lambda: dialog.images.count() == 1)
+        dialog.images.item(0).setCheckState(Qt.CheckState.Checked)
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: page.cases.model.rowCount() == 1)
+        status = page.cases.model.columnCount() - 4
+
+        def shown() -> str:
+            return str(page.cases.model.index(0, status).data())
+
+        assert shown() == "Draft" and not page.cases.send.isEnabled()
+        page.cases.table.selectRow(0)
+        qtbot.mouseClick(page.cases.send, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: shown() == "Sent")
+        [case] = a.store.cases.for_patient(va, nadia.id)
+        assert case.image_ids == (image.id,) and case.lab_code == lab_code
+        a.sync()
+        lab = signed_in_lab(cloud.url, lab_code)
+        detail = lab.get(f"/lab/cases/{case.id}")
+        assert "Three units" in detail.text and "lower.stl" in detail.text
+        lab.post(f"/lab/cases/{case.id}/status", data={
+            "status": "shipped", "note": "Courier 14:00", "csrf": csrf_of(detail.text)})
+        lab.close()
+        a.sync()
+        page.on_changed({"external"})  # what the window does when the agent pulled
+        qtbot.waitUntil(lambda: shown() == "Shipped")
+        assert "Courier 14:00" in [str(page.cases.model.index(0, c).data())
+                                   for c in range(page.cases.model.columnCount())]
+    finally:
+        window.close()
+        ops.wait_idle()
+        ops.shutdown()
