@@ -1,11 +1,13 @@
 """The lock of an upload across server processes on several machines.
 
 On PostgreSQL a request that writes an upload holds a session-level advisory lock
-on the upload's id for as long as it writes, on a connection of its own (outside the
-pool, in autocommit: never an idle open transaction, and the pool's connections stay
-free for other requests). A process that dies drops its connection and with it the
-lock. Another node's PATCH meanwhile gets 423, and its HEAD says the upload is busy.
-On SQLite (one machine) the part file's `flock` does it (cloud.tus.storage).
+on the upload's id for as long as it writes, on a connection of its own (a pool of
+their own, in autocommit: never an idle open transaction, and the database pool's
+connections stay free for other requests; no limit but the server's, as a slow upload
+holds one for minutes). A connection whose unlock failed is thrown away, never reused
+holding a lock. A process that dies drops its connections and with them the locks.
+Another node's PATCH meanwhile gets 423, and its HEAD says the upload is busy. On
+SQLite (one machine) the part file's `flock` does it (cloud.tus.storage).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from contextlib import asynccontextmanager, suppress
 from anyio import CancelScope, to_thread
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
 from cloud.crud import Refused
 
@@ -33,7 +34,8 @@ def _key(upload_id: str) -> int:
 class UploadLocks:
     def __init__(self, database_url: str) -> None:
         self.engine = None if database_url.startswith("sqlite") else create_engine(
-            database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+            database_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True, pool_size=4,
+            max_overflow=-1)
 
     @property
     def by_flock(self) -> bool:
@@ -55,11 +57,12 @@ class UploadLocks:
         return None
 
     def _release(self, conn: Connection, upload_id: str) -> None:
-        # Closing the connection would end the lock too; unlocking first says so plainly
-        # and does not depend on the server noticing the closed socket.
+        released = False
         with suppress(Exception):
-            conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"),
-                         {"ns": _NAMESPACE, "key": _key(upload_id)})
+            released = bool(conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"),
+                                         {"ns": _NAMESPACE, "key": _key(upload_id)}).scalar())
+        if not released:
+            conn.invalidate()  # closed for good: its session, and the lock, end
         conn.close()
 
     @asynccontextmanager
