@@ -14,6 +14,7 @@ from app.store.cases.models import LabCase
 from app.store.db import Database
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError
+from app.store.images.images_repo import mixed_records
 from app.store.models import Patient, RecordImage
 from app.store.patients.records_repo import InvalidRecordError
 from app.store.sync.outbox import utc_now_text
@@ -71,13 +72,16 @@ class CasesRepo:
             family = set(access.family(s, patient_id))
             image_ids = [str(i) for i in data.get("image_ids") or ()]
             if image_ids:
-                found = {
-                    r.id for r in s.scalars(select(RecordImage).where(
+                found = [
+                    r for r in s.scalars(select(RecordImage).where(
                         RecordImage.id.in_(image_ids), RecordImage.deleted.is_(False)))
                     if r.patient_id in family
-                }
-                if set(image_ids) - found:
+                ]
+                if set(image_ids) - {r.id for r in found}:
                     raise InvalidRecordError("An attached image is not one of this patient's.")
+                problem = mixed_records(found)
+                if problem:
+                    raise InvalidRecordError(problem)
             case = LabCase(
                 patient_id=patient_id,
                 lab_code=_short(data.get("lab_code"), "The lab"),

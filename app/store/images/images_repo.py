@@ -331,15 +331,9 @@ class ImagesRepo:
                 i.deleted or i.patient_id != patient_id for i in imgs
             ):
                 raise NotFoundError("Some of those images are no longer in this file.")
-            records: dict[str, set[str | None]] = {}
-            for i in imgs:
-                records.setdefault(i.kind, set()).add(i.visit_id)
-            mixed = sorted(k for k, v in records.items() if len(v) > 1)
-            if mixed:
-                raise StoreError(
-                    "Images of one kind must come from a single record; these come from "
-                    f"several: {', '.join(k.replace('_', ' ') for k in mixed)}."
-                )
+            problem = mixed_records(imgs)
+            if problem:
+                raise StoreError(problem)
             case = CaseDraft(patient_id=patient_id, title=title.strip() or "New case",
                              created_at=utc_now_text(), created_by=viewer.user_id,
                              image_ids=ids)
@@ -355,6 +349,19 @@ class ImagesRepo:
                 for c in s.scalars(select(CaseDraft).where(CaseDraft.patient_id == patient_id)
                                    .order_by(CaseDraft.created_at.desc()))
             ]
+
+
+def mixed_records(imgs: Iterable[RecordImage]) -> str | None:
+    """The lab's rule for a case: the images of one kind all come from a single record.
+    None when they do, else why not."""
+    records: dict[str, set[str | None]] = {}
+    for i in imgs:
+        records.setdefault(i.kind, set()).add(i.visit_id)
+    mixed = sorted(k for k, v in records.items() if len(v) > 1)
+    if not mixed:
+        return None
+    return ("Images of one kind must come from a single record; these come from "
+            f"several: {', '.join(k.replace('_', ' ') for k in mixed)}.")
 
 
 def file_item(

@@ -36,9 +36,11 @@ class CaseDialog(QDialog):
     created = Signal(object)  # CaseRow
 
     def __init__(self, ctx: AppContext, patient_id: str, patient_name: str,
-                 labs: LabSource, parent: QWidget | None = None) -> None:
+                 labs: LabSource, parent: QWidget | None = None, *,
+                 attached: list[str] | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.attached = set(attached or ())
         self.patient_id = patient_id
         self.setObjectName("caseDialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -101,7 +103,8 @@ class CaseDialog(QDialog):
                 item = QListWidgetItem(f"{group.visit_name or 'No record'} — {image.filename}")
                 item.setData(Qt.ItemDataRole.UserRole, image.id)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Unchecked)
+                item.setCheckState(Qt.CheckState.Checked if image.id in self.attached
+                                   else Qt.CheckState.Unchecked)
                 self.images.addItem(item)
 
     def _say(self, text: str) -> None:

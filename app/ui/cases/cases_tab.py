@@ -53,7 +53,7 @@ class CasesTab(QWidget):
         self.table = table_view(self.model, "caseTable")
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.new = QPushButton("Create case…", objectName="newCase")
-        self.new.clicked.connect(self.create_case)
+        self.new.clicked.connect(lambda: self.create_case())
         self.send = QPushButton("Send to the lab", objectName="sendCase")
         self.send.clicked.connect(self.send_case)
         self.empty = QLabel("No cases yet.", objectName="casesEmpty")
@@ -97,10 +97,11 @@ class CasesTab(QWidget):
         case = self.current()
         self.send.setEnabled(case is not None and case.status == "draft")
 
-    def create_case(self) -> None:
+    def create_case(self, image_ids: list[str] | None = None) -> None:
+        """`image_ids`: images picked on the Images tab, attached to begin with."""
         if self.patient_id:
             self.dialog = CaseDialog(self.ctx, self.patient_id, self.patient_name,
-                                     self.labs, self)
+                                     self.labs, self, attached=image_ids or [])
             self.dialog.open()
 
     def send_case(self) -> None:

@@ -3,7 +3,7 @@
 Add images by the file dialog or by dropping files anywhere on the patient page (into
 the record chosen in "Add to", or a new record of today); open one in the viewer;
 start an acquisition so the acquisition folder files for this patient; pick several
-and make a draft lab case of them.
+and start a lab case with them attached.
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ class DropTarget(QObject):
 class ImagesTab(QWidget):
     added = Signal(object)  # AddReport, after files were filed
     acquisitionStarted = Signal(str)  # patient id
+    caseRequested = Signal(list)  # ids of the images picked for a lab case
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -373,20 +374,9 @@ class ImagesTab(QWidget):
         self.case.setText(f"Create case ({n})" if n else "Create case")
 
     def ask_case(self) -> None:
-        title, ok = QInputDialog.getText(self, "Create case", "Case title:", text="New case")
-        if ok:
-            self.create_case(title)
-
-    def create_case(self, title: str) -> None:
         picked = self.selected()
-        if not picked or not self.patient_id:
-            return
-        ctx, pid = self.ctx, self.patient_id
-        WriteOp(lambda: self.images.create_case(ctx.viewer, pid, [r.id for r in picked], title),
-                {"cases"}).success(
-            lambda c: self.status.setText(
-                f"Draft case “{c.title}” created with {len(c.image_ids)} attachment(s).")
-        ).failure(lambda exc: self.status.setText(str(exc))).run(ctx.ops)
+        if picked and self.patient_id:
+            self.caseRequested.emit([r.id for r in picked])
 
     def show_inbox(self) -> None:
         from app.ui.images.unassigned_dialog import UnassignedDialog

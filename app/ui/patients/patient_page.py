@@ -146,6 +146,7 @@ class PatientPage(QWidget):
         self.tabs.addTab(self.tickets, "Scan tickets")
         self.cases = CasesTab(ctx)
         self.tabs.addTab(self.cases, "Cases")
+        self.images_tab.caseRequested.connect(self.cases.create_case)
         # Files dropped anywhere on the page are added as images.
         self.setAcceptDrops(True)
         self.installEventFilter(self.images_tab.drop_target)

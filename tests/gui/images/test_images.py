@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from app.imaging.sealed import read_plain
 from app.store.images.acquisition_repo import AcquisitionRepo
 from app.ui.images.image_viewer import ImageViewer
+from app.ui.images.images_model import ImageRole
 from app.ui.images.unassigned_dialog import UnassignedDialog
 from sync_agent.acquisition_job import AcquisitionJob
 from tests.unit.imaging import samples
@@ -123,8 +124,7 @@ def test_viewer_zoom_next_previous_download_and_esc(page, qtbot, monkeypatch, fi
     qtbot.waitUntil(lambda: tab.viewer is None, timeout=5000)
 
 
-def test_create_case_from_selected_images(page, qtbot, monkeypatch, files, store, admin
-                                          ) -> None:
+def test_create_case_from_selected_images(page, qtbot, monkeypatch, files) -> None:
     tab = page.images_tab
     add_through_dialog(page, qtbot, monkeypatch, files)
     assert not tab.case.isEnabled()
@@ -132,10 +132,16 @@ def test_create_case_from_selected_images(page, qtbot, monkeypatch, files, store
     for row in (0, 2):
         sel.select(tab.model.index(row), sel.SelectionFlag.Select)
     assert tab.case.isEnabled() and tab.case.text() == "Create case (2)"
-    tab.create_case("Crown 36")
-    qtbot.waitUntil(lambda: "Draft case" in tab.status.text(), timeout=5000)
-    [case] = tab.images.cases(admin.viewer(), page.patient.id)
-    assert case.title == "Crown 36" and len(case.image_ids) == 2
+    picked = {tab.model.data(tab.model.index(row), ImageRole).id for row in (0, 2)}
+    qtbot.mouseClick(tab.case, Qt.MouseButton.LeftButton)
+    # The lab case form opens with the picked images attached, and the others offered.
+    dialog = page.cases.dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.waitUntil(lambda: dialog.images.count() == tab.model.rowCount())
+    items = [dialog.images.item(i) for i in range(dialog.images.count())]
+    assert {i.data(Qt.ItemDataRole.UserRole) for i in items
+            if i.checkState() == Qt.CheckState.Checked} == picked
+    dialog.reject()
 
 
 def test_acquire_then_attach_from_the_unassigned_inbox(page, qtbot, store, tmp_path) -> None:
