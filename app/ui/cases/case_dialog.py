@@ -95,7 +95,11 @@ class CaseDialog(QDialog):
                       "Institution.")
 
     def _no_labs(self, exc: BaseException) -> None:
-        self._say(f"The connected labs could not be listed. {user_message(exc)}")
+        from sync_agent.institution_service import InstitutionRefused
+
+        # The server's refusal is written for the user (sync_agent.institution_service).
+        why = str(exc) if isinstance(exc, InstitutionRefused) else user_message(exc)
+        self._say(f"The connected labs could not be listed. {why}")
 
     def _images(self, groups: list[Any]) -> None:
         for group in groups:

@@ -106,6 +106,7 @@ class PatientListView(QWidget):
         self.ticket.clicked.connect(self.create_ticket)
         self.ticket_dialog: TicketDialog | None = None
         self.menu: QMenu | None = None
+        self.case_dialog: Any = None
         self.count = QLabel("", objectName="patientCount")
 
         self.table = QTableView(objectName="patientTable")
@@ -353,7 +354,18 @@ class PatientListView(QWidget):
         self.menu = QMenu(self)
         self.menu.addAction("Open", lambda: self._activated(index))
         self.menu.addAction("Create scan ticket…", self.create_ticket)
+        self.menu.addAction("Create case…", self.create_case)
         self.menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def create_case(self) -> None:
+        from app.ui.cases.case_dialog import CaseDialog
+        from app.ui.cases.cases_tab import connected_labs
+
+        row = self._selected()
+        if row is not None:
+            self.case_dialog = CaseDialog(self.ctx, row.id, row.display_name,
+                                          connected_labs(self.ctx), self)
+            self.case_dialog.open()
 
     def create_ticket(self) -> None:
         row = self._selected()

@@ -90,3 +90,21 @@ def test_new_patient_with_a_scan_ticket(window, qtbot, ctx) -> None:
     qtbot.waitUntil(lambda: page.tickets.model.rowCount() == 1)
     assert ticket_texts(page)[0][:2] == ("Face scan", "Aligners")
     assert ticket_texts(page)[0][4] == "Open"
+
+
+def test_case_from_the_list_says_when_no_lab_can_be_listed(window, qtbot, ctx) -> None:
+    ctx.store.patients.create(ctx.viewer, {"first_name": "Omar", "last_name": "Nasser"})
+    lst = window.patient_list
+    lst.reload()
+    qtbot.waitUntil(lambda: lst.model.rowCount() == 1)
+    lst._context_menu(lst.table.visualRect(lst.model.index(0, 0)).center())
+    [action] = [a for a in lst.menu.actions() if a.text() == "Create case…"]
+    lst.menu.close()
+    action.trigger()
+    dialog = lst.case_dialog
+    assert dialog.windowTitle() == "Create case"
+    # This PC was never connected to a server: nothing to choose, and why.
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    assert "not connected to the server yet" in dialog.error.text()
+    assert not dialog.create_button.isEnabled()
+    dialog.reject()
