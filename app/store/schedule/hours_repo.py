@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.core.hours import WEEKDAYS, HoursError, format_span, parse_span
+from app.core.hours import WEEKDAY_NAMES, WEEKDAYS, HoursError, format_span, parse_span
 from app.store.db import Database
 from app.store.dto import Viewer
 from app.store.models import ProviderHours
@@ -47,10 +47,13 @@ class HoursRepo:
         """`days`: weekday key -> "HH:MM-HH:MM", or None/"" for a day off."""
         if not by.is_admin:
             raise InvalidRecordError("Only an administrator sets the working hours.")
-        try:
-            spans = {d: parse_span(days.get(d)) for d in WEEKDAYS}
-        except HoursError as exc:
-            raise InvalidRecordError(str(exc)) from None
+        spans: dict[str, tuple[int, int] | None] = {}
+        for d, name in zip(WEEKDAYS, WEEKDAY_NAMES, strict=True):
+            try:
+                spans[d] = parse_span(days.get(d))
+            except HoursError as exc:
+                # Seven rows look alike: the desk needs to know which one to correct.
+                raise InvalidRecordError(f"{name}: {exc}") from None
         with self.db.write() as s:
             row = s.get(ProviderHours, hours_id(user_id))
             if row is None:

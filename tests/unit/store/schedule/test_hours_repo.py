@@ -40,6 +40,8 @@ def test_hours_are_set_by_an_admin_and_synced_as_one_row_per_provider(store, adm
         hours.set_hours(member, member.user_id, {"mon": "08:00-17:00"})
     with pytest.raises(InvalidRecordError, match="ends after it starts"):
         hours.set_hours(v, member.user_id, {"mon": "17:00-08:00"})
+    with pytest.raises(InvalidRecordError, match=r"^Thursday: A working day ends after"):
+        hours.set_hours(v, member.user_id, {"mon": "08:00-17:00", "thu": "12:00-09:00"})
 
 
 def test_outside_hours_is_asked_only_for_a_provider_with_hours(store, admin) -> None:
