@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import shiboken6
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 
 from app.platform.secrets import SecretStore
 from app.store.cases.cases_repo import CASE_STATUS_LABELS, CaseRow
 from app.ui.cases.case_dialog import CaseDialog, LabSource
+from app.ui.cases.rows_tab import PatientRowsTab
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import ReadOp, WriteOp
+from app.ui.shell.ops import WriteOp
 from app.ui.widgets import formatting
-from app.ui.widgets.table_model import Column, RowTableModel, table_view
+from app.ui.widgets.table_model import Column
 
 
 def connected_labs(ctx: AppContext, secrets: SecretStore | None = None) -> LabSource:
@@ -40,58 +40,23 @@ COLUMNS: list[Column[CaseRow]] = [
 ]
 
 
-class CasesTab(QWidget):
+class CasesTab(PatientRowsTab[CaseRow]):
+    flags = frozenset({"cases"})
+
     def __init__(self, ctx: AppContext, secrets: SecretStore | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
         self.labs = connected_labs(ctx, secrets)
-        self.patient_id: str | None = None
-        self.patient_name = ""
         self.dialog: CaseDialog | None = None
-        self.model = RowTableModel(COLUMNS, self)
-        self.table = table_view(self.model, "caseTable")
-        self.table.selectionModel().selectionChanged.connect(self._selected)
         self.new = QPushButton("Create case…", objectName="newCase")
-        self.new.clicked.connect(lambda: self.create_case())
         self.send = QPushButton("Send to the lab", objectName="sendCase")
+        super().__init__(ctx, COLUMNS, "caseTable", "No cases yet.", (self.new, self.send),
+                         parent)
+        self.new.clicked.connect(lambda: self.create_case())
         self.send.clicked.connect(self.send_case)
-        self.empty = QLabel("No cases yet.", objectName="casesEmpty")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.new)
-        buttons.addWidget(self.send)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(buttons)
-        layout.addWidget(self.empty)
-        layout.addWidget(self.table, 1)
         self._selected()
 
-    def set_patient(self, patient_id: str, name: str) -> None:
-        self.patient_id, self.patient_name = patient_id, name
-        self.load()
-
-    def load(self) -> None:
-        if not self.patient_id:
-            return
-        ctx, pid = self.ctx, self.patient_id
-
-        def show(rows: list[CaseRow]) -> None:
-            if not shiboken6.isValid(self) or pid != self.patient_id:
-                return
-            self.model.set_rows(rows)
-            self.empty.setVisible(not rows)
-            self._selected()
-
-        ReadOp(lambda: ctx.store.cases.for_patient(ctx.viewer, pid)).success(show).run(ctx.ops)
-
-    def on_changed(self, flags: set[str]) -> None:
-        if flags & {"cases", "patients", "external"}:
-            self.load()
-
-    def current(self) -> CaseRow | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+    def read(self, patient_id: str) -> list[CaseRow]:
+        return self.ctx.store.cases.for_patient(self.ctx.viewer, patient_id)
 
     def _selected(self, *_: Any) -> None:
         case = self.current()

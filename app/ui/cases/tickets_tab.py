@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import shiboken6
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 
 from app.store.cases.tickets_repo import SCAN_LABELS, STATUS_LABELS, TicketRow
+from app.ui.cases.rows_tab import PatientRowsTab
 from app.ui.cases.ticket_dialog import TicketDialog
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import ReadOp, WriteOp
+from app.ui.shell.ops import WriteOp
 from app.ui.widgets import formatting
-from app.ui.widgets.table_model import Column, RowTableModel, table_view
+from app.ui.widgets.table_model import Column
 
 
-class TicketsTab(QWidget):
+class TicketsTab(PatientRowsTab[TicketRow]):
+    flags = frozenset({"tickets"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.patient_id: str | None = None
-        self.patient_name = ""
         self.doctors: dict[str, str] = {}
         self.dialog: TicketDialog | None = None
         columns: list[Column[TicketRow]] = [
@@ -33,57 +31,24 @@ class TicketsTab(QWidget):
             Column("Status", lambda t: STATUS_LABELS.get(t.status, t.status)),
             Column("Note", lambda t: (t.note or "").replace("\n", " ")),
         ]
-        self.model = RowTableModel(columns, self)
-        self.table = table_view(self.model, "ticketTable")
-        self.table.selectionModel().selectionChanged.connect(self._selected)
         self.new = QPushButton("Create scan ticket…", objectName="newTicket")
-        self.new.clicked.connect(self.create_ticket)
         self.scanned = QPushButton("Mark scanned", objectName="markScanned")
-        self.scanned.clicked.connect(lambda: self._set_status("scanned"))
         self.cancel = QPushButton("Cancel ticket", objectName="cancelTicket")
+        super().__init__(ctx, columns, "ticketTable", "No scan tickets yet.",
+                         (self.new, self.scanned, self.cancel), parent)
+        self.new.clicked.connect(self.create_ticket)
+        self.scanned.clicked.connect(lambda: self._set_status("scanned"))
         self.cancel.clicked.connect(lambda: self._set_status("cancelled"))
-        self.empty = QLabel("No scan tickets yet.", objectName="ticketsEmpty")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.new)
-        buttons.addWidget(self.scanned)
-        buttons.addWidget(self.cancel)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(buttons)
-        layout.addWidget(self.empty)
-        layout.addWidget(self.table, 1)
         self._selected()
 
-    def set_patient(self, patient_id: str, name: str) -> None:
-        self.patient_id, self.patient_name = patient_id, name
-        self.load()
+    def read(self, patient_id: str) -> tuple[list[TicketRow], dict[str, str]]:
+        ctx = self.ctx
+        users = {u.id: u.display_name for u in ctx.store.users.list()}
+        return ctx.store.tickets.for_patient(ctx.viewer, patient_id), users
 
-    def load(self) -> None:
-        if not self.patient_id:
-            return
-        ctx, pid = self.ctx, self.patient_id
-
-        def read() -> tuple[list[TicketRow], dict[str, str]]:
-            users = {u.id: u.display_name for u in ctx.store.users.list()}
-            return ctx.store.tickets.for_patient(ctx.viewer, pid), users
-
-        def show(result: tuple[list[TicketRow], dict[str, str]]) -> None:
-            if not shiboken6.isValid(self) or pid != self.patient_id:
-                return
-            self.doctors = result[1]
-            self.model.set_rows(result[0])
-            self.empty.setVisible(not result[0])
-            self._selected()
-
-        ReadOp(read).success(show).run(ctx.ops)
-
-    def on_changed(self, flags: set[str]) -> None:
-        if flags & {"tickets", "patients", "external"}:
-            self.load()
-
-    def current(self) -> TicketRow | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+    def rows_of(self, result: Any) -> list[TicketRow]:
+        self.doctors = result[1]
+        return list(result[0])
 
     def _selected(self, *_: Any) -> None:
         ticket = self.current()
