@@ -88,6 +88,7 @@ def test_case_sent_to_a_connected_lab_and_its_status_back(clinic, cloud, tmp_pat
     moved = lab.post(f"/lab/cases/{case.id}/status",
                      data={"status": "in_progress", "note": "Milling tomorrow", "csrf": csrf})
     assert moved.status_code == 200 and "in progress" in moved.text
+    assert '<option value="in_progress" selected>' in moved.text  # the form starts there
     a.sync()
     [back] = a.store.cases.for_patient(va, nadia.id)
     assert (back.status, back.status_note) == ("in_progress", "Milling tomorrow")
