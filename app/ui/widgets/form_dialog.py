@@ -141,3 +141,10 @@ class FormDialog(QDialog):
         self.buttons.setEnabled(True)
         self.error.setText(str(exc) or "This could not be saved.")
         self.error.show()
+        # A wrapped message's height depends on the width, which a top-level window's
+        # minimum size ignores: without this the fields above it are squashed.
+        layout = self.layout()
+        layout.activate()
+        need = layout.heightForWidth(self.width())
+        if need > self.height():
+            self.resize(self.width(), need)

@@ -28,6 +28,10 @@ def test_a_payment_larger_than_owed_asks_first(window, qtbot, ctx) -> None:
     save.click()
     qtbot.waitUntil(dialog.error.isVisible)
     assert dialog.error.text().startswith("This is 2,000.00 more than the 3,000.00 still owed")
+    # The wrapped question gets its room without squashing the boxes above it.
+    amount = dialog.widgets["amount"]
+    assert amount.height() >= amount.minimumSizeHint().height()
+    assert dialog.height() >= dialog.layout().heightForWidth(dialog.width())
     assert ctx.store.records.agreements(ctx.viewer, p.id)[0].paid == 0  # nothing taken yet
     qtbot.waitUntil(save.isEnabled)
     save.click()  # the user confirms
