@@ -191,6 +191,7 @@ ENTITIES: dict[str, EntitySpec] = {
                 "created_by": FieldSpec("uuid"),
                 "status_at": FieldSpec("datetime"),
                 "status_by": FieldSpec("uuid"),
+                "image_ids": T,  # the scans filed for it (record_image ids, comma-separated)
                 "deleted": B,
             },
         ),

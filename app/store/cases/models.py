@@ -27,6 +27,7 @@ class ScanTicket(Synced, Base):
     created_by: Mapped[str | None] = mapped_column(String(36))
     status_at: Mapped[str | None] = mapped_column(String(32))
     status_by: Mapped[str | None] = mapped_column(String(36))
+    image_ids: Mapped[str | None] = mapped_column(Text)
 
 
 class LabCase(Synced, Base):

@@ -13,11 +13,12 @@ from app.store.cases.models import ScanTicket
 from app.store.db import Database
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError
-from app.store.models import Patient
+from app.store.models import Patient, RecordImage
 from app.store.patients.records_repo import InvalidRecordError
 from app.store.sync.outbox import utc_now_text
 
 SCAN_LABELS = {"intraoral": "Intraoral scan", "face": "Face scan"}
+SCAN_KINDS = {"intraoral": "intraoral_scan", "face": "face_scan"}  # the images they yield
 STATUS_LABELS = {"open": "Open", "scanned": "Scanned", "cancelled": "Cancelled"}
 
 
@@ -33,11 +34,13 @@ class TicketRow:
     status: str
     created_at: str | None
     status_at: str | None
+    image_ids: tuple[str, ...] = ()
 
 
 def _row(t: ScanTicket) -> TicketRow:
+    ids = tuple(i for i in (t.image_ids or "").split(",") if i)
     return TicketRow(t.id, t.patient_id, t.scan_type, t.case_type, t.visit_type, t.doctor_id,
-                     t.note, t.status, t.created_at, t.status_at)
+                     t.note, t.status, t.created_at, t.status_at, ids)
 
 
 LABELS = {"case_type": "The case type", "visit_type": "The visit type", "note": "The note"}
@@ -91,7 +94,10 @@ class TicketsRepo:
             )
             return [_row(t) for t in s.scalars(stmt)]
 
-    def set_status(self, viewer: Viewer, ticket_id: str, status: str) -> TicketRow:
+    def set_status(self, viewer: Viewer, ticket_id: str, status: str,
+                   image_ids: list[str] | None = None) -> TicketRow:
+        """`image_ids`: the patient's scans filed for the ticket, linked when it is marked
+        scanned."""
         if status not in TICKET_STATUSES:
             raise InvalidRecordError("A ticket is open, scanned or cancelled.")
         with self.db.write() as s:
@@ -99,6 +105,14 @@ class TicketsRepo:
             if ticket is None or ticket.deleted:
                 raise NotFoundError("This scan ticket is no longer on file.")
             access.check(viewer, s.get(Patient, ticket.patient_id))
+            if image_ids:
+                family = set(access.family(s, ticket.patient_id))
+                found = {r.id for r in s.scalars(select(RecordImage).where(
+                    RecordImage.id.in_(image_ids), RecordImage.deleted.is_(False)))
+                    if r.patient_id in family}
+                if set(image_ids) - found:
+                    raise InvalidRecordError("A linked scan is not one of this patient's.")
+                ticket.image_ids = ",".join(dict.fromkeys(image_ids))
             if ticket.status != status:
                 ticket.status = status
                 ticket.status_at = utc_now_text()

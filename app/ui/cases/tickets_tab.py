@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import shiboken6
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from app.store.cases.tickets_repo import SCAN_LABELS, STATUS_LABELS, TicketRow
+from app.store.cases.tickets_repo import SCAN_KINDS, SCAN_LABELS, STATUS_LABELS, TicketRow
+from app.store.images.images_repo import ImagesRepo
 from app.ui.cases.rows_tab import PatientRowsTab
+from app.ui.cases.scan_link_dialog import ScanLinkDialog
 from app.ui.cases.ticket_dialog import TicketDialog
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import WriteOp
+from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import formatting
 from app.ui.widgets.table_model import Column
 
@@ -21,6 +25,7 @@ class TicketsTab(PatientRowsTab[TicketRow]):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         self.doctors: dict[str, str] = {}
         self.dialog: TicketDialog | None = None
+        self.link_dialog: ScanLinkDialog | None = None
         columns: list[Column[TicketRow]] = [
             Column("Created", lambda t: formatting.local_time(t.created_at)
                    if t.created_at else ""),
@@ -29,15 +34,16 @@ class TicketsTab(PatientRowsTab[TicketRow]):
             Column("Visit type", lambda t: t.visit_type or ""),
             Column("Doctor", lambda t: self.doctors.get(t.doctor_id or "", "")),
             Column("Status", lambda t: STATUS_LABELS.get(t.status, t.status)),
+            Column("Scans", lambda t: str(len(t.image_ids)) if t.image_ids else ""),
             Column("Note", lambda t: (t.note or "").replace("\n", " ")),
         ]
         self.new = QPushButton("Create scan ticket…", objectName="newTicket")
-        self.scanned = QPushButton("Mark scanned", objectName="markScanned")
+        self.scanned = QPushButton("Mark scanned…", objectName="markScanned")
         self.cancel = QPushButton("Cancel ticket", objectName="cancelTicket")
         super().__init__(ctx, columns, "ticketTable", "No scan tickets yet.",
                          (self.new, self.scanned, self.cancel), parent)
         self.new.clicked.connect(self.create_ticket)
-        self.scanned.clicked.connect(lambda: self._set_status("scanned"))
+        self.scanned.clicked.connect(self.mark_scanned)
         self.cancel.clicked.connect(lambda: self._set_status("cancelled"))
         self._selected()
 
@@ -61,10 +67,38 @@ class TicketsTab(PatientRowsTab[TicketRow]):
             self.dialog = TicketDialog(self.ctx, self.patient_id, self.patient_name, self)
             self.dialog.open()
 
-    def _set_status(self, status: str) -> None:
+    def mark_scanned(self) -> None:
+        """Asks which of the patient's scans of the ticket's kind were filed for it;
+        with none filed yet, it is marked scanned at once."""
         ticket = self.current()
         if ticket is None:
             return
-        ctx = self.ctx
-        WriteOp(lambda: ctx.store.tickets.set_status(ctx.viewer, ticket.id, status),
+        ctx, kind = self.ctx, SCAN_KINDS.get(ticket.scan_type)
+
+        def scans() -> list[Any]:
+            groups = ImagesRepo(ctx.store.db).by_record(ctx.viewer, ticket.patient_id)
+            kept = [dataclasses.replace(g, images=tuple(i for i in g.images if i.kind == kind))
+                    for g in groups]
+            return [g for g in kept if g.images]
+
+        def ask(groups: list[Any]) -> None:
+            if not shiboken6.isValid(self):
+                return
+            if not groups:
+                self._set_status("scanned", ticket)
+                return
+            self.link_dialog = ScanLinkDialog(groups, self)
+            self.link_dialog.accepted.connect(
+                lambda: self._set_status("scanned", ticket, self.link_dialog.linked()))
+            self.link_dialog.open()
+
+        ReadOp(scans).success(ask).run(ctx.ops)
+
+    def _set_status(self, status: str, ticket: TicketRow | None = None,
+                    image_ids: list[str] | None = None) -> None:
+        ticket = ticket or self.current()
+        if ticket is None:
+            return
+        ctx, tid = self.ctx, ticket.id
+        WriteOp(lambda: ctx.store.tickets.set_status(ctx.viewer, tid, status, image_ids),
                 {"tickets"}, name="changing the scan ticket").run(ctx.ops)

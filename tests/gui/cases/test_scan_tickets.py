@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from app.store.images.images_repo import ImagesRepo
 from app.ui.cases.ticket_dialog import TicketDialog
 from tests.gui.patients.test_front_desk import fill, open_new_patient, shown
+from tests.unit.imaging import samples
 
 
 def ticket_texts(page) -> list[tuple[str, ...]]:
@@ -52,7 +54,8 @@ def test_tickets_from_the_list_the_page_and_their_status(window, qtbot, ctx) -> 
     qtbot.waitUntil(lambda: page.tickets.model.rowCount() == 1)
     name = ctx.user.display_name
     assert ticket_texts(page) == [
-        ("Intraoral scan", "Orthodontics", "First visit", name, "Open", "Upper and lower jaw"),
+        ("Intraoral scan", "Orthodontics", "First visit", name, "Open", "",
+         "Upper and lower jaw"),
     ]
     # A second one from the page's own button.
     qtbot.mouseClick(page.new_ticket, Qt.MouseButton.LeftButton)
@@ -108,3 +111,26 @@ def test_case_from_the_list_says_when_no_lab_can_be_listed(window, qtbot, ctx) -
     assert "not connected to the server yet" in dialog.error.text()
     assert not dialog.create_button.isEnabled()
     dialog.reject()
+
+
+def test_marking_scanned_links_the_scans_filed_for_the_ticket(window, qtbot, ctx,
+                                                             tmp_path) -> None:
+    p = ctx.store.patients.create(ctx.viewer, {"first_name": "Lina", "last_name": "Saad"})
+    stl = samples.stl_ascii(tmp_path / "upper.stl")
+    report = ImagesRepo(ctx.store.db).add_files(ctx.viewer, p.id, [stl], new_record="Scan")
+    [scan] = report.added
+    assert scan.kind == "intraoral_scan"
+    ctx.store.tickets.create(ctx.viewer, p.id, {"scan_type": "intraoral"})
+    window.open_patient(p.id)
+    page = window.patient_page
+    page.tabs.setCurrentWidget(page.tickets)
+    tab = page.tickets
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 1)
+    tab.table.selectRow(0)
+    qtbot.mouseClick(tab.scanned, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.link_dialog is not None and tab.link_dialog.isVisible())
+    assert tab.link_dialog.linked() == [scan.id]  # the newest record's scans, ticked
+    qtbot.mouseClick(tab.link_dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ticket_texts(page)[0][4:6] == ("Scanned", "1"))
+    [done] = ctx.store.tickets.for_patient(ctx.viewer, p.id)
+    assert done.image_ids == (scan.id,)
