@@ -251,9 +251,13 @@ def _short(text: str, most: int = 80) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
+def _moved(n: int) -> str:
+    return f"{n} item{'' if n == 1 else 's'} moved"
+
+
 def _describe(m: MergeRow) -> str:
     when = formatting.local_time(m.merged_at)
-    return f"{', '.join(m.merged_names)} — merged {when}, {m.moved} rows moved"
+    return f"{', '.join(m.merged_names)} — merged {when}, {_moved(m.moved)}"
 
 
 def undo_merge(ctx: AppContext, parent: QWidget, kept_name: str, rows: list[MergeRow],
@@ -275,7 +279,7 @@ def undo_merge(ctx: AppContext, parent: QWidget, kept_name: str, rows: list[Merg
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(f"Undo the merge of {', '.join(row.merged_names)} into {kept_name}?")
     box.setInformativeText(
-        f"Merged {formatting.local_time(row.merged_at)}; {row.moved} rows moved. Every"
+        f"Merged {formatting.local_time(row.merged_at)}; {_moved(row.moved)}. Every"
         " record, appointment, payment, agreement, image and note that the merge moved goes"
         f" back to its profile; what was added to {kept_name} since stays. A merge can be"
         f" undone until {row.undo_until}.")

@@ -7,9 +7,11 @@ import datetime as dt
 from decimal import Decimal
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.store.dto import PatientFilter
+from app.store.patients.merge_repo import MergeRow
+from app.ui.patients.merge_dialog import undo_merge
 from app.ui.shell.ops import WriteOp
 
 
@@ -125,3 +127,13 @@ def test_a_merged_profile_open_on_screen_says_so(window, ctx, qtbot) -> None:
             {"patients"}).run(ctx.ops)
     qtbot.waitUntil(lambda: page.title.text() == "María SILVA  (merged into another patient)")
     assert page.find_duplicates.isHidden()
+
+
+def test_undo_merge_counts_what_moved_in_words(ctx, qtbot) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    row = MergeRow("m1", "k1", ("Ana Lee",), "2026-11-30T10:00:00+00:00", 1, "2026-12-30")
+    box = undo_merge(ctx, parent, "Ann Lee", [row])
+    assert box is not None
+    assert "; 1 item moved. Every record" in box.informativeText()
+    box.reject()
