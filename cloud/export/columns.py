@@ -234,6 +234,31 @@ FILES: list[FileSpec] = [
                  Column("author", "Who wrote it.", text("author")),
                  Column("text", "The note.", text("body")),
              ]),
+    FileSpec("scan_tickets.csv", "scan_ticket", "Scan tickets: scans asked for, open, "
+             "scanned or cancelled (one row per ticket).", [
+                 Column("ticket_id", "The ticket's id.", row_id),
+                 *_OF_PATIENT,
+                 Column("scan", "intraoral or face.", text("scan_type")),
+                 Column("case_type", "Case type.", text("case_type")),
+                 Column("visit_type", "Visit type.", text("visit_type")),
+                 Column("doctor", "The doctor.", user("doctor_id")),
+                 Column("status", "open, scanned or cancelled.", text("status")),
+                 Column("created_at", "When it was made.", moment("created_at")),
+                 Column("note", "Note.", text("note")),
+             ]),
+    FileSpec("lab_cases.csv", "lab_case", "Lab cases: orders to connected labs, with "
+             "the lab's status (one row per case).", [
+                 Column("case_id", "The case's id.", row_id),
+                 *_OF_PATIENT,
+                 Column("lab", "The lab it goes to.", text("lab_name")),
+                 Column("case_type", "Case type.", text("case_type")),
+                 Column("due_date", "Due date (YYYY-MM-DD).", text("due_date")),
+                 Column("status", "draft, sent, received, in_progress or shipped.",
+                        text("status")),
+                 Column("lab_note", "The lab's note with its status.", text("status_note")),
+                 Column("sent_at", "When it was sent.", moment("sent_at")),
+                 Column("instructions", "Instructions to the lab.", text("instructions")),
+             ]),
 ]
 
 

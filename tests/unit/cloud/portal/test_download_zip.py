@@ -47,6 +47,12 @@ def _more(clinic: Clinic) -> dict[str, str]:
                                             "procedure": "Scaling, polish", "charge": "123.45",
                                             "doctor_id": doctor, "bill_insurance": True}),
         pc.mutation("patient", gone, {"first_name": "Gone", "gender": "male"}),
+        pc.mutation("scan_ticket", new_id(), {"patient_id": ben, "scan_type": "face",
+                                              "case_type": "Aligners", "status": "scanned",
+                                              "doctor_id": doctor}),
+        pc.mutation("lab_case", new_id(), {"patient_id": ann, "lab_name": "Crown Works",
+                                           "case_type": "Crown", "status": "shipped",
+                                           "status_note": "Courier at 2"}),
         pc.mutation("visit", new_id(), {"patient_id": gone, "visit_date": DAY}),
     )
     pc.push(pc.mutation("visit", deleted_visit, {"deleted": True}),
@@ -99,8 +105,8 @@ def test_7zip_opens_it_with_the_password_and_the_rows_are_the_databases(
     assert ok.returncode == 0, ok.stdout + ok.stderr
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
-        "README.txt", "agreements.csv", "appointments.csv", "notes.csv", "patients.csv",
-        "payments.csv", "treatments.csv"]
+        "README.txt", "agreements.csv", "appointments.csv", "lab_cases.csv", "notes.csv",
+        "patients.csv", "payments.csv", "scan_tickets.csv", "treatments.csv"]
 
     patients = _db(client, clinic.iid, "patient")
     live = {i: f for i, f in patients.items() if not f.get("deleted")
@@ -161,9 +167,17 @@ def test_7zip_opens_it_with_the_password_and_the_rows_are_the_databases(
     assert (note["patient_name"], note["text"], note["written_at"]) == (
         "Ray, Ben", 'Said "ouch", then:\nfine', f"{DAY} 10:15")
 
+    (ticket,) = _csv(out / "scan_tickets.csv")
+    assert (ticket["patient_name"], ticket["scan"], ticket["case_type"], ticket["doctor"],
+            ticket["status"]) == ("Ray, Ben", "face", "Aligners", "Dr Silva", "scanned")
+    (case,) = _csv(out / "lab_cases.csv")
+    assert (case["lab"], case["case_type"], case["status"], case["lab_note"]) == (
+        "Crown Works", "Crown", "shipped", "Courier at 2")
+
     readme = (out / "README.txt").read_text(encoding="utf-8-sig")
     assert "Images (X-rays, scans, photos) and other files are NOT included." in readme
-    for name in ("treatments.csv", "appointments.csv", "patients.csv"):
+    for name in ("treatments.csv", "appointments.csv", "patients.csv", "scan_tickets.csv",
+                 "lab_cases.csv"):
         header = (out / name).read_text(encoding="utf-8-sig").splitlines()[0].split(",")
         for column in header:  # every column is explained
             assert f"  {column} " in readme, f"{name}: {column} is not in the README"
