@@ -112,6 +112,8 @@ class CaseDialog(QDialog):
                 self.images.addItem(item)
 
     def _say(self, text: str) -> None:
+        if not self.lab.count():
+            self.lab.setPlaceholderText("No lab to choose")
         self.error.setText(text)
         self.error.show()
 

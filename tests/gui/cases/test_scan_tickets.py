@@ -109,6 +109,7 @@ def test_case_from_the_list_says_when_no_lab_can_be_listed(window, qtbot, ctx) -
     # This PC was never connected to a server: nothing to choose, and why.
     qtbot.waitUntil(lambda: dialog.error.isVisible())
     assert "not connected to the server yet" in dialog.error.text()
+    assert dialog.lab.placeholderText() == "No lab to choose"
     assert not dialog.create_button.isEnabled()
     dialog.reject()
 
