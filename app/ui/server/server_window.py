@@ -258,8 +258,17 @@ class ServerWindow(QDialog):
     # Registration and the upload password -------------------------------------------
     def register(self) -> None:
         url, email = self.server_url.text().strip(), self.email.text().strip()
-        if not url or "@" not in email:
-            self.message.setText("Enter the server address and an email address.")
+        # Each field gets its own reason: a typo in one must not read as both being empty.
+        if not url:
+            self.message.setText("Enter the server address, e.g. https://server.example.com.")
+            return
+        if not url.lower().startswith(("https://", "http://")):
+            self.message.setText("The server address starts with https://, "
+                                 "e.g. https://server.example.com.")
+            return
+        if "@" not in email.strip("@"):
+            self.message.setText("Enter the email address the upload password is sent to, "
+                                 "e.g. name@example.com.")
             return
         self._run(lambda: self.admin.register(url, email), self._registered, "Registering…")
 

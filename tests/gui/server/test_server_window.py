@@ -224,6 +224,22 @@ def test_server_window_warns_about_an_insecure_keyring(ctx: Any, qtbot: Any) -> 
     assert "No secure system keyring" in w.keyring.text()
 
 
+def test_registering_says_which_field_to_correct(ctx: Any, qtbot: Any) -> None:
+    w = ServerWindow(ctx)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.installation.text() == "not registered yet", timeout=WAIT)
+    for url, mail, said in (
+        ("", "clinic@example.com", "Enter the server address"),
+        ("not a url", "clinic@example.com", "The server address starts with https://"),
+        ("https://127.0.0.1:9", "bad-email", "Enter the email address"),
+    ):
+        w.server_url.setText(url)
+        w.email.setText(mail)
+        qtbot.mouseClick(w.register_button, Qt.MouseButton.LeftButton)
+        assert w.message.text().startswith(said), (url, mail, w.message.text())
+    assert w.installation.text() == "not registered yet"  # nothing was sent
+
+
 def test_server_menu_is_for_admins_only(window: Any, store: Any, qapp: Any) -> None:
     from app.ui.shell.context import AppContext
     from app.ui.shell.main_window import MainWindow
