@@ -109,6 +109,7 @@ class ServerWindow(QDialog):
         self.upload_password.setPlaceholderText("as received by email")
         self.connect_button = QPushButton("Connect this computer", objectName="connect")
         self.connect_button.clicked.connect(self.connect_pc)
+        self.upload_password.returnPressed.connect(self.connect_pc)  # typed, then Enter
         self.resend_button = QPushButton("Resend by email", objectName="resend")
         self.resend_button.clicked.connect(self.resend)
         self.change_button = QPushButton("Change…", objectName="changeUpload")

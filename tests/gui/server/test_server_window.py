@@ -240,6 +240,21 @@ def test_registering_says_which_field_to_correct(ctx: Any, qtbot: Any) -> None:
     assert w.installation.text() == "not registered yet"  # nothing was sent
 
 
+def test_enter_in_the_upload_password_connects(ctx: Any, qtbot: Any) -> None:
+    ctx.store.settings.set("installation_id", "123456789012")
+    w = ServerWindow(ctx)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.state is not None and w.upload_password.isVisible(),
+                    timeout=WAIT)
+    tried: list[str] = []
+    w.admin.connect = tried.append  # type: ignore[method-assign]
+    qtbot.keyClicks(w.upload_password, "3TgavfYdKawja42V")
+    qtbot.keyClick(w.upload_password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tried == ["3TgavfYdKawja42V"], timeout=WAIT)
+    assert w.upload_password.text() == ""  # not left on the screen
+
+
 def test_server_menu_is_for_admins_only(window: Any, store: Any, qapp: Any) -> None:
     from app.ui.shell.context import AppContext
     from app.ui.shell.main_window import MainWindow
