@@ -58,7 +58,7 @@ class DataDownloads:
         conn = connection.load(self.db, self.secrets)
         if conn is None:
             raise DownloadRefused("This computer is not connected to the server yet. An "
-                                  "administrator connects it in Sync ▸ Server….")
+                                  "administrator connects it in Sync ▸ Server…")
         client = conn.client()
         try:
             response = client.http.post(

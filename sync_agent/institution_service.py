@@ -57,7 +57,7 @@ class Institutions:
         conn = connection.load(self.db, self.secrets)
         if conn is None:
             raise InstitutionRefused("This computer is not connected to the server yet. An "
-                                     "administrator connects it in Sync ▸ Server….")
+                                     "administrator connects it in Sync ▸ Server…")
         client = conn.client()
         kwargs: dict[str, Any] = (
             {"params": {"user_id": self.user_id, "practice_name": self.practice_name[:120]}}
