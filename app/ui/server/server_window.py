@@ -227,14 +227,19 @@ class ServerWindow(QDialog):
         self.installation.setText(state.installation_id or "not registered yet")
         self.register_box.setVisible(not registered)
         info = state.keyring
-        self.keyring.setText(info.describe() if info.secure else
-                             "Warning: " + info.describe() + " The upload password is "
-                             "not kept; you will be asked for it when needed.")
+        # Without a secure keyring, secrets go to a file only this user account reads
+        # (if the user agreed to one for the database key), else they are not kept.
+        where = "in the keyring" if info.secure else "in a file only your user account can read"
+        self.keyring.setText(
+            info.describe() if info.secure else
+            "Warning: " + info.describe() + (
+                f" The upload password is kept {where}." if state.upload_password_saved else
+                " The upload password is not kept; you will be asked for it when needed."))
         self.keyring.setStyleSheet("" if info.secure else "color: #a3141e;")
         if not registered:
             self.upload_status.setText("Register first; the server mails the upload password.")
         elif state.connected:
-            kept = "kept in the keyring" if state.upload_password_saved else "not kept here"
+            kept = f"kept {where}" if state.upload_password_saved else "not kept here"
             self.upload_status.setText(f"This computer is connected (upload password {kept}).")
         else:
             self.upload_status.setText(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import logging
@@ -222,6 +223,16 @@ def test_server_window_warns_about_an_insecure_keyring(ctx: Any, qtbot: Any) -> 
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: w.keyring.text().startswith("Warning:"), timeout=WAIT)
     assert "No secure system keyring" in w.keyring.text()
+    assert "upload password is not kept" in w.keyring.text()
+
+    # Connected with the password kept in the user's own file: both lines say so.
+    kept = dataclasses.replace(w.state, installation_id="123456789012", connected=True,
+                               upload_password_saved=True)
+    w._show_state(kept)
+    assert w.upload_status.text() == ("This computer is connected (upload password kept in "
+                                      "a file only your user account can read).")
+    assert w.keyring.text().endswith(
+        "The upload password is kept in a file only your user account can read.")
 
 
 def test_registering_says_which_field_to_correct(ctx: Any, qtbot: Any) -> None:
