@@ -93,6 +93,10 @@ class CodeDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        # A short code would only spend one of the five tries the server allows.
+        self.continue_button.setEnabled(False)
+        self.code.textChanged.connect(
+            lambda text: self.continue_button.setEnabled(len(text) == 6))
 
 
 class SaveDialog(QDialog):

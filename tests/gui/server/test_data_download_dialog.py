@@ -114,8 +114,12 @@ def test_schedule_and_save_a_data_download(ctx: Any, qtbot: Any, cloud: Server,
     assert w.password.text() == ""
     dialog = w.dialog
     assert isinstance(dialog, CodeDialog)
-    qtbot.keyClicks(dialog.code, _mailed_code(cloud.mail_dir))
-    dialog.accept()
+    code = _mailed_code(cloud.mail_dir)
+    qtbot.keyClicks(dialog.code, code[:5])
+    assert not dialog.continue_button.isEnabled()  # five digits spend no try
+    qtbot.keyClicks(dialog.code, code[5:])
+    assert dialog.continue_button.isEnabled()
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "is scheduled" in w.message.text(), timeout=WAIT)
     assert w.table.item(0, 1).text() == "Scheduled"
 
