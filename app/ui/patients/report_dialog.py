@@ -89,6 +89,7 @@ class ReportDialog(QDialog):
         self.pages = QStackedWidget(objectName="reportPages")
         self.pages.addWidget(self._select_page())
         self.pages.addWidget(self._settings_page())
+        self.confirm.setDefault(True)  # the first page shows first
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
         resize_to_fit(self, QSize(640, 520))
@@ -106,6 +107,7 @@ class ReportDialog(QDialog):
         self.confirm.clicked.connect(self.to_settings)
         self.confirm.setEnabled(False)  # until the patient's images are listed
         cancel = QPushButton("Cancel")
+        cancel.setAutoDefault(False)  # Enter goes on to the settings, Escape cancels
         cancel.clicked.connect(self.reject)
         bar = QHBoxLayout()
         bar.addStretch(1)
@@ -195,9 +197,9 @@ class ReportDialog(QDialog):
         self.regenerate.clicked.connect(self.render_previews)
         self.regenerate.hide()
         back = QPushButton("Back")
-        back.clicked.connect(lambda: self.pages.setCurrentIndex(0))
+        back.setAutoDefault(False)
+        back.clicked.connect(self.to_select)
         self.start = QPushButton("Start", objectName="reportStart")
-        self.start.setDefault(True)
         self.start.clicked.connect(self.make)
         bar = QHBoxLayout()
         bar.addWidget(back)
@@ -233,7 +235,12 @@ class ReportDialog(QDialog):
 
     def to_settings(self) -> None:
         self.pages.setCurrentIndex(1)
+        self.start.setDefault(True)  # a dialog has one default button: the shown page's
         self.render_previews()
+
+    def to_select(self) -> None:
+        self.pages.setCurrentIndex(0)
+        self.confirm.setDefault(True)
 
     def render_previews(self) -> None:
         """The views of the selected models, drawn once for the preview and the PDF; kept

@@ -120,3 +120,24 @@ def _png(pixmap) -> bytes:
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     pixmap.save(buf, "PNG")
     return bytes(buf.data())
+
+
+def test_enter_goes_on_and_escape_cancels(window, qtbot, ctx, tmp_path) -> None:
+    v = ctx.viewer
+    p = ctx.store.patients.create(v, {"first_name": "Ivo", "last_name": "Keys"})
+    ImagesRepo(ctx.store.db).add_files(
+        v, p.id, [samples.stl_arch(tmp_path / "upper_jaw.stl")], new_record="Check-up")
+    window.open_patient(p.id)
+    page = window.patient_page
+    qtbot.waitUntil(lambda: page.title.text() == "Ivo Keys")
+    qtbot.mouseClick(page.make_report, Qt.MouseButton.LeftButton)
+    dialog = page.report_dialog
+    qtbot.waitUntil(dialog.confirm.isEnabled)
+    # Enter on the list of data goes on to the settings; it does not cancel.
+    qtbot.keyClick(dialog.data_list, Qt.Key.Key_Return)
+    assert dialog.isVisible() and dialog.pages.currentIndex() == 1
+    assert dialog.start.isDefault() and not dialog.confirm.isDefault()
+    dialog.to_select()
+    assert dialog.confirm.isDefault() and not dialog.start.isDefault()
+    qtbot.keyClick(dialog.data_list, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
