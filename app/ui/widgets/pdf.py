@@ -3,6 +3,7 @@ QPdfWriter paint without widgets, so a worker may lay out and write the file."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QSizeF, QUrl
@@ -39,9 +40,15 @@ def write_pdf(html: str, path: Path, title: str = "",
     return path
 
 
+# Not allowed in a file name on Windows or Linux; a patient's name or a report's title
+# may hold them ("Smith/Jones"), which would point the suggestion at a folder.
+_NOT_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
 def ask_pdf_path(parent: QWidget, caption: str, suggested: str) -> Path | None:
     folder = Path.home() / "Documents"
     start = folder if folder.is_dir() else Path.home()
+    suggested = _NOT_IN_NAMES.sub("-", suggested).strip(" .") or "document.pdf"
     chosen, _ = QFileDialog.getSaveFileName(
         parent, caption, str(start / suggested), "PDF files (*.pdf)"
     )
