@@ -5,12 +5,15 @@ into a second, empty PC.
 
 The database is the search benchmark's (bench/_data.py, cached in bench/out/; about 5
 visits a patient), copied and queued whole for upload as "Update all patient data now"
-does. Last line: push_s=<x> pull_s=<y> (targets: each < 60 s).
+does. Last line: queue_s=<q> push_s=<x> pull_s=<y> (targets on a quiet machine: queue
+< 10 s, push and pull each < 30 s), then the CPU seconds each phase spent (this process,
+and the cloud's) and the load average, since the machine running it may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import sys
@@ -22,6 +25,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import _data
 from bench._cloud_util import start
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has spent, from /proc; 0 where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Phase:
+    """Wall time and CPU time (ours and the cloud's) of one phase."""
+
+    def __init__(self, cloud_pid: int) -> None:
+        self.cloud_pid = cloud_pid
+        self.wall = time.perf_counter()
+        self.ours = time.process_time()
+        self.cloud = _cpu_s(cloud_pid)
+
+    def done(self) -> tuple[float, float, float]:
+        return (time.perf_counter() - self.wall, time.process_time() - self.ours,
+                _cpu_s(self.cloud_pid) - self.cloud)
 
 
 def main() -> None:
@@ -60,9 +86,10 @@ def main() -> None:
             visits = s.scalar(select(func.count()).select_from(Visit))
         print(f"{patients:,} patients and {visits:,} visits")
 
-        t = time.perf_counter()
-        queued = queue_everything(db_a, batch=2000)
-        print(f"queued {queued:,} rows for upload in {time.perf_counter() - t:.1f} s")
+        phase = Phase(cloud.proc.pid)
+        queued = queue_everything(db_a)
+        queue_s, queue_cpu, _ = phase.done()
+        print(f"queued {queued:,} rows for upload in {queue_s:.1f} s (cpu {queue_cpu:.1f} s)")
 
         inst = CloudClient(cloud.url).register_installation("bench@example.com")
         password = ""
@@ -72,27 +99,29 @@ def main() -> None:
                 password = found.group(1)
         connection.register_device(db_a, secrets, cloud.url, inst, password)
         agent_a = Agent(db_a, secrets, tick_s=0)
-        t = time.perf_counter()
+        phase = Phase(cloud.proc.pid)
         while SyncRepo(db_a).outbox_counts()[0]:
             agent_a.sync_once(forced=True)
             if agent_a.last_error:
                 raise SystemExit(f"push failed: {agent_a.last_error}")
-        push_s = time.perf_counter() - t
-        print(f"pushed in {push_s:.1f} s ({queued / push_s:,.0f} rows/s)")
+        push_s, push_cpu, push_cloud = phase.done()
+        print(f"pushed in {push_s:.1f} s ({queued / push_s:,.0f} rows/s; cpu: agent "
+              f"{push_cpu:.1f} s, cloud {push_cloud:.1f} s)")
 
         pc_b = work / "b.chairside"
         db_b = open_database(pc_b, secrets, allow_key_file=True)
         connection.register_device(db_b, secrets, cloud.url, inst, password)
         agent_b = Agent(db_b, secrets, tick_s=0)
-        t = time.perf_counter()
+        phase = Phase(cloud.proc.pid)
         agent_b.sync_once(forced=True)
         if agent_b.last_error:
             raise SystemExit(f"pull failed: {agent_b.last_error}")
-        pull_s = time.perf_counter() - t
+        pull_s, pull_cpu, pull_cloud = phase.done()
         with db_b.read() as s:
             got_p = s.scalar(select(func.count()).select_from(Patient))
             got_v = s.scalar(select(func.count()).select_from(Visit))
-        print(f"pulled {got_p:,} patients and {got_v:,} visits in {pull_s:.1f} s")
+        print(f"pulled {got_p:,} patients and {got_v:,} visits in {pull_s:.1f} s (cpu: agent "
+              f"{pull_cpu:.1f} s, cloud {pull_cloud:.1f} s)")
         if (got_p, got_v) != (patients, visits):
             raise SystemExit("the second PC does not hold the same data")
         db_a.close()
@@ -100,7 +129,10 @@ def main() -> None:
     finally:
         cloud.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"push_s={push_s:.1f} pull_s={pull_s:.1f}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"queue_s={queue_s:.1f} push_s={push_s:.1f} pull_s={pull_s:.1f} "
+          f"cpu_queue_s={queue_cpu:.1f} cpu_push_s={push_cpu + push_cloud:.1f} "
+          f"cpu_pull_s={pull_cpu + pull_cloud:.1f} load={load}")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ A flush hook on WriteSession stamps each changed field and queues the change, so
 code path that writes through the store can change synced data without queueing it.
 Bulk UPDATE/DELETE statements on synced tables are refused, since they skip the flush,
 and hard deletes are refused: rows are tombstoned (deleted = True), which is a change.
-`enqueue` is the one way an outbox row is written (here and by "Update all",
-sync_repo.queue_rows). Sessions opened with remote_apply=True (stamps adopted from the
-cloud) change rows without queueing anything.
+`outbox_row` builds every outbox row: `enqueue` adds one in a flush, `enqueue_many`
+the many of "Update all" (sync_repo.queue_everything, queue_rows). Sessions opened with
+remote_apply=True (stamps adopted from the cloud) change rows without queueing anything.
 
 A patient's local number, derived columns and search index are kept by the functions
 of app.store.patients.search_index, which the bulk apply of pulled changes
@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, attributes
 
 from app.core.hlc import Clock, Timestamp
@@ -136,16 +136,34 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
 
 def enqueue(session: Session, obj: Synced, mutation: Mutation, now_text: str) -> None:
     """Queue `mutation` (a change of `obj`) for upload, in the session's transaction."""
-    session.add(
-        OutboxMutation(
-            mutation_id=mutation.id,
-            entity=mutation.entity,
-            entity_id=mutation.entity_id,
-            patient_id=patient_of(obj, session),
-            payload=mutation.to_wire(),
-            created_at=now_text,
+    session.add(OutboxMutation(**outbox_row(mutation, patient_of(obj, session), now_text)))
+
+
+def enqueue_many(
+    session: Session, queued: list[tuple[Mutation, str | None]], now_text: str
+) -> None:
+    """Queue many (mutation, patient id) at once in one INSERT statement run over all of
+    them ("Update all" queues every row of the practice: one ORM object each is the
+    slow part)."""
+    if queued:
+        session.execute(
+            insert(OutboxMutation.__table__),  # type: ignore[arg-type]
+            [outbox_row(m, pid, now_text) for m, pid in queued],
         )
-    )
+
+
+def outbox_row(mutation: Mutation, patient_id: str | None, now_text: str) -> dict[str, Any]:
+    """The columns of one outbox row: the same for a single change and for a bulk queue."""
+    return {
+        "mutation_id": mutation.id,
+        "entity": mutation.entity,
+        "entity_id": mutation.entity_id,
+        "patient_id": patient_id,
+        "payload": mutation.to_wire(),
+        "created_at": now_text,
+        "attempts": 0,
+        "status": "pending",
+    }
 
 
 def _prepare_patients(session: Session, new: list[Synced], dirty: list[Synced]) -> None:

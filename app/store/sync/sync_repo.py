@@ -26,7 +26,7 @@ from app.store.models import (
     SyncState,
 )
 from app.store.sync import unapplied_repo
-from app.store.sync.outbox import enqueue, utc_now_text
+from app.store.sync.outbox import enqueue_many, utc_now_text
 from app.store.sync.remote_apply import apply_page
 from app.store.users.users_merge import merge_duplicates
 
@@ -266,7 +266,7 @@ def queue_rows(db: Database, entity: str, ids: Iterable[str]) -> int:
     return _queue(db, MODEL_BY_ENTITY[entity], list(ids))
 
 
-def queue_everything(db: Database, batch: int = 500) -> int:
+def queue_everything(db: Database, batch: int = 5000) -> int:
     """ "Update all patient data now": queue every synced row whole, with the stamps it
     has (the cloud treats a value it already holds as a replay). Batched, so a large
     database never holds one huge transaction; running it twice is harmless."""
@@ -276,45 +276,75 @@ def queue_everything(db: Database, batch: int = 500) -> int:
     for model in SYNCED_MODELS:
         after = ""
         while True:
-            with db.read() as s:
-                ids = list(
-                    s.scalars(
-                        select(model.id).where(model.id > after).order_by(model.id).limit(batch)
-                    )
-                )
-            if not ids:
-                break
-            queued += _queue(db, model, ids)
-            after = ids[-1]
+            with db.write() as s:
+                rows = s.execute(
+                    _whole_rows(model).where(model.id > after).order_by(model.id).limit(batch)
+                ).all()
+                if not rows:
+                    break
+                queued += _queue_loaded(s, model, rows)
+            after = rows[-1].id
     return queued
+
+
+def _whole_rows(model: type[Synced]) -> Any:
+    """Columns, not ORM objects: a bulk queue reads hundreds of thousands of rows."""
+    spec = ENTITIES[model.__entity__].fields
+    extra = [c for c in ("patient_id", "agreement_id") if c in model.__table__.c]  # type: ignore[attr-defined]
+    return select(
+        model.id, model.stamps, *(getattr(model, n).label(f"f_{n}") for n in spec),
+        *(getattr(model, c).label(f"x_{c}") for c in extra),
+    )
 
 
 def _queue(db: Database, model: type[Synced], ids: list[str]) -> int:
+    queued = 0
+    for i in range(0, len(ids), 5000):
+        with db.write() as s:
+            rows = s.execute(_whole_rows(model).where(model.id.in_(ids[i : i + 5000]))).all()
+            queued += _queue_loaded(s, model, rows)
+    return queued
+
+
+def _queue_loaded(s: Any, model: type[Synced], rows: list[Any]) -> int:
     """Queue rows whole, with the stamps they have: nothing is stamped anew, so this
-    does not go through the flush hook's stamping, only its queue (outbox.enqueue)."""
+    does not go through the flush hook's stamping, only its queue (outbox.outbox_row)."""
     from app.core.ids import new_id
     from app.core.wire import Mutation
+    from app.store.models import Agreement, Patient
 
     spec = ENTITIES[model.__entity__].fields
-    queued = 0
-    now = utc_now_text()
-    for i in range(0, len(ids), 500):
-        with db.write() as s:
-            node = s.execute(select(SyncState.node_id)).scalar_one()
-            for obj in s.scalars(select(model).where(model.id.in_(ids[i : i + 500]))):
-                stamps = obj.stamps or {}
-                names = [n for n in spec if n in stamps]
-                if not names:
-                    continue
-                m = Mutation(
-                    id=new_id(),
-                    entity=model.__entity__,
-                    entity_id=obj.id,
-                    node=node,
-                    fields={n: getattr(obj, n) for n in names},
-                    hlc={n: stamps[n][0] for n in names},
-                    base={n: stamps[n][1] for n in names},
-                )
-                enqueue(s, obj, m, now)
-                queued += 1
-    return queued
+    node = s.execute(select(SyncState.node_id)).scalar_one()
+    by_agreement: dict[str, str] = {}
+    # outbox.patient_of's rule, for a batch at once
+    wanted = {r.x_agreement_id for r in rows if getattr(r, "x_agreement_id", None)
+              and getattr(r, "x_patient_id", None) is None}
+    if wanted:
+        by_agreement = dict(
+            s.execute(select(Agreement.id, Agreement.patient_id).where(Agreement.id.in_(wanted)))
+            .tuples().all()
+        )
+    queue: list[tuple[Mutation, str | None]] = []
+    for row in rows:
+        stamps = row.stamps or {}
+        names = [n for n in spec if n in stamps]
+        if not names:
+            continue
+        if model is Patient:
+            pid: str | None = row.id
+        else:
+            pid = getattr(row, "x_patient_id", None)
+            if pid is None and getattr(row, "x_agreement_id", None):
+                pid = by_agreement.get(row.x_agreement_id)
+        m = Mutation(
+            id=new_id(),
+            entity=model.__entity__,
+            entity_id=row.id,
+            node=node,
+            fields={n: getattr(row, f"f_{n}") for n in names},
+            hlc={n: stamps[n][0] for n in names},
+            base={n: stamps[n][1] for n in names},
+        )
+        queue.append((m, pid))
+    enqueue_many(s, queue, utc_now_text())
+    return len(queue)
