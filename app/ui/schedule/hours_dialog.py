@@ -122,5 +122,13 @@ class HoursDialog(QDialog):
         days, v, ctx = self.days(), self.ctx.viewer, self.ctx
         op = WriteOp(lambda: ctx.store.book.hours.set_hours(v, user_id, days), {"chairs"},
                      "saving the working hours")
-        op.success(lambda _w: (self.error.setText(""), self.reload()))
-        op.failure(lambda exc: self.error.setText(user_message(exc))).run(ctx.ops)
+        name = self.provider.currentText()
+        op.success(lambda _w: self._said(f"{name}'s working hours are saved.", ok=True))
+        op.failure(lambda exc: self._said(user_message(exc), ok=False)).run(ctx.ops)
+
+    def _said(self, text: str, ok: bool) -> None:
+        # Saving leaves the window open for the next provider: say that it was kept.
+        self.error.setStyleSheet("" if ok else "color: #b00020;")
+        self.error.setText(text)
+        if ok:
+            self.reload()

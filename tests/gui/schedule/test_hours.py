@@ -48,6 +48,7 @@ def test_hours_shade_the_book_and_a_booking_outside_them_warns(
     assert (d.starts["tue"].time(), d.ends["tue"].text()) == (QTime(10, 0), "14:00")
     d.buttons.button(d.buttons.StandardButton.Save).click()
     qtbot.waitUntil(lambda: book.grid.off_hours(0, slot(9)))
+    qtbot.waitUntil(lambda: d.error.text() == "Dr Admin's working hours are saved.")
     g = book.grid
     assert not g.off_hours(0, slot(10)) and not g.off_hours(0, slot(13))
     assert g.off_hours(0, slot(14)) and g.off_hours(0, slot(20))
