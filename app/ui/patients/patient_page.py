@@ -400,7 +400,7 @@ class PatientPage(QWidget):
         name, ok = QInputDialog.getText(
             self, "Rename record", "Record name:", text=visit.name or ""
         )
-        if ok:
+        if ok and name.strip():  # emptied by mistake: the record keeps its name
             ctx = self.ctx
             WriteOp(
                 lambda: ctx.store.records.rename_visit(ctx.viewer, visit.id, name), {"visits"}

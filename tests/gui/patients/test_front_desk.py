@@ -196,6 +196,27 @@ def test_add_a_visit_and_see_it_on_top(window, qtbot, ctx) -> None:
     assert (account.charged, account.balance) == (Decimal("120.00"), Decimal("44.50"))
 
 
+def test_renaming_a_record_to_nothing_keeps_its_name(window, qtbot, ctx, monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    p = ctx.store.patients.create(ctx.viewer, {"first_name": "Maya", "last_name": "Aziz"})
+    ctx.store.records.add_visit(ctx.viewer, p.id, {"visit_date": "2026-01-10", "name": "Filling"})
+    window.open_patient(p.id)
+    page = window.patient_page
+    qtbot.waitUntil(lambda: page.visits.rowCount() == 1)
+    page.tabs.setCurrentIndex(2)
+    page.visit_table.setCurrentIndex(page.visits.index(0, 0))
+    renamed: list[str] = []
+    real = ctx.store.records.rename_visit
+    monkeypatch.setattr(ctx.store.records, "rename_visit",
+                        lambda v, vid, name: (renamed.append(name), real(v, vid, name))[1])
+    for typed in ("   ", "Crown"):
+        monkeypatch.setattr(QInputDialog, "getText", lambda *_a, t=typed, **_k: (t, True))
+        page.rename_visit()
+    qtbot.waitUntil(lambda: page.visits.rows[0].name == "Crown")
+    assert renamed == ["Crown"]  # the blank name was never written
+
+
 def test_diary_totals_for_a_day(window, qtbot, ctx) -> None:
     v = ctx.viewer
     a = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
