@@ -78,15 +78,15 @@ class DiaryView(QWidget):
         self.appointments = RowTableModel(DIARY_APPOINTMENTS, self)
         self.payments = RowTableModel(DIARY_PAYMENTS, self)
         split = QSplitter()
-        for title, model, name in (
-            ("Appointments", self.appointments, "diaryAppointments"),
-            ("Visits", self.visits, "diaryVisits"),
-            ("Payments", self.payments, "diaryPayments"),
+        for title, model, name, fill in (
+            ("Appointments", self.appointments, "diaryAppointments", 3),
+            ("Visits", self.visits, "diaryVisits", 2),
+            ("Payments", self.payments, "diaryPayments", 1),
         ):
             box = QWidget()
             v = QVBoxLayout(box)
             v.addWidget(QLabel(title))
-            v.addWidget(table_view(model, name))
+            v.addWidget(table_view(model, name, fill=fill))
             split.addWidget(box)
         self.empty = QLabel("", objectName="diaryEmpty")
         self.next_visits = QLabel("", objectName="diaryNextVisits")

@@ -87,9 +87,13 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         return None
 
 
-def table_view(model: RowTableModel[Any], name: str, *, stretch: bool = False) -> QTableView:
+def table_view(
+    model: RowTableModel[Any], name: str, *, stretch: bool = False, fill: int | None = None
+) -> QTableView:
     """A read-only table over `model`, selecting whole rows; columns fit their contents
-    (the last one stretching), or share the width when `stretch`."""
+    (the last one stretching), or share the width when `stretch`. `fill`: the column of
+    free text that takes what width is left, cut short if need be, so that a long text
+    never pushes the columns after it (an amount) out of sight."""
     table = QTableView(objectName=name)
     table.setModel(model)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -98,6 +102,9 @@ def table_view(model: RowTableModel[Any], name: str, *, stretch: bool = False) -
     header = table.horizontalHeader()
     if stretch:
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    elif fill is not None:
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(fill, QHeaderView.ResizeMode.Stretch)
     else:
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

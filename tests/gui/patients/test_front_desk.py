@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QPlainTextEdit
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QPlainTextEdit, QTableView
 
 from app.ui.patients.patient_dialog import PatientDialog
 from app.ui.widgets.form_dialog import FormDialog
@@ -238,6 +238,26 @@ def test_diary_totals_for_a_day(window, qtbot, ctx) -> None:
     window.diary.date.setDate(QDate(2026, 11, 22))
     qtbot.waitUntil(lambda: window.diary.total.text() == "Total paid: 0.00")
     assert window.diary.empty.isVisible()
+
+
+def test_a_long_procedure_never_hides_what_was_paid_in_the_diary(window, qtbot, ctx) -> None:
+    v = ctx.viewer
+    a = ctx.store.patients.create(v, {"first_name": "Ana", "last_name": "Lima"})
+    ctx.store.records.add_visit(v, a.id, {
+        "visit_date": "2026-11-24", "amount_paid": Decimal(500),
+        "procedure": "Root canal treatment on 36, temporary filling, " * 6})
+    window.resize(1100, 700)
+    window.tabs.setCurrentIndex(1)
+    window.diary.date.setDate(QDate(2026, 11, 24))
+    qtbot.waitUntil(lambda: window.diary.total.text() == "Total paid: 500.00")
+    table = window.diary.findChild(QTableView, "diaryVisits")
+    paid = 3
+    qtbot.waitUntil(lambda: table.columnWidth(paid) > 0)
+    # The whole Paid column is in sight, without scrolling sideways.
+    assert table.columnViewportPosition(paid) >= 0
+    assert table.columnViewportPosition(paid) + table.columnWidth(paid) \
+        <= table.viewport().width()
+    assert table.model().index(0, paid).data() == "500.00"
 
 
 def test_agreement_remaining_and_expired_mark(window, qtbot, ctx) -> None:
