@@ -242,10 +242,9 @@ class DataDownloadDialog(QDialog):
 
             def refused(exc: BaseException) -> None:
                 said = _said(exc)
+                self.message.setText(said)
                 if said.startswith("The code is not right"):
                     self._ask_code(sent, said)  # another try in the pop-up
-                else:
-                    self.message.setText(said)
 
             self.message.setText("Checking the code…")
             ReadOp(lambda: self.service.confirm(code_id, code)).success(
@@ -254,6 +253,9 @@ class DataDownloadDialog(QDialog):
             ).failure(refused).run(self.ctx.ops)
 
         dialog.accepted.connect(entered)
+        dialog.rejected.connect(lambda: self.message.setText(
+            "Not scheduled: the one-time code was not entered. Schedule again to get a "
+            "new one."))
         dialog.open()
 
     def save(self) -> None:

@@ -115,6 +115,15 @@ def test_schedule_and_save_a_data_download(ctx: Any, qtbot: Any, cloud: Server,
     dialog = w.dialog
     assert isinstance(dialog, CodeDialog)
     code = _mailed_code(cloud.mail_dir)
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    qtbot.keyClicks(dialog.code, wrong)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    # Refused: the window says so (not "Checking the code…") and asks again.
+    qtbot.waitUntil(lambda: w.dialog is not dialog and isinstance(w.dialog, CodeDialog),
+                    timeout=WAIT)
+    assert w.message.text().startswith("The code is not right")
+    dialog = w.dialog
+    assert isinstance(dialog, CodeDialog)
     qtbot.keyClicks(dialog.code, code[:5])
     assert not dialog.continue_button.isEnabled()  # five digits spend no try
     qtbot.keyClicks(dialog.code, code[5:])
