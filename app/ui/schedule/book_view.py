@@ -180,7 +180,8 @@ class BookView(QWidget):
             d = BookingDialog(ctx, chairs, self.providers, slot=slot, parent=self)
             d.set_patient(p.patient_id, p.patient_name)
             d.procedure.setText(p.reason or "")
-            d.provider.setCurrentIndex(max(0, d.provider.findData(p.doctor_id)))
+            doctor = p.doctor_id or self._usual_provider()
+            d.provider.setCurrentIndex(max(0, d.provider.findData(doctor)))
             d.submitted.connect(lambda b: self._checked_write(b, None, d))
             self._open(d)
 
@@ -192,8 +193,17 @@ class BookView(QWidget):
     def book_at(self, slot: SlotPick) -> None:
         chairs = self.grid.page.chairs if self.grid.page else []
         d = BookingDialog(self.ctx, chairs, self.providers, slot=slot, parent=self)
+        d.provider.setCurrentIndex(max(0, d.provider.findData(self._usual_provider())))
         d.submitted.connect(lambda b: self._checked_write(b, None, d))
         self._open(d)
+
+    def _usual_provider(self) -> str | None:
+        """Whom a new booking is for unless the desk says otherwise: the provider the book
+        shows, or the practice's only one."""
+        shown = self.provider.currentData()
+        if shown:
+            return str(shown)
+        return self.providers[0].id if len(self.providers) == 1 else None
 
     def open_entry(self, entry: BookEntry) -> None:
         chairs = self.grid.page.chairs if self.grid.page else []

@@ -281,3 +281,16 @@ def test_an_administrator_adds_and_retires_chairs(book, window, ctx, qtbot) -> N
     dialog.findChild(QPushButton, "renameChair").click()
     qtbot.waitUntil(lambda: [c.title for c in book.grid.columns] == ["Surgery", "Hygiene"])
     dialog.close()
+
+
+def test_a_new_booking_is_for_the_provider_shown_or_the_only_one(book, ctx, clinic,
+                                                                  qtbot) -> None:
+    v, (one, _), _, _ = clinic
+    assert [p.id for p in book.providers] == [v.user_id]  # the practice's one provider
+    drag(qtbot, book, cell(book, one.id, 9), cell(book, one.id, 9, 15))
+    dialog = booking_dialog(book, qtbot)
+    assert dialog.provider.currentData() == v.user_id
+    choose_patient(dialog, qtbot, "Nad")
+    save(dialog)
+    refreshed(book, qtbot, lambda es: len(es) == 1)
+    assert entries(book, ctx)[0].doctor_id == v.user_id
