@@ -108,10 +108,12 @@ _STYLE = (
 
 def _pairs(rows: Sequence[tuple[str, str]]) -> str:
     cells = "".join(
-        f"<tr><td class='muted'>{escape(k)}</td><td>{escape(v or '—')}</td></tr>"
+        f"<tr><td class='muted' width='38%'>{escape(k)}</td><td>{escape(v or '—')}</td></tr>"
         for k, v in rows
     )
-    return f"<table>{cells}</table>"
+    # The labels' column has a width of its own: printed at the PDF's resolution, Qt
+    # gave the cells no room between them and a long label ran into its value.
+    return f"<table width='100%'>{cells}</table>"
 
 
 def _figures(figs: Sequence[Figure], width: int) -> str:
