@@ -1,0 +1,428 @@
+"""A week offline, then the link returns: how long until every PC and the cloud agree.
+
+    python bench/outage.py                                   # the full week (see below)
+    python bench/outage.py --pcs 3 --days 1 --changes-per-day 300 --images-per-day 10
+
+N PCs of one practice (real databases, the real cloud process on loopback) first share
+some patients, then work offline for --days simulated days: each PC writes about
+--changes-per-day record changes a day through the store (new patients, records, edits;
+every change reaches the outbox as in the app) and files --images-per-day images of
+--image-mb/10 to --image-mb MB (random bytes, filed into the PC's image store as an
+import does). Some shared patients are edited on several PCs: some fields by several PCs
+at once (k PCs writing one field make k-1 conflicts), others by one PC each (no
+conflict). Then every PC runs its sync agent (sync_agent.runner.Agent, one thread each,
+in this process) until every PC holds the cloud's records and conflict list and every
+image has reached the cloud; the time that takes is converge_s.
+
+"Identical" is checked afterwards: a canonical dump per entity (every field and its
+stamp) equal on every PC, each PC's stamps equal to the cloud's records table, every
+image's SHA-256 stored on the cloud, the conflict list (key and decision) equal on every
+PC and the cloud. lost= counts changes written offline that the cloud does not hold
+(its stamp of the field older than the write), records missing anywhere, records that
+differ between replicas, and images missing on the cloud.
+
+Downloads of the other PCs' images to every PC are off (they multiply the bytes by
+N-1 and are not part of "the cloud holds everything"); --download turns them on.
+
+The full default (10 PCs x 7 days x 200 images of 0.5-5 MB, 2,000 changes a day each)
+writes about 140,000 changes and 14,000 images, about 38 GB: it needs about 80 GB of free
+disk (each image is in the PC's store and in the cloud's blob store) and roughly an hour
+to write the week before the clock starts. Target: converge_s < 120 on 2 cores, lost=0,
+conflicts equal to expected_conflicts.
+Last line: converge_s=... conflicts=... lost=...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import resource
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._cloud_util import Cloud, start
+
+# Fields of shared patients that several PCs write: each (patient, field) pair is used
+# once in a run, so that the expected conflicts are known exactly.
+SHARED_FIELDS = ("allergies", "medications", "diseases", "oral_habits", "past_medical_history",
+                 "address", "email", "landline", "case_types")
+
+
+@dataclass
+class Replica:
+    name: str
+    store: Any
+    agent: Any
+    admin: Any
+    own_patients: list[str] = field(default_factory=list)
+    own_visits: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    image_bytes: int = 0
+    error: str | None = None
+    troubled_passes: int = 0
+
+
+def cpu_s(cloud: Cloud) -> tuple[float, float]:
+    """CPU seconds used so far by (the PCs' process, the cloud process)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        stat = Path(f"/proc/{cloud.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        theirs = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:  # not Linux: the cloud's share is not known
+        theirs = 0.0
+    return me.ru_utime + me.ru_stime, theirs
+
+
+def make_pcs(cloud: Cloud, work: Path, n: int, download: bool) -> list[Replica]:
+    from app.store.db import open_database
+    from app.store.services import Store
+    from bench import _data
+    from sync_agent import connection
+    from sync_agent.client import CloudClient
+    from sync_agent.download_job import DownloadReport
+    from sync_agent.runner import Agent
+
+    secrets = _data.secret_store()
+    inst = CloudClient(cloud.url).register_installation("outage@example.com")
+    password = ""
+    for mail in (cloud.data / "mail").glob("*.eml"):
+        found = re.search(r"Upload password: (\S+)", mail.read_text())
+        if inst in mail.read_text() and found:
+            password = found.group(1)
+    pcs = []
+    for i in range(n):
+        db = open_database(work / f"pc{i}.chairside", secrets, allow_key_file=True)
+        connection.register_device(db, secrets, cloud.url, inst, password)
+        store = Store.over(db)
+        admin = store.users.create(f"admin{i}", f"Admin {i}", "correct horse", "admin")
+        agent = Agent(db, secrets, tick_s=0)
+        if not download:
+            agent.download_job.run = lambda *a, **k: DownloadReport()  # type: ignore[method-assign]
+        pcs.append(Replica(f"pc{i}", store, agent, admin))
+    return pcs
+
+
+def sync_round(pcs: list[Replica]) -> None:
+    for pc in pcs:
+        pc.agent.sync_once(forced=True)
+        if pc.agent.last_error:
+            raise SystemExit(f"{pc.name}: {pc.agent.last_error}")
+
+
+def outbox_seq(pc: Replica) -> int:
+    from sqlalchemy import func, select
+
+    from app.store.models import OutboxMutation
+
+    with pc.store.db.read() as s:
+        return int(s.scalar(select(func.max(OutboxMutation.seq))) or 0)
+
+
+def plan_shared(n_pcs: int, days: int, per_day: int, rng: random.Random,
+                shared: list[str]) -> tuple[dict[tuple[int, int], list[tuple[str, str, str]]], int]:
+    """{(pc, day): [(patient, field, value)]} of writes to shared patients, and the
+    conflicts they make. Each (patient, field) is written by one PC (no conflict) or
+    by k PCs at once (k-1 conflicts)."""
+    pairs = [(p, f) for p in shared for f in SHARED_FIELDS]
+    rng.shuffle(pairs)
+    plan: dict[tuple[int, int], list[tuple[str, str, str]]] = {}
+    expected = 0
+    for day in range(days):
+        for j in range(per_day):
+            patient, name = pairs.pop()
+            contested = n_pcs > 1 and j % 2 == 0
+            k = rng.randint(2, min(3, n_pcs)) if contested else 1
+            for pc in rng.sample(range(n_pcs), k):
+                plan.setdefault((pc, day), []).append(
+                    (patient, name, f"{name} by pc{pc} on day {day + 1} #{j}"))
+            expected += k - 1
+    return plan, expected
+
+
+def work_a_day(pc: Replica, index: int, day: int, args: argparse.Namespace,
+               rng: random.Random, writes: list[tuple[str, str, str]], tmp: Path) -> None:
+    """One day's record changes and images on one PC, offline."""
+    from app.store.images.images_repo import ImagesRepo
+    from app.store.models import Patient, Visit
+
+    viewer = pc.admin.viewer()
+    changes = args.changes_per_day - len(writes)
+    new_patients = max(1, changes // 10)
+    for j in range(new_patients):
+        p = pc.store.patients.create(viewer, {"first_name": f"P{index}d{day}n{j}",
+                                              "last_name": f"Outage{rng.randrange(10**6)}"})
+        pc.own_patients.append(p.id)
+    visits = changes * 3 // 10
+    edits = changes - new_patients - visits
+    date = f"2026-03-{day % 28 + 1:02d}"
+    # An hour's work at a time: one transaction of many changes, as a busy practice.
+    hours = 8
+    for h in range(hours):
+        with pc.store.db.write() as s:
+            for j in range(visits * (h + 1) // hours - visits * h // hours):
+                v = Visit(patient_id=rng.choice(pc.own_patients), visit_date=date,
+                          name=f"Check-up {day}.{h}.{j}", notes="offline")
+                s.add(v)
+                s.flush()
+                pc.own_visits.append(v.id)
+            for j in range(edits * (h + 1) // hours - edits * h // hours):
+                if j % 3 == 0 and pc.own_visits:
+                    s.get(Visit, rng.choice(pc.own_visits)).notes = f"note {day}.{h}.{j}"
+                else:
+                    s.get(Patient, rng.choice(pc.own_patients)).note = f"seen {day}.{h}.{j}"
+            if h == hours // 2:
+                for patient, name, value in writes:
+                    setattr(s.get(Patient, patient), name, value)
+    images = ImagesRepo(pc.store.db)
+    lo, hi = int(args.image_mb * 1e6 / 10), int(args.image_mb * 1e6)
+    for j in range(args.images_per_day):
+        path = tmp / f"{pc.name}-{day}-{j}.bin"
+        size = rng.randint(lo, hi)
+        path.write_bytes(os.urandom(size))
+        report = images.add_files(viewer, rng.choice(pc.own_patients), [path],
+                                  kind="intraoral_photo")
+        if report.failed or not report.added:
+            raise SystemExit(f"filing an image failed: {report.failed}")
+        pc.images.append(report.added[0].sha256)
+        pc.image_bytes += size
+        path.unlink()
+
+
+# Convergence --------------------------------------------------------------------------
+def cloud_db(cloud: Cloud) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{cloud.data / 'cloud.sqlite3'}?mode=ro", uri=True,
+                           timeout=30)
+
+
+def caught_up(pcs: list[Replica], cloud: Cloud) -> bool:
+    """Cheap: every outbox and upload queue empty, every PC's cursors at the cloud's end."""
+    from app.store.models import Setting
+
+    with cloud_db(cloud) as c:
+        last_change = c.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        last_conflict = c.execute(
+            "SELECT coalesce(max(version), 0) FROM conflicts").fetchone()[0]
+    for pc in pcs:
+        if pc.agent.sync.outbox_counts() != (0, 0) or pc.agent.uploads.counts().files:
+            return False
+        if pc.agent.sync.pull_cursor() < last_change:
+            return False
+        with pc.store.db.read() as s:
+            row = s.get(Setting, "conflicts_cursor")
+            if int(row.value if row is not None else 0) < last_conflict:
+                return False
+    return True
+
+
+def run_agents(pcs: list[Replica], cloud: Cloud) -> float:
+    """Every PC's agent in its own thread until all caught up; seconds it took."""
+    done = threading.Event()
+
+    def loop(pc: Replica) -> None:
+        while not done.is_set():
+            pc.agent.sync_once(forced=True)
+            if pc.agent.last_error:
+                pc.error = pc.agent.last_error
+                pc.troubled_passes += 1
+            if pc.agent.sync.outbox_counts() == (0, 0) and not pc.agent.uploads.counts().files:
+                done.wait(0.2)  # idle: a pull now and then, as the agent's loop does
+
+    threads = [threading.Thread(target=loop, args=(pc,), daemon=True) for pc in pcs]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    while not caught_up(pcs, cloud):
+        time.sleep(0.25)
+    took = time.perf_counter() - t0
+    done.set()
+    for t in threads:
+        t.join()
+    return took
+
+
+def dump(pc: Replica) -> dict[str, tuple[dict[str, object], dict[str, str]]]:
+    from sqlalchemy import select
+
+    from app.store.models import SYNCED_MODELS
+
+    out = {}
+    with pc.store.db.read() as s:
+        for model in SYNCED_MODELS:
+            for row in s.scalars(select(model)):
+                out[f"{model.__entity__}:{row.id}"] = (
+                    {n: getattr(row, n) for n in row.stamps},
+                    {n: v[0] for n, v in row.stamps.items()})
+    return out
+
+
+def conflicts_of(pc: Replica) -> dict[str, str | None]:
+    from sqlalchemy import select
+
+    from app.store.models import ConflictRecord
+
+    with pc.store.db.read() as s:
+        return {c.key: c.resolution for c in s.scalars(select(ConflictRecord))}
+
+
+def check(pcs: list[Replica], cloud: Cloud, written: list[tuple[str, str, str, str]]
+          ) -> tuple[int, dict[str, str | None], list[str]]:
+    """(lost, the cloud's conflicts, what differs) after convergence."""
+    import json
+
+    problems: list[str] = []
+    with cloud_db(cloud) as c:
+        cloud_stamps = {f"{e}:{i}": json.loads(st) for e, i, st in
+                        c.execute("SELECT entity, entity_id, stamps FROM records")}
+        cloud_conflicts = dict(c.execute("SELECT key, resolution FROM conflicts").fetchall())
+        stored = {sha for (sha,) in c.execute("SELECT sha256 FROM images")}
+    dumps = [dump(pc) for pc in pcs]
+    lost = 0
+    first = dumps[0]
+    for pc, d in zip(pcs[1:], dumps[1:], strict=True):
+        differ = [k for k in first.keys() | d.keys() if first.get(k) != d.get(k)]
+        if differ:
+            problems.append(f"{pc.name} differs from pc0 in {len(differ)} records, "
+                            f"e.g. {differ[0]}: {first.get(differ[0])} vs {d.get(differ[0])}")
+            lost += len(differ)
+    for key, (_fields, stamps) in first.items():
+        theirs = cloud_stamps.get(key)
+        mine = {n: h for n, h in stamps.items() if h}
+        if theirs is None or any(theirs.get(n) != h for n, h in mine.items()):
+            problems.append(f"pc0 and the cloud differ on {key}: {mine} vs {theirs}")
+            lost += 1
+    for entity_key, name, hlc, _value in written:
+        theirs = cloud_stamps.get(entity_key, {}).get(name)
+        if theirs is None or theirs < hlc:
+            problems.append(f"a write to {entity_key}.{name} at {hlc} is not on the cloud "
+                            f"(its stamp {theirs})")
+            lost += 1
+    missing = [sha for pc in pcs for sha in pc.images if sha not in stored
+               or not cloud.stored_size(sha)]
+    if missing:
+        problems.append(f"{len(missing)} images are not on the cloud, e.g. {missing[0]}")
+        lost += len(missing)
+    for pc in pcs:
+        mine = conflicts_of(pc)
+        if mine != cloud_conflicts:
+            problems.append(f"{pc.name}'s conflict list differs from the cloud's: "
+                            f"{len(mine)} vs {len(cloud_conflicts)}, "
+                            f"{len(mine.keys() ^ cloud_conflicts.keys())} keys apart")
+    return lost, cloud_conflicts, problems
+
+
+def offline_writes(pcs: list[Replica], since: dict[str, int]) -> list[tuple[str, str, str, str]]:
+    """(entity:id, field, hlc, node) of every write in the outboxes since `since`."""
+    from sqlalchemy import select
+
+    from app.store.models import OutboxMutation
+
+    out = []
+    for pc in pcs:
+        with pc.store.db.read() as s:
+            for m in s.scalars(select(OutboxMutation).where(
+                    OutboxMutation.seq > since[pc.name])):
+                for name, stamp in m.payload["hlc"].items():
+                    out.append((f"{m.entity}:{m.entity_id}", name, stamp, pc.name))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pcs", type=int, default=10)
+    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--changes-per-day", type=int, default=2000)
+    ap.add_argument("--images-per-day", type=int, default=200)
+    ap.add_argument("--image-mb", type=float, default=5.0,
+                    help="largest image in MB; the smallest is a tenth of it")
+    ap.add_argument("--shared-per-day", type=int, default=None,
+                    help="writes to shared patients per PC a day (default 2%% of changes)")
+    ap.add_argument("--download", action="store_true",
+                    help="also fetch the other PCs' images to every PC")
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    shared_per_day = args.shared_per_day if args.shared_per_day is not None else max(
+        2, args.changes_per_day // 50)
+
+    work = Path(tempfile.mkdtemp(prefix="chairside-outage-"))
+    os.environ["CHAIRSIDE_DATA_DIR"] = str(work / "app-data")
+    os.environ["CHAIRSIDE_CONFIG_DIR"] = str(work / "config")
+    cloud = start(work / "cloud", {"DATABASE_URL": ""})
+    pcs: list[Replica] = []
+    try:
+        t_setup = time.perf_counter()
+        pcs = make_pcs(cloud, work, args.pcs, args.download)
+        # The practice's shared patients, known everywhere before the link goes down.
+        pairs_needed = shared_per_day * args.pcs * args.days
+        n_shared = pairs_needed // len(SHARED_FIELDS) + 2
+        shared = [pcs[0].store.patients.create(
+            pcs[0].admin.viewer(), {"first_name": f"Shared{j}", "last_name": "Practice"}).id
+            for j in range(n_shared)]
+        sync_round(pcs)
+        sync_round(pcs)
+        since = {pc.name: outbox_seq(pc) for pc in pcs}
+        plan, expected = plan_shared(args.pcs, args.days, shared_per_day * args.pcs // 2,
+                                     rng, shared)
+        print(f"setup {time.perf_counter() - t_setup:.1f} s: {args.pcs} PCs, "
+              f"{n_shared} shared patients", flush=True)
+
+        t_write = time.perf_counter()
+        tmp = work / "incoming"
+        tmp.mkdir()
+        for day in range(args.days):
+            for i, pc in enumerate(pcs):
+                work_a_day(pc, i, day, args, rng, plan.get((i, day), []), tmp)
+            print(f"day {day + 1} written ({time.perf_counter() - t_write:.0f} s)", flush=True)
+        written = offline_writes(pcs, since)
+        records = len({e for e, _n, _h, _node in written})
+        mutations = sum(pc.agent.sync.outbox_counts()[0] for pc in pcs)
+        images = sum(len(pc.images) for pc in pcs)
+        image_bytes = sum(pc.image_bytes for pc in pcs)
+        print(f"offline week written in {time.perf_counter() - t_write:.0f} s: "
+              f"records={records} changes={mutations} field_writes={len(written)} "
+              f"images={images} bytes={image_bytes} expected_conflicts={expected}", flush=True)
+
+        load_before = os.getloadavg()
+        pcs_cpu0, cloud_cpu0 = cpu_s(cloud)
+        converge_s = run_agents(pcs, cloud)
+        pcs_cpu, cloud_cpu = (b - a for a, b in zip((pcs_cpu0, cloud_cpu0), cpu_s(cloud),
+                                                      strict=True))
+        load_after = os.getloadavg()
+        errors = [f"{pc.name} ({pc.troubled_passes} passes): {pc.error}"
+                  for pc in pcs if pc.error]
+        print(f"caught up in {converge_s:.1f} s; pcs_cpu_s={pcs_cpu:.1f} "
+              f"cloud_cpu_s={cloud_cpu:.1f} load_before={load_before[0]:.2f} "
+              f"load_after={load_after[0]:.2f} cores={os.cpu_count()} "
+              f"mb_s={image_bytes / 1e6 / converge_s:.1f}", flush=True)
+        if errors:
+            print("trouble on the way (retried): " + "; ".join(errors))
+        t_check = time.perf_counter()
+        lost, conflicts, problems = check(pcs, cloud, written)
+        print(f"checked in {time.perf_counter() - t_check:.1f} s")
+        for p in problems[:20]:
+            print("PROBLEM:", p)
+        open_conflicts = sum(1 for r in conflicts.values() if r is None)
+        print(f"records={records} images={images} bytes={image_bytes} "
+              f"expected_conflicts={expected} open_conflicts={open_conflicts} "
+              f"problems={len(problems)}")
+        print(f"converge_s={converge_s:.1f} conflicts={len(conflicts)} lost={lost}")
+    finally:
+        for pc in pcs:
+            pc.store.db.close()
+        cloud.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
