@@ -205,28 +205,30 @@ def cloud_db(cloud: Cloud) -> sqlite3.Connection:
                            timeout=30)
 
 
-def caught_up(pcs: list[Replica], cloud: Cloud) -> bool:
-    """Cheap: every outbox and upload queue empty, every PC's cursors at the cloud's end."""
+def caught_up(pcs: list[Replica], cloud: Cloud) -> tuple[bool, bool]:
+    """Cheap: (every outbox empty and every PC's cursors at the cloud's end, every
+    upload queue empty)."""
     from app.store.models import Setting
 
     with cloud_db(cloud) as c:
         last_change = c.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
         last_conflict = c.execute(
             "SELECT coalesce(max(version), 0) FROM conflicts").fetchone()[0]
+    records = images = True
     for pc in pcs:
-        if pc.agent.sync.outbox_counts() != (0, 0) or pc.agent.uploads.counts().files:
-            return False
-        if pc.agent.sync.pull_cursor() < last_change:
-            return False
+        images = images and not pc.agent.uploads.counts().files
+        if pc.agent.sync.outbox_counts() != (0, 0) or pc.agent.sync.pull_cursor() < last_change:
+            records = False
         with pc.store.db.read() as s:
             row = s.get(Setting, "conflicts_cursor")
             if int(row.value if row is not None else 0) < last_conflict:
-                return False
-    return True
+                records = False
+    return records, images
 
 
-def run_agents(pcs: list[Replica], cloud: Cloud) -> float:
-    """Every PC's agent in its own thread until all caught up; seconds it took."""
+def run_agents(pcs: list[Replica], cloud: Cloud) -> tuple[float, float]:
+    """Every PC's agent in its own thread until all caught up: (seconds until the
+    records first were everywhere, seconds until records and images were)."""
     done = threading.Event()
 
     def loop(pc: Replica) -> None:
@@ -240,15 +242,21 @@ def run_agents(pcs: list[Replica], cloud: Cloud) -> float:
 
     threads = [threading.Thread(target=loop, args=(pc,), daemon=True) for pc in pcs]
     t0 = time.perf_counter()
+    records_s: float | None = None
     for t in threads:
         t.start()
-    while not caught_up(pcs, cloud):
+    while True:
+        records, images = caught_up(pcs, cloud)
+        if records and records_s is None:
+            records_s = time.perf_counter() - t0
+        if records and images:
+            break
         time.sleep(0.25)
     took = time.perf_counter() - t0
     done.set()
     for t in threads:
         t.join()
-    return took
+    return records_s or took, took
 
 
 def dump(pc: Replica) -> dict[str, tuple[dict[str, object], dict[str, str]]]:
@@ -395,13 +403,14 @@ def main() -> None:
 
         load_before = os.getloadavg()
         pcs_cpu0, cloud_cpu0 = cpu_s(cloud)
-        converge_s = run_agents(pcs, cloud)
+        records_s, converge_s = run_agents(pcs, cloud)
         pcs_cpu, cloud_cpu = (b - a for a, b in zip((pcs_cpu0, cloud_cpu0), cpu_s(cloud),
                                                       strict=True))
         load_after = os.getloadavg()
         errors = [f"{pc.name} ({pc.troubled_passes} passes): {pc.error}"
                   for pc in pcs if pc.error]
-        print(f"caught up in {converge_s:.1f} s; pcs_cpu_s={pcs_cpu:.1f} "
+        print(f"caught up in {converge_s:.1f} s (records first everywhere after "
+              f"{records_s:.1f} s); pcs_cpu_s={pcs_cpu:.1f} "
               f"cloud_cpu_s={cloud_cpu:.1f} load_before={load_before[0]:.2f} "
               f"load_after={load_after[0]:.2f} cores={os.cpu_count()} "
               f"mb_s={image_bytes / 1e6 / converge_s:.1f}", flush=True)
@@ -414,6 +423,8 @@ def main() -> None:
             print("PROBLEM:", p)
         open_conflicts = sum(1 for r in conflicts.values() if r is None)
         print(f"records={records} images={images} bytes={image_bytes} "
+              f"records_s={records_s:.1f} pcs_cpu_s={pcs_cpu:.1f} cloud_cpu_s={cloud_cpu:.1f} "
+              f"load={os.getloadavg()[0]:.2f} "
               f"expected_conflicts={expected} open_conflicts={open_conflicts} "
               f"problems={len(problems)}")
         print(f"converge_s={converge_s:.1f} conflicts={len(conflicts)} lost={lost}")
