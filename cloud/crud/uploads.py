@@ -45,6 +45,9 @@ def create(
 ) -> tuple[Upload, bool]:
     """A new upload; (upload, True) when the installation already holds these bytes,
     in which case the upload is complete at once and the image recorded."""
+    # The write lock first: on SQLite a read that turns into a write fails at once
+    # ("database is locked") when another PC's push committed in between.
+    session.connection(execution_options={"sqlite_immediate": True})
     patient_id = check_patient(session, device=device, patient_id=meta.patient_id)
     now = utcnow()
     upload = Upload(
