@@ -3,7 +3,8 @@ twice; and undo a merge from the kept patient's page (app.store.patients.merge_r
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -123,8 +124,31 @@ class MergeDialog(QDialog):
         layout.addLayout(middle, 1)
         layout.addLayout(bottom)
         resize_to_fit(self, QSize(900, 520))
+        self._pick_when_found = False
+        for w in (self.search, self.table):
+            w.installEventFilter(self)
         self._sync_buttons()
         self.find()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter in the search box or on a found row adds to the selection (it never
+        confirms the merge); Down goes from the search box to the rows."""
+        if event.type() == QEvent.Type.KeyPress and watched in (self.search, self.table):
+            assert isinstance(event, QKeyEvent)
+            key = event.key()
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                if watched is self.search and self._search_timer.isActive():
+                    # Typed faster than the search: add what the search finds.
+                    self._search_timer.stop()
+                    self._pick_when_found = True
+                    self.find()
+                elif self.table.selectionModel().hasSelection():
+                    self.pick()
+                return True
+            if watched is self.search and key == Qt.Key.Key_Down and self.model.rowCount():
+                self.table.setFocus()
+                return True
+        return super().eventFilter(watched, event)
 
     # Finding and picking ---------------------------------------------------------------
     def find(self) -> None:
@@ -140,6 +164,10 @@ class MergeDialog(QDialog):
             "Nobody found by that search." if self.search.text().strip()
             else "No similar patients found. Search by name, phone, email or ID number."))
         self.empty.setVisible(not rows)
+        if self._pick_when_found:
+            self._pick_when_found = False
+            if rows:
+                self.pick()
         self._sync_buttons()
 
     def pick(self) -> None:

@@ -137,3 +137,30 @@ def test_undo_merge_counts_what_moved_in_words(ctx, qtbot) -> None:
     assert box is not None
     assert "; 1 item moved. Every record" in box.informativeText()
     box.reject()
+
+
+def test_enter_adds_the_found_patient_and_never_confirms(window, ctx, qtbot) -> None:
+    kept, _twin, _phone = _duplicates(ctx)
+    window.open_patient(kept.id)
+    page = window.patient_page
+    qtbot.waitUntil(lambda: page.title.text() == "Maria Silva")
+    qtbot.mouseClick(page.find_duplicates, Qt.MouseButton.LeftButton)
+    dialog = page.merge_dialog
+    qtbot.waitUntil(lambda: dialog.isVisible() and dialog.model.rowCount() == 2)
+    # Typed and Enter at once, before the search has run: the one found is added.
+    qtbot.keyClicks(dialog.search, "pedro")
+    qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: _selected(dialog) == ["Pedro Nunes"])
+    assert dialog.isVisible()
+    assert dialog.findChild(QMessageBox, "mergeSecondConfirm") is None  # nothing confirmed
+    # Down to the rows, another row, Enter: added too.
+    dialog.search.clear()
+    qtbot.waitUntil(lambda: _names(dialog) == ["María SILVA", "M. Costa"])
+    qtbot.keyClick(dialog.search, Qt.Key.Key_Down)
+    dialog.table.selectRow(1)
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    assert _selected(dialog) == ["Pedro Nunes", "M. Costa"]
+    assert dialog.isVisible()
+    assert dialog.findChild(QMessageBox, "mergeSecondConfirm") is None
+    assert dialog.status.text() == ""  # not even counting what would move
+    dialog.reject()
