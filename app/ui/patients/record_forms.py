@@ -8,7 +8,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from app.core.ledger import excess
 from app.core.money import parse_money
+from app.store.patients.records_repo import OverpaymentError
 from app.ui.shell.context import AppContext
 from app.ui.widgets.form_dialog import Field, FormDialog
 
@@ -18,8 +20,20 @@ def _amount(text: str) -> Decimal | None:
 
 
 def visit_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> FormDialog:
+    # As when taking a payment: paying more than the patient owes, this record's charge
+    # included, is asked about first; saving the same amounts again takes it as credit.
+    asked: dict[str, Any] = {"key": None}
+
     def save(v: dict[str, Any]) -> Any:
         minutes = v.pop("next_visit_minutes")
+        paid, charge = _amount(v["amount_paid"]), _amount(v["charge"])
+        key = (paid, charge)
+        if paid and asked["key"] != key:
+            owed = ctx.store.ledger.account(ctx.viewer, patient_id).balance + (charge or 0)
+            if excess(owed, paid) > 0:
+                asked["key"] = key
+                raise OverpaymentError(paid, owed, "by this patient, this record's charge "
+                                       "included; the rest becomes the patient's credit")
         return ctx.store.records.add_visit(
             ctx.viewer,
             patient_id,
@@ -27,8 +41,8 @@ def visit_dialog(ctx: AppContext, patient_id: str, parent: QWidget) -> FormDialo
                 "visit_date": v["visit_date"],
                 "name": v["name"],
                 "procedure": v["procedure"],
-                "amount_paid": _amount(v["amount_paid"]),
-                "charge": _amount(v["charge"]),
+                "amount_paid": paid,
+                "charge": charge,
                 "notes": v["notes"],
                 "next_visit_date": v["next_visit_date"] if minutes else None,
                 "next_visit_minutes": minutes or None,

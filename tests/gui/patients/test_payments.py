@@ -40,6 +40,27 @@ def test_a_payment_larger_than_owed_asks_first(window, qtbot, ctx) -> None:
     assert (row.id, row.paid, row.remaining) == (ag, Decimal("5000.00"), Decimal("-2000.00"))
 
 
+def test_a_record_paying_more_than_owed_asks_first(window, qtbot, ctx) -> None:
+    p = ctx.store.patients.create(ctx.viewer, {"first_name": "Ana", "last_name": "Lima"})
+    window.open_patient(p.id)
+    page = window.patient_page
+    qtbot.waitUntil(lambda: page.title.text() == "Ana Lima")
+    page.add_visit()
+    qtbot.waitUntil(lambda: shown(page, FormDialog) is not None)
+    dialog = shown(page, FormDialog)
+    qtbot.keyClicks(dialog.widgets["charge"], "200")
+    qtbot.keyClicks(dialog.widgets["amount_paid"], "500")
+    save = dialog.buttons.button(dialog.buttons.StandardButton.Save)
+    save.click()
+    qtbot.waitUntil(dialog.error.isVisible)
+    assert dialog.error.text().startswith("This is 300.00 more than the 200.00 still owed")
+    assert ctx.store.records.visits(ctx.viewer, p.id) == []  # nothing saved yet
+    qtbot.waitUntil(save.isEnabled)
+    save.click()  # the user confirms: the excess is the patient's credit
+    qtbot.waitUntil(lambda: len(ctx.store.records.visits(ctx.viewer, p.id)) == 1)
+    assert ctx.store.ledger.account(ctx.viewer, p.id).credit == Decimal("300.00")
+
+
 def test_paying_what_is_owed_does_not_ask(ctx) -> None:
     p = ctx.store.patients.create(ctx.viewer, {"first_name": "Rui", "last_name": "Sousa"})
     ag = ctx.store.records.add_agreement(
