@@ -23,6 +23,10 @@ class Uuid7Source:
         self._last_rand = 0
 
     def __call__(self, now_ms: int | None = None) -> uuid.UUID:
+        return uuid.UUID(int=self.next_int(now_ms))
+
+    def next_int(self, now_ms: int | None = None) -> int:
+        """The next UUIDv7 as its 128-bit integer."""
         with self._lock:
             ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
             if ms <= self._last_ms:
@@ -41,7 +45,7 @@ class Uuid7Source:
         value |= rand_a << 64
         value |= 0b10 << 62
         value |= rand_b
-        return uuid.UUID(int=value)
+        return value
 
 
 uuid7 = Uuid7Source()
@@ -49,7 +53,10 @@ uuid7 = Uuid7Source()
 
 def new_id() -> str:
     """A new primary key as the 36-character text form used everywhere."""
-    return str(uuid7())
+    # Formatted here rather than through uuid.UUID: five times faster, and "Update all"
+    # makes one for each of hundreds of thousands of queued rows.
+    h = f"{uuid7.next_int():032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def uuid7_time_ms(value: str | uuid.UUID) -> int:
