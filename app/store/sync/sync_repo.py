@@ -149,9 +149,10 @@ class SyncRepo:
     def apply_remote(self, changes: list[Mapping[str, Any]], cursor: int) -> ApplyReport:
         """Apply one page of pulled changes and store the cursor, atomically."""
         found_at = utc_now_text()
-        with self.db.write(remote_apply=True) as s:
+        bulk = len(changes) >= BULK_PAGE
+        with self.db.write(remote_apply=True) as s, _collector_paused(bulk):
             conn = s.connection()
-            cache = BULK_CACHE_KIB if len(changes) >= BULK_PAGE else CACHE_KIB
+            cache = BULK_CACHE_KIB if bulk else CACHE_KIB
             conn.exec_driver_sql(f"PRAGMA cache_size = -{cache}")
             state = conn.execute(
                 select(SyncState.node_id, SyncState.last_hlc).where(SyncState.id == 1)
@@ -290,11 +291,14 @@ def queue_everything(db: Database, batch: int = 5000) -> int:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cycle collector off while a bulk queue builds hundreds of thousands of small
-    dicts that all live until their batch is written: it would walk them again and again
-    (a quarter of the CPU time, measured). The few cycles the batches' sessions leave
-    are collected once it is back on."""
+def _collector_paused(pause: bool = True) -> Iterator[None]:
+    """The cycle collector off while a bulk queue (or a large pulled page) builds
+    hundreds of thousands of small dicts that all live until their batch is written: it
+    would walk them again and again (a quarter of the CPU time, measured). The few
+    cycles the sessions leave are collected once it is back on."""
+    if not pause:
+        yield
+        return
     was_on = gc.isenabled()
     gc.disable()
     try:
