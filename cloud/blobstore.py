@@ -24,6 +24,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -225,11 +226,14 @@ class FilesystemBlobStore:
         tmp = dst.with_name(dst.name + f".{os.getpid()}.tmp")
         h = hashlib.sha256()
         try:
-            with open(tmp, "wb") as out:
+            # Each block is hashed on a worker while it is sealed and written here
+            # (hashlib lets go of the GIL): the store of a large upload takes one pass.
+            with open(tmp, "wb") as out, ThreadPoolExecutor(1) as hasher:
                 writer = sealed.SealWriter(out, self.key)
                 while block := src.read(1024 * 1024):
-                    h.update(block)
+                    hashed = hasher.submit(h.update, block)
                     writer.write(block)
+                    hashed.result()
                 writer.close()
                 out.flush()
                 os.fsync(out.fileno())

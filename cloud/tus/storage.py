@@ -21,6 +21,8 @@ store (S3 or a folder) once, by the node that received its last byte.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -143,13 +145,6 @@ def remove_part(folder: Path, upload_id: str) -> None:
     _hashers.pop(upload_id, None)
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
 def _hash_file(fd: int, length: int, seal: PartSeal) -> Any:
     h = hashlib.sha256()
     pos = 0
@@ -183,6 +178,61 @@ def remember_hash(upload_id: str, offset: int, h: Any) -> None:
         _hashers.popitem(last=False)
 
 
+class _Writer:
+    """Seals, writes and hashes a body batch by batch on a worker thread, one batch in
+    flight while the event loop reads the next: the socket keeps being read while the
+    bytes before are sealed, hashed and synced (hashlib, the cipher and the write
+    release the GIL on buffers this large). Batches run one after the other, in order;
+    only the worker touches the file, the seal and the hashers meanwhile."""
+
+    def __init__(self, fd: int, start: int, seal: PartSeal, hashers: tuple[Any, ...]) -> None:
+        self.fd, self.seal, self.hashers = fd, seal, hashers
+        self.position = start
+        self.unsynced = 0
+        self.flight: asyncio.Future[None] | None = None
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(self.seal.crypt(data, self.position))
+        position = self.position
+        while view:
+            n = os.pwrite(self.fd, view, position)
+            view, position = view[n:], position + n
+        for h in self.hashers:
+            h.update(data)
+        self.position += len(data)
+        self.unsynced += len(data)
+        if self.unsynced >= FSYNC_EVERY:
+            os.fsync(self.fd)
+            self.unsynced = 0
+
+    async def submit(self, data: bytes) -> None:
+        await self.drain()
+        self.flight = asyncio.get_running_loop().run_in_executor(None, self.write, data)
+
+    async def drain(self) -> None:
+        """Wait for the batch in flight; its error is raised. Cancelled meanwhile, the
+        batch stays in flight for `settle`."""
+        flight = self.flight
+        if flight is not None:
+            await asyncio.shield(flight)
+            self.flight = None
+
+    async def settle(self) -> bool:
+        """Wait for the batch in flight whatever comes (also a cancellation: the file
+        and the hashers are touched again only once the worker is done with them);
+        whether every batch went well."""
+        flight, self.flight = self.flight, None
+        if flight is None:
+            return True
+        while not flight.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(flight)
+        return flight.exception() is None
+
+
+BATCH = 1024 * 1024
+
+
 async def receive(
     stream: AsyncIterator[bytes], fd: int, *, start: int, limit: int, h: Any,
     seal: PartSeal, checksum: Checksum | None = None, journal: Path | None = None,
@@ -203,35 +253,44 @@ async def receive(
     if checksum is not None and journal is not None:
         journal.write_text(str(start))
     seal.begin(start)
-    os.lseek(fd, start, os.SEEK_SET)
     whole = h if checksum is None else h.copy()
     ck = checksum.hasher() if checksum is not None else None
-    written = unsynced = 0
+    writer = _Writer(fd, start, seal, (whole,) if ck is None else (whole, ck))
+    pending: list[bytes] = []
+    received = queued = 0
     try:
-        async for data in stream:
-            if not data:
-                continue
-            if written + len(data) > limit:
-                raise Refused(413, "the body is longer than the rest of Upload-Length; "
-                              "nothing of it was kept")
-            _write_all(fd, seal.crypt(data, start + written))
-            whole.update(data)
-            if ck is not None:
-                ck.update(data)
-            written += len(data)
-            unsynced += len(data)
-            if unsynced >= FSYNC_EVERY:
-                await to_thread.run_sync(os.fsync, fd)
-                unsynced = 0
+        try:
+            async for data in stream:
+                if not data:
+                    continue
+                if received + len(data) > limit:
+                    raise Refused(413, "the body is longer than the rest of Upload-Length; "
+                                  "nothing of it was kept")
+                pending.append(data)
+                received += len(data)
+                queued += len(data)
+                if queued >= BATCH:
+                    await writer.submit(b"".join(pending))
+                    pending, queued = [], 0
+        except BaseException:
+            if await writer.settle() and ck is None and pending:
+                # keep what arrived of an interrupted body
+                await to_thread.run_sync(writer.write, b"".join(pending))
+            raise
+        if pending:
+            await writer.submit(b"".join(pending))
+        await writer.drain()
         if ck is not None and checksum is not None and ck.digest() != checksum.digest:
             raise Refused(460, f"Upload-Checksum ({checksum.algorithm}) does not match the "
                           "chunk; it was discarded")
     except Refused:
+        await writer.settle()
         os.ftruncate(fd, start)
         await to_thread.run_sync(os.fsync, fd)
         _done_with(journal)
         raise
     except BaseException:
+        await writer.settle()
         if ck is not None:  # an unverified chunk leaves nothing behind
             os.ftruncate(fd, start)
         os.fsync(fd)  # keep what arrived of an interrupted body
@@ -239,7 +298,7 @@ async def receive(
         raise
     await to_thread.run_sync(os.fsync, fd)
     _done_with(journal)
-    return written, whole
+    return writer.position - start, whole
 
 
 def _done_with(journal: Path | None) -> None:
