@@ -43,3 +43,8 @@ def sort_key(first_name: str | None, last_name: str | None) -> str:
 
 def display_name(first_name: str | None, last_name: str | None) -> str:
     return " ".join(p for p in ((first_name or "").strip(), (last_name or "").strip()) if p)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 image", "3 images": a count in words people write, not "3 image(s)"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

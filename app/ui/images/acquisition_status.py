@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
+from app.core.text import counted
 from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp
@@ -36,7 +37,7 @@ class AcquisitionStatus(QLabel):
             parts.append(f"Acquiring for {active.display_name}")
         waiting = counts["unassigned"] + counts["quarantined"]
         if waiting:
-            parts.append(f"{waiting} image(s) to assign")
+            parts.append(f"{counted(waiting, 'image')} to assign")
         if counts["failed"]:
             parts.append(f"{counts['failed']} failed in the acquisition folder")
         self.setText(" · ".join(parts))

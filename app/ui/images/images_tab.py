@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.text import counted
 from app.imaging.thumbnails import ThumbnailCache
 from app.store.dto import VisitRow
 from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
@@ -276,7 +277,7 @@ class ImagesTab(QWidget):
             self.status.setText(f"The images were not added: {exc}")
 
         def done(report: AddReport) -> None:
-            lines = [f"Added {len(report.added)} image(s)."]
+            lines = [f"Added {counted(len(report.added), 'image')}."]
             lines += [f"{name}: {reason}" for name, reason in report.failed]
             lines += [f"Check {name}: {reason}" for name, reason in report.warnings]
             if report.already:
@@ -328,7 +329,8 @@ class ImagesTab(QWidget):
         labels = list(KIND_LABELS.values())
         now = KIND_LABELS.get(picked[0].kind, labels[0])
         label, ok = QInputDialog.getItem(
-            self, "Change kind", f"What are the {len(picked)} selected image(s)?", labels,
+            self, "Change kind", "What is the selected image?" if len(picked) == 1
+            else f"What are the {len(picked)} selected images?", labels,
             labels.index(now) if now in labels else 0, False)
         if ok:
             self.set_kind(picked, next(k for k, v in KIND_LABELS.items() if v == label))
@@ -349,7 +351,7 @@ class ImagesTab(QWidget):
             return
         answer = QMessageBox.question(
             self, "Remove images",
-            f"Remove {len(picked)} image(s) from this patient's records? They are kept "
+            f"Remove {counted(len(picked), 'image')} from this patient's records? They are kept "
             "on the server and can be restored by support.")
         if answer == QMessageBox.StandardButton.Yes:
             self.remove(picked)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.text import counted
 from app.imaging.recovery import RecoveredSet, RecoveryFolder
 from app.store.dto import VisitRow
 from app.store.images.images_repo import AddReport, ImagesRepo
@@ -90,7 +91,7 @@ class RecoveredImagesDialog(QDialog):
         sets, visits = found
         self.sets.clear()
         for s in sets:
-            item = QListWidgetItem(f"{s.label} — {len(s.files)} file(s)")
+            item = QListWidgetItem(f"{s.label} — {counted(len(s.files), 'file')}")
             item.setData(Qt.ItemDataRole.UserRole, s)
             self.sets.addItem(item)
         self.empty.setVisible(not sets)
@@ -134,7 +135,7 @@ class RecoveredImagesDialog(QDialog):
             return report
 
         def done(report: AddReport) -> None:
-            text = f"Attached {len(report.added)} image(s)."
+            text = f"Attached {counted(len(report.added), 'image')}."
             if report.failed:
                 text += " Not attached: " + "; ".join(r for _n, r in report.failed)
             self.status.setText(text)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.text import counted
 from app.store.dto import PatientFilter, PatientRow
 from app.store.images.acquisition_repo import AcquisitionRepo, InboxRow
 from app.store.images.images_repo import AddReport, ImageRow
@@ -175,7 +176,7 @@ class UnassignedDialog(QDialog):
         name = f"Images {dt.date.today().isoformat()}"
 
         def done(report: AddReport) -> None:
-            self.status.setText(f"Attached {len(report.added)} image(s) to {who}.")
+            self.status.setText(f"Attached {counted(len(report.added), 'image')} to {who}.")
             self.load()
 
         WriteOp(lambda: self.repo.attach(ctx.viewer, [r.id for r in picked], pid,

@@ -213,7 +213,7 @@ def test_from_the_main_window_a_file_is_attached_to_a_patient_found_by_name(
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(choose))
     dialog.table.selectRow(0)
     qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Attached 1 image(s) to Jane Roe" in dialog.status.text(),
+    qtbot.waitUntil(lambda: "Attached 1 image to Jane Roe" in dialog.status.text(),
                     timeout=10000)
     assert offered == [["Jane Roe · born 1990-05-05 · no. 1"]]
     [jane] = [p for p in store.patients.search(admin.viewer(), PatientFilter(query="Roe"))]

@@ -32,7 +32,7 @@ def test_add_by_the_file_dialog_shows_thumbnails_by_record(page, qtbot, monkeypa
     assert tab.empty.isVisible()
     add_through_dialog(page, qtbot, monkeypatch, files)
     qtbot.waitUntil(tab.model.thumbnails_ready, timeout=10000)
-    assert "Added 3 image(s)" in tab.status.text()
+    assert "Added 3 images" in tab.status.text()
     assert {r.kind for r in tab.model.rows} == {"intraoral_photo", "xray", "intraoral_scan"}
     assert all(tab.model.problem(r.sha256) is None for r in tab.model.rows)
     # A new record of today was made, and the next files go into it.
@@ -240,7 +240,7 @@ def test_status_bar_says_whose_images_are_taken_and_what_waits(window, page, qtb
     t[0] += 2
     assert job.run().quarantined == 1
     window._changed({"acquisition"})
-    qtbot.waitUntil(lambda: "1 image(s) to assign" in status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "1 image to assign" in status.text(), timeout=5000)
     qtbot.mouseClick(status, Qt.MouseButton.LeftButton)
     dialog = page.images_tab.findChild(UnassignedDialog)
     qtbot.waitUntil(lambda: dialog is not None and dialog.model.rowCount() == 1)
