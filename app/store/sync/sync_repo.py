@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, delete, func, null, select, type_coerce, update
+from sqlalchemy import String, bindparam, delete, func, null, select, type_coerce, update
 
 from app.core.hlc import Clock, Timestamp
 from app.core.wire import ENTITIES
@@ -86,14 +86,15 @@ class SyncRepo:
         seqs = list(seqs)
         if seqs:
             with self.db.write() as s:
-                # The range lets SQLite find the rows by key: with "seq IN (...)" alone
-                # it scans the whole outbox when its statistics say the outbox is small
-                # (as they do when it was analysed empty), once per pushed batch.
-                s.execute(
-                    delete(OutboxMutation).where(
-                        OutboxMutation.seq.between(min(seqs), max(seqs)),
-                        OutboxMutation.seq.in_(seqs),
-                    )
+                # One lookup by key per row. With "seq IN (...)" SQLite scans the whole
+                # outbox when its statistics say the outbox is small (as they do when it
+                # was analysed empty), and with a range added it still reads from the
+                # lowest seq to the end: either way once per pushed batch, so a large
+                # upload slowed down with its own size.
+                table = OutboxMutation.__table__  # type: ignore[attr-defined]
+                s.connection().execute(
+                    delete(table).where(table.c.seq == bindparam("acked")),
+                    [{"acked": seq} for seq in seqs],
                 )
 
     def fail(self, seq: int, reason: str) -> None:
