@@ -168,6 +168,7 @@ def downloads_of(session: Session, member: access.Member) -> list[DataDownload]:
 def build(maker: sessionmaker[Session], settings: Settings, download_id: str) -> None:
     """The night's job: make the ZIP, then forget the password. Safe to run again."""
     with maker() as session:
+        _write_lock(session)
         row = session.get(DataDownload, download_id)
         if row is None or row.status in (READY, EXPIRED):
             return
@@ -194,6 +195,7 @@ def build(maker: sessionmaker[Session], settings: Settings, download_id: str) ->
         # Shown as failed; the runner tries again (the password stays sealed until
         # `expire` gives up on it).
         with maker() as session:
+            _write_lock(session)
             row = session.get(DataDownload, download_id)
             if row is not None:
                 row.status, row.error = FAILED, "the file could not be made; trying again"
@@ -202,6 +204,7 @@ def build(maker: sessionmaker[Session], settings: Settings, download_id: str) ->
     finally:
         del password
     with maker() as session:
+        _write_lock(session)
         row = session.get(DataDownload, download_id)
         assert row is not None
         now = clock.now()
@@ -212,6 +215,13 @@ def build(maker: sessionmaker[Session], settings: Settings, download_id: str) ->
         audit.record(session, actor="server", action="download_made",
                      installation_id=iid, target=download_id,
                      detail=f"for {member_name} ({member}); {made.size} bytes")
+
+
+def _write_lock(session: Session) -> None:
+    """Read-then-write on SQLite takes the write lock first: a deferred transaction whose
+    read saw the database before another process's commit can not write any more and
+    fails at once ("database is locked"), whatever the busy timeout. No-op elsewhere."""
+    session.connection(execution_options={"sqlite_immediate": True})
 
 
 def due(session: Session) -> list[str]:
