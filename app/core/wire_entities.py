@@ -59,10 +59,11 @@ IMAGE_KINDS = (
     "other",
 )
 
-# What a merge of patients moves (a case draft is kept on its PC only, but moves too).
+# What a merge of patients moves. "case_draft" names the draft cases of old (kept on
+# their PC only, now lab cases under the same ids): merges made then still say it.
 MOVABLE_ENTITIES = (
     "visit", "appointment", "agreement", "payment", "record_image", "note", "case_draft",
-    "scan_ticket",
+    "scan_ticket", "lab_case",
 )
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.ids import new_id
 from app.store.base import Base, Synced
 from app.store.cases.models import LabCase, ScanTicket
 
@@ -436,19 +435,6 @@ class Upload(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(String(32), nullable=False)
     done_at: Mapped[str | None] = mapped_column(String(32))
-
-
-class CaseDraft(Base):
-    """A lab case being prepared on this PC, with images attached (local only)."""
-
-    __tablename__ = "case_drafts"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    patient_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
-    title: Mapped[str] = mapped_column(String(500), nullable=False, default="")
-    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
-    created_by: Mapped[str | None] = mapped_column(String(36))
-    # Ids of record_images, in the order they were picked.
-    image_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
 
 
 class AcquisitionContext(Base):

@@ -28,7 +28,7 @@ from app.store import access
 from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
-from app.store.models import CaseDraft, Patient, RecordImage, SyncState, Upload, Visit
+from app.store.models import Patient, RecordImage, SyncState, Upload, Visit
 from app.store.sync.outbox import utc_now_text
 
 Progress = Callable[[int, int, str], None]
@@ -86,15 +86,6 @@ class Staged:
 
     prepared: importer.PrepareReport
     warnings: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class CaseRow:
-    id: str
-    patient_id: str
-    title: str
-    created_at: str
-    image_ids: tuple[str, ...]
 
 
 class ImagesRepo:
@@ -314,41 +305,6 @@ class ImagesRepo:
         """Tell an open app that images became viewable (it watches this counter)."""
         with self.db.write() as s:
             s.execute(update(SyncState).values(remote_version=SyncState.remote_version + 1))
-
-    # Cases ----------------------------------------------------------------------------
-    def create_case(
-        self, viewer: Viewer, patient_id: str, image_ids: Iterable[str], title: str = ""
-    ) -> CaseRow:
-        """A draft lab case with these images attached. As in the lab's rule, the
-        images of one kind must all come from a single record."""
-        ids = list(dict.fromkeys(image_ids))
-        if not ids:
-            raise StoreError("Pick at least one image for the case.")
-        with self.db.write() as s:
-            access.check(viewer, s.get(Patient, patient_id))
-            imgs = list(s.scalars(select(RecordImage).where(RecordImage.id.in_(ids))))
-            if len(imgs) != len(ids) or any(
-                i.deleted or i.patient_id != patient_id for i in imgs
-            ):
-                raise NotFoundError("Some of those images are no longer in this file.")
-            problem = mixed_records(imgs)
-            if problem:
-                raise StoreError(problem)
-            case = CaseDraft(patient_id=patient_id, title=title.strip() or "New case",
-                             created_at=utc_now_text(), created_by=viewer.user_id,
-                             image_ids=ids)
-            s.add(case)
-            s.flush()
-            return CaseRow(case.id, patient_id, case.title, case.created_at, tuple(ids))
-
-    def cases(self, viewer: Viewer, patient_id: str) -> list[CaseRow]:
-        with self.db.read() as s:
-            access.check(viewer, s.get(Patient, patient_id))
-            return [
-                CaseRow(c.id, c.patient_id, c.title, c.created_at, tuple(c.image_ids))
-                for c in s.scalars(select(CaseDraft).where(CaseDraft.patient_id == patient_id)
-                                   .order_by(CaseDraft.created_at.desc()))
-            ]
 
 
 def mixed_records(imgs: Iterable[RecordImage]) -> str | None:

@@ -33,7 +33,7 @@ from app.store.errors import NotFoundError, StoreError
 from app.store.models import (
     Agreement,
     Appointment,
-    CaseDraft,
+    LabCase,
     MergeMove,
     Note,
     Patient,
@@ -56,9 +56,11 @@ MOVED: dict[str, tuple[Any, str]] = {
     "agreement": (Agreement, "agreements"),
     "record_image": (RecordImage, "images"),
     "note": (Note, "notes"),
-    "case_draft": (CaseDraft, "cases"),
+    "lab_case": (LabCase, "cases"),
     "scan_ticket": (ScanTicket, "scan tickets"),
 }
+# Merges made before draft cases became lab cases name them by their old entity.
+OLD_NAME = ("case_draft", "lab_case")
 # Details a clinician must not lose sight of: named before a merge when only a merged
 # profile has them.
 KEPT_APART = ("allergies", "diseases", "medications", "past_medical_history", "oral_habits",
@@ -291,7 +293,8 @@ def _move_back(s: WriteSession, m: PatientMerge) -> int:
     moves = list(s.scalars(select(MergeMove).where(MergeMove.merge_id == m.id,
                                                    MergeMove.deleted.is_(False))))
     for entity, (model, _label) in MOVED.items():
-        mine = {mv.row_id: mv.from_patient_id for mv in moves if mv.row_entity == entity}
+        mine = {mv.row_id: mv.from_patient_id for mv in moves
+                if mv.row_entity == entity or (mv.row_entity, entity) == OLD_NAME}
         if not mine:
             continue
         ids = list(mine)

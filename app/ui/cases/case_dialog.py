@@ -1,5 +1,6 @@
 """New lab case: the connected lab (asked of the server), type, due date, instructions
-and the patient's images to attach. It is kept as a draft until sent."""
+and the patient's images to attach. It is kept as a draft until sent; a draft opens here
+again to be changed (a draft case made before labs were connected gets its lab)."""
 
 from __future__ import annotations
 
@@ -37,14 +38,15 @@ class CaseDialog(QDialog):
 
     def __init__(self, ctx: AppContext, patient_id: str, patient_name: str,
                  labs: LabSource, parent: QWidget | None = None, *,
-                 attached: list[str] | None = None) -> None:
+                 attached: list[str] | None = None, case: CaseRow | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.attached = set(attached or ())
+        self.case = case
+        self.attached = set(case.image_ids if case else attached or ())
         self.patient_id = patient_id
         self.setObjectName("caseDialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setWindowTitle("Create case")
+        self.setWindowTitle("Edit case" if case else "Create case")
         self.lab = QComboBox(objectName="caseLab")
         self.lab.setPlaceholderText("Asking the server for the connected labs…")
         self.case_type = QLineEdit(objectName="caseType", placeholderText="e.g. Crown, aligners")
@@ -58,7 +60,7 @@ class CaseDialog(QDialog):
         self.error.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.create_button = self.buttons.addButton(
-            "Create", QDialogButtonBox.ButtonRole.AcceptRole)
+            "Save" if case else "Create", QDialogButtonBox.ButtonRole.AcceptRole)
         self.create_button.setObjectName("createCase")
         self.create_button.setEnabled(False)  # until a lab is there to choose
         self.buttons.accepted.connect(self.create)
@@ -70,6 +72,11 @@ class CaseDialog(QDialog):
         form.addRow("Due date", self.due)
         form.addRow("Instructions", self.instructions)
         form.addRow("Attach images", self.images)
+        if case:
+            self.case_type.setText(case.case_type or "")
+            self.instructions.setPlainText(case.instructions or "")
+            if case.due_date:
+                self.due.setDate(QDate.fromString(case.due_date, "yyyy-MM-dd"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -87,7 +94,8 @@ class CaseDialog(QDialog):
         for code, name in labs:
             self.lab.addItem(name, code)
         if labs:
-            self.lab.setCurrentIndex(0)
+            chosen = self.lab.findData(self.case.lab_code) if self.case else -1
+            self.lab.setCurrentIndex(max(chosen, 0))
             self.create_button.setEnabled(True)
         else:
             self._say("The practice is connected to no lab yet. A lab asks to connect "
@@ -130,11 +138,16 @@ class CaseDialog(QDialog):
         }
 
     def create(self) -> None:
-        ctx, data, pid = self.ctx, self.values(), self.patient_id
+        ctx, data, pid, case = self.ctx, self.values(), self.patient_id, self.case
         self.create_button.setEnabled(False)
-        WriteOp(lambda: ctx.store.cases.create(ctx.viewer, pid, data), {"cases"},
-                name="creating the case").success(self._alive(self._created)).failure(
-            self._alive(self._failed)).run(ctx.ops)
+
+        def work() -> CaseRow:
+            if case is not None:
+                return ctx.store.cases.update(ctx.viewer, case.id, data)
+            return ctx.store.cases.create(ctx.viewer, pid, data)
+
+        WriteOp(work, {"cases"}, name="saving the case").success(
+            self._alive(self._created)).failure(self._alive(self._failed)).run(ctx.ops)
 
     def _created(self, case: CaseRow) -> None:
         self.created.emit(case)
@@ -142,4 +155,4 @@ class CaseDialog(QDialog):
 
     def _failed(self, exc: BaseException) -> None:
         self.create_button.setEnabled(True)
-        self._say(f"The case could not be created. {user_message(exc)}")
+        self._say(f"The case could not be saved. {user_message(exc)}")

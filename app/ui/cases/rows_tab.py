@@ -26,6 +26,7 @@ class PatientRowsTab(QWidget, Generic[R]):
         self.ctx = ctx
         self.patient_id: str | None = None
         self.patient_name = ""
+        self.reads = 0  # reads asked for; only the latest one's rows are shown
         self.model: RowTableModel[R] = RowTableModel(columns, self)
         self.table = table_view(self.model, name)
         self.table.selectionModel().selectionChanged.connect(self._selected)
@@ -54,9 +55,12 @@ class PatientRowsTab(QWidget, Generic[R]):
         if not self.patient_id:
             return
         pid = self.patient_id
+        self.reads += 1
+        mine = self.reads
 
         def show(result: Any) -> None:
-            if not shiboken6.isValid(self) or pid != self.patient_id:
+            # Reads run on several threads: an older one may finish after a newer one.
+            if not shiboken6.isValid(self) or pid != self.patient_id or mine != self.reads:
                 return
             rows = self.rows_of(result)
             self.model.set_rows(rows)

@@ -133,6 +133,7 @@ def test_create_case_from_selected_images(page, qtbot, monkeypatch, files) -> No
         sel.select(tab.model.index(row), sel.SelectionFlag.Select)
     assert tab.case.isEnabled() and tab.case.text() == "Create case (2)"
     picked = {tab.model.data(tab.model.index(row), ImageRole).id for row in (0, 2)}
+    page.cases.labs = lambda: [("LAB1", "Crown Works")]  # as the server lists them
     qtbot.mouseClick(tab.case, Qt.MouseButton.LeftButton)
     # The lab case form opens with the picked images attached, and the others offered.
     dialog = page.cases.dialog
@@ -141,7 +142,45 @@ def test_create_case_from_selected_images(page, qtbot, monkeypatch, files) -> No
     items = [dialog.images.item(i) for i in range(dialog.images.count())]
     assert {i.data(Qt.ItemDataRole.UserRole) for i in items
             if i.checkState() == Qt.CheckState.Checked} == picked
-    dialog.reject()
+    # It makes a lab case (no longer a draft kept on this PC only).
+    qtbot.waitUntil(dialog.create_button.isEnabled)
+    qtbot.keyClicks(dialog.case_type, "Crown 36")
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.cases.model.rowCount() == 1)
+    [case] = page.ctx.store.cases.for_patient(page.ctx.viewer, page.patient.id)
+    assert (case.case_type, case.lab_name, set(case.image_ids)) == ("Crown 36", "Crown Works",
+                                                                     picked)
+
+
+def test_a_draft_case_from_before_labs_gets_its_lab_then_goes(page, qtbot, store,
+                                                             admin) -> None:
+    from app.store.cases.models import LabCase
+
+    with store.db.write() as s:  # as the upgrade turns an old draft into a case
+        s.add(LabCase(patient_id=page.patient.id, case_type="Crown 36", status="draft"))
+    cases = page.cases
+    cases.labs = lambda: [("LAB1", "Crown Works"), ("LAB2", "Far Lab")]
+    page.tabs.setCurrentWidget(cases)
+    cases.load()
+    qtbot.waitUntil(lambda: cases.model.rowCount() == 1)
+    cases.table.selectRow(0)
+    assert cases.edit.isEnabled() and not cases.send.isEnabled()
+    assert "Choose the lab" in cases.send.toolTip()
+    qtbot.mouseClick(cases.edit, Qt.MouseButton.LeftButton)
+    dialog = cases.dialog
+    assert dialog is not None and dialog.windowTitle() == "Edit case"
+    assert dialog.case_type.text() == "Crown 36"
+    qtbot.waitUntil(lambda: dialog.lab.count() == 2)
+    dialog.lab.setCurrentIndex(dialog.lab.findData("LAB2"))
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: cases.model.row_at(0).lab_code == "LAB2")
+    assert cases.model.index(0, 0).data() == "Far Lab"
+    cases.table.selectRow(0)
+    assert cases.send.isEnabled()
+    qtbot.mouseClick(cases.send, Qt.MouseButton.LeftButton)
+    status = [c.header for c in cases.model.columns].index("Status")
+    qtbot.waitUntil(lambda: cases.model.index(0, status).data() ==
+                    "Sending — waiting for the server")
 
 
 def test_acquire_then_attach_from_the_unassigned_inbox(page, qtbot, store, tmp_path) -> None:

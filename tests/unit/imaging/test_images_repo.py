@@ -82,23 +82,6 @@ def test_series_met_again_grows_its_manifest(store, admin, patient, files, tmp_p
     assert item.is_series and len(repo.series_files(item)) == 6
 
 
-def test_case_draft_takes_each_kind_from_one_record(store, admin, patient, files,
-                                                    tmp_path) -> None:
-    v = admin.viewer()
-    repo = ImagesRepo(store.db, files)
-    a = repo.add_files(v, patient.id, [samples.photo(tmp_path / "a.jpg", seed=1)],
-                       new_record="One").added[0]
-    b = repo.add_files(v, patient.id, [samples.photo(tmp_path / "b.jpg", seed=2)],
-                       new_record="Two").added[0]
-    c = repo.add_files(v, patient.id, [samples.stl_ascii(tmp_path / "c.stl")],
-                       new_record="Two").added[0]
-    with pytest.raises(StoreError, match="single record"):
-        repo.create_case(v, patient.id, [a.id, b.id])
-    case = repo.create_case(v, patient.id, [b.id, c.id], "Crown 36")
-    assert case.image_ids == (b.id, c.id)
-    assert [x.title for x in repo.cases(v, patient.id)] == ["Crown 36"]
-
-
 def test_record_image_on_the_wire(store, admin, patient, files, tmp_path) -> None:
     from app.core.wire import Mutation, SchemaError
 
