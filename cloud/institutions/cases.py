@@ -3,8 +3,10 @@ the status it sets (received, in progress, shipped, with a note), written like a
 synced change (cloud.crud.record_log) so that every PC of the clinic pulls it.
 
 A case is the clinics' `lab_case` record naming the lab by its institution code. The
-lab sees it only while the connection is approved and only once it was sent; anything
-else answers as if the case did not exist.
+lab sees it only while the connection is approved, only once it was sent and only once
+every attached image is stored here whole (a PC marks a case sent at once, offline too,
+and its images follow; whatever arrives first, the lab never meets a case whose files
+are missing); anything else answers as if the case did not exist.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from cloud.crud import Refused
 from cloud.crud.record_log import RecordLog, RecordState
 from cloud.db import write_transaction
 from cloud.institutions.models import APPROVED, ConnectionRequest, Institution
-from cloud.models import Record
+from cloud.models import Image, Record
 from cloud.portal import clock
 from cloud.portal.notes import PORTAL_NODE
 
@@ -74,6 +76,24 @@ def _for_lab(rec: Record, lab: Institution) -> bool:
             and f.get("status") not in (None, "draft"))
 
 
+def _delivered(session: Session, rec: Record) -> bool:
+    """Whether every attached image (not deleted since) is stored here, verified."""
+    wanted: set[str] = set()
+    for image_id in str(rec.fields.get("image_ids") or "").split(","):
+        if not image_id:
+            continue
+        img = _record(session, rec.installation_id, "record_image", image_id)
+        if img is None:
+            return False  # its record has not arrived yet
+        if not img.fields.get("deleted"):
+            wanted.add(str(img.fields.get("sha256") or ""))
+    if not wanted:
+        return True
+    stored = set(session.scalars(select(Image.sha256).where(
+        Image.installation_id == rec.installation_id, Image.sha256.in_(wanted))))
+    return wanted <= stored
+
+
 def _record(session: Session, inst_id: str, entity: str, entity_id: Any) -> Record | None:
     return session.scalar(select(Record).where(
         Record.installation_id == inst_id, Record.entity == entity,
@@ -108,7 +128,7 @@ def cases_of(session: Session, lab: Institution) -> list[LabCaseView]:
     found = session.scalars(select(Record).where(
         Record.installation_id.in_(list(clinics)), Record.entity == "lab_case"))
     views = [_view(session, r, clinics[r.installation_id], False)
-             for r in found if _for_lab(r, lab)]
+             for r in found if _for_lab(r, lab) and _delivered(session, r)]
     return sorted(views, key=lambda v: v.sent_at, reverse=True)
 
 
@@ -116,7 +136,8 @@ def _find(session: Session, lab: Institution, case_id: str) -> tuple[Record, Ins
     clinics = _clinics(session, lab)
     rec = session.scalar(select(Record).where(
         Record.entity_id == case_id[:36], Record.entity == "lab_case"))
-    if rec is None or rec.installation_id not in clinics or not _for_lab(rec, lab):
+    if (rec is None or rec.installation_id not in clinics or not _for_lab(rec, lab)
+            or not _delivered(session, rec)):
         raise Refused(404, "There is no such case.")
     return rec, clinics[rec.installation_id]
 

@@ -18,7 +18,9 @@ from app.store.patients.records_repo import InvalidRecordError
 from app.ui.shell.context import AppContext
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.ops import OpRunner
+from sync_agent import connection
 from sync_agent.institution_service import Institutions
+from sync_agent.push_job import push_all
 from tests.conftest import _KEYRING
 from tests.support.institutions import LAB_PW, csrf_of, lab_requests, make_lab
 from tests.unit.imaging import samples
@@ -97,6 +99,43 @@ def test_case_sent_to_a_connected_lab_and_its_status_back(clinic, cloud, tmp_pat
     other.close()
 
 
+def test_a_sent_case_reaches_the_lab_with_all_its_images(clinic, cloud, tmp_path) -> None:
+    """Send does not wait for the line: the case is marked sent at once and its images
+    follow. Until every one of them is on the server the PC says how far it is and the
+    lab does not see the case; then it sees it whole."""
+    [a] = clinic(1)
+    va = a.admin.viewer()
+    lab_code, _other = connect_labs(a, cloud, "Bright Smile Lab", "Other Lab")
+    nadia = a.store.patients.create(va, {"first_name": "Nadia", "last_name": "Khoury"})
+    stl = tmp_path / "upper.stl"
+    stl.write_bytes(b"solid upper\nendsolid upper\n" * 50)
+    images = ImagesRepo(a.store.db)
+    report = images.add_files(va, nadia.id, [stl, samples.photo(tmp_path / "a.jpg")],
+                              new_record="Scan")
+    a.sync()  # these two go up now
+    [late] = images.add_files(va, nadia.id, [samples.photo(tmp_path / "b.jpg", seed=9)],
+                              visit_id=report.added[0].visit_id).added
+    case = a.store.cases.create(va, nadia.id, {
+        "lab_code": lab_code, "lab_name": "Bright Smile Lab", "case_type": "Crown",
+        "image_ids": [*(i.id for i in report.added), late.id]})
+    a.store.cases.send(va, case.id)
+    # The case's change goes up; the third image has not (a slow line, say).
+    push_all(a.repo, connection.load(a.store.db, SecretStore(_KEYRING)).client())
+    [mine] = a.store.cases.for_patient(va, nadia.id)
+    assert mine.status_words == "Sending — 2 of 3 images on the server"
+    lab = signed_in_lab(cloud.url, lab_code)
+    assert "No cases yet" in lab.get("/lab/cases").text
+    assert lab.get(f"/lab/cases/{case.id}").status_code == 404
+
+    a.sync()  # the third image goes up
+    [mine] = a.store.cases.for_patient(va, nadia.id)
+    assert mine.status_words == "Sent"
+    assert "Nadia Khoury" in lab.get("/lab/cases").text
+    detail = lab.get(f"/lab/cases/{case.id}").text
+    assert len(re.findall(r'href="/lab/cases/[^"]+/files/[^"]+"', detail)) == 3
+    lab.close()
+
+
 def test_case_made_and_sent_from_the_patient_page(clinic, cloud, tmp_path, qtbot) -> None:
     [a] = clinic(1)
     va = a.admin.viewer()
@@ -135,10 +174,12 @@ def test_case_made_and_sent_from_the_patient_page(clinic, cloud, tmp_path, qtbot
         assert shown() == "Draft" and not page.cases.send.isEnabled()
         page.cases.table.selectRow(0)
         qtbot.mouseClick(page.cases.send, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: shown() == "Sent")
+        qtbot.waitUntil(lambda: shown() == "Sending — 0 of 1 image on the server")
         [case] = a.store.cases.for_patient(va, nadia.id)
         assert case.image_ids == (image.id,) and case.lab_code == lab_code
         a.sync()
+        page.on_changed({"external"})
+        qtbot.waitUntil(lambda: shown() == "Sent")
         lab = signed_in_lab(cloud.url, lab_code)
         detail = lab.get(f"/lab/cases/{case.id}")
         assert "Three units" in detail.text and "lower.stl" in detail.text
