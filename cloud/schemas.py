@@ -52,6 +52,8 @@ class DeviceIn(Strict):
     upload_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     node: Node
     name: Annotated[str, StringConstraints(max_length=200)] = ""
+    # The practice's name: its clinic is made (so labs find it) when its first PC joins.
+    practice_name: Annotated[str, StringConstraints(max_length=120)] = ""
 
 
 class DeviceOut(Open):
@@ -60,6 +62,7 @@ class DeviceOut(Open):
     node: str
     name: str
     token: str
+    institution_code: str = ""  # the clinic's code, to tell a lab
 
 
 class DeviceInfo(Open):

@@ -101,6 +101,7 @@ def run(path: Path, secrets: SecretStore, args: argparse.Namespace) -> int:
 
 
 def connect(db: object, secrets: SecretStore, args: argparse.Namespace) -> int:
+    from app.store.settings_repo import SettingsRepo
     from sync_agent import connection
     from sync_agent.client import CloudError
 
@@ -135,6 +136,9 @@ def connect(db: object, secrets: SecretStore, args: argparse.Namespace) -> int:
             password,
         )
         print(f"This PC is connected to installation {conn.installation_id}.")
+        code = SettingsRepo(db).get("institution_code")  # type: ignore[arg-type]
+        if code:
+            print(f"Labs find this practice by its institution code {code}.")
         restore(db, conn)  # type: ignore[arg-type]
         return 0
     except CloudError as exc:

@@ -133,9 +133,11 @@ class CloudClient:
         )
 
     def register_device(
-        self, installation_id: str, upload_password: str, node: str, name: str
+        self, installation_id: str, upload_password: str, node: str, name: str,
+        practice_name: str = "",
     ) -> dict[str, Any]:
-        body = {"upload_password": upload_password, "node": node, "name": name}
+        body = {"upload_password": upload_password, "node": node, "name": name,
+                "practice_name": practice_name[:120]}
         return dict(
             self._call("POST", f"{API}/installations/{installation_id}/devices", json=body).json()
         )

@@ -55,12 +55,14 @@ def register_device(
 ) -> Connection:
     """Register this PC with the installation's upload password; keep its token."""
     assert db.identity is not None
+    settings = SettingsRepo(db)
     answer = CloudClient(server_url).register_device(
-        installation_id, upload_password, db.identity.node_id, platform.node()[:200]
+        installation_id, upload_password, db.identity.node_id, platform.node()[:200],
+        str(settings.get("practice_name") or ""),
     )
     keys.save_secret(db.path, TOKEN, answer["token"], secrets)
-    settings = SettingsRepo(db)
     settings.set("server_url", server_url.rstrip("/"))
     settings.set("installation_id", installation_id)
     settings.set("device_id", answer["device_id"])
+    settings.set("institution_code", str(answer.get("institution_code") or ""))
     return Connection(server_url.rstrip("/"), installation_id, answer["device_id"], answer["token"])

@@ -24,6 +24,8 @@ OPTIONS: dict[str, Option] = {
         Option("server_url", str, "", "Server address"),
         Option("installation_id", str, "", "Installation ID"),
         Option("device_id", str, "", "This computer's device ID on the server"),
+        Option("institution_code", str, "", "The practice's institution code (labs use it)"),
+        Option("country", str, "", "Country of the practice (two-letter code)"),
         Option("registered_email", str, "", "Email address given at registration"),
         Option("conflicts_cursor", int, 0, "How far the copy of the server's conflict list is"),
         # This PC's "Remind me later" for offline images: not asked again that day.

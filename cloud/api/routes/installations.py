@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy.exc import IntegrityError
 
 from cloud.api.deps import DeviceDep, SessionDep, SettingsDep
 from cloud.crud import installations as crud
+from cloud.institutions import service
+from cloud.institutions.models import Institution
 from cloud.schemas import (
     ChangePasswordIn,
     DeviceIn,
@@ -78,8 +81,25 @@ def register_device(
         session, installation_id=installation_id, password=body.upload_password,
         node=body.node, name=body.name, address=_address(request),
     )
+    clinic = _clinic(session, installation_id, body.practice_name)
     return DeviceOut(device_id=device.id, installation_id=device.installation_id,
-                     node=device.node, name=device.name, token=token)
+                     node=device.node, name=device.name, token=token,
+                     institution_code=clinic.code)
+
+
+def _clinic(session: SessionDep, installation_id: str, practice_name: str) -> Institution:
+    """The practice's clinic, made as its PC joins so that labs find it at once (not only
+    once an administrator opens the Institution window); named after the practice."""
+    try:
+        clinic = service.clinic_of(session, installation_id, practice_name)
+    except IntegrityError:  # another PC of the practice made it at the same moment
+        session.rollback()
+        clinic = service.clinic_of(session, installation_id)
+    name = practice_name.strip()
+    if name and clinic.name == f"Clinic {installation_id}":  # made before it had a name
+        clinic.name = name[:120]
+        session.commit()
+    return clinic
 
 
 @router.post("/installations/{installation_id}/devices/{device_id}/revoke",

@@ -16,6 +16,7 @@ from app.store.db import open_database
 from app.store.services import Store
 from app.store.sync.agent_repo import AgentRepo
 from app.store.sync.sync_repo import SyncRepo
+from tests.support.institutions import lab_requests, make_lab
 from tests.support.memkeyring import MemoryKeyring
 from tests.unit.cloud.support import read_password
 
@@ -78,6 +79,8 @@ def test_connect_run_and_stop_the_agent(practice: Store, cloud, tmp_path: Path) 
     )
     assert wrong.returncode == 1 and "refused" in wrong.stderr
     assert "not the password" not in wrong.stderr + wrong.stdout
+    name = f"Sunrise Dental {inst}"
+    practice.settings.set("practice_name", name)
     joined = agent(
         "--database",
         path,
@@ -91,6 +94,12 @@ def test_connect_run_and_stop_the_agent(practice: Store, cloud, tmp_path: Path) 
     )
     assert joined.returncode == 0, joined.stderr
     assert password not in joined.stdout + joined.stderr
+    # Labs find the practice as soon as its PC joined, by its name or by its code.
+    code = joined.stdout.split("institution code ")[1].split(".")[0]
+    db_url = f"sqlite:///{(cloud.data / 'cloud.sqlite3').as_posix()}"
+    by_name, by_code = make_lab(db_url, "Name Lab"), make_lab(db_url, "Code Lab")
+    assert "was sent" in lab_requests(cloud.url, by_name, name)
+    assert "was sent" in lab_requests(cloud.url, by_code, code)
 
     admin = practice.users.create("admin", "Admin", "correct horse", "admin")
     practice.patients.create(admin.viewer(), {"first_name": "Aylin", "last_name": "Kaya"})
