@@ -42,6 +42,8 @@ class InstitutionView:
     auto_review: bool
     is_admin: bool
     requests: tuple[ConnectionRequest, ...]
+    dissolution: str = ""  # "", "pending" (revocable until dissolve_at) or "done"
+    dissolve_at: str = ""
 
 
 class Institutions:
@@ -54,6 +56,9 @@ class Institutions:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None
               ) -> InstitutionView:
+        return view_of(self._json(method, path, body))
+
+    def _json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         conn = connection.load(self.db, self.secrets)
         if conn is None:
             raise InstitutionRefused("This computer is not connected to the server yet. An "
@@ -78,13 +83,7 @@ class Institutions:
             elif response.status_code >= 500 and response.status_code != 503:
                 reason = "The server could not do it just now. Try again later."
             raise InstitutionRefused(reason)
-        d = response.json()
-        return InstitutionView(
-            str(d["code"]), str(d["name"]), str(d["region"]), bool(d["auto_review"]),
-            bool(d["is_admin"]),
-            tuple(ConnectionRequest(str(r["id"]), str(r["state"]), str(r["lab_code"]),
-                                    str(r["lab_name"]), str(r["decided_by"]),
-                                    str(r["created_at"])) for r in d["requests"]))
+        return response.json()
 
     def show(self) -> InstitutionView:
         return self._call("GET", "")
@@ -95,3 +94,13 @@ class Institutions:
     def answer(self, request_id: str, approve: bool) -> InstitutionView:
         return self._call("POST", f"/requests/{request_id}/{'approve' if approve else 'refuse'}",
                           {})
+
+
+def view_of(d: dict[str, Any]) -> InstitutionView:
+    return InstitutionView(
+        str(d["code"]), str(d["name"]), str(d["region"]), bool(d["auto_review"]),
+        bool(d["is_admin"]),
+        tuple(ConnectionRequest(str(r["id"]), str(r["state"]), str(r["lab_code"]),
+                                str(r["lab_name"]), str(r["decided_by"]),
+                                str(r["created_at"])) for r in d["requests"]),
+        str(d.get("dissolution") or ""), str(d.get("dissolve_at") or ""))

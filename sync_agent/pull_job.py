@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.store.settings_repo import SettingsRepo
+from app.store.sync.purge_repo import PURGE_ENTITY, purge_local, remove_files
 from app.store.sync.sync_repo import (
     SyncRepo,
     copy_conflicts,
@@ -59,7 +60,8 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
             more = bool(page.get("more"))
             if more:
                 pending = fetcher.submit(client.pull, int(page["cursor"]), size)
-            result = repo.apply_remote(page["changes"], int(page["cursor"]))
+            changes = _purged(repo, page["changes"])
+            result = repo.apply_remote(changes, int(page["cursor"]))
             report.pages += 1
             report.applied += result.applied_rows
             if on_page is not None:
@@ -68,6 +70,19 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
                 break
     report.conflicts += pull_conflicts(repo, client)
     return report
+
+
+def _purged(repo: SyncRepo, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes after the page's purge change (the clinic was dissolved), that purge
+    carried out first; the page itself when it holds none."""
+    at = next((i for i, c in enumerate(changes) if c.get("entity") == PURGE_ENTITY), None)
+    if at is None:
+        return changes
+    purge = changes[at]
+    if at:
+        repo.apply_remote(changes[:at], int(purge["seq"]) - 1)
+    remove_files(repo.db, purge_local(repo.db, purge))
+    return _purged(repo, changes[at + 1:])
 
 
 def send_decisions(repo: SyncRepo, client: CloudClient) -> None:

@@ -17,6 +17,9 @@ from sync_agent.client import AuthError, CloudClient, RejectedError
 
 BATCH = MAX_BATCH_MUTATIONS
 BATCH_BYTES = MAX_BATCH_BYTES * 3 // 4  # room for the request envelope
+# The practice's clinic is being dissolved: nothing is taken, nothing is wrong with the
+# changes. They stay in the outbox (a revoke lets them go) and the reason is shown.
+LOCKED = 423
 
 
 @dataclass
@@ -44,6 +47,8 @@ def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = No
             except AuthError:
                 raise
             except RejectedError as exc:
+                if exc.status == LOCKED:
+                    raise
                 _refused(repo, client, batch, exc, report)
             if answer is not None:
                 _adopt_clamped(repo, client, batch, answer)
@@ -53,6 +58,18 @@ def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = No
                 report.sent += len(batch)
             batch = following
     return report
+
+
+def push_all_unless_locked(repo: SyncRepo, client: CloudClient) -> RejectedError | None:
+    """push_all; the refusal when the practice's clinic is being dissolved (the outbox
+    kept whole), for the caller to pull first and then say why."""
+    try:
+        push_all(repo, client)
+    except RejectedError as exc:
+        if exc.status != LOCKED:
+            raise
+        return exc
+    return None
 
 
 def _send(client: CloudClient, batch: list[QueuedMutation]) -> dict[str, object]:
@@ -67,6 +84,8 @@ def _push(
     except AuthError:
         raise
     except RejectedError as exc:
+        if exc.status == LOCKED:
+            raise
         _refused(repo, client, batch, exc, report)
         return
     _adopt_clamped(repo, client, batch, answer)

@@ -29,7 +29,7 @@ from sync_agent.backoff import Backoff
 from sync_agent.client import AuthError, CloudClient, RejectedError, TransientError
 from sync_agent.download_job import DownloadJob
 from sync_agent.pull_job import pull_all, send_decisions
-from sync_agent.push_job import push_all
+from sync_agent.push_job import LOCKED, push_all, push_all_unless_locked
 from sync_agent.upload_job import UploadJob, UploadProgress
 
 log = logging.getLogger("chairside.agent")
@@ -210,9 +210,11 @@ class Agent:
         next try set) when that failed."""
         try:
             send_decisions(self.sync, client)
-            if push:
-                push_all(self.sync, client)
+            locked = push_all_unless_locked(self.sync, client) if push else None
+            # Pulled even then: the dissolution's purge arrives this way.
             pull_all(self.sync, client)
+            if locked is not None:
+                raise locked
         except TransientError as exc:
             delay = self.backoff.next_delay(exc.retry_after)
             self.next_try = now + delay
@@ -225,7 +227,7 @@ class Agent:
             return False
         except RejectedError as exc:
             self.next_try = now + self.backoff.next_delay()
-            self._trouble(str(exc), online=True)
+            self._trouble(exc.reason if exc.status == LOCKED else str(exc), online=True)
             return False
         return True
 

@@ -30,6 +30,8 @@ OPTIONS: dict[str, Option] = {
         Option("conflicts_cursor", int, 0, "How far the copy of the server's conflict list is"),
         # This PC's "Remind me later" for offline images: not asked again that day.
         Option("offline_images_remind_after", str, "", "Offline images: do not ask before"),
+        # Set when the practice's clinic was dissolved and its data deleted here: why.
+        Option("dissolved_notice", str, "", "Why the practice's data was deleted"),
     )
 }
 

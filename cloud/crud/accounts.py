@@ -156,6 +156,9 @@ def create_account(session: Session, *, installation_id: str, name: str,
         raise Refused(422, "a user name has 1 to 64 characters and no spaces")
     if name.lower() == ADMIN:
         raise Refused(409, "the admin account is built in")
+    from cloud.institutions.dissolution import guard_installation
+
+    guard_installation(session, installation_id)
     if password is not None:
         _check_password(password, MIN_PASSWORD)
     _inst(session, installation_id)

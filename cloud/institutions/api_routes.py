@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from cloud.api.deps import DeviceDep, SessionDep
 from cloud.crud import DeviceCtx
-from cloud.institutions import service
+from cloud.institutions import dissolution, service
 from cloud.portal.schemas import UUID_PATTERN
 
 router = APIRouter(prefix="/institution", tags=["institutions"])
@@ -47,6 +47,8 @@ class InstitutionOut(BaseModel):
     auto_review: bool
     is_admin: bool
     requests: list[RequestOut]
+    dissolution: str = ""  # "", "pending" (revocable until dissolve_at) or "done"
+    dissolve_at: dt.datetime | None = None
 
 
 def _caller(session: SessionDep, device: DeviceCtx, user_id: str,
@@ -59,7 +61,9 @@ def _view(session: SessionDep, device: DeviceCtx, caller: service.Caller,
           practice_name: str = "") -> InstitutionOut:
     clinic = service.clinic_of(session, device.installation_id, practice_name)
     rows = service.requests_of(session, clinic, caller)
+    ending = dissolution.view_of(session, clinic)
     return InstitutionOut(
+        dissolution=ending.state, dissolve_at=ending.dissolve_at,
         code=clinic.code, type=clinic.type, name=clinic.name, region=clinic.region,
         auto_review=clinic.auto_review, is_admin=caller.is_admin,
         requests=[RequestOut(id=r.id, state=r.state, lab_code=r.other_code,

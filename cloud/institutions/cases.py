@@ -24,6 +24,7 @@ from cloud import audit
 from cloud.crud import Refused
 from cloud.crud.record_log import RecordLog, RecordState
 from cloud.db import write_transaction
+from cloud.institutions.dissolution import current, guard
 from cloud.institutions.models import APPROVED, ConnectionRequest, Institution
 from cloud.models import Image, Record
 from cloud.portal import clock
@@ -62,11 +63,14 @@ class LabCaseView:
 
 
 def _clinics(session: Session, lab: Institution) -> dict[str, Institution]:
-    """The connected clinics, by installation."""
+    """The connected clinics, by installation: none for a lab being dissolved (refused
+    with the reason), none being dissolved (their cases are not received meanwhile)."""
+    guard(session, lab)
     rows = session.scalars(select(Institution).join(
         ConnectionRequest, ConnectionRequest.clinic_id == Institution.id).where(
         ConnectionRequest.lab_id == lab.id, ConnectionRequest.state == APPROVED))
-    return {c.installation_id: c for c in rows if c.installation_id}
+    return {c.installation_id: c for c in rows
+            if c.installation_id and current(session, c) is None}
 
 
 def _for_lab(rec: Record, lab: Institution) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.core.ids import new_id
 from cloud import audit, security
 from cloud.crud import Refused
+from cloud.institutions.dissolution import guard
 from cloud.institutions.models import (
     ADMIN_ROLE,
     APPROVED,
@@ -108,6 +109,7 @@ def create_lab(session: Session, *, name: str, region: str, admin_name: str,
 
 def add_lab_member(session: Session, lab: Institution, name: str, password: str,
                    role: str) -> LabMember:
+    guard(session, lab)
     member = LabMember(id=new_id(), institution_id=lab.id, name=name.strip(), role=role,
                        password_hash=security.hash_password(password))
     session.add(member)
@@ -141,6 +143,7 @@ def request_connection(session: Session, lab: Institution, clinic_text: str,
     if not caller.is_admin:
         raise Refused(403, ONLY_ADMINS)
     clinic = find_clinic(session, clinic_text)
+    guard(session, lab, clinic)
     live = session.scalar(select(ConnectionRequest).where(
         ConnectionRequest.lab_id == lab.id, ConnectionRequest.clinic_id == clinic.id,
         ConnectionRequest.state.in_((PENDING, APPROVED))))
@@ -168,6 +171,7 @@ def decide(session: Session, clinic: Institution, request_id: str, approve: bool
            caller: Caller) -> ConnectionRequest:
     if not caller.is_admin:
         raise Refused(403, ONLY_ADMINS)
+    guard(session, clinic)
     req = session.get(ConnectionRequest, request_id[:36])
     if req is None or req.clinic_id != clinic.id:
         raise Refused(404, "This connection request is not there any more.")
@@ -186,6 +190,7 @@ def decide(session: Session, clinic: Institution, request_id: str, approve: bool
 def set_auto_review(session: Session, clinic: Institution, on: bool, caller: Caller) -> None:
     if not caller.is_admin:
         raise Refused(403, "Only an administrator of the institution changes its settings.")
+    guard(session, clinic)
     clinic.auto_review = on
     session.commit()
     audit.record(session, actor=caller.actor, action="institution_settings",

@@ -31,6 +31,9 @@ def add_note(session: Session, p: Principal, *, patient_id: str, body: str,
     if len(body) > MAX_NOTE or "\x00" in body:
         raise Refused(422, f"a note has at most {MAX_NOTE} characters")
     patient(session, p, patient_id)
+    from cloud.institutions.dissolution import guard_installation
+
+    guard_installation(session, p.installation_id)
     note_id = new_id()
     now = clock.now()
     hlc = str(Timestamp(time.time_ns() // 1_000_000, 0, PORTAL_NODE))

@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.platform.secrets import SecretStore
+from app.ui.institution.dissolution_dialog import DissolutionBox
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, user_message
 from app.ui.widgets import plain_text
 from app.ui.widgets.screen_fit import resize_to_fit
-from sync_agent.institution_service import InstitutionRefused, Institutions, InstitutionView
+from sync_agent.dissolution_service import Dissolutions
+from sync_agent.institution_service import InstitutionRefused, InstitutionView
 
 STATES = {"pending": "Waiting for your answer", "approved": "Connected",
           "refused": "Refused"}
@@ -58,7 +60,7 @@ class InstitutionWindow(QDialog):
         super().__init__(parent)
         plain_text.install()  # names typed by labs are never markup
         self.ctx = ctx
-        self.service = Institutions(ctx.store.db, secrets or SecretStore(),
+        self.service = Dissolutions(ctx.store.db, secrets or SecretStore(),
                                     ctx.viewer.user_id,
                                     str(ctx.store.settings.get("practice_name") or ""))
         self.view: InstitutionView | None = None
@@ -107,6 +109,8 @@ class InstitutionWindow(QDialog):
         box.addWidget(self.table)
         box.addLayout(buttons)
 
+        self.dissolution_box = DissolutionBox(ctx, self.service, self._show)
+
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         refresh = close.addButton("Refresh", QDialogButtonBox.ButtonRole.ActionRole)
@@ -116,6 +120,7 @@ class InstitutionWindow(QDialog):
         layout.addWidget(self.info_box)
         layout.addWidget(self.settings_box)
         layout.addWidget(self.requests_box, 1)
+        layout.addWidget(self.dissolution_box)
         layout.addStretch()
         layout.addWidget(close)
         self._enable(False)
@@ -123,7 +128,7 @@ class InstitutionWindow(QDialog):
         self.refresh()
 
     def _enable(self, shown: bool) -> None:
-        for w in (self.info_box, self.settings_box, self.requests_box):
+        for w in (self.info_box, self.settings_box, self.requests_box, self.dissolution_box):
             w.setVisible(shown)
 
     def _run(self, work: Callable[[], InstitutionView], busy: str, note: str = "") -> None:
@@ -144,6 +149,7 @@ class InstitutionWindow(QDialog):
     def _show(self, view: InstitutionView, note: str = "") -> None:
         self.view = view
         self._enable(True)
+        self.dissolution_box.show_view(view)
         self.name.setText(view.name)
         self.code.setText(view.code)
         self.auto_review.setChecked(view.auto_review)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.platform.paths import config_dir
 from app.store.dto import UserRow
 from app.ui.images.acquisition_status import AcquisitionStatus
+from app.ui.institution.dissolution_dialog import show_dissolved_notice
 from app.ui.patients.patient_dialog import PatientDialog
 from app.ui.patients.patient_list_view import PatientListView
 from app.ui.patients.patient_page import PatientPage
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.acquisition_status)
         if ctx.start_agent:
             QTimer.singleShot(500, self._start_agent_if_needed)
+        QTimer.singleShot(0, lambda: show_dissolved_notice(self, ctx.store.db))
         self.signed_in = QLabel(
             f"Signed in as {ctx.user.display_name} ({ctx.user.role})", objectName="signedIn"
         )
@@ -453,6 +455,8 @@ class MainWindow(QMainWindow):
     def _changed(self, flags: set[str]) -> None:
         if flags & {"users", "external"}:
             self._check_signed_in_user()
+        if "external" in flags:
+            show_dissolved_notice(self, self.ctx.store.db)  # the clinic's purge arrived
         self.patient_list.on_changed(flags)
         self.patient_page.on_changed(flags)
         self.diary.on_changed(flags)

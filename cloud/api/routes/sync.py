@@ -13,6 +13,7 @@ from cloud.api.fastjson import FastJSONRoute
 from cloud.crud import conflicts as conflict_list
 from cloud.crud import pull as reads
 from cloud.crud import push as writes
+from cloud.institutions.dissolution import guard_installation
 from cloud.schemas import (
     ConflictsOut,
     DecisionsIn,
@@ -32,13 +33,15 @@ Bound = Annotated[str, Query(max_length=36)]
 @router.post(
     "/push", response_model=PushOut, response_model_exclude_unset=True,
     responses={403: {"model": Problem}, 409: {"model": Problem}, 413: {"model": Problem},
-               422: {"model": Problem}},
+               422: {"model": Problem}, 423: {"model": Problem}},
 )
 def push(body: PushIn, device: DeviceDep, session: SessionDep) -> Response:
     """Apply a batch of mutations: all of it, or nothing with a 4xx and the reason.
 
     At most MAX_BATCH_MUTATIONS mutations and MAX_BATCH_BYTES bytes of body
     (app.core.wire), else 413."""
+    # A clinic being dissolved takes no change: its PCs keep them in their outbox.
+    guard_installation(session, device.installation_id)
     mutations = writes.parse_batch(body.mutations)
     results, last_seq = writes.push(session, device=device, mutations=mutations)
     metrics.PUSH_MUTATIONS.inc(len(mutations))
