@@ -6,6 +6,7 @@ from alembic import context
 
 from cloud.export import models as _export_models  # noqa: F401 - registers its tables
 from cloud.institutions import dissolution_models as _dissolution  # noqa: F401 - its tables
+from cloud.institutions import migration_models as _migration_models  # noqa: F401 - its tables
 from cloud.institutions import models as _institution_models  # noqa: F401 - registers its tables
 from cloud.jobs import models as _job_models  # noqa: F401 - registers its table
 from cloud.models import Base

@@ -74,7 +74,8 @@ def clinic(
         secrets = SecretStore(_KEYRING)
         pcs = []
         for i in range(n):
-            store = new_pc(f"pc{i}", tmp_path, _template_db)
+            # A file of its own even when a test makes a second clinic.
+            store = new_pc(f"pc{len(made)}", tmp_path, _template_db)
             connection.register_device(store.db, secrets, cloud.url, inst, password)
             # Users are practice data: one name per PC, so that they do not merge.
             admin = store.users.create(f"admin{i}", f"Admin {i}", "correct horse", "admin")
