@@ -64,6 +64,7 @@ def send(request: Request, session: SessionDep, receiver: F, code: F,
     check_csrf(row.csrf, csrf)
     try:
         migration.start(session, lab, receiver, code, _caller(member, request))
+        request.app.state.jobs.wake()
     except Refused as exc:
         return _page(request, session, lab, member, row, exc.status, error=exc.reason,
                      receiver=receiver)

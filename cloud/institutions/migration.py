@@ -69,6 +69,14 @@ def _normal(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
+def write_lock(session: Session) -> None:
+    """Start a writing transaction that holds the write lock from its first read (on
+    SQLite a read turned into a write fails when another process wrote meanwhile)."""
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
 def _kind(inst: Institution) -> str:
     return "clinic" if inst.type == CLINIC else "lab"
 
@@ -80,7 +88,7 @@ def generate_code(session: Session, inst: Institution, caller: Caller) -> tuple[
         raise Refused(403, ONLY_ADMINS)
     now = clock.now()
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(10))
-    session.connection(execution_options={"sqlite_immediate": True})
+    write_lock(session)
     session.execute(update(MigrationCode).where(
         MigrationCode.institution_id == inst.id, MigrationCode.used_at.is_(None),
         MigrationCode.expires_at > now).values(expires_at=now))
@@ -158,7 +166,7 @@ def start(session: Session, source: Institution, receiver_text: str, code: str,
     if busy is not None:
         raise Refused(409, "A data migration of one of these institutions is under way. "
                            "Wait until it ends, then try again.")
-    session.connection(execution_options={"sqlite_immediate": True})
+    write_lock(session)
     try:
         row = _check_code(session, receiver, code, now)
     except Refused as exc:

@@ -22,14 +22,14 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.core.hlc import Timestamp
 from app.core.ids import new_id
 from cloud import audit
 from cloud.crud.record_log import RecordLog, RecordState
-from cloud.institutions.migration import KIND
+from cloud.institutions.migration import KIND, write_lock
 from cloud.institutions.migration_models import (
     FAILED,
     RUNNING,
@@ -61,9 +61,7 @@ class MoveRefused(Exception):
 def _lock(session: Session, installation_ids: Iterable[str]) -> dict[str, Installation]:
     """The installations' rows, locked until commit (in one order, so that two writers
     never wait on each other): as cloud.db.write_transaction does for one."""
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={"sqlite_immediate": True})
+    write_lock(session)
     rows = session.scalars(select(Installation).where(
         Installation.id.in_(sorted(set(installation_ids)))).order_by(Installation.id)
         .with_for_update().execution_options(populate_existing=True))
@@ -86,25 +84,33 @@ def _move_chunk(session: Session, rows: Sequence[Record], src: Installation,
     deletion. Written at once (the transaction is still open)."""
     now = clock.now()
     now_ms = time.time_ns() // 1_000_000
+    ids = [r.entity_id for r in rows]
+    before = {m.entity_id: m.hlc for m in session.scalars(
+        select(MovedRow).where(MovedRow.entity_id.in_(ids)))}
     leaving, arriving = RecordLog(src.id), RecordLog(dst.id)
+    moves: list[dict[str, str]] = []
     for rec in rows:
+        held = rec.stamps.get("deleted")
+        gone = _after(max(held or "", before.get(rec.entity_id, "")) or None, now_ms)
         src.last_seq += 1
-        gone = RecordState.of(rec)
-        leaving.put(gone, rec.entity_id, {"deleted": True},
-                    {"deleted": _after(rec.stamps.get("deleted"), now_ms)},
-                    {"deleted": rec.stamps.get("deleted")}, seq=src.last_seq,
+        leaving.put(RecordState.of(rec), rec.entity_id, {"deleted": True},
+                    {"deleted": gone}, {"deleted": held}, seq=src.last_seq,
                     origin_node=MIGRATION_NODE, now=now)
+        # Its deletion stamped past the one above: a row moved back to where it was
+        # comes back on those PCs, which still hold that deletion.
+        fields = {"deleted": False, **rec.fields}
+        stamps = {**rec.stamps, "deleted": _after(gone, now_ms)}
         dst.last_seq += 1
-        arriving.put(RecordState(rec.entity, stored=True), rec.entity_id, dict(rec.fields),
-                     dict(rec.stamps), dict(rec.bases), seq=dst.last_seq,
-                     origin_node=MIGRATION_NODE, now=now)
+        arriving.put(RecordState(rec.entity, stored=True), rec.entity_id, fields, stamps,
+                     dict(rec.bases), seq=dst.last_seq, origin_node=MIGRATION_NODE, now=now)
+        moves.append({"entity_id": rec.entity_id, "from_installation_id": src.id,
+                      "to_installation_id": dst.id, "migration_id": migration_id,
+                      "hlc": gone})
     conn = session.connection()
     leaving.write(conn)
     arriving.write(conn)  # last: the record is the receiver's, as it was before
-    session.add_all(MovedRow(entity_id=r.entity_id, from_installation_id=src.id,
-                             to_installation_id=dst.id, migration_id=migration_id)
-                    for r in rows)
-    session.flush()
+    conn.execute(delete(MovedRow).where(MovedRow.entity_id.in_(ids)))
+    conn.execute(insert(MovedRow), moves)
 
 
 def _order(rec: Record) -> tuple[int, str]:
@@ -193,7 +199,7 @@ def move_lab(session: Session, source: Institution, target: Institution) -> tupl
 
 def _finish(session: Session, migration_id: str, status: str, reason: str = "",
             counts: tuple[int, int] = (0, 0)) -> Migration:
-    session.connection(execution_options={"sqlite_immediate": True})
+    write_lock(session)
     m = session.get(Migration, migration_id, populate_existing=True)
     assert m is not None
     m.status, m.reason = status, reason[:500]

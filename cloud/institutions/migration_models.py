@@ -44,10 +44,12 @@ class Migration(Base):
 
 
 class MovedRow(Base):
-    """A synced row a migration took from one installation to another."""
+    """A synced row a migration took from one installation to another (its last move)."""
 
     __tablename__ = "moved_rows"
     entity_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     from_installation_id: Mapped[str] = mapped_column(String(32), index=True)
     to_installation_id: Mapped[str] = mapped_column(String(32))
     migration_id: Mapped[str] = mapped_column(ForeignKey("migrations.id"))
+    # The stamp of the deletion the sender's PCs got: a move back must write past it.
+    hlc: Mapped[str] = mapped_column(String(40))

@@ -72,6 +72,7 @@ def start(body: StartIn, device: DeviceDep, session: SessionDep,
     caller = _caller(session, device, body.user_id, request)
     clinic = service.clinic_of(session, device.installation_id)
     started = migration.start(session, clinic, body.receiver, body.code, caller)
+    request.app.state.jobs.wake()  # the move starts now, not at the runner's next look
     return next(_out(r) for r in migration.migrations_of(session, clinic)
                 if r.id == started.id)
 

@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
 
 from app.platform.secrets import SecretStore
 from app.ui.institution.dissolution_dialog import DissolutionBox
+from app.ui.institution.migration_dialog import ReceiveDialog, SendDialog
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, user_message
 from app.ui.widgets import plain_text
 from app.ui.widgets.screen_fit import resize_to_fit
 from sync_agent.dissolution_service import Dissolutions
 from sync_agent.institution_service import InstitutionRefused, InstitutionView
+from sync_agent.migration_service import Migrations
 
 STATES = {"pending": "Waiting for your answer", "approved": "Connected",
           "refused": "Refused"}
@@ -63,7 +65,9 @@ class InstitutionWindow(QDialog):
         self.service = Dissolutions(ctx.store.db, secrets or SecretStore(),
                                     ctx.viewer.user_id,
                                     str(ctx.store.settings.get("practice_name") or ""))
+        self.migrations = Migrations(ctx.store.db, secrets or SecretStore(), ctx.viewer.user_id)
         self.view: InstitutionView | None = None
+        self.migration_dialog: QDialog | None = None
         self.setWindowTitle("Institution")
         self.setObjectName("institution")
         resize_to_fit(self, QSize(680, 560))
@@ -110,6 +114,19 @@ class InstitutionWindow(QDialog):
         box.addLayout(buttons)
 
         self.dissolution_box = DissolutionBox(ctx, self.service, self._show)
+        self.receive_button = QPushButton("&Receive data from another clinic…",
+                                          objectName="receiveData")
+        self.send_button = QPushButton("Send this clinic's &data to another clinic…",
+                                       objectName="sendData")
+        self.receive_button.clicked.connect(
+            lambda: self._open(ReceiveDialog(self.ctx, self.migrations, self)))
+        self.send_button.clicked.connect(
+            lambda: self._open(SendDialog(self.ctx, self.migrations, self)))
+        self.migration_box = QGroupBox("Data migration")
+        moves = QHBoxLayout(self.migration_box)
+        moves.addWidget(self.receive_button)
+        moves.addWidget(self.send_button)
+        moves.addStretch()
 
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
@@ -120,6 +137,7 @@ class InstitutionWindow(QDialog):
         layout.addWidget(self.info_box)
         layout.addWidget(self.settings_box)
         layout.addWidget(self.requests_box, 1)
+        layout.addWidget(self.migration_box)  # before dissolving, as seed 000 advises
         layout.addWidget(self.dissolution_box)
         layout.addStretch()
         layout.addWidget(close)
@@ -130,6 +148,12 @@ class InstitutionWindow(QDialog):
     def _enable(self, shown: bool) -> None:
         for w in (self.info_box, self.settings_box, self.requests_box, self.dissolution_box):
             w.setVisible(shown)
+        self.migration_box.setVisible(shown and bool(self.view and self.view.is_admin))
+
+    def _open(self, dialog: QDialog) -> None:
+        self.migration_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def _run(self, work: Callable[[], InstitutionView], busy: str, note: str = "") -> None:
         self.message.setText(busy)

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column('to_installation_id', sa.String(32), nullable=False),
         sa.Column('migration_id', sa.String(36), sa.ForeignKey('migrations.id'),
                   nullable=False),
+        sa.Column('hlc', sa.String(40), nullable=False),
     )
     op.create_index('ix_moved_rows_from_installation_id', 'moved_rows',
                     ['from_installation_id'])

@@ -192,6 +192,15 @@ def test_codes_refused_then_every_row_and_image_moves(clinic, cloud, tmp_path, q
     assert _names(sender) == set()
     assert sender.repo.outbox_counts() == (0, 0)
 
+    # And back: the first clinic's PC, which holds the rows as deleted, shows them again.
+    home = _migrations(sender).new_code()
+    _migrations(receiver).start(_clinic_code(sender), home.code)
+    assert _ended(receiver, qtbot.wait).status_words == "Succeeded"
+    sender.sync()
+    receiver.sync()
+    assert _names(sender) == {"Nadia Khoury", "Omar Haddad"} and _names(receiver) == set()
+    assert _rows(db_url, _iid(sender)) == before
+
 
 def _fetch(cloud: Server, pc: PC, sha: str, status: int = 200) -> bytes:
     conn = connection.load(pc.store.db, SecretStore(_KEYRING))
