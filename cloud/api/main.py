@@ -6,8 +6,7 @@ from fastapi import APIRouter
 
 from cloud.api.routes import admin, download, images, installations, portal_admin, sync
 from cloud.institutions import api_routes as institutions
-from cloud.institutions import dissolution_routes
-from cloud.institutions import migration_routes
+from cloud.institutions import dissolution_routes, migration_routes
 
 api_router = APIRouter()
 api_router.include_router(installations.router)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.core.ids import new_id
 from cloud import audit, security
 from cloud.crud import Refused
+from cloud.institutions import dissolution
 from cloud.institutions.migration_models import (
     FAILED,
     QUEUED,
@@ -86,6 +87,7 @@ def generate_code(session: Session, inst: Institution, caller: Caller) -> tuple[
     and when it expires. An older code not used yet stops working."""
     if not caller.is_admin:
         raise Refused(403, ONLY_ADMINS)
+    dissolution.guard(session, inst)
     now = clock.now()
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(10))
     write_lock(session)
@@ -156,6 +158,7 @@ def start(session: Session, source: Institution, receiver_text: str, code: str,
     if not caller.is_admin:
         raise Refused(403, ONLY_ADMINS)
     receiver = find_receiver(session, source, receiver_text)
+    dissolution.guard(session, source, receiver)
     keys = [f"migration:{source.id}"]
     throttle.refuse_if_slowed(session, keys)
     now = clock.now()
