@@ -40,9 +40,9 @@ def cloud(tmp_path: Path) -> Iterator[Server]:
     stop_server(srv)
 
 
-def _other_clinic(http: httpx.Client, cloud: Server) -> tuple[PC, str, str]:
+def _other_clinic(http: httpx.Client, cloud: Server) -> tuple[PC, str, str, str]:
     """Another practice on the cloud with its administrator synced: its PC, the
-    administrator's id and the clinic's institution code."""
+    administrator's id, the clinic's institution code and its name."""
     pc = register_pc(http, *register_practice(http, cloud.mail_dir, "other@example.com"))
     admin = new_id()
     pc.push(pc.mutation("user", admin, {
@@ -52,7 +52,7 @@ def _other_clinic(http: httpx.Client, cloud: Server) -> tuple[PC, str, str]:
                                                     "practice_name": "Harbour Dental"},
                      headers=pc.headers)
     assert shown.status_code == 200, shown.text
-    return pc, admin, shown.json()["code"]
+    return pc, admin, shown.json()["code"], shown.json()["name"]
 
 
 def _patients(pc: PC) -> dict[str, bool]:
@@ -70,7 +70,7 @@ def test_send_to_another_clinic_then_receive_it_back(ctx: Any, qtbot: Any, cloud
     ctx.store.settings.set("practice_name", "Smile Dental Clinic")
     _connected_with_me_synced(ctx, cloud, secrets_store)
     http = httpx.Client(base_url=cloud.url, timeout=30)
-    other, other_admin, other_code = _other_clinic(http, cloud)
+    other, other_admin, other_code, other_name = _other_clinic(http, cloud)
     code = http.post("/api/v1/institution/migration/code", json={"user_id": other_admin},
                      headers=other.headers).json()["code"]
 
@@ -97,7 +97,7 @@ def test_send_to_another_clinic_then_receive_it_back(ctx: Any, qtbot: Any, cloud
     qtbot.waitUntil(lambda: send.table.rowCount() == 1 and send.table.item(0, 2).text()
                     .startswith("Succeeded"), timeout=WAIT)
     assert send.table.item(0, 2).text() == "Succeeded — 1 record and 0 images moved"
-    assert send.table.item(0, 1).text() == f"Harbour Dental ({other_code})"
+    assert send.table.item(0, 1).text() == f"{other_name} ({other_code})"
     assert "Succeeded" in send.message.text() and send.code.text() == ""
     assert _patients(other) == {"Nadia": False}
     assert _patients(sibling) == {"Nadia": True}  # gone from this clinic's PCs
