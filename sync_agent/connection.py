@@ -6,6 +6,7 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 
+from app.core.options import OPTIONS
 from app.platform.secrets import SecretStore
 from app.store import keys
 from app.store.db import Database
@@ -50,6 +51,12 @@ def register_installation(db: Database, server_url: str, email: str) -> str:
     return inst
 
 
+def _named(settings: SettingsRepo) -> str:
+    """The practice's name, unless it is still the one every new database has."""
+    name = str(settings.get("practice_name") or "")
+    return "" if name == OPTIONS["practice_name"].default else name
+
+
 def register_device(
     db: Database, secrets: SecretStore, server_url: str, installation_id: str, upload_password: str
 ) -> Connection:
@@ -58,7 +65,7 @@ def register_device(
     settings = SettingsRepo(db)
     answer = CloudClient(server_url).register_device(
         installation_id, upload_password, db.identity.node_id, platform.node()[:200],
-        str(settings.get("practice_name") or ""),
+        _named(settings),
     )
     keys.save_secret(db.path, TOKEN, answer["token"], secrets)
     settings.set("server_url", server_url.rstrip("/"))

@@ -91,6 +91,13 @@ class Institutions:
     def set_auto_review(self, on: bool) -> InstitutionView:
         return self._call("PUT", "/settings", {"auto_review": on})
 
+    def save_settings(self, auto_review: bool, region: str) -> InstitutionView:
+        """`region`: the clinic's country, a two-letter code ("" leaves it unset)."""
+        body: dict[str, Any] = {"auto_review": auto_review}
+        if region:
+            body["region"] = region
+        return self._call("PUT", "/settings", body)
+
     def answer(self, request_id: str, approve: bool) -> InstitutionView:
         return self._call("POST", f"/requests/{request_id}/{'approve' if approve else 'refuse'}",
                           {})

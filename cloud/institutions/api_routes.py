@@ -11,9 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
+from cloud import audit
 from cloud.api.deps import DeviceDep, SessionDep
 from cloud.crud import DeviceCtx
 from cloud.institutions import dissolution, service
+from cloud.institutions.models import Institution
 from cloud.portal.schemas import UUID_PATTERN
 
 router = APIRouter(prefix="/institution", tags=["institutions"])
@@ -26,6 +28,8 @@ class WhoIn(BaseModel):
 
 class SettingsIn(WhoIn):
     auto_review: bool
+    # The clinic's country (ISO 3166 two-letter code); None leaves it as it is.
+    region: Annotated[str | None, Field(pattern="^[A-Za-z]{2}$")] = None
 
 
 class RequestOut(BaseModel):
@@ -84,9 +88,22 @@ def show(device: DeviceDep, session: SessionDep, request: Request,
 def settings(body: SettingsIn, device: DeviceDep, session: SessionDep,
              request: Request) -> InstitutionOut:
     caller = _caller(session, device, body.user_id, request)
-    service.set_auto_review(session, service.clinic_of(session, device.installation_id),
-                            body.auto_review, caller)
+    clinic = service.clinic_of(session, device.installation_id)
+    service.set_auto_review(session, clinic, body.auto_review, caller)
+    if body.region is not None and body.region.upper() != clinic.region:
+        _set_region(session, clinic, body.region.upper(), caller)
     return _view(session, device, caller)
+
+
+def _set_region(session: SessionDep, clinic: Institution, region: str,
+                caller: service.Caller) -> None:
+    """Where the clinic is: labs see it, and data never moves across a border."""
+    was = clinic.region
+    clinic.region = region
+    session.commit()
+    audit.record(session, actor=caller.actor, action="institution_settings",
+                 installation_id=clinic.installation_id, target=clinic.code,
+                 address=caller.address, detail=f"region {was or 'unset'} -> {region}")
 
 
 @router.post("/requests/{request_id}/{answer}", response_model=InstitutionOut)

@@ -56,6 +56,7 @@ class LabCaseView:
     status_note: str
     sent_at: str
     attachments: tuple[Attachment, ...]
+    clinic_region: str = ""  # the clinic's country code, as its administrator set it
 
     @property
     def status_words(self) -> str:
@@ -121,7 +122,7 @@ def _view(session: Session, rec: Record, clinic: Institution, details: bool) -> 
                        str(f.get("due_date") or ""), str(f.get("instructions") or ""),
                        str(f.get("status")), str(f.get("status_note") or ""),
                        str(f.get("sent_at") or "")[:16].replace("T", " "),
-                       tuple(attachments))
+                       tuple(attachments), clinic.region)
 
 
 def cases_of(session: Session, lab: Institution) -> list[LabCaseView]:

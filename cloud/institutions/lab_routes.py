@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from cloud import audit, security
 from cloud.api.deps import SessionDep
@@ -99,9 +99,13 @@ def login(request: Request, session: SessionDep, code: F, user: F, password: F,
 def _page(request: Request, session: SessionDep, lab: Institution, member: LabMember,
           row: LabSession, status: int = 200, **context: object) -> Response:
     caller = _caller(member, request)
+    requests = service.requests_of(session, lab, caller)
+    # Where each clinic is, as its administrator set it (country code).
+    regions = dict(session.execute(select(Institution.code, Institution.region).where(
+        Institution.code.in_({r.other_code for r in requests}))).all()) if requests else {}
     return render(request, "lab_connections.html", status, lab=lab, member=member,
-                  is_admin=caller.is_admin, lab_csrf=row.csrf,
-                  requests=service.requests_of(session, lab, caller), **context)
+                  is_admin=caller.is_admin, lab_csrf=row.csrf, requests=requests,
+                  regions=regions, **context)
 
 
 @router.get("/lab/connections")

@@ -34,6 +34,16 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def signed_in_lab(url: str, code: str, user: str = "boss") -> httpx.Client:
+    """A browser of the lab's admin, signed in to its pages (close it when done)."""
+    http = httpx.Client(base_url=url, timeout=30, follow_redirects=True)
+    form = http.get("/lab/")
+    page = http.post("/lab/login", data={"code": code, "user": user, "password": LAB_PW,
+                                         "csrf": csrf_of(form.text)})
+    assert page.status_code == 200, page.text
+    return http
+
+
 def lab_requests(url: str, lab_code: str, clinic: str) -> str:
     """The lab's admin signs in and asks to connect to `clinic`; the page's notice."""
     with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as http:

@@ -1,6 +1,6 @@
 """Practice ▸ Institution (administrators): the practice's clinic institution as labs
 know it (its name and institution code), its settings (automatic review for connection
-creation), and the labs' connection requests to approve or refuse.
+creation, the country it is in), and the labs' connection requests to approve or refuse.
 
 The server keeps all of it (sync_agent.institution_service); this window asks on a
 worker and shows the answers.
@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QRegularExpression, QSize, Qt
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -85,11 +87,20 @@ class InstitutionWindow(QDialog):
 
         self.auto_review = QCheckBox("Automatic review for connection creation",
                                      objectName="autoReview")
+        self.region = QLineEdit(objectName="region", maxLength=2, placeholderText="e.g. DE")
+        self.region.setValidator(QRegularExpressionValidator(QRegularExpression("[A-Za-z]{0,2}")))
+        self.region.setToolTip("The country of the practice, as a two-letter code (ISO 3166). "
+                               "Labs see it; data never moves to a clinic in another country.")
+        self.region.setFixedWidth(60)
         self.submit = QPushButton("Submit", objectName="submit")
         self.submit.clicked.connect(self.save_settings)
         self.settings_box = QGroupBox("Institution settings")
         settings = QHBoxLayout(self.settings_box)
         settings.addWidget(self.auto_review, 1)
+        country = QLabel("&Country:")
+        country.setBuddy(self.region)
+        settings.addWidget(country)
+        settings.addWidget(self.region)
         settings.addWidget(self.submit)
 
         self.table = QTableWidget(0, 4, objectName="requests")
@@ -177,6 +188,8 @@ class InstitutionWindow(QDialog):
         self.name.setText(view.name)
         self.code.setText(view.code)
         self.auto_review.setChecked(view.auto_review)
+        # Not set on the server yet: the practice's own setting, if it has one.
+        self.region.setText(view.region or str(self.ctx.store.settings.get("country") or ""))
         self.settings_box.setEnabled(view.is_admin)
         self.submit.setEnabled(view.is_admin)
         self.table.setRowCount(len(view.requests))
@@ -225,7 +238,19 @@ class InstitutionWindow(QDialog):
                   "Approving…" if approve else "Refusing…", done)
 
     def save_settings(self) -> None:
-        on = self.auto_review.isChecked()
+        on, region = self.auto_review.isChecked(), self.region.text().strip().upper()
+        if len(region) == 1:
+            self.message.setText("The country is a two-letter code, such as DE or FR.")
+            self.region.setFocus()
+            return
         done = ("Automatic review is on: labs' requests are approved as they arrive."
                 if on else "Automatic review is off: you approve each request.")
-        self._run(lambda: self.service.set_auto_review(on), "Saving…", done)
+        settings = self.ctx.store.settings
+
+        def work() -> InstitutionView:
+            view = self.service.save_settings(on, region)
+            if region:
+                settings.set("country", region)
+            return view
+
+        self._run(work, "Saving…", done)

@@ -18,7 +18,7 @@ from app.store.models import User
 from app.ui.institution.institution_window import InstitutionWindow
 from sync_agent.server_service import ServerAdmin
 from tests.integration.cloud.conftest import Server, start_server, stop_server
-from tests.support.institutions import lab_requests, make_lab
+from tests.support.institutions import lab_requests, make_lab, signed_in_lab
 from tests.unit.cloud.support import read_password, register_pc
 
 WAIT = 30_000
@@ -99,3 +99,33 @@ def test_a_lab_requests_and_the_clinic_admin_approves(ctx: Any, qtbot: Any, clou
     assert _states(w)["Crown Works"] == "Connected (automatic review)"
     assert w.auto_review.isChecked()
     assert "No request is waiting" in w.message.text()
+
+
+def test_the_clinic_admin_sets_its_country_and_labs_see_it(ctx: Any, qtbot: Any,
+                                                           cloud: Server,
+                                                           secrets_store: Any) -> None:
+    ctx.store.settings.set("practice_name", "Clinica Lisboa")
+    ctx.store.settings.set("country", "PT")  # the practice says where it is
+    _connected_with_me_synced(ctx, cloud, secrets_store)
+    lab = make_lab(f"sqlite:///{cloud.data / 'cloud.sqlite3'}", "Iberia Lab")
+    w = InstitutionWindow(ctx, secrets=secrets_store)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.requests_box.isVisible(), timeout=WAIT)
+    assert w.region.text() == "PT"  # not on the server yet: offered from the practice's
+    assert "was sent" in lab_requests(cloud.url, lab, w.code.text())
+    browser = signed_in_lab(cloud.url, lab)
+    assert '<td class="region">Not set</td>' in browser.get("/lab/connections").text
+
+    w.region.clear()
+    qtbot.keyClicks(w.region, "es")
+    qtbot.mouseClick(w.submit, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Automatic review is off" in w.message.text(), timeout=WAIT)
+    assert '<td class="region">ES</td>' in browser.get("/lab/connections").text
+    browser.close()
+    assert ctx.store.settings.get("country") == "ES"
+    w.close()
+    again = InstitutionWindow(ctx, secrets=secrets_store)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.view is not None, timeout=WAIT)
+    assert again.region.text() == "ES" and again.view.region == "ES"

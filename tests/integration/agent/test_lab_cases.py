@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import re
 
-import httpx
 import pytest
 from PySide6.QtCore import Qt
 
@@ -22,17 +21,8 @@ from sync_agent import connection
 from sync_agent.institution_service import Institutions
 from sync_agent.push_job import push_all
 from tests.conftest import _KEYRING
-from tests.support.institutions import LAB_PW, csrf_of, lab_requests, make_lab
+from tests.support.institutions import csrf_of, lab_requests, make_lab, signed_in_lab
 from tests.unit.imaging import samples
-
-
-def signed_in_lab(url: str, code: str) -> httpx.Client:
-    http = httpx.Client(base_url=url, timeout=30, follow_redirects=True)
-    form = http.get("/lab/")
-    page = http.post("/lab/login", data={"code": code, "user": "boss", "password": LAB_PW,
-                                         "csrf": csrf_of(form.text)})
-    assert page.status_code == 200, page.text
-    return http
 
 
 def connect_labs(pc, cloud, *names: str) -> list[str]:
@@ -45,6 +35,7 @@ def connect_labs(pc, cloud, *names: str) -> list[str]:
         assert "was sent" in lab_requests(cloud.url, code, mine.code)
     for req in inst.show().requests:
         inst.answer(req.id, True)
+    inst.save_settings(False, "DE")
     return codes
 
 
@@ -73,6 +64,7 @@ def test_case_sent_to_a_connected_lab_and_its_status_back(clinic, cloud, tmp_pat
 
     listed = lab.get("/lab/cases").text
     assert "Nadia Khoury" in listed and "Crown" in listed and "2026-12-15" in listed
+    assert re.search(r"<td>Clinic \d+ \(DE\)</td>", listed)  # the clinic, and where it is
     detail = lab.get(f"/lab/cases/{case.id}")
     assert "Zirconia, shade A2" in detail.text
     links = re.findall(r'href="(/lab/cases/[^"]+/files/[^"]+)"', detail.text)
