@@ -85,7 +85,8 @@ class DissolutionDialog(QDialog):
         notice = QWidget()
         text = QLabel(NOTICE, objectName="notice", wordWrap=True)
         text.setTextFormat(Qt.TextFormat.RichText)
-        self.agree = QCheckBox("I have read and agree to the Institutional Dissolution "
+        text.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.agree = QCheckBox("I have read and &agree to the Institutional Dissolution "
                                "Notice", objectName="agree")
         self.continue_button = QPushButton("&Continue", objectName="continue")
         self.continue_button.setEnabled(False)
@@ -223,10 +224,10 @@ class DissolutionBox(QGroupBox):
         self.shown = shown
         self.view: InstitutionView | None = None
         self.state = QLabel(objectName="dissolutionState", wordWrap=True)
-        self.dissolve_button = QPushButton("Dissolution of institution…",
+        self.dissolve_button = QPushButton("&Dissolution of institution…",
                                            objectName="dissolve")
         self.dissolve_button.clicked.connect(self.open_wizard)
-        self.revoke_button = QPushButton("Revoke dissolution", objectName="revoke")
+        self.revoke_button = QPushButton("&Revoke dissolution", objectName="revoke")
         self.revoke_button.clicked.connect(self.revoke)
         row = QHBoxLayout(self)
         row.addWidget(self.state, 1)

@@ -455,8 +455,8 @@ class MainWindow(QMainWindow):
     def _changed(self, flags: set[str]) -> None:
         if flags & {"users", "external"}:
             self._check_signed_in_user()
-        if "external" in flags:
-            show_dissolved_notice(self, self.ctx.store.db)  # the clinic's purge arrived
+        if "external" in flags and show_dissolved_notice(self, self.ctx.store.db):
+            self.show_list()  # the clinic's purge arrived: the patient shown is gone
         self.patient_list.on_changed(flags)
         self.patient_page.on_changed(flags)
         self.diary.on_changed(flags)

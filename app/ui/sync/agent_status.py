@@ -87,6 +87,7 @@ class AgentStatusWidget(QWidget):
             text += (f" — {held} offline image{'s' if held != 1 else ''} to match "
                      "(Images → Synchronize offline images)")
         self.label.setText(text)
+        self.label.setToolTip(text)  # a long reason from the server is cut in the bar
         self.start_button.setVisible(not status.running)
         self.statusChanged.emit(status)
 
