@@ -155,9 +155,11 @@ def test_dissolution_refuses_revokes_and_purges(clinic, cloud, tmp_path) -> None
                   .values(run_at=dt.datetime.now(dt.UTC)))
         s.commit()
 
-    def done() -> bool:
+    def done() -> bool:  # purged, then audited
         with Session(engine) as s:
-            return s.scalar(select(Dissolution.state)) == "done"
+            return s.scalar(select(Dissolution.state)) == "done" and s.scalar(
+                select(AuditEntry.id).where(AuditEntry.action == "institution_dissolved")
+            ) is not None
 
     wait_until(done, timeout=60)
     with Session(engine) as s:
