@@ -73,7 +73,8 @@ def test_lab_requests_clinic_admin_approves_and_automatic_review(
     assert "was sent" in page.inner_text("#notice")
     assert "Waiting for the clinic" in page.inner_text("#requests")
     # A lab's pages speak of the lab's cases, not of "the clinic's data".
-    assert "clinics you are connected to" in page.inner_text("footer")
+    assert "once the clinic has approved the connection" in page.inner_text("footer")
+    assert "clinic's data" not in page.inner_text("footer")
     page.screenshot(path=str(shots / "lab-request-sent.png"), full_page=True)
     page.fill("#clinic", mine["code"])
     page.click("#send")

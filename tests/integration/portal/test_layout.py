@@ -17,6 +17,8 @@ from app.core.ids import new_id
 from tests.integration.cloud.conftest import Server
 from tests.integration.portal.conftest import DESKTOP, PHONE
 from tests.integration.portal.test_browser import _doctor_login
+from tests.integration.portal.test_lab_connections import institution, lab_sign_in, program_user
+from tests.support.institutions import lab_requests, make_lab
 from tests.unit.cloud.portal.support import DAY, DOCTOR_PW, Clinic, file_image, picture
 
 HERE = Path(__file__).resolve().parent
@@ -125,5 +127,45 @@ def test_every_page_fits_a_phone_and_a_desktop(chromium: Any, portal_server: Ser
         page.click("#go")
         page.wait_for_url("**/patient/me")
         _check(page, axe, f"{label} own-page", problems)
+        context.close()
+    assert problems == []
+
+
+def test_every_lab_page_fits_a_phone_and_a_desktop(chromium: Any, portal_server: Server,
+                                                   portal_db: str, live_clinic: Clinic,
+                                                   shots: Path) -> None:
+    """The lab's pages by the same measures: sign-in, connections (with a clinic whose
+    name is long), the cases received, a case with its files, data migration."""
+    axe = _axe_script()
+    clinic = live_clinic
+    admin = program_user(clinic, "owner", "admin")
+    institution(clinic, "PUT", "/settings", admin, auto_review=True, region="PT")
+    mine = institution(clinic, "GET", "", admin)
+    lab = make_lab(portal_db, f"Lab {LONG}")
+    assert "approved" in lab_requests(portal_server.url, lab, mine["code"])
+    photo = file_image(clinic, "Ann", picture("teal", (300, 200)), filename=f"{LONG}.png")
+    case = new_id()
+    clinic.pc.push(clinic.pc.mutation("lab_case", case, {
+        "patient_id": clinic.patients["Ann"], "lab_code": lab, "lab_name": "Lab",
+        "case_type": LONG, "due_date": DAY, "instructions": LONG * 3, "image_ids": photo,
+        "status": "sent", "sent_at": f"{DAY}T09:30:00+00:00"}))
+    url = portal_server.url
+    problems: list[str] = []
+    for size, label, touch in ((PHONE, "phone", True), (DESKTOP, "desktop", False)):
+        context = chromium.new_context(viewport=size, is_mobile=touch, has_touch=touch,
+                                       bypass_csp=True)
+        page = context.new_page()
+        page.goto(url + "/lab/")
+        _check(page, axe, f"{label} lab-login", problems)
+        lab_sign_in(page, url, lab)
+        for name, address in (("lab-connections", "/lab/connections"),
+                              ("lab-cases", "/lab/cases"),
+                              ("lab-case", f"/lab/cases/{case}"),
+                              ("lab-migration", "/lab/migration")):
+            page.goto(url + address)
+            _check(page, axe, f"{label} {name}", problems)
+            page.screenshot(path=str(shots / f"{label}-{name}.png"), full_page=True)
+            assert "clinic's data" not in page.inner_text("footer")
+        assert LONG in page.goto(f"{url}/lab/cases/{case}").text()
         context.close()
     assert problems == []
