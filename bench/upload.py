@@ -1,95 +1,72 @@
 """Upload throughput, side by side in one run: our tus client, tus-js-client (the
 reference client, when Node.js is there) and one plain streaming PUT.
 
-    python bench/upload.py --mb 200 [--chunk-mb 8]
+    python bench/upload.py --mb 200 [--chunk-mb 8] [--rounds 3]
 
-All go to the same cloud process on loopback and are written to disk the same way
-(cloud.tus.storage.receive); the PUT route exists only with CHAIRSIDE_CLOUD_BENCH_ROUTES.
-Our client (sync_agent.tus_client, checksummed chunks) and tus-js-client use the same
-chunk size; each tus client sends a file of its own, so each pays the final store
-(the verified file sealed into the blob store), which the plain PUT does not do.
-Last line: ours_mb_s=… js_mb_s=… plain_mb_s=… ratio=<ours/js>
+All three go to the same cloud process on loopback and end in the same place: a blob
+sealed at rest in the folder blob store (AES-256-GCM segments, app.platform.sealed),
+fsynced, named by its SHA-256.
+
+- ours: sync_agent.tus_client as the agent drives it (a checksum per chunk, hashed
+  ahead on a worker while the chunk before is sent); the server seals each segment as
+  it arrives, fsyncs at the end of every PATCH (what resuming after a crash needs) and
+  moves the finished part into the store by a rename.
+- js: tus-js-client at the same chunk size, no checksums; its time includes starting
+  Node.js and reading the file into memory (about a tenth of a second).
+- plain: one PUT of the whole file (route only with CHAIRSIDE_CLOUD_BENCH_ROUTES): read,
+  hashed and sealed into the store a megabyte at a time, one fsync, one rename — no
+  protocol, no resume, no per-chunk checksum. It is the floor of the store's own cost,
+  so plain_ratio says what resumability costs on top.
+
+Each client sends files of its own (the cloud stores bytes it holds only once, so a
+shared file would spare all but the first the final store). The variants run `rounds`
+times, interleaved, on a machine others may load: every run prints its wall time and
+the CPU time it cost (the cloud process's and the client's), and the figures are
+medians. Last line: ours_mb_s=… js_mb_s=… plain_mb_s=… ratio=<ours/js>
 plain_ratio=<ours/plain>
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import os
+import resource
+import shutil
+import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urljoin
 
 import requests
-from _cloud_util import register, start
+from _cloud_util import Cloud, register, start
 
 MIB = 1024 * 1024
-
-
-def make_file(path: Path, size: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            block = os.urandom(min(8 * MIB, left))
-            f.write(block)
-            h.update(block)
-            left -= len(block)
-    return h.hexdigest()
-
-
-def tus_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float:
-    size = path.stat().st_size
-    meta = {
-        "sha256": sha,
-        "patient_id": "01900000-0000-7000-8000-000000000001",
-        "kind": "cbct",
-        "filename": "bench.bin",
-    }
-    header = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items())
-    auth = {"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
-    http = requests.Session()
-    start_t = time.perf_counter()
-    r = http.post(
-        url + "/files/", headers={**auth, "Upload-Length": str(size), "Upload-Metadata": header}
-    )
-    r.raise_for_status()
-    location = urljoin(url + "/files/", r.headers["Location"])
-    offset = 0
-    with open(path, "rb") as f:
-        while offset < size:
-            n = min(chunk, size - offset)
-            r = http.patch(
-                location,
-                data=f.read(n),
-                headers={
-                    **auth,
-                    "Content-Type": "application/offset+octet-stream",
-                    "Upload-Offset": str(offset),
-                },
-            )
-            if r.status_code != 204:
-                raise SystemExit(f"PATCH failed: {r.status_code} {r.text}")
-            offset = int(r.headers["Upload-Offset"])
-    return time.perf_counter() - start_t
-
-
 META = {"patient_id": "01900000-0000-7000-8000-000000000001", "kind": "cbct",
         "filename": "bench.bin"}
 
 
-def ours_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float:
+def make_file(base: Path, path: Path) -> str:
+    """A copy of `base` whose first bytes are new (so a SHA-256 of its own)."""
+    shutil.copyfile(base, path)
+    with open(path, "r+b") as f:
+        f.write(os.urandom(4096))
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 * MIB):
+            h.update(block)
+    return h.hexdigest()
+
+
+def ours_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> None:
     from sync_agent.tus_client import FileSlice, TusClient
 
     size = path.stat().st_size
     tus = TusClient(url, token)
     fd = os.open(path, os.O_RDONLY)
-    start_t = time.perf_counter()
     try:
         created = tus.create(size, {"sha256": sha, **META})
         offset = created.offset
@@ -103,68 +80,100 @@ def ours_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float
     finally:
         os.close(fd)
         tus.close()
-    return time.perf_counter() - start_t
 
 
-def js_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> float | None:
-    try:
-        from tests.integration.cloud.test_tus_clients import _npm_dir
-    except ImportError:
-        return None
+def js_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> None:
+    from tests.integration.cloud.test_tus_clients import _npm_dir
+
     folder = _npm_dir()
-    if folder is None:
-        return None
+    assert folder is not None
     meta = {"sha256": sha, **META, "filename": "bench-js.bin"}
-    start_t = time.perf_counter()
     out = subprocess.run(["node", str(folder / "upload.js"), url + "/files/", token, str(path),
                           json.dumps(meta), str(chunk)], capture_output=True, text=True,
                          timeout=3600, check=True).stdout
     if "done" not in out:
         raise SystemExit(f"tus-js-client failed: {out}")
-    return time.perf_counter() - start_t
 
 
-def plain_upload(url: str, path: Path) -> float:
-    http = requests.Session()
-    start_t = time.perf_counter()
-    with open(path, "rb") as f:
+def plain_upload(url: str, token: str, path: Path, sha: str, chunk: int) -> None:
+    with requests.Session() as http, open(path, "rb") as f:
         r = http.put(url + "/bench/plain/x", data=f)
     r.raise_for_status()
-    return time.perf_counter() - start_t
+    assert r.headers["X-Sha256"] == sha
+
+
+def _server_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _client_cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def measure(cloud: Cloud, run: Callable[[], None]) -> tuple[float, float, float]:
+    """(wall s, cloud CPU s, client CPU s) of one upload."""
+    server0, client0, t0 = _server_cpu(cloud.proc.pid), _client_cpu(), time.perf_counter()
+    run()
+    wall = time.perf_counter() - t0
+    return wall, _server_cpu(cloud.proc.pid) - server0, _client_cpu() - client0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=int, default=200)
-    parser.add_argument("--chunk-mb", type=float, default=8.0, help="tus chunk size (1-8)")
+    parser.add_argument("--chunk-mb", type=float, default=8.0, help="tus chunk size")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    uploads: dict[str, Callable[[str, str, Path, str, int], None]] = {
+        "ours": ours_upload, "js": js_upload, "plain": plain_upload}
+    try:
+        from tests.integration.cloud.test_tus_clients import _npm_dir
+
+        has_js = _npm_dir() is not None
+    except ImportError:
+        has_js = False
+    if not has_js:
+        del uploads["js"]
+    figures: dict[str, list[tuple[float, float, float]]] = {who: [] for who in uploads}
     with tempfile.TemporaryDirectory(prefix="chairside-bench-") as tmp:
         folder = Path(tmp)
         size = args.mb * MIB
-        # Each tus client sends bytes of its own: the cloud stores a file it already
-        # holds no second time, so a shared payload would spare every client but the
-        # first the final store (sealing the whole file into the blob store).
-        files = {who: folder / f"{who}.bin" for who in ("ours", "js", "bare")}
-        shas = {who: make_file(path, size) for who, path in files.items()}
+        base = folder / "base.bin"
+        with open(base, "wb") as f:
+            for _ in range(args.mb):
+                f.write(os.urandom(MIB))
         cloud = start(folder / "data", {"CHAIRSIDE_CLOUD_BENCH_ROUTES": "1", "DATABASE_URL": ""})
         try:
-            http = requests.Session()
-            _node, token = register(cloud, http)
+            _node, token = register(cloud, requests.Session())
             chunk = int(args.chunk_mb * MIB)
-            ours_s = ours_upload(cloud.url, token, files["ours"], shas["ours"], chunk)
-            assert cloud.stored_size(shas["ours"]) == size, "our upload did not arrive whole"
-            plain_s = plain_upload(cloud.url, files["ours"])
-            js_s = js_upload(cloud.url, token, files["js"], shas["js"], chunk)
-            if js_s is not None:
-                assert cloud.stored_size(shas["js"]) == size, "tus-js-client's did not arrive"
-            raw_s = tus_upload(cloud.url, token, files["bare"], shas["bare"], chunk)
+            names = list(uploads)
+            for round_ in range(args.rounds):
+                for who in names[round_ % len(names):] + names[:round_ % len(names)]:
+                    path = folder / f"{who}-{round_}.bin"
+                    sha = make_file(base, path)
+                    wall, server, client = measure(cloud, lambda who=who, path=path, sha=sha:
+                                                   uploads[who](cloud.url, token, path, sha,
+                                                                chunk))
+                    assert cloud.stored_size(sha) == size, f"{who}'s upload did not arrive"
+                    path.unlink()
+                    (cloud.data / "blobs" / sha[:2] / sha[2:4] / sha).unlink()
+                    figures[who].append((wall, server, client))
+                    print(f"round={round_} {who}: wall_s={wall:.2f} mb_s={args.mb / wall:.1f} "
+                          f"cloud_cpu_s={server:.2f} client_cpu_s={client:.2f}", flush=True)
         finally:
             cloud.stop()
-    ours, plain, raw = args.mb / ours_s, args.mb / plain_s, args.mb / raw_s
-    js = args.mb / js_s if js_s else float("nan")
-    print(f"size={args.mb}MiB chunk={args.chunk_mb}MiB ours_s={ours_s:.2f} "
-          f"js_s={js_s or float('nan'):.2f} plain_s={plain_s:.2f} "
-          f"bare_requests_mb_s={raw:.1f}")
+    med = {who: tuple(statistics.median(f[i] for f in runs) for i in range(3))
+           for who, runs in figures.items()}
+    for who, (wall, server, client) in med.items():
+        print(f"median {who}: wall_s={wall:.2f} cloud_cpu_s={server:.2f} "
+              f"client_cpu_s={client:.2f}")
+    speed = {who: args.mb / m[0] for who, m in med.items()}
+    ours, plain = speed["ours"], speed["plain"]
+    js = speed.get("js", float("nan"))
+    print(f"size={args.mb}MiB chunk={args.chunk_mb}MiB rounds={args.rounds}")
     print(f"ours_mb_s={ours:.1f} js_mb_s={js:.1f} plain_mb_s={plain:.1f} "
           f"ratio={ours / js:.2f} plain_ratio={ours / plain:.2f}")
 

@@ -16,12 +16,10 @@ operator's KMS key or their own key (SSE-C).
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import io
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +28,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from app.platform import sealed
+from cloud.blob_key import blob_key
+from cloud.blob_key import key_of as _key_of
 from cloud.config import Settings
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -155,6 +155,23 @@ class FilesystemBlobStore:
         finally:
             tmp.unlink(missing_ok=True)
         _fsync_dir(dst.parent)
+
+    def put_sealed(self, sha256: str, path: Path) -> bool:
+        """Move in a verified file already sealed under this store's key (an upload's
+        part); False, and the file left, when it is not one or lies elsewhere."""
+        with open(path, "rb") as f:
+            if self.key is None or f.read(16) != sealed.MAGIC + sealed.key_id(self.key):
+                return False
+        dst = self.path(sha256)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o440)
+        try:
+            os.replace(path, dst)
+        except OSError:  # another file system
+            os.chmod(path, 0o600)
+            return False
+        _fsync_dir(dst.parent)
+        return True
 
     def seal_plain(self, budget_s: float = 30.0) -> tuple[int, int]:
         """Seal, for about `budget_s`, blobs stored before the store had a key: each is
@@ -465,29 +482,3 @@ def make_blob_store(settings: Settings) -> BlobStore:
     old = tuple(_key_of(k.strip(), "CHAIRSIDE_CLOUD_BLOB_OLD_KEYS")
                 for k in settings.blob_old_keys.split(",") if k.strip())
     return FilesystemBlobStore(settings.resolved_blob_dir, blob_key(settings), old)
-
-
-def _key_of(text: str, name: str) -> bytes:
-    """32 bytes from base64 text; the message names the setting, never the value."""
-    try:
-        key = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) != 32:
-        raise ValueError(f"{name} must be 32 bytes in base64")
-    return key
-
-
-def blob_key(settings: Settings) -> bytes:
-    """The folder store's master key: configured, else `<data>/blob.key`, made on
-    first start with 256 random bits and readable by the server's user only."""
-    if settings.blob_key:
-        return _key_of(settings.blob_key, "CHAIRSIDE_CLOUD_BLOB_KEY")
-    path = settings.data_dir / "blob.key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with suppress(FileExistsError):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(base64.b64encode(secrets.token_bytes(32)).decode())
-    return _key_of(path.read_text().strip(), str(path))

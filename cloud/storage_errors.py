@@ -69,5 +69,12 @@ def fill_disk_while_flagged(blobs: BlobStore, flag: Path) -> None:
         full()
         put_stream(sha256, src)
 
+    put_sealed = getattr(blobs, "put_sealed", None)
+    if put_sealed is not None:
+        def put_sealed_or_fail(sha256: str, path: Path) -> bool:
+            full()
+            return bool(put_sealed(sha256, path))
+
+        blobs.put_sealed = put_sealed_or_fail  # type: ignore[attr-defined]
     blobs.put_file = put_file_or_fail  # type: ignore[method-assign]
     blobs.put_stream = put_stream_or_fail  # type: ignore[method-assign]

@@ -8,6 +8,7 @@ import threading
 from sync_agent.tus_client import SEND_BLOCK
 
 KIB, MIB = 1024, 1024 * 1024
+SEGMENT = 64 * KIB  # the plaintext of a sealed segment (app.platform.sealed)
 SLOW_LINE = 256 * KIB  # bytes/s: below this, one file at a time
 
 
@@ -33,7 +34,11 @@ class ChunkSizer:
 
     def _clamp(self, n: float) -> int:
         size = int(min(self.high, max(self.low, n)))
-        aligned = size - size % (16 * KIB)  # whole blocks read more evenly from disk
+        # Whole blocks read more evenly from disk; from 64 KiB on, whole segments of
+        # the cloud's sealed store, which then seals every chunk at once instead of
+        # keeping its ragged end aside until the next one.
+        block = SEGMENT if size >= SEGMENT else 16 * KIB
+        aligned = size - size % block
         return max(self.low, aligned) if aligned else size
 
     @property

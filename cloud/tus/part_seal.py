@@ -1,23 +1,23 @@
-"""Part files of uploads in progress, encrypted as they are written.
+"""The tails of uploads in progress, encrypted as they are written.
 
-A copied disk of the cloud must reveal no image, not even one still arriving. tus
-needs a part file whose size is the upload's offset, that a refused chunk is cut back
-off, and whose bytes are hashed again after a restart, so its bytes are encrypted
-length-preserving: AES-256 in CTR mode, the counter being the byte's position in the
-file. The integrity of what arrives is the upload's whole-file SHA-256, checked before
-anything is stored (then sealed with AES-GCM by the blob store).
+A copied disk of the cloud must reveal no image, not even one still arriving. Whole
+64 KiB segments of an upload are sealed at once in the blob store's format
+(cloud.tus.segments); the bytes after them, until their segment is whole, wait in a
+tail file that may be cut back (a chunk refused) and appended to, so its bytes are
+encrypted length-preserving: AES-256 in CTR mode, the counter being the byte's position
+in the upload. The integrity of what arrives is the upload's whole-file SHA-256, checked
+before anything is stored.
 
 A keystream must never encrypt two different plaintexts, and a position is written
-again after its bytes were cut off; so every write that starts at a position (one
-PATCH) takes a fresh random key from that position on. The keys are kept beside the
-part in `<id>.keys`, one line per key: its first position and the key wrapped with the
+again after its bytes were cut off; so every write that starts at a position takes a
+fresh random key from that position on. The keys are kept beside the part in
+`<id>.keys`, one line per key: its first position and the key wrapped with the
 server's master key (AES key wrap, RFC 3394).
 """
 
 from __future__ import annotations
 
 import bisect
-import io
 import os
 import secrets
 from pathlib import Path
@@ -112,23 +112,3 @@ class PartSeal:
         if position % BLOCK:
             ctr.update(bytes(position % BLOCK))
         return ctr
-
-
-class PlainReader(io.RawIOBase):
-    """The plaintext of a part file, read from the start (for the blob store)."""
-
-    def __init__(self, fd: int, seal: PartSeal, length: int) -> None:
-        self.fd, self.seal, self.length, self.pos = fd, seal, length, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = min(len(b), self.length - self.pos)
-        if n <= 0:
-            return 0
-        data = os.pread(self.fd, n, self.pos)
-        plain = self.seal.crypt(data, self.pos)
-        b[:len(plain)] = plain
-        self.pos += len(plain)
-        return len(plain)

@@ -1,18 +1,19 @@
 """Part files of uploads in progress, their locks, and streaming a body to disk.
 
-An upload's offset is the size of its part file ``<uploads>/<id>.part``: what is on
-disk is what counts, across requests, processes and restarts. Its bytes are encrypted
-as they are written (cloud.tus.part_seal: length-preserving, a key per write), so a
-copied disk shows nothing of an upload in progress. A chunk is written in
-place as it arrives and hashed on the way; one that fails its checksum is cut back
-off. A request that writes holds an exclusive `flock` on the part file, so two PATCHes
-racing on one upload can not interleave (the second gets 423), also across server
-processes on one host.
+An upload's part `<uploads>/<id>.part` is written in the blob store's sealed format as
+it arrives (cloud.tus.segments: whole 64 KiB segments sealed at once, a ragged end kept
+encrypted in a tail file until its segment is whole), hashed on the way, so that a
+copied disk shows nothing of an upload in progress and the finished part moves into
+the folder store by a rename, its SHA-256 checked from the running hash. What is on
+disk is what counts, across requests, processes and restarts: the offset is what the
+part holds. A chunk that fails its checksum is cut back off. A request that writes
+holds an exclusive `flock` on the part file, so two PATCHes racing on one upload can
+not interleave (the second gets 423), also across server processes on one host.
 
 Several nodes (processes on several machines, one PostgreSQL): the part files live in
 one folder shared by all of them (`CHAIRSIDE_CLOUD_UPLOAD_DIR`, e.g. an NFS mount),
-beside the upload's row in the database (length, metadata, expiry, completion); the
-part keys in `<id>.keys` are wrapped with the master key, which all nodes share
+beside the upload's row in the database (length, metadata, expiry, completion); their
+keys are wrapped with the master key, which all nodes share
 (`CHAIRSIDE_CLOUD_BLOB_KEY`). So HEAD and PATCH of an upload work on any node. The
 lock is then a PostgreSQL advisory lock (cloud.tus.upload_lock) instead of the flock,
 which a network filesystem does not reliably share. The verified file goes to the blob
@@ -25,6 +26,7 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import io
 import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
@@ -34,13 +36,16 @@ from typing import Any
 
 from anyio import to_thread
 
+from cloud.blobstore import BlobStore
 from cloud.crud import Refused
-from cloud.tus.part_seal import PartSeal, PlainReader, keys_path
+from cloud.tus import segments
+from cloud.tus.part_seal import keys_path
 from cloud.tus.protocol import Checksum
+from cloud.tus.segments import Part, SegmentWriter
 
-FSYNC_EVERY = 8 * 1024 * 1024
+FSYNC_EVERY = 2 * 1024 * 1024  # written, then its writeback started
 _HASH_CACHE_SIZE = 256
-# upload id -> (offset, running sha256 of the part file up to offset)
+# upload id -> (offset, running sha256 of the upload's plaintext up to offset)
 _hashers: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 
 
@@ -49,14 +54,18 @@ def part_path(folder: Path, upload_id: str) -> Path:
 
 
 def _chunk_path(folder: Path, upload_id: str) -> Path:
-    return folder / f"{upload_id}.chunk"
+    return folder / f"{upload_id}.chunk"  # left by servers before chunks went in place
 
 
-def create_part(folder: Path, upload_id: str) -> None:
+def create_part(folder: Path, upload_id: str, master: bytes) -> None:
+    """The part file of a new upload: the sealed header, no segment yet."""
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(part_path(folder, upload_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.fsync(fd)
-    os.close(fd)
+    try:
+        os.write(fd, segments.header(master))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def unverified_journal(folder: Path, upload_id: str) -> Path:
@@ -71,26 +80,31 @@ def _unverified_from(folder: Path, upload_id: str) -> int | None:
         return None
 
 
-def part_size(folder: Path, upload_id: str) -> int | None:
-    """The upload's offset: the part file's size, less a chunk not verified yet."""
+def part_size(folder: Path, upload_id: str, length: int) -> int | None:
+    """The upload's offset: what its part holds, less a chunk not verified yet."""
     try:
         size = part_path(folder, upload_id).stat().st_size
     except FileNotFoundError:
         return None
+    have = segments.offset(folder, upload_id, length, size)
     start = _unverified_from(folder, upload_id)
-    return size if start is None else min(size, start)
+    return have if start is None else min(have, start)
 
 
-def recover(folder: Path, upload_id: str, fd: int) -> int:
-    """Under the lock: cut off what a process that died mid-chunk left unverified;
-    the offset."""
+def recover(part: Part) -> int:
+    """Under the lock: cut off what a process that died mid-chunk left unverified, and
+    a segment it left half written; the offset."""
+    folder, upload_id = part.folder, part.upload_id
     start = _unverified_from(folder, upload_id)
     if start is not None:
-        if os.fstat(fd).st_size > start:
-            os.ftruncate(fd, start)
-            os.fsync(fd)
+        part.cut_back(min(start, part.offset()))
         unverified_journal(folder, upload_id).unlink(missing_ok=True)
-    return os.fstat(fd).st_size
+    size = os.fstat(part.fd).st_size
+    whole, complete = segments.scan(size, part.length)
+    if not complete and size > segments.HEADER + whole * segments.WHOLE:
+        os.ftruncate(part.fd, segments.HEADER + whole * segments.WHOLE)
+        os.fsync(part.fd)
+    return part.offset()
 
 
 @contextmanager
@@ -140,35 +154,26 @@ def is_busy(folder: Path, upload_id: str) -> bool:
 def remove_part(folder: Path, upload_id: str) -> None:
     part_path(folder, upload_id).unlink(missing_ok=True)
     keys_path(folder, upload_id).unlink(missing_ok=True)
+    segments.remove_tails(folder, upload_id)
     _chunk_path(folder, upload_id).unlink(missing_ok=True)
     unverified_journal(folder, upload_id).unlink(missing_ok=True)
     _hashers.pop(upload_id, None)
 
 
-def _hash_file(fd: int, length: int, seal: PartSeal) -> Any:
+def _hash_part(part: Part) -> Any:
     h = hashlib.sha256()
-    pos = 0
-    while pos < length:
-        block = os.pread(fd, min(4 * 1024 * 1024, length - pos), pos)
-        if not block:
-            break
-        h.update(seal.crypt(block, pos))
-        pos += len(block)
+    for block in part.plaintext():
+        h.update(block)
     return h
 
 
-async def running_hash(upload_id: str, fd: int, offset: int, seal: PartSeal) -> Any:
+async def running_hash(part: Part, offset: int) -> Any:
     """sha256 of the first `offset` bytes (their plaintext), from memory when this
     process wrote them."""
-    cached = _hashers.get(upload_id)
+    cached = _hashers.get(part.upload_id)
     if cached is not None and cached[0] == offset:
         return cached[1].copy()
-    return await to_thread.run_sync(_hash_file, fd, offset, seal)
-
-
-def plaintext(fd: int, seal: PartSeal, length: int) -> PlainReader:
-    """The part's plaintext as a stream, for the blob store (which seals it again)."""
-    return PlainReader(fd, seal, length)
+    return await to_thread.run_sync(_hash_part, part)
 
 
 def remember_hash(upload_id: str, offset: int, h: Any) -> None:
@@ -178,6 +183,38 @@ def remember_hash(upload_id: str, offset: int, h: Any) -> None:
         _hashers.popitem(last=False)
 
 
+def store(blobs: BlobStore, sha256: str, part: Part) -> None:
+    """Hand the complete, verified part to the blob store, then drop what is left of
+    it (under its lock: a request that waited for it then finds it gone). The part is
+    already the sealed blob, so the folder store under the same key takes it by a
+    rename; any other store is given its plaintext (and seals it its own way)."""
+    path = part_path(part.folder, part.upload_id)
+    put_sealed = getattr(blobs, "put_sealed", None)
+    if blobs.has(sha256):
+        pass  # held already: the part simply goes
+    elif put_sealed is None or not put_sealed(sha256, path):
+        blobs.put_stream(sha256, _Stream(part.plaintext()))
+    remove_part(part.folder, part.upload_id)
+
+
+class _Stream(io.RawIOBase):
+    """Blocks of plaintext as a readable stream."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self.blocks, self.left = blocks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if not self.left:
+            self.left = next(self.blocks, b"")
+        n = min(len(b), len(self.left))
+        b[:n] = self.left[:n]
+        self.left = self.left[n:]
+        return n
+
+
 class _Writer:
     """Seals, writes and hashes a body batch by batch on a worker thread, one batch in
     flight while the event loop reads the next: the socket keeps being read while the
@@ -185,25 +222,27 @@ class _Writer:
     release the GIL on buffers this large). Batches run one after the other, in order;
     only the worker touches the file, the seal and the hashers meanwhile."""
 
-    def __init__(self, fd: int, start: int, seal: PartSeal, hashers: tuple[Any, ...]) -> None:
-        self.fd, self.seal, self.hashers = fd, seal, hashers
-        self.position = start
-        self.unsynced = 0
+    def __init__(self, part: Part, start: int, hashers: tuple[Any, ...]) -> None:
+        self.segments = SegmentWriter(part, start, hashers)
+        self.fd = part.fd
+        self.since = os.fstat(part.fd).st_size  # what this request writes, on disk
         self.flight: asyncio.Future[None] | None = None
 
+    @property
+    def position(self) -> int:
+        return self.segments.position
+
     def write(self, data: bytes) -> None:
-        view = memoryview(self.seal.crypt(data, self.position))
-        position = self.position
-        while view:
-            n = os.pwrite(self.fd, view, position)
-            view, position = view[n:], position + n
-        for h in self.hashers:
-            h.update(data)
-        self.position += len(data)
-        self.unsynced += len(data)
-        if self.unsynced >= FSYNC_EVERY:
-            os.fsync(self.fd)
-            self.unsynced = 0
+        self.segments.write(data)
+        if self.segments.unsynced >= FSYNC_EVERY:
+            _start_writeback(self.fd, self.since)
+            self.segments.unsynced = 0
+
+    def keep(self) -> None:
+        """What arrived counts: the waiting bytes go to the tail, all of it durably."""
+        self.segments.seal_ready()
+        self.segments.write_tail()
+        os.fsync(self.fd)
 
     async def submit(self, data: bytes) -> None:
         await self.drain()
@@ -233,29 +272,41 @@ class _Writer:
 BATCH = 1024 * 1024
 
 
-async def receive(
-    stream: AsyncIterator[bytes], fd: int, *, start: int, limit: int, h: Any,
-    seal: PartSeal, checksum: Checksum | None = None, journal: Path | None = None,
-) -> tuple[int, Any]:
-    """Write a request body in place at `start` of the file `fd` (now `start` bytes
-    long), hashing it as it arrives; return how many bytes were appended, durably
-    (fsync) before returning, and the sha256 of the whole file now.
+def _start_writeback(fd: int, since: int) -> None:
+    """Have the kernel start writing what was written from `since` on, without waiting
+    for it: the fsync that ends the request then waits only for the last batches, not
+    for the whole body at once (Linux starts the writeback of dirty pages on this
+    advice, and drops the pages already written, which nothing reads again; elsewhere
+    an fsync does it, waiting)."""
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, since, 0, os.POSIX_FADV_DONTNEED)
+    else:
+        os.fsync(fd)
 
-    Without a checksum `h` (the sha256 of the file so far) is updated in place, also
+
+async def receive(
+    stream: AsyncIterator[bytes], part: Part, *, start: int, h: Any,
+    checksum: Checksum | None = None, journal: Path | None = None,
+) -> tuple[int, Any]:
+    """Seal a request body into the part at `start` (its offset now), hashing it as it
+    arrives; return how many bytes were appended, durably (fsync) before returning, and
+    the sha256 of the whole upload so far.
+
+    Without a checksum `h` (the sha256 of the upload so far) is updated in place, also
     with what arrived of an interrupted body, which is kept (and fsynced) and the
     interruption re-raised; after a refusal `h` is spoilt. With one, `h` is left as it
     was, and a chunk that does not match (460), is cut short or refused is cut back
-    off the file: only verified chunks stay. While such a chunk arrives, `journal`
+    off the part: only verified chunks stay. While such a chunk arrives, `journal`
     holds `start`, so that the offset never counts it and a process killed meanwhile
-    leaves it to be cut off (`recover`). A body longer than `limit` is refused whole
-    (413), the file cut back to `start`.
+    leaves it to be cut off (`recover`). A body longer than the rest of the upload is
+    refused whole (413), the part cut back to `start`.
     """
     if checksum is not None and journal is not None:
         journal.write_text(str(start))
-    seal.begin(start)
+    limit = part.length - start
     whole = h if checksum is None else h.copy()
     ck = checksum.hasher() if checksum is not None else None
-    writer = _Writer(fd, start, seal, (whole,) if ck is None else (whole, ck))
+    writer = _Writer(part, start, (whole,) if ck is None else (whole, ck))
     pending: list[bytes] = []
     received = queued = 0
     try:
@@ -272,10 +323,12 @@ async def receive(
                 if queued >= BATCH:
                     await writer.submit(b"".join(pending))
                     pending, queued = [], 0
+        except Refused:
+            raise
         except BaseException:
-            if await writer.settle() and ck is None and pending:
+            if await writer.settle() and ck is None:
                 # keep what arrived of an interrupted body
-                await to_thread.run_sync(writer.write, b"".join(pending))
+                await to_thread.run_sync(_keep, writer, b"".join(pending))
             raise
         if pending:
             await writer.submit(b"".join(pending))
@@ -283,22 +336,28 @@ async def receive(
         if ck is not None and checksum is not None and ck.digest() != checksum.digest:
             raise Refused(460, f"Upload-Checksum ({checksum.algorithm}) does not match the "
                           "chunk; it was discarded")
+        await to_thread.run_sync(writer.keep)
     except Refused:
         await writer.settle()
-        os.ftruncate(fd, start)
-        await to_thread.run_sync(os.fsync, fd)
+        await to_thread.run_sync(part.cut_back, start)
         _done_with(journal)
         raise
     except BaseException:
         await writer.settle()
         if ck is not None:  # an unverified chunk leaves nothing behind
-            os.ftruncate(fd, start)
-        os.fsync(fd)  # keep what arrived of an interrupted body
+            part.cut_back(start)
         _done_with(journal)
         raise
-    await to_thread.run_sync(os.fsync, fd)
     _done_with(journal)
+    writer.segments.drop_old_tail()
     return writer.position - start, whole
+
+
+def _keep(writer: _Writer, rest: bytes) -> None:
+    if rest:
+        writer.write(rest)
+    writer.keep()
+    writer.segments.drop_old_tail()
 
 
 def _done_with(journal: Path | None) -> None:

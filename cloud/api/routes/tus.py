@@ -17,8 +17,7 @@ it (460) and nothing is stored.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +30,7 @@ from cloud.crud import DeviceCtx, Refused
 from cloud.crud import uploads as crud
 from cloud.models import Upload
 from cloud.tus import storage
-from cloud.tus.part_seal import PartSeal, master_key
+from cloud.tus.part_seal import master_key
 from cloud.tus.protocol import (
     ALREADY_STORED,
     ASK_STORED,
@@ -47,6 +46,7 @@ from cloud.tus.protocol import (
     parse_metadata,
     parse_uint,
 )
+from cloud.tus.segments import Part
 from cloud.tus.upload_lock import UploadLocks
 
 router = APIRouter(prefix="/files", tags=["uploads"])
@@ -120,7 +120,8 @@ async def create_upload(
     with_body = request.headers.get("content-type", "").split(";")[0].strip().lower() \
         == OFFSET_CONTENT_TYPE
     try:
-        await run_in_threadpool(storage.create_part, settings.uploads_dir, upload.id)
+        await run_in_threadpool(storage.create_part, settings.uploads_dir, upload.id,
+                                master_key(settings))
         if with_body or length == 0:
             offset = await _write(request, device, maker, settings, blobs, upload, 0)
     except (Refused, OSError, BlobStoreError):
@@ -141,7 +142,7 @@ async def head_upload(
     if upload.completed_at is not None:
         offset = upload.length
     else:
-        offset = storage.part_size(settings.uploads_dir, upload.id) or 0
+        offset = storage.part_size(settings.uploads_dir, upload.id, upload.length) or 0
         locks = _locks(request)
         busy = storage.is_busy(settings.uploads_dir, upload.id) if locks.by_flock \
             else await locks.busy(upload.id)
@@ -181,7 +182,7 @@ async def delete_upload(
     _version(request)
     upload = await _get(maker, device, upload_id, settings)
     folder = settings.uploads_dir
-    if upload.completed_at is None and storage.part_size(folder, upload.id) is not None:
+    if upload.completed_at is None and storage.part_path(folder, upload.id).exists():
         locks = _locks(request)
         async with locks.hold(upload.id):
             with storage.locked_part(folder, upload.id, flock=locks.by_flock):
@@ -189,13 +190,6 @@ async def delete_upload(
     else:
         await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
     return Response(status_code=204)
-
-
-def _store(blobs: BlobsDep, sha256: str, plain: Any, folder: Any, upload_id: str) -> None:
-    """Hand the verified plaintext to the blob store, then drop the part (under its
-    lock: a request that waited for it then finds it gone)."""
-    blobs.put_stream(sha256, plain)
-    storage.remove_part(folder, upload_id)
 
 
 async def _get(maker: SessionMakerDep, device: DeviceCtx, upload_id: str,
@@ -226,22 +220,22 @@ async def _write(
     locks = _locks(request)
     async with locks.hold(upload.id):
         with storage.locked_part(folder, upload.id, flock=locks.by_flock) as fd:
-            current = storage.recover(folder, upload.id, fd)
+            part = Part(folder, upload.id, fd, upload.length, master_key(settings))
+            current = storage.recover(part)
             if offset != current:
                 raise Refused(409, f"Upload-Offset {offset} does not match the upload's offset "
                               f"{current}", {"Upload-Offset": str(current)})
-            seal = PartSeal(folder, upload.id, master_key(settings))
-            h = await storage.running_hash(upload.id, fd, current, seal)
+            h = await storage.running_hash(part, current)
             try:
                 written, h = await storage.receive(
-                    request.stream(), fd, start=current, limit=upload.length - current, h=h,
-                    seal=seal, checksum=checksum,
+                    request.stream(), part, start=current, h=h, checksum=checksum,
                     journal=storage.unverified_journal(folder, upload.id),
                 )
             except ClientDisconnect:
+                kept = part.offset()
                 if checksum is None:
-                    storage.remember_hash(upload.id, os.fstat(fd).st_size, h)
-                return os.fstat(fd).st_size
+                    storage.remember_hash(upload.id, kept, h)
+                return kept
             except BaseException:
                 storage.forget_hash(upload.id)
                 raise
@@ -254,8 +248,7 @@ async def _write(
                 await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
                 raise Refused(422, "the file's SHA-256 does not match the declared sha256; "
                               "the upload was discarded and nothing was stored: start again")
-            await run_in_threadpool(_store, blobs, upload.sha256,
-                                    storage.plaintext(fd, seal, new_offset), folder, upload.id)
+            await run_in_threadpool(storage.store, blobs, upload.sha256, part)
             storage.forget_hash(upload.id)
         await _sync(maker, crud.finish, device=device, upload_id=upload.id)
         return new_offset
