@@ -24,6 +24,7 @@ from cloud.crud import DeviceCtx, Refused, conflicts
 from cloud.crud.aliases import AliasMap
 from cloud.crud.record_log import RecordLog, RecordState
 from cloud.db import write_transaction
+from cloud.institutions.migration_models import MovedRow
 from cloud.models import AppliedMutation, Device, Installation, Record, utcnow
 
 _MUTATIONS = cast(Table, AppliedMutation.__table__)
@@ -238,9 +239,22 @@ def _load(session: Session, inst_id: str,
             select(Record.entity_id, Record.installation_id, Record.entity)
             .where(Record.entity_id.in_(referred))
         ))
+    _moved_away(session, inst_id, [i for i, t in targets.items() if t.installation_id != inst_id])
     for m in fresh:
         _check(m, records.get(m.entity_id), targets, inst_id)
     return records, referred
+
+
+def _moved_away(session: Session, inst_id: str, strangers: list[str]) -> None:
+    """A write to a row that a data migration took to another institution is refused
+    in words (the PC marks that change failed and goes on with the rest)."""
+    if not strangers:
+        return
+    gone = session.scalar(select(MovedRow.entity_id).where(
+        MovedRow.entity_id.in_(strangers), MovedRow.from_installation_id == inst_id).limit(1))
+    if gone is not None:
+        raise Refused(409, "This change was not kept: its patient's data was moved to "
+                           "another clinic by a data migration.")
 
 
 def _check(m: Mutation, rec: Record | None, targets: dict[str, Any], inst_id: str) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.platform.secrets import SecretStore
 from app.store.dto import PatientFilter
 from app.store.images.images_repo import ImagesRepo
+from app.store.models import OutboxMutation
 from cloud.institutions.migration_job import MOVED_ENTITIES
 from cloud.institutions.migration_models import MigrationCode
 from cloud.models import Image, Installation, Record
@@ -188,9 +189,18 @@ def test_codes_refused_then_every_row_and_image_moves(clinic, cloud, tmp_path, q
         assert hashlib.sha256(_fetch(cloud, receiver, sha)).hexdigest() == sha
         assert _fetch(cloud, sender, sha, 404) == b""
 
+    # An edit made on the sending PC before it heard of the move is refused in words.
+    vs = sender.admin.viewer()
+    omar = next(r for r in sender.store.patients.search(vs, PatientFilter())
+                if r.first_name == "Omar")
+    sender.store.patients.update(vs, omar.id, {"mobile": "+33 6 12 34 56 78"})
     sender.sync()
     assert _names(sender) == set()
-    assert sender.repo.outbox_counts() == (0, 0)
+    assert sender.repo.outbox_counts() == (0, 1)
+    with sender.store.db.read() as s:
+        [said] = s.scalars(select(OutboxMutation.last_error).where(
+            OutboxMutation.status == "failed"))
+    assert "moved to another clinic" in said
 
     # And back: the first clinic's PC, which holds the rows as deleted, shows them again.
     home = _migrations(sender).new_code()
