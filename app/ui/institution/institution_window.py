@@ -125,9 +125,9 @@ class InstitutionWindow(QDialog):
         box.addLayout(buttons)
 
         self.dissolution_box = DissolutionBox(ctx, self.service, self._show)
-        self.receive_button = QPushButton("&Receive data from another clinic…",
+        self.receive_button = QPushButton("Rec&eive data from another clinic…",
                                           objectName="receiveData")
-        self.send_button = QPushButton("Send this clinic's &data to another clinic…",
+        self.send_button = QPushButton("Se&nd this clinic's data to another clinic…",
                                        objectName="sendData")
         self.receive_button.clicked.connect(
             lambda: self._open(ReceiveDialog(self.ctx, self.migrations, self)))
