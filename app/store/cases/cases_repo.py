@@ -73,7 +73,9 @@ def _delivery(s: Any, files: ImageStore, cases: list[LabCase]) -> list[CaseRow]:
                          .where(RecordImage.id.in_(ids))).all()) if ids else {}
     uploads = dict(s.execute(select(Upload.sha256, Upload.status)
                              .where(Upload.sha256.in_(set(sha.values())))).all()) if sha else {}
+    # By patient first: the outbox is indexed so, and can be long after an outage.
     queued = set(s.scalars(select(OutboxMutation.entity_id).where(
+        OutboxMutation.patient_id.in_({c.patient_id for c in sent}),
         OutboxMutation.entity_id.in_([c.id for c in sent]),
         OutboxMutation.status == "pending"))) if sent else set()
 
