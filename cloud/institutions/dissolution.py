@@ -117,6 +117,18 @@ def guard_installation(session: Session, installation_id: str) -> None:
     guard(session, clinic)
 
 
+def refuse_if_dissolved(session: Session, installation_id: str) -> None:
+    """Image uploads: refused once the clinic was dissolved (its PCs would otherwise fill
+    the blob store with files nothing refers to), taken during the 72 hours (a PC gives
+    up a refused file, and after a revoke it is wanted: its record waits in the outbox
+    meanwhile, and a purge deletes it with the rest)."""
+    clinic = session.scalar(select(Institution).where(
+        Institution.installation_id == installation_id))
+    row = current(session, clinic) if clinic is not None else None
+    if clinic is not None and row is not None and row.state == DONE:
+        raise Refused(LOCKED, reason(clinic, row))
+
+
 def _user_name(session: Session, installation_id: str, user_id: str) -> str:
     rec = session.scalar(select(Record).where(
         Record.installation_id == installation_id, Record.entity == "user",

@@ -28,6 +28,7 @@ from cloud.api.deps import BlobsDep, DeviceDep, SessionMakerDep, SettingsDep
 from cloud.blobstore import BlobStoreError
 from cloud.crud import DeviceCtx, Refused
 from cloud.crud import uploads as crud
+from cloud.institutions.dissolution import refuse_if_dissolved
 from cloud.models import Upload
 from cloud.tus import storage
 from cloud.tus.part_seal import master_key
@@ -95,6 +96,7 @@ async def create_upload(
     blobs: BlobsDep,
 ) -> Response:
     _version(request)
+    await _sync(maker, refuse_if_dissolved, installation_id=device.installation_id)
     if "upload-defer-length" in request.headers:
         raise Refused(400, "Upload-Defer-Length is not supported; send Upload-Length")
     length = parse_uint(request.headers.get("upload-length"), "Upload-Length")

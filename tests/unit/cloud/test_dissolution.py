@@ -19,6 +19,7 @@ from cloud.portal import clock
 from cloud.portal.models import AuditEntry
 from tests.support.code_sender import KeptCodes
 from tests.unit.cloud.support import PC
+from tests.unit.cloud.test_tus import create
 
 SOON = "is being dissolved"
 
@@ -104,6 +105,8 @@ def test_dissolve_refuse_revoke_and_purge(client: TestClient, pc: PC,
     gone = client.post("/api/v1/push", headers=h, json={"mutations": [
         pc.mutation("patient", new_id(), {"first_name": "Omar", "gender": "male"})]})
     assert gone.status_code == 423 and "was dissolved on" in gone.json()["detail"]
+    refused = create(pc, b"a scan taken after the dissolution", expect=423)
+    assert "was dissolved on" in refused.json()["detail"]
 
 
 def shown_id(s: Session, pc: PC) -> str:
