@@ -77,7 +77,8 @@ def _delivery(s: Any, files: ImageStore, cases: list[LabCase]) -> list[CaseRow]:
     queued = set(s.scalars(select(OutboxMutation.entity_id).where(
         OutboxMutation.patient_id.in_({c.patient_id for c in sent}),
         OutboxMutation.entity_id.in_([c.id for c in sent]),
-        OutboxMutation.status == "pending"))) if sent else set()
+        # A change the server refused has not reached the lab either.
+        OutboxMutation.status.in_(("pending", "failed"))))) if sent else set()
 
     def up(image_id: str) -> bool:
         h = sha.get(image_id)
