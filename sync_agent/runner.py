@@ -13,6 +13,9 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+
+from sqlalchemy.exc import OperationalError
 
 from app.imaging import recovery, store_sealing
 from app.platform.paths import data_dir
@@ -30,7 +33,7 @@ from sync_agent.client import AuthError, CloudClient, RejectedError, TransientEr
 from sync_agent.download_job import DownloadJob
 from sync_agent.pull_job import pull_all, send_decisions
 from sync_agent.push_job import LOCKED, push_all, push_all_unless_locked
-from sync_agent.upload_job import UploadJob, UploadProgress
+from sync_agent.upload_job import UploadJob, UploadProgress, UploadReport
 
 log = logging.getLogger("chairside.agent")
 PULL_EVERY_S = 10.0
@@ -45,6 +48,27 @@ UPLOAD_SLICE_S = 15.0
 # Image files stored before the store had a key are encrypted this long per tick.
 SEAL_SLICE_S = 0.5
 RECORDS_EVERY_S = 0.5
+
+
+@dataclass
+class _Transfer:
+    """The files' thread of one sync, and what it met."""
+
+    worker: threading.Thread | None = None
+    records_done: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
+    errors: list[BaseException] = field(default_factory=list)
+
+
+def _added(a: UploadReport, b: UploadReport) -> UploadReport:
+    """Two slices' reports as one; `paused` is the later's."""
+    counts = {f.name: getattr(a, f.name) + getattr(b, f.name)
+              for f in fields(UploadReport) if f.name != "paused"}
+    return replace(b, **counts)
+
+
+def _busy(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
 
 class Agent:
@@ -77,6 +101,7 @@ class Agent:
         self.transfer_backoff = Backoff(cap_s=RETRY_CAP_S * 6)
         self.next_transfer = 0.0
         self.transfer_error: str | None = None
+        self.transfer = _Transfer()  # the files' thread of the sync under way, if any
         self.last_pull = -1e9
         self.last_beat = -1e9
         self.stop_event = threading.Event()
@@ -103,6 +128,7 @@ class Agent:
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.transfer.stop.set()
 
     def tick(self) -> None:
         forced = False
@@ -195,15 +221,23 @@ class Agent:
         if not forced and not (automatic and (pending or pull_due)):
             return
         client = conn.client()
-        if not self._records(client, push=forced or automatic, now=now):
-            return
-        self.backoff.reset()
-        self.last_pull = now
-        # Records are fine; files that wait their turn after trouble still say why.
-        self.online, self.last_error = True, self.transfer_error
-        if (forced or automatic) and (forced or now >= self.next_transfer):
-            self._transfer(conn.server_url, conn.token, client)
-        self.publish(last_sync_at=utc_now_text())
+        push = forced or automatic
+        # Images go up with the records, not after them: after days offline the outbox
+        # takes minutes, and no image needs its record on the cloud first (the cloud
+        # files an image under a patient it has not heard of yet, and a PC keeps an
+        # image whose patient has not arrived).
+        transfer = (self._start_transfer(conn.server_url, conn.token)
+                    if push and (forced or now >= self.next_transfer) else None)
+        records_ok = self._records(client, push=push, now=now)
+        if records_ok:
+            self.backoff.reset()
+            self.last_pull = now
+            # Records are fine; files that wait their turn after trouble still say why.
+            self.online, self.last_error = True, self.transfer_error
+        if transfer is not None:
+            self._finish_transfer(transfer, client, records_ok)
+        if records_ok:
+            self.publish(last_sync_at=utc_now_text())
 
     def _records(self, client: CloudClient, *, push: bool, now: float) -> bool:
         """Push the outbox and pull what changed; False (and the trouble shown, the
@@ -231,46 +265,72 @@ class Agent:
             return False
         return True
 
-    def _transfer(self, server_url: str, token: str | None, client: CloudClient) -> None:
-        """Upload a slice (then download) in a thread while records keep flowing here."""
-        errors: list[BaseException] = []
+    def _start_transfer(self, server_url: str, token: str | None) -> _Transfer:
+        """Uploads (then downloads) in a thread of their own, started before the records:
+        slices follow one another for as long as the records are still going, so a long
+        outbox never holds the images back."""
+        transfer = self.transfer = _Transfer()
+        if self.stop_event.is_set():
+            transfer.stop.set()
 
         def run() -> None:
             try:
-                self.upload_job.run(
-                    server_url, token, stop=self.stop_event, budget_s=self.upload_slice_s
-                )
+                total = UploadReport()
+                while True:
+                    report = self.upload_job.run(
+                        server_url, token, stop=transfer.stop, budget_s=self.upload_slice_s
+                    )
+                    total = _added(total, report)
+                    if not report.paused or transfer.records_done.is_set():
+                        break
+                self.upload_job.last_report = total
                 # Images filed on the other PCs, so that they can be viewed here too.
                 self.download_job.run(
-                    server_url, token, stop=self.stop_event, budget_s=self.upload_slice_s
+                    server_url, token, stop=transfer.stop, budget_s=self.upload_slice_s
                 )
             except BaseException as exc:
-                errors.append(exc)
+                transfer.errors.append(exc)
 
-        worker = threading.Thread(target=run, name="agent-transfer", daemon=True)
-        worker.start()
-        records_ok = True
-        while worker.is_alive():
-            worker.join(RECORDS_EVERY_S)
-            if worker.is_alive() and records_ok:
+        transfer.worker = threading.Thread(target=run, name="agent-transfer", daemon=True)
+        transfer.worker.start()
+        return transfer
+
+    def _finish_transfer(self, transfer: _Transfer, client: CloudClient, records_ok: bool) -> None:
+        """Wait for the slice under way, records flowing meanwhile, then take the files'
+        trouble. Records that failed pause the files too: the next try does both."""
+        transfer.records_done.set()
+        if not records_ok:
+            transfer.stop.set()
+        while transfer.worker is not None and transfer.worker.is_alive():
+            transfer.worker.join(RECORDS_EVERY_S)
+            if transfer.worker.is_alive() and records_ok:
                 records_ok = self._records_meanwhile(client)
-        if not errors:
+        if not transfer.errors:
             self.transfer_backoff.reset()
             self.transfer_error = None
-            self.last_error = None
+            if records_ok:
+                self.last_error = None
             return
-        exc = errors[0]
+        exc = transfer.errors[0]
         if isinstance(exc, AuthError):
             self.next_try = self.now() + 60
             self.last_error = f"this computer's access was refused: {exc.reason}"
-        elif isinstance(exc, TransientError | RejectedError):
+            return
+        if isinstance(exc, TransientError | RejectedError):
             retry_after = exc.retry_after if isinstance(exc, TransientError) else 0.0
-            delay = self.transfer_backoff.next_delay(retry_after)
-            self.next_transfer = self.now() + delay
-            self.transfer_error = self.last_error = f"images wait: {exc}"
-            log.info("transfer failed, next try in %.1f s: %s", delay, exc)
+            message = str(exc)
+        elif isinstance(exc, OperationalError) and _busy(exc):
+            # This PC's database was held longer than a write waits (a large page of
+            # pulled changes on a slow computer): the file resumes at the next slice.
+            retry_after, message = 0.0, "this computer's database is busy"
         else:
             raise exc
+        delay = self.transfer_backoff.next_delay(retry_after)
+        self.next_transfer = self.now() + delay
+        self.transfer_error = f"images wait: {message}"
+        if records_ok:
+            self.last_error = self.transfer_error
+        log.info("transfer failed, next try in %.1f s: %s", delay, message)
 
     def _records_meanwhile(self, client: CloudClient) -> bool:
         """While files travel: the app's requests, the changes written meanwhile, a
