@@ -2,6 +2,7 @@
 
     python bench/outage.py                                   # the full week (see below)
     python bench/outage.py --pcs 3 --days 1 --changes-per-day 300 --images-per-day 10
+    python bench/outage.py --postgres "$(bash scripts/postgres.sh)"   # the cloud on PostgreSQL
 
 N PCs of one practice (real databases, the real cloud process on loopback) first share
 some patients, then work offline for --days simulated days: each PC writes about
@@ -25,6 +26,11 @@ Downloads of the other PCs' images to every PC are off (they multiply the bytes 
 N-1 and are not part of "the cloud holds everything"); --download turns them on (they
 then compete for the same time, but the clock does not wait for them).
 
+The cloud keeps its data in SQLite unless --postgres names a PostgreSQL server (a
+practice's cloud runs on PostgreSQL; the run makes and drops a database of its own
+there); the first line says which. Images go up from the first second, alongside the
+records (sync_agent.runner starts the files' thread before pushing the outbox).
+
 The PCs are threads of this one process, so on a 2-core machine they share the two
 cores with the cloud (in a practice each PC has its own); pcs_cpu_s and cloud_cpu_s are
 printed beside the wall time, with the load average, to tell the shares apart.
@@ -47,7 +53,6 @@ import random
 import re
 import resource
 import shutil
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -58,6 +63,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._cloud_db import CloudDb, drop_postgres, fresh_postgres
 from bench._cloud_util import Cloud, start
 
 # Fields of shared patients that several PCs write: each (patient, field) pair is used
@@ -207,20 +213,13 @@ def work_a_day(pc: Replica, index: int, day: int, args: argparse.Namespace,
 
 
 # Convergence --------------------------------------------------------------------------
-def cloud_db(cloud: Cloud) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{cloud.data / 'cloud.sqlite3'}?mode=ro", uri=True,
-                           timeout=30)
-
-
-def caught_up(pcs: list[Replica], cloud: Cloud) -> tuple[bool, bool]:
+def caught_up(pcs: list[Replica], db: CloudDb) -> tuple[bool, bool]:
     """Cheap: (every outbox empty and every PC's cursors at the cloud's end, every
     upload queue empty)."""
     from app.store.models import Setting
 
-    with cloud_db(cloud) as c:
-        last_change = c.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-        last_conflict = c.execute(
-            "SELECT coalesce(max(version), 0) FROM conflicts").fetchone()[0]
+    ((last_change,),) = db.rows("SELECT coalesce(max(seq), 0) FROM changes")
+    ((last_conflict,),) = db.rows("SELECT coalesce(max(version), 0) FROM conflicts")
     records = images = True
     for pc in pcs:
         images = images and not pc.agent.uploads.counts().files
@@ -233,14 +232,17 @@ def caught_up(pcs: list[Replica], cloud: Cloud) -> tuple[bool, bool]:
     return records, images
 
 
-def run_agents(pcs: list[Replica], cloud: Cloud) -> tuple[float, float]:
+def run_agents(pcs: list[Replica], db: CloudDb) -> tuple[float, float]:
     """Every PC's agent in its own thread until all caught up: (seconds until the
     records first were everywhere, seconds until records and images were)."""
     done = threading.Event()
 
     def loop(pc: Replica) -> None:
         while not done.is_set():
-            pc.agent.sync_once(forced=True)
+            try:
+                pc.agent.sync_once(forced=True)
+            except Exception as exc:  # the agent's process would stop and be restarted
+                pc.agent.last_error = f"the agent stopped: {exc!r}"[:300]
             if pc.agent.last_error:
                 pc.error = pc.agent.last_error
                 pc.troubled_passes += 1
@@ -253,12 +255,12 @@ def run_agents(pcs: list[Replica], cloud: Cloud) -> tuple[float, float]:
     for t in threads:
         t.start()
     while True:
-        records, images = caught_up(pcs, cloud)
+        records, images = caught_up(pcs, db)
         if records and records_s is None:
             records_s = time.perf_counter() - t0
         if records and images:
             break
-        time.sleep(0.25)
+        time.sleep(0.5)  # the check reads every PC's database: not too often
     took = time.perf_counter() - t0
     done.set()
     for t in threads:
@@ -290,17 +292,17 @@ def conflicts_of(pc: Replica) -> dict[str, str | None]:
         return {c.key: c.resolution for c in s.scalars(select(ConflictRecord))}
 
 
-def check(pcs: list[Replica], cloud: Cloud, written: list[tuple[str, str, str, str]]
+def check(pcs: list[Replica], cloud: Cloud, db: CloudDb,
+          written: list[tuple[str, str, str, str]]
           ) -> tuple[int, dict[str, str | None], list[str]]:
     """(lost, the cloud's conflicts, what differs) after convergence."""
     import json
 
     problems: list[str] = []
-    with cloud_db(cloud) as c:
-        cloud_stamps = {f"{e}:{i}": json.loads(st) for e, i, st in
-                        c.execute("SELECT entity, entity_id, stamps FROM records")}
-        cloud_conflicts = dict(c.execute("SELECT key, resolution FROM conflicts").fetchall())
-        stored = {sha for (sha,) in c.execute("SELECT sha256 FROM images")}
+    cloud_stamps = {f"{e}:{i}": json.loads(st) if isinstance(st, str) else st
+                    for e, i, st in db.rows("SELECT entity, entity_id, stamps FROM records")}
+    cloud_conflicts = dict(db.rows("SELECT key, resolution FROM conflicts"))
+    stored = {sha for (sha,) in db.rows("SELECT sha256 FROM images")}
     dumps = [dump(pc) for pc in pcs]
     lost = 0
     first = dumps[0]
@@ -364,6 +366,10 @@ def main() -> None:
                     help="writes to shared patients per PC a day (default 2%% of changes)")
     ap.add_argument("--download", action="store_true",
                     help="also fetch the other PCs' images to every PC")
+    ap.add_argument("--postgres", metavar="URL",
+                    help="run the cloud on PostgreSQL, as a practice's would, in a new "
+                         "database made next to URL's (scripts/postgres.sh prints one); "
+                         "without: SQLite")
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -373,7 +379,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="chairside-outage-"))
     os.environ["CHAIRSIDE_DATA_DIR"] = str(work / "app-data")
     os.environ["CHAIRSIDE_CONFIG_DIR"] = str(work / "config")
-    cloud = start(work / "cloud", {"DATABASE_URL": ""})
+    pg = args.postgres
+    database_url = fresh_postgres(pg) if pg else ""
+    cloud = start(work / "cloud", {"DATABASE_URL": database_url})
+    db = CloudDb(cloud, database_url or None)
+    print(f"cloud_db={'postgresql' if pg else 'sqlite'}", flush=True)
     pcs: list[Replica] = []
     try:
         t_setup = time.perf_counter()
@@ -410,7 +420,7 @@ def main() -> None:
 
         load_before = os.getloadavg()
         pcs_cpu0, cloud_cpu0 = cpu_s(cloud)
-        records_s, converge_s = run_agents(pcs, cloud)
+        records_s, converge_s = run_agents(pcs, db)
         pcs_cpu, cloud_cpu = (b - a for a, b in zip((pcs_cpu0, cloud_cpu0), cpu_s(cloud),
                                                       strict=True))
         load_after = os.getloadavg()
@@ -424,7 +434,7 @@ def main() -> None:
         if errors:
             print("trouble on the way (retried): " + "; ".join(errors))
         t_check = time.perf_counter()
-        lost, conflicts, problems = check(pcs, cloud, written)
+        lost, conflicts, problems = check(pcs, cloud, db, written)
         print(f"checked in {time.perf_counter() - t_check:.1f} s")
         for p in problems[:20]:
             print("PROBLEM:", p)
@@ -439,6 +449,10 @@ def main() -> None:
         for pc in pcs:
             pc.store.db.close()
         cloud.stop()
+        if db.engine is not None:
+            db.engine.dispose()
+        if pg:
+            drop_postgres(pg, database_url)
         shutil.rmtree(work, ignore_errors=True)
 
 

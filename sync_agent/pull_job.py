@@ -60,10 +60,13 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
             more = bool(page.get("more"))
             if more:
                 pending = fetcher.submit(client.pull, int(page["cursor"]), size)
-            changes = _purged(repo, page["changes"])
-            result = repo.apply_remote(changes, int(page["cursor"]))
+            if page["changes"] or int(page["cursor"]) != cursor:
+                # Nothing new (an idle PC's pull): no write, no commit to wait for.
+                changes = _purged(repo, page["changes"])
+                result = repo.apply_remote(changes, int(page["cursor"]))
+                report.applied += result.applied_rows
+            cursor = int(page["cursor"])
             report.pages += 1
-            report.applied += result.applied_rows
             if on_page is not None:
                 on_page(report)
             if not more:
@@ -104,7 +107,8 @@ def pull_conflicts(repo: SyncRepo, client: CloudClient) -> int:
     added = 0
     while True:
         page = client.conflicts(cursor)
-        added += copy_conflicts(repo.db, page["conflicts"], int(page["cursor"]))
+        if page["conflicts"] or int(page["cursor"]) != cursor:
+            added += copy_conflicts(repo.db, page["conflicts"], int(page["cursor"]))
         cursor = int(page["cursor"])
         if not page.get("more"):
             return added

@@ -47,3 +47,22 @@ def test_a_current_cloud_gets_large_pages_and_other_refusals_are_not_retried(sto
     with pytest.raises(RejectedError):
         pull_all(repo, refusing)  # type: ignore[arg-type]
     assert len(refusing.asked) == 1
+
+
+def test_a_pull_that_brings_nothing_writes_nothing(store, monkeypatch) -> None:
+    """An idle PC pulls every few seconds: with nothing new it does not take the write
+    lock (the app's own writes would wait for it) nor wait for a commit to disk."""
+
+    class Idle(Cloud):
+        def pull(self, after: int, limit: int) -> dict[str, Any]:
+            self.asked.append((after, limit))
+            return {"changes": [], "cursor": after, "more": False}
+
+    repo = SyncRepo(store.db)
+    writes: list[dict[str, Any]] = []
+    write = store.db.write
+    monkeypatch.setattr(store.db, "write", lambda **info: (writes.append(info), write(**info))[1])
+    pull_all(repo, Idle(limit=PAGE))  # type: ignore[arg-type]
+    assert writes == [] and repo.pull_cursor() == 0
+    pull_all(repo, Cloud(limit=PAGE))  # type: ignore[arg-type]
+    assert writes and repo.pull_cursor() == 3  # a moved cursor is kept
