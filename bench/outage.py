@@ -247,7 +247,9 @@ def run_agents(pcs: list[Replica], db: CloudDb) -> tuple[float, float]:
                 pc.error = pc.agent.last_error
                 pc.troubled_passes += 1
             if pc.agent.sync.outbox_counts() == (0, 0) and not pc.agent.uploads.counts().files:
-                done.wait(0.2)  # idle: a pull now and then, as the agent's loop does
+                # Idle: a pull a second, as often as the agent's loop ticks (it pulls
+                # every PULL_EVERY_S when nothing waits; the bench does not wait that).
+                done.wait(1.0)
 
     threads = [threading.Thread(target=loop, args=(pc,), daemon=True) for pc in pcs]
     t0 = time.perf_counter()
