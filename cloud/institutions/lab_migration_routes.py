@@ -32,11 +32,12 @@ def _page(request: Request, session: SessionDep, lab: Institution, member: LabMe
 
 
 @router.get("/lab/migration")
-def page(request: Request, session: SessionDep) -> Response:
+def page(request: Request, session: SessionDep, started: int = 0) -> Response:
     signed = _signed_in(request, session)
     if signed is None:
         return RedirectResponse("/lab/", status_code=303)
-    return _page(request, session, *signed)
+    said = "The data migration was started. Its status is below." if started else None
+    return _page(request, session, *signed, notice=said)
 
 
 @router.post("/lab/migration/code")
@@ -68,5 +69,6 @@ def send(request: Request, session: SessionDep, receiver: F, code: F,
     except Refused as exc:
         return _page(request, session, lab, member, row, exc.status, error=exc.reason,
                      receiver=receiver)
-    return _page(request, session, lab, member, row,
-                 notice="The data migration is queued. This page shows its status.")
+    # Redirected, so that reloading the page (as it does while the move runs) never
+    # sends the form again.
+    return RedirectResponse("/lab/migration?started=1", status_code=303)
