@@ -20,7 +20,12 @@ from cloud.blobstore import make_blob_store
 from cloud.config import Settings
 from cloud.crud import Refused
 from cloud.db import make_engine, make_sessionmaker
-from cloud.institutions import case_routes, lab_migration_routes, lab_routes
+from cloud.institutions import (
+    case_routes,
+    lab_dissolution_routes,
+    lab_migration_routes,
+    lab_routes,
+)
 from cloud.institutions import migration_job as _migration_job  # noqa: F401 - registers the move
 from cloud.jobs import chores as _chores  # noqa: F401 - registers the periodic chores
 from cloud.jobs.runner import Runner
@@ -122,6 +127,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.include_router(report_routes.router)
     app.include_router(lab_routes.router)
     app.include_router(lab_migration_routes.router)
+    app.include_router(lab_dissolution_routes.router)
     app.include_router(case_routes.router)
     app.mount("/static/portal", StaticFiles(directory=web.STATIC), name="portal-static")
     if settings.bench_routes:

@@ -1,4 +1,5 @@
-"""`python -m cloud.institutions new-lab --name N --region R --admin USER [--data DIR]`:
+"""`python -m cloud.institutions new-lab --name N --region R --admin USER [--email E]
+[--data DIR]`:
 the operator opens a lab on the cloud (labs have no practice installation) with its
 first administrator, whose password is read from the terminal (or one line of standard
 input), never from the command line. Prints the lab's institution code, which its
@@ -19,6 +20,7 @@ from cloud.crud import Refused
 from cloud.crud.accounts import MAX_PASSWORD, MIN_PASSWORD
 from cloud.db import make_engine
 from cloud.institutions import service
+from cloud.institutions.dissolution_models import LabContact
 
 
 def _password() -> str:
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     lab.add_argument("--name", required=True)
     lab.add_argument("--region", default="", help="where the lab is, e.g. a country code")
     lab.add_argument("--admin", required=True, help="user name of its first administrator")
+    lab.add_argument("--email", default="",
+                     help="the administrator's email, where one-time codes go (dissolution)")
     lab.add_argument("--data", type=Path, help="data directory of the cloud")
     args = parser.parse_args(argv)
     settings = Settings(**({"data_dir": args.data} if args.data else {}))  # type: ignore[arg-type]
@@ -54,8 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         migrate.upgrade(engine)
         key = audit.AuditKey.load(settings.audit_key, settings.data_dir)
         with Session(engine, expire_on_commit=False, info={audit.INFO_KEY: key}) as session:
-            made, _admin = service.create_lab(session, name=args.name, region=args.region,
-                                              admin_name=args.admin, admin_password=password)
+            made, admin = service.create_lab(session, name=args.name, region=args.region,
+                                             admin_name=args.admin, admin_password=password)
+            if args.email.strip():
+                session.add(LabContact(member_id=admin.id, email=args.email.strip()[:320],
+                                       mobile=""))
+                session.commit()
             print(made.code)
     finally:
         engine.dispose()

@@ -31,8 +31,9 @@ from cloud.institutions.dissolution_models import (
     REVOKED,
     Dissolution,
     DissolutionCode,
+    LabContact,
 )
-from cloud.institutions.models import CLINIC, Institution
+from cloud.institutions.models import ADMIN_ROLE, CLINIC, Institution, LabMember
 from cloud.models import Installation, Record
 from cloud.portal import clock
 from cloud.portal.models import ADMIN, aware
@@ -92,10 +93,12 @@ def reason(inst: Institution, row: Dissolution) -> str:
         return (f"This {kind} was dissolved on {when_text(row.done_at or row.dissolve_at)}: "
                 "its cases, connections, members and patients were deleted. Nothing more "
                 f"can be done for the {kind}; the user accounts still sign in.")
+    where = ("Practice ▸ Institution on a clinic PC" if inst.type == CLINIC else
+             "the lab's Dissolution page of the portal")
     return (f"This {kind} is being dissolved: on {when_text(row.dissolve_at)} its cases, "
             "connections, members and patients will be deleted. Until then nothing can be "
             f"changed or sent. An administrator of the {kind} can revoke the dissolution "
-            "(Practice ▸ Institution on a clinic PC).")
+            f"({where}).")
 
 
 def guard(session: Session, *institutions: Institution | None) -> None:
@@ -151,7 +154,7 @@ def _contacts(session: Session, inst: Institution) -> list[tuple[Verifier, Membe
     practice's own administrator (its registered email) and the program users with the
     administrator role whose email was set in the Server window."""
     if inst.type != CLINIC or not inst.installation_id:
-        return []  # a lab's members have no address on the cloud yet
+        return _lab_contacts(session, inst)
     iid = inst.installation_id
     found: list[tuple[Verifier, MemberContact]] = []
     installation = session.get(Installation, iid)
@@ -165,6 +168,21 @@ def _contacts(session: Session, inst: Institution) -> list[tuple[Verifier, Membe
         if name and (contact.email or contact.mobile):
             where = mask(contact.email) if contact.email else "*** " + contact.mobile[-3:]
             found.append((Verifier(contact.member, name, where), contact))
+    return found
+
+
+def _lab_contacts(session: Session, lab: Institution) -> list[tuple[Verifier, MemberContact]]:
+    """The lab's administrators with an address set by the operator."""
+    found: list[tuple[Verifier, MemberContact]] = []
+    for member, contact in session.execute(select(LabMember, LabContact).join(
+            LabContact, LabContact.member_id == LabMember.id).where(
+            LabMember.institution_id == lab.id, LabMember.role == ADMIN_ROLE)
+            .order_by(LabMember.name)):
+        if contact.email or contact.mobile:
+            where = mask(contact.email) if contact.email else "*** " + contact.mobile[-3:]
+            found.append((Verifier(f"lab:{member.id}", member.name, where),
+                          MemberContact(member=f"lab:{member.id}", email=contact.email,
+                                        mobile=contact.mobile)))
     return found
 
 

@@ -32,6 +32,16 @@ class Dissolution(Base):
     done_at: Mapped[dt.datetime | None]
 
 
+class LabContact(Base):
+    """Where a lab administrator's one-time codes go (labs have no practice email)."""
+
+    __tablename__ = "lab_contacts"
+    member_id: Mapped[str] = mapped_column(ForeignKey("lab_members.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), default="")
+    mobile: Mapped[str] = mapped_column(String(32), default="")
+
+
 class DissolutionCode(Base):
     """A six-digit code sent to one admin account for one dissolution request."""
 
