@@ -244,17 +244,29 @@ class _Writer:
         self.segments.write_tail()
         os.fsync(self.fd)
 
+    def finish(self, data: bytes, ck: Any, digest: bytes | None) -> bool:
+        """The last batch and, the chunk verified, `keep` (one trip to the worker);
+        whether the chunk matched its checksum."""
+        if data:
+            self.write(data)
+        if ck is not None and ck.digest() != digest:
+            return False
+        self.keep()
+        return True
+
     async def submit(self, data: bytes) -> None:
         await self.drain()
         self.flight = asyncio.get_running_loop().run_in_executor(None, self.write, data)
 
-    async def drain(self) -> None:
-        """Wait for the batch in flight; its error is raised. Cancelled meanwhile, the
-        batch stays in flight for `settle`."""
+    async def drain(self) -> Any:
+        """Wait for the batch in flight; its error is raised, else its result returned.
+        Cancelled meanwhile, the batch stays in flight for `settle`."""
         flight = self.flight
         if flight is not None:
-            await asyncio.shield(flight)
+            result = await asyncio.shield(flight)
             self.flight = None
+            return result
+        return None
 
     async def settle(self) -> bool:
         """Wait for the batch in flight whatever comes (also a cancellation: the file
@@ -330,13 +342,14 @@ async def receive(
                 # keep what arrived of an interrupted body
                 await to_thread.run_sync(_keep, writer, b"".join(pending))
             raise
-        if pending:
-            await writer.submit(b"".join(pending))
         await writer.drain()
-        if ck is not None and checksum is not None and ck.digest() != checksum.digest:
+        writer.flight = asyncio.get_running_loop().run_in_executor(
+            None, writer.finish, b"".join(pending), ck,
+            checksum.digest if checksum is not None else None)
+        if not await writer.drain():
+            assert checksum is not None
             raise Refused(460, f"Upload-Checksum ({checksum.algorithm}) does not match the "
                           "chunk; it was discarded")
-        await to_thread.run_sync(writer.keep)
     except Refused:
         await writer.settle()
         await to_thread.run_sync(part.cut_back, start)
