@@ -82,6 +82,11 @@ def offset(folder: Path, upload_id: str, length: int, part_size: int) -> int:
     return min(segments * SEGMENT + tail, length)
 
 
+class StalePart(ValueError):
+    """A part written before uploads were sealed segment by segment (by an older
+    server): it can not go on, the upload starts again."""
+
+
 @dataclass
 class Part:
     """An upload's part file, open and locked, with what reads and writes it."""
@@ -95,9 +100,10 @@ class Part:
     def __post_init__(self) -> None:
         self.seal = PartSeal(self.folder, self.upload_id, self.master)
         head = os.pread(self.fd, HEADER, 0)
-        if len(head) < HEADER or not head.startswith(sealed.MAGIC) \
-                or head[_KID] != sealed.key_id(self.master):
-            raise ValueError("the upload's part file is damaged or under another key")
+        if len(head) < HEADER or not head.startswith(sealed.MAGIC):
+            raise StalePart("the upload's part file is not in the sealed format")
+        if head[_KID] != sealed.key_id(self.master):
+            raise ValueError("the upload's part file is under another key")
         self.aead = AESGCM(aes_key_unwrap(self.master, head[_WRAPPED]))
         self.prefix = head[HEADER - sealed.PREFIX:HEADER]
 

@@ -47,7 +47,7 @@ from cloud.tus.protocol import (
     parse_metadata,
     parse_uint,
 )
-from cloud.tus.segments import Part
+from cloud.tus.segments import Part, StalePart
 from cloud.tus.upload_lock import UploadLocks
 
 router = APIRouter(prefix="/files", tags=["uploads"])
@@ -222,7 +222,12 @@ async def _write(
     locks = _locks(request)
     async with locks.hold(upload.id):
         with storage.locked_part(folder, upload.id, flock=locks.by_flock) as fd:
-            part = Part(folder, upload.id, fd, upload.length, master_key(settings))
+            try:
+                part = Part(folder, upload.id, fd, upload.length, master_key(settings))
+            except StalePart:
+                await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
+                raise Refused(410, "this upload was begun before the server was updated "
+                              "and can not go on; start it again") from None
             current = storage.recover(part)
             if offset != current:
                 raise Refused(409, f"Upload-Offset {offset} does not match the upload's offset "

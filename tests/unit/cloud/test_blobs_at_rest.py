@@ -223,3 +223,19 @@ def test_an_upload_in_progress_is_encrypted_and_still_resumes_and_verifies(
     url = create(pc, other).headers["Location"]
     assert patch(pc, url, other[:-1] + b"?", 0).status_code == 422
     assert list(settings.uploads_dir.iterdir()) == []
+
+
+def test_an_upload_begun_by_an_older_server_starts_again(
+    client: TestClient, pc: PC, settings: Settings,
+) -> None:
+    data = os.urandom(200_000)
+    url = create(pc, data).headers["Location"]
+    assert patch(pc, url, data[:1000], 0).status_code == 204
+    [part] = settings.uploads_dir.glob("*.part")
+    part.write_bytes(os.urandom(1000))  # its bytes as servers kept them before
+    r = patch(pc, url, data[1000:], 1000)
+    assert r.status_code == 410 and "start it again" in r.json()["detail"]
+    assert head(pc, url).status_code in (404, 410)
+    assert list(settings.uploads_dir.iterdir()) == []
+    url = create(pc, data).headers["Location"]  # begun again, it arrives
+    assert patch(pc, url, data, 0).status_code == 204
