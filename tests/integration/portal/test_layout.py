@@ -161,7 +161,8 @@ def test_every_lab_page_fits_a_phone_and_a_desktop(chromium: Any, portal_server:
         for name, address in (("lab-connections", "/lab/connections"),
                               ("lab-cases", "/lab/cases"),
                               ("lab-case", f"/lab/cases/{case}"),
-                              ("lab-migration", "/lab/migration")):
+                              ("lab-migration", "/lab/migration"),
+                              ("lab-dissolution", "/lab/dissolution")):
             page.goto(url + address)
             _check(page, axe, f"{label} {name}", problems)
             page.screenshot(path=str(shots / f"{label}-{name}.png"), full_page=True)
