@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -126,6 +127,7 @@ class SendDialog(QDialog):
         self.ctx = ctx
         self.service = service
         self.rows: list[MigrationView] = []
+        self.confirm: QMessageBox | None = None
         self.setWindowTitle("Send this clinic's data to another clinic")
         self.setObjectName("sendMigration")
         resize_to_fit(self, QSize(640, 460))
@@ -169,8 +171,24 @@ class SendDialog(QDialog):
         ReadOp(work).success(done).failure(self._failed).run(self.ctx.ops)
 
     def start(self) -> None:
+        """Asks first: the move takes every patient off this clinic's PCs."""
         receiver, code = self.receiver.text().strip(), self.code.text().strip()
         if not receiver or not code:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Send this clinic's data",
+            f"Every patient of this clinic, with records, images, scan tickets and cases, "
+            f"moves to {receiver}, and this clinic's computers will no longer show them.\n\n"
+            "Start the data migration?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.buttonClicked.connect(lambda b: self._confirmed(
+            box.standardButton(b) == QMessageBox.StandardButton.Yes, receiver, code))
+        self.confirm = box
+        box.open()
+
+    def _confirmed(self, yes: bool, receiver: str, code: str) -> None:
+        if not yes:
             return
         self.start_button.setEnabled(False)
         self.message.setText("Starting the data migration…")

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from app.core.ids import new_id
 from app.ui.institution.institution_window import InstitutionWindow
@@ -89,11 +90,16 @@ def test_send_to_another_clinic_then_receive_it_back(ctx: Any, qtbot: Any, cloud
     qtbot.keyClicks(send.receiver, other_code)
     qtbot.keyClicks(send.code, "ABCDE-FGHJK")
     qtbot.mouseClick(send.start_button, Qt.MouseButton.LeftButton)
+    _answer(qtbot, send, QMessageBox.StandardButton.No)  # asked first; nothing sent
+    assert "No data migration" in send.message.text()
+    qtbot.mouseClick(send.start_button, Qt.MouseButton.LeftButton)
+    _answer(qtbot, send, QMessageBox.StandardButton.Yes)
     qtbot.waitUntil(lambda: "not right" in send.message.text(), timeout=WAIT)
     assert send.table.rowCount() == 0
     send.code.clear()
     qtbot.keyClicks(send.code, code)
     qtbot.mouseClick(send.start_button, Qt.MouseButton.LeftButton)
+    _answer(qtbot, send, QMessageBox.StandardButton.Yes)
     qtbot.waitUntil(lambda: send.table.rowCount() == 1 and send.table.item(0, 2).text()
                     .startswith("Succeeded"), timeout=WAIT)
     assert send.table.item(0, 2).text() == "Succeeded — 1 record and 0 images moved"
@@ -123,6 +129,13 @@ def test_send_to_another_clinic_then_receive_it_back(ctx: Any, qtbot: Any, cloud
     assert latest["status_words"] == "Succeeded"
     assert _patients(sibling) == {"Nadia": False}  # back, on this clinic's PCs
     http.close()
+
+
+def _answer(qtbot: Any, send: SendDialog, button: QMessageBox.StandardButton) -> None:
+    qtbot.waitUntil(lambda: send.confirm is not None and send.confirm.isVisible())
+    assert send.confirm is not None and "moves to" in send.confirm.text()
+    qtbot.mouseClick(send.confirm.button(button), Qt.MouseButton.LeftButton)
+    send.confirm = None
 
 
 def _sibling(http: httpx.Client, cloud: Server, w: InstitutionWindow) -> PC:
