@@ -41,6 +41,12 @@ def mask_mobile(mobile: str) -> str:
 
 
 class EmailSender:
+    # What the code is for, and what to do if it was not asked for (subclasses say
+    # their own): {code} and {practice} are filled in.
+    subject = "Chairside data download code: {code}"
+    purpose = "to schedule the data download of practice {practice}"
+    otherwise = "tell your practice's administrator"
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -49,10 +55,10 @@ class EmailSender:
             raise SendError("No email address is set for your one-time codes.")
         try:
             mailer.send(self.settings, to=contact.email,
-                        subject=f"Chairside data download code: {code}",
-                        body=(f"Your one-time code to schedule the data download of practice "
-                              f"{practice} is:\n\n    {code}\n\nIt is valid for 10 minutes. "
-                              "If you did not ask for it, tell your practice's administrator."))
+                        subject=self.subject.format(code=code),
+                        body=(f"Your one-time code {self.purpose.format(practice=practice)} "
+                              f"is:\n\n    {code}\n\nIt is valid for 10 minutes. "
+                              f"If you did not ask for it, {self.otherwise}."))
         except mailer.MailError:
             raise SendError("The code could not be mailed. Try again in a few minutes.") \
                 from None

@@ -10,11 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from cloud import mailer
 from cloud.api.deps import DeviceDep, SessionDep
-from cloud.config import Settings
-from cloud.export.codes import CodeSender, EmailSender, SendError
-from cloud.export.models import MemberContact
+from cloud.export.codes import CodeSender, EmailSender
 from cloud.institutions import api_routes, dissolution, service
 from cloud.institutions import dissolution_job as _job  # noqa: F401 - registers the job
 from cloud.portal.schemas import UUID_PATTERN
@@ -46,23 +43,10 @@ class ConfirmIn(BaseModel):
 
 
 class DissolutionMail(EmailSender):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-
-    def send(self, contact: MemberContact, code: str, practice: str) -> str:
-        if not contact.email:
-            raise SendError("No email address is set for this account's one-time codes.")
-        try:
-            mailer.send(self.settings, to=contact.email,
-                        subject=f"Chairside dissolution code: {code}",
-                        body=(f"Your one-time code to dissolve the institution {practice} "
-                              f"is:\n\n    {code}\n\nIt is valid for 10 minutes. If you did "
-                              "not ask for it, revoke the dissolution in Practice ▸ "
-                              "Institution and tell the practice's administrator."))
-        except mailer.MailError:
-            raise SendError("The code could not be mailed. Try again in a few minutes.") \
-                from None
-        return dissolution.mask(contact.email)
+    subject = "Chairside dissolution code: {code}"
+    purpose = "to dissolve the institution {practice}"
+    otherwise = ("revoke the dissolution (Practice ▸ Institution, or the lab's Dissolution "
+                 "page) and tell the institution's administrator")
 
 
 def _sender(request: Request) -> CodeSender:
