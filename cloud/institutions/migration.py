@@ -162,14 +162,16 @@ def start(session: Session, source: Institution, receiver_text: str, code: str,
     keys = [f"migration:{source.id}"]
     throttle.refuse_if_slowed(session, keys)
     now = clock.now()
+    write_lock(session)
+    # Checked under the write lock, so that two starts at once can not both pass.
     busy = session.scalar(select(Migration.id).where(
         or_(Migration.source_id == source.id, Migration.target_id == source.id,
             Migration.source_id == receiver.id, Migration.target_id == receiver.id),
         Migration.status.in_((QUEUED, RUNNING))))
     if busy is not None:
+        session.rollback()
         raise Refused(409, "A data migration of one of these institutions is under way. "
                            "Wait until it ends, then try again.")
-    write_lock(session)
     try:
         row = _check_code(session, receiver, code, now)
     except Refused as exc:
