@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.hlc import Timestamp
 from cloud import audit
 from cloud.blobstore import BlobStore
 from cloud.db import write_transaction
+from cloud.export import service as export_service
+from cloud.export.models import DataDownload
 from cloud.institutions.dissolution import JOB_KIND, when_text
 from cloud.institutions.dissolution_models import DONE, PENDING, Dissolution
 from cloud.institutions.models import ConnectionRequest, Institution
@@ -46,9 +49,10 @@ def _due(session: Session, institution_id: str) -> Dissolution | None:
     return row
 
 
-def _purge_clinic(session: Session, inst: Institution) -> set[str] | None:
+def _purge_clinic(session: Session, inst: Institution) -> tuple[set[str], list[str]] | None:
     """The clinic's synced data and its PCs' purge change, in one transaction; the
-    SHA-256 of the files it held (None: nothing was due)."""
+    SHA-256 of the files it held and the ids of its data downloads, whose ZIPs are to
+    be deleted (None: nothing was due)."""
     iid = inst.installation_id
     assert iid is not None
     with write_transaction(session, iid) as installation:
@@ -69,6 +73,11 @@ def _purge_clinic(session: Session, inst: Institution) -> set[str] | None:
         session.execute(delete(PortalSession).where(PortalSession.installation_id == iid,
                                                     PortalSession.kind == "patient"))
         _forget_connections(session, inst)
+        downloads = list(session.scalars(select(DataDownload.id).where(
+            DataDownload.installation_id == iid, DataDownload.status != export_service.EXPIRED)))
+        session.execute(update(DataDownload).where(DataDownload.id.in_(downloads)).values(
+            status=export_service.EXPIRED, sealed_password=None,
+            error="the clinic was dissolved"))
         now = clock.now()
         installation.last_seq += 1
         hlc = str(Timestamp(time.time_ns() // 1_000_000, 0, PORTAL_NODE))
@@ -82,7 +91,7 @@ def _purge_clinic(session: Session, inst: Institution) -> set[str] | None:
                                    "at": {"value": now.isoformat(timespec="seconds"),
                                           "hlc": hlc, "base": None}}))
         row.state, row.done_at = DONE, now
-    return shas
+    return shas, downloads
 
 
 def _forget_connections(session: Session, inst: Institution) -> None:
@@ -116,15 +125,20 @@ def drop_unreferenced(session: Session, blobs: BlobStore, shas: set[str]) -> int
     return dropped
 
 
-def dissolve(session: Session, blobs: BlobStore, institution_id: str) -> bool:
-    """Carry out a due dissolution; False when there is none (revoked, or done)."""
+def dissolve(session: Session, blobs: BlobStore, institution_id: str,
+             downloads_dir: Path | None = None) -> bool:
+    """Carry out a due dissolution; False when there is none (revoked, or done).
+    `downloads_dir`: where the data downloads' ZIPs are (cloud.export.service.folder)."""
     inst = session.get(Institution, institution_id)
     if inst is None:
         return False
     if inst.installation_id:
-        shas = _purge_clinic(session, inst)
-        if shas is None:
+        purged = _purge_clinic(session, inst)
+        if purged is None:
             return False
+        shas, zips = purged
+        for download_id in zips if downloads_dir is not None else ():
+            (downloads_dir / f"{download_id}.zip").unlink(missing_ok=True)
         dropped = drop_unreferenced(session, blobs, shas)
     else:
         if not _purge_lab(session, inst):
@@ -143,4 +157,5 @@ def dissolve(session: Session, blobs: BlobStore, institution_id: str) -> bool:
 @handler(JOB_KIND)
 def run(ctx: JobContext, payload: dict[str, Any]) -> None:
     with ctx.sessionmaker() as session:
-        dissolve(session, ctx.blobs, str(payload.get("institution_id") or ""))
+        dissolve(session, ctx.blobs, str(payload.get("institution_id") or ""),
+                 export_service.folder(ctx.settings))

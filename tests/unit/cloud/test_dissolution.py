@@ -13,6 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
+from cloud.config import Settings
+from cloud.export import service as export_service
+from cloud.export.models import DataDownload
 from cloud.institutions import dissolution_job, service
 from cloud.institutions.models import Institution
 from cloud.portal import clock
@@ -38,7 +41,7 @@ def _ask(client: TestClient, pc: PC, user_id: str, codes: KeptCodes) -> dict[str
     return dict(confirmed.json())
 
 
-def test_dissolve_refuse_revoke_and_purge(client: TestClient, pc: PC,
+def test_dissolve_refuse_revoke_and_purge(client: TestClient, pc: PC, settings: Settings,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     codes = KeptCodes()
     client.app.state.dissolution_sender = codes  # type: ignore[attr-defined]
@@ -67,9 +70,9 @@ def test_dissolve_refuse_revoke_and_purge(client: TestClient, pc: PC,
     pushed = client.post("/api/v1/push", headers=h, json={"mutations": [
         pc.mutation("patient", patient, {"first_name": "Nadia Z"})]})
     assert pushed.status_code == 423 and SOON in pushed.json()["detail"]
-    settings = client.put("/api/v1/institution/settings", headers=h,
-                          json={"user_id": admin, "auto_review": True})
-    assert settings.status_code == 423 and SOON in settings.json()["detail"]
+    changed = client.put("/api/v1/institution/settings", headers=h,
+                         json={"user_id": admin, "auto_review": True})
+    assert changed.status_code == 423 and SOON in changed.json()["detail"]
     [req] = shown["requests"]
     answer = client.post(f"/api/v1/institution/requests/{req['id']}/approve", headers=h,
                          json={"user_id": admin})
@@ -86,12 +89,24 @@ def test_dissolve_refuse_revoke_and_purge(client: TestClient, pc: PC,
     later = clock.now() + dt.timedelta(minutes=2)
     monkeypatch.setattr(clock, "now", lambda: later)
     shown = _ask(client, pc, admin, codes)
-    with maker() as s:  # too early: nothing happens
-        assert not dissolution_job.dissolve(s, client.app.state.blobs, shown_id(s, pc))
+    zips = export_service.folder(settings)
+    zips.mkdir(parents=True, exist_ok=True)
+    with maker() as s:  # a data download made before: its ZIP holds the patients
+        made = DataDownload(id=new_id(), installation_id=pc.installation_id, member="admin",
+                            member_name="admin", run_on=dt.date.today(), run_at=later,
+                            status=export_service.READY, file_name="data.zip", size=3,
+                            rows={}, error="", created_at=later)
+        s.add(made)
+        s.commit()
+        (zips / f"{made.id}.zip").write_bytes(b"zip")
+        assert not dissolution_job.dissolve(s, client.app.state.blobs, shown_id(s, pc),
+                                            zips)  # too early: nothing happens
     monkeypatch.setattr(clock, "now", lambda: later + dt.timedelta(hours=72, seconds=1))
     with maker() as s:
-        assert dissolution_job.dissolve(s, client.app.state.blobs, shown_id(s, pc))
-        assert not dissolution_job.dissolve(s, client.app.state.blobs, shown_id(s, pc))
+        assert dissolution_job.dissolve(s, client.app.state.blobs, shown_id(s, pc), zips)
+        assert not dissolution_job.dissolve(s, client.app.state.blobs, shown_id(s, pc), zips)
+        assert s.get(DataDownload, made.id, populate_existing=True).status == "expired"
+        assert not (zips / f"{made.id}.zip").exists()
         assert service.requests_of(s, s.get(Institution, lab_id),
                                    service.Caller("lab:boss", True)) == []
         actions = list(s.scalars(select(AuditEntry.action).where(
