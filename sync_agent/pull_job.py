@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from app.platform.collector import collector_paused
 from app.store.settings_repo import SettingsRepo
 from app.store.sync.purge_repo import PURGE_ENTITY, purge_local, remove_files
 from app.store.sync.sync_repo import (
@@ -45,13 +46,13 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
     size = PAGE
     cursor = repo.pull_cursor()
     try:
-        first = client.pull(cursor, size)
+        first = _fetch(client, cursor, size)
     except RejectedError as exc:
         if exc.status != 422:
             raise
         # A cloud not yet updated: the agents may be newer than the server for a while.
         size = OLD_CLOUD_PAGE
-        first = client.pull(cursor, size)
+        first = _fetch(client, cursor, size)
     with ThreadPoolExecutor(1, thread_name_prefix="pull") as fetcher:
         pending: Future[dict[str, Any]] = Future()
         pending.set_result(first)
@@ -59,7 +60,7 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
             page = pending.result()
             more = bool(page.get("more"))
             if more:
-                pending = fetcher.submit(client.pull, int(page["cursor"]), size)
+                pending = fetcher.submit(_fetch, client, int(page["cursor"]), size)
             if page["changes"] or int(page["cursor"]) != cursor:
                 # Nothing new (an idle PC's pull): no write, no commit to wait for.
                 changes = _purged(repo, page["changes"])
@@ -86,6 +87,12 @@ def _purged(repo: SyncRepo, changes: list[dict[str, Any]]) -> list[dict[str, Any
         repo.apply_remote(changes[:at], int(purge["seq"]) - 1)
     remove_files(repo.db, purge_local(repo.db, purge))
     return _purged(repo, changes[at + 1:])
+
+
+def _fetch(client: CloudClient, after: int, size: int) -> dict[str, Any]:
+    # A page is ten thousand changes of small dicts: see app.platform.collector.
+    with collector_paused():
+        return client.pull(after, size)
 
 
 def send_decisions(repo: SyncRepo, client: CloudClient) -> None:

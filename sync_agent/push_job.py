@@ -20,6 +20,9 @@ BATCH_BYTES = MAX_BATCH_BYTES * 3 // 4  # room for the request envelope
 # The practice's clinic is being dissolved: nothing is taken, nothing is wrong with the
 # changes. They stay in the outbox (a revoke lets them go) and the reason is shown.
 LOCKED = 423
+# What a cloud from before the larger batches takes; it answers 413 to more.
+OLD_CLOUD_BATCH = 500
+OLD_CLOUD_BYTES = 2 * 1024 * 1024 * 3 // 4
 
 
 @dataclass
@@ -36,11 +39,12 @@ def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = No
     cloud applies this one, and this one leaves the outbox while it applies the next.
     """
     report = report or PushReport()
+    size, max_bytes = BATCH, BATCH_BYTES
     with ThreadPoolExecutor(1, thread_name_prefix="push") as sender:
-        batch = repo.outbox_batch(BATCH, BATCH_BYTES)
+        batch = repo.outbox_batch(size, max_bytes)
         inflight = sender.submit(_send, client, batch) if batch else None
         while batch and inflight:
-            following = repo.outbox_batch(BATCH, BATCH_BYTES, after=batch[-1].seq)
+            following = repo.outbox_batch(size, max_bytes, after=batch[-1].seq)
             answer: dict[str, object] | None = None
             try:
                 answer = inflight.result()
@@ -49,6 +53,13 @@ def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = No
             except RejectedError as exc:
                 if exc.status == LOCKED:
                     raise
+                if exc.status == 413 and size > OLD_CLOUD_BATCH:
+                    # A cloud not yet updated: the old size from now on, this batch too.
+                    size, max_bytes = OLD_CLOUD_BATCH, OLD_CLOUD_BYTES
+                    following = repo.outbox_batch(size, max_bytes, after=batch[0].seq - 1)
+                    inflight = sender.submit(_send, client, following) if following else None
+                    batch = following
+                    continue
                 _refused(repo, client, batch, exc, report)
             if answer is not None:
                 _adopt_clamped(repo, client, batch, answer)

@@ -174,9 +174,9 @@ def validate(m: Mutation) -> None:
         raise SchemaError("node must be 16 hex digits")
     if not isinstance(m.fields, dict) or not m.fields:
         raise SchemaError("fields must be a non-empty object")
-    if not isinstance(m.hlc, dict) or set(m.hlc) != set(m.fields):
+    if not isinstance(m.hlc, dict) or m.hlc.keys() != m.fields.keys():
         raise SchemaError("hlc must stamp exactly the changed fields")
-    if not isinstance(m.base, dict) or not set(m.base) <= set(m.fields):
+    if not isinstance(m.base, dict) or not m.base.keys() <= m.fields.keys():
         raise SchemaError("base may only stamp changed fields")
     for name, stamp in m.base.items():
         if stamp is not None:

@@ -15,12 +15,15 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from app.platform import jsoncodec
+from app.platform.collector import collector_paused
 
 
 class _Request(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = jsoncodec.loads(await self.body())
+            raw = await self.body()
+            with collector_paused():
+                self._json = jsoncodec.loads(raw)
         return self._json
 
 

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.hlc import MAX_DRIFT_MS, Timestamp, clamp
 from app.core.merge import Conflict, FieldState, incoming_states, merge_fields
 from app.core.wire import ENTITIES, MAX_BATCH_MUTATIONS, Mutation
+from app.platform.bulk_insert import insert_many
 from cloud.crud import DeviceCtx, Refused, conflicts
 from cloud.crud.aliases import AliasMap
 from cloud.crud.record_log import RecordLog, RecordState
@@ -67,14 +68,16 @@ def user_changes(
     return out
 
 
+# (field, referenced entity) of each entity's UUID references
+_REF_FIELDS = {name: [(f, spec.ref) for f, spec in e.fields.items() if spec.ref]
+               for name, e in ENTITIES.items()}
+
+
 def _refs(m: Mutation) -> list[tuple[str, str, str]]:
     """(field, referenced entity, id) of the UUID references a mutation sets."""
-    spec = ENTITIES[m.entity]
-    return [
-        (name, spec.fields[name].ref or "", value)
-        for name, value in m.fields.items()
-        if spec.fields[name].ref and isinstance(value, str)
-    ]
+    fields = m.fields
+    return [(name, ref, fields[name]) for name, ref in _REF_FIELDS[m.entity]
+            if isinstance(fields.get(name), str)]
 
 
 def _limit(now_ms: int) -> str:
@@ -84,8 +87,11 @@ def _limit(now_ms: int) -> str:
 
 
 def _unclamped(m: Mutation, limit: str) -> bool:
-    return all(h[:13] <= limit for h in m.hlc.values()) and all(
-        b is None or b[:13] <= limit for b in m.base.values())
+    # Every stamp starts with its 13 digits of wall time: the greatest text is the latest.
+    if max(m.hlc.values())[:13] > limit:
+        return False
+    bases = [b for b in m.base.values() if b is not None]
+    return not bases or max(bases)[:13] <= limit
 
 
 def _redirected(aliases: AliasMap, field: str | None, value: Any) -> dict[str, str]:
@@ -142,15 +148,15 @@ class _Batch:
     """What one batch writes, collected and then written in bulk."""
 
     log: RecordLog
-    mutations: list[dict[str, Any]] = field(default_factory=list)
+    # (id, installation_id, device_id, result, created_at) of each mutation applied now
+    mutations: list[tuple[Any, ...]] = field(default_factory=list)
     found: dict[str, dict[str, Any]] = field(default_factory=dict)  # conflicts, by key
     seen: list[conflicts.Seen] = field(default_factory=list)  # may settle conflicts
 
     def answer(self, m: Mutation, device: DeviceCtx, result: dict[str, Any],
                now: dt.datetime) -> None:
         """Remember the result a mutation got, to answer a replay with it."""
-        self.mutations.append({"id": m.id, "installation_id": device.installation_id,
-                               "device_id": device.id, "result": result, "created_at": now})
+        self.mutations.append((m.id, device.installation_id, device.id, result, now))
 
 
 def push(
@@ -199,8 +205,8 @@ def _apply(
             results.append(result)
     inst.last_seq = seq
     batch.log.write(session.connection())
-    if batch.mutations:
-        session.connection().execute(insert(_MUTATIONS), batch.mutations)
+    insert_many(session.connection(), _MUTATIONS,
+                ("id", "installation_id", "device_id", "result", "created_at"), batch.mutations)
     conflicts.record_found(session, inst, batch.found)
     conflicts.settle_seen(session, inst, batch.seen)
     aliases.write(session)

@@ -13,13 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy import Connection, Table, bindparam, update
 
 from app.core.reconcile import row_version
+from app.platform.bulk_insert import insert_many
 from cloud.models import Change, Record
 
 _RECORDS = cast(Table, Record.__table__)
 _CHANGES = cast(Table, Change.__table__)
+_RECORD_COLUMNS = ("entity_id", "installation_id", "entity", "fields", "stamps", "bases",
+                   "max_hlc", "seq")
+_CHANGE_COLUMNS = ("installation_id", "seq", "entity", "entity_id", "origin_node",
+                   "device_id", "mutation_id", "created_at", "fields")
 
 
 @dataclass(slots=True)
@@ -71,15 +76,15 @@ class RecordLog:
         })
 
     def write(self, conn: Connection) -> None:
-        # Core executemany: the rows are plain dicts already, and the ORM's bulk path
-        # would only walk them once more.
-        if self.new_records:
-            conn.execute(insert(_RECORDS), list(self.new_records.values()))
+        # Straight to the driver (app.platform.bulk_insert): a first upload writes
+        # hundreds of thousands of records and changes.
+        insert_many(conn, _RECORDS, _RECORD_COLUMNS,
+                    [tuple(r[c] for c in _RECORD_COLUMNS) for r in self.new_records.values()])
         if self.changed_records:
             stmt = update(_RECORDS).where(_RECORDS.c.entity_id == bindparam("record_id"))
             conn.execute(stmt, [
                 {"record_id": r["entity_id"], **{k: v for k, v in r.items() if k != "entity_id"}}
                 for r in self.changed_records.values()
             ])
-        if self.changes:
-            conn.execute(insert(_CHANGES), self.changes)
+        insert_many(conn, _CHANGES, _CHANGE_COLUMNS,
+                    [tuple(c[n] for n in _CHANGE_COLUMNS) for c in self.changes])

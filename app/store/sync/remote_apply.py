@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from app.core.hlc import Clock, Timestamp
 from app.core.merge import FieldState, merge_fields
 from app.core.wire import ENTITIES, FieldSpec, normal_value
+from app.platform.bulk_insert import insert_many
 from app.store.models import MODEL_BY_ENTITY, SYNCED_MODELS, Patient
 from app.store.patients import search_index
 from app.store.sync import unapplied_repo
@@ -46,6 +47,10 @@ _PLACEHOLDER = {
     "password_hash": "",
 }
 _CHUNK = 500  # ids in one IN (...) list, well below SQLite's bound-parameter limit
+# The money fields of each entity: the only values a pulled change may bring in an older
+# form (see _normal).
+_MONEY = {name: frozenset(n for n, f in e.fields.items() if f.kind == "money")
+          for name, e in ENTITIES.items()}
 
 Key = tuple[str, str]  # (entity, id)
 
@@ -72,21 +77,26 @@ def apply_page(
     unapplied_repo.set_aside(conn, aside, found_at)
     rows = _preload(conn, changes)
     applied = 0
+    latest = ""  # the page's latest stamp: the clock observes it once
     for change in changes:
         entity = str(change.get("entity"))
         if entity not in MODEL_BY_ENTITY:
             continue  # a kind this program does not keep (yet)
         spec = ENTITIES[entity].fields
-        fields = {n: _normal(spec[n], f) for n, f in change["fields"].items() if n in spec}
+        fields = {n: f for n, f in change["fields"].items() if n in spec}
         if not fields:
             continue
+        for name in _MONEY[entity].intersection(fields):
+            fields[name] = _normal(spec[name], fields[name])
         entity_id = str(change["entity_id"])
-        clock.observe(Timestamp.parse(max(f["hlc"] for f in fields.values())))
+        # Stamps are text that orders as the time it holds (app.core.merge compares them
+        # so): the greatest text is the latest stamp.
+        latest = max(latest, max(f["hlc"] for f in fields.values()))
         row = rows.get((entity, entity_id))
         if row is None:
             # A row new here takes every field as it comes (what merging into nothing
             # gives): most of a first pull.
-            values = _fresh(entity, entity_id, spec, fields)
+            values = _fresh(entity, entity_id)
             values.update((n, f["value"]) for n, f in fields.items())
             values["stamps"] = {n: [f["hlc"], f.get("base")] for n, f in fields.items()}
             rows[(entity, entity_id)] = _Row(values, new=True, changed=True)
@@ -106,6 +116,8 @@ def apply_page(
             row.values["stamps"] = stamps
             row.changed = True
             applied += 1
+    if latest:
+        clock.observe(Timestamp.parse(latest))
     _write(conn, rows)
     return applied
 
@@ -131,26 +143,25 @@ def _preload(conn: Connection, changes: list[Mapping[str, Any]]) -> dict[Key, _R
     return found
 
 
-def _fresh(
-    entity: str, entity_id: str, spec: Mapping[str, FieldSpec], applied: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A new row's columns before its fields are set: what an insert would default."""
-    values = dict(_defaults(entity))
+def _fresh(entity: str, entity_id: str) -> dict[str, Any]:
+    """A new row's columns before its fields are set: what an insert would default, and
+    a placeholder in each required column (replaced by the fields that come)."""
+    values = dict(_template(entity))
     values["id"] = entity_id
     values["stamps"] = {}
-    for name, fspec in spec.items():
-        if fspec.nullable is False and name not in applied:
-            values[name] = _PLACEHOLDER.get(name, False)
     return values
 
 
 @cache
-def _defaults(entity: str) -> dict[str, Any]:
+def _template(entity: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for column in _table(entity).columns:
         default = column.default
         scalar = default is not None and default.is_scalar
         values[column.name] = default.arg if scalar else None  # type: ignore[union-attr]
+    for name, fspec in ENTITIES[entity].fields.items():
+        if fspec.nullable is False:
+            values[name] = _PLACEHOLDER.get(name, False)
     return values
 
 
@@ -173,7 +184,10 @@ def _write(conn: Connection, rows: dict[Key, _Row]) -> None:
             for values in new + old:
                 values.update(search_index.derived(values))
         if new:
-            conn.execute(insert(table), new)
+            # Straight to the driver (app.platform.bulk_insert): a first pull inserts
+            # hundreds of thousands of rows.
+            columns = [c.name for c in table.columns]
+            insert_many(conn, table, columns, [[v[c] for c in columns] for v in new])
         if old:
             names = [*ENTITIES[model.__entity__].fields, "stamps"]
             if model is Patient:

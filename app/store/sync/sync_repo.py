@@ -8,10 +8,8 @@ page or none of it, and a page applied twice changes nothing.
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +17,7 @@ from sqlalchemy import String, bindparam, delete, func, null, select, type_coerc
 
 from app.core.hlc import Clock, Timestamp
 from app.core.wire import ENTITIES
+from app.platform.collector import collector_paused
 from app.store.db import CACHE_KIB, Database
 from app.store.models import (
     MODEL_BY_ENTITY,
@@ -151,7 +150,7 @@ class SyncRepo:
         """Apply one page of pulled changes and store the cursor, atomically."""
         found_at = utc_now_text()
         bulk = len(changes) >= BULK_PAGE
-        with self.db.write(remote_apply=True) as s, _collector_paused(bulk):
+        with self.db.write(remote_apply=True) as s, collector_paused(bulk):
             conn = s.connection()
             cache = BULK_CACHE_KIB if bulk else CACHE_KIB
             conn.exec_driver_sql(f"PRAGMA cache_size = -{cache}")
@@ -285,28 +284,10 @@ def queue_everything(db: Database, batch: int = 5000) -> int:
     from app.store.models import SYNCED_MODELS
 
     queued = 0
-    with _collector_paused():
+    with collector_paused():
         for model in SYNCED_MODELS:
             queued += _queue_table(db, model, batch)
     return queued
-
-
-@contextmanager
-def _collector_paused(pause: bool = True) -> Iterator[None]:
-    """The cycle collector off while a bulk queue (or a large pulled page) builds
-    hundreds of thousands of small dicts that all live until their batch is written: it
-    would walk them again and again (a quarter of the CPU time, measured). The few
-    cycles the sessions leave are collected once it is back on."""
-    if not pause:
-        yield
-        return
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _queue_table(db: Database, model: type[Synced], batch: int) -> int:

@@ -55,7 +55,7 @@ def screen(change: Any) -> str | None:
     """None when `change` can be applied here, else why not (in the user's words).
 
     Kinds and fields this program does not keep are not checked: they are skipped."""
-    if not isinstance(change, Mapping):
+    if not _is_mapping(change):
         return "the change is not readable"
     entity = change.get("entity")
     if entity not in MODEL_BY_ENTITY:
@@ -63,21 +63,34 @@ def screen(change: Any) -> str | None:
     if not is_uuid(change.get("entity_id")):
         return "the record's identifier is not valid"
     fields = change.get("fields")
-    if not isinstance(fields, Mapping):
+    if not _is_mapping(fields):
         return "the change carries no values"
     spec = ENTITIES[str(entity)].fields
+    good_stamps: set[str] = set()  # the fields of one change mostly share a stamp
     for name, f in fields.items():
         fspec = spec.get(name)
         if fspec is None:
             continue
-        if not isinstance(f, Mapping) or "value" not in f:
+        if not _is_mapping(f) or "value" not in f:
             return f"{_label(entity, name)} has no value"
         problem = check_value(fspec, f["value"])
         if problem:
             return f"{_label(entity, name)} {problem}"
-        if _stamp_problem(f.get("hlc"), False) or _stamp_problem(f.get("base"), True):
-            return f"{_label(entity, name)} has a broken time stamp"
+        hlc, base = f.get("hlc"), f.get("base")
+        if type(hlc) is not str or hlc not in good_stamps:
+            if _stamp_problem(hlc, False):
+                return f"{_label(entity, name)} has a broken time stamp"
+            good_stamps.add(hlc)
+        if base is not None and (type(base) is not str or base not in good_stamps):
+            if _stamp_problem(base, True):
+                return f"{_label(entity, name)} has a broken time stamp"
+            good_stamps.add(base)
     return None
+
+
+def _is_mapping(value: Any) -> bool:
+    # A pulled page is plain dicts: the exact type first, the ABC's slower check after.
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def screen_conflict(c: Any) -> str | None:

@@ -7,6 +7,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Response
 
+from app.platform.collector import collector_paused
 from cloud import audit, metrics, policy
 from cloud.api.deps import DeviceDep, SessionDep
 from cloud.api.fastjson import FastJSONRoute
@@ -42,8 +43,9 @@ def push(body: PushIn, device: DeviceDep, session: SessionDep) -> Response:
     (app.core.wire), else 413."""
     # A clinic being dissolved takes no change: its PCs keep them in their outbox.
     guard_installation(session, device.installation_id)
-    mutations = writes.parse_batch(body.mutations)
-    results, last_seq = writes.push(session, device=device, mutations=mutations)
+    with collector_paused():  # see app.platform.collector: a batch is many small objects
+        mutations = writes.parse_batch(body.mutations)
+        results, last_seq = writes.push(session, device=device, mutations=mutations)
     metrics.PUSH_MUTATIONS.inc(len(mutations))
     for user_id, detail in writes.user_changes(mutations, results):
         # Program users are who may sign in at the clinic: their changes are audited.
@@ -64,7 +66,9 @@ def pull(
 ) -> Response:
     """Changes after the cursor `after`; continue with the returned `cursor` while
     `more` is true."""
-    body = reads.pull(session, device=device, after=after, limit=limit, exclude_own=exclude_own)
+    with collector_paused():
+        body = reads.pull(session, device=device, after=after, limit=limit,
+                          exclude_own=exclude_own)
     return Response(body, media_type="application/json")
 
 
