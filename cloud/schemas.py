@@ -105,6 +105,8 @@ class MutationResult(Open):
     ignored: list[str]
     conflicts: list[str]
     clamped: list[str] | None = None
+    # of each clamped field, the stamp the record holds after the batch
+    stamps: dict[str, str] | None = None
     redirected: dict[str, str] | None = None
     replayed: bool | None = None
 

@@ -133,12 +133,14 @@ def _adopt_clamped(
         payload = sent.get(result.get("id")) if clamped else None
         if not payload:
             continue
-        record = client.record(payload["entity_id"])
-        if record is None:
-            continue
-        server = {
-            name: record["fields"][name]["hlc"] for name in clamped if name in record["fields"]
-        }
+        server = result.get("stamps")
+        if not isinstance(server, dict):
+            # A cloud from before stamps came with the answer: ask for the record.
+            record = client.record(payload["entity_id"])
+            if record is None:
+                continue
+            server = {name: record["fields"][name]["hlc"]
+                      for name in clamped if name in record["fields"]}
         repo.adopt_stamps(
             payload["entity"],
             payload["entity_id"],

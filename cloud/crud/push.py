@@ -204,6 +204,12 @@ def _apply(
             seq = result["seq"] or seq
             results.append(result)
     inst.last_seq = seq
+    for m, result in zip(mutations, results, strict=True):
+        if result.get("clamped") and not result.get("replayed"):
+            # The stamps the record holds now for the fields clamped: the PC takes them
+            # from this answer instead of asking for the record.
+            stamps = state[m.entity_id].stamps if m.entity_id in state else {}
+            result["stamps"] = {n: stamps[n] for n in result["clamped"] if n in stamps}
     batch.log.write(session.connection())
     insert_many(session.connection(), _MUTATIONS,
                 ("id", "installation_id", "device_id", "result", "created_at"), batch.mutations)

@@ -19,12 +19,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, attributes
 
 from app.core.hlc import Clock, Timestamp
 from app.core.ids import new_id
 from app.core.wire import ENTITIES, Mutation, validate
+from app.platform.bulk_insert import insert_many
 from app.store.db import ReadSession, WriteSession
 from app.store.errors import HardDeleteError, StoreError
 from app.store.models import SYNCED_MODELS, OutboxMutation, Patient, Synced, SyncState
@@ -143,13 +144,13 @@ def enqueue_many(
     session: Session, queued: list[tuple[Mutation, str | None]], now_text: str
 ) -> None:
     """Queue many (mutation, patient id) at once in one INSERT statement run over all of
-    them ("Update all" queues every row of the practice: one ORM object each is the
-    slow part)."""
+    them ("Update all" queues every row of the practice: one ORM object each, or even
+    SQLAlchemy's parameter handling of each row, is the slow part)."""
     if queued:
-        session.execute(
-            insert(OutboxMutation.__table__),  # type: ignore[arg-type]
-            [outbox_row(m, pid, now_text) for m, pid in queued],
-        )
+        rows = [outbox_row(m, pid, now_text) for m, pid in queued]
+        columns = list(rows[0])
+        insert_many(session.connection(), OutboxMutation.__table__,  # type: ignore[arg-type]
+                    columns, [tuple(r.values()) for r in rows])
 
 
 def outbox_row(mutation: Mutation, patient_id: str | None, now_text: str) -> dict[str, Any]:

@@ -277,7 +277,7 @@ def queue_rows(db: Database, entity: str, ids: Iterable[str]) -> int:
     return _queue(db, MODEL_BY_ENTITY[entity], list(ids))
 
 
-def queue_everything(db: Database, batch: int = 5000) -> int:
+def queue_everything(db: Database, batch: int = 20_000) -> int:
     """ "Update all patient data now": queue every synced row whole, with the stamps it
     has (the cloud treats a value it already holds as a replay). Batched, so a large
     database never holds one huge transaction; running it twice is harmless."""

@@ -88,6 +88,8 @@ def test_future_stamps_are_clamped(pc: PC) -> None:
     wall = int(change["fields"]["first_name"]["hlc"][:13])
     assert now < wall <= time.time_ns() // 1_000_000 + MAX_DRIFT_MS
     assert change["fields"]["first_name"]["hlc"].endswith(pc.node)
+    # The answer carries the stamps stored, so the PC need not ask for the record.
+    assert res["stamps"] == {n: f["hlc"] for n, f in change["fields"].items()}
 
 
 def test_a_record_of_another_installation_is_refused(pc: PC, stranger: PC) -> None:
