@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.imaging import acquisition
 from app.ui.shell.context import AppContext
+from app.ui.widgets.save_keys import with_save_keys
 
 
 class AcquisitionFolderDialog(QDialog):
@@ -52,8 +53,8 @@ class AcquisitionFolderDialog(QDialog):
         days_label.setBuddy(self.keep_days)
         days_row.addWidget(days_label, 1)
         days_row.addWidget(self.keep_days)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons = with_save_keys(QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel))
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         row = QHBoxLayout()

@@ -32,6 +32,7 @@ from app.store.patients.patient_matches import Match
 from app.ui.patients.patient_form import BASIC, CLINICAL, Input, PatientForm
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
+from app.ui.widgets.save_keys import with_save_keys
 
 __all__ = ["BASIC", "CLINICAL", "PatientDialog"]
 
@@ -82,9 +83,9 @@ class PatientDialog(QDialog):
         self.banner.setStyleSheet("color: #b00020;")
         self.banner.setWordWrap(True)
         self.banner.hide()
-        self.buttons = QDialogButtonBox(
+        self.buttons = with_save_keys(QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
+        ))
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         self.offline_note = QLabel(OFFLINE_NOTE, objectName="offlineNote")

@@ -29,6 +29,7 @@ from app.ui.schedule.day_grid import LABELS, SlotPick
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp
 from app.ui.widgets.date_box import DateTimeBox
+from app.ui.widgets.save_keys import with_save_keys
 
 # The status buttons of an open appointment: (status, label, object name).
 STATUS_BUTTONS = (
@@ -130,9 +131,9 @@ class BookingDialog(QDialog):
             row.addWidget(cancel)
             layout.addLayout(row)
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(
+        self.buttons = with_save_keys(QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
-        )
+        ))
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)

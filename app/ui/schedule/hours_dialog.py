@@ -22,6 +22,7 @@ from app.store.schedule.dto import ProviderWeek
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
 from app.ui.widgets.date_box import TimeBox
+from app.ui.widgets.save_keys import with_save_keys
 
 DEFAULT = (8 * 60, 17 * 60)  # what a new provider's working day is offered as
 
@@ -61,9 +62,9 @@ class HoursDialog(QDialog):
         self.error = QLabel("", objectName="hoursError")
         self.error.setStyleSheet("color: #b00020;")
         self.error.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
+        self.buttons = with_save_keys(QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
-        )
+        ))
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

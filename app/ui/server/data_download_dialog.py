@@ -37,6 +37,7 @@ from app.platform.secrets import SecretStore
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, user_message
 from app.ui.widgets import plain_text
+from app.ui.widgets.save_keys import with_save_keys
 from app.ui.widgets.screen_fit import resize_to_fit
 from sync_agent.download_service import DataDownloads, DownloadRefused, DownloadStatus
 
@@ -120,8 +121,8 @@ class SaveDialog(QDialog):
                            "The same password opens the ZIP.", wordWrap=True))
         form.addRow("Your password:", self.password)
         form.addRow("Save as:", where)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = with_save_keys(QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import UserRow
+from app.ui.widgets.save_keys import with_save_keys
 from app.ui.widgets.screen_fit import resize_to_fit
 from sync_agent.server_service import Account
 
@@ -72,8 +73,8 @@ class GroupsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Group:", self.name)
         form.addRow("Permissions:", self.permission)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = with_save_keys(QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

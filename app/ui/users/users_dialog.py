@@ -32,6 +32,7 @@ from app.store.errors import StoreError
 from app.ui.server.server_dialogs import password_field
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
+from app.ui.widgets.save_keys import with_save_keys
 from app.ui.widgets.table_model import Column, RowTableModel, table_view
 
 ROLE_NAMES = {"admin": "Administrator", "member": "Member"}
@@ -81,8 +82,8 @@ class UserForm(QDialog):
         self.error.setStyleSheet("color: #b00020;")
         self.error.setWordWrap(True)
         self.error.hide()
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                               | QDialogButtonBox.StandardButton.Cancel)
+        box = with_save_keys(QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                               | QDialogButtonBox.StandardButton.Cancel))
         box.accepted.connect(self._submit)
         box.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

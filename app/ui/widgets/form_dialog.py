@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import WriteOp
 from app.ui.widgets.date_box import DateBox, DateTimeBox
+from app.ui.widgets.save_keys import with_save_keys
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,9 @@ class FormDialog(QDialog):
         self.error.setStyleSheet("color: #b00020;")
         self.error.setWordWrap(True)
         self.error.hide()
-        self.buttons = QDialogButtonBox(
+        self.buttons = with_save_keys(QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
+        ))
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -153,3 +153,24 @@ def test_same_mobile_or_id_number_warns_and_can_still_save(window, qtbot, ctx) -
     add_patient(window, qtbot, first_name="Caio", last_name="Castro", mobile="+351 913 000 111")
     window.show_list()
     qtbot.waitUntil(lambda: len(visible_names(window)) == 3)
+
+
+def test_alt_s_and_ctrl_s_save_from_any_box_and_type_nothing(window, qtbot) -> None:
+    # Alt+S used to reach the focused date box as a typed "s" and save nothing.
+    dialog = open_new_patient(window, qtbot)
+    fill(dialog, qtbot, first_name="Rami", last_name="Haddad", birth_date="1984-03-12")
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    with qtbot.waitSignal(dialog.saved, timeout=5000):
+        qtbot.keyClick(dialog.inputs["birth_date"], Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    assert dialog.inputs["birth_date"].text() == "1984-03-12"
+    qtbot.waitUntil(lambda: window.patient_page.title.text() == "Rami Haddad")
+    dialog = open_new_patient(window, qtbot)
+    fill(dialog, qtbot, first_name="Nour", last_name="Khalil")
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    with qtbot.waitSignal(dialog.saved, timeout=5000):
+        qtbot.keyClick(dialog.inputs["last_name"], Qt.Key.Key_S,
+                       Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.patient_page.title.text() == "Nour Khalil")
+    assert "Rami Haddad" in visible_names(window) and "Nour Khalil" in visible_names(window)
