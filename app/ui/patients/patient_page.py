@@ -22,6 +22,7 @@ from app.core.medical_alert import alert_text
 from app.core.patient_rules import LABELS
 from app.core.phone import format_phone
 from app.store.dto import AgreementRow, AppointmentRow, PatientDetail, VisitRow
+from app.store.errors import NotFoundError
 from app.ui.cases.cases_tab import CasesTab
 from app.ui.cases.tickets_tab import TicketsTab
 from app.ui.images.images_tab import ImagesTab
@@ -85,6 +86,7 @@ def field_text(name: str, value: object) -> str:
 
 class PatientPage(QWidget):
     closed = Signal()
+    gone = Signal(str)  # the patient shown left this PC: a merge, a move to another clinic
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -235,6 +237,24 @@ class PatientPage(QWidget):
             ctx.ops
         )
 
+    def _reopen(self) -> None:
+        assert self.patient is not None
+        ctx, shown = self.ctx, self.patient
+
+        def failed(exc: BaseException) -> None:
+            if not isinstance(exc, NotFoundError):
+                ctx.ops.unhandled(op, exc)
+            elif self.patient is shown:
+                # A pulled change took him away (e.g. his clinic's data moved to another
+                # clinic): a warning box about a patient the user did not ask for would
+                # only puzzle; the page closes and the status bar says why.
+                self.patient = None
+                self.gone.emit(f"{shown.display_name} is no longer on this computer: the "
+                               "practice's data changed on the server.")
+
+        op = ReadOp(lambda: ctx.store.patients.get(ctx.viewer, shown.id))
+        op.success(self._show).failure(failed).run(ctx.ops)
+
     def _show(self, patient: PatientDetail) -> None:
         if patient.id != self._wanted:
             return
@@ -319,7 +339,7 @@ class PatientPage(QWidget):
         if not self.patient or not self.isVisible():
             return
         if "patients" in flags:
-            self.open(self.patient.id)
+            self._reopen()
             return
         if "visits" in flags:
             self.load_visits()

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.patient_list.openPatient.connect(self.open_patient)
         self.patient_list.newPatient.connect(self.new_patient)
         self.patient_page.closed.connect(self.show_list)
+        self.patient_page.gone.connect(self._patient_gone)
         ctx.ops.changed.connect(self._changed)
         ctx.ops.window = self  # where failures of work without a handler are told
         self.external = ExternalChanges(ctx.store, parent=self)
@@ -413,6 +414,10 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(0)
         self.show_list()
         self.patient_list.focus_search()
+
+    def _patient_gone(self, why: str) -> None:
+        self.show_list()
+        self.statusBar().showMessage(why, 30000)
 
     def show_list(self) -> None:
         self.patients.setCurrentWidget(self.patient_list)

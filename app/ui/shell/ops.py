@@ -122,14 +122,14 @@ class OpRunner(QObject):
             if op.on_failure and _receiver_alive(op.on_failure):
                 op.on_failure(exc)
             elif not op.on_failure:
-                self._unhandled(op, exc)
+                self.unhandled(op, exc)
             return
         if op.changes:
             self.changed.emit(set(op.changes))
         if op.on_success and _receiver_alive(op.on_success):
             op.on_success(result)
 
-    def _unhandled(self, op: _Op[Any], exc: BaseException) -> None:
+    def unhandled(self, op: _Op[Any], exc: BaseException) -> None:
         """Logged with its details, and told to the user: never only on stderr."""
         details = getattr(exc, "__traceback_text__", "")
         log.error("%s failed: %s", op.name or "a background operation", details or repr(exc))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from app.core.hlc import Timestamp
+from app.store.sync.sync_repo import SyncRepo
 from app.ui.patients.patient_dialog import PatientDialog
 from tests.gui.patients.test_front_desk import (
     add_patient,
@@ -174,3 +178,21 @@ def test_alt_s_and_ctrl_s_save_from_any_box_and_type_nothing(window, qtbot) -> N
                        Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.patient_page.title.text() == "Nour Khalil")
     assert "Rami Haddad" in visible_names(window) and "Nour Khalil" in visible_names(window)
+
+
+def test_a_patient_taken_away_by_a_pull_closes_his_page_and_says_why(window, qtbot, ctx):
+    # The page used to answer with a warning box: "That patient does not exist or is not
+    # one of yours." when his clinic's data moved to another clinic while he was open.
+    add_patient(window, qtbot, first_name="Rami", last_name="Haddad")
+    patient = window.patient_page.patient
+    ctx.ops.wait_idle()  # his tabs have loaded: the pull comes later, as it does at a desk
+    stamp = str(Timestamp(int(time.time() * 1000) + 60_000, 0, "fffffffffffffff0"))
+    repo = SyncRepo(ctx.store.db)
+    repo.apply_remote([{"entity": "patient", "entity_id": patient.id,
+                        "fields": {"deleted": {"value": True, "hlc": stamp, "base": None}}}],
+                      repo.pull_cursor() + 1)
+    qtbot.waitUntil(lambda: window.patients.currentWidget() is window.patient_list, timeout=8000)
+    assert window.statusBar().currentMessage() == (
+        "Rami Haddad is no longer on this computer: the practice's data changed on the server.")
+    assert "Rami Haddad" not in visible_names(window)
+    assert not [b for b in window.findChildren(QMessageBox, "opFailed") if b.isVisible()]
