@@ -44,8 +44,8 @@ Check whether there are cases not finished yet, and deal with them in time.</li>
 receiving cases, adding members, making connections and managing patients are refused.
 </li>
 <li>The dissolution does not affect the user accounts: they can still sign in.</li>
-<li>To keep the data, move it to another institution first with
-<b>Move data to another institution…</b> in this window.</li>
+<li>To keep the data, move it to another clinic first with
+<b>Send this clinic's data to another clinic…</b> in the Institution window.</li>
 <li>Once the dissolution is carried out the data cannot be retrieved: make a backup.
 This cannot be undone; proceed with caution.</li>
 <li>The institution is dissolved 72 hours after you confirm. Until then any

@@ -42,7 +42,7 @@ def test_the_wizard_dissolves_and_revoke_undoes_it(ctx: Any, qtbot: Any, cloud: 
     assert wizard is not None
     qtbot.waitUntil(wizard.isVisible)
     notice = wizard.findChild(QLabel, "notice")
-    assert "Move data to another institution" in notice.text()
+    assert "Send this clinic's data to another clinic" in notice.text()
     assert not wizard.continue_button.isEnabled()  # the notice is agreed to first
     wizard.agree.setChecked(True)
     qtbot.mouseClick(wizard.continue_button, LEFT)
