@@ -213,28 +213,30 @@ def work_a_day(pc: Replica, index: int, day: int, args: argparse.Namespace,
 
 
 # Convergence --------------------------------------------------------------------------
-def caught_up(pcs: list[Replica], db: CloudDb) -> tuple[bool, bool]:
-    """Cheap: (every outbox empty and every PC's cursors at the cloud's end, every
-    upload queue empty)."""
+def caught_up(pcs: list[Replica], db: CloudDb) -> dict[str, bool]:
+    """Cheap: is every outbox empty ("pushed"), and besides every PC's cursors at the
+    cloud's end ("records"); is every upload queue empty ("images")."""
     from app.store.models import Setting
 
     ((last_change,),) = db.rows("SELECT coalesce(max(seq), 0) FROM changes")
     ((last_conflict,),) = db.rows("SELECT coalesce(max(version), 0) FROM conflicts")
-    records = images = True
+    pushed = records = images = True
     for pc in pcs:
         images = images and not pc.agent.uploads.counts().files
-        if pc.agent.sync.outbox_counts() != (0, 0) or pc.agent.sync.pull_cursor() < last_change:
+        if pc.agent.sync.outbox_counts() != (0, 0):
+            pushed = records = False
+        if pc.agent.sync.pull_cursor() < last_change:
             records = False
         with pc.store.db.read() as s:
             row = s.get(Setting, "conflicts_cursor")
             if int(row.value if row is not None else 0) < last_conflict:
                 records = False
-    return records, images
+    return {"pushed": pushed, "records": records, "images": images}
 
 
-def run_agents(pcs: list[Replica], db: CloudDb) -> tuple[float, float]:
-    """Every PC's agent in its own thread until all caught up: (seconds until the
-    records first were everywhere, seconds until records and images were)."""
+def run_agents(pcs: list[Replica], db: CloudDb) -> dict[str, float]:
+    """Every PC's agent in its own thread until all caught up: the seconds until each
+    of caught_up's conditions first held, and until all did ("converge")."""
     done = threading.Event()
 
     def loop(pc: Replica) -> None:
@@ -253,21 +255,22 @@ def run_agents(pcs: list[Replica], db: CloudDb) -> tuple[float, float]:
 
     threads = [threading.Thread(target=loop, args=(pc,), daemon=True) for pc in pcs]
     t0 = time.perf_counter()
-    records_s: float | None = None
+    firsts: dict[str, float] = {}
     for t in threads:
         t.start()
     while True:
-        records, images = caught_up(pcs, db)
-        if records and records_s is None:
-            records_s = time.perf_counter() - t0
-        if records and images:
+        state = caught_up(pcs, db)
+        for name, held in state.items():
+            if held and name not in firsts:
+                firsts[name] = time.perf_counter() - t0
+        if state["records"] and state["images"]:
             break
         time.sleep(0.5)  # the check reads every PC's database: not too often
-    took = time.perf_counter() - t0
+    firsts["converge"] = time.perf_counter() - t0
     done.set()
     for t in threads:
         t.join()
-    return records_s or took, took
+    return firsts
 
 
 def dump(pc: Replica) -> dict[str, tuple[dict[str, object], dict[str, str]]]:
@@ -422,14 +425,17 @@ def main() -> None:
 
         load_before = os.getloadavg()
         pcs_cpu0, cloud_cpu0 = cpu_s(cloud)
-        records_s, converge_s = run_agents(pcs, db)
+        firsts = run_agents(pcs, db)
+        converge_s = firsts["converge"]
+        phases = " ".join(f"{name}_s={firsts.get(name, converge_s):.1f}"
+                          for name in ("pushed", "records", "images"))
         pcs_cpu, cloud_cpu = (b - a for a, b in zip((pcs_cpu0, cloud_cpu0), cpu_s(cloud),
                                                       strict=True))
         load_after = os.getloadavg()
         errors = [f"{pc.name} ({pc.troubled_passes} passes): {pc.error}"
                   for pc in pcs if pc.error]
-        print(f"caught up in {converge_s:.1f} s (records first everywhere after "
-              f"{records_s:.1f} s); pcs_cpu_s={pcs_cpu:.1f} "
+        print(f"caught up in {converge_s:.1f} s (first every outbox empty, every record "
+              f"everywhere, every image up: {phases}); pcs_cpu_s={pcs_cpu:.1f} "
               f"cloud_cpu_s={cloud_cpu:.1f} load_before={load_before[0]:.2f} "
               f"load_after={load_after[0]:.2f} cores={os.cpu_count()} "
               f"mb_s={image_bytes / 1e6 / converge_s:.1f}", flush=True)
@@ -442,7 +448,7 @@ def main() -> None:
             print("PROBLEM:", p)
         open_conflicts = sum(1 for r in conflicts.values() if r is None)
         print(f"records={records} images={images} bytes={image_bytes} "
-              f"records_s={records_s:.1f} pcs_cpu_s={pcs_cpu:.1f} cloud_cpu_s={cloud_cpu:.1f} "
+              f"{phases} pcs_cpu_s={pcs_cpu:.1f} cloud_cpu_s={cloud_cpu:.1f} "
               f"load={os.getloadavg()[0]:.2f} "
               f"expected_conflicts={expected} open_conflicts={open_conflicts} "
               f"problems={len(problems)}")
