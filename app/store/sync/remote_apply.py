@@ -46,6 +46,7 @@ _PLACEHOLDER = {
     "role": "member",
     "password_hash": "",
 }
+_INDEXED = frozenset(search_index.INDEXED)
 _CHUNK = 500  # ids in one IN (...) list, well below SQLite's bound-parameter limit
 # The money fields of each entity: the only values a pulled change may bring in an older
 # form (see _normal).
@@ -60,6 +61,10 @@ class _Row:
     values: dict[str, Any]  # column name -> value, as stored
     new: bool
     changed: bool = False
+    # A field the search index is made from changed: most pulled edits (a note, an
+    # allergy) leave a patient's index rows as they are, and rewriting them costs
+    # a delete and tens of inserts a patient.
+    indexed: bool = False
 
 
 def apply_page(
@@ -115,6 +120,7 @@ def apply_page(
                 stamps[name] = [fs.hlc, fs.base]
             row.values["stamps"] = stamps
             row.changed = True
+            row.indexed = row.indexed or not _INDEXED.isdisjoint(result.applied)
             applied += 1
     if latest:
         clock.observe(Timestamp.parse(latest))
@@ -195,7 +201,7 @@ def _write(conn: Connection, rows: dict[Key, _Row]) -> None:
             stmt = update(table).where(table.c.id == bindparam("row_id"))
             conn.execute(stmt, [{"row_id": v["id"], **{n: v[n] for n in names}} for v in old])
         if model is Patient:
-            search_index.reindex(conn, old)
+            search_index.reindex(conn, [r.values for r in touched if not r.new and r.indexed])
             search_index.index_new(conn, new)
 
 

@@ -86,3 +86,28 @@ def test_an_edit_pulled_or_made_here_updates_both_alike(store, admin) -> None:
     ids = {r.id for r in store.patients.search(v, PatientFilter(query="adler"))}
     assert ids == {local.id, remote_id}
     assert store.patients.search(v, PatientFilter(query="müller")) == []
+
+
+def test_a_pulled_edit_rewrites_the_index_rows_only_when_an_indexed_field_changed(
+    store, admin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v = admin.viewer()
+    repo = SyncRepo(store.db)
+    remote_id = new_id()
+    start = int(time.time() * 1000)
+    repo.apply_remote([pulled(remote_id, FIELDS, start)], 1)
+    rewritten: list[list[str]] = []
+    reindex = search_index.reindex
+
+    def spy(conn: Any, patients: Any) -> None:
+        patients = list(patients)
+        rewritten.append([p["id"] for p in patients])
+        reindex(conn, patients)
+
+    monkeypatch.setattr(search_index, "reindex", spy)
+    repo.apply_remote([pulled(remote_id, {"note": "Prefers mornings"}, start + 1)], 2)
+    assert rewritten == [[]]  # a note: the index rows stay as they were
+    repo.apply_remote([pulled(remote_id, {"last_name": "Adler", "note": "x"}, start + 2)], 3)
+    assert rewritten[-1] == [remote_id]
+    for query, found in (("adler", {remote_id}), ("mull", set()), ("zoe", {remote_id})):
+        assert {r.id for r in store.patients.search(v, PatientFilter(query=query))} == found
