@@ -14,6 +14,7 @@ import pytest
 
 from app.store.models import Visit
 from sync_agent.client import CloudClient
+from sync_agent.push_job import BATCH
 from sync_agent.tus_client import TusClient
 from tests.integration.agent.conftest import PC
 from tests.integration.agent.test_uploads import (
@@ -44,7 +45,7 @@ def test_images_go_up_before_a_long_outbox_is_pushed(
     (pc,) = clinic(1)
     patient = new_patient(pc)
     with pc.store.db.write() as s:  # a week's visits, several push batches long
-        for i in range(1500):
+        for i in range(2 * BATCH + 100):
             s.add(Visit(patient_id=patient, visit_date="2026-03-02", name=f"Visit {i}"))
     image = random_file(tmp_path, "photo.bin", 300 * KIB)
     sha = pc.agent.uploads.enqueue(image, patient, "intraoral_photo")
@@ -69,7 +70,7 @@ def test_images_go_up_before_a_long_outbox_is_pushed(
     pc.sync()
 
     assert seen[0][0], "the image waited for the outbox"
-    assert seen[0][1] > 1000  # and nothing of the outbox had gone yet
+    assert seen[0][1] > 2 * BATCH  # and nothing of the outbox had gone yet
     assert len(seen) >= 3  # the outbox really was several batches long
     assert pc.repo.outbox_counts() == (0, 0) and on_cloud(cloud, patient)
     assert_stored(cloud, image)
