@@ -135,6 +135,7 @@ class PullOut(Open):
     changes: list[ChangeOut]
     cursor: int
     more: bool
+    conflict_list: ConflictsOut | None = None  # asked for with conflicts_after
 
 
 class RangeOut(Open):

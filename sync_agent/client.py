@@ -153,8 +153,13 @@ class CloudClient:
         return dict(orjson.loads(self._call("POST", f"{API}/push", data=body,
                                             extra_headers=headers).content))
 
-    def pull(self, after: int, limit: int = 500) -> dict[str, Any]:
-        params = {"after": after, "limit": limit, "exclude_own": "true"}
+    def pull(self, after: int, limit: int = 500,
+             conflicts_after: int | None = None) -> dict[str, Any]:
+        """A page of changes; with `conflicts_after`, the last page (`more` false) of a
+        cloud that offers it carries `conflict_list`, as `conflicts` gives it."""
+        params: dict[str, Any] = {"after": after, "limit": limit, "exclude_own": "true"}
+        if conflicts_after is not None:
+            params["conflicts_after"] = conflicts_after
         return dict(orjson.loads(self._call("GET", f"{API}/changes", params=params).content))
 
     def conflicts(self, after: int, limit: int = 200) -> dict[str, Any]:

@@ -45,14 +45,16 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
     report = report or PullReport()
     size = PAGE
     cursor = repo.pull_cursor()
+    # The conflict list comes with the last page of changes (one request less a pull).
+    listed = int(SettingsRepo(repo.db).get("conflicts_cursor"))
     try:
-        first = _fetch(client, cursor, size)
+        first = _fetch(client, cursor, size, listed)
     except RejectedError as exc:
         if exc.status != 422:
             raise
         # A cloud not yet updated: the agents may be newer than the server for a while.
         size = OLD_CLOUD_PAGE
-        first = _fetch(client, cursor, size)
+        first = _fetch(client, cursor, size, listed)
     with ThreadPoolExecutor(1, thread_name_prefix="pull") as fetcher:
         pending: Future[dict[str, Any]] = Future()
         pending.set_result(first)
@@ -60,7 +62,7 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
             page = pending.result()
             more = bool(page.get("more"))
             if more:
-                pending = fetcher.submit(_fetch, client, int(page["cursor"]), size)
+                pending = fetcher.submit(_fetch, client, int(page["cursor"]), size, listed)
             if page["changes"] or int(page["cursor"]) != cursor:
                 # Nothing new (an idle PC's pull): no write, no commit to wait for.
                 changes = _purged(repo, page["changes"])
@@ -72,7 +74,7 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
                 on_page(report)
             if not more:
                 break
-    report.conflicts += pull_conflicts(repo, client)
+    report.conflicts += pull_conflicts(repo, client, page.get("conflict_list"))
     return report
 
 
@@ -89,10 +91,10 @@ def _purged(repo: SyncRepo, changes: list[dict[str, Any]]) -> list[dict[str, Any
     return _purged(repo, changes[at + 1:])
 
 
-def _fetch(client: CloudClient, after: int, size: int) -> dict[str, Any]:
+def _fetch(client: CloudClient, after: int, size: int, listed: int) -> dict[str, Any]:
     # A page is ten thousand changes of small dicts: see app.platform.collector.
     with collector_paused():
-        return client.pull(after, size)
+        return client.pull(after, size, conflicts_after=listed)
 
 
 def send_decisions(repo: SyncRepo, client: CloudClient) -> None:
@@ -106,16 +108,21 @@ def send_decisions(repo: SyncRepo, client: CloudClient) -> None:
         decisions_sent(repo.db, [d["key"] for d in part])
 
 
-def pull_conflicts(repo: SyncRepo, client: CloudClient) -> int:
+def pull_conflicts(repo: SyncRepo, client: CloudClient,
+                   first: dict[str, Any] | None = None) -> int:
     """Copy what changed in the cloud's conflict list (decisions made elsewhere among
-    it); returns how many conflicts are new here."""
+    it), starting with `first` when the last page of changes carried it; returns how
+    many conflicts are new here."""
     settings = SettingsRepo(repo.db)
     cursor = int(settings.get("conflicts_cursor"))
     added = 0
+    page = first if isinstance(first, dict) else None
     while True:
-        page = client.conflicts(cursor)
+        if page is None:
+            page = client.conflicts(cursor)
         if page["conflicts"] or int(page["cursor"]) != cursor:
             added += copy_conflicts(repo.db, page["conflicts"], int(page["cursor"]))
         cursor = int(page["cursor"])
         if not page.get("more"):
             return added
+        page = None

@@ -11,18 +11,22 @@ from sqlalchemy.orm import Session
 from app.core.reconcile import range_digest
 from app.core.wire import ENTITIES
 from cloud import policy
-from cloud.crud import DeviceCtx, Refused
+from cloud.crud import DeviceCtx, Refused, conflicts
 from cloud.models import Change, Installation, Record
 
 MAX_PULL = 10_000
+CONFLICTS_WITH_CHANGES = 200  # a page of the conflict list, as GET /conflicts gives
 RECONCILE_ITEMS_MAX = 1000
 
 
 def pull(
-    session: Session, *, device: DeviceCtx, after: int, limit: int, exclude_own: bool
+    session: Session, *, device: DeviceCtx, after: int, limit: int, exclude_own: bool,
+    conflicts_after: int | None = None,
 ) -> bytes:
     """Changes of the caller's installation with seq > `after`, oldest first, as the
-    JSON body of the reply (schemas.PullOut).
+    JSON body of the reply (schemas.PullOut). With `conflicts_after`, the last page
+    carries the first page of the conflict list after that version too, which saves
+    the PC a request after every pull.
 
     Only committed changes are read, and none can commit later with a smaller seq
     (see `cloud.db.write_transaction`), so a cursor never skips a change. Each change's
@@ -47,7 +51,7 @@ def pull(
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = rows[-1][0] if more else max(high, after)
-    return orjson.dumps({
+    out: dict[str, Any] = {
         "changes": [
             {"seq": seq, "entity": entity, "entity_id": entity_id,
              "fields": orjson.Fragment(fields), "origin_node": node, "mutation_id": mutation}
@@ -55,7 +59,12 @@ def pull(
         ],
         "cursor": cursor,
         "more": more,
-    })
+    }
+    if conflicts_after is not None and not more:
+        out["conflict_list"] = conflicts.list_conflicts(
+            session, caller=caller, after=conflicts_after, limit=CONFLICTS_WITH_CHANGES,
+            include_resolved=True)
+    return orjson.dumps(out)
 
 
 def _entity(entity: str) -> str:

@@ -63,12 +63,15 @@ def pull(
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=reads.MAX_PULL)] = 500,
     exclude_own: bool = False,
+    conflicts_after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> Response:
     """Changes after the cursor `after`; continue with the returned `cursor` while
-    `more` is true."""
+    `more` is true. With `conflicts_after`, the last page (`more` false) also holds
+    `conflict_list`: the conflicts found or settled after that version, as
+    GET /conflicts with include_resolved gives them."""
     with collector_paused():
         body = reads.pull(session, device=device, after=after, limit=limit,
-                          exclude_own=exclude_own)
+                          exclude_own=exclude_own, conflicts_after=conflicts_after)
     return Response(body, media_type="application/json")
 
 

@@ -132,3 +132,21 @@ def test_both_windows_show_the_one_conflict_and_a_choice_on_one_clears_both(
         for ops in runners:
             ops.wait_idle()
             ops.shutdown()
+
+
+def test_the_conflict_list_comes_with_the_changes(clinic, monkeypatch) -> None:
+    """A PC learns the conflicts from its pull's last page: no request of its own."""
+    from sync_agent.client import CloudClient
+
+    a, b = clinic(2)
+    p = a.store.patients.create(a.admin.viewer(), {"first_name": "Ida", "last_name": "Berg"})
+    sync_all([a, b], rounds=1)
+    for pc, note in ((a, "from A"), (b, "from B")):
+        pc.store.patients.update(pc.admin.viewer(), p.id, {"note": note})
+
+    def no_list(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the conflict list was asked for on its own")
+
+    monkeypatch.setattr(CloudClient, "conflicts", no_list)
+    sync_all([a, b])
+    assert open_list(a) == open_list(b) == [(open_list(a)[0][0], "from B", "from A")]

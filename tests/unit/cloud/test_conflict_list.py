@@ -78,3 +78,22 @@ def test_decisions_are_checked(pc: PC, pc2: PC, stranger: PC) -> None:
         assert r.status_code == 422, bad
     r = pc.http.post("/api/v1/conflicts/decisions", json={"decisions": []})
     assert r.status_code == 401
+
+
+def test_the_last_page_of_changes_carries_the_conflict_list(pc: PC, pc2: PC) -> None:
+    clash(pc, pc2, "mobile")
+    listed = changes_after(pc, 0)
+
+    def page(after: int, limit: int) -> dict[str, Any]:
+        r = pc.http.get("/api/v1/changes", headers=pc.headers,
+                        params={"after": after, "limit": limit, "conflicts_after": 0})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    first = page(0, 1)
+    assert first["more"] and "conflict_list" not in first
+    last = page(first["cursor"], 100)
+    assert not last["more"]
+    assert last["conflict_list"] == listed
+    # Not asked for, not sent: what a PC from before it gets.
+    assert "conflict_list" not in pc.pull(first["cursor"])
