@@ -68,10 +68,12 @@ class _Row:
 
 
 def apply_page(
-    conn: Connection, changes: list[Mapping[str, Any]], clock: Clock, found_at: str
+    conn: Connection, changes: list[Mapping[str, Any]], clock: Clock, found_at: str,
+    kinds: set[str] | None = None,
 ) -> int:
     """Merge `changes` into the rows they name, inside the caller's transaction;
-    returns how many changes set a field. `clock` observes every change's stamp. A
+    returns how many changes set a field, and adds the entity of each to `kinds`.
+    `clock` observes every change's stamp. A
     change that can not be applied is set aside (app.store.sync.unapplied_repo) and
     the rest of the page applies.
 
@@ -106,6 +108,8 @@ def apply_page(
             values["stamps"] = {n: [f["hlc"], f.get("base")] for n, f in fields.items()}
             rows[(entity, entity_id)] = _Row(values, new=True, changed=True)
             applied += 1
+            if kinds is not None:
+                kinds.add(entity)
             continue
         incoming = {n: FieldState(f["value"], f["hlc"], f.get("base")) for n, f in fields.items()}
         current = {
@@ -122,6 +126,8 @@ def apply_page(
             row.changed = True
             row.indexed = row.indexed or not _INDEXED.isdisjoint(result.applied)
             applied += 1
+            if kinds is not None:
+                kinds.add(entity)
     if latest:
         clock.observe(Timestamp.parse(latest))
     _write(conn, rows)

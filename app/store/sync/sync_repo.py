@@ -160,7 +160,9 @@ class SyncRepo:
             clock = Clock(
                 state.node_id, Timestamp.parse(state.last_hlc) if state.last_hlc else None
             )
-            applied = apply_page(conn, changes, clock, found_at)
+            kinds: set[str] = set()
+            applied = apply_page(conn, changes, clock, found_at, kinds)
+            count_changed_kinds(s, kinds)
             conn.execute(
                 update(SyncState)
                 .where(SyncState.id == 1)
@@ -219,6 +221,7 @@ def copy_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int
         if touched:
             # What the open windows watch (app.ui.shell.context.ExternalChanges): the
             # inbox shows the list as it is now.
+            count_changed_kinds(s, {CONFLICTS_KIND})
             s.execute(
                 update(SyncState)
                 .where(SyncState.id == 1)
@@ -230,6 +233,32 @@ def copy_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int
         else:
             row.value = cursor
     return added
+
+
+CHANGED_KINDS = "changed_kinds"  # settings key: {entity: changes applied}
+CONFLICTS_KIND = "conflict"  # the conflict list's entry there
+ALL_KINDS = "*"
+
+
+def count_changed_kinds(s: Any, kinds: set[str]) -> None:
+    """Count, by kind of data, what a step of remote_version (one page of pulled changes
+    applied, or the conflict list copied) changed: the open windows reload only what
+    shows the kinds that moved. Called in the transaction that takes the step."""
+    from app.store.models import Setting
+
+    if not kinds:
+        return
+    row = s.get(Setting, CHANGED_KINDS)
+    counts = dict(row.value) if row is not None and isinstance(row.value, dict) else {}
+    for kind in kinds:
+        counts[kind] = int(counts.get(kind, 0)) + 1
+    # How many of remote_version's steps are counted here: a step not counted (images
+    # filed, a clinic dissolved) tells the windows to reload everything.
+    counts[ALL_KINDS] = int(counts.get(ALL_KINDS, 0)) + 1
+    if row is None:
+        s.add(Setting(key=CHANGED_KINDS, value=counts))
+    else:
+        row.value = counts
 
 
 def decisions_to_send(db: Database) -> list[dict[str, str]]:

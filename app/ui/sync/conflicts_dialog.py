@@ -157,7 +157,10 @@ class ConflictsDialog(QDialog):
         ).success(lambda _: self.reload()).run(ctx.ops)
 
     def on_changed(self, flags: set[str]) -> None:
-        if "external" in flags:  # a sync brought conflicts, or decisions made elsewhere
+        # A sync brought conflicts or decisions made elsewhere, or changed a value the
+        # list shows as the one kept now.
+        if flags & {"external", "conflicts", "patients", "visits", "agreements",
+                    "appointments", "chairs", "users"}:
             self.reload()
 
     def dismiss_selected(self) -> None:
