@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from sqlalchemy.exc import OperationalError
 
 from app.imaging import recovery, store_sealing
+from app.platform.build_id import build_id
 from app.platform.paths import data_dir
 from app.platform.secrets import SecretStore
 from app.store.db import Database
@@ -113,6 +114,7 @@ class Agent:
     def run(self) -> None:
         self.agent.publish(
             pid=os.getpid(),
+            build=build_id(),
             started_at=utc_now_text(),
             stopped_at=None,
             online=False,

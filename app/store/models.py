@@ -366,6 +366,7 @@ class AgentState(Base):
     upload_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_sync_at: Mapped[str | None] = mapped_column(String(32))
+    build: Mapped[str | None] = mapped_column(String(32))  # app.platform.build_id
 
 
 class AgentRequest(Base):

@@ -36,6 +36,7 @@ class AgentStatus:
     last_error: str | None
     last_sync_at: str | None
     heartbeat_at: str | None
+    build: str | None = None  # None: an agent from before builds were published
 
     def describe(self, what: str | None = None) -> str:
         """The status bar's sentence; `what` says what waits (else the agent's own
@@ -106,6 +107,7 @@ class AgentRepo:
                 row.last_error,
                 row.last_sync_at,
                 row.heartbeat_at,
+                row.build,
             )
 
     def request(self, kind: str) -> int:
@@ -139,6 +141,17 @@ class AgentRepo:
                 update(AgentRequest)
                 .where(AgentRequest.id == request_id)
                 .values(done_at=utc_now_text(), result=result[:2000])
+            )
+
+    def withdraw(self, request_id: int) -> None:
+        """App side: a request no agent took (the one it was for is gone) is not left
+        for the next agent."""
+        now = utc_now_text()
+        with self.db.write() as s:
+            s.execute(
+                update(AgentRequest)
+                .where(AgentRequest.id == request_id, AgentRequest.taken_at.is_(None))
+                .values(taken_at=now, done_at=now, result="withdrawn")
             )
 
     def request_done(self, request_id: int) -> str | None:

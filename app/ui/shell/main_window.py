@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.platform.build_id import build_id
 from app.platform.paths import config_dir
 from app.store.dto import UserRow
 from app.ui.images.acquisition_status import AcquisitionStatus
@@ -408,6 +409,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(500, self._start_agent_if_needed)
         elif not status.running:
             self.agent_status.start()
+        elif status.build != build_id():
+            self.agent_status.replace_other_build()
 
     # Navigation -----------------------------------------------------------------------
     def find(self) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 from app.store.sync.agent_repo import AgentRepo, AgentStatus
 from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import ReadOp
+from app.ui.shell.ops import ReadOp, WriteOp
 
 
 def agent_command(db_path: Path) -> list[str]:
@@ -44,6 +44,9 @@ def start_agent(db_path: Path) -> subprocess.Popen[bytes]:
     )
 
 
+RESTARTING = "Restarting the sync service after the update…"
+
+
 class AgentStatusWidget(QWidget):
     statusChanged = Signal(object)  # AgentStatus, after every refresh
 
@@ -53,6 +56,7 @@ class AgentStatusWidget(QWidget):
         self.repo = AgentRepo(ctx.store.db)
         self.queue = UploadListRepo(ctx.store.db)
         self.status: AgentStatus | None = None
+        self._stop_asked: int | None = None  # the request to an agent of another build
         self.label = QLabel("Checking the sync service…", objectName="agentStatus")
         self.start_button = QPushButton("Start sync service", objectName="startAgent")
         self.start_button.clicked.connect(self.start)
@@ -74,6 +78,9 @@ class AgentStatusWidget(QWidget):
     def _show(self, found: tuple[AgentStatus, QueueCounts]) -> None:
         status, counts = found
         self.status = status
+        if self._stop_asked is not None:
+            self._replacing(status)
+            return
         held = counts.held
         text = status.describe(counts.sentence())
         if status.running and status.current_upload and status.upload_total:
@@ -90,6 +97,27 @@ class AgentStatusWidget(QWidget):
         self.label.setToolTip(text)  # a long reason from the server is cut in the bar
         self.start_button.setVisible(not status.running)
         self.statusChanged.emit(status)
+
+    def replace_other_build(self) -> None:
+        """The agent running is another build's (started before an update, it keeps
+        running when the app closes): asked to stop, and this build's agent starts as
+        soon as it has."""
+        self.label.setText(RESTARTING)
+        repo = self.repo
+
+        def asked(request_id: int) -> None:
+            self._stop_asked = request_id
+
+        WriteOp(lambda: repo.request("stop")).success(asked).run(self.ctx.ops)
+
+    def _replacing(self, status: AgentStatus) -> None:
+        if status.running:
+            self.label.setText(RESTARTING)
+            return
+        asked, repo = self._stop_asked, self.repo
+        self._stop_asked = None
+        # Had it died instead, its stop must not stop the new agent.
+        WriteOp(lambda: repo.withdraw(asked)).success(lambda _: self.start()).run(self.ctx.ops)
 
     def start(self) -> None:
         start_agent(self.ctx.store.db.path)
