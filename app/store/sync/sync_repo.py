@@ -13,7 +13,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, delete, func, null, select, type_coerce, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    null,
+    select,
+    type_coerce,
+    update,
+)
 
 from app.core.hlc import Clock, Timestamp
 from app.core.wire import ENTITIES
@@ -243,22 +253,25 @@ ALL_KINDS = "*"
 def count_changed_kinds(s: Any, kinds: set[str]) -> None:
     """Count, by kind of data, what a step of remote_version (one page of pulled changes
     applied, or the conflict list copied) changed: the open windows reload only what
-    shows the kinds that moved. Called in the transaction that takes the step."""
+    shows the kinds that moved. Called in the transaction that takes the step; written
+    below the ORM, so that no flush (and none of its hooks) runs for it."""
     from app.store.models import Setting
 
     if not kinds:
         return
-    row = s.get(Setting, CHANGED_KINDS)
-    counts = dict(row.value) if row is not None and isinstance(row.value, dict) else {}
+    table = Setting.__table__  # type: ignore[attr-defined]
+    conn = s.connection()
+    stored = conn.execute(select(table.c.value).where(table.c.key == CHANGED_KINDS)).first()
+    counts = dict(stored[0]) if stored is not None and isinstance(stored[0], dict) else {}
     for kind in kinds:
         counts[kind] = int(counts.get(kind, 0)) + 1
     # How many of remote_version's steps are counted here: a step not counted (images
     # filed, a clinic dissolved) tells the windows to reload everything.
     counts[ALL_KINDS] = int(counts.get(ALL_KINDS, 0)) + 1
-    if row is None:
-        s.add(Setting(key=CHANGED_KINDS, value=counts))
+    if stored is None:
+        conn.execute(insert(table).values(key=CHANGED_KINDS, value=counts))
     else:
-        row.value = counts
+        conn.execute(update(table).where(table.c.key == CHANGED_KINDS).values(value=counts))
 
 
 def decisions_to_send(db: Database) -> list[dict[str, str]]:
