@@ -18,7 +18,7 @@ class Cloud:
         self.limit, self.status = limit, status
         self.asked: list[tuple[int, int]] = []
 
-    def pull(self, after: int, limit: int) -> dict[str, Any]:
+    def pull(self, after: int, limit: int, conflicts_after: int | None = None) -> dict[str, Any]:
         self.asked.append((after, limit))
         if limit > self.limit:
             raise RejectedError(self.status, "limit: Input should be less than or equal to "
@@ -54,7 +54,8 @@ def test_a_pull_that_brings_nothing_writes_nothing(store, monkeypatch) -> None:
     lock (the app's own writes would wait for it) nor wait for a commit to disk."""
 
     class Idle(Cloud):
-        def pull(self, after: int, limit: int) -> dict[str, Any]:
+        def pull(self, after: int, limit: int, conflicts_after: int | None = None
+                 ) -> dict[str, Any]:
             self.asked.append((after, limit))
             return {"changes": [], "cursor": after, "more": False}
 
