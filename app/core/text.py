@@ -6,6 +6,7 @@ case is folded (including "ß"), Arabic and CJK text is kept as it is.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -19,6 +20,13 @@ def fold(text: str | None) -> str:
     """Search form of free text: accents stripped, case folded, spaces collapsed."""
     if not text:
         return ""
+    return _fold(text)
+
+
+# Names repeat (a practice has many Marías): a first download folds hundreds of
+# thousands of them, most already folded a moment before.
+@functools.lru_cache(maxsize=8192)
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     stripped = _ARABIC_MARKS.sub("", stripped)
@@ -29,6 +37,8 @@ def digits(text: str | None) -> str:
     """Only the digits of a phone or card number (any script's digits become 0-9)."""
     if not text:
         return ""
+    if text.isascii():  # the only ASCII digits are 0-9
+        return _NOT_DIGIT.sub("", text)
     out = []
     for ch in text:
         if ch.isdigit():

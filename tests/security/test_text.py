@@ -64,7 +64,8 @@ class _Cloud:
     def __init__(self, raw_page: bytes) -> None:
         self.page = jsoncodec.loads(raw_page)
 
-    def pull(self, after: int, limit: int) -> dict[str, Any]:
+    def pull(self, after: int, limit: int,
+             conflicts_after: int | None = None) -> dict[str, Any]:
         if after == 0:
             return self.page
         return {"changes": [], "cursor": after, "more": False}
