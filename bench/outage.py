@@ -11,8 +11,8 @@ every change reaches the outbox as in the app) and files --images-per-day images
 --image-mb/10 to --image-mb MB (random bytes, filed into the PC's image store as an
 import does). Some shared patients are edited on several PCs: some fields by several PCs
 at once (k PCs writing one field make k-1 conflicts), others by one PC each (no
-conflict). Then every PC runs its sync agent (sync_agent.runner.Agent, one thread each,
-in this process) until every PC holds the cloud's records and conflict list and every
+conflict). Then every PC runs its sync agent (sync_agent.runner.Agent, each in an OS
+process of its own: bench/_pc_process.py) until every PC holds the cloud's records and conflict list and every
 image has reached the cloud; the time that takes is converge_s.
 
 "Identical" is checked afterwards: a canonical dump per entity (every field and its
@@ -31,9 +31,11 @@ practice's cloud runs on PostgreSQL; the run makes and drops a database of its o
 there); the first line says which. Images go up from the first second, alongside the
 records (sync_agent.runner starts the files' thread before pushing the outbox).
 
-The PCs are threads of this one process, so on a 2-core machine they share the two
-cores with the cloud (in a practice each PC has its own); pcs_cpu_s and cloud_cpu_s are
-printed beside the wall time, with the load average, to tell the shares apart.
+Each PC's agent is a process of its own, as each PC is a computer of its own in a
+practice: they share no interpreter lock, only this machine's cores, with the cloud
+(in a practice each PC has its own); pcs_cpu_s (the PCs' processes), cloud_cpu_s and
+check_cpu_s (this process reading every PC's database to see whether they caught up)
+are printed beside the wall time, with the load average, to tell the shares apart.
 
 The full default (10 PCs x 7 days x 200 images of 0.5-5 MB, 2,000 changes a day each)
 writes about 140,000 changes and 14,000 images, about 38 GB: it needs about 80 GB of free
@@ -59,7 +61,6 @@ import resource
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._cloud_db import CloudDb, drop_postgres, fresh_postgres
 from bench._cloud_util import Cloud, start
+from bench._pc_process import PcFleet, proc_cpu_s
 
 # Fields of shared patients that several PCs write: each (patient, field) pair is used
 # once in a run, so that the expected conflicts are known exactly.
@@ -91,14 +93,10 @@ class Replica:
 
 
 def cpu_s(cloud: Cloud) -> tuple[float, float]:
-    """CPU seconds used so far by (the PCs' process, the cloud process)."""
+    """CPU seconds used so far by (this process, the cloud process); 0 for the cloud's
+    when not Linux."""
     me = resource.getrusage(resource.RUSAGE_SELF)
-    try:
-        stat = Path(f"/proc/{cloud.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        theirs = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:  # not Linux: the cloud's share is not known
-        theirs = 0.0
-    return me.ru_utime + me.ru_stime, theirs
+    return me.ru_utime + me.ru_stime, proc_cpu_s(cloud.proc.pid)
 
 
 def make_pcs(cloud: Cloud, work: Path, n: int, download: bool) -> list[Replica]:
@@ -238,43 +236,32 @@ def caught_up(pcs: list[Replica], db: CloudDb) -> dict[str, bool]:
     return {"pushed": pushed, "records": records, "images": images}
 
 
-def run_agents(pcs: list[Replica], db: CloudDb) -> dict[str, float]:
-    """Every PC's agent in its own thread until all caught up: the seconds until each
-    of caught_up's conditions first held, and until all did ("converge")."""
-    done = threading.Event()
-
-    def loop(pc: Replica) -> None:
-        while not done.is_set():
-            try:
-                pc.agent.sync_once(forced=True)
-            except Exception as exc:  # the agent's process would stop and be restarted
-                pc.agent.last_error = f"the agent stopped: {exc!r}"[:300]
-            if pc.agent.last_error:
-                pc.error = pc.agent.last_error
-                pc.troubled_passes += 1
-            if pc.agent.sync.outbox_counts() == (0, 0) and not pc.agent.uploads.counts().files:
-                # Idle: a pull a second, as often as the agent's loop ticks (it pulls
-                # every PULL_EVERY_S when nothing waits; the bench does not wait that).
-                done.wait(1.0)
-
-    threads = [threading.Thread(target=loop, args=(pc,), daemon=True) for pc in pcs]
+def run_agents(pcs: list[Replica], db: CloudDb, download: bool) -> tuple[dict[str, float], float]:
+    """Every PC's agent in an OS process of its own until all caught up: the seconds
+    until each of caught_up's conditions first held, and until all did ("converge");
+    and the CPU seconds the PCs' processes used meanwhile."""
+    fleet = PcFleet([pc.store.db.path for pc in pcs], download)
+    fleet.start()  # Python and the databases opened before the clock starts
     t0 = time.perf_counter()
+    fleet.go()
     firsts: dict[str, float] = {}
-    for t in threads:
-        t.start()
-    while True:
-        state = caught_up(pcs, db)
-        for name, held in state.items():
-            if held and name not in firsts:
-                firsts[name] = time.perf_counter() - t0
-        if state["records"] and state["images"]:
-            break
-        time.sleep(0.5)  # the check reads every PC's database: not too often
-    firsts["converge"] = time.perf_counter() - t0
-    done.set()
-    for t in threads:
-        t.join()
-    return firsts
+    try:
+        while True:
+            state = caught_up(pcs, db)
+            for name, held in state.items():
+                if held and name not in firsts:
+                    firsts[name] = time.perf_counter() - t0
+            if state["records"] and state["images"]:
+                break
+            if not fleet.alive():
+                raise SystemExit("a PC's agent process ended before the PCs caught up")
+            time.sleep(0.5)  # the check reads every PC's database: not too often
+        firsts["converge"] = time.perf_counter() - t0
+    finally:
+        reports = fleet.stop()
+    for pc, (error, troubled) in zip(pcs, reports, strict=True):
+        pc.error, pc.troubled_passes = error, troubled
+    return firsts, fleet.cpu_s
 
 
 def dump(pc: Replica) -> dict[str, tuple[dict[str, object], dict[str, str]]]:
@@ -428,21 +415,24 @@ def main() -> None:
               f"images={images} bytes={image_bytes} expected_conflicts={expected}", flush=True)
 
         load_before = os.getloadavg()
-        pcs_cpu0, cloud_cpu0 = cpu_s(cloud)
-        firsts = run_agents(pcs, db)
+        bench_cpu0, cloud_cpu0 = cpu_s(cloud)
+        firsts, pcs_cpu = run_agents(pcs, db, args.download)
         converge_s = firsts["converge"]
         phases = " ".join(f"{name}_s={firsts.get(name, converge_s):.1f}"
                           for name in ("pushed", "records", "images"))
-        pcs_cpu, cloud_cpu = (b - a for a, b in zip((pcs_cpu0, cloud_cpu0), cpu_s(cloud),
-                                                      strict=True))
+        # check_cpu_s: this process reading every PC's database for caught_up.
+        check_cpu, cloud_cpu = (b - a for a, b in zip((bench_cpu0, cloud_cpu0), cpu_s(cloud),
+                                                        strict=True))
+        all_cpu = pcs_cpu + cloud_cpu + check_cpu
         load_after = os.getloadavg()
         errors = [f"{pc.name} ({pc.troubled_passes} passes): {pc.error}"
                   for pc in pcs if pc.error]
         print(f"caught up in {converge_s:.1f} s (first every outbox empty, every record "
               f"everywhere, every image up: {phases}); pcs_cpu_s={pcs_cpu:.1f} "
-              f"cloud_cpu_s={cloud_cpu:.1f} load_before={load_before[0]:.2f} "
-              f"load_after={load_after[0]:.2f} cores={os.cpu_count()} "
-              f"cpu_floor_s={(pcs_cpu + cloud_cpu) / (os.cpu_count() or 1):.1f} "
+              f"cloud_cpu_s={cloud_cpu:.1f} check_cpu_s={check_cpu:.1f} "
+              f"load_before={load_before[0]:.2f} load_after={load_after[0]:.2f} "
+              f"cores={os.cpu_count()} "
+              f"cpu_floor_s={all_cpu / (os.cpu_count() or 1):.1f} "
               f"mb_s={image_bytes / 1e6 / converge_s:.1f}", flush=True)
         if errors:
             print("trouble on the way (retried): " + "; ".join(errors))
