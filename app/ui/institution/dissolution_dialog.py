@@ -8,7 +8,6 @@ Also the message a PC shows when the dissolution was carried out and its data de
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -30,11 +29,13 @@ from PySide6.QtWidgets import (
 
 from app.store.db import Database
 from app.store.sync import purge_repo
+from app.ui.institution.server_words import said
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import ReadOp, user_message
+from app.ui.shell.ops import ReadOp
+from app.ui.widgets.formatting import server_time
 from app.ui.widgets.screen_fit import resize_to_fit
 from sync_agent.dissolution_service import Account, CodeSent, Dissolutions
-from sync_agent.institution_service import InstitutionRefused, InstitutionView
+from sync_agent.institution_service import InstitutionView
 
 NOTICE = """<p><b>Institutional Dissolution Notice</b></p><ul>
 <li>After the institution is dissolved, all its data — cases, connections with labs,
@@ -53,17 +54,6 @@ administrator can revoke the dissolution here.</li></ul>"""
 NOTICE_PAGE, CODE_PAGE, CONFIRM_PAGE = range(3)
 
 
-def _said(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, InstitutionRefused) else user_message(exc)
-
-
-def local_time(moment: str) -> str:
-    try:
-        at = dt.datetime.fromisoformat(moment)
-    except ValueError:
-        return moment
-    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone().strftime(
-        "%Y-%m-%d %H:%M")
 
 
 class DissolutionDialog(QDialog):
@@ -152,7 +142,7 @@ class DissolutionDialog(QDialog):
 
         def failed(exc: BaseException) -> None:
             self.pages.setEnabled(True)
-            self.message.setText(_said(exc))
+            self.message.setText(said(exc))
 
         def succeeded(result: Any) -> None:
             self.pages.setEnabled(True)
@@ -200,7 +190,7 @@ class DissolutionDialog(QDialog):
         def refused(exc: BaseException) -> None:
             self.pages.setEnabled(True)
             self.pages.setCurrentIndex(CODE_PAGE)  # type the code again
-            self.message.setText(_said(exc))
+            self.message.setText(said(exc))
 
         self.message.setText("Confirming…")
         self.pages.setEnabled(False)
@@ -237,7 +227,7 @@ class DissolutionBox(QGroupBox):
 
     def show_view(self, view: InstitutionView) -> None:
         self.view = view
-        when = local_time(view.dissolve_at)
+        when = server_time(view.dissolve_at)
         self.state.setText(
             f"This institution will be dissolved on {when}. Until then nothing can be "
             "changed; any administrator can revoke the dissolution." if
@@ -260,7 +250,7 @@ class DissolutionBox(QGroupBox):
         if self.wizard is not None and self.wizard.view is not None:
             view = self.wizard.view
             self.shown(view, f"The institution will be dissolved on "
-                             f"{local_time(view.dissolve_at)}. Until then any "
+                             f"{server_time(view.dissolve_at)}. Until then any "
                              "administrator can revoke it here.")
 
     def revoke(self) -> None:
@@ -268,7 +258,7 @@ class DissolutionBox(QGroupBox):
 
         def failed(exc: BaseException) -> None:
             self.revoke_button.setEnabled(True)
-            self.state.setText(_said(exc))
+            self.state.setText(said(exc))
 
         ReadOp(self.service.revoke).success(
             lambda v: self.shown(v, "The dissolution was revoked: the institution works "

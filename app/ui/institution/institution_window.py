@@ -8,7 +8,6 @@ worker and shows the answers.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from PySide6.QtCore import QRegularExpression, QSize, Qt
@@ -32,12 +31,14 @@ from PySide6.QtWidgets import (
 from app.platform.secrets import SecretStore
 from app.ui.institution.dissolution_dialog import DissolutionBox
 from app.ui.institution.migration_dialog import ReceiveDialog, SendDialog
+from app.ui.institution.server_words import said
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import ReadOp, user_message
+from app.ui.shell.ops import ReadOp
 from app.ui.widgets import plain_text
+from app.ui.widgets.formatting import server_time
 from app.ui.widgets.screen_fit import resize_to_fit
 from sync_agent.dissolution_service import Dissolutions
-from sync_agent.institution_service import InstitutionRefused, InstitutionView
+from sync_agent.institution_service import InstitutionView
 from sync_agent.migration_service import Migrations
 
 STATES = {"pending": "Waiting for your answer", "approved": "Connected",
@@ -45,17 +46,6 @@ STATES = {"pending": "Waiting for your answer", "approved": "Connected",
 AUTO = "automatic review"
 
 
-def _said(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, InstitutionRefused) else user_message(exc)
-
-
-def _local(moment: str) -> str:
-    try:
-        at = dt.datetime.fromisoformat(moment)
-    except ValueError:
-        return ""
-    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone().strftime(
-        "%Y-%m-%d %H:%M")
 
 
 class InstitutionWindow(QDialog):
@@ -174,7 +164,7 @@ class InstitutionWindow(QDialog):
             .run(self.ctx.ops)
 
     def _failed(self, exc: BaseException) -> None:
-        self.message.setText(_said(exc))
+        self.message.setText(said(exc))
         self.submit.setEnabled(self.view is not None)
         self._selected()
 
@@ -197,7 +187,7 @@ class InstitutionWindow(QDialog):
             state = STATES.get(r.state, r.state)
             if r.decided_by == AUTO:
                 state += " (automatic review)"
-            for col, text in enumerate((r.lab_name, r.lab_code, state, _local(r.created_at))):
+            for col, text in enumerate((r.lab_name, r.lab_code, state, server_time(r.created_at))):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         waiting = sum(r.state == "pending" for r in view.requests)

@@ -12,7 +12,6 @@ The server does all of it (sync_agent.migration_service); the dialogs ask on a w
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -32,10 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.institution.server_words import said
 from app.ui.shell.context import AppContext
-from app.ui.shell.ops import ReadOp, user_message
+from app.ui.shell.ops import ReadOp
+from app.ui.widgets.formatting import server_time
 from app.ui.widgets.screen_fit import resize_to_fit
-from sync_agent.institution_service import InstitutionRefused
 from sync_agent.migration_service import Migrations, MigrationView, VerificationCode
 
 POLL_MS = 2000
@@ -44,17 +44,6 @@ WHAT_MOVES = ("Every patient of this clinic moves, with visits, appointments, th
               "Only between clinics, and not to a clinic in another region.")
 
 
-def _said(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, InstitutionRefused) else user_message(exc)
-
-
-def _local(moment: str) -> str:
-    try:
-        at = dt.datetime.fromisoformat(moment)
-    except ValueError:
-        return ""
-    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone().strftime(
-        "%Y-%m-%d %H:%M")
 
 
 def _status(m: MigrationView) -> str:
@@ -110,12 +99,12 @@ class ReceiveDialog(QDialog):
     def _shown(self, code: VerificationCode) -> None:
         self.generate.setEnabled(True)
         self.code.setText(code.code)
-        self.message.setText(f"Valid until {_local(code.expires_at)}. Write it down now: "
+        self.message.setText(f"Valid until {server_time(code.expires_at)}. Write it down now: "
                              "it is not shown again.")
 
     def _failed(self, exc: BaseException) -> None:
         self.generate.setEnabled(True)
-        self.message.setText(_said(exc))
+        self.message.setText(said(exc))
 
 
 class SendDialog(QDialog):
@@ -206,7 +195,7 @@ class SendDialog(QDialog):
         self.rows = [m for m in rows if m.direction == "sent"]
         self.table.setRowCount(len(self.rows))
         for row, m in enumerate(self.rows):
-            for col, text in enumerate((_local(m.created_at),
+            for col, text in enumerate((server_time(m.created_at),
                                         f"{m.other_name} ({m.other_code})", _status(m))):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
@@ -223,7 +212,7 @@ class SendDialog(QDialog):
         self._typed()
 
     def _failed(self, exc: BaseException) -> None:
-        self.message.setText(_said(exc))
+        self.message.setText(said(exc))
         self._typed()
 
     def done(self, result: int) -> None:

@@ -28,3 +28,14 @@ def money(amount: Decimal | None) -> str:
 
 def local_time(iso_utc: str) -> str:
     return dt.datetime.fromisoformat(iso_utc).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def server_time(moment: str) -> str:
+    """A moment the server gave, in this computer's time; the server's clock is UTC, so
+    a moment without a zone is UTC. What does not read as a moment is shown as it is."""
+    try:
+        at = dt.datetime.fromisoformat(moment)
+    except ValueError:
+        return moment
+    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone().strftime(
+        "%Y-%m-%d %H:%M")
