@@ -12,8 +12,8 @@ every change reaches the outbox as in the app) and files --images-per-day images
 import does). Some shared patients are edited on several PCs: some fields by several PCs
 at once (k PCs writing one field make k-1 conflicts), others by one PC each (no
 conflict). Then every PC runs its sync agent (sync_agent.runner.Agent, each in an OS
-process of its own: bench/_pc_process.py) until every PC holds the cloud's records and conflict list and every
-image has reached the cloud; the time that takes is converge_s.
+process of its own: bench/_pc_process.py) until every PC holds the cloud's records and
+conflict list and every image has reached the cloud; the time that takes is converge_s.
 
 "Identical" is checked afterwards: a canonical dump per entity (every field and its
 stamp) equal on every PC, each PC's stamps equal to the cloud's records table, every

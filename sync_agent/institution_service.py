@@ -46,6 +46,14 @@ class InstitutionView:
     dissolve_at: str = ""
 
 
+def _said_in_words(response: requests.Response) -> bool:
+    """Whether the server refused with a sentence (not a form check's field list)."""
+    try:
+        return isinstance(response.json().get("detail"), str)
+    except ValueError:
+        return False
+
+
 class Institutions:
     def __init__(self, db: Database, secrets: SecretStore, user_id: str,
                  practice_name: str = "") -> None:
@@ -80,6 +88,8 @@ class Institutions:
             if response.status_code == 401:
                 reason = "The server did not accept this computer. Connect it again " \
                          "(Sync ▸ Server…)."
+            elif response.status_code == 422 and not _said_in_words(response):
+                reason = "Check what you typed and try again."
             elif response.status_code >= 500 and response.status_code != 503:
                 reason = "The server could not do it just now. Try again later."
             raise InstitutionRefused(reason)
