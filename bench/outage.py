@@ -40,14 +40,18 @@ are printed beside the wall time, with the load average, to tell the shares apar
 The full default (10 PCs x 7 days x 200 images of 0.5-5 MB, 2,000 changes a day each)
 writes about 140,000 changes and 14,000 images, about 38 GB: it needs about 80 GB of free
 disk (each image is in the PC's store and in the cloud's blob store). On a shared 2-core
-machine (load 3-9 from other work) the week with --images-per-day 10 (140,645 changes,
-700 images, 2 GB) took 4-8 minutes to write and 179 s to converge, 135 s of CPU on the
-PCs and 40 s in the cloud: the PCs' share is mostly applying the other nine PCs' changes
-(about 126,000 each). cpu_floor_s, the CPU time of all over the cores, is what the wall
-time cannot beat here; in a practice, where each PC has its own cores, a PC's share is
-pcs_cpu_s/N. The images of the full default add 37 GB at the 10-11 MB/s measured here
-alongside the records, which 2 cores cannot carry in 120 s. Target: converge_s < 120 on 2
-cores, lost=0, conflicts equal to expected_conflicts.
+machine the week with --images-per-day 10 (140,645 changes, 700 images, 2 GB) took 3.5
+minutes to write; with every PC a process, it converged in 127 s on SQLite (119 s of CPU
+on the PCs, 41 s in the cloud, 9 s checking; cpu_floor_s=85, load 2.8 before and 11
+after) and in 168 s on PostgreSQL (126 s, 50 s without the PostgreSQL server's own, 11
+s; cpu_floor_s=93, load 2.2 then 13.7). With the PCs as threads of one process (one
+interpreter lock, about one core for all ten) the same week had taken 179 s on SQLite.
+The PCs' share is mostly applying the other nine PCs' changes (about 126,000 each).
+cpu_floor_s, the CPU time of all over the cores, is what the wall time cannot beat here;
+in a practice, where each PC has its own cores, a PC's share is pcs_cpu_s/N. The images
+of the full default add 37 GB at the 11-15 MB/s measured here alongside the records,
+which 2 cores cannot carry in 120 s. Target: converge_s < 120 on 2 cores, lost=0,
+conflicts equal to expected_conflicts.
 Last line: converge_s=... conflicts=... lost=...
 """
 
