@@ -230,7 +230,13 @@ class Agent:
         # image whose patient has not arrived).
         transfer = (self._start_transfer(conn.server_url, conn.token)
                     if push and (forced or now >= self.next_transfer) else None)
-        records_ok = self._records(client, push=push, now=now)
+        try:
+            records_ok = self._records(client, push=push, now=now)
+        except BaseException:
+            if transfer is not None:  # its thread waits for the records: let it go
+                transfer.stop.set()
+                transfer.records_done.set()
+            raise
         if records_ok:
             self.backoff.reset()
             self.last_pull = now
@@ -286,7 +292,9 @@ class Agent:
                     if not report.paused or transfer.records_done.is_set():
                         break
                 self.upload_job.last_report = total
-                # Images filed on the other PCs, so that they can be viewed here too.
+                # Images filed on the other PCs, so that they can be viewed here too:
+                # after the pull, which brings the rows of the images to fetch.
+                transfer.records_done.wait()
                 self.download_job.run(
                     server_url, token, stop=transfer.stop, budget_s=self.upload_slice_s
                 )
