@@ -28,7 +28,10 @@ def test_a_records_next_visit_is_proposed_and_booked_in_one_click(
         "visit_date": "2026-11-20", "name": "Crown prep",
         "next_visit_date": DAY.isoformat(), "next_visit_minutes": 45,
     })
+    # The record went in through the store, not a window: the diary is asked to read
+    # again, as the book is below (on DAY itself the date box does not change).
     window.diary.date.setDate(QDate(DAY.year, DAY.month, DAY.day))
+    window.diary.reload()
     qtbot.waitUntil(lambda: "Nadia Khoury (45 min)" in window.diary.next_visits.text())
     book.reload()
     qtbot.waitUntil(lambda: len(book.proposal_buttons) == 1)
