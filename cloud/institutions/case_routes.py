@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from cloud import audit
 from cloud.api.deps import SessionDep
 from cloud.crud import Refused
 from cloud.institutions import cases
-from cloud.institutions.lab_routes import _signed_in
-from cloud.portal.web import address, check_csrf, render
+from cloud.institutions.lab_session import LabDep, LabFormDep, Signed
+from cloud.portal.web import address, render
 
 router = APIRouter(include_in_schema=False)
 F = Annotated[str, Form(max_length=200)]
@@ -21,21 +21,14 @@ NOTE = Annotated[str, Form(max_length=cases.MAX_NOTE)]
 
 
 @router.get("/lab/cases")
-def case_list(request: Request, session: SessionDep) -> Response:
-    signed = _signed_in(request, session)
-    if signed is None:
-        return RedirectResponse("/lab/", status_code=303)
-    lab, member, row = signed
-    return render(request, "lab_cases.html", lab=lab, member=member, lab_csrf=row.csrf,
-                  cases=cases.cases_of(session, lab))
+def case_list(request: Request, session: SessionDep, signed: LabDep) -> Response:
+    return render(request, "lab_cases.html", lab=signed.lab, member=signed.member,
+                  lab_csrf=signed.row.csrf, cases=cases.cases_of(session, signed.lab))
 
 
-def _detail(request: Request, session: SessionDep, case_id: str, status: int = 200,
-            **context: Any) -> Response:
-    signed = _signed_in(request, session)
-    if signed is None:
-        return RedirectResponse("/lab/", status_code=303)
-    lab, member, row = signed
+def _detail(request: Request, session: SessionDep, signed: Signed, case_id: str,
+            status: int = 200, **context: Any) -> Response:
+    lab, member, row = signed.lab, signed.member, signed.row
     try:
         case = cases.case_of(session, lab, case_id)
     except Refused as exc:
@@ -46,33 +39,28 @@ def _detail(request: Request, session: SessionDep, case_id: str, status: int = 2
 
 
 @router.get("/lab/cases/{case_id}")
-def case_detail(request: Request, session: SessionDep, case_id: str) -> Response:
-    return _detail(request, session, case_id)
+def case_detail(request: Request, session: SessionDep, signed: LabDep,
+                case_id: str) -> Response:
+    return _detail(request, session, signed, case_id)
 
 
 @router.post("/lab/cases/{case_id}/status")
-def case_status(request: Request, session: SessionDep, case_id: str, status: F,
-                note: NOTE = "", csrf: F = "") -> Response:
-    signed = _signed_in(request, session)
-    if signed is None:
-        return RedirectResponse("/lab/", status_code=303)
-    lab, member, row = signed
-    check_csrf(row.csrf, csrf)
+def case_status(request: Request, session: SessionDep, signed: LabFormDep, case_id: str,
+                status: F, note: NOTE = "") -> Response:
+    lab = signed.lab
     try:
-        cases.set_status(session, lab, f"{member.name} ({lab.name})", case_id, status, note,
-                         address(request))
+        cases.set_status(session, lab, f"{signed.member.name} ({lab.name})", case_id, status,
+                         note, address(request))
     except Refused as exc:
-        return _detail(request, session, case_id, exc.status, error=exc.reason)
-    return _detail(request, session, case_id,
+        return _detail(request, session, signed, case_id, exc.status, error=exc.reason)
+    return _detail(request, session, signed, case_id,
                    notice=f"The case is now marked {cases.STATUS_WORDS[status].lower()}.")
 
 
 @router.get("/lab/cases/{case_id}/files/{image_id}")
-def attachment(request: Request, session: SessionDep, case_id: str, image_id: str) -> Response:
-    signed = _signed_in(request, session)
-    if signed is None:
-        return RedirectResponse("/lab/", status_code=303)
-    lab, member, _row = signed
+def attachment(request: Request, session: SessionDep, signed: LabDep, case_id: str,
+               image_id: str) -> Response:
+    lab, member = signed.lab, signed.member
     found = cases.attachment_of(session, lab, case_id, image_id)
     blobs = request.app.state.blobs
     if blobs.size(found.sha256) is None:

@@ -13,61 +13,47 @@ from fastapi.responses import RedirectResponse, Response
 from cloud.api.deps import SessionDep
 from cloud.crud import Refused
 from cloud.institutions import migration
-from cloud.institutions.lab_routes import _caller, _signed_in
+from cloud.institutions.lab_session import LabDep, LabFormDep, Signed
 from cloud.institutions.migration_models import QUEUED, RUNNING
-from cloud.institutions.models import Institution, LabMember, LabSession
-from cloud.portal.web import check_csrf, render
+from cloud.portal.web import render
 
 router = APIRouter(include_in_schema=False)
 F = Annotated[str, Form(max_length=200)]
 
 
-def _page(request: Request, session: SessionDep, lab: Institution, member: LabMember,
-          row: LabSession, status: int = 200, **context: object) -> Response:
-    caller = _caller(member, request)
-    rows = migration.migrations_of(session, lab) if caller.is_admin else []
-    return render(request, "lab_migration.html", status, lab=lab, member=member,
-                  is_admin=caller.is_admin, lab_csrf=row.csrf, migrations=rows,
+def _page(request: Request, session: SessionDep, signed: Signed, status: int = 200,
+          **context: object) -> Response:
+    caller = signed.caller(request)
+    rows = migration.migrations_of(session, signed.lab) if caller.is_admin else []
+    return render(request, "lab_migration.html", status, lab=signed.lab, member=signed.member,
+                  is_admin=caller.is_admin, lab_csrf=signed.row.csrf, migrations=rows,
                   under_way=any(r.status in (QUEUED, RUNNING) for r in rows), **context)
 
 
 @router.get("/lab/migration")
-def page(request: Request, session: SessionDep, started: int = 0) -> Response:
-    signed = _signed_in(request, session)
-    if signed is None:
-        return RedirectResponse("/lab/", status_code=303)
+def page(request: Request, session: SessionDep, signed: LabDep, started: int = 0) -> Response:
     said = "The data migration was started. Its status is below." if started else None
-    return _page(request, session, *signed, notice=said)
+    return _page(request, session, signed, notice=said)
 
 
 @router.post("/lab/migration/code")
-def new_code(request: Request, session: SessionDep, csrf: F = "") -> Response:
-    signed = _signed_in(request, session)
-    if signed is None:
-        return RedirectResponse("/lab/", status_code=303)
-    lab, member, row = signed
-    check_csrf(row.csrf, csrf)
+def new_code(request: Request, session: SessionDep, signed: LabFormDep) -> Response:
     try:
-        code, expires = migration.generate_code(session, lab, _caller(member, request))
+        code, expires = migration.generate_code(session, signed.lab, signed.caller(request))
     except Refused as exc:
-        return _page(request, session, lab, member, row, exc.status, error=exc.reason)
-    return _page(request, session, lab, member, row, code=code,
+        return _page(request, session, signed, exc.status, error=exc.reason)
+    return _page(request, session, signed, code=code,
                  expires=expires.strftime("%Y-%m-%d %H:%M"))
 
 
 @router.post("/lab/migration")
-def send(request: Request, session: SessionDep, receiver: F, code: F,
-         csrf: F = "") -> Response:
-    signed = _signed_in(request, session)
-    if signed is None:
-        return RedirectResponse("/lab/", status_code=303)
-    lab, member, row = signed
-    check_csrf(row.csrf, csrf)
+def send(request: Request, session: SessionDep, signed: LabFormDep, receiver: F,
+         code: F) -> Response:
     try:
-        migration.start(session, lab, receiver, code, _caller(member, request))
+        migration.start(session, signed.lab, receiver, code, signed.caller(request))
         request.app.state.jobs.wake()
     except Refused as exc:
-        return _page(request, session, lab, member, row, exc.status, error=exc.reason,
+        return _page(request, session, signed, exc.status, error=exc.reason,
                      receiver=receiver)
     # Redirected, so that reloading the page (as it does while the move runs) never
     # sends the form again.

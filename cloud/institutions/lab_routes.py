@@ -15,8 +15,9 @@ from cloud import audit, security
 from cloud.api.deps import SessionDep
 from cloud.crud import Refused
 from cloud.institutions import service
-from cloud.institutions.models import ADMIN_ROLE, Institution, LabMember, LabSession
-from cloud.portal import clock, throttle
+from cloud.institutions.lab_session import LabDep, LabFormDep, Signed, cookie_name, signed_in
+from cloud.institutions.models import Institution, LabSession
+from cloud.portal import throttle
 from cloud.portal.web import address, check_csrf, check_pre, is_https, pre_token, render
 from cloud.sessions import IDLE
 
@@ -25,36 +26,9 @@ F = Annotated[str, Form(max_length=200)]
 WRONG = "The institution code, the user name or the password is wrong."
 
 
-def _cookie(request: Request) -> str:
-    return "__Host-chairside-lab" if is_https(request) else "chairside-lab"
-
-
-def _signed_in(request: Request, session: SessionDep
-               ) -> tuple[Institution, LabMember, LabSession] | None:
-    token = request.cookies.get(_cookie(request))
-    if not token or len(token) > 200:
-        return None
-    row = session.get(LabSession, security.hash_token(token))
-    if row is None:
-        return None
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(
-        tzinfo=clock.now().tzinfo)
-    if clock.now() - created > IDLE * 8:
-        session.delete(row)
-        session.commit()
-        return None
-    member = session.get(LabMember, row.member_id)
-    lab = session.get(Institution, member.institution_id) if member else None
-    return (lab, member, row) if lab and member else None
-
-
-def _caller(member: LabMember, request: Request) -> service.Caller:
-    return service.Caller(f"lab:{member.name}", member.role == ADMIN_ROLE, address(request))
-
-
 @router.get("/lab/")
 def login_form(request: Request, session: SessionDep) -> Response:
-    if _signed_in(request, session):
+    if signed_in(request, session):
         return RedirectResponse("/lab/connections", status_code=303)
     return render(request, "lab_login.html", pre=pre_token(request))
 
@@ -90,58 +64,50 @@ def login(request: Request, session: SessionDep, code: F, user: F, password: F,
     audit.record(session, actor=f"lab:{member.name}", action="lab_login",
                  target=code[:12], address=address(request))
     response = RedirectResponse("/lab/connections", status_code=303)
-    response.set_cookie(_cookie(request), token, httponly=True, samesite="strict",
+    response.set_cookie(cookie_name(request), token, httponly=True, samesite="strict",
                         secure=is_https(request), path="/",
                         max_age=int(IDLE.total_seconds()) * 8)
     return response
 
 
-def _page(request: Request, session: SessionDep, lab: Institution, member: LabMember,
-          row: LabSession, status: int = 200, **context: object) -> Response:
-    caller = _caller(member, request)
-    requests = service.requests_of(session, lab, caller)
+def _page(request: Request, session: SessionDep, signed: Signed, status: int = 200,
+          **context: object) -> Response:
+    caller = signed.caller(request)
+    requests = service.requests_of(session, signed.lab, caller)
     # Where each clinic is, as its administrator set it (country code).
     regions = dict(session.execute(select(Institution.code, Institution.region).where(
         Institution.code.in_({r.other_code for r in requests}))).all()) if requests else {}
-    return render(request, "lab_connections.html", status, lab=lab, member=member,
-                  is_admin=caller.is_admin, lab_csrf=row.csrf, requests=requests,
-                  regions=regions, **context)
+    return render(request, "lab_connections.html", status, lab=signed.lab,
+                  member=signed.member, is_admin=caller.is_admin, lab_csrf=signed.row.csrf,
+                  requests=requests, regions=regions, **context)
 
 
 @router.get("/lab/connections")
-def connections(request: Request, session: SessionDep) -> Response:
-    signed = _signed_in(request, session)
-    if signed is None:
-        return RedirectResponse("/lab/", status_code=303)
-    return _page(request, session, *signed)
+def connections(request: Request, session: SessionDep, signed: LabDep) -> Response:
+    return _page(request, session, signed)
 
 
 @router.post("/lab/connections")
-def send_request(request: Request, session: SessionDep, clinic: F, csrf: F = "") -> Response:
-    signed = _signed_in(request, session)
-    if signed is None:
-        return RedirectResponse("/lab/", status_code=303)
-    lab, member, row = signed
-    check_csrf(row.csrf, csrf)
+def send_request(request: Request, session: SessionDep, signed: LabFormDep,
+                 clinic: F) -> Response:
     try:
-        req = service.request_connection(session, lab, clinic, _caller(member, request))
+        req = service.request_connection(session, signed.lab, clinic, signed.caller(request))
     except Refused as exc:
-        return _page(request, session, lab, member, row, exc.status,
-                     error=exc.reason, clinic=clinic)
+        return _page(request, session, signed, exc.status, error=exc.reason, clinic=clinic)
     said = ("The clinic approved the connection." if req.state == "approved" else
             "The request was sent. The clinic's administrator will approve or refuse it.")
-    return _page(request, session, lab, member, row, notice=said)
+    return _page(request, session, signed, notice=said)
 
 
 @router.post("/lab/logout")
 def logout(request: Request, session: SessionDep, csrf: F = "") -> Response:
-    signed = _signed_in(request, session)
+    signed = signed_in(request, session)
     if signed is not None:
-        check_csrf(signed[2].csrf, csrf)
+        check_csrf(signed.row.csrf, csrf)
         session.execute(delete(LabSession).where(
-            LabSession.token_hash == signed[2].token_hash))
+            LabSession.token_hash == signed.row.token_hash))
         session.commit()
     response = RedirectResponse("/lab/", status_code=303)
-    response.delete_cookie(_cookie(request), path="/", secure=is_https(request),
+    response.delete_cookie(cookie_name(request), path="/", secure=is_https(request),
                            httponly=True, samesite="strict")
     return response

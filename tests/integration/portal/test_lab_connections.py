@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from app.core.ids import new_id
 from tests.integration.cloud.conftest import Server
 from tests.integration.portal.conftest import DESKTOP
-from tests.support.institutions import LAB_PW, csrf_of, make_lab
+from tests.support.institutions import LAB_PW, csrf_of, make_lab, signed_in_lab
 from tests.unit.cloud.portal.support import Clinic
 
 
@@ -157,3 +157,34 @@ def test_the_operator_opens_a_lab_whose_admin_signs_in(portal_server: Server,
                                              "password": LAB_PW, "csrf": token})
         assert page.status_code == 200 and "Opened Lab" in page.text
         assert 'id="send"' in page.text  # its administrator may send requests
+
+
+LAB_FORMS = ["/lab/connections", "/lab/cases/x/status", "/lab/migration/code", "/lab/migration",
+             "/lab/dissolution/continue", "/lab/dissolution/code", "/lab/dissolution/next",
+             "/lab/dissolution/confirm", "/lab/dissolution/revoke"]
+
+
+def test_every_lab_form_wants_a_signed_in_member_and_the_sessions_token(
+        portal_server: Server, portal_db: str) -> None:
+    code = make_lab(portal_db, "Careful Lab")
+    with httpx.Client(base_url=portal_server.url, timeout=30) as stranger:
+        answers = [stranger.post(path, data={"csrf": "x", "clinic": "C1"})
+                   for path in LAB_FORMS]
+        answers += [stranger.get(path) for path in ("/lab/connections", "/lab/cases",
+                                                    "/lab/migration", "/lab/dissolution")]
+        assert {(r.status_code, r.headers.get("location")) for r in answers} == {
+            (303, "/lab/")}
+    member = signed_in_lab(portal_server.url, code)
+    try:
+        token = csrf_of(member.get("/lab/connections").text)
+        for path in LAB_FORMS:
+            forged = member.post(path, data={"csrf": "not-the-token", "clinic": "C1",
+                                             "status": "received", "receiver": "L1",
+                                             "code": "ABC", "agree": "yes"})
+            assert forged.status_code == 403, path
+            assert "the form has expired" in forged.text, path
+        # the member is still signed in, and the right token still works
+        fine = member.post("/lab/dissolution/continue", data={"csrf": token, "agree": "yes"})
+        assert fine.status_code == 200 and "Careful Lab" in fine.text
+    finally:
+        member.close()
