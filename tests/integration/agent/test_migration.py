@@ -12,6 +12,7 @@ import hashlib
 import os
 import signal
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -222,8 +223,18 @@ def _fetch(cloud: Server, pc: PC, sha: str, status: int = 200) -> bytes:
     return got.content if status == 200 else b""
 
 
-def test_a_move_that_fails_part_way_leaves_both_clinics_as_they_were(
-        clinic, cloud, tmp_path, faults, qtbot) -> None:
+@dataclass
+class _Pair:
+    """A clinic with two patients and their images, about to move to an empty one."""
+    sender: PC
+    receiver: PC
+    receiver_code: str
+    db_url: str
+    iids: tuple[str, str]
+    before: object  # both clinics' rows on the cloud before the move
+
+
+def _pair(clinic, cloud: Server, tmp_path: Path) -> _Pair:
     [sender] = clinic(1)
     [receiver] = clinic(1)
     _with_data(sender, tmp_path)
@@ -231,7 +242,14 @@ def test_a_move_that_fails_part_way_leaves_both_clinics_as_they_were(
     _clinic_code(sender)
     db_url = _db(cloud)
     iids = (_iid(sender), _iid(receiver))
-    before = _state(db_url, *iids)
+    return _Pair(sender, receiver, receiver_code, db_url, iids, _state(db_url, *iids))
+
+
+def test_a_move_that_fails_part_way_leaves_both_clinics_as_they_were(
+        clinic, cloud, tmp_path, faults, qtbot) -> None:
+    pair = _pair(clinic, cloud, tmp_path)
+    sender, receiver, receiver_code = pair.sender, pair.receiver, pair.receiver_code
+    db_url, iids, before = pair.db_url, pair.iids, pair.before
     faults.write_text("fail")
     _migrations(sender).start(receiver_code, _migrations(receiver).new_code().code)
     done = _ended(sender, qtbot.wait)
@@ -244,14 +262,9 @@ def test_a_move_that_fails_part_way_leaves_both_clinics_as_they_were(
 
 def test_a_server_killed_mid_move_changes_nothing_and_the_move_ends_after_restart(
         clinic, cloud, tmp_path, faults, qtbot) -> None:
-    [sender] = clinic(1)
-    [receiver] = clinic(1)
-    _with_data(sender, tmp_path)
-    receiver_code = _clinic_code(receiver)
-    _clinic_code(sender)
-    db_url = _db(cloud)
-    iids = (_iid(sender), _iid(receiver))
-    before = _state(db_url, *iids)
+    pair = _pair(clinic, cloud, tmp_path)
+    sender, receiver, receiver_code = pair.sender, pair.receiver, pair.receiver_code
+    db_url, iids, before = pair.db_url, pair.iids, pair.before
     moving = _rows(db_url, iids[0])
     faults.write_text("stall")
     _migrations(sender).start(receiver_code, _migrations(receiver).new_code().code)
