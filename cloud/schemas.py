@@ -65,6 +65,14 @@ class DeviceOut(Open):
     institution_code: str = ""  # the clinic's code, to tell a lab
 
 
+class ClinicIn(Strict):
+    practice_name: Annotated[str, StringConstraints(max_length=120)] = ""
+
+
+class ClinicOut(Open):
+    institution_code: str
+
+
 class DeviceInfo(Open):
     device_id: str
     node: str

@@ -142,6 +142,11 @@ class CloudClient:
             self._call("POST", f"{API}/installations/{installation_id}/devices", json=body).json()
         )
 
+    def clinic(self, practice_name: str) -> str:
+        """The practice's institution code (its clinic made now if it had none)."""
+        body = {"practice_name": practice_name[:120]}
+        return str(self._call("POST", f"{API}/clinic", json=body).json()["institution_code"])
+
     # Sync -----------------------------------------------------------------------------
     def push(self, mutations: list[dict[str, Any]]) -> dict[str, Any]:
         return self.push_raw([orjson.dumps(m) for m in mutations])

@@ -51,7 +51,7 @@ def register_installation(db: Database, server_url: str, email: str) -> str:
     return inst
 
 
-def _named(settings: SettingsRepo) -> str:
+def practice_name(settings: SettingsRepo) -> str:
     """The practice's name, unless it is still the one every new database has."""
     name = str(settings.get("practice_name") or "")
     return "" if name == OPTIONS["practice_name"].default else name
@@ -65,7 +65,7 @@ def register_device(
     settings = SettingsRepo(db)
     answer = CloudClient(server_url).register_device(
         installation_id, upload_password, db.identity.node_id, platform.node()[:200],
-        _named(settings),
+        practice_name(settings),
     )
     keys.save_secret(db.path, TOKEN, answer["token"], secrets)
     settings.set("server_url", server_url.rstrip("/"))

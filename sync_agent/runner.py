@@ -31,6 +31,7 @@ from sync_agent import connection
 from sync_agent.acquisition_job import AcquisitionJob
 from sync_agent.backoff import Backoff
 from sync_agent.client import AuthError, CloudClient, RejectedError, TransientError
+from sync_agent.clinic_job import ensure_clinic
 from sync_agent.download_job import DownloadJob
 from sync_agent.pull_job import pull_all, send_decisions
 from sync_agent.push_job import LOCKED, push_all, push_all_unless_locked
@@ -109,6 +110,7 @@ class Agent:
         self.store_sealed = False
         self.online = False
         self.last_error: str | None = None
+        self.clinic_asked = False
 
     # The loop -------------------------------------------------------------------------
     def run(self) -> None:
@@ -246,6 +248,9 @@ class Agent:
             self._finish_transfer(transfer, client, records_ok)
         if records_ok:
             self.publish(last_sync_at=utc_now_text())
+            if not self.clinic_asked:
+                self.clinic_asked = True
+                ensure_clinic(self.db, client)
 
     def _records(self, client: CloudClient, *, push: bool, now: float) -> bool:
         """Push the outbox and pull what changed; False (and the trouble shown, the

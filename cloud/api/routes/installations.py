@@ -13,6 +13,8 @@ from cloud.institutions import service
 from cloud.institutions.models import Institution
 from cloud.schemas import (
     ChangePasswordIn,
+    ClinicIn,
+    ClinicOut,
     DeviceIn,
     DeviceInfo,
     DeviceOut,
@@ -85,6 +87,15 @@ def register_device(
     return DeviceOut(device_id=device.id, installation_id=device.installation_id,
                      node=device.node, name=device.name, token=token,
                      institution_code=clinic.code)
+
+
+@router.post("/clinic", response_model=ClinicOut, responses={401: {"model": Problem}})
+def clinic(body: ClinicIn, device: DeviceDep, session: SessionDep) -> ClinicOut:
+    """The practice's clinic, made now if its PCs joined before clinics were made as a PC
+    joins (named after the practice), so that labs find it without an administrator
+    opening the Institution window first."""
+    return ClinicOut(institution_code=_clinic(session, device.installation_id,
+                                              body.practice_name).code)
 
 
 def _clinic(session: SessionDep, installation_id: str, practice_name: str) -> Institution:
