@@ -75,14 +75,15 @@ def new_node_id() -> str:
 
 # The form every id takes here; checked first because a first upload checks hundreds
 # of thousands. Other text uuid.UUID accepts (hyphens elsewhere) is still a UUID.
-_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-                        re.ASCII | re.IGNORECASE)
+CANONICAL_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII | re.IGNORECASE
+)
 
 
 def is_uuid(value: object) -> bool:
     if not isinstance(value, str) or len(value) != 36:
         return False
-    if _CANONICAL.fullmatch(value):
+    if CANONICAL_UUID.fullmatch(value):
         return True
     try:
         uuid.UUID(value)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from cloud.crud.idset import among
 from cloud.models import PatientAlias, utcnow
 
 _MAX_CHAIN = 32
@@ -29,7 +30,7 @@ class AliasMap:
             rows = session.execute(
                 select(PatientAlias.old_id, PatientAlias.kept_id).where(
                     PatientAlias.installation_id == installation_id,
-                    PatientAlias.old_id.in_(frontier),
+                    among(session, PatientAlias.old_id, frontier),
                 )
             ).all()
             known.update({old: kept for old, kept in rows})

@@ -23,6 +23,7 @@ from app.core.wire import ENTITIES, MAX_BATCH_MUTATIONS, Mutation
 from app.platform.bulk_insert import insert_many
 from cloud.crud import DeviceCtx, Refused, conflicts
 from cloud.crud.aliases import AliasMap
+from cloud.crud.idset import among
 from cloud.crud.record_log import RecordLog, RecordState
 from cloud.db import write_transaction
 from cloud.institutions.migration_models import MovedRow
@@ -225,7 +226,7 @@ def _replays(session: Session, inst_id: str,
     seen: dict[str, dict[str, Any]] = {}
     for done in session.execute(
         select(AppliedMutation.id, AppliedMutation.installation_id, AppliedMutation.result)
-        .where(AppliedMutation.id.in_([m.id for m in mutations]))
+        .where(among(session, AppliedMutation.id, [m.id for m in mutations]))
     ):
         if done.installation_id != inst_id:
             raise Refused(409, f"mutation id {done.id} was already used elsewhere")
@@ -241,7 +242,7 @@ def _load(session: Session, inst_id: str,
     referred = {v for m in fresh for _f, _e, v in _refs(m)} - own
     records: dict[str, Record] = {
         r.entity_id: r
-        for r in session.scalars(select(Record).where(Record.entity_id.in_(own)))
+        for r in session.scalars(select(Record).where(among(session, Record.entity_id, own)))
     } if own else {}
     # Of a record only referred to, whose it is and what it is are checked, not its
     # fields: a batch of visits refers to a hundred patients.
@@ -249,7 +250,7 @@ def _load(session: Session, inst_id: str,
     if referred:
         targets.update((r.entity_id, r) for r in session.execute(
             select(Record.entity_id, Record.installation_id, Record.entity)
-            .where(Record.entity_id.in_(referred))
+            .where(among(session, Record.entity_id, referred))
         ))
     _moved_away(session, inst_id, [i for i, t in targets.items() if t.installation_id != inst_id])
     for m in fresh:

@@ -77,6 +77,48 @@ def test_money_travels_as_decimal_text() -> None:
             sent(bad)
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"hlc": {"first_name": None}}, "hlc of first_name must be text"),
+        ({"hlc": {"first_name": ["x"]}}, "hlc of first_name must be text"),
+        ({"hlc": {"first_name": "1700000000000-0000-AAAAAAAAAAAAAAAA"}}, "not an HLC"),
+        ({"base": {"first_name": 5}}, "base of first_name must be text or null"),
+        ({"base": {"first_name": ""}}, "not an HLC"),
+        ({"base": {"first_name": [H1]}}, "base of first_name must be text or null"),
+        ({"fields": {"gender": ["female"]}, "hlc": {"gender": H1}, "base": {}}, "one of"),
+        ({"fields": {"gender": None}, "hlc": {"gender": H1}, "base": {}}, "may not be empty"),
+        ({"fields": {"last_name": "x" * 501}, "hlc": {"last_name": H1}, "base": {}}, "longer"),
+        ({"fields": {"last_name": "a\x1bb"}, "hlc": {"last_name": H1}, "base": {}}, "control"),
+        ({"fields": {"last_name": "a\ud800"}, "hlc": {"last_name": H1}, "base": {}}, "broken"),
+        ({"fields": {"merged_into": "0" * 36}, "hlc": {"merged_into": H1}, "base": {}}, "UUID"),
+        ({"fields": {"responsible_user_id": 7}, "hlc": {"responsible_user_id": H1},
+          "base": {}}, "UUID"),
+        ({"entity_id": "0" * 36}, "entity_id must be a UUID"),
+        ({"node": "0123456789ABCDEF"}, "16 hex"),
+        # The first problem in field order is the one named, stamps and values alike.
+        ({"fields": {"first_name": "Ana", "last_name": 5},
+          "hlc": {"first_name": "bad", "last_name": H1}, "base": {}}, "hlc of first_name"),
+    ],
+)
+def test_every_problem_is_found_and_named_as_the_full_check_names_it(
+    change: dict[str, object], reason: str
+) -> None:
+    """A first upload checks its mutations through a quicker path; whatever that path
+    lets through, the full check would too, and a refusal gives the same reason."""
+    with pytest.raises(SchemaError, match=reason):
+        Mutation.from_wire(wire(**change))
+
+
+def test_valid_forms_the_quick_check_does_not_know_are_still_accepted() -> None:
+    upper = new_id().upper()
+    m = Mutation.from_wire(wire(id=upper, fields={"first_name": "Ana", "merged_into": None},
+                                hlc={"first_name": H1, "merged_into": H2}, base={}))
+    assert m.id == upper and m.fields == {"first_name": "Ana", "merged_into": None}
+    stamp_end = wire(hlc={"first_name": H1 + "\n"})  # accepted by the full check as well
+    assert Mutation.from_wire(stamp_end).hlc == {"first_name": H1 + "\n"}
+
+
 def apply_all(order: list[tuple[str, FieldState]]) -> tuple[dict[str, FieldState], set[str]]:
     state: dict[str, FieldState] = {}
     conflicts: set[str] = set()
