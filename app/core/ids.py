@@ -13,6 +13,8 @@ import threading
 import time
 import uuid
 
+_RAND_B = (1 << 62) - 1
+
 
 class Uuid7Source:
     """UUIDv7s strictly increasing within this source, even when the clock stands still
@@ -39,6 +41,24 @@ class Uuid7Source:
             else:
                 rand = secrets.randbits(74) >> 1  # leave headroom for counting up
             self._last_ms, self._last_rand = ms, rand
+        return self._compose(ms, rand)
+
+    def reserve(self, count: int) -> int:
+        """The first of `count` consecutive UUIDv7s (as integers: first, first + 1, ...),
+        all taken from this source, so that SQL can write them by counting up."""
+        with self._lock:
+            ms = max(time.time_ns() // 1_000_000, self._last_ms)
+            rand = self._last_rand + 1 if ms == self._last_ms else secrets.randbits(74) >> 1
+            # Counting up must stay within the low 62 random bits (rand_b).
+            if (rand & _RAND_B) + count > _RAND_B:
+                rand = ((rand >> 62) + 1) << 62
+            if rand + count >= 1 << 74:
+                ms, rand = ms + 1, 0
+            self._last_ms, self._last_rand = ms, rand + count - 1
+        return self._compose(ms, rand)
+
+    @staticmethod
+    def _compose(ms: int, rand: int) -> int:
         rand_a = (rand >> 62) & 0xFFF
         rand_b = rand & ((1 << 62) - 1)
         value = (ms & ((1 << 48) - 1)) << 80

@@ -14,31 +14,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    String,
     bindparam,
     delete,
     func,
     insert,
-    null,
     select,
-    type_coerce,
     update,
 )
 
 from app.core.hlc import Clock, Timestamp
-from app.core.wire import ENTITIES
 from app.platform.collector import collector_paused
 from app.store.db import CACHE_KIB, Database
 from app.store.models import (
     MODEL_BY_ENTITY,
     ConflictRecord,
     OutboxMutation,
-    Synced,
     SyncState,
 )
 from app.store.sync import unapplied_repo
-from app.store.sync.outbox import enqueue_many, utc_now_text
+from app.store.sync.outbox import utc_now_text
 from app.store.sync.remote_apply import apply_page
+from app.store.sync.requeue_repo import (  # noqa: F401 (queue_*: here too)
+    payload_sql,
+    queue_everything,
+    queue_rows,
+)
 from app.store.users.users_merge import merge_duplicates
 
 # A large page (the first pull of a large practice) writes all over the search index.
@@ -76,11 +76,10 @@ class SyncRepo:
         out: list[QueuedMutation] = []
         total = 0
         with self.db.read() as s:
-            rows = s.execute(
-                select(OutboxMutation.seq, type_coerce(OutboxMutation.payload, String))
-                .where(OutboxMutation.status == "pending", OutboxMutation.seq > after)
-                .order_by(OutboxMutation.seq)
-                .limit(limit)
+            # Rows queued whole get their payload here, from the rows as they are now.
+            rows = s.connection().exec_driver_sql(
+                f"SELECT o.seq, {payload_sql()} FROM outbox o WHERE o.status = 'pending' "
+                "AND o.seq > ? ORDER BY o.seq LIMIT ?", (after, limit)
             )
             for seq, raw in rows:
                 size = len(raw.encode())
@@ -312,103 +311,3 @@ def versions(db: Database, entity: str, start: str = "", end: str = "") -> list[
             (i, row_version([v[0] for v in (stamps or {}).values()]))
             for i, stamps in s.execute(stmt)
         ]
-
-
-def queue_rows(db: Database, entity: str, ids: Iterable[str]) -> int:
-    """Queue these rows whole, with their stamps (to repair what the cloud lacks)."""
-    return _queue(db, MODEL_BY_ENTITY[entity], list(ids))
-
-
-def queue_everything(db: Database, batch: int = 20_000) -> int:
-    """ "Update all patient data now": queue every synced row whole, with the stamps it
-    has (the cloud treats a value it already holds as a replay). Batched, so a large
-    database never holds one huge transaction; running it twice is harmless."""
-    from app.store.models import SYNCED_MODELS
-
-    queued = 0
-    with collector_paused():
-        for model in SYNCED_MODELS:
-            queued += _queue_table(db, model, batch)
-    return queued
-
-
-def _queue_table(db: Database, model: type[Synced], batch: int) -> int:
-    queued = 0
-    table = model.__table__  # type: ignore[attr-defined]
-    after = ""
-    while True:
-        with db.write() as s:
-            rows = s.connection().execute(
-                _whole_rows(model).where(table.c.id > after).order_by(table.c.id).limit(batch)
-            ).all()
-            if not rows:
-                break
-            queued += _queue_loaded(s, model, rows)
-        after = rows[-1].id
-    return queued
-
-
-def _whole_rows(model: type[Synced]) -> Any:
-    """id, stamps, patient_id, agreement_id (NULL where the table has none), then the
-    synced fields. Table columns, not ORM objects nor ORM attributes (three times slower
-    to read): a bulk queue reads hundreds of thousands of rows."""
-    c = model.__table__.c  # type: ignore[attr-defined]
-    return select(
-        c.id, c.stamps, *(c[n] if n in c else null() for n in ("patient_id", "agreement_id")),
-        *(c[n] for n in ENTITIES[model.__entity__].fields),
-    )
-
-
-def _queue(db: Database, model: type[Synced], ids: list[str]) -> int:
-    queued = 0
-    for i in range(0, len(ids), 5000):
-        with db.write() as s:
-            table = model.__table__  # type: ignore[attr-defined]
-            rows = s.connection().execute(
-                _whole_rows(model).where(table.c.id.in_(ids[i : i + 5000]))
-            ).all()
-            queued += _queue_loaded(s, model, rows)
-    return queued
-
-
-def _queue_loaded(s: Any, model: type[Synced], rows: list[Any]) -> int:
-    """Queue rows whole, with the stamps they have: nothing is stamped anew, so this
-    does not go through the flush hook's stamping, only its queue (outbox.outbox_row)."""
-    from app.core.ids import new_id
-    from app.core.wire import Mutation
-    from app.store.models import Agreement, Patient
-
-    spec = list(ENTITIES[model.__entity__].fields)
-    node = s.execute(select(SyncState.node_id)).scalar_one()
-    by_agreement: dict[str, str] = {}
-    # outbox.patient_of's rule, for a batch at once
-    wanted = {r[3] for r in rows if r[3] and r[2] is None}
-    if wanted:
-        by_agreement = dict(
-            s.execute(select(Agreement.id, Agreement.patient_id).where(Agreement.id.in_(wanted)))
-            .tuples().all()
-        )
-    entity = model.__entity__
-    queue: list[tuple[Mutation, str | None]] = []
-    for row in rows:
-        rid, stamps, pid = row[0], row[1] or {}, row[2]
-        names = [n for n in spec if n in stamps]
-        if not names:
-            continue
-        if model is Patient:
-            pid = rid
-        elif pid is None and row[3]:
-            pid = by_agreement.get(row[3])
-        values = dict(zip(spec, row[4:], strict=True))
-        m = Mutation(
-            id=new_id(),
-            entity=entity,
-            entity_id=rid,
-            node=node,
-            fields={n: values[n] for n in names},
-            hlc={n: stamps[n][0] for n in names},
-            base={n: stamps[n][1] for n in names},
-        )
-        queue.append((m, pid))
-    enqueue_many(s, queue, utc_now_text())
-    return len(queue)

@@ -12,6 +12,7 @@ from app.store.access import visible
 from app.store.db import Database
 from app.store.dto import Viewer
 from app.store.models import OutboxMutation, Patient, Upload
+from app.store.sync.requeue_repo import is_whole
 
 ENTITY_LABELS = {
     "patient": "Patient details",
@@ -137,7 +138,9 @@ class UploadListRepo:
                         m.patient_id,
                         name,
                         ENTITY_LABELS.get(m.entity, m.entity),
-                        tuple(m.payload.get("fields", {})),
+                        # A row queued whole ("Update all") is read when it is sent.
+                        ("the whole record",) if is_whole(m.payload)
+                        else tuple(m.payload.get("fields", {})),
                         m.created_at,
                         "failed" if m.status == "failed" else "waiting",
                         m.last_error,
