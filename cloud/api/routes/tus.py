@@ -1,6 +1,6 @@
 """tus 1.0.0 endpoints at /files/ (bearer device token).
 
-Extensions: creation, creation-with-upload, checksum (sha1, sha256), termination,
+Extensions: creation, creation-with-upload, checksum (sha1, sha256, crc32), termination,
 expiration. Metadata (`Upload-Metadata`) must carry `sha256` (hex of the whole file),
 `patient_id`, `kind` and `filename`. Creation answers as the standard says to every
 client; only to one that asks (``Chairside-Ask-Stored: true``, our agent) and when the
@@ -11,20 +11,29 @@ nothing behind. 460 means a damaged chunk (send it again); a whole file whose SH
 is not the declared one is 422, the upload discarded (start again).
 HEAD says ``Chairside-Upload-Busy: true`` while a request still writes the upload.
 On its last byte an upload's SHA-256 is checked against `sha256`; a mismatch discards
-it (460) and nothing is stored.
+it (422) and nothing is stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path as PathType
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from cloud import metrics
-from cloud.api.deps import BlobsDep, DeviceDep, SessionMakerDep, SettingsDep
+from cloud.api.deps import (
+    BlobsDep,
+    DeviceDep,
+    SessionMakerDep,
+    SettingsDep,
+    TokenDep,
+    device_or_401,
+)
 from cloud.blobstore import BlobStoreError
 from cloud.crud import DeviceCtx, Refused
 from cloud.crud import uploads as crud
@@ -135,11 +144,11 @@ async def create_upload(
 
 @router.head("/{upload_id}", summary="The offset of an upload")
 async def head_upload(
-    upload_id: UploadId, request: Request, device: DeviceDep, maker: SessionMakerDep,
+    upload_id: UploadId, request: Request, token: TokenDep, maker: SessionMakerDep,
     settings: SettingsDep,
 ) -> Response:
     _version(request)
-    upload = await _get(maker, device, upload_id, settings)
+    _device, upload = await _caller_upload(maker, token, upload_id, settings)
     busy = False
     if upload.completed_at is not None:
         offset = upload.length
@@ -162,7 +171,7 @@ async def head_upload(
 
 @router.patch("/{upload_id}", status_code=204, summary="Append a chunk (tus core)")
 async def patch_upload(
-    upload_id: UploadId, request: Request, device: DeviceDep, maker: SessionMakerDep,
+    upload_id: UploadId, request: Request, token: TokenDep, maker: SessionMakerDep,
     settings: SettingsDep, blobs: BlobsDep,
 ) -> Response:
     _version(request)
@@ -170,7 +179,7 @@ async def patch_upload(
     if ctype != OFFSET_CONTENT_TYPE:
         raise Refused(415, f"Content-Type must be {OFFSET_CONTENT_TYPE}")
     offset = parse_uint(request.headers.get("upload-offset"), "Upload-Offset")
-    upload = await _get(maker, device, upload_id, settings)
+    device, upload = await _caller_upload(maker, token, upload_id, settings)
     new_offset = await _write(request, device, maker, settings, blobs, upload, offset)
     return Response(status_code=204, headers={"Upload-Offset": str(new_offset),
                                               "Upload-Expires": _expires(upload)})
@@ -178,11 +187,11 @@ async def patch_upload(
 
 @router.delete("/{upload_id}", status_code=204, summary="Terminate an upload")
 async def delete_upload(
-    upload_id: UploadId, request: Request, device: DeviceDep, maker: SessionMakerDep,
+    upload_id: UploadId, request: Request, token: TokenDep, maker: SessionMakerDep,
     settings: SettingsDep,
 ) -> Response:
     _version(request)
-    upload = await _get(maker, device, upload_id, settings)
+    _device, upload = await _caller_upload(maker, token, upload_id, settings)
     folder = settings.uploads_dir
     if upload.completed_at is None and storage.part_path(folder, upload.id).exists():
         locks = _locks(request)
@@ -194,12 +203,20 @@ async def delete_upload(
     return Response(status_code=204)
 
 
-async def _get(maker: SessionMakerDep, device: DeviceCtx, upload_id: str,
-               settings: SettingsDep) -> Upload:
-    upload = await _sync(maker, crud.get, device=device, upload_id=upload_id,
-                         folder=settings.uploads_dir)
-    assert isinstance(upload, Upload)
-    return upload
+def _lookup(session: Session, *, token: str, upload_id: str,
+            folder: PathType) -> tuple[DeviceCtx, Upload]:
+    device = device_or_401(session, token)
+    return device, crud.get(session, device=device, upload_id=upload_id, folder=folder)
+
+
+async def _caller_upload(maker: SessionMakerDep, token: str, upload_id: str,
+                         settings: SettingsDep) -> tuple[DeviceCtx, Upload]:
+    """The calling device and its upload (401, 404, 410), in one trip to a worker
+    thread: a PATCH's first byte waits for it, and each trip costs milliseconds on a
+    loaded machine."""
+    found = await _sync(maker, _lookup, token=token, upload_id=upload_id,
+                        folder=settings.uploads_dir)
+    return found  # type: ignore[return-value]
 
 
 async def _write(
