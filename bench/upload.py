@@ -7,8 +7,9 @@ All three go to the same cloud process on loopback and end in the same place: a 
 sealed at rest in the folder blob store (AES-256-GCM segments, app.platform.sealed),
 fsynced, named by its SHA-256.
 
-- ours: sync_agent.tus_client as the agent drives it (a checksum per chunk, hashed
-  ahead on a worker while the chunk before is sent); the server seals each segment as
+- ours: sync_agent.tus_client as the agent drives it (a CRC-32 per chunk, hashed
+  ahead on a worker while the chunk before is sent; the whole file's SHA-256 is checked
+  by the server on the last byte, as for every upload); the server seals each segment as
   it arrives, fsyncs at the end of every PATCH (what resuming after a crash needs) and
   moves the finished part into the store by a rename.
 - js: tus-js-client at the same chunk size, no checksums; its time includes starting

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def test_options_advertises_the_protocol(client: TestClient) -> None:
     assert r.headers["Tus-Version"] == "1.0.0"
     assert set(r.headers["Tus-Extension"].split(",")) >= {
         "creation", "checksum", "termination", "expiration"}
-    assert r.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
+    assert r.headers["Tus-Checksum-Algorithm"] == "sha1,sha256,crc32"
     assert int(r.headers["Tus-Max-Size"]) > 0
     assert r.headers["Tus-Resumable"] == "1.0.0"
 
@@ -130,6 +131,27 @@ def test_checksum_mismatch_is_460_and_the_chunk_discarded(pc: PC) -> None:
     assert head(pc, url).headers["Upload-Offset"] == "0"
     r = patch(pc, url, b"y" * 500, 0, **{"Upload-Checksum": "md5 AAAA"})
     assert r.status_code == 400
+
+
+def test_crc32_chunks_are_checked_too(pc: PC, settings: Settings) -> None:
+    data = os.urandom(200_000)
+    url = create(pc, data).headers["Location"]
+
+    def crc(chunk: bytes) -> str:
+        return "crc32 " + base64.b64encode(zlib.crc32(chunk).to_bytes(4, "big")).decode()
+
+    damaged = data[:70_000] + b"!" + data[70_001:100_000]
+    r = patch(pc, url, damaged, 0, **{"Upload-Checksum": crc(data[:100_000])})
+    assert r.status_code == 460
+    assert head(pc, url).headers["Upload-Offset"] == "0"
+    r = patch(pc, url, data[:100_000], 0, **{"Upload-Checksum": crc(data[:100_000])})
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == "100000"
+    r = patch(pc, url, data[100_000:], 100_000, **{"Upload-Checksum": crc(data[100_000:])})
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == str(len(data))
+    assert blob_files(settings) == [hashlib.sha256(data).hexdigest()]
+    r = patch(pc, create(pc, b"w" * 10).headers["Location"], b"w" * 10, 0,
+              **{"Upload-Checksum": "crc32 " + base64.b64encode(b"12345").decode()})
+    assert r.status_code == 400 and "length" in r.json()["detail"]
 
 
 def test_a_body_longer_than_declared_is_refused(pc: PC, settings: Settings) -> None:
