@@ -1,6 +1,6 @@
 """The cycle collector paused during bulk work.
 
-A pushed batch, a pulled page or "Update all" builds hundreds of thousands of small
+A pushed batch or a pulled page builds thousands of small
 dicts and lists that all live until their rows are written; the collector would walk
 them again and again (a quarter of the CPU time, measured) to find the very few cycles
 such work leaves. They are collected once it is back on.

@@ -5,9 +5,10 @@ A flush hook on WriteSession stamps each changed field and queues the change, so
 code path that writes through the store can change synced data without queueing it.
 Bulk UPDATE/DELETE statements on synced tables are refused, since they skip the flush,
 and hard deletes are refused: rows are tombstoned (deleted = True), which is a change.
-`outbox_row` builds every outbox row: `enqueue` adds one in a flush, `enqueue_many`
-the many of "Update all" (sync_repo.queue_everything, queue_rows). Sessions opened with
-remote_apply=True (stamps adopted from the cloud) change rows without queueing anything.
+`outbox_row` builds the outbox row of each change, which `enqueue` adds in the flush.
+"Update all" and the repair of what the cloud lacks queue rows whole, to be read when
+sent (app.store.sync.requeue_repo). Sessions opened with remote_apply=True (stamps
+adopted from the cloud) change rows without queueing anything.
 
 A patient's local number, derived columns and search index are kept by the functions
 of app.store.patients.search_index, which the bulk apply of pulled changes
@@ -25,7 +26,6 @@ from sqlalchemy.orm import ORMExecuteState, Session, attributes
 from app.core.hlc import Clock, Timestamp
 from app.core.ids import new_id
 from app.core.wire import ENTITIES, Mutation, validate
-from app.platform.bulk_insert import insert_many
 from app.store.db import ReadSession, WriteSession
 from app.store.errors import HardDeleteError, StoreError
 from app.store.models import SYNCED_MODELS, OutboxMutation, Patient, Synced, SyncState
@@ -140,21 +140,8 @@ def enqueue(session: Session, obj: Synced, mutation: Mutation, now_text: str) ->
     session.add(OutboxMutation(**outbox_row(mutation, patient_of(obj, session), now_text)))
 
 
-def enqueue_many(
-    session: Session, queued: list[tuple[Mutation, str | None]], now_text: str
-) -> None:
-    """Queue many (mutation, patient id) at once in one INSERT statement run over all of
-    them ("Update all" queues every row of the practice: one ORM object each, or even
-    SQLAlchemy's parameter handling of each row, is the slow part)."""
-    if queued:
-        rows = [outbox_row(m, pid, now_text) for m, pid in queued]
-        columns = list(rows[0])
-        insert_many(session.connection(), OutboxMutation.__table__,  # type: ignore[arg-type]
-                    columns, [tuple(r.values()) for r in rows])
-
-
 def outbox_row(mutation: Mutation, patient_id: str | None, now_text: str) -> dict[str, Any]:
-    """The columns of one outbox row: the same for a single change and for a bulk queue."""
+    """The columns of the outbox row of one change."""
     return {
         "mutation_id": mutation.id,
         "entity": mutation.entity,
