@@ -31,7 +31,7 @@ def _agent_loop(db_path: str, download: bool, ready: Event, go: Event, done: Eve
     """The bench's agent loop (sync_once, forced, as fast as there is work; a pass a
     second when idle), then (last error, troubled passes) sent to the parent."""
     from app.store.db import open_database
-    from bench import _data
+    from bench import _data, _pc_trace
     from sync_agent.download_job import DownloadReport
     from sync_agent.runner import Agent
 
@@ -41,8 +41,12 @@ def _agent_loop(db_path: str, download: bool, ready: Event, go: Event, done: Eve
         agent.download_job.run = lambda *a, **k: DownloadReport()  # type: ignore[method-assign]
     error: str | None = None
     troubled = 0
+    trace = _pc_trace.install(Path(db_path).stem)
     ready.set()
     go.wait()
+    if trace is not None:
+        trace.start()
+        trace.wrap(done, "wait", "idle")
     try:
         while not done.is_set():
             try:
@@ -58,6 +62,8 @@ def _agent_loop(db_path: str, download: bool, ready: Event, go: Event, done: Eve
                 done.wait(1.0)
     finally:
         report.send((error, troubled))
+        if trace is not None:
+            trace.save()
         db.close()
 
 
