@@ -92,3 +92,19 @@ def test_counter_overflow_borrows_the_next_millisecond() -> None:
         assert last is None or ts > last
         last = ts
     assert last is not None and last.wall_ms == 43
+
+
+@pytest.mark.parametrize("last_rand", [5, (1 << 62) - 3, (1 << 74) - 4])
+def test_a_reserved_run_of_uuid7s_counts_up_and_is_never_made_again(last_rand: int) -> None:
+    """"Update all" writes first, first + 1, ... in SQL: each must be a version 7 UUID
+    of the same time, and the source goes on after the last of them."""
+    src = Uuid7Source()
+    future = uuid7_time_ms(str(uuid7())) + 60_000  # the clock stands still meanwhile
+    src.next_int(future)
+    src._last_rand = last_rand  # where counting up could overflow the random bits
+    first = src.reserve(10)
+    run = [uuid.UUID(int=first + k) for k in range(10)]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in run)
+    assert len({uuid7_time_ms(u) for u in run}) == 1 and uuid7_time_ms(run[0]) >= future
+    after = src.next_int()
+    assert after > first + 9 and uuid.UUID(int=after).version == 7
