@@ -19,7 +19,7 @@ from sqlalchemy import Connection, insert, select
 from app.core.hlc import Timestamp
 from app.core.ids import is_uuid
 from app.core.patient_rules import LABELS
-from app.core.wire import ENTITIES, check_value
+from app.core.wire import ENTITIES, field_checks
 from app.store.db import Database
 from app.store.models import MODEL_BY_ENTITY, UnappliedChange
 
@@ -65,15 +65,15 @@ def screen(change: Any) -> str | None:
     fields = change.get("fields")
     if not _is_mapping(fields):
         return "the change carries no values"
-    spec = ENTITIES[str(entity)].fields
+    checks = field_checks(str(entity))
     good_stamps: set[str] = set()  # the fields of one change mostly share a stamp
     for name, f in fields.items():
-        fspec = spec.get(name)
-        if fspec is None:
+        check = checks.get(name)
+        if check is None:
             continue
-        if not _is_mapping(f) or "value" not in f:
+        if not (type(f) is dict or _is_mapping(f)) or "value" not in f:
             return f"{_label(entity, name)} has no value"
-        problem = check_value(fspec, f["value"])
+        problem = check(f["value"])
         if problem:
             return f"{_label(entity, name)} {problem}"
         hlc, base = f.get("hlc"), f.get("base")

@@ -161,3 +161,20 @@ def test_replay_changes_nothing() -> None:
     fs = FieldState("x", H1, None)
     result = merge_fields({"note": fs}, {"note": fs})
     assert not result.applied and not result.conflicts
+
+
+def test_the_quick_value_checks_answer_as_the_full_ones() -> None:
+    from app.core.wire import ENTITIES, check_value, field_checks
+
+    samples: list[object] = [
+        None, "", "Ana", "a" * 500, "a" * 501, "x" * 20_001, "tab\tand\nline", "nul\x00",
+        "bell\x07", "broken \ud800", "C1 \x85", True, False, 0, 1, -3, 2**53, 2**53 + 1, 1.5,
+        "12.50", "12.5", "2026-02-30", "2026-01-31", "2026-01-31T10:00:00+00:00",
+        "2026-01-31T10:00:00+02:00", new_id(), new_id().upper(), "{" + new_id() + "}",
+        "0" * 36, ["a"], {"a": 1}, "female", "male", "scheduled", "done",
+    ]
+    for entity in ENTITIES.values():
+        for name, spec in entity.fields.items():
+            check = field_checks(entity.name)[name]
+            for value in [*samples, *spec.choices]:
+                assert check(value) == check_value(spec, value), (entity.name, spec, value)
