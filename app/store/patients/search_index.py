@@ -53,22 +53,18 @@ def new_numbers(conn: Connection, count: int) -> list[int]:
 
 
 def name_terms(p: Values) -> set[str]:
-    terms: set[str] = set()
-    first, last = p.get("first_name"), p.get("last_name")
-    for raw in (first, last):
-        folded = fold(raw)
-        if folded:
-            terms.add(folded)
-            terms.update(folded.split(" "))
-    full = fold(f"{first or ''} {last or ''}")
-    if full:
-        terms.add(full)
-        terms.add(fold(f"{last or ''} {first or ''}"))
+    first, last = fold(p.get("first_name")), fold(p.get("last_name"))
+    terms = {first, last, *first.split(" "), *last.split(" ")}
+    if first or last:
+        # The folded full name, both ways round: folding "first last" whole gives the two
+        # folded names joined by a space (a space composes with nothing, and the marks
+        # folding drops are dropped either way), and the names are mostly folded already.
+        terms.add(f"{first} {last}".strip())
+        terms.add(f"{last} {first}".strip())
     for name in _IDENTIFIERS:
-        folded = fold(p.get(name))
-        if folded:
-            terms.add(folded)
-    return {t for t in terms if t}
+        terms.add(fold(p.get(name)))
+    terms.discard("")
+    return terms
 
 
 def phone_terms(p: Values) -> set[str]:
@@ -95,12 +91,15 @@ def _keys(p: Values) -> set[tuple[str, str]]:
     if p.get("deleted") or p.get("merged_into"):
         return set()
     keys: set[tuple[str, str]] = set()
+    add = keys.add
     for term in name_terms(p):
-        for n in (1, 2, 3):
-            if len(term) >= n:
-                keys.add((term[:n], term))
+        # Its 1-, 2- and 3-character buckets; a shorter term is in fewer (the set keeps
+        # one of the equal keys).
+        add((term[:1], term))
+        add((term[:2], term))
+        add((term[:3], term))
     for term in phone_terms(p):
-        keys.add((term[:3], term))
+        add((term[:3], term))
     return keys
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
@@ -90,27 +91,37 @@ def apply_page(
         if entity not in MODEL_BY_ENTITY:
             continue  # a kind this program does not keep (yet)
         spec = ENTITIES[entity].fields
-        fields = {n: f for n, f in change["fields"].items() if n in spec}
-        if not fields:
-            continue
-        for name in _MONEY[entity].intersection(fields):
-            fields[name] = _normal(spec[name], fields[name])
         entity_id = str(change["entity_id"])
-        # Stamps are text that orders as the time it holds (app.core.merge compares them
-        # so): the greatest text is the latest stamp.
-        latest = max(latest, max(f["hlc"] for f in fields.values()))
         row = rows.get((entity, entity_id))
         if row is None:
             # A row new here takes every field as it comes (what merging into nothing
-            # gives): most of a first pull.
+            # gives): most of a first pull, so one pass over its fields.
             values = _fresh(entity, entity_id)
-            values.update((n, f["value"]) for n, f in fields.items())
-            values["stamps"] = {n: [f["hlc"], f.get("base")] for n, f in fields.items()}
+            stamps = values["stamps"]
+            for n, f in change["fields"].items():
+                if n in spec:
+                    hlc = f["hlc"]
+                    values[n] = f["value"]
+                    stamps[n] = [hlc, f.get("base")]
+                    # Stamps are text that orders as the time it holds (app.core.merge
+                    # compares them so): the greatest text is the latest stamp.
+                    if hlc > latest:
+                        latest = hlc
+            if not stamps:
+                continue
+            for name in _MONEY[entity].intersection(stamps):
+                values[name] = normal_value(spec[name], values[name])
             rows[(entity, entity_id)] = _Row(values, new=True, changed=True)
             applied += 1
             if kinds is not None:
                 kinds.add(entity)
             continue
+        fields = {n: f for n, f in change["fields"].items() if n in spec}
+        if not fields:
+            continue
+        for name in _MONEY[entity].intersection(fields):
+            fields[name] = _normal(spec[name], fields[name])
+        latest = max(latest, max(f["hlc"] for f in fields.values()))
         incoming = {n: FieldState(f["value"], f["hlc"], f.get("base")) for n, f in fields.items()}
         current = {
             name: FieldState(row.values[name], stamp[0], stamp[1])
@@ -199,7 +210,7 @@ def _write(conn: Connection, rows: dict[Key, _Row]) -> None:
             # Straight to the driver (app.platform.bulk_insert): a first pull inserts
             # hundreds of thousands of rows.
             columns = [c.name for c in table.columns]
-            insert_many(conn, table, columns, [[v[c] for c in columns] for v in new])
+            insert_many(conn, table, columns, map(itemgetter(*columns), new))
         if old:
             names = [*ENTITIES[model.__entity__].fields, "stamps"]
             if model is Patient:

@@ -4,6 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.core.money import AgreementTotals, MoneyError, format_money, parse_money
 from app.core.patient_rules import ValidationError, clean_patient
@@ -19,6 +21,22 @@ def test_fold_strips_accents_and_case_but_keeps_other_scripts() -> None:
     assert fold("محمد") == "محمد"
     assert fold("مُحَمَّد") == "محمد"
     assert fold("王小明") == "王小明"
+
+
+# Names as typed, in any script, with the marks, spaces and compatibility forms that
+# folding changes or drops.
+_NAME_PARTS = st.text(
+    st.sampled_from(["a", "É", "e", "\u0301", " ", "\t", "\u3000", "\u0308", "\u00a8", "ß", "Σ",
+                     "ς", "\u064b", "\u0640", "\ufb01", "\u1100", "\u1161", "\u0b47", "\u0b3e",
+                     "\u01c5", "\u0130", "王", "\u0661", "-"])
+    | st.characters(), max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_NAME_PARTS, _NAME_PARTS)
+def test_a_full_name_folds_as_its_two_names_joined(first: str, last: str) -> None:
+    """The search index folds each name once and joins them for the full name."""
+    assert fold(f"{first} {last}") == f"{fold(first)} {fold(last)}".strip()
 
 
 def test_digits_of_any_script() -> None:
