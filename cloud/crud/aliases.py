@@ -37,6 +37,10 @@ class AliasMap:
             frontier = {kept for _old, kept in rows} - set(known)
         return cls(installation_id, known)
 
+    def __len__(self) -> int:
+        """How many aliases are known: with none, every id resolves to itself."""
+        return len(self._map)
+
     def resolve(self, patient_id: str) -> str:
         seen = {patient_id}
         current = patient_id

@@ -91,7 +91,8 @@ def _unclamped(m: Mutation, limit: str) -> bool:
     # Every stamp starts with its 13 digits of wall time: the greatest text is the latest.
     if max(m.hlc.values())[:13] > limit:
         return False
-    bases = [b for b in m.base.values() if b is not None]
+    bases = set(m.base.values())
+    bases.discard(None)
     return not bases or max(bases)[:13] <= limit
 
 
@@ -99,7 +100,7 @@ def _redirected(aliases: AliasMap, field: str | None, value: Any) -> dict[str, s
     """A late reference to a merged patient is stored as written — rewriting it here
     would leave the writer's copy with the same stamp and another value, and the
     replicas would never converge. It resolves through the alias when read."""
-    if field and isinstance(value, str):
+    if field and isinstance(value, str) and aliases:
         kept = aliases.resolve(value)
         if kept != value:
             return {field: kept}
@@ -113,7 +114,10 @@ def _create(
     """A mutation that creates its record: every field applies as it comes (what
     merging into nothing gives), with no conflict; most of a first upload."""
     rec = state[m.entity_id] = RecordState(m.entity)
-    batch.log.put(rec, m.entity_id, m.fields, m.hlc, {n: m.base.get(n) for n in m.fields},
+    # put only reads the bases it is given: a mutation that gives every field's is used
+    # as it is (nearly all of a first upload).
+    base = m.base if m.base.keys() == m.fields.keys() else {n: m.base.get(n) for n in m.fields}
+    batch.log.put(rec, m.entity_id, m.fields, m.hlc, base,
                   seq=seq, origin_node=m.node, now=now, device_id=device.id, mutation_id=m.id)
     if m.entity == "patient" and "merged_into" in m.fields:
         aliases.set(m.entity_id, m.fields["merged_into"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, update
@@ -25,6 +26,7 @@ _RECORD_COLUMNS = ("entity_id", "installation_id", "entity", "fields", "stamps",
                    "max_hlc", "seq")
 _CHANGE_COLUMNS = ("installation_id", "seq", "entity", "entity_id", "origin_node",
                    "device_id", "mutation_id", "created_at", "fields")
+_record_row = itemgetter(*_RECORD_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -49,7 +51,7 @@ class RecordLog:
     installation_id: str
     new_records: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed_records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[tuple[Any, ...]] = field(default_factory=list)  # in _CHANGE_COLUMNS order
 
     def put(
         self, rec: RecordState, entity_id: str, values: Mapping[str, Any],
@@ -67,24 +69,22 @@ class RecordLog:
             "entity": rec.entity, "fields": rec.fields, "stamps": rec.stamps,
             "bases": rec.bases, "max_hlc": row_version(rec.stamps), "seq": seq,
         }
-        self.changes.append({
-            "installation_id": self.installation_id, "seq": seq, "entity": rec.entity,
-            "entity_id": entity_id, "origin_node": origin_node, "device_id": device_id,
-            "mutation_id": mutation_id, "created_at": now,
-            "fields": {n: {"value": v, "hlc": stamps[n], "base": bases.get(n)}
-                       for n, v in values.items()},
-        })
+        # As the row is written (_CHANGE_COLUMNS): a first upload makes hundreds of
+        # thousands of them.
+        self.changes.append((
+            self.installation_id, seq, rec.entity, entity_id, origin_node, device_id,
+            mutation_id, now,
+            {n: {"value": v, "hlc": stamps[n], "base": bases.get(n)} for n, v in values.items()},
+        ))
 
     def write(self, conn: Connection) -> None:
         # Straight to the driver (app.platform.bulk_insert): a first upload writes
         # hundreds of thousands of records and changes.
-        insert_many(conn, _RECORDS, _RECORD_COLUMNS,
-                    [tuple(r[c] for c in _RECORD_COLUMNS) for r in self.new_records.values()])
+        insert_many(conn, _RECORDS, _RECORD_COLUMNS, map(_record_row, self.new_records.values()))
         if self.changed_records:
             stmt = update(_RECORDS).where(_RECORDS.c.entity_id == bindparam("record_id"))
             conn.execute(stmt, [
                 {"record_id": r["entity_id"], **{k: v for k, v in r.items() if k != "entity_id"}}
                 for r in self.changed_records.values()
             ])
-        insert_many(conn, _CHANGES, _CHANGE_COLUMNS,
-                    [tuple(c[n] for n in _CHANGE_COLUMNS) for c in self.changes])
+        insert_many(conn, _CHANGES, _CHANGE_COLUMNS, self.changes)
