@@ -28,7 +28,6 @@ from starlette.requests import ClientDisconnect
 from cloud import metrics
 from cloud.api.deps import (
     BlobsDep,
-    DeviceDep,
     SessionMakerDep,
     SettingsDep,
     TokenDep,
@@ -50,6 +49,7 @@ from cloud.tus.protocol import (
     OFFSET_CONTENT_TYPE,
     TUS_VERSION,
     UPLOAD_BUSY,
+    ImageMeta,
     http_date,
     image_meta,
     parse_checksum,
@@ -101,11 +101,10 @@ async def _sync(maker: SessionMakerDep, fn: object, **kwargs: object) -> object:
 
 @router.post("/", status_code=201, summary="Create an upload (tus creation)")
 async def create_upload(
-    request: Request, device: DeviceDep, maker: SessionMakerDep, settings: SettingsDep,
+    request: Request, token: TokenDep, maker: SessionMakerDep, settings: SettingsDep,
     blobs: BlobsDep,
 ) -> Response:
     _version(request)
-    await _sync(maker, refuse_if_dissolved, installation_id=device.installation_id)
     if "upload-defer-length" in request.headers:
         raise Refused(400, "Upload-Defer-Length is not supported; send Upload-Length")
     length = parse_uint(request.headers.get("upload-length"), "Upload-Length")
@@ -114,12 +113,10 @@ async def create_upload(
     header = request.headers.get("upload-metadata", "")
     meta = image_meta(parse_metadata(header))
     asks = request.headers.get(ASK_STORED, "").lower() == "true"
-    held = asks and await run_in_threadpool(blobs.has, meta.sha256)
-    upload, done = await _sync(
-        maker, crud.create, device=device, length=length, meta=meta, metadata=header,
-        expires_in=dt.timedelta(hours=settings.upload_expiry_hours), already_held=held,
-    )  # type: ignore[misc]
-    assert isinstance(upload, Upload)
+    device, upload, done = await run_in_threadpool(
+        _begin, maker, token=token, length=length, meta=meta, metadata=header,
+        expires_in=dt.timedelta(hours=settings.upload_expiry_hours), asks=asks,
+        blobs=blobs, folder=settings.uploads_dir, master=master_key(settings))
     # Relative unless a public URL is configured: clients resolve it against the URL
     # they used, and the Host header (chosen by the caller) never makes it.
     base = settings.public_url.rstrip("/")
@@ -130,16 +127,40 @@ async def create_upload(
     offset = 0
     with_body = request.headers.get("content-type", "").split(";")[0].strip().lower() \
         == OFFSET_CONTENT_TYPE
-    try:
-        await run_in_threadpool(storage.create_part, settings.uploads_dir, upload.id,
-                                master_key(settings))
-        if with_body or length == 0:
+    if with_body or length == 0:
+        try:
             offset = await _write(request, device, maker, settings, blobs, upload, 0)
-    except (Refused, OSError, BlobStoreError):
-        # Answered without a Location: nothing may stay behind of it.
-        await _sync(maker, crud.forget, upload_id=upload.id, folder=settings.uploads_dir)
-        raise
+        except (Refused, OSError, BlobStoreError):
+            # Answered without a Location: nothing may stay behind of it.
+            await _sync(maker, crud.forget, upload_id=upload.id, folder=settings.uploads_dir)
+            raise
     return Response(status_code=201, headers={**headers, "Upload-Offset": str(offset)})
+
+
+def _begin(
+    maker: SessionMakerDep, *, token: str, length: int, meta: ImageMeta, metadata: str,
+    expires_in: dt.timedelta, asks: bool, blobs: BlobsDep, folder: PathType, master: bytes,
+) -> tuple[DeviceCtx, Upload, bool]:
+    """The device (401), its clinic not dissolved, the upload's row and, unless its
+    bytes are held already, its part file: on one worker thread, as each trip to one
+    costs milliseconds on a busy machine and a PC creates an upload per image."""
+    with maker() as session:
+        device = device_or_401(session, token)
+        refuse_if_dissolved(session, installation_id=device.installation_id)
+    held = asks and blobs.has(meta.sha256)
+    with maker() as session:  # its own: crud.create begins with the write lock
+        upload, done = crud.create(
+            session, device=device, length=length, meta=meta, metadata=metadata,
+            expires_in=expires_in, already_held=held)
+    if not done:
+        try:
+            storage.create_part(folder, upload.id, master)
+        except OSError:
+            # Answered without a Location: nothing may stay behind of it.
+            with maker() as session:
+                crud.forget(session, upload_id=upload.id, folder=folder)
+            raise
+    return device, upload, done
 
 
 @router.head("/{upload_id}", summary="The offset of an upload")
