@@ -20,6 +20,9 @@ def fold(text: str | None) -> str:
     """Search form of free text: accents stripped, case folded, spaces collapsed."""
     if not text:
         return ""
+    if text.isascii():
+        # No accents to strip and nothing to normalise: emails, card and ID numbers.
+        return _SPACES.sub(" ", text.lower()).strip()
     return _fold(text)
 
 

@@ -39,6 +39,15 @@ def test_a_full_name_folds_as_its_two_names_joined(first: str, last: str) -> Non
     assert fold(f"{first} {last}") == f"{fold(first)} {fold(last)}".strip()
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(max_codepoint=127), max_size=30))
+def test_ascii_text_folds_as_any_other(text: str) -> None:
+    """ASCII takes a shorter way through fold (emails, card numbers)."""
+    from app.core.text import _fold
+
+    assert fold(text) == (_fold(text) if text else "")
+
+
 def test_digits_of_any_script() -> None:
     assert digits("+966 ٥٥٥ 12-34") == "9665551234"
 
