@@ -193,3 +193,59 @@ def test_a_row_queued_whole_is_sent_as_it_is_when_sent(store, admin) -> None:
     items = UploadListRepo(store.db).changes(v)
     assert [(i.patient_name, i.fields) for i in items] == [
         ("Ana Adler", ("the whole record",)), ("Ana Adler", ("last_name",))]
+
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from keyring.backends import null
+from app.platform.secrets import SecretStore
+from app.store.db import open_database
+from app.store.sync import requeue_repo
+
+db = open_database(Path(sys.argv[1]), SecretStore(null.Keyring()), allow_key_file=True)
+real = requeue_repo._queue_table
+
+def stall(conn, model, ids=None):
+    if model.__entity__ == "user":
+        conn.exec_driver_sql("PRAGMA cache_size = 5")  # what is queued spills to disk
+    if model.__entity__ == "visit":
+        print("queueing", flush=True)
+        time.sleep(60)
+    return real(conn, model, ids)
+
+requeue_repo._queue_table = stall
+requeue_repo.queue_everything(db)
+"""
+
+
+def test_a_process_killed_while_queueing_leaves_nothing_queued(
+    store, admin, db_path, secrets_store
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from app.store import keys
+
+    made = pulled_rows(store)
+    with store.db.write(remote_apply=True) as s:
+        s.add_all(Patient(id=new_id(), first_name=f"P{i}", last_name=AWKWARD,
+                          stamps={"first_name": [str(Timestamp(1_760_000_000_000, i, OTHER_PC)),
+                                                 None]})
+                  for i in range(300))
+        s.connection().exec_driver_sql("DELETE FROM outbox")
+    keys._write_key_file(keys.key_file_path(db_path), keys.load_key(db_path, secrets_store))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db_path)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "queueing\n"
+        # Users and patients are queued, visits not yet: the power goes.
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    assert queued(store) == []
+    rows = sum(len(ids) for ids in made.values()) + 300 + 1  # + the admin
+    assert queue_everything(store.db) == rows == len(queued(store))
