@@ -30,6 +30,29 @@ def test_push_applies_once_and_replays_the_stored_result(pc: PC) -> None:
     assert len(pc.pull()["changes"]) == 1
 
 
+def test_a_full_batch_replayed_whole_changes_nothing(pc: PC, stranger: PC) -> None:
+    """A first upload's batch (patients, and visits of patients sent in an earlier
+    batch) looks up thousands of ids at once; sent again, each mutation gets the answer
+    it got the first time and nothing is stored twice."""
+    half = MAX_BATCH_MUTATIONS // 2
+    patients = [patient(pc, first_name=f"P{i}") for i in range(half)]
+    pc.push(*patients)
+    visits = [pc.mutation("visit", new_id(), {"patient_id": p["entity_id"],
+                                              "visit_date": "2024-03-01"})
+              for p in patients]
+    batch = [patient(pc, first_name=f"Q{i}") for i in range(half)] + visits
+    first = pc.push(*batch)
+    assert [r["seq"] for r in first["results"]] == list(range(half + 1, 3 * half + 1))
+    again = pc.push(*batch)
+    assert all(r.pop("replayed") is True for r in again["results"])
+    assert again == first
+    assert len(pc.pull_all()) == 3 * half
+    # The same ids from another practice are refused, not taken as its own.
+    r = stranger.http.post("/api/v1/push", json={"mutations": batch[-3:]},
+                           headers=stranger.headers)
+    assert r.status_code == 409 and "already used" in r.json()["detail"]
+
+
 def test_last_writer_wins_per_field(pc: PC, pc2: PC) -> None:
     pid = new_id()
     pc.push(pc.mutation("patient", pid, {"first_name": "Ann", "gender": "female"}))
