@@ -243,7 +243,8 @@ def _load(session: Session, inst_id: str,
     """The stored records the batch changes, and the ids it only refers to, once each
     mutation is checked against them (whose records, and of what kind)."""
     own = {m.entity_id for m in fresh}
-    referred = {v for m in fresh for _f, _e, v in _refs(m)} - own
+    refs = [_refs(m) for m in fresh]
+    referred = {v for found in refs for _f, _e, v in found} - own
     records: dict[str, Record] = {
         r.entity_id: r
         for r in session.scalars(select(Record).where(among(session, Record.entity_id, own)))
@@ -257,8 +258,8 @@ def _load(session: Session, inst_id: str,
             .where(among(session, Record.entity_id, referred))
         ))
     _moved_away(session, inst_id, [i for i, t in targets.items() if t.installation_id != inst_id])
-    for m in fresh:
-        _check(m, records.get(m.entity_id), targets, inst_id)
+    for m, found in zip(fresh, refs, strict=True):
+        _check(m, found, records.get(m.entity_id), targets, inst_id)
     return records, referred
 
 
@@ -274,12 +275,13 @@ def _moved_away(session: Session, inst_id: str, strangers: list[str]) -> None:
                            "another clinic by a data migration.")
 
 
-def _check(m: Mutation, rec: Record | None, targets: dict[str, Any], inst_id: str) -> None:
+def _check(m: Mutation, refs: list[tuple[str, str, str]], rec: Record | None,
+           targets: dict[str, Any], inst_id: str) -> None:
     if rec is not None and rec.installation_id != inst_id:
         raise Refused(403, f"{m.entity} {m.entity_id} is not in this installation")
     if rec is not None and rec.entity != m.entity:
         raise Refused(409, f"{m.entity_id} is a {rec.entity}, not a {m.entity}")
-    for name, ref_entity, value in _refs(m):
+    for name, ref_entity, value in refs:
         target = targets.get(value)
         if target is None:
             continue  # not pushed yet: offline PCs may send children first
