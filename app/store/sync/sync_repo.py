@@ -49,7 +49,9 @@ BULK_CACHE_KIB = 128 * 1024  # measured: as fast as 512 MiB with 100,000 patient
 @dataclass(frozen=True, slots=True)
 class QueuedMutation:
     seq: int
-    raw: str  # the payload's JSON text as stored: sent as it is, never decoded to be sent
+    # The payload's JSON text as stored (or, for a row queued whole, as built from the row
+    # now): sent as it is, never decoded to be sent.
+    raw: str
     size: int  # bytes of `raw`
 
     @property
