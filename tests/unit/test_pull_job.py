@@ -67,3 +67,16 @@ def test_a_pull_that_brings_nothing_writes_nothing(store, monkeypatch) -> None:
     assert writes == [] and repo.pull_cursor() == 0
     pull_all(repo, Cloud(limit=PAGE))  # type: ignore[arg-type]
     assert writes and repo.pull_cursor() == 3  # a moved cursor is kept
+
+
+def test_small_pages_are_applied_together_with_the_last_ones_cursor(store, monkeypatch) -> None:
+    """Each local transaction rewrites the index pages it touches: pages are gathered
+    up to a batch, and the cursor stored is that of the last page applied."""
+    repo = SyncRepo(store.db)
+    writes: list[dict[str, Any]] = []
+    write = store.db.write
+    monkeypatch.setattr(store.db, "write", lambda **info: (writes.append(info), write(**info))[1])
+    cloud = Cloud(limit=PAGE)
+    report = pull_all(repo, cloud)  # type: ignore[arg-type]
+    assert [after for after, _limit in cloud.asked] == [0, 1, 2]
+    assert len(writes) == 1 and repo.pull_cursor() == 3 and report.pages == 3
