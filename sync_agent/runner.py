@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields, replace
 
 from sqlalchemy.exc import OperationalError
@@ -34,6 +35,7 @@ from sync_agent.client import AuthError, CloudClient, RejectedError, TransientEr
 from sync_agent.clinic_job import ensure_clinic
 from sync_agent.download_job import DownloadJob
 from sync_agent.pull_job import pull_all, send_decisions
+from sync_agent.push_job import BATCH as PUSH_BATCH
 from sync_agent.push_job import LOCKED, push_all, push_all_unless_locked
 from sync_agent.upload_job import UploadJob, UploadProgress, UploadReport
 
@@ -50,6 +52,8 @@ UPLOAD_SLICE_S = 15.0
 # Image files stored before the store had a key are encrypted this long per tick.
 SEAL_SLICE_S = 0.5
 RECORDS_EVERY_S = 0.5
+# A push that met this computer's database busy with pulled changes goes on this often.
+BUSY_PUSH_TRIES = 5
 
 
 @dataclass
@@ -105,6 +109,7 @@ class Agent:
         self.transfer_error: str | None = None
         self.transfer = _Transfer()  # the files' thread of the sync under way, if any
         self.last_pull = -1e9
+        self.pull_moved = False  # the last pull brought changes
         self.last_beat = -1e9
         self.stop_event = threading.Event()
         self.store_sealed = False
@@ -219,9 +224,9 @@ class Agent:
             self._trouble("not connected to a server yet", online=False)
             return
         automatic = bool(self.settings.get("automatic_update"))
-        pending, _failed = self.sync.outbox_counts()
-        pending += self.uploads.counts().files
-        pull_due = now - self.last_pull >= self.pull_every_s
+        outbox, _failed = self.sync.outbox_counts()
+        pending = outbox + self.uploads.counts().files
+        pull_due = now - self.last_pull >= self._pull_interval()
         if not forced and not (automatic and (pending or pull_due)):
             return
         client = conn.client()
@@ -233,7 +238,7 @@ class Agent:
         transfer = (self._start_transfer(conn.server_url, conn.token)
                     if push and (forced or now >= self.next_transfer) else None)
         try:
-            records_ok = self._records(client, push=push, now=now)
+            records_ok = self._records(client, push=push, now=now, outbox=outbox)
         except BaseException:
             if transfer is not None:  # its thread waits for the records: let it go
                 transfer.stop.set()
@@ -252,16 +257,27 @@ class Agent:
                 self.clinic_asked = True
                 ensure_clinic(self.db, client)
 
-    def _records(self, client: CloudClient, *, push: bool, now: float) -> bool:
+    def _records(self, client: CloudClient, *, push: bool, now: float, outbox: int = 0) -> bool:
         """Push the outbox and pull what changed; False (and the trouble shown, the
         next try set) when that failed."""
         try:
             send_decisions(self.sync, client)
-            locked = push_all_unless_locked(self.sync, client) if push else None
+            locked = None
+            if push:
+                locked = (self._push_pulling(client) if outbox > PUSH_BATCH
+                          else push_all_unless_locked(self.sync, client))
             # Pulled even then: the dissolution's purge arrives this way.
-            pull_all(self.sync, client)
+            self._pull(client)
             if locked is not None:
                 raise locked
+        except OperationalError as exc:
+            if not _busy(exc):
+                raise
+            # Pulled changes held this computer's database longer than a write waits
+            # (a large page on a slow computer): what was sent is taken again, harmlessly.
+            self.next_try = now + self.backoff.next_delay()
+            self._trouble("this computer's database is busy", online=True)
+            return False
         except TransientError as exc:
             delay = self.backoff.next_delay(exc.retry_after)
             self.next_try = now + delay
@@ -277,6 +293,43 @@ class Agent:
             self._trouble(exc.reason if exc.status == LOCKED else str(exc), online=True)
             return False
         return True
+
+    def _pull(self, client: CloudClient) -> None:
+        cursor = self.sync.pull_cursor()
+        pull_all(self.sync, client)
+        self.pull_moved = self.sync.pull_cursor() != cursor
+
+    def _pull_interval(self) -> float:
+        # After an outage the other PCs send for minutes: while pulls bring changes the
+        # next follows at once, not after the idle interval (the last PCs' changes
+        # then reach every PC within a second of reaching the cloud).
+        return RECORDS_EVERY_S if self.pull_moved else self.pull_every_s
+
+    def _push_pulling(self, client: CloudClient) -> RejectedError | None:
+        """push_all_unless_locked, and meanwhile pull and apply what the other PCs sent.
+
+        After days offline every PC pushes thousands of changes at once and the cloud
+        takes them one batch at a time: a PC that only pushed would wait for the cloud
+        most of that time, with the other PCs' changes waiting on the cloud for it.
+        The pull uses a client of its own (one HTTP session is not for two threads)."""
+        puller = CloudClient(client.base_url, client.token)
+        with ThreadPoolExecutor(1, thread_name_prefix="push-all") as pool:
+            for attempt in range(BUSY_PUSH_TRIES):
+                pushing = pool.submit(push_all_unless_locked, self.sync, client)
+                while not pushing.done():
+                    cursor = self.sync.pull_cursor()
+                    pull_all(self.sync, puller)
+                    if self.sync.pull_cursor() == cursor:  # nothing new: not a busy loop
+                        wait([pushing], timeout=RECORDS_EVERY_S)
+                try:
+                    return pushing.result()
+                except OperationalError as exc:
+                    # The pull's transaction held the database longer than a write waits:
+                    # push on (the batch the cloud took but we did not note goes again,
+                    # and the cloud answers it with the stored result).
+                    if not _busy(exc) or attempt == BUSY_PUSH_TRIES - 1:
+                        raise
+        return None
 
     def _start_transfer(self, server_url: str, token: str | None) -> _Transfer:
         """Uploads (then downloads) in a thread of their own, started before the records:
@@ -355,15 +408,17 @@ class Agent:
             forced |= self.handle(request.id, request.kind)
         now = self.now()
         pending, _failed = self.sync.outbox_counts()
-        pull_due = forced or now - self.last_pull >= self.pull_every_s
+        pull_due = forced or now - self.last_pull >= self._pull_interval()
         try:
             if pending:
                 push_all(self.sync, client)
             if pull_due:
-                pull_all(self.sync, client)
+                self._pull(client)
                 self.last_pull = now
         except (TransientError, RejectedError) as exc:
             log.info("records while uploading: %s", exc)
+            # Shown until the next sync: a server gone while the files travel says so.
+            self._trouble(str(exc), online=not isinstance(exc, TransientError))
             return False
         if now - self.last_beat >= HEARTBEAT_EVERY_S:
             self.publish()
