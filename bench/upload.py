@@ -10,8 +10,9 @@ fsynced, named by its SHA-256.
 - ours: sync_agent.tus_client as the agent drives it (a CRC-32 per chunk, hashed
   ahead on a worker while the chunk before is sent; the whole file's SHA-256 is checked
   by the server on the last byte, as for every upload); the server seals each segment as
-  it arrives, fsyncs at the end of every PATCH (what resuming after a crash needs) and
-  moves the finished part into the store by a rename.
+  it arrives, starts writing it back on the way, fsyncs with the last PATCH (the
+  segments are authenticated, so after a power cut the offset is what verifies and the
+  client sends the rest again) and moves the finished part into the store by a rename.
 - js: tus-js-client at the same chunk size, no checksums; its time includes starting
   Node.js and reading the file into memory (about a tenth of a second).
 - plain: one PUT of the whole file (route only with CHAIRSIDE_CLOUD_BENCH_ROUTES): read,

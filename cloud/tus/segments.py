@@ -82,6 +82,11 @@ def offset(folder: Path, upload_id: str, length: int, part_size: int) -> int:
     return min(segments * SEGMENT + tail, length)
 
 
+class DamagedSegment(ValueError):
+    """A sealed segment that does not verify: its bytes never reached the disk whole (a
+    power cut after the chunk was answered, before the writes were flushed)."""
+
+
 class StalePart(ValueError):
     """A part written before uploads were sealed segment by segment (by an older
     server): it can not go on, the upload starts again."""
@@ -134,7 +139,7 @@ class Part:
                     yield self.aead.decrypt(self.nonce(first + i),
                                             run[i * WHOLE:(i + 1) * WHOLE], None)
                 except InvalidTag:
-                    raise ValueError("a sealed segment of the upload is damaged") from None
+                    raise DamagedSegment("a sealed segment of the upload is damaged") from None
         if not complete:
             at = self.offset() - segments * SEGMENT
             if at:

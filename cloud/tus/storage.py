@@ -6,7 +6,8 @@ encrypted in a tail file until its segment is whole), hashed on the way, so that
 copied disk shows nothing of an upload in progress and the finished part moves into
 the folder store by a rename, its SHA-256 checked from the running hash. What is on
 disk is what counts, across requests, processes and restarts: the offset is what the
-part holds. A chunk that fails its checksum is cut back off. A request that writes
+part holds (after a power cut, what of it verifies: only the last chunk is synced
+before its answer). A chunk that fails its checksum is cut back off. A request that writes
 holds an exclusive `flock` on the part file, so two PATCHes racing on one upload can
 not interleave (the second gets 423), also across server processes on one host.
 
@@ -161,10 +162,35 @@ def remove_part(folder: Path, upload_id: str) -> None:
 
 
 def _hash_part(part: Part) -> Any:
+    return _verified(part)[0]
+
+
+def _verified(part: Part) -> tuple[Any, int]:
+    """(sha256 of the part's plaintext, its offset), the part cut back before the first
+    sealed segment that does not verify. A chunk is made durable only with the upload's
+    last byte (its segments are authenticated, so what a power cut left half written
+    is found here, and the client sends it again from the offset it is then told)."""
     h = hashlib.sha256()
-    for block in part.plaintext():
-        h.update(block)
-    return h
+    n = 0
+    try:
+        for block in part.plaintext():
+            h.update(block)
+            n += len(block)
+    except segments.DamagedSegment:
+        part.cut_back(n)  # n ends the last segment that verified
+    return h, n
+
+
+async def verified_hash(part: Part, offset: int) -> tuple[Any, int]:
+    """(sha256 of the first `offset` bytes, `offset`) from memory when this process wrote
+    them; else read back and verified (after a restart), remembered, and the offset the
+    part holds after any damaged end was cut off."""
+    cached = _hashers.get(part.upload_id)
+    if cached is not None and cached[0] == offset:
+        return cached[1].copy(), offset
+    h, offset = await to_thread.run_sync(_verified, part)
+    remember_hash(part.upload_id, offset, h)
+    return h.copy(), offset
 
 
 async def running_hash(part: Part, offset: int) -> Any:
@@ -238,11 +264,13 @@ class _Writer:
             _start_writeback(self.fd, self.since)
             self.segments.unsynced = 0
 
-    def keep(self) -> None:
-        """What arrived counts: the waiting bytes go to the tail, all of it durably."""
+    def keep(self, durable: bool = True) -> None:
+        """What arrived counts: the waiting bytes go to the tail (durably, as a tail's
+        bytes are not authenticated), the sealed segments durably when `durable`."""
         self.segments.seal_ready()
         self.segments.write_tail()
-        os.fsync(self.fd)
+        if durable:
+            os.fsync(self.fd)
 
     def finish(self, data: bytes, ck: Any, digest: bytes | None) -> bool:
         """The last batch and, the chunk verified, `keep` (one trip to the worker);
@@ -251,7 +279,12 @@ class _Writer:
             self.write(data)
         if ck is not None and ck.digest() != digest:
             return False
-        self.keep()
+        # Only the upload's last chunk is synced before its answer: the part then goes
+        # into the store. A chunk before it needs no fsync to be safe: its segments are
+        # authenticated, so after a power cut the offset is what verifies (_verified),
+        # never more than the disk holds, and the client, which keeps its file until the
+        # upload is complete, sends the rest again. Its writeback was started on the way.
+        self.keep(durable=self.segments.complete)
         return True
 
     async def submit(self, data: bytes) -> None:
@@ -286,10 +319,10 @@ BATCH = 1024 * 1024
 
 def _start_writeback(fd: int, since: int) -> None:
     """Have the kernel start writing what was written from `since` on, without waiting
-    for it: the fsync that ends the request then waits only for the last batches, not
-    for the whole body at once (Linux starts the writeback of dirty pages on this
-    advice, and drops the pages already written, which nothing reads again; elsewhere
-    an fsync does it, waiting)."""
+    for it: the bytes reach the disk soon after they arrived, and the fsync that ends an
+    upload waits only for its last batches, not for the whole body at once (Linux starts
+    the writeback of dirty pages on this advice, and drops the pages already written,
+    which nothing reads again; elsewhere an fsync does it, waiting)."""
     if hasattr(os, "posix_fadvise"):
         os.posix_fadvise(fd, since, 0, os.POSIX_FADV_DONTNEED)
     else:
@@ -301,8 +334,9 @@ async def receive(
     checksum: Checksum | None = None, journal: Path | None = None,
 ) -> tuple[int, Any]:
     """Seal a request body into the part at `start` (its offset now), hashing it as it
-    arrives; return how many bytes were appended, durably (fsync) before returning, and
-    the sha256 of the whole upload so far.
+    arrives; return how many bytes were appended and the sha256 of the whole upload so
+    far. The body that completes the upload is durable (fsync) before this returns; one
+    before it is authenticated segment by segment instead (see `_verified`).
 
     Without a checksum `h` (the sha256 of the upload so far) is updated in place, also
     with what arrived of an interrupted body, which is kept (and fsynced) and the

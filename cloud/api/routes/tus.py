@@ -266,11 +266,10 @@ async def _write(
                 await _sync(maker, crud.forget, upload_id=upload.id, folder=folder)
                 raise Refused(410, "this upload was begun before the server was updated "
                               "and can not go on; start it again") from None
-            current = storage.recover(part)
+            h, current = await storage.verified_hash(part, storage.recover(part))
             if offset != current:
                 raise Refused(409, f"Upload-Offset {offset} does not match the upload's offset "
                               f"{current}", {"Upload-Offset": str(current)})
-            h = await storage.running_hash(part, current)
             try:
                 written, h = await storage.receive(
                     request.stream(), part, start=current, h=h, checksum=checksum,

@@ -18,6 +18,7 @@ from app.core.ids import new_id
 from cloud.config import Settings
 from cloud.main import create_app
 from cloud.models import Upload
+from cloud.tus import segments, storage
 from tests.unit.cloud.support import PC, patient
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -121,6 +122,28 @@ def test_offset_mismatch_is_409_and_nothing_written(pc: PC) -> None:
     r = patch(pc, url, b"x" * 100, 50)
     assert r.status_code == 409 and "does not match" in r.json()["detail"]
     assert head(pc, url).headers["Upload-Offset"] == "100"
+
+
+def test_a_power_cut_after_an_answered_chunk_costs_a_resend_not_a_byte(
+    pc: PC, settings: Settings,
+) -> None:
+    seg = segments.SEGMENT
+    data = os.urandom(5 * seg + 1000)
+    url = create(pc, data).headers["Location"]
+    assert patch(pc, url, data[:3 * seg], 0).headers["Upload-Offset"] == str(3 * seg)
+    # A chunk before the last is answered before its writes are flushed. What a power
+    # cut may leave: the file at its length, its last segment never written.
+    upload_id = url.rsplit("/", 1)[1]
+    with open(storage.part_path(settings.uploads_dir, upload_id), "r+b") as f:
+        f.seek(segments.HEADER + 2 * segments.WHOLE)
+        f.write(bytes(segments.WHOLE))
+    storage.forget_hash(upload_id)  # the restarted server holds nothing in memory
+    r = patch(pc, url, data[3 * seg:], 3 * seg)
+    assert r.status_code == 409 and r.headers["Upload-Offset"] == str(2 * seg)
+    assert head(pc, url).headers["Upload-Offset"] == str(2 * seg)
+    r = patch(pc, url, data[2 * seg:], 2 * seg)  # the client sends again from there
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == str(len(data))
+    assert blob_files(settings) == [hashlib.sha256(data).hexdigest()]
 
 
 def test_checksum_mismatch_is_460_and_the_chunk_discarded(pc: PC) -> None:
