@@ -52,6 +52,9 @@ UPLOAD_SLICE_S = 15.0
 # Image files stored before the store had a key are encrypted this long per tick.
 SEAL_SLICE_S = 0.5
 RECORDS_EVERY_S = 0.5
+# While the other PCs are sending, a pull this often: more often, every page applied is
+# smaller and its commit's cost shared by fewer changes.
+PULL_BUSY_EVERY_S = 3.0
 # A push that met this computer's database busy with pulled changes goes on this often.
 BUSY_PUSH_TRIES = 5
 
@@ -301,9 +304,9 @@ class Agent:
 
     def _pull_interval(self) -> float:
         # After an outage the other PCs send for minutes: while pulls bring changes the
-        # next follows at once, not after the idle interval (the last PCs' changes
-        # then reach every PC within a second of reaching the cloud).
-        return RECORDS_EVERY_S if self.pull_moved else self.pull_every_s
+        # next follows soon, not after the idle interval (the last PCs' changes then
+        # reach every PC within seconds of reaching the cloud).
+        return min(PULL_BUSY_EVERY_S, self.pull_every_s) if self.pull_moved else self.pull_every_s
 
     def _push_pulling(self, client: CloudClient) -> RejectedError | None:
         """push_all_unless_locked, and meanwhile pull and apply what the other PCs sent.
@@ -317,10 +320,10 @@ class Agent:
             for attempt in range(BUSY_PUSH_TRIES):
                 pushing = pool.submit(push_all_unless_locked, self.sync, client)
                 while not pushing.done():
-                    cursor = self.sync.pull_cursor()
                     pull_all(self.sync, puller)
-                    if self.sync.pull_cursor() == cursor:  # nothing new: not a busy loop
-                        wait([pushing], timeout=RECORDS_EVERY_S)
+                    # The others' changes gather a while: a page of a few hundred costs
+                    # nearly as much to apply as a page of thousands.
+                    wait([pushing], timeout=PULL_BUSY_EVERY_S)
                 try:
                     return pushing.result()
                 except OperationalError as exc:
