@@ -41,10 +41,13 @@ The full default (10 PCs x 7 days x 200 images of 0.5-5 MB, 2,000 changes a day 
 writes about 140,000 changes and 14,000 images, about 38 GB: it needs about 80 GB of free
 disk (each image is in the PC's store and in the cloud's blob store). On a shared 2-core
 machine the week with --images-per-day 10 (140,645 changes, 700 images, 2 GB) took 3.5
-minutes to write; with every PC a process, it converged in 127 s on SQLite (119 s of CPU
-on the PCs, 41 s in the cloud, 9 s checking; cpu_floor_s=85, load 2.8 before and 11
-after) and in 168 s on PostgreSQL (126 s, 50 s without the PostgreSQL server's own, 11
-s; cpu_floor_s=93, load 2.2 then 13.7). With the PCs as threads of one process (one
+minutes to write; with every PC a process, it converged in 93 s on SQLite (102 s of CPU
+on the PCs, 39 s in the cloud, 2 s checking; cpu_floor_s=72, load 2.1 before and 7.7
+after) and in 104 s on PostgreSQL (118 s, 46 s without the PostgreSQL server's own, 1 s;
+cpu_floor_s=82, load 1.0 then 7.5), each PC pulling while its own outbox went up. Before
+that (a PC pushed its whole outbox first, the check counted every outbox) it had taken
+127 s on SQLite (119 s, 41 s, 9 s; cpu_floor_s=85) and 168 s on PostgreSQL (126 s, 50
+s, 11 s; cpu_floor_s=93). With the PCs as threads of one process (one
 interpreter lock, about one core for all ten) the same week took 160 s on SQLite within
 the same half hour (140 s of CPU on the PCs and checking, 40 s in the cloud, load 2.3
 then 7.6), 179 s earlier.
