@@ -123,9 +123,12 @@ def apply_page(
             fields[name] = _normal(spec[name], fields[name])
         latest = max(latest, max(f["hlc"] for f in fields.values()))
         incoming = {n: FieldState(f["value"], f["hlc"], f.get("base")) for n, f in fields.items()}
+        # Only the fields that come in: merge_fields looks at nothing else, and a row has
+        # dozens of stamped fields where a change brings one or two.
+        held = row.values["stamps"] or {}
         current = {
             name: FieldState(row.values[name], stamp[0], stamp[1])
-            for name, stamp in (row.values["stamps"] or {}).items()
+            for name in fields if (stamp := held.get(name)) is not None
         }
         result = merge_fields(current, incoming)
         if result.applied:
