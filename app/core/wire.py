@@ -74,7 +74,8 @@ class Mutation:
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Mutation:
         """Parse and validate one mutation; raises SchemaError with a reason."""
-        if not isinstance(data, Mapping):
+        # a parsed body holds dicts: the exact test first, as the ABC's check is slower
+        if data.__class__ is not dict and not isinstance(data, Mapping):
             raise SchemaError("a mutation must be an object")
         unknown = set(data) - {"id", "entity", "entity_id", "node", "fields", "hlc", "base"}
         if unknown:
@@ -206,7 +207,40 @@ def _checker(spec: FieldSpec) -> Callable[[Any], str | None]:
                 return None
             return full(value)
         return enum
-    return full
+    if kind == "bool":
+
+        def boolean(value: Any) -> str | None:
+            if value is True or value is False or (value is None and nullable):
+                return None
+            return full(value)
+        return boolean
+    if kind == "int":
+
+        def whole(value: Any) -> str | None:
+            if value.__class__ is int and -(2**53) <= value <= 2**53:
+                return None
+            if value is None and nullable:
+                return None
+            return full(value)
+        return whole
+    if kind == "date":
+        shaped, real = _DATE.match, dt.date.fromisoformat
+
+        def date(value: Any) -> str | None:
+            if value.__class__ is str and len(value) == 10 and shaped(value):
+                try:
+                    real(value)
+                    return None
+                except ValueError:
+                    pass
+            if value is None and nullable:
+                return None
+            return full(value)
+        return date
+
+    def other(value: Any) -> str | None:
+        return None if value is None and nullable else full(value)
+    return other
 
 
 _CHECKERS: dict[str, dict[str, Callable[[Any], str | None]]] = {

@@ -172,6 +172,7 @@ def test_the_quick_value_checks_answer_as_the_full_ones() -> None:
         "12.50", "12.5", "2026-02-30", "2026-01-31", "2026-01-31T10:00:00+00:00",
         "2026-01-31T10:00:00+02:00", new_id(), new_id().upper(), "{" + new_id() + "}",
         "0" * 36, ["a"], {"a": 1}, "female", "male", "scheduled", "done",
+        -(2**53), -(2**53) - 1, 2.0, "2026-01-31\n", "\u0661\u0662\u0663\u0664-01-31", "2026-13-01",
     ]
     for entity in ENTITIES.values():
         for name, spec in entity.fields.items():
