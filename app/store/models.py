@@ -304,10 +304,9 @@ class PatientTerm(Base):
     sort_key: Mapped[str] = mapped_column(String(1100), primary_key=True)
     num: Mapped[int] = mapped_column(Integer, primary_key=True)
     term: Mapped[str] = mapped_column(String(500), primary_key=True)
-    __table_args__ = (
-        Index("ix_patient_terms_num", "num"),
-        {"sqlite_with_rowid": False},
-    )
+    # No index by number: a patient's rows are found by their keys, computed from his
+    # stored values (app.store.patients.search_index.reindex).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class Setting(Base):

@@ -161,6 +161,11 @@ def _prepare_patients(session: Session, new: list[Synced], dirty: list[Synced]) 
         unnumbered, search_index.new_numbers(session.connection(), len(unnumbered)), strict=True
     ):
         p.num = num
+    # Their index rows as stored: found by the keys made of the stored values once the
+    # flush has written the new ones.
+    ids = [p.id for p in dirty if isinstance(p, Patient) and p.id is not None]
+    session.info["stored_patients"] = (
+        search_index.stored(session.connection(), ids) if ids else {})
     for p in new + dirty:
         if isinstance(p, Patient):
             for name, value in search_index.derived(search_index.values_of(p)).items():
@@ -169,10 +174,14 @@ def _prepare_patients(session: Session, new: list[Synced], dirty: list[Synced]) 
 
 @event.listens_for(WriteSession, "after_flush")
 def _after_flush(session: Session, _ctx: Any) -> None:
-    # New patients are in session.new until the flush ends: their (absent) terms are
-    # deleted first, which costs a query and keeps this to one call.
-    touched = [o for o in list(session.new) + list(session.dirty) if isinstance(o, Patient)]
-    search_index.reindex(session.connection(), [search_index.values_of(p) for p in touched])
+    stored: dict[str, dict[str, Any]] = session.info.pop("stored_patients", {})
+    # New patients are in session.new until the flush ends; a dirty one whose values did
+    # not change was not looked up before the flush and keeps its rows.
+    new = [o for o in session.new if isinstance(o, Patient)]
+    search_index.index_new(session.connection(), [search_index.values_of(p) for p in new])
+    changes = [(stored[p.id], search_index.values_of(p))
+               for p in session.dirty if isinstance(p, Patient) and p.id in stored]
+    search_index.reindex(session.connection(), changes)
 
 
 @event.listens_for(WriteSession, "do_orm_execute")

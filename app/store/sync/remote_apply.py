@@ -66,6 +66,9 @@ class _Row:
     # allergy) leave a patient's index rows as they are, and rewriting them costs
     # a delete and tens of inserts a patient.
     indexed: bool = False
+    # A stored patient's indexed values before this page changed them: his old index
+    # rows are found by the keys made of them.
+    stored: dict[str, Any] | None = None
 
 
 def apply_page(
@@ -132,6 +135,8 @@ def apply_page(
         }
         result = merge_fields(current, incoming)
         if result.applied:
+            if row.stored is None and entity == "patient":
+                row.stored = {n: row.values[n] for n in _INDEXED}
             stamps = dict(row.values["stamps"] or {})
             for name, fs in result.applied.items():
                 row.values[name] = fs.value
@@ -221,7 +226,8 @@ def _write(conn: Connection, rows: dict[Key, _Row]) -> None:
             stmt = update(table).where(table.c.id == bindparam("row_id"))
             conn.execute(stmt, [{"row_id": v["id"], **{n: v[n] for n in names}} for v in old])
         if model is Patient:
-            search_index.reindex(conn, [r.values for r in touched if not r.new and r.indexed])
+            search_index.reindex(conn, [(r.stored, r.values) for r in touched
+                                        if not r.new and r.indexed and r.stored is not None])
             search_index.index_new(conn, new)
 
 

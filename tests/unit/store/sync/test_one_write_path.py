@@ -99,10 +99,10 @@ def test_a_pulled_edit_rewrites_the_index_rows_only_when_an_indexed_field_change
     rewritten: list[list[str]] = []
     reindex = search_index.reindex
 
-    def spy(conn: Any, patients: Any) -> None:
-        patients = list(patients)
-        rewritten.append([p["id"] for p in patients])
-        reindex(conn, patients)
+    def spy(conn: Any, changes: Any) -> None:
+        changes = list(changes)  # (stored values, new values) of each patient
+        rewritten.append([new["id"] for _stored, new in changes])
+        reindex(conn, changes)
 
     monkeypatch.setattr(search_index, "reindex", spy)
     repo.apply_remote([pulled(remote_id, {"note": "Prefers mornings"}, start + 1)], 2)

@@ -1,0 +1,38 @@
+"""The search index loses its index by patient number, and is built again once.
+
+A patient's index rows are now found by the keys made of his stored values; an older
+release may have made some terms differently (folding has changed over time), so every
+row is made again from the stored values with today's rules.
+
+Revision ID: 0023
+Revises: 0022
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0023"
+down_revision = "0022"
+branch_labels = None
+depends_on = None
+
+_PATIENTS_AT_ONCE = 5000  # a large practice's index is millions of rows: built in parts
+
+
+def upgrade() -> None:
+    from app.store.patients.search_index import INDEXED, index_new
+
+    op.drop_index("ix_patient_terms_num", table_name="patient_terms")
+    conn = op.get_bind()
+    conn.exec_driver_sql("DELETE FROM patient_terms")
+    columns = ", ".join(INDEXED)
+    result = conn.exec_driver_sql(f"SELECT {columns} FROM patients ORDER BY num")
+    while part := result.mappings().fetchmany(_PATIENTS_AT_ONCE):
+        index_new(conn, [dict(p) for p in part])
+
+
+def downgrade() -> None:
+    op.create_index("ix_patient_terms_num", "patient_terms", ["num"], unique=False)
