@@ -25,15 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import _data
 from bench._cloud_util import start
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has spent, from /proc; 0 where there is none."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from bench._pc_process import proc_cpu_s
 
 
 class Phase:
@@ -43,11 +35,11 @@ class Phase:
         self.cloud_pid = cloud_pid
         self.wall = time.perf_counter()
         self.ours = time.process_time()
-        self.cloud = _cpu_s(cloud_pid)
+        self.cloud = proc_cpu_s(cloud_pid)
 
     def done(self) -> tuple[float, float, float]:
         return (time.perf_counter() - self.wall, time.process_time() - self.ours,
-                _cpu_s(self.cloud_pid) - self.cloud)
+                proc_cpu_s(self.cloud_pid) - self.cloud)
 
 
 def main() -> None:
