@@ -75,7 +75,9 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
                 continue
             if batch or int(page["cursor"]) != cursor:
                 # Nothing new (an idle PC's pull): no write, no commit to wait for.
-                result = repo.apply_remote(_purged(repo, batch), int(page["cursor"]))
+                # Many new patients (a first pull) are indexed once, at the end.
+                result = repo.apply_remote(_purged(repo, batch), int(page["cursor"]),
+                                           defer_index=True)
                 report.applied += result.applied_rows
             cursor = int(page["cursor"])
             report.pages += fetched
@@ -86,6 +88,10 @@ def pull_all(repo: SyncRepo, client: CloudClient, report: PullReport | None = No
                 break
     finally:
         ahead.close()
+        # The patients pulled so far become searchable even when the pull stops half-way
+        # (the link lost): the next pull adds the rest. After a crash, the agent's start
+        # does it (sync_agent.runner).
+        repo.finish_index()
     report.conflicts += pull_conflicts(repo, client, page.get("conflict_list"))
     return report
 

@@ -119,6 +119,7 @@ class Agent:
         self.online = False
         self.last_error: str | None = None
         self.clinic_asked = False
+        self.index_checked = False
 
     # The loop -------------------------------------------------------------------------
     def run(self) -> None:
@@ -148,6 +149,7 @@ class Agent:
             forced |= self.handle(request.id, request.kind)
         self.acquire()
         self.seal_store()
+        self.finish_index()
         self.sync_once(forced)
         if self.now() - self.last_beat >= HEARTBEAT_EVERY_S or forced:
             self.publish()
@@ -194,6 +196,20 @@ class Agent:
                 recovery.seal_plain(recovery.default_root(), files.key)
             except Exception:
                 log.exception("sealing the recovery folder failed")
+
+    def finish_index(self) -> None:
+        """Once at the start: index the patients a pull cut short (the agent killed after
+        a batch) left unindexed, offline too, so that the app's search finds them."""
+        if self.index_checked:
+            return
+        self.index_checked = True
+        try:
+            done = self.sync.finish_index()
+        except Exception:
+            log.exception("building the search index failed")
+            return
+        if done:
+            log.info("search index: %d patients indexed after an unfinished pull", done)
 
     def acquire(self) -> None:
         """Import from the acquisition folder; works with no server at all. Trouble

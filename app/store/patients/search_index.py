@@ -10,16 +10,17 @@ patient's values as a mapping, so a pulled row (a dict) and an ORM object (throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, cast
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from app.core.text import digits, fold, sort_key
-from app.store.models import Patient
+from app.store.models import Patient, Setting
 
 MIN_PHONE_QUERY = 3  # shorter digit queries are dense: read in display order instead
 _INSERT = "INSERT INTO patient_terms (pfx, sort_key, num, term) VALUES (?, ?, ?, ?)"
+_INSERT_NEW = _INSERT.replace("INSERT", "INSERT OR IGNORE", 1)
 _DELETE = "DELETE FROM patient_terms WHERE pfx = ? AND sort_key = ? AND num = ? AND term = ?"
 _CHUNK = 500  # ids in one IN (...) list, well below SQLite's bound-parameter limit
 _NAMES = ("first_name", "last_name")
@@ -133,7 +134,7 @@ def reindex(conn: Connection, changes: Iterable[tuple[Values, Values]]) -> None:
         conn.exec_driver_sql(_DELETE, gone)
     if added:
         # A row already there (never expected) must not fail the write.
-        conn.exec_driver_sql(_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), added)
+        conn.exec_driver_sql(_INSERT_NEW, added)
 
 
 def _rows(p: Values) -> set[tuple[str, str, int, str]]:
@@ -148,3 +149,88 @@ def index_new(conn: Connection, patients: Iterable[Values]) -> None:
         # Tens of rows a patient, hundreds of thousands in a large pulled page: straight
         # to the driver, without a parameter dictionary per row.
         conn.exec_driver_sql(_INSERT, rows)
+
+
+# Settings key: patients numbered from this one up may lack some of their index rows
+# (see defer); absent when every patient is indexed.
+PENDING = "index_pending_from"
+# New patients in one write from which their rows wait for build_pending: one pass,
+# in the index's own order, instead of tens of rows a patient scattered all over it.
+DEFER_AT = 1000
+
+
+def defer(conn: Connection, first_num: int) -> None:
+    """Note, in the caller's transaction (the one that writes these patients), that the
+    patients numbered from `first_num` up are not indexed yet: the note survives a crash,
+    and build_pending indexes them. Written below the ORM: no flush (and none of its
+    hooks) runs for it."""
+    table = _settings()
+    held = conn.execute(select(table.c.value).where(table.c.key == PENDING)).first()
+    if held is None:
+        conn.execute(insert(table).values(key=PENDING, value=first_num))
+    elif int(held[0]) > first_num:
+        conn.execute(update(table).where(table.c.key == PENDING).values(value=first_num))
+
+
+def pending(conn: Connection) -> int | None:
+    """The first patient number that may lack index rows (see defer); None when none."""
+    table = _settings()
+    held = conn.execute(select(table.c.value).where(table.c.key == PENDING)).first()
+    return None if held is None else int(held[0])
+
+
+def build_pending(conn: Connection) -> int:
+    """Index the patients noted by defer, in the caller's transaction, and clear the
+    note; returns how many patients were read.
+
+    The rows go in in the index's own order (pfx, sort_key, num, term): into an index
+    that holds none of them yet that is an append at its end, page after page, where
+    rows a patient at a time land all over it. The order comes from the patients read
+    by (sort_key, num), with each patient's rows dealt into their prefix buckets: a
+    bucket sort, with no comparison of millions of rows.
+
+    A patient edited meanwhile (a local edit, a later pulled change) has some of his
+    rows already, all of them made from his values of today (search_index.reindex
+    deletes what his old values made and adds what his new values make): his rows are
+    made again from what is stored now and the missing ones added, the others ignored."""
+    start = pending(conn)
+    if start is None:
+        return 0
+    columns = ", ".join(INDEXED)
+    patients = conn.exec_driver_sql(
+        f"SELECT {columns} FROM patients WHERE num >= ? ORDER BY sort_key, num", (start,)
+    ).mappings().all()
+    # For each prefix bucket, the patients (their position in `patients`) and terms of
+    # its rows in order: two flat lists rather than millions of row tuples held at once.
+    buckets: dict[str, tuple[list[int], list[str]]] = {}
+    for i, p in enumerate(patients):
+        for pfx, term in sorted(_keys(p)):
+            bucket = buckets.get(pfx)
+            if bucket is None:
+                bucket = buckets[pfx] = ([], [])
+            bucket[0].append(i)
+            bucket[1].append(term)
+    keys = [(p["sort_key"], p["num"]) for p in patients]
+
+    def rows() -> Iterator[tuple[str, str, int, str]]:
+        # Python orders text by code point, SQLite (BINARY) by its UTF-8 bytes: the same
+        # order. A row out of order would only cost a search of the index, not a wrong row.
+        for pfx in sorted(buckets):
+            who, terms = buckets[pfx]
+            for i, term in zip(who, terms, strict=True):
+                sort, num = keys[i]
+                yield pfx, sort, num, term
+
+    # Straight to the driver, which takes the rows as they are made (a first pull of a
+    # large practice makes millions).
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(_INSERT_NEW, rows())
+    finally:
+        cursor.close()
+    conn.execute(delete(_settings()).where(_settings().c.key == PENDING))
+    return len(patients)
+
+
+def _settings() -> Table:
+    return cast(Table, Setting.__table__)  # type: ignore[attr-defined]

@@ -73,11 +73,12 @@ class _Row:
 
 def apply_page(
     conn: Connection, changes: list[Mapping[str, Any]], clock: Clock, found_at: str,
-    kinds: set[str] | None = None,
+    kinds: set[str] | None = None, *, defer_index: bool = False,
 ) -> int:
     """Merge `changes` into the rows they name, inside the caller's transaction;
     returns how many changes set a field, and adds the entity of each to `kinds`.
-    `clock` observes every change's stamp. A
+    `clock` observes every change's stamp. With `defer_index`, a page that brings many
+    new patients leaves their search index to search_index.build_pending. A
     change that can not be applied is set aside (app.store.sync.unapplied_repo) and
     the rest of the page applies.
 
@@ -149,7 +150,7 @@ def apply_page(
                 kinds.add(entity)
     if latest:
         clock.observe(Timestamp.parse(latest))
-    _write(conn, rows)
+    _write(conn, rows, defer_index)
     return applied
 
 
@@ -196,7 +197,7 @@ def _template(entity: str) -> dict[str, Any]:
     return values
 
 
-def _write(conn: Connection, rows: dict[Key, _Row]) -> None:
+def _write(conn: Connection, rows: dict[Key, _Row], defer_index: bool = False) -> None:
     by_entity: dict[str, list[_Row]] = {}
     for (entity, _id), row in rows.items():
         if row.new or row.changed:
@@ -228,7 +229,11 @@ def _write(conn: Connection, rows: dict[Key, _Row]) -> None:
         if model is Patient:
             search_index.reindex(conn, [(r.stored, r.values) for r in touched
                                         if not r.new and r.indexed and r.stored is not None])
-            search_index.index_new(conn, new)
+            if defer_index and len(new) >= search_index.DEFER_AT:
+                # A first pull, or a PC back after long: indexed once at the pull's end.
+                search_index.defer(conn, new[0]["num"])
+            else:
+                search_index.index_new(conn, new)
 
 
 def _normal(spec: FieldSpec, f: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -29,6 +29,7 @@ from app.store.models import (
     OutboxMutation,
     SyncState,
 )
+from app.store.patients import search_index
 from app.store.sync import unapplied_repo
 from app.store.sync.outbox import utc_now_text
 from app.store.sync.remote_apply import apply_page
@@ -154,8 +155,10 @@ class SyncRepo:
         with self.db.read() as s:
             return int(s.execute(select(SyncState.pull_cursor)).scalar_one())
 
-    def apply_remote(self, changes: list[Mapping[str, Any]], cursor: int) -> ApplyReport:
-        """Apply one page of pulled changes and store the cursor, atomically."""
+    def apply_remote(self, changes: list[Mapping[str, Any]], cursor: int, *,
+                     defer_index: bool = False) -> ApplyReport:
+        """Apply one page of pulled changes and store the cursor, atomically. With
+        `defer_index`, many new patients wait for finish_index to be searchable."""
         found_at = utc_now_text()
         bulk = len(changes) >= BULK_PAGE
         with self.db.write(remote_apply=True) as s, collector_paused(bulk):
@@ -169,7 +172,8 @@ class SyncRepo:
                 state.node_id, Timestamp.parse(state.last_hlc) if state.last_hlc else None
             )
             kinds: set[str] = set()
-            applied = apply_page(conn, changes, clock, found_at, kinds)
+            applied = apply_page(conn, changes, clock, found_at, kinds,
+                                 defer_index=defer_index)
             count_changed_kinds(s, kinds)
             conn.execute(
                 update(SyncState)
@@ -185,6 +189,20 @@ class SyncRepo:
         # next page does it).
         merge_duplicates(self.db)
         return ApplyReport(applied, cursor)
+
+    def finish_index(self) -> int:
+        """Index the patients pulled with `defer_index` (search_index.build_pending), in
+        one transaction; returns how many patients were read (0: nothing was waiting)."""
+        with self.db.read() as s:
+            if search_index.pending(s.connection()) is None:
+                return 0
+        with self.db.write() as s, collector_paused():
+            conn = s.connection()
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+            try:
+                return search_index.build_pending(conn)
+            finally:
+                conn.exec_driver_sql(f"PRAGMA cache_size = -{CACHE_KIB}")
 
 
 def copy_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int) -> int:
