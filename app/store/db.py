@@ -32,6 +32,14 @@ BUSY_TIMEOUT_S = 10.0
 # keeps the hot part of a large practice's patient list and search index.
 CACHE_KIB = 32 * 1024
 
+# The driver looks for an adapter for every value that is not text or a number, and
+# finds none for None and bool (most columns of a pulled row) only after two attribute
+# lookups that each raise and clear an exception: about a microsecond a value, seconds
+# for a first pull's rows. Registered, they are stored as before (NULL; 1 or 0), five
+# times faster. `{}.get` is a C function that answers None for any value.
+sqlcipher.register_adapter(type(None), {}.get)
+sqlcipher.register_adapter(bool, int)
+
 
 class WriteSession(Session):
     """The only session class that may change data; its flush writes the outbox."""

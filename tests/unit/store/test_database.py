@@ -181,3 +181,20 @@ def test_a_read_only_database_says_so(tmp_path: Path, secrets_store: SecretStore
         assert caught.value.read_only
     finally:
         db.close()
+
+
+def test_none_and_yes_no_values_are_stored_as_null_and_one_or_zero(store, admin) -> None:
+    """What the driver stores for None and bool, through the ORM and straight through
+    the driver (a pulled page's rows), whichever way it is told to bind them."""
+    store.patients.create(admin.viewer(), {"first_name": "Ann", "email": None})
+    with store.db.write() as s:
+        conn = s.connection()
+        conn.exec_driver_sql("CREATE TEMP TABLE bound (a, b, c)")
+        conn.exec_driver_sql("INSERT INTO temp.bound VALUES (?, ?, ?)",
+                             [(None, True, False), (None, False, True)])
+        assert conn.exec_driver_sql(
+            "SELECT a IS NULL, typeof(b), b, typeof(c), c FROM temp.bound ORDER BY b"
+        ).all() == [(1, "integer", 0, "integer", 1), (1, "integer", 1, "integer", 0)]
+        assert conn.exec_driver_sql(
+            "SELECT email IS NULL, typeof(deleted), deleted FROM patients"
+        ).one() == (1, "integer", 0)
