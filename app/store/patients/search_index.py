@@ -10,7 +10,8 @@ patient's values as a mapping, so a pulled row (a dict) and an ORM object (throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
+from itertools import chain, repeat
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
@@ -200,32 +201,27 @@ def build_pending(conn: Connection) -> int:
     patients = conn.exec_driver_sql(
         f"SELECT {columns} FROM patients WHERE num >= ? ORDER BY sort_key, num", (start,)
     ).mappings().all()
-    # For each prefix bucket, the patients (their position in `patients`) and terms of
-    # its rows in order: two flat lists rather than millions of row tuples held at once.
-    buckets: dict[str, tuple[list[int], list[str]]] = {}
-    for i, p in enumerate(patients):
+    # For each prefix bucket, the sort keys, numbers and terms of its rows in order:
+    # flat lists rather than millions of row tuples held at once.
+    buckets: dict[str, tuple[list[str], list[int], list[str]]] = {}
+    for p in patients:
+        sort, num = p["sort_key"], p["num"]
         for pfx, term in sorted(_keys(p)):
             bucket = buckets.get(pfx)
             if bucket is None:
-                bucket = buckets[pfx] = ([], [])
-            bucket[0].append(i)
-            bucket[1].append(term)
-    keys = [(p["sort_key"], p["num"]) for p in patients]
-
-    def rows() -> Iterator[tuple[str, str, int, str]]:
-        # Python orders text by code point, SQLite (BINARY) by its UTF-8 bytes: the same
-        # order. A row out of order would only cost a search of the index, not a wrong row.
-        for pfx in sorted(buckets):
-            who, terms = buckets[pfx]
-            for i, term in zip(who, terms, strict=True):
-                sort, num = keys[i]
-                yield pfx, sort, num, term
-
+                bucket = buckets[pfx] = ([], [], [])
+            bucket[0].append(sort)
+            bucket[1].append(num)
+            bucket[2].append(term)
+    # Python orders text by code point, SQLite (BINARY) by its UTF-8 bytes: the same
+    # order. A row out of order would only cost a search of the index, not a wrong row.
+    rows = chain.from_iterable(
+        zip(repeat(pfx), *buckets[pfx]) for pfx in sorted(buckets))
     # Straight to the driver, which takes the rows as they are made (a first pull of a
     # large practice makes millions).
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(_INSERT_NEW, rows())
+        cursor.executemany(_INSERT_NEW, rows)
     finally:
         cursor.close()
     conn.execute(delete(_settings()).where(_settings().c.key == PENDING))
