@@ -16,14 +16,19 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Dialect,
     ForeignKey,
     Index,
     Integer,
     String,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
+
+from app.core import compact
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 UTC = dt.UTC
@@ -31,6 +36,54 @@ UTC = dt.UTC
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(UTC)
+
+
+class _StoredJSON(TypeDecorator[dict[str, Any]]):
+    """JSON (JSONB on PostgreSQL) stored in a compact form and read back whole, so that
+    every reader sees the plain form.
+
+    Rows written before the compact forms existed are in the plain form, which reads
+    back as it is: no data migration is needed, and none was made."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+
+class StampsJSON(_StoredJSON):
+    """A record's {field: stamp}: the stamp its fields share said once (app.core.compact)."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return compact.compact_stamps(value) if value else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return compact.expanded_stamps(value) if value else value
+
+
+class BasesJSON(_StoredJSON):
+    """A record's {field: base}: a field without a base (None) is left out, and read as
+    None by every reader (`bases.get(field)`)."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if not value:
+            return value
+        return {n: b for n, b in value.items() if b is not None}
+
+
+class ChangeFieldsJSON(_StoredJSON):
+    """What a change set: written compact by its writer (app.core.compact.change_fields)
+    and read field by field here; the pull sends the stored text (cloud.crud.pull)."""
+
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return compact.expanded(value) if value else value
 
 
 class Base(DeclarativeBase):
@@ -85,8 +138,8 @@ class Record(Base):
     installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id"))
     entity: Mapped[str] = mapped_column(String(32))
     fields: Mapped[dict[str, Any]]
-    stamps: Mapped[dict[str, Any]]
-    bases: Mapped[dict[str, Any]]
+    stamps: Mapped[dict[str, Any]] = mapped_column(StampsJSON)
+    bases: Mapped[dict[str, Any]] = mapped_column(BasesJSON)
     max_hlc: Mapped[str] = mapped_column(String(40))
     seq: Mapped[int] = mapped_column(BigInteger)  # of the last change
     __table_args__ = (Index("ix_records_inst_entity_id", "installation_id", "entity", "entity_id"),)
@@ -100,8 +153,9 @@ class Change(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(36))
-    # {field: {"value": ..., "hlc": ..., "base": ...}} of the fields this change set
-    fields: Mapped[dict[str, Any]]
+    # {field: {"value": ..., "hlc": ..., "base": ...}} of the fields this change set, or
+    # its compact form (app.core.compact)
+    fields: Mapped[dict[str, Any]] = mapped_column(ChangeFieldsJSON)
     origin_node: Mapped[str] = mapped_column(String(16))
     device_id: Mapped[str | None] = mapped_column(String(36))
     mutation_id: Mapped[str | None] = mapped_column(String(36))

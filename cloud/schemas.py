@@ -133,11 +133,20 @@ class FieldOut(Open):
     base: str | None
 
 
+class CompactFieldsOut(Open):
+    """A change whose fields all have one stamp and no base (a creation), as sent to a PC
+    that asks for the compact form (app.core.compact)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    hlc: str = Field(alias="@hlc")
+    values: dict[str, Any] = Field(alias="@v")
+
+
 class ChangeOut(Open):
     seq: int
     entity: str
     entity_id: str
-    fields: dict[str, FieldOut]
+    fields: dict[str, FieldOut] | CompactFieldsOut
     origin_node: str
     mutation_id: str | None
 

@@ -161,8 +161,11 @@ class CloudClient:
     def pull(self, after: int, limit: int = 500,
              conflicts_after: int | None = None) -> dict[str, Any]:
         """A page of changes; with `conflicts_after`, the last page (`more` false) of a
-        cloud that offers it carries `conflict_list`, as `conflicts` gives it."""
-        params: dict[str, Any] = {"after": after, "limit": limit, "exclude_own": "true"}
+        cloud that offers it carries `conflict_list`, as `conflicts` gives it. A creation
+        comes in its compact form (app.core.compact) from a cloud that has it; an earlier
+        one ignores the ask and sends every change field by field."""
+        params: dict[str, Any] = {"after": after, "limit": limit, "exclude_own": "true",
+                                  "compact": "true"}
         if conflicts_after is not None:
             params["conflicts_after"] = conflicts_after
         return dict(orjson.loads(self._call("GET", f"{API}/changes", params=params).content))

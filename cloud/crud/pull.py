@@ -8,6 +8,7 @@ import orjson
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from app.core import compact
 from app.core.reconcile import range_digest
 from app.core.wire import ENTITIES
 from cloud import policy
@@ -21,7 +22,7 @@ RECONCILE_ITEMS_MAX = 1000
 
 def pull(
     session: Session, *, device: DeviceCtx, after: int, limit: int, exclude_own: bool,
-    conflicts_after: int | None = None,
+    conflicts_after: int | None = None, compact_fields: bool = False,
 ) -> bytes:
     """Changes of the caller's installation with seq > `after`, oldest first, as the
     JSON body of the reply (schemas.PullOut). With `conflicts_after`, the last page
@@ -30,7 +31,9 @@ def pull(
 
     Only committed changes are read, and none can commit later with a smaller seq
     (see `cloud.db.write_transaction`), so a cursor never skips a change. Each change's
-    fields are sent as the JSON text they were stored as, not decoded and encoded again.
+    fields are sent as the JSON text they were stored as, not decoded and encoded again:
+    a creation's in its compact form (app.core.compact) to a PC that asks for it
+    (`compact_fields`), field by field to one of an earlier release.
     """
     caller = policy.device(device)
     # Read the counter first: every change up to it has committed with it.
@@ -53,10 +56,11 @@ def pull(
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = rows[-1][0] if more else max(high, after)
+    as_sent = orjson.Fragment if compact_fields else _plain
     out: dict[str, Any] = {
         "changes": [
             {"seq": seq, "entity": entity, "entity_id": entity_id,
-             "fields": orjson.Fragment(fields), "origin_node": node, "mutation_id": mutation}
+             "fields": as_sent(fields), "origin_node": node, "mutation_id": mutation}
             for seq, entity, entity_id, fields, node, mutation in rows
         ],
         "cursor": cursor,
@@ -67,6 +71,16 @@ def pull(
             session, caller=caller, after=conflicts_after, limit=CONFLICTS_WITH_CHANGES,
             include_resolved=True)
     return orjson.dumps(out)
+
+
+def _plain(stored: str) -> Any:
+    """A change's stored fields, field by field: only a change that holds the compact
+    form's key is decoded (a value may hold the same text: that change is sent as it is)."""
+    if compact.SHARED in stored:
+        fields = orjson.loads(stored)
+        if compact.is_compact(fields):
+            return compact.expanded(fields)
+    return orjson.Fragment(stored)
 
 
 def _entity(entity: str) -> str:

@@ -127,8 +127,26 @@ def _create(
     redirected = _redirected(aliases, pf, m.fields.get(pf) if pf else None)
     if redirected:
         result["redirected"] = redirected
-    batch.answer(m, device, result, now)
+        batch.answer(m, device, result, now)
+    else:
+        # Stored as its seq alone: the rest is the mutation's (see _replayed).
+        batch.answer(m, device, {_CREATED: seq}, now)
     return result
+
+
+# The stored result of a mutation that created its record: {_CREATED: seq}. A mutation
+# id names one mutation for good (a PC sends the same one again, never another under
+# its id), so the rest of the answer is read from the replay itself.
+_CREATED = "@created"
+
+
+def _replayed(stored: dict[str, Any], m: Mutation) -> dict[str, Any]:
+    """The answer to a replay: the stored result as it was first given."""
+    if _CREATED in stored:
+        return {"id": m.id, "status": "applied", "seq": stored[_CREATED],
+                "applied": sorted(m.fields), "ignored": [], "conflicts": [],
+                "replayed": True}
+    return {**stored, "replayed": True}
 
 
 def _clamped(m: Mutation, now_ms: int) -> tuple[dict[str, FieldState], list[str]]:
@@ -200,7 +218,7 @@ def _apply(
     limit = _limit(now_ms)
     for m in mutations:
         if m.id in seen:
-            results.append({**seen[m.id], "replayed": True})
+            results.append(_replayed(seen[m.id], m))
         elif m.entity_id not in state and _unclamped(m, limit):
             seq += 1
             results.append(_create(batch, state, aliases, device, m, seq, now))

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, update
 
+from app.core.compact import SHARED, change_fields, stored_stamps
 from app.core.reconcile import row_version
 from app.platform.bulk_insert import insert_many
 from cloud.models import Change, Record
@@ -60,21 +61,27 @@ class RecordLog:
         mutation_id: str | None = None,
     ) -> None:
         """Set `values` (with their stamps and bases) on `rec`, as change `seq`."""
+        change = change_fields(values, stamps, bases)
+        shared = change.get(SHARED)
+        created = shared is not None and not rec.stamps
         rec.fields.update(values)
         rec.stamps.update(stamps)
         rec.bases.update(bases)
         target = self.changed_records if rec.stored else self.new_records
         target[entity_id] = {
             "entity_id": entity_id, "installation_id": self.installation_id,
-            "entity": rec.entity, "fields": rec.fields, "stamps": rec.stamps,
-            "bases": rec.bases, "max_hlc": row_version(rec.stamps), "seq": seq,
+            "entity": rec.entity, "fields": rec.fields,
+            # A record made by this change has one stamp and no base: its stored forms
+            # (cloud.models.StampsJSON, BasesJSON) are known without looking at each field.
+            "stamps": stored_stamps(shared, values) if created else rec.stamps,
+            "bases": {} if created else rec.bases,
+            "max_hlc": shared if created else row_version(rec.stamps), "seq": seq,
         }
         # As the row is written (_CHANGE_COLUMNS): a first upload makes hundreds of
-        # thousands of them.
+        # thousands of them, each in the compact form a creation has.
         self.changes.append((
             self.installation_id, seq, rec.entity, entity_id, origin_node, device_id,
-            mutation_id, now,
-            {n: {"value": v, "hlc": stamps[n], "base": bases.get(n)} for n, v in values.items()},
+            mutation_id, now, change,
         ))
 
     def write(self, conn: Connection) -> None:

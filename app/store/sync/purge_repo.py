@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from app.core.compact import VALUES, expanded, is_compact
 from app.core.options import coerce
 from app.store.base import Base
 from app.store.db import Database
@@ -39,6 +40,8 @@ KEPT_ENTITIES = ("user",)
 
 def purge_reason(change: Mapping[str, Any]) -> str:
     fields = change.get("fields") or {}
+    if is_compact(fields) and isinstance(fields.get(VALUES), Mapping):
+        fields = expanded(fields)
     reason = fields.get("reason") if isinstance(fields, Mapping) else None
     text = reason.get("value") if isinstance(reason, Mapping) else None
     return str(text or "The practice's clinic was dissolved: its data was deleted.")[:1000]

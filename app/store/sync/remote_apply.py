@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 
+from app.core.compact import SHARED, VALUES, expanded
 from app.core.hlc import Clock, Timestamp
 from app.core.merge import FieldState, merge_fields
 from app.core.wire import ENTITIES, FieldSpec, normal_value
@@ -97,20 +98,31 @@ def apply_page(
         spec = ENTITIES[entity].fields
         entity_id = str(change["entity_id"])
         row = rows.get((entity, entity_id))
+        sent = change["fields"]
         if row is None:
             # A row new here takes every field as it comes (what merging into nothing
             # gives): most of a first pull, so one pass over its fields.
             values = _fresh(entity, entity_id)
             stamps = values["stamps"]
-            for n, f in change["fields"].items():
-                if n in spec:
-                    hlc = f["hlc"]
-                    values[n] = f["value"]
-                    stamps[n] = [hlc, f.get("base")]
-                    # Stamps are text that orders as the time it holds (app.core.merge
-                    # compares them so): the greatest text is the latest stamp.
-                    if hlc > latest:
-                        latest = hlc
+            shared = sent.get(SHARED)
+            if shared is not None:
+                # The compact form of a creation (app.core.compact): one stamp, no base.
+                for n, v in sent[VALUES].items():
+                    if n in spec:
+                        values[n] = v
+                        stamps[n] = [shared, None]
+                if stamps and shared > latest:
+                    latest = shared
+            else:
+                for n, f in sent.items():
+                    if n in spec:
+                        hlc = f["hlc"]
+                        values[n] = f["value"]
+                        stamps[n] = [hlc, f.get("base")]
+                        # Stamps are text that orders as the time it holds (app.core.merge
+                        # compares them so): the greatest text is the latest stamp.
+                        if hlc > latest:
+                            latest = hlc
             if not stamps:
                 continue
             for name in _MONEY[entity].intersection(stamps):
@@ -120,7 +132,9 @@ def apply_page(
             if kinds is not None:
                 kinds.add(entity)
             continue
-        fields = {n: f for n, f in change["fields"].items() if n in spec}
+        if SHARED in sent:
+            sent = expanded(sent)
+        fields = {n: f for n, f in sent.items() if n in spec}
         if not fields:
             continue
         for name in _MONEY[entity].intersection(fields):

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from app.core.compact import SHARED, VALUES
 from app.core.hlc import Timestamp
 from app.core.ids import is_uuid
 from app.core.patient_rules import LABELS
@@ -66,6 +67,8 @@ def screen(change: Any) -> str | None:
     if not _is_mapping(fields):
         return "the change carries no values"
     checks = field_checks(str(entity))
+    if SHARED in fields:
+        return _screen_compact(entity, fields, checks)
     good_stamps: set[str] = set()  # the fields of one change mostly share a stamp
     for name, f in fields.items():
         check = checks.get(name)
@@ -85,6 +88,24 @@ def screen(change: Any) -> str | None:
             if _stamp_problem(base, True):
                 return f"{_label(entity, name)} has a broken time stamp"
             good_stamps.add(base)
+    return None
+
+
+def _screen_compact(entity: str, fields: Mapping[str, Any],
+                    checks: Mapping[str, Callable[[Any], str | None]]) -> str | None:
+    """`screen` of a change in the compact form (app.core.compact): one stamp, no base."""
+    values = fields.get(VALUES)
+    if not _is_mapping(values) or len(fields) != 2:
+        return "the change carries no values"
+    for name, value in values.items():
+        check = checks.get(name)
+        if check is None:
+            continue
+        problem = check(value)
+        if problem:
+            return f"{_label(entity, name)} {problem}"
+    if _stamp_problem(fields[SHARED], False):
+        return "the change has a broken time stamp"
     return None
 
 

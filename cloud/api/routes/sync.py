@@ -64,14 +64,18 @@ def pull(
     limit: Annotated[int, Query(ge=1, le=reads.MAX_PULL)] = 500,
     exclude_own: bool = False,
     conflicts_after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    compact: bool = False,
 ) -> Response:
     """Changes after the cursor `after`; continue with the returned `cursor` while
     `more` is true. With `conflicts_after`, the last page (`more` false) also holds
     `conflict_list`: the conflicts found or settled after that version, as
-    GET /conflicts with include_resolved gives them."""
+    GET /conflicts with include_resolved gives them. With `compact`, a change that sets
+    all its fields with one stamp and no base (a creation) is sent as
+    {"@hlc": stamp, "@v": {field: value}}; without it, field by field."""
     with collector_paused():
         body = reads.pull(session, device=device, after=after, limit=limit,
-                          exclude_own=exclude_own, conflicts_after=conflicts_after)
+                          exclude_own=exclude_own, conflicts_after=conflicts_after,
+                          compact_fields=compact)
     return Response(body, media_type="application/json")
 
 
