@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.mount("/static/portal", StaticFiles(directory=web.STATIC), name="portal-static")
     if settings.bench_routes:
         app.include_router(bench.router)
+    app.add_middleware(tus.FastPatch)  # innermost: behind every middleware, as a route is
     app.add_middleware(BodyLimit)
     app.add_middleware(BodyReadTimeout, timeout_s=settings.body_read_timeout_s)
     app.add_middleware(TusResumable)

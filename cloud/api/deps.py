@@ -14,7 +14,7 @@ from cloud.config import Settings
 from cloud.crud import DeviceCtx
 from cloud.crud.installations import device_for_token
 
-_bearer = HTTPBearer(auto_error=False, description="The device token from device registration")
+bearer = HTTPBearer(auto_error=False, description="The device token from device registration")
 
 
 # The trivial dependencies are coroutines: FastAPI runs a plain function dependency on
@@ -51,7 +51,7 @@ BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 
 
 async def bearer_token(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
     """The bearer token that came with the request (not checked yet); 401 without one."""
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -63,12 +63,16 @@ async def bearer_token(
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 
+def unknown_token() -> HTTPException:
+    return HTTPException(401, "unknown or revoked device token",
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
 def device_or_401(session: Session, token: str) -> DeviceCtx:
     """The device of a bearer token; 401 when it is unknown or revoked."""
     device = device_for_token(session, token=token)
     if device is None:
-        raise HTTPException(401, "unknown or revoked device token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise unknown_token()
     return device
 
 
