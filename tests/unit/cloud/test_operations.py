@@ -63,6 +63,9 @@ def test_metrics_count_pushes_uploads_requests_and_jobs(client: TestClient, pc: 
     pushes = {"method": "POST", "route": "/api/v1/push", "status": "200"}
     assert _metric(after, "chairside_http_requests_total", **pushes) \
         - _metric(before, "chairside_http_requests_total", **pushes) == 1
+    chunks = {"method": "PATCH", "route": "/files/{upload_id}", "status": "204"}
+    assert _metric(after, "chairside_http_requests_total", **chunks) \
+        - _metric(before, "chairside_http_requests_total", **chunks) == 1
     assert _metric(after, "chairside_jobs", status="queued") == len(SCHEDULES)  # the chores
     assert _metric(after, "chairside_jobs", status="due") == 0
 

@@ -281,6 +281,24 @@ def test_uploads_need_a_device_token(client: TestClient) -> None:
     assert r.status_code == 401 and r.headers["Tus-Resumable"] == "1.0.0"
 
 
+def test_a_chunk_is_answered_as_any_request_of_the_server(pc: PC) -> None:
+    """A PATCH goes past the app's routing: its refusals, headers and malformed ids
+    are answered all the same."""
+    url = create(pc, b"q" * 10).headers["Location"]
+    for auth in ({}, {"Authorization": "Bearer not-a-device"}, {"Authorization": "Basic eDp5"}):
+        r = pc.http.patch(url, content=b"q" * 10,
+                          headers={**TUS, **OCTET, "Upload-Offset": "0", **auth})
+        assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+        assert r.headers["Tus-Resumable"] == "1.0.0" and r.headers["X-Request-ID"]
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    r = patch(pc, url, b"q" * 10, 0, **{"Tus-Resumable": "0.2.2"})
+    assert r.status_code == 412 and r.headers["Tus-Version"] == "1.0.0"
+    assert head(pc, url).headers["Upload-Offset"] == "0"  # nothing of them was kept
+    r = patch(pc, "/files/NOT-AN-ID", b"q", 0)
+    assert r.status_code == 422 and r.headers["Tus-Resumable"] == "1.0.0"
+    assert patch(pc, url, b"q" * 10, 0).status_code == 204
+
+
 def test_creation_with_upload(pc: PC, settings: Settings) -> None:
     data = b"small photo" * 10
     values = {"sha256": hashlib.sha256(data).hexdigest(), "patient_id": new_id(),
