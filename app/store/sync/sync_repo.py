@@ -200,9 +200,14 @@ class SyncRepo:
             conn = s.connection()
             conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
             try:
-                return search_index.build_pending(conn)
+                built = search_index.build_pending(conn)
             finally:
                 conn.exec_driver_sql(f"PRAGMA cache_size = -{CACHE_KIB}")
+            # A search shown while the pull ran is shown again, now finding them all.
+            count_changed_kinds(s, {"patient"})
+            conn.execute(update(SyncState).where(SyncState.id == 1)
+                         .values(remote_version=SyncState.remote_version + 1))
+            return built
 
 
 def copy_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int) -> int:
