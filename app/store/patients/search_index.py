@@ -197,6 +197,21 @@ def build_pending(conn: Connection) -> int:
     start = pending(conn)
     if start is None:
         return 0
+    count = _build(conn, start)
+    conn.execute(delete(_settings()).where(_settings().c.key == PENDING))
+    return count
+
+
+def build_all(conn: Connection) -> int:
+    """Make the whole index again from the patients as stored (an upgrade whose terms
+    are made differently), in the caller's transaction; returns how many patients."""
+    conn.exec_driver_sql("DELETE FROM patient_terms")
+    conn.execute(delete(_settings()).where(_settings().c.key == PENDING))
+    return _build(conn, 0)
+
+
+def _build(conn: Connection, start: int) -> int:
+    """Index the patients numbered from `start` up, in the index's order (build_pending)."""
     columns = ", ".join(INDEXED)
     patients = conn.exec_driver_sql(
         f"SELECT {columns} FROM patients WHERE num >= ? ORDER BY sort_key, num", (start,)
@@ -224,7 +239,6 @@ def build_pending(conn: Connection) -> int:
         cursor.executemany(_INSERT_NEW, rows)
     finally:
         cursor.close()
-    conn.execute(delete(_settings()).where(_settings().c.key == PENDING))
     return len(patients)
 
 

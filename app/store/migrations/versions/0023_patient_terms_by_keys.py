@@ -20,22 +20,17 @@ branch_labels = None
 depends_on = None
 
 _BUILD_CACHE_KIB = 256 * 1024
-_PATIENTS_AT_ONCE = 5000  # a large practice's index is millions of rows: built in parts
 
 
 def upgrade() -> None:
     from app.store.db import CACHE_KIB
-    from app.store.patients.search_index import INDEXED, index_new
+    from app.store.patients.search_index import build_all
 
     op.drop_index("ix_patient_terms_num", table_name="patient_terms")
     conn = op.get_bind()
-    # The index's pages in memory while it is built: its rows go in all over it.
     conn.exec_driver_sql(f"PRAGMA cache_size = -{_BUILD_CACHE_KIB}")
-    conn.exec_driver_sql("DELETE FROM patient_terms")
-    columns = ", ".join(INDEXED)
-    result = conn.exec_driver_sql(f"SELECT {columns} FROM patients ORDER BY num")
-    while part := result.mappings().fetchmany(_PATIENTS_AT_ONCE):
-        index_new(conn, [dict(p) for p in part])
+    # In the index's own order: an append at its end (search_index.build_pending).
+    build_all(conn)
     conn.exec_driver_sql(f"PRAGMA cache_size = -{CACHE_KIB}")
 
 
