@@ -76,15 +76,22 @@ def pending(store: Store) -> int | None:
 
 
 def test_a_large_page_is_indexed_at_the_end_with_the_rows_of_one_at_a_time(
-    store, admin
+    store, admin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # In parts, a transaction each, as a large practice's first pull is.
+    monkeypatch.setattr(search_index, "ROWS_A_PART", 5_000)
+    writes: list[object] = []
+    write = store.db.write
+    monkeypatch.setattr(store.db, "write", lambda **info: (writes.append(info), write(**info))[1])
     v = admin.viewer()
     repo = SyncRepo(store.db)
     changes = people(MANY, int(time.time() * 1000))
     repo.apply_remote(changes, 1, defer_index=True)
     assert pending(store) == 1  # noted with the patients, in their transaction
     assert found(store, v, "p10@example.com") == set()  # not yet
+    writes.clear()
     assert repo.finish_index() == MANY
+    assert len(writes) > 3  # parts
     assert pending(store) is None
     rows = index_rows(store)
     assert len(rows) > 20 * MANY and rows == one_at_a_time(store)
@@ -134,6 +141,41 @@ def test_edits_while_unindexed_end_with_exactly_the_rows_of_the_values_stored(
     assert ids[3] not in found(store, v, "p3@example.com") | found(store, v, "ann")
     assert found(store, v, "p6@example.com") == set()  # merged into ids[4]
     assert found(store, v, "p4@example.com") == {ids[4]}
+
+
+def test_edits_between_the_parts_of_a_build_end_with_the_rows_of_the_values_stored(
+    store, admin
+) -> None:
+    v = admin.viewer()
+    repo = SyncRepo(store.db)
+    start = int(time.time() * 1000)
+    changes = people(MANY, start)
+    ids = [c["entity_id"] for c in changes]
+    repo.apply_remote(changes, 1, defer_index=True)
+    with store.db.write() as s:
+        conn = s.connection()
+        build = search_index.plan(conn, 1, rows_a_part=3_000)
+        search_index.write_part(conn, build, 0)
+    assert len(build.parts) > 4
+    # Between parts: edits here and pulled, a deletion there, a merge here.
+    store.patients.update(v, ids[1], {"first_name": "Zed", "last_name": "Quartermaine"})
+    repo.apply_remote([pulled(ids[2], {"first_name": "Xavier", "email": "x@example.com"},
+                              start + 10 * MANY),
+                       pulled(ids[3], {"deleted": True}, start + 10 * MANY)], 2)
+    store.merges.merge(v, ids[4], [ids[6]])
+    for part in range(1, len(build.parts)):
+        with store.db.write() as s:
+            search_index.write_part(s.connection(), build, part)
+        if part == 2:  # and again, the same patient
+            store.patients.update(v, ids[1], {"first_name": "Abel", "mobile": "0700 222"})
+    with store.db.write() as s:
+        search_index.done(s.connection())
+    assert index_rows(store) == one_at_a_time(store)
+    assert found(store, v, "quartermaine") == found(store, v, "abel quartermaine") == {ids[1]}
+    assert found(store, v, "zed") == set() and found(store, v, "0700222") == {ids[1]}
+    assert found(store, v, "xavier") == {ids[2]}
+    assert ids[3] not in found(store, v, "p3@example.com")
+    assert found(store, v, "p6@example.com") == set()
 
 
 class Cloud:

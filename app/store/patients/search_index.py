@@ -11,6 +11,7 @@ patient's values as a mapping, so a pulled row (a dict) and an ORM object (throu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import Any, cast
 
@@ -180,47 +181,43 @@ def pending(conn: Connection) -> int | None:
     return None if held is None else int(held[0])
 
 
-def build_pending(conn: Connection) -> int:
-    """Index the patients noted by defer, in the caller's transaction, and clear the
-    note; returns how many patients were read.
+# Index rows a transaction of a deferred build at most: the app's writes wait for each
+# (a first pull of 100,000 patients makes 3 million rows, 10 s in one transaction).
+ROWS_A_PART = 1_000_000
+
+
+@dataclass
+class Build:
+    """A deferred build (build_pending), planned in one transaction and written in parts,
+    a transaction each.
 
     The rows go in in the index's own order (pfx, sort_key, num, term): into an index
     that holds none of them yet that is an append at its end, page after page, where
     rows a patient at a time land all over it. The order comes from the patients read
     by (sort_key, num), with each patient's rows dealt into their prefix buckets: a
-    bucket sort, with no comparison of millions of rows.
+    bucket sort, with no comparison of millions of rows. A part is a run of buckets."""
 
-    A patient edited meanwhile (a local edit, a later pulled change) has some of his
-    rows already, all of them made from his values of today (search_index.reindex
-    deletes what his old values made and adds what his new values make): his rows are
-    made again from what is stored now and the missing ones added, the others ignored."""
-    start = pending(conn)
-    if start is None:
-        return 0
-    count = _build(conn, start)
-    conn.execute(delete(_settings()).where(_settings().c.key == PENDING))
-    return count
+    start: int
+    values: dict[int, tuple[Any, ...]]  # the indexed values read, by patient number
+    # For each prefix bucket, the sort keys, numbers and terms of its rows in order:
+    # flat lists rather than millions of row tuples held at once.
+    buckets: dict[str, tuple[list[str], list[int], list[str]]]
+    parts: list[list[str]]  # the prefixes of each part, in order
 
 
-def build_all(conn: Connection) -> int:
-    """Make the whole index again from the patients as stored (an upgrade whose terms
-    are made differently), in the caller's transaction; returns how many patients."""
-    conn.exec_driver_sql("DELETE FROM patient_terms")
-    conn.execute(delete(_settings()).where(_settings().c.key == PENDING))
-    return _build(conn, 0)
-
-
-def _build(conn: Connection, start: int) -> int:
-    """Index the patients numbered from `start` up, in the index's order (build_pending)."""
+def plan(conn: Connection, start: int, rows_a_part: int | None = None) -> Build:
+    """The rows of the patients numbered from `start` up, in order, in parts of about
+    `rows_a_part` rows (one part: None) (see Build)."""
     columns = ", ".join(INDEXED)
     patients = conn.exec_driver_sql(
         f"SELECT {columns} FROM patients WHERE num >= ? ORDER BY sort_key, num", (start,)
-    ).mappings().all()
-    # For each prefix bucket, the sort keys, numbers and terms of its rows in order:
-    # flat lists rather than millions of row tuples held at once.
+    ).all()
     buckets: dict[str, tuple[list[str], list[int], list[str]]] = {}
-    for p in patients:
+    values: dict[int, tuple[Any, ...]] = {}
+    for row in patients:
+        p = dict(zip(INDEXED, row, strict=True))
         sort, num = p["sort_key"], p["num"]
+        values[num] = tuple(row)
         for pfx, term in sorted(_keys(p)):
             bucket = buckets.get(pfx)
             if bucket is None:
@@ -230,16 +227,82 @@ def _build(conn: Connection, start: int) -> int:
             bucket[2].append(term)
     # Python orders text by code point, SQLite (BINARY) by its UTF-8 bytes: the same
     # order. A row out of order would only cost a search of the index, not a wrong row.
-    rows = chain.from_iterable(
-        zip(repeat(pfx), *buckets[pfx]) for pfx in sorted(buckets))
+    parts: list[list[str]] = [[]]
+    size = 0
+    for pfx in sorted(buckets):
+        if rows_a_part is not None and size >= rows_a_part:
+            parts.append([])
+            size = 0
+        parts[-1].append(pfx)
+        size += len(buckets[pfx][0])
+    return Build(start, values, buckets, parts)
+
+
+def write_part(conn: Connection, build: Build, part: int) -> None:
+    """Insert the rows of one part of `build`, in the caller's transaction.
+
+    A part after the first is written in a later transaction than the values were read
+    in: a patient edited meanwhile (here or by a pull) gets this part's rows made from
+    his values as stored now. His rows already written, made from the values read, were
+    dropped by the edit where these values no longer make them (reindex deletes what
+    the stored values made): every row in the index is one his stored values make."""
+    pfxs = build.parts[part]
+    changed: dict[int, dict[str, Any]] = {}
+    if part:
+        columns = ", ".join(INDEXED)
+        now = {row[INDEXED.index("num")]: tuple(row) for row in conn.exec_driver_sql(
+            f"SELECT {columns} FROM patients WHERE num >= ?", (build.start,))}
+        changed = {num: dict(zip(INDEXED, now[num], strict=True)) if num in now else {}
+                   for num, held in build.values.items() if now.get(num) != held}
+    rows: Iterable[tuple[str, str, int, str]] = chain.from_iterable(
+        zip(repeat(pfx), *build.buckets[pfx]) for pfx in pfxs)
+    if changed:
+        rows = (r for r in rows if r[2] not in changed)
     # Straight to the driver, which takes the rows as they are made (a first pull of a
     # large practice makes millions).
     cursor = conn.connection.cursor()
     try:
         cursor.executemany(_INSERT_NEW, rows)
+        wanted = set(pfxs)
+        redone = sorted(r for p in changed.values() if p
+                        for r in _rows(p) if r[0] in wanted)
+        if redone:
+            cursor.executemany(_INSERT_NEW, redone)
     finally:
         cursor.close()
-    return len(patients)
+
+
+def build_pending(conn: Connection) -> int:
+    """Index the patients noted by defer and clear the note, all in the caller's
+    transaction (SyncRepo.finish_index writes a large build in parts); returns how many
+    patients were read.
+
+    A patient edited meanwhile (a local edit, a later pulled change) has some of his
+    rows already, all of them made from his values of today (reindex deletes what his
+    old values made and adds what his new values make): his rows are made again from
+    what is stored now and the missing ones added, the others ignored."""
+    start = pending(conn)
+    if start is None:
+        return 0
+    build = plan(conn, start)
+    write_part(conn, build, 0)
+    done(conn)
+    return len(build.values)
+
+
+def done(conn: Connection) -> None:
+    """Clear the note of defer: every patient is indexed."""
+    conn.execute(delete(_settings()).where(_settings().c.key == PENDING))
+
+
+def build_all(conn: Connection) -> int:
+    """Make the whole index again from the patients as stored (an upgrade whose terms
+    are made differently), in the caller's transaction; returns how many patients."""
+    conn.exec_driver_sql("DELETE FROM patient_terms")
+    done(conn)
+    build = plan(conn, 0)
+    write_part(conn, build, 0)
+    return len(build.values)
 
 
 def _settings() -> Table:

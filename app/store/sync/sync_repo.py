@@ -191,23 +191,35 @@ class SyncRepo:
         return ApplyReport(applied, cursor)
 
     def finish_index(self) -> int:
-        """Index the patients pulled with `defer_index` (search_index.build_pending), in
-        one transaction; returns how many patients were read (0: nothing was waiting)."""
+        """Index the patients pulled with `defer_index` (search_index.build_pending), a
+        part a transaction so that the app's writes never wait long; returns how many
+        patients were read (0: nothing was waiting). The note that they wait is cleared
+        with the last part: a crash in between builds them again, harmlessly (a row
+        already there is ignored). Called where the pull that defers them runs, one
+        after the other: no other build or deferral runs meanwhile."""
         with self.db.read() as s:
             if search_index.pending(s.connection()) is None:
                 return 0
-        with self.db.write() as s, collector_paused():
-            conn = s.connection()
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-            try:
-                built = search_index.build_pending(conn)
-            finally:
-                conn.exec_driver_sql(f"PRAGMA cache_size = -{CACHE_KIB}")
-            # A search shown while the pull ran is shown again, now finding them all.
-            count_changed_kinds(s, {"patient"})
-            conn.execute(update(SyncState).where(SyncState.id == 1)
-                         .values(remote_version=SyncState.remote_version + 1))
-            return built
+        build: search_index.Build | None = None
+        part = 0
+        while True:
+            with self.db.write() as s, collector_paused():
+                conn = s.connection()
+                if build is None:
+                    start = search_index.pending(conn)
+                    if start is None:
+                        return 0
+                    build = search_index.plan(conn, start, search_index.ROWS_A_PART)
+                search_index.write_part(conn, build, part)
+                part += 1
+                if part < len(build.parts):
+                    continue
+                search_index.done(conn)
+                # A search shown while the pull ran is shown again, now finding them all.
+                count_changed_kinds(s, {"patient"})
+                conn.execute(update(SyncState).where(SyncState.id == 1)
+                             .values(remote_version=SyncState.remote_version + 1))
+                return len(build.values)
 
 
 def copy_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int) -> int:
