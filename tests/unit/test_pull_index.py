@@ -152,10 +152,11 @@ def test_edits_between_the_parts_of_a_build_end_with_the_rows_of_the_values_stor
     changes = people(MANY, start)
     ids = [c["entity_id"] for c in changes]
     repo.apply_remote(changes, 1, defer_index=True)
+    with store.db.read() as s:
+        build = search_index.plan(s.connection(), 1, rows_a_part=3_000)
+    build.fresh = False
     with store.db.write() as s:
-        conn = s.connection()
-        build = search_index.plan(conn, 1, rows_a_part=3_000)
-        search_index.write_part(conn, build, 0)
+        search_index.write_part(s.connection(), build, 0)
     assert len(build.parts) > 4
     # Between parts: edits here and pulled, a deletion there, a merge here.
     store.patients.update(v, ids[1], {"first_name": "Zed", "last_name": "Quartermaine"})

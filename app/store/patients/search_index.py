@@ -203,6 +203,9 @@ class Build:
     # flat lists rather than millions of row tuples held at once.
     buckets: dict[str, tuple[list[str], list[int], list[str]]]
     parts: list[list[str]]  # the prefixes of each part, in order
+    # The values were read in the transaction that writes the parts: none can have
+    # changed since. False when the parts are written in transactions of their own.
+    fresh: bool = True
 
 
 def plan(conn: Connection, start: int, rows_a_part: int | None = None) -> Build:
@@ -241,14 +244,14 @@ def plan(conn: Connection, start: int, rows_a_part: int | None = None) -> Build:
 def write_part(conn: Connection, build: Build, part: int) -> None:
     """Insert the rows of one part of `build`, in the caller's transaction.
 
-    A part after the first is written in a later transaction than the values were read
-    in: a patient edited meanwhile (here or by a pull) gets this part's rows made from
+    A part written in another transaction than the values were read in (see
+    Build.fresh): a patient edited meanwhile (here or by a pull) gets this part's rows made from
     his values as stored now. His rows already written, made from the values read, were
     dropped by the edit where these values no longer make them (reindex deletes what
     the stored values made): every row in the index is one his stored values make."""
     pfxs = build.parts[part]
     changed: dict[int, dict[str, Any]] = {}
-    if part:
+    if not build.fresh:
         columns = ", ".join(INDEXED)
         now = {row[INDEXED.index("num")]: tuple(row) for row in conn.exec_driver_sql(
             f"SELECT {columns} FROM patients WHERE num >= ?", (build.start,))}

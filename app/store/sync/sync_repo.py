@@ -197,19 +197,18 @@ class SyncRepo:
         with the last part: a crash in between builds them again, harmlessly (a row
         already there is ignored). Called where the pull that defers them runs, one
         after the other: no other build or deferral runs meanwhile."""
-        with self.db.read() as s:
-            if search_index.pending(s.connection()) is None:
+        # Planned in a read transaction: the app's writes wait for none of it.
+        with self.db.read() as s, collector_paused():
+            conn = s.connection()
+            start = search_index.pending(conn)
+            if start is None:
                 return 0
-        build: search_index.Build | None = None
+            build = search_index.plan(conn, start, search_index.ROWS_A_PART)
+        build.fresh = False
         part = 0
         while True:
             with self.db.write() as s, collector_paused():
                 conn = s.connection()
-                if build is None:
-                    start = search_index.pending(conn)
-                    if start is None:
-                        return 0
-                    build = search_index.plan(conn, start, search_index.ROWS_A_PART)
                 search_index.write_part(conn, build, part)
                 part += 1
                 if part < len(build.parts):
