@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 import requests
 
+from app.core.wire import SHARED_HLC, SHARED_HLC_HEADER
+
 API = "/api/v1"
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 30  # a silent link is noticed within this
@@ -104,6 +106,9 @@ class CloudClient:
         self.base_url = base_url.rstrip("/")
         self.http = session or requests.Session()
         self.token = token
+        # Whether the cloud's last push answer said it takes a mutation's stamps in the
+        # shared form (app.core.wire.SHARED_HLC): batches read after it are sent so.
+        self.shared_hlc = False
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -155,8 +160,11 @@ class CloudClient:
         """Push mutations given as their JSON text (as the outbox keeps them)."""
         body = b'{"mutations":[' + b",".join(mutations) + b"]}"
         headers = {"Content-Type": "application/json"}
-        return dict(orjson.loads(self._call("POST", f"{API}/push", data=body,
-                                            extra_headers=headers).content))
+        response = self._call("POST", f"{API}/push", data=body, extra_headers=headers)
+        # Each answer says again whether the cloud takes the shared form: one of an
+        # earlier release (a restored server) is sent every stamp again.
+        self.shared_hlc = response.headers.get(SHARED_HLC_HEADER) == SHARED_HLC
+        return dict(orjson.loads(response.content))
 
     def pull(self, after: int, limit: int = 500,
              conflicts_after: int | None = None) -> dict[str, Any]:

@@ -41,10 +41,11 @@ def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = No
     report = report or PushReport()
     size, max_bytes = BATCH, BATCH_BYTES
     with ThreadPoolExecutor(1, thread_name_prefix="push") as sender:
-        batch = repo.outbox_batch(size, max_bytes)
+        batch = repo.outbox_batch(size, max_bytes, shared_hlc=client.shared_hlc)
         inflight = sender.submit(_send, client, batch) if batch else None
         while batch and inflight:
-            following = repo.outbox_batch(size, max_bytes, after=batch[-1].seq)
+            following = repo.outbox_batch(size, max_bytes, after=batch[-1].seq,
+                                          shared_hlc=client.shared_hlc)
             answer: dict[str, object] | None = None
             try:
                 answer = inflight.result()
@@ -56,7 +57,8 @@ def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = No
                 if exc.status == 413 and size > OLD_CLOUD_BATCH:
                     # A cloud not yet updated: the old size from now on, this batch too.
                     size, max_bytes = OLD_CLOUD_BATCH, OLD_CLOUD_BYTES
-                    following = repo.outbox_batch(size, max_bytes, after=batch[0].seq - 1)
+                    following = repo.outbox_batch(size, max_bytes, after=batch[0].seq - 1,
+                                                  shared_hlc=client.shared_hlc)
                     inflight = sender.submit(_send, client, following) if following else None
                     batch = following
                     continue
@@ -141,8 +143,10 @@ def _adopt_clamped(
                 continue
             server = {name: record["fields"][name]["hlc"]
                       for name in clamped if name in record["fields"]}
+        pushed = payload["hlc"]  # or, in the shared form, the one stamp of every field
         repo.adopt_stamps(
             payload["entity"],
             payload["entity_id"],
-            {name: (payload["hlc"][name], hlc) for name, hlc in server.items()},
+            {name: (pushed if isinstance(pushed, str) else pushed[name], hlc)
+             for name, hlc in server.items()},
         )

@@ -42,6 +42,11 @@ from app.core.wire_entities import (  # noqa: F401 (the schema's names, read fro
     FieldSpec,
 )
 
+# A cloud that takes a mutation's "hlc" as one stamp for all its fields (and "base"
+# left out when no field has one) says so with this header in its push answers.
+SHARED_HLC_HEADER = "Chairside-Accepts"
+SHARED_HLC = "shared-hlc"
+
 
 class SchemaError(ValueError):
     """A mutation that does not fit the wire schema; the message says why."""
@@ -80,13 +85,18 @@ class Mutation:
         unknown = set(data) - {"id", "entity", "entity_id", "node", "fields", "hlc", "base"}
         if unknown:
             raise SchemaError(f"unknown keys in mutation: {sorted(unknown)}")
+        fields, hlc = data.get("fields"), data.get("hlc")
+        if hlc.__class__ is str and fields.__class__ is dict:
+            # The shared form (SHARED_HLC): one stamp for every field, as a PC sends a
+            # record's creation to a cloud that says it takes it.
+            hlc = dict.fromkeys(fields, hlc)
         m = cls(
             id=data.get("id"),  # type: ignore[arg-type]
             entity=data.get("entity"),  # type: ignore[arg-type]
             entity_id=data.get("entity_id"),  # type: ignore[arg-type]
             node=data.get("node"),  # type: ignore[arg-type]
-            fields=data.get("fields"),  # type: ignore[arg-type]
-            hlc=data.get("hlc"),  # type: ignore[arg-type]
+            fields=fields,  # type: ignore[arg-type]
+            hlc=hlc,  # type: ignore[arg-type]
             base=data.get("base", {}),  # type: ignore[arg-type]
         )
         if not _valid(m):

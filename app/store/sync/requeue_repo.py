@@ -121,13 +121,24 @@ def is_whole(payload: dict[str, object]) -> bool:
 
 
 @cache
-def payload_sql() -> str:
+def payload_sql(shared_hlc: bool = False) -> str:
     """The SQL expression of an outbox row's payload text as sent (the row `o`): its
     payload, or for a row queued whole, the mutation its record's current values and
     stamps make, with the outbox row's mutation id and node: what `Mutation.to_wire()`
     gives for them. The record's stamped fields of the wire schema are read from its
     stamps in one pass (json_each). A record gone or without one makes no fields,
-    which the cloud refuses: the row is then marked failed, as any refused change."""
+    which the cloud refuses: the row is then marked failed, as any refused change.
+
+    With `shared_hlc` (for a cloud that takes it: app.core.wire.SHARED_HLC), a record
+    whose fields share one stamp and have no base (nearly every one of a first upload)
+    is sent with that stamp once as "hlc" and an empty "base"."""
+    stamp, base = "j.value ->> '$[0]'", "j.value ->> '$[1]'"
+    hlc = f"json_group_object(j.key, {stamp})"
+    bases = f"json_group_object(j.key, {base})"
+    if shared_hlc:
+        shared = f"min({stamp}) = max({stamp}) AND max({base}) IS NULL"
+        hlc = f"CASE WHEN {shared} THEN json_quote(min({stamp})) ELSE {hlc} END"
+        bases = f"CASE WHEN {shared} THEN json('{{}}') ELSE {bases} END"
     branches = []
     for model in SYNCED_MODELS:
         entity = model.__entity__
@@ -137,8 +148,7 @@ def payload_sql() -> str:
             f"WHEN '{entity}' THEN (SELECT json_object('id', o.mutation_id, 'entity', "
             f"'{entity}', 'entity_id', o.entity_id, 'node', o.payload ->> '$.node', "
             f"'fields', json_group_object(j.key, CASE j.key {cases} END), "
-            "'hlc', json_group_object(j.key, j.value ->> '$[0]'), "
-            "'base', json_group_object(j.key, j.value ->> '$[1]')) "
+            f"'hlc', {hlc}, 'base', {bases}) "
             f"FROM {model.__table__.name} t, json_each(t.stamps) j "  # type: ignore[attr-defined]
             f"WHERE t.id = o.entity_id AND j.key IN ({', '.join(repr(n) for n in spec)}))"
         )

@@ -71,15 +71,16 @@ class SyncRepo:
         self.db = db
 
     # Outbox ---------------------------------------------------------------------------
-    def outbox_batch(self, limit: int, max_bytes: int, after: int = 0) -> list[QueuedMutation]:
+    def outbox_batch(self, limit: int, max_bytes: int, after: int = 0,
+                     shared_hlc: bool = False) -> list[QueuedMutation]:
         """The oldest pending mutations after seq `after`, at most `limit` and about
-        `max_bytes`."""
+        `max_bytes`; rows queued whole in the shared-stamp form with `shared_hlc`."""
         out: list[QueuedMutation] = []
         total = 0
         with self.db.read() as s:
             # Rows queued whole get their payload here, from the rows as they are now.
             rows = s.connection().exec_driver_sql(
-                f"SELECT o.seq, {payload_sql()} FROM outbox o WHERE o.status = 'pending' "
+                f"SELECT o.seq, {payload_sql(shared_hlc)} FROM outbox o WHERE o.status = 'pending' "
                 "AND o.seq > ? ORDER BY o.seq LIMIT ?", (after, limit)
             )
             for seq, raw in rows:

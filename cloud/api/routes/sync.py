@@ -7,6 +7,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Response
 
+from app.core.wire import SHARED_HLC, SHARED_HLC_HEADER
 from app.platform.collector import collector_paused
 from cloud import audit, metrics, policy
 from cloud.api.deps import DeviceDep, SessionDep
@@ -54,7 +55,8 @@ def push(body: PushIn, device: DeviceDep, session: SessionDep) -> Response:
     # The results are built (or were stored) in PushOut's shape, without unset keys:
     # sent as they are instead of being validated and encoded by the model again.
     body_out = orjson.dumps({"results": results, "last_seq": last_seq})
-    return Response(body_out, media_type="application/json")
+    return Response(body_out, media_type="application/json",
+                    headers={SHARED_HLC_HEADER: SHARED_HLC})
 
 
 @router.get("/changes", response_model=PullOut)

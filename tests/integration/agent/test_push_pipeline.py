@@ -59,10 +59,11 @@ def test_batches_go_one_at_a_time_in_order_while_the_next_is_read(
     read_ahead = threading.Event()
     outbox_batch = type(pc.repo).outbox_batch
 
-    def reading(self: Any, limit: int, max_bytes: int, after: int = 0) -> Any:
+    def reading(self: Any, limit: int, max_bytes: int, after: int = 0,
+                shared_hlc: bool = False) -> Any:
         if after:
             read_ahead.set()
-        return outbox_batch(self, limit, max_bytes, after)
+        return outbox_batch(self, limit, max_bytes, after, shared_hlc)
 
     in_flight = 0
     lock = threading.Lock()

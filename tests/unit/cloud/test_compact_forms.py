@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Any
 
 import orjson
@@ -217,3 +218,26 @@ def test_a_result_stored_by_the_previous_release_is_replayed(
 def test_pull_schema_names_both_forms(client: TestClient) -> None:
     spec = client.app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
     assert set(spec["CompactFieldsOut"]["properties"]) == {"@hlc", "@v"}
+
+
+def test_a_mutation_with_one_stamp_for_all_its_fields_is_taken(pc: PC, pc2: PC) -> None:
+    """The shared form a PC sends to a cloud that says it takes it (each push answer
+    says so): the same mutation as written field by field."""
+    full = patient(pc, first_name="Ann", mobile="0501")
+    h = full["hlc"]["first_name"]
+    shared = {**patient(pc, first_name="Bea", mobile="0502"), "hlc": h}
+    del shared["base"]
+    r = pc.http.post("/api/v1/push", json={"mutations": [full, shared]}, headers=pc.headers)
+    assert r.status_code == 200 and r.headers["Chairside-Accepts"] == "shared-hlc"
+    assert [x["applied"] for x in r.json()["results"]] == [["first_name", "gender", "mobile"]] * 2
+    got = pc2.http.get(f"/api/v1/records/{shared['entity_id']}", headers=pc2.headers).json()
+    assert got["fields"]["mobile"] == {"value": "0502", "hlc": h, "base": None}
+    # Stamps from the future are clamped in this form too, and said in the answer.
+    ahead = stamp(int(time.time() * 1000) + 3_600_000, pc.node)
+    late = {**pc.mutation("patient", shared["entity_id"], {"mobile": "0503"}), "hlc": ahead}
+    res = pc.push(late)["results"][0]
+    assert res["clamped"] == ["mobile"] and res["stamps"]["mobile"] < ahead
+    # A broken shared stamp is refused in words, as any broken stamp.
+    bad = {**patient(pc), "hlc": "yesterday"}
+    r = pc.http.post("/api/v1/push", json={"mutations": [bad]}, headers=pc.headers)
+    assert r.status_code == 422 and "hlc of first_name" in r.json()["detail"]

@@ -249,3 +249,56 @@ def test_a_process_killed_while_queueing_leaves_nothing_queued(
     assert queued(store) == []
     rows = sum(len(ids) for ids in made.values()) + 300 + 1  # + the admin
     assert queue_everything(store.db) == rows == len(queued(store))
+
+
+def test_a_cloud_that_takes_the_shared_stamp_gets_each_stamp_once(store, admin) -> None:
+    """To a cloud that says so, a row queued whole whose fields share one stamp and have
+    no base goes with that stamp once; any other row field by field, as before."""
+    v = admin.viewer()
+    local = store.patients.create(v, {"first_name": "Ana", "last_name": AWKWARD})
+    edited = store.patients.create(v, {"first_name": "Bo"})
+    store.patients.update(v, edited.id, {"last_name": "Lima"})
+    made = pulled_rows(store)  # stamps with bases
+    with store.db.write() as s:
+        s.connection().exec_driver_sql("DELETE FROM outbox")
+    queue_everything(store.db)
+    full = sent(store)
+    shared = {m.seq: m.raw for m in SyncRepo(store.db).outbox_batch(100_000, 1 << 40,
+                                                                   shared_hlc=True)}
+    assert shared.keys() == full.keys()
+    by_id = {}
+    for seq, raw in shared.items():
+        got, want = json.loads(raw), json.loads(full[seq])
+        by_id[got["entity_id"]] = got
+        a, b = Mutation.from_wire(got), Mutation.from_wire(want)
+        # The same mutation for the cloud: every field's stamp and base as before.
+        assert (a.id, a.entity, a.entity_id, a.node, a.fields, a.hlc) == \
+            (b.id, b.entity, b.entity_id, b.node, b.fields, b.hlc)
+        assert {n: a.base.get(n) for n in a.fields} == {n: b.base.get(n) for n in b.fields}
+    stamp = by_id[local.id]["hlc"]
+    assert isinstance(stamp, str) and by_id[local.id]["base"] == {}
+    assert by_id[local.id]["fields"]["first_name"] == "Ana"
+    # Two stamps (an edit), or bases: field by field.
+    assert isinstance(by_id[edited.id]["hlc"], dict)
+    assert isinstance(by_id[made["visit"][0]]["hlc"], dict)
+
+
+def test_stamps_clamped_by_the_cloud_are_taken_for_a_row_sent_with_its_shared_stamp(
+        store, admin) -> None:
+    from sync_agent.push_job import _adopt_clamped
+
+    local = store.patients.create(admin.viewer(), {"first_name": "Ana", "last_name": "Lima"})
+    with store.db.write() as s:
+        s.connection().exec_driver_sql("DELETE FROM outbox")
+    queue_everything(store.db)
+    batch = SyncRepo(store.db).outbox_batch(10, 1 << 20, shared_hlc=True)
+    (m,) = [q for q in batch if q.payload["entity_id"] == local.id]
+    pushed = m.payload["hlc"]
+    assert isinstance(pushed, str)
+    theirs = str(Timestamp(1_700_000_000_000, 0, OTHER_PC))
+    answer = {"results": [{"id": m.payload["id"], "clamped": ["first_name"],
+                           "stamps": {"first_name": theirs}}]}
+    _adopt_clamped(SyncRepo(store.db), None, [m], answer)  # type: ignore[arg-type]
+    with store.db.read() as s:
+        stamps = s.get(Patient, local.id).stamps
+    assert stamps["first_name"][0] == theirs and stamps["last_name"][0] == pushed
