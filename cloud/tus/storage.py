@@ -30,7 +30,8 @@ import hashlib
 import io
 import os
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,18 @@ class _Stream(io.RawIOBase):
         return n
 
 
+# The writes of bodies: a body's batches run one after the other, in order.
+_WRITES = ThreadPoolExecutor(max_workers=16, thread_name_prefix="upload-write")
+
+
+def _after(previous: Future[Any] | None, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` once the batch before it is done (queued before it, it already has a
+    worker); its failure, raised, stops this one too."""
+    if previous is not None:
+        previous.result()
+    return fn(*args)
+
+
 class _Writer:
     """Seals, writes and hashes a body batch by batch on a worker thread, one batch in
     flight while the event loop reads the next: the socket keeps being read while the
@@ -252,7 +265,8 @@ class _Writer:
         self.segments = SegmentWriter(part, start, hashers)
         self.fd = part.fd
         self.since = os.fstat(part.fd).st_size  # what this request writes, on disk
-        self.flight: asyncio.Future[None] | None = None
+        self.flight: asyncio.Future[Any] | None = None
+        self._last: Future[Any] | None = None
 
     @property
     def position(self) -> int:
@@ -287,9 +301,14 @@ class _Writer:
         self.keep(durable=self.segments.complete)
         return True
 
+    def queue(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` on a worker after the batch in flight."""
+        self._last = _WRITES.submit(_after, self._last, fn, *args)
+        self.flight = asyncio.wrap_future(self._last)
+
     async def submit(self, data: bytes) -> None:
-        await self.drain()
-        self.flight = asyncio.get_running_loop().run_in_executor(None, self.write, data)
+        await self.drain()  # one batch in flight at most: the body waits in the socket
+        self.queue(self.write, data)
 
     async def drain(self) -> Any:
         """Wait for the batch in flight; its error is raised, else its result returned.
@@ -376,10 +395,10 @@ async def receive(
                 # keep what arrived of an interrupted body
                 await to_thread.run_sync(_keep, writer, b"".join(pending))
             raise
-        await writer.drain()
-        writer.flight = asyncio.get_running_loop().run_in_executor(
-            None, writer.finish, b"".join(pending), ck,
-            checksum.digest if checksum is not None else None)
+        # Queued behind the batch in flight, not after waiting for it: the worker goes on
+        # to the last batch without a trip back to the event loop in between.
+        writer.queue(writer.finish, b"".join(pending), ck,
+                     checksum.digest if checksum is not None else None)
         if not await writer.drain():
             assert checksum is not None
             raise Refused(460, f"Upload-Checksum ({checksum.algorithm}) does not match the "
