@@ -132,28 +132,37 @@ def payload_sql(shared_hlc: bool = False) -> str:
     With `shared_hlc` (for a cloud that takes it: app.core.wire.SHARED_HLC), a record
     whose fields share one stamp and have no base (nearly every one of a first upload)
     is sent with that stamp once as "hlc" and an empty "base"."""
-    stamp, base = "j.value ->> '$[0]'", "j.value ->> '$[1]'"
-    hlc = f"json_group_object(j.key, {stamp})"
-    bases = f"json_group_object(j.key, {base})"
-    if shared_hlc:
-        shared = f"min({stamp}) = max({stamp}) AND max({base}) IS NULL"
-        hlc = f"CASE WHEN {shared} THEN json_quote(min({stamp})) ELSE {hlc} END"
-        bases = f"CASE WHEN {shared} THEN json('{{}}') ELSE {bases} END"
     branches = []
     for model in SYNCED_MODELS:
         entity = model.__entity__
         spec = ENTITIES[entity].fields
+        names = ", ".join(repr(n) for n in spec)
         cases = " ".join(f"WHEN '{n}' THEN {_wire_value(n, spec[n].kind)}" for n in spec)
+        hlc, bases = _stamps_sql("j"), _stamps_sql("j", "$[1]")
+        if shared_hlc:
+            # Each field's [stamp, base] as text: all alike and without a base, the row
+            # shares one stamp. Only another row reads its stamps one by one again.
+            shared = "min(j.value) = max(j.value) AND max(j.value) LIKE '%null]'"
+            each = f"FROM json_each(t.stamps) k WHERE k.key IN ({names})"
+            hlc = (f"CASE WHEN {shared} THEN json_quote(min(j.value) ->> '$[0]') "
+                   f"ELSE (SELECT {_stamps_sql('k')} {each}) END")
+            bases = (f"CASE WHEN {shared} THEN json('{{}}') "
+                     f"ELSE (SELECT {_stamps_sql('k', '$[1]')} {each}) END")
         branches.append(
             f"WHEN '{entity}' THEN (SELECT json_object('id', o.mutation_id, 'entity', "
             f"'{entity}', 'entity_id', o.entity_id, 'node', o.payload ->> '$.node', "
             f"'fields', json_group_object(j.key, CASE j.key {cases} END), "
             f"'hlc', {hlc}, 'base', {bases}) "
             f"FROM {model.__table__.name} t, json_each(t.stamps) j "  # type: ignore[attr-defined]
-            f"WHERE t.id = o.entity_id AND j.key IN ({', '.join(repr(n) for n in spec)}))"
+            f"WHERE t.id = o.entity_id AND j.key IN ({names}))"
         )
     return (f"CASE WHEN substr(o.payload, 1, {len(_WHOLE_PREFIX)}) = '{_WHOLE_PREFIX}' "
             f"THEN CASE o.entity {' '.join(branches)} END ELSE o.payload END")
+
+
+def _stamps_sql(each: str, part: str = "$[0]") -> str:
+    """{field: stamp} (or base, part $[1]) of the stamps read by json_each `each`."""
+    return f"json_group_object({each}.key, {each}.value ->> '{part}')"
 
 
 def _wire_value(name: str, kind: str) -> str:
