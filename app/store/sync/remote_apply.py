@@ -11,7 +11,7 @@ index are kept by the same functions the flush hook calls for a local edit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from operator import itemgetter
@@ -75,18 +75,21 @@ class _Row:
 def apply_page(
     conn: Connection, changes: list[Mapping[str, Any]], clock: Clock, found_at: str,
     kinds: set[str] | None = None, *, defer_index: bool = False,
+    aside: Sequence[tuple[Any, str]] | None = None,
 ) -> int:
     """Merge `changes` into the rows they name, inside the caller's transaction;
     returns how many changes set a field, and adds the entity of each to `kinds`.
     `clock` observes every change's stamp. With `defer_index`, a page that brings many
     new patients leaves their search index to search_index.build_pending. A
     change that can not be applied is set aside (app.store.sync.unapplied_repo) and
-    the rest of the page applies.
+    the rest of the page applies; `aside` says the caller screened them already
+    (unapplied_repo.split) and holds those that can not be applied.
 
     A pulled write that loses here, or wins over one it did not see, is a conflict the
     cloud found already when it merged the same two writes: the conflict list is the
     cloud's, copied by sync_repo.copy_conflicts, and nothing is recorded here."""
-    changes, aside = unapplied_repo.split(changes)
+    if aside is None:
+        changes, aside = unapplied_repo.split(changes)
     unapplied_repo.set_aside(conn, aside, found_at)
     rows = _preload(conn, changes)
     applied = 0

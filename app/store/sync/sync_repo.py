@@ -9,7 +9,7 @@ page or none of it, and a page applied twice changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,9 +157,12 @@ class SyncRepo:
             return int(s.execute(select(SyncState.pull_cursor)).scalar_one())
 
     def apply_remote(self, changes: list[Mapping[str, Any]], cursor: int, *,
-                     defer_index: bool = False) -> ApplyReport:
+                     defer_index: bool = False,
+                     aside: Sequence[tuple[Any, str]] | None = None) -> ApplyReport:
         """Apply one page of pulled changes and store the cursor, atomically. With
-        `defer_index`, many new patients wait for finish_index to be searchable."""
+        `defer_index`, many new patients wait for finish_index to be searchable. With
+        `aside`, the changes were screened already (unapplied_repo.split) and these are
+        the ones that can not be applied."""
         found_at = utc_now_text()
         bulk = len(changes) >= BULK_PAGE
         with self.db.write(remote_apply=True) as s, collector_paused(bulk):
@@ -174,7 +177,7 @@ class SyncRepo:
             )
             kinds: set[str] = set()
             applied = apply_page(conn, changes, clock, found_at, kinds,
-                                 defer_index=defer_index)
+                                 defer_index=defer_index, aside=aside)
             count_changed_kinds(s, kinds)
             conn.execute(
                 update(SyncState)
