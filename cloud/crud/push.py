@@ -114,10 +114,9 @@ def _create(
     """A mutation that creates its record: every field applies as it comes (what
     merging into nothing gives), with no conflict; most of a first upload."""
     rec = state[m.entity_id] = RecordState(m.entity)
-    # put only reads the bases it is given: a mutation that gives every field's is used
-    # as it is (nearly all of a first upload).
-    base = m.base if m.base.keys() == m.fields.keys() else {n: m.base.get(n) for n in m.fields}
-    batch.log.put(rec, m.entity_id, m.fields, m.hlc, base,
+    # A field without a base is one left out of the mutation's (as a record keeps it:
+    # cloud.models.BasesJSON), so the mutation's bases are used as they are.
+    batch.log.put(rec, m.entity_id, m.fields, m.hlc, m.base,
                   seq=seq, origin_node=m.node, now=now, device_id=device.id, mutation_id=m.id)
     if m.entity == "patient" and "merged_into" in m.fields:
         aliases.set(m.entity_id, m.fields["merged_into"])
