@@ -64,13 +64,11 @@ from cloud.tus.protocol import (
     parse_metadata,
     parse_uint,
 )
-from cloud.tus.read_ahead import ReadAhead
 from cloud.tus.segments import Part, StalePart
 from cloud.tus.upload_lock import UploadLocks
 
 router = APIRouter(prefix="/files", tags=["uploads"])
 UploadId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
-READ_AHEAD = storage.BATCH  # of a chunk's body, while its upload is looked up
 
 
 def _locks(request: Request) -> UploadLocks:
@@ -218,13 +216,8 @@ async def _patch(
     if ctype != OFFSET_CONTENT_TYPE:
         raise Refused(415, f"Content-Type must be {OFFSET_CONTENT_TYPE}")
     offset = parse_uint(request.headers.get("upload-offset"), "Upload-Offset")
-    ahead = ReadAhead(request.receive, READ_AHEAD)
-    try:
-        device, upload = await ahead.during(_caller_upload(maker, token, upload_id, settings))
-        new_offset = await _write(Request(request.scope, ahead.receive), device, maker,
-                                  settings, blobs, upload, offset)
-    finally:
-        ahead.close()
+    device, upload = await _caller_upload(maker, token, upload_id, settings)
+    new_offset = await _write(request, device, maker, settings, blobs, upload, offset)
     return Response(status_code=204, headers={"Upload-Offset": str(new_offset),
                                               "Upload-Expires": _expires(upload)})
 
