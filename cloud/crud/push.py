@@ -133,6 +133,12 @@ def _create(
     return result
 
 
+def notable(result: dict[str, Any]) -> bool:
+    """Whether a mutation's result says more than "every field applied as sent"."""
+    return bool(result.get("ignored") or result.get("conflicts") or "clamped" in result
+                or "redirected" in result or "replayed" in result)
+
+
 # The stored result of a mutation that created its record: {_CREATED: seq}. A mutation
 # id names one mutation for good (a PC sends the same one again, never another under
 # its id), so the rest of the answer is read from the replay itself.

@@ -37,11 +37,14 @@ Bound = Annotated[str, Query(max_length=36)]
     responses={403: {"model": Problem}, 409: {"model": Problem}, 413: {"model": Problem},
                422: {"model": Problem}, 423: {"model": Problem}},
 )
-def push(body: PushIn, device: DeviceDep, session: SessionDep) -> Response:
+def push(body: PushIn, device: DeviceDep, session: SessionDep,
+         notable: bool = False) -> Response:
     """Apply a batch of mutations: all of it, or nothing with a 4xx and the reason.
 
     At most MAX_BATCH_MUTATIONS mutations and MAX_BATCH_BYTES bytes of body
-    (app.core.wire), else 413."""
+    (app.core.wire), else 413. With `notable`, `results` holds only the results that
+    say more than "applied as sent" (a stamp clamped, a field ignored, a conflict, a
+    reference redirected, a replay): a 200 answer means the whole batch is stored."""
     # A clinic being dissolved takes no change: its PCs keep them in their outbox.
     guard_installation(session, device.installation_id)
     with collector_paused():  # see app.platform.collector: a batch is many small objects
@@ -54,6 +57,10 @@ def push(body: PushIn, device: DeviceDep, session: SessionDep) -> Response:
                      installation_id=device.installation_id, target=user_id, detail=detail)
     # The results are built (or were stored) in PushOut's shape, without unset keys:
     # sent as they are instead of being validated and encoded by the model again.
+    if notable:
+        # A first upload's answer is ten thousand "applied as sent" a batch, which the
+        # PC would only read to throw away while the cloud waits for its next batch.
+        results = [r for r in results if writes.notable(r)]
     body_out = orjson.dumps({"results": results, "last_seq": last_seq})
     return Response(body_out, media_type="application/json",
                     headers={SHARED_HLC_HEADER: SHARED_HLC})

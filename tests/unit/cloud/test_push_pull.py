@@ -252,3 +252,30 @@ def test_money_is_stored_and_pulled_as_decimal_text(pc: PC) -> None:
     amounts = {c["entity_id"]: c["fields"]["amount"]["value"] for c in pc.pull_all()
                if c["entity"] == "payment"}
     assert amounts == {now: "1250.05", before: "1250.05"}
+
+
+def test_a_pc_that_asks_for_notable_results_gets_only_those(pc: PC) -> None:
+    """A PC of this release reads nothing from "applied as sent": it asks for the rest
+    only. The batch is stored whole either way, and a PC that does not ask gets all."""
+    now = time.time_ns() // 1_000_000
+    plain = pc.mutation("patient", new_id(), {"first_name": "Ann"})
+    pid = new_id()
+    fast = pc.mutation("patient", pid, {"first_name": "Bob"},
+                       hlc=stamp(now + 10 * MAX_DRIFT_MS, pc.node))
+    stale = pc.mutation("patient", plain["entity_id"], {"first_name": "Old"},
+                        hlc=stamp(1, pc.node))
+    r = pc.http.post("/api/v1/push", params={"notable": "true"},
+                     json={"mutations": [plain, fast, stale]}, headers=pc.headers)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert [res["id"] for res in answer["results"]] == [fast["id"], stale["id"]]
+    assert answer["results"][0]["clamped"] == ["first_name"]
+    assert answer["results"][1]["ignored"] == ["first_name"]
+    assert answer["last_seq"] == 2
+    names = {c["entity_id"]: c["fields"]["first_name"]["value"] for c in pc.pull()["changes"]}
+    assert names == {plain["entity_id"]: "Ann", pid: "Bob"}
+    # The same batch again, without asking: every result, each a replay.
+    again = pc.push(plain, fast, stale)["results"]
+    assert [res["id"] for res in again] == [plain["id"], fast["id"], stale["id"]]
+    assert all(res["replayed"] for res in again)
+    assert again[0]["applied"] == ["first_name"] and again[0]["seq"] == 1
