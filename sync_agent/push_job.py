@@ -20,9 +20,8 @@ BATCH_BYTES = MAX_BATCH_BYTES * 3 // 4  # room for the request envelope
 # The practice's clinic is being dissolved: nothing is taken, nothing is wrong with the
 # changes. They stay in the outbox (a revoke lets them go) and the reason is shown.
 LOCKED = 423
-# What a cloud from before the larger batches takes; it answers 413 to more.
-OLD_CLOUD_BATCH = 500
-OLD_CLOUD_BYTES = 2 * 1024 * 1024 * 3 // 4
+# What clouds of earlier releases take, newest first; each answers 413 to more.
+OLD_CLOUD_SIZES = ((2000, BATCH_BYTES), (500, 2 * 1024 * 1024 * 3 // 4))
 
 
 @dataclass
@@ -54,9 +53,10 @@ def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = No
             except RejectedError as exc:
                 if exc.status == LOCKED:
                     raise
-                if exc.status == 413 and size > OLD_CLOUD_BATCH:
-                    # A cloud not yet updated: the old size from now on, this batch too.
-                    size, max_bytes = OLD_CLOUD_BATCH, OLD_CLOUD_BYTES
+                smaller = [s for s in OLD_CLOUD_SIZES if s[0] < size]
+                if exc.status == 413 and smaller:
+                    # A cloud not yet updated: its size from now on, this batch too.
+                    size, max_bytes = smaller[0]
                     following = repo.outbox_batch(size, max_bytes, after=batch[0].seq - 1,
                                                   shared_hlc=client.shared_hlc)
                     inflight = sender.submit(_send, client, following) if following else None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 SCHEMA_VERSION = 1
 # A pushed batch is one transaction of its installation: larger batches commit (and
 # wait for the disk) fewer times in a first upload. Clouds before this took 500 / 2 MiB.
-MAX_BATCH_MUTATIONS = 2000
+MAX_BATCH_MUTATIONS = 5000
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 SHORT_TEXT_MAX = 500
 LONG_TEXT_MAX = 20_000

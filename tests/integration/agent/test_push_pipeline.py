@@ -135,3 +135,31 @@ def test_a_batch_not_taken_leaves_the_batch_read_ahead_waiting(
     push_all(pc.repo, client_of(pc))
     assert pc.repo.outbox_counts() == (0, 0)
     assert changes_per_mutation(cloud, waiting) == dict.fromkeys(waiting, 1)
+
+
+@pytest.mark.parametrize("limit", [2000, 500], ids=["previous-release", "older"])
+def test_a_cloud_of_an_earlier_release_gets_the_batches_it_takes(
+    clinic: Callable[[int], list[PC]], cloud: Server, monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+) -> None:
+    """An earlier cloud answers 413 to a batch over its limit: the PC steps down to the
+    sizes earlier releases took, and every change goes up once, in order."""
+    (pc,) = clinic(1)
+    waiting = queue_visits(pc, BATCH + 100)
+    sent: list[list[str]] = []
+    push_raw = CloudClient.push_raw
+
+    def earlier_cloud(self: CloudClient, raws: list[bytes]) -> dict[str, Any]:
+        if len(raws) > limit:
+            raise RejectedError(413, f"a batch holds at most {limit} mutations")
+        sent.append([orjson.loads(r)["id"] for r in raws])
+        return push_raw(self, raws)
+
+    monkeypatch.setattr(CloudClient, "push_raw", earlier_cloud)
+    report = push_all(pc.repo, client_of(pc))
+
+    assert [i for batch in sent for i in batch] == waiting  # in order, each once
+    assert max(len(batch) for batch in sent) == limit
+    assert report.sent == len(waiting) and report.failed == 0
+    assert pc.repo.outbox_counts() == (0, 0)
+    assert changes_per_mutation(cloud, waiting) == dict.fromkeys(waiting, 1)
