@@ -212,9 +212,15 @@ def plan(conn: Connection, start: int, rows_a_part: int | None = None) -> Build:
     """The rows of the patients numbered from `start` up, in order, in parts of about
     `rows_a_part` rows (one part: None) (see Build)."""
     columns = ", ".join(INDEXED)
-    patients = conn.exec_driver_sql(
-        f"SELECT {columns} FROM patients WHERE num >= ? ORDER BY sort_key, num", (start,)
-    ).all()
+    # The driver's cursor: a practice's hundred thousand rows without a result object
+    # wrapped around each (the values are the driver's either way).
+    cursor = conn.connection.cursor()
+    try:
+        patients = cursor.execute(
+            f"SELECT {columns} FROM patients WHERE num >= ? ORDER BY sort_key, num", (start,)
+        ).fetchall()
+    finally:
+        cursor.close()
     buckets: dict[str, tuple[list[str], list[int], list[str]]] = {}
     values: dict[int, tuple[Any, ...]] = {}
     for row in patients:

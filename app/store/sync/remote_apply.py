@@ -11,13 +11,14 @@ index are kept by the same functions the flush hook calls for a local edit
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+import orjson
+from sqlalchemy import Connection, Table, bindparam, update
 
 from app.core.compact import SHARED, VALUES, expanded
 from app.core.hlc import Clock, Timestamp
@@ -49,7 +50,6 @@ _PLACEHOLDER = {
     "password_hash": "",
 }
 _INDEXED = frozenset(search_index.INDEXED)
-_CHUNK = 500  # ids in one IN (...) list, well below SQLite's bound-parameter limit
 # The money fields of each entity: the only values a pulled change may bring in an older
 # form (see _normal).
 _MONEY = {name: frozenset(n for n, f in e.fields.items() if f.kind == "money")
@@ -176,19 +176,46 @@ def _table(entity: str) -> Table:
 
 
 def _preload(conn: Connection, changes: list[Mapping[str, Any]]) -> dict[Key, _Row]:
-    """The stored rows a page touches, a few queries instead of one per change."""
-    wanted: dict[str, set[str]] = {}
+    """The stored rows a page touches, one query a kind of record."""
+    wanted: dict[str, list[str]] = {}
     for change in changes:
-        if change.get("entity") in MODEL_BY_ENTITY:
-            wanted.setdefault(str(change["entity"]), set()).add(str(change["entity_id"]))
+        entity = change.get("entity")
+        if entity in MODEL_BY_ENTITY:
+            wanted.setdefault(str(entity), []).append(str(change["entity_id"]))
     found: dict[Key, _Row] = {}
-    for entity, ids in wanted.items():
+    cursor = conn.connection.cursor()
+    try:
+        for entity, ids in wanted.items():
+            sql, names, processors = _reader(conn, entity)
+            # The ids as one JSON array (SQLite's json_each): straight to the driver, one
+            # statement for a page's tens of thousands of ids, most of them new here.
+            for row in cursor.execute(sql, (orjson.dumps(ids).decode(),)):
+                values = {n: v if p is None else p(v)
+                          for n, v, p in zip(names, row, processors, strict=True)}
+                found[(entity, values["id"])] = _Row(values, new=False)
+    finally:
+        cursor.close()
+    return found
+
+
+_READERS: dict[str, tuple[str, list[str], list[Callable[[Any], Any] | None]]] = {}
+
+
+def _reader(conn: Connection, entity: str,
+            ) -> tuple[str, list[str], list[Callable[[Any], Any] | None]]:
+    """The query of `entity`'s rows by a JSON array of ids, its columns, and the result
+    processing SQLAlchemy gives each (JSON text to dicts, 0/1 to bools, ...)."""
+    found = _READERS.get(entity)
+    if found is None:
         table = _table(entity)
-        listed = sorted(ids)
-        for i in range(0, len(listed), _CHUNK):
-            stmt = select(table).where(table.c.id.in_(listed[i : i + _CHUNK]))
-            for r in conn.execute(stmt).mappings():
-                found[(entity, r["id"])] = _Row(dict(r), new=False)
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        names = [c.name for c in table.columns]
+        processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for c in table.columns]
+        sql = (f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(table.name)} "
+               "WHERE id IN (SELECT value FROM json_each(?))")
+        found = _READERS[entity] = (sql, names, processors)
     return found
 
 
