@@ -318,7 +318,10 @@ def check(pcs: list[Replica], cloud: Cloud, db: CloudDb,
     import json
 
     problems: list[str] = []
-    cloud_stamps = {f"{e}:{i}": json.loads(st) if isinstance(st, str) else st
+    from app.core.compact import expanded_stamps
+
+    # Read as stored: a stamp most fields share is kept once (app.core.compact).
+    cloud_stamps = {f"{e}:{i}": expanded_stamps(json.loads(st) if isinstance(st, str) else st)
                     for e, i, st in db.rows("SELECT entity, entity_id, stamps FROM records")}
     cloud_conflicts = dict(db.rows("SELECT key, resolution FROM conflicts"))
     stored = {sha for (sha,) in db.rows("SELECT sha256 FROM images")}
