@@ -209,20 +209,18 @@ class SyncRepo:
                 return 0
             build = search_index.plan(conn, start, search_index.ROWS_A_PART)
         build.fresh = False
-        part = 0
-        while True:
+        last = len(build.parts) - 1  # a plan has one part at least
+        for part in range(last + 1):
             with self.db.write() as s, collector_paused():
                 conn = s.connection()
                 search_index.write_part(conn, build, part)
-                part += 1
-                if part < len(build.parts):
-                    continue
-                search_index.done(conn)
-                # A search shown while the pull ran is shown again, now finding them all.
-                count_changed_kinds(s, {"patient"})
-                conn.execute(update(SyncState).where(SyncState.id == 1)
-                             .values(remote_version=SyncState.remote_version + 1))
-                return len(build.values)
+                if part == last:
+                    search_index.done(conn)
+                    # A search shown while the pull ran is shown again, finding them all.
+                    count_changed_kinds(s, {"patient"})
+                    conn.execute(update(SyncState).where(SyncState.id == 1)
+                                 .values(remote_version=SyncState.remote_version + 1))
+        return len(build.values)
 
 
 def copy_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int) -> int:
