@@ -21,10 +21,6 @@ _TEXT = re.compile(r"^(\d{13})-([0-9a-f]{4})-([0-9a-f]{16})$")
 STAMP_TEXT = _TEXT  # what `Timestamp.check` accepts, for checks that run it in bulk
 
 
-class ClockDriftError(ValueError):
-    """A remote timestamp is further in the future than MAX_DRIFT_MS."""
-
-
 @dataclass(frozen=True, order=True, slots=True)
 class Timestamp:
     wall_ms: int

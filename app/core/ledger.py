@@ -92,9 +92,3 @@ def takings_by(payments: Iterable[Payment], key: Callable[[Payment], str]) -> di
     for p in valid_payments(payments):
         out[key(p)] = out.get(key(p), ZERO) + p.amount
     return {k: round_money(v) for k, v in sorted(out.items())}
-
-
-def agreement_paid(payments: Iterable[Payment], agreement_id: str) -> Decimal:
-    return round_money(
-        sum((p.amount for p in valid_payments(payments) if p.agreement_id == agreement_id), ZERO)
-    )

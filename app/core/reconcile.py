@@ -26,10 +26,6 @@ def row_version(stamps: Mapping[str, str] | Iterable[str]) -> str:
     return max(values, default="")
 
 
-def in_range(entity_id: str, start: str = "", end: str = "") -> bool:
-    return (not start or entity_id >= start) and (not end or entity_id < end)
-
-
 def range_digest(rows: Iterable[tuple[str, str]]) -> tuple[int, str]:
     """(count, digest) of (id, version) pairs, in any order."""
     h = hashlib.sha256()

@@ -363,12 +363,3 @@ def normalized(m: Mutation) -> Mutation:
     if fields == m.fields:
         return m
     return Mutation(m.id, m.entity, m.entity_id, m.node, fields, m.hlc, m.base)
-
-
-def wins(a_hlc: str, b_hlc: str) -> bool:
-    """True when a value stamped `a_hlc` beats one stamped `b_hlc` (last writer wins).
-
-    The text form orders like the timestamp and ends in the node id, so this is the
-    (HLC, node) rule of ARCHITECTURE.md without parsing.
-    """
-    return a_hlc > b_hlc

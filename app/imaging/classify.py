@@ -36,10 +36,6 @@ class Classified:
     def is_mesh(self) -> bool:
         return self.format in MESH_FORMATS
 
-    @property
-    def is_picture(self) -> bool:
-        return self.format in PHOTO_FORMATS or self.format == "dicom"
-
 
 def sniff(path: Path, name: str | None = None) -> str:
     """The format from the first bytes (and, for binary STL, the size); `name` (the

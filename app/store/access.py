@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, true
+from sqlalchemy import true
 
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError
@@ -26,10 +26,6 @@ def visible_records(viewer: Viewer) -> Any:
     if viewer.is_admin:
         return live & true()
     return live & Patient.responsible_user_id.in_(viewer.owner_ids)
-
-
-def restrict(stmt: Select[Any], viewer: Viewer) -> Select[Any]:
-    return stmt.where(visible(viewer))
 
 
 def check(viewer: Viewer, patient: Patient | None) -> Patient:

@@ -79,6 +79,8 @@ def put_key(db_path: Path, key: str, store: SecretStore, allow_key_file: bool) -
 
 
 def forget_key(db_path: Path, store: SecretStore) -> None:
+    """Forget this database's key on this PC, keyring entry and key file, as a lost
+    keyring does; the recovery code's tests stage that loss with it."""
     store.delete(_slot(db_path))
     key_file_path(db_path).unlink(missing_ok=True)
 

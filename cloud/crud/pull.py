@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from app.core import compact
@@ -126,11 +126,3 @@ def get_record(session: Session, *, caller: policy.Principal, entity_id: str) ->
     return {"entity": rec.entity, "entity_id": rec.entity_id, "seq": rec.seq,
             "fields": {n: {"value": v, "hlc": rec.stamps[n], "base": rec.bases.get(n)}
                        for n, v in rec.fields.items()}}
-
-
-def count_changes(session: Session, *, installation_id: str) -> int:
-    return session.execute(
-        select(func.count()).select_from(Change).where(Change.installation_id == installation_id)
-    ).scalar_one()
-
-

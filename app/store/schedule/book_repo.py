@@ -4,7 +4,6 @@ after a warning and stays marked, also when two PCs booked the slot while apart.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -68,15 +67,6 @@ def clashing_ids(spans: list[Span]) -> set[str]:
             if before is None or end > before[0]:
                 reach[key] = (end, span_id)  # type: ignore[index]
     return clashing
-
-
-def mark_clashes(entries: list[BookEntry]) -> list[BookEntry]:
-    """The entries in order of start, those that clash with another open one marked."""
-    clashing = clashing_ids(
-        [(e.id, e.starts_at, e.ends_at, e.chair_id, e.doctor_id) for e in entries if e.open]
-    )
-    ordered = sorted(entries, key=lambda e: (e.starts_at, e.id))
-    return [dataclasses.replace(e, clash=True) if e.id in clashing else e for e in ordered]
 
 
 _COLUMNS = (

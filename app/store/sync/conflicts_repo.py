@@ -100,9 +100,6 @@ class ConflictsRepo:
                 )
         return out
 
-    def count_open(self, viewer: Viewer) -> int:
-        return len(self.open(viewer))
-
     def resolve(self, viewer: Viewer, key: str, use_other: bool) -> None:
         """Keep the value shown (use_other False) or the one that lost, as a new change."""
         with self.db.write() as s:
