@@ -1,7 +1,8 @@
 """A read-only table model over a list of frozen rows, declared by its columns.
 
-Columns are declared once (header, how to show a row, how to sort it); the model is
-tested without a view. `set_rows()` replaces everything inside a model reset.
+Columns are declared once (header, how to show a row, its tooltip, colour and font);
+the model is tested without a view (tests/gui/widgets/test_table_model.py).
+`set_rows()` replaces everything inside a model reset.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from app.ui.widgets import plain_text
 
 R = TypeVar("R")
 RowRole = Qt.ItemDataRole.UserRole + 1
-SortRole = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -25,7 +25,6 @@ Index = QModelIndex | QPersistentModelIndex
 class Column(Generic[R]):
     header: str
     text: Callable[[R], str]
-    sort: Callable[[R], Any] | None = None
     align_right: bool = False
     tooltip: Callable[[R], str] | None = None
     foreground: Callable[[R], Any] | None = None
@@ -74,8 +73,6 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
             return col.text(row)
         if role == RowRole:
             return row
-        if role == SortRole:
-            return (col.sort or col.text)(row)
         if role == Qt.ItemDataRole.TextAlignmentRole and col.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and col.tooltip:
