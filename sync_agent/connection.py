@@ -1,5 +1,8 @@
 """This PC's connection to the cloud: server address and ids in the practice database
-settings, the device token in the keyring (never in a file, a log or a message)."""
+settings, the device token where app.store.keys keeps the database's secrets: the OS
+keyring or, on a PC without a secure one whose user agreed to a key file for this
+database, `<config>/keys/<id>.device-token` beside that key file, readable by the user
+alone. Never in a log or a message."""
 
 from __future__ import annotations
 

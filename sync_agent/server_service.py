@@ -2,9 +2,12 @@
 portal passwords, server accounts and shares. Every method talks to the network or
 the keyring, so it runs on a worker (ReadOp), never on the UI thread.
 
-Secrets: the upload password and the device token are kept in the OS keyring through
-app.store.keys; the login, admin and general passwords only go to the server. None is
-written to a file, a log or an error message.
+Secrets: the upload password and the device token are kept through app.store.keys,
+where the database key is: in the OS keyring or, on a PC without a secure one whose
+user agreed to a key file for this database, in `<config>/keys/<id>.upload-password`
+and `<id>.device-token` beside that key file, readable by the user alone. The login,
+admin and general passwords only go to the server. None is written to a log or an
+error message.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class ServerState:
     server_url: str
     installation_id: str
     email: str
-    connected: bool  # a device token is in the keyring
+    connected: bool  # this PC has its device token (keyring or key file)
     upload_password_saved: bool
     keyring: BackendInfo
 
