@@ -23,4 +23,6 @@ fi
 .venv/bin/ruff check .
 # Which part may import which (.importlinter): a new import across a layer fails here.
 PYTHONPATH=. .venv/bin/lint-imports --no-cache --no-logo
+# Types ([tool.mypy] in pyproject.toml: strict below the screens); a type error fails here.
+.venv/bin/mypy
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
