@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from sqlalchemy.exc import OperationalError
 
+from app.core.agent_requests import RequestKind
 from app.imaging import recovery, store_sealing
 from app.platform.build_id import build_id
 from app.platform.paths import data_dir
@@ -55,6 +56,9 @@ RECORDS_EVERY_S = 0.5
 # While the other PCs are sending, a pull this often: more often, every page applied is
 # smaller and its commit's cost shared by fewer changes.
 PULL_BUSY_EVERY_S = 3.0
+# The result of a request of a kind this agent does not know (a newer app's): the app
+# shows it as it shows any request's result.
+REFUSED = "refused: this sync service does not know that request"
 # A push that met this computer's database busy with pulled changes goes on this often.
 BUSY_PUSH_TRIES = 5
 
@@ -155,25 +159,32 @@ class Agent:
             self.publish()
 
     def handle(self, request_id: int, kind: str) -> bool:
-        """Run one request from the app; True when it asks for a sync right now."""
-        if kind == "stop":
-            self.agent.finish(request_id, "stopping")
-            self.stop()
-            return False
-        if kind == "update_all":
-            n = queue_everything(self.db)
-            self.agent.finish(request_id, f"{n} records queued")
-            return True
-        if kind == "retry_failed":
-            n = self.sync.retry_failed()
-            files = self.uploads.retry_failed()
-            self.agent.finish(request_id, f"{n} changes and {files} files to send again")
-            return True
-        if kind == "reconcile":
-            self.agent.finish(request_id, self.reconcile())
-            return False
-        self.agent.finish(request_id, "sync started")
-        return True
+        """Run one request from the app; True when it asks for a sync right now. A kind
+        this agent does not know is refused, never taken for another."""
+        match RequestKind.of(kind):
+            case RequestKind.STOP:
+                self.agent.finish(request_id, "stopping")
+                self.stop()
+                return False
+            case RequestKind.UPDATE_ALL:
+                n = queue_everything(self.db)
+                self.agent.finish(request_id, f"{n} records queued")
+                return True
+            case RequestKind.RETRY_FAILED:
+                n = self.sync.retry_failed()
+                files = self.uploads.retry_failed()
+                self.agent.finish(request_id, f"{n} changes and {files} files to send again")
+                return True
+            case RequestKind.RECONCILE:
+                self.agent.finish(request_id, self.reconcile())
+                return False
+            case RequestKind.SYNC_NOW:
+                self.agent.finish(request_id, "sync started")
+                return True
+            case None:
+                log.warning("request %d refused: unknown kind %r", request_id, kind[:40])
+                self.agent.finish(request_id, REFUSED)
+                return False
 
     def seal_store(self) -> None:
         """Encrypt, a little at each tick, image files stored before the store had a

@@ -369,7 +369,7 @@ class AgentState(Base):
 
 
 class AgentRequest(Base):
-    """Something the app asks of the agent: sync_now, update_all, reconcile, stop."""
+    """Something the app asks of the agent: a kind of app.core.agent_requests.RequestKind."""
 
     __tablename__ = "agent_requests"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, or_, select, update
 
+from app.core.agent_requests import RequestKind
 from app.core.money import to_wire
 from app.core.text import display_name
 from app.imaging import series
@@ -294,7 +295,7 @@ class OfflineImagesRepo:
                                      Upload.status.in_(("held", "failed")))
                 .values(status="pending", last_error=None)
             )
-        AgentRepo(self.db).request("sync_now")
+        AgentRepo(self.db).request(RequestKind.SYNC_NOW)
 
     def procedure_state(self, shas: Iterable[str]) -> ProcedureState:
         shas = list(shas)

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from app.core.agent_requests import RequestKind
 from app.store.db import Database
 from app.store.models import AgentRequest, AgentState
 from app.store.sync.outbox import utc_now_text
 
-REQUEST_KINDS = ("sync_now", "update_all", "reconcile", "stop", "retry_failed")
 HEARTBEAT_S = 5
 STALE_AFTER_S = 20  # no heartbeat for this long: the agent is not running
 
@@ -64,7 +64,7 @@ class AgentStatus:
 @dataclass(frozen=True, slots=True)
 class Request:
     id: int
-    kind: str
+    kind: str  # as stored: the agent refuses one that is no RequestKind
 
 
 class AgentRepo:
@@ -110,12 +110,10 @@ class AgentRepo:
                 row.build,
             )
 
-    def request(self, kind: str) -> int:
+    def request(self, kind: RequestKind) -> int:
         """App side: ask the agent for something."""
-        if kind not in REQUEST_KINDS:
-            raise ValueError(kind)
         with self.db.write() as s:
-            r = AgentRequest(kind=kind, created_at=utc_now_text())
+            r = AgentRequest(kind=RequestKind(kind).value, created_at=utc_now_text())
             s.add(r)
             s.flush()
             return r.id

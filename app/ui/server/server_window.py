@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent_requests import RequestKind
 from app.platform.secrets import SecretStore
 from app.store.dto import PatientFilter
 from app.store.sync.agent_repo import AgentRepo, AgentStatus
@@ -409,7 +410,7 @@ class ServerWindow(QDialog):
         ).failure(self._failed).run(self.ctx.ops)
 
     def request_update_all(self) -> None:
-        WriteOp(lambda: self.agent.request("update_all")).success(
+        WriteOp(lambda: self.agent.request(RequestKind.UPDATE_ALL)).success(
             self._say("All patient data will be uploaded in the background.")
         ).failure(self._failed).run(self.ctx.ops)
         self._read_service()

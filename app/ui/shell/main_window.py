@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent_requests import RequestKind
 from app.platform.build_id import build_id
 from app.platform.paths import config_dir
 from app.store.dto import UserRow
@@ -145,13 +146,17 @@ class MainWindow(QMainWindow):
         self._action(images, "&Synchronize offline images…", self.sync_offline_images)
         self._action(images, "&Recovered images…", self.recovered_images)
         sync = bar.addMenu("&Sync")
-        self._action(sync, "Synchronize &now", lambda: self._ask_agent("sync_now"), "Ctrl+Shift+S")
+        self._action(
+            sync, "Synchronize &now", lambda: self._ask_agent(RequestKind.SYNC_NOW), "Ctrl+Shift+S"
+        )
         self._action(
             sync,
             "Update &all patient data on the server now",
-            lambda: self._ask_agent("update_all"),
+            lambda: self._ask_agent(RequestKind.UPDATE_ALL),
         )
-        self._action(sync, "Send &failed changes again", lambda: self._ask_agent("retry_failed"))
+        self._action(
+            sync, "Send &failed changes again", lambda: self._ask_agent(RequestKind.RETRY_FAILED)
+        )
         self._action(sync, "&Upload list…", self.show_upload_list, "Ctrl+U")
         self._action(sync, "&Database synchronization…", self.reconcile)
         sync.addSeparator()
@@ -178,7 +183,7 @@ class MainWindow(QMainWindow):
         ask_new_code(self.ctx.ops, self.ctx.store.db, self,
                      self.ctx.store.settings.get("practice_name") or "")
 
-    def _ask_agent(self, kind: str) -> None:
+    def _ask_agent(self, kind: RequestKind) -> None:
         from app.store.sync.agent_repo import AgentRepo
 
         repo = AgentRepo(self.ctx.store.db)
@@ -215,7 +220,7 @@ class MainWindow(QMainWindow):
 
             ReadOp(lambda: repo.request_done(request_id)).success(check).run(self.ctx.ops)
 
-        WriteOp(lambda: repo.request("reconcile")).success(wait).run(self.ctx.ops)
+        WriteOp(lambda: repo.request(RequestKind.RECONCILE)).success(wait).run(self.ctx.ops)
 
     def show_upload_list(self) -> None:
         from app.ui.sync.upload_list_dialog import UploadListDialog

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from app.core.agent_requests import RequestKind
 from app.store.sync.agent_repo import AgentRepo, AgentStatus
 from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
 from app.ui.shell.context import AppContext
@@ -108,7 +109,7 @@ class AgentStatusWidget(QWidget):
         def asked(request_id: int) -> None:
             self._stop_asked = request_id
 
-        WriteOp(lambda: repo.request("stop")).success(asked).run(self.ctx.ops)
+        WriteOp(lambda: repo.request(RequestKind.STOP)).success(asked).run(self.ctx.ops)
 
     def _replacing(self, status: AgentStatus) -> None:
         if status.running:

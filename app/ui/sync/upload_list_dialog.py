@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent_requests import RequestKind
 from app.store.sync.agent_repo import AgentRepo
 from app.store.sync.upload_list_repo import ChangeItem, ImageItem, QueueCounts, UploadListRepo
 from app.ui.shell.context import AppContext
@@ -151,9 +152,9 @@ class UploadListDialog(QDialog):
 
     def retry(self) -> None:
         repo = AgentRepo(self.ctx.store.db)
-        WriteOp(lambda: repo.request("retry_failed")).success(lambda _: self.reload()).run(
-            self.ctx.ops
-        )
+        WriteOp(lambda: repo.request(RequestKind.RETRY_FAILED)).success(
+            lambda _: self.reload()
+        ).run(self.ctx.ops)
 
     def done(self, result: int) -> None:
         self.timer.stop()

@@ -214,3 +214,23 @@ def test_with_automatic_update_off_changes_wait_for_update_now(clinic) -> None:
     AgentRepo(a.store.db).request("sync_now")  # "Update now" in the app
     a.agent.tick()
     assert a.repo.outbox_counts() == (0, 0)
+
+
+def test_a_request_of_an_unknown_kind_is_refused_and_starts_no_sync(clinic) -> None:
+    from app.store.models import AgentRequest
+    from app.store.sync.agent_repo import AgentRepo
+    from app.store.sync.outbox import utc_now_text
+
+    (a,) = clinic(1)
+    a.store.settings.set("automatic_update", False)
+    a.store.patients.create(a.admin.viewer(), {"first_name": "Wait", "last_name": "Here"})
+    # What a newer app, or someone editing the database, might write.
+    with a.store.db.write() as s:
+        row = AgentRequest(kind="sync_everything", created_at=utc_now_text())
+        s.add(row)
+        s.flush()
+        request_id = row.id
+    a.agent.tick()
+    result = AgentRepo(a.store.db).request_done(request_id)
+    assert result is not None and result.startswith("refused")
+    assert a.repo.outbox_counts() == (1, 0)  # nothing sent: no sync was started
