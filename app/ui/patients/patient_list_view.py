@@ -29,14 +29,18 @@ from PySide6.QtWidgets import (
 
 from app.store.dto import PatientFilter, PatientRow
 from app.ui.cases.ticket_dialog import TicketDialog
-from app.ui.patients.patient_list_model import NAME_COLUMN, SORTABLE, PatientListModel, sort_column
+from app.ui.patients.patient_list_model import (
+    NAME_COLUMN,
+    PAGE,
+    SORTABLE,
+    PatientListModel,
+    sort_column,
+)
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, user_message
 from app.ui.widgets.date_box import DateBox
 from app.ui.widgets.formatting import GENDER_LABELS
 from app.ui.widgets.table_model import RowRole
-
-PAGE = 50
 
 
 class ArrowUpForAscending(QProxyStyle):
@@ -71,7 +75,15 @@ class PatientListView(QWidget):
         self._count_timer = QTimer(self, singleShot=True, interval=250)
         self._count_timer.timeout.connect(self._count)
         self.model.sortRequested.connect(self._sort)
-        self.model.moreRequested.connect(self._load_more)
+        self.model.countWanted.connect(self._count_now)
+        self.model.pageWanted.connect(self._want_page)
+        # Pages wanted while a frame is painted are read together after it, only those
+        # still on screen: a scrollbar dragged across the list reads where it stops.
+        self._wanted: set[int] = set()
+        self._near: frozenset[int] = frozenset()
+        self._page_timer = QTimer(self, singleShot=True, interval=0)
+        self._page_timer.timeout.connect(self._read_wanted)
+        self._chosen: PatientRow | None = None
 
         self.search = QLineEdit(placeholderText="Search by name, phone, email, card or ID number")
         self.search.setClearButtonEnabled(True)
@@ -125,14 +137,18 @@ class PatientListView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(NAME_COLUMN, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
-        self.table.verticalHeader().hide()
+        rows = self.table.verticalHeader()
+        rows.hide()
+        # Rows of one height: the view places a million of them without asking each.
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.table.setAlternatingRowColors(True)
         self.table.activated.connect(self._activated)
         self.table.doubleClicked.connect(self._activated)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
-        self.table.selectionModel().selectionChanged.connect(
-            lambda *_: self.ticket.setEnabled(self._selected() is not None))
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.ticket.setEnabled(False)
 
         self.empty = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter, objectName="emptyState")
@@ -206,11 +222,11 @@ class PatientListView(QWidget):
         header = self.table.horizontalHeader()
         metrics = self.table.fontMetrics()
         padding = metrics.horizontalAdvance("  ") + 8
-        rows = self.model.rowCount()
-        for column in range(self.model.columnCount()):
+        page = self.model.first_page()
+        for column, declared in enumerate(self.model.columns):
             if column == NAME_COLUMN:
                 continue
-            texts = (str(self.model.index(r, column).data() or "") for r in range(rows))
+            texts = (declared.text(r) for r in page)
             widest = max((metrics.horizontalAdvance(t) for t in texts), default=0) + padding
             widest = max(widest, header.sectionSizeFromContents(column).width())
             if widest > header.sectionSize(column):
@@ -257,6 +273,7 @@ class PatientListView(QWidget):
 
         def show(result: list[PatientRow]) -> None:
             if gen == self._generation:
+                self._wanted.clear()
                 self.model.load(result[:PAGE], len(result) > PAGE)
                 self._fit_columns()
                 self._update_empty_state()
@@ -267,12 +284,19 @@ class PatientListView(QWidget):
         # counts of stale keystrokes never queue in front of the next page.
         self._count_timer.start()
 
+    def _count_now(self) -> None:
+        """The list was scrolled past its first page before the count came."""
+        if self._count_timer.isActive():
+            self._count_timer.stop()
+            self._count()
+
     def _count(self) -> None:
         gen, f, ctx = self._generation, self.filter, self.ctx
 
         def counted(n: int) -> None:
             if gen == self._generation:
                 self.count.setText("1 patient" if n == 1 else f"{n:,} patients")
+                self.model.set_total(n)
 
         def count() -> int:
             if gen != self._generation:
@@ -281,20 +305,55 @@ class PatientListView(QWidget):
 
         ReadOp(count).success(counted).run(ctx.ops)
 
-    def _load_more(self) -> None:
-        gen, f, ctx, offset = self._generation, self.filter, self.ctx, self.model.rowCount()
+    def _want_page(self, page: int) -> None:
+        self._wanted.add(page)
+        if not self._page_timer.isActive():
+            self._page_timer.start()
 
-        def rows() -> list[PatientRow]:
-            return ctx.store.patients.search(ctx.viewer, f, limit=PAGE + 1, offset=offset)
+    def _scrolled(self) -> None:
+        self._near = self._pages_on_screen()
 
-        def show(result: list[PatientRow]) -> None:
-            if gen == self._generation:
-                self.model.load_more(result[:PAGE], len(result) > PAGE)
+    def _pages_on_screen(self) -> frozenset[int]:
+        """The pages of the rows on screen, and one more each way."""
+        total = self.model.rowCount()
+        if not total:
+            return frozenset()
+        top = self.table.rowAt(0)
+        bottom = self.table.rowAt(self.table.viewport().height() - 1)
+        first = max(top, 0) // PAGE
+        last = (bottom if bottom >= 0 else total - 1) // PAGE
+        return frozenset(range(max(first - 1, 0), last + 2))
+
+    def _read_wanted(self) -> None:
+        self._near = self._pages_on_screen()
+        visible = self.table.isVisible()
+        for page in sorted(self._wanted):
+            if visible and page not in self._near:
+                self.model.forget_asked(page)
+            else:
+                self._read_page(page)
+        self._wanted.clear()
+
+    def _read_page(self, page: int) -> None:
+        gen, f, ctx, view = self._generation, self.filter, self.ctx, self
+
+        def rows() -> list[PatientRow] | None:
+            # Queued behind other reads, a page may be off screen by the time it runs.
+            if gen != view._generation or (view._near and page not in view._near):
+                return None
+            return ctx.store.patients.search(ctx.viewer, f, limit=PAGE, offset=page * PAGE)
+
+        def show(result: list[PatientRow] | None) -> None:
+            if gen != self._generation:
+                return
+            if result is None:
+                self.model.forget_asked(page)
+            else:
+                self.model.put_page(page, result)
 
         ReadOp(rows).success(show).failure(self._failed).run(ctx.ops)
 
     def _failed(self, exc: BaseException) -> None:
-        self.model.loading_more = False
         self.count.setText("The patient list could not be read.")
         self.empty.setText(f"The patient list could not be read. {user_message(exc)}")
         self.stack.setCurrentWidget(self.empty)
@@ -342,9 +401,17 @@ class PatientListView(QWidget):
             self.openPatient.emit(row.id)
 
     # Scan tickets ---------------------------------------------------------------------
+    def _selection_changed(self, *_: Any) -> None:
+        """The chosen patient is kept, so that he stays chosen when his page is dropped."""
+        rows = self.table.selectionModel().selectedRows()
+        self._chosen = self.model.data(rows[0], RowRole) if rows else None
+        self.ticket.setEnabled(self._chosen is not None)
+
     def _selected(self) -> PatientRow | None:
         rows = self.table.selectionModel().selectedRows()
-        return self.model.data(rows[0], RowRole) if rows else None
+        if not rows:
+            return None
+        return self.model.data(rows[0], RowRole) or self._chosen
 
     def _context_menu(self, pos: Any) -> None:
         index = self.table.indexAt(pos)
