@@ -36,15 +36,23 @@ def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = No
     Batches go one at a time in outbox order, each after the cloud answered the one
     before. Only the local work overlaps the cloud's: the next batch is read while the
     cloud applies this one, and this one leaves the outbox while it applies the next.
+    A batch the cloud refuses is read again from its start, and sent the same way: at
+    a smaller size for a cloud of an earlier release (413), else at half its length,
+    down to the one bad mutation, which is marked failed.
     """
     report = report or PushReport()
     size, max_bytes = BATCH, BATCH_BYTES
+    halved: int | None = None  # the length a refused batch is bisected at
+
+    def read(after: int) -> list[QueuedMutation]:
+        return repo.outbox_batch(min(size, halved or size), max_bytes, after=after,
+                                 shared_hlc=client.shared_hlc)
+
     with ThreadPoolExecutor(1, thread_name_prefix="push") as sender:
-        batch = repo.outbox_batch(size, max_bytes, shared_hlc=client.shared_hlc)
+        batch = read(0)
         inflight = sender.submit(_send, client, batch) if batch else None
         while batch and inflight:
-            following = repo.outbox_batch(size, max_bytes, after=batch[-1].seq,
-                                          shared_hlc=client.shared_hlc)
+            following = read(batch[-1].seq)
             answer: dict[str, object] | None = None
             try:
                 answer = inflight.result()
@@ -54,15 +62,17 @@ def push_all(repo: SyncRepo, client: CloudClient, report: PushReport | None = No
                 if exc.status == LOCKED:
                     raise
                 smaller = [s for s in OLD_CLOUD_SIZES if s[0] < size]
+                again = True  # this batch goes again, from its first mutation
                 if exc.status == 413 and smaller:
                     # A cloud not yet updated: its size from now on, this batch too.
                     size, max_bytes = smaller[0]
-                    following = repo.outbox_batch(size, max_bytes, after=batch[0].seq - 1,
-                                                  shared_hlc=client.shared_hlc)
-                    inflight = sender.submit(_send, client, following) if following else None
-                    batch = following
-                    continue
-                _refused(repo, client, batch, exc, report)
+                elif len(batch) > 1:
+                    halved = len(batch) // 2
+                else:
+                    repo.fail(batch[0].seq, exc.reason)
+                    report.failed += 1
+                    halved, again = None, False  # found: the rest go at the full size
+                following = read(batch[0].seq - 1 if again else batch[0].seq)
             if answer is not None:
                 _adopt_clamped(repo, client, batch, answer)
             inflight = sender.submit(_send, client, following) if following else None
@@ -87,37 +97,6 @@ def push_all_unless_locked(repo: SyncRepo, client: CloudClient) -> RejectedError
 
 def _send(client: CloudClient, batch: list[QueuedMutation]) -> dict[str, object]:
     return client.push_raw([m.raw.encode() for m in batch])
-
-
-def _push(
-    repo: SyncRepo, client: CloudClient, batch: list[QueuedMutation], report: PushReport
-) -> None:
-    try:
-        answer = _send(client, batch)
-    except AuthError:
-        raise
-    except RejectedError as exc:
-        if exc.status == LOCKED:
-            raise
-        _refused(repo, client, batch, exc, report)
-        return
-    _adopt_clamped(repo, client, batch, answer)
-    repo.acknowledge(m.seq for m in batch)
-    report.sent += len(batch)
-
-
-def _refused(
-    repo: SyncRepo, client: CloudClient, batch: list[QueuedMutation], exc: RejectedError,
-    report: PushReport,
-) -> None:
-    """Split a refused batch in halves until the one bad mutation is found."""
-    if len(batch) > 1:
-        half = len(batch) // 2
-        _push(repo, client, batch[:half], report)
-        _push(repo, client, batch[half:], report)
-        return
-    repo.fail(batch[0].seq, exc.reason)
-    report.failed += 1
 
 
 def _adopt_clamped(
