@@ -116,7 +116,7 @@ def profile_week(store, viewer, view, app) -> None:  # type: ignore[no-untyped-d
         pstats.Stats(prof).sort_stats("cumulative").print_stats(14)
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--patients", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=15)

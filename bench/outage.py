@@ -376,7 +376,7 @@ def offline_writes(pcs: list[Replica], since: dict[str, int]) -> list[tuple[str,
     return out
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pcs", type=int, default=10)
     ap.add_argument("--days", type=int, default=7)

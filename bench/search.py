@@ -157,7 +157,7 @@ def ui_available() -> bool:
     return (root / "patient_list_view.py").exists() and (root / "patient_list_model.py").exists()
 
 
-def measure_ui(
+def measure_ui(  # noqa: PLR0915
     store: Any, user: Any, sequences: list[tuple[str, str]], interval_ms: float
 ) -> list[float]:
     """Key event to model rows, one character at a time, at a typist's pace."""

@@ -42,7 +42,7 @@ class Phase:
                 proc_cpu_s(self.cloud_pid) - self.cloud)
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--patients", type=int, default=100_000)
     ap.add_argument("--visits", type=int, default=None,

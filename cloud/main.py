@@ -43,7 +43,7 @@ log = logging.getLogger("cloud")
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> FastAPI:  # noqa: C901, PLR0915
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)

@@ -293,7 +293,7 @@ class AcquisitionJob:
         # kept in the inbox, in the encrypted database, not in the log.
         log.warning("acquisition: a %s file was listed as failed", _kind(path))
 
-    def _import(self, folder: Path, ready: list[tuple[Path, os.stat_result]],
+    def _import(self, folder: Path, ready: list[tuple[Path, os.stat_result]],  # noqa: C901, PLR0912, PLR0915
                 report: ScanReport) -> None:
         stored: list[tuple[StoredFile, Classified, Path]] = []
         facts: dict[str, SourceFacts] = {}

@@ -135,7 +135,7 @@ class DownloadJob:
                 if report.fetched == before:
                     return self._done(report)
 
-    def _thumbnails(self, http: requests.Session, server_url: str, headers: dict[str, str],
+    def _thumbnails(self, http: requests.Session, server_url: str, headers: dict[str, str],  # noqa: C901
                     report: DownloadReport, out_of_time: Callable[[], bool]) -> None:
         cache = self.thumbnails
         wanted: list[tuple[str, bool]] = []

@@ -386,7 +386,7 @@ class UploadJob:
             raise
         return fd
 
-    def _send(self, row: UploadRow, fd: Blob, tus: TusClient, ctx: _Run) -> None:
+    def _send(self, row: UploadRow, fd: Blob, tus: TusClient, ctx: _Run) -> None:  # noqa: PLR0915
         meta = {
             "sha256": row.sha256,
             "patient_id": row.patient_id or "",

@@ -104,7 +104,7 @@ _PLY_TYPES = {
 }
 
 
-def _ply(path: Path) -> Mesh:
+def _ply(path: Path) -> Mesh:  # noqa: C901, PLR0912
     with sealed.open_read(path) as f:
         header: list[str] = []
         while True:

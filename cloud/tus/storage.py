@@ -348,7 +348,7 @@ def _start_writeback(fd: int, since: int) -> None:
         os.fsync(fd)
 
 
-async def receive(
+async def receive(  # noqa: C901
     stream: AsyncIterator[bytes], part: Part, *, start: int, h: Any,
     checksum: Checksum | None = None, journal: Path | None = None,
 ) -> tuple[int, Any]:

@@ -72,7 +72,7 @@ class _Row:
     stored: dict[str, Any] | None = None
 
 
-def apply_page(
+def apply_page(  # noqa: C901, PLR0912, PLR0915
     conn: Connection, changes: list[Mapping[str, Any]], clock: Clock, found_at: str,
     kinds: set[str] | None = None, *, defer_index: bool = False,
     aside: Sequence[tuple[Any, str]] | None = None,
@@ -241,7 +241,7 @@ def _template(entity: str) -> dict[str, Any]:
     return values
 
 
-def _write(conn: Connection, rows: dict[Key, _Row], defer_index: bool = False) -> None:
+def _write(conn: Connection, rows: dict[Key, _Row], defer_index: bool = False) -> None:  # noqa: C901, PLR0912
     by_entity: dict[str, list[_Row]] = {}
     for (entity, _id), row in rows.items():
         if row.new or row.changed:

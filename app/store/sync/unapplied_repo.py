@@ -52,7 +52,7 @@ def _stamp_problem(stamp: Any, nullable: bool) -> bool:
     return False
 
 
-def screen(change: Any) -> str | None:
+def screen(change: Any) -> str | None:  # noqa: C901, PLR0912
     """None when `change` can be applied here, else why not (in the user's words).
 
     Kinds and fields this program does not keep are not checked: they are skipped."""

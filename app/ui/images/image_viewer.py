@@ -178,7 +178,7 @@ def info_text(info: dicom.DicomInfo | None) -> str:
 class ImageViewer(QDialog):
     shown_index = Signal(int)
 
-    def __init__(self, ctx: AppContext, rows: Sequence[ImageRow], index: int,
+    def __init__(self, ctx: AppContext, rows: Sequence[ImageRow], index: int,  # noqa: PLR0915
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("imageViewer")
@@ -299,7 +299,7 @@ class ImageViewer(QDialog):
         self.load(None)
         self.shown_index.emit(self.index)
 
-    def load(self, slice_index: int | None) -> None:
+    def load(self, slice_index: int | None) -> None:  # noqa: C901, PLR0915
         row, asked = self.current, self.index
 
         def show(result: tuple[str, Any, int]) -> None:

@@ -113,7 +113,7 @@ class ImagesTab(QWidget):
     acquisitionStarted = Signal(str)  # patient id
     caseRequested = Signal(list)  # ids of the images picked for a lab case
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:  # noqa: PLR0915
         super().__init__(parent)
         self.ctx = ctx
         self.patient_id: str | None = None

@@ -59,7 +59,7 @@ NOTICE_PAGE, CODE_PAGE, CONFIRM_PAGE = range(3)
 class DissolutionDialog(QDialog):
     """The wizard; `view` is the institution as the server tells it once confirmed."""
 
-    def __init__(self, ctx: AppContext, service: Dissolutions, name: str,
+    def __init__(self, ctx: AppContext, service: Dissolutions, name: str,  # noqa: PLR0915
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx

@@ -49,7 +49,7 @@ AUTO = "automatic review"
 
 
 class InstitutionWindow(QDialog):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None,
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None,  # noqa: PLR0915
                  secrets: SecretStore | None = None) -> None:
         super().__init__(parent)
         plain_text.install()  # names typed by labs are never markup

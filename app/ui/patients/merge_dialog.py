@@ -57,7 +57,7 @@ class MergeDialog(QDialog):
 
     merged = Signal(str)  # the merge's id
 
-    def __init__(self, ctx: AppContext, kept_id: str, kept_name: str,
+    def __init__(self, ctx: AppContext, kept_id: str, kept_name: str,  # noqa: PLR0915
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx

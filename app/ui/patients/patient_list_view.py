@@ -66,7 +66,7 @@ class PatientListView(QWidget):
     openPatient = Signal(str)
     newPatient = Signal()
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:  # noqa: PLR0915
         super().__init__(parent)
         self.ctx = ctx
         self.filter = PatientFilter()

@@ -88,7 +88,7 @@ class PatientPage(QWidget):
     closed = Signal()
     gone = Signal(str)  # the patient shown left this PC: a merge, a move to another clinic
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:  # noqa: PLR0915
         super().__init__(parent)
         self.ctx = ctx
         self.patient: PatientDetail | None = None

@@ -35,7 +35,7 @@ MAX_PROPOSALS = 6  # buttons; the rest are counted
 
 
 class BookView(QWidget):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:  # noqa: PLR0915
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("appointmentBook")

@@ -45,7 +45,7 @@ class BookingDialog(QDialog):
     submitted = Signal(object)  # Booking
     statusRequested = Signal(str)  # a status; "cancelled" asks for the reason first
 
-    def __init__(
+    def __init__(  # noqa: PLR0915
         self,
         ctx: AppContext,
         chairs: list[ChairRow],

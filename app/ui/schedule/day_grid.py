@@ -364,7 +364,7 @@ class DayGrid(QWidget):
             super().keyPressEvent(event)
 
     # Painting -------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: C901, PLR0912
         p = QPainter(self)
         clip = event.rect()
         p.fillRect(clip, QColor("#ffffff"))

@@ -59,7 +59,7 @@ def local_minutes(when: dt.datetime) -> tuple[dt.date, int]:
     return local.date(), local.hour * 60 + local.minute
 
 
-def place(
+def place(  # noqa: C901, PLR0912
     entries: list[BookEntry], columns: list[GridColumn], provider: str | None = None
 ) -> list[Placed]:
     """Entries laid out in their columns; overlapping ones of a column share its width

@@ -111,7 +111,7 @@ class UserForm(QDialog):
 
 
 class UsersDialog(QDialog):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:  # noqa: PLR0915
         super().__init__(parent)
         if not ctx.viewer.is_admin:
             raise PermissionError("the users window is for administrators")
