@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.cases.cases_repo import CaseRow
-from app.store.images.images_repo import ImagesRepo
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
 from app.ui.widgets.date_box import DateBox
@@ -84,7 +83,7 @@ class CaseDialog(QDialog):
         ReadOp(labs).success(self._alive(self._labs)).failure(
             self._alive(self._no_labs)).run(ctx.ops)
         viewer, pid = ctx.viewer, patient_id
-        ReadOp(lambda: ImagesRepo(ctx.store.db).by_record(viewer, pid)).success(
+        ReadOp(lambda: ctx.store.images.by_record(viewer, pid)).success(
             self._alive(self._images)).run(ctx.ops)
 
     def _alive(self, fn: Any) -> Any:

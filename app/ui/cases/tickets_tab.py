@@ -9,7 +9,6 @@ import shiboken6
 from PySide6.QtWidgets import QPushButton, QWidget
 
 from app.store.cases.tickets_repo import SCAN_KINDS, SCAN_LABELS, STATUS_LABELS, TicketRow
-from app.store.images.images_repo import ImagesRepo
 from app.ui.cases.rows_tab import PatientRowsTab
 from app.ui.cases.scan_link_dialog import ScanLinkDialog
 from app.ui.cases.ticket_dialog import TicketDialog
@@ -76,7 +75,7 @@ class TicketsTab(PatientRowsTab[TicketRow]):
         ctx, kind = self.ctx, SCAN_KINDS.get(ticket.scan_type)
 
         def scans() -> list[Any]:
-            groups = ImagesRepo(ctx.store.db).by_record(ctx.viewer, ticket.patient_id)
+            groups = ctx.store.images.by_record(ctx.viewer, ticket.patient_id)
             kept = [dataclasses.replace(g, images=tuple(i for i in g.images if i.kind == kind))
                     for g in groups]
             return [g for g in kept if g.images]

@@ -9,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 from app.core.text import counted
-from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
+from app.store.images.acquisition_repo import ActiveAcquisition
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp
 
@@ -21,7 +21,7 @@ class AcquisitionStatus(QLabel):
         super().__init__("", parent)
         self.setObjectName("acquisitionStatus")
         self.ctx = ctx
-        self.repo = AcquisitionRepo(ctx.store.db)
+        self.repo = ctx.store.acquisition
         self.refresh()
 
     def refresh(self, *_: Any) -> None:

@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 from app.core.text import counted
 from app.imaging.thumbnails import ThumbnailCache
 from app.store.dto import VisitRow
-from app.store.images.acquisition_repo import AcquisitionRepo, ActiveAcquisition
-from app.store.images.images_repo import AddReport, ImageRow, ImagesRepo, RecordImages, Staged
+from app.store.images.acquisition_repo import ActiveAcquisition
+from app.store.images.images_repo import AddReport, ImageRow, RecordImages, Staged
 from app.ui.images.images_model import THUMB, ImageRole, ImagesModel
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
@@ -118,8 +118,8 @@ class ImagesTab(QWidget):
         self.ctx = ctx
         self.patient_id: str | None = None
         self.patient_name = ""
-        self.images = ImagesRepo(ctx.store.db)
-        self.acquisition = AcquisitionRepo(ctx.store.db, self.images.files)
+        self.images = ctx.store.images
+        self.acquisition = ctx.store.acquisition
         self.model = ImagesModel(ctx.ops, ThumbnailCache(self.images.files), self)
         self.active: ActiveAcquisition | None = None
         self.viewer: Any = None

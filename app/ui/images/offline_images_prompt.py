@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.store.images.offline_images_repo import OfflineImagesRepo
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import WriteOp
 
@@ -44,6 +43,6 @@ class OfflineImagesPrompt(QDialog):
         self.accept()
 
     def _later(self) -> None:
-        repo = OfflineImagesRepo(self.ctx.store.db)
+        repo = self.ctx.store.offline_images
         WriteOp(repo.remind_later).run(self.ctx.ops)
         self.reject()

@@ -28,7 +28,7 @@ from app.store.images.offline_images_repo import (
     ProcedureOptions,
     ProcedureState,
 )
-from app.store.sync.agent_repo import AgentRepo, AgentStatus
+from app.store.sync.agent_repo import AgentStatus
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 
@@ -169,7 +169,7 @@ class SyncStep(QWidget):
         if not sending:
             self._poll.stop()
             return
-        agent = AgentRepo(self.ctx.store.db)
+        agent = self.ctx.store.agent
         for run in sending:
             shas = run.procedure.shas
             ReadOp(lambda s=shas: (self.repo.procedure_state(s), agent.status())).success(

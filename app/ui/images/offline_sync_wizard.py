@@ -40,7 +40,7 @@ class OfflineSyncWizard(QDialog):
         self.setObjectName("offlineSyncWizard")
         self.setWindowTitle("Imaging Data Synchronization")
         self.ctx = ctx
-        self.repo = repo or OfflineImagesRepo(ctx.store.db)
+        self.repo = repo or ctx.store.offline_images
         self.patient: OfflinePatient | None = None
         self.match_step = MatchStep(ctx, self.repo)
         self.options_step = OptionsStep(ctx, self.repo)

@@ -41,7 +41,7 @@ class RecoveredImagesDialog(QDialog):
         self.ctx = ctx
         self.patient_id = patient_id
         self.recovery = recovery or RecoveryFolder()
-        self.images = images or ImagesRepo(ctx.store.db)
+        self.images = images or ctx.store.images
         self.sets = QListWidget(objectName="recoveredSets")
         self.sets.currentItemChanged.connect(self._picked)
         self.files = QLabel("", objectName="recoveredFiles")

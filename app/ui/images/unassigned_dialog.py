@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.text import counted
 from app.store.dto import PatientFilter, PatientRow
-from app.store.images.acquisition_repo import AcquisitionRepo, InboxRow
+from app.store.images.acquisition_repo import InboxRow
 from app.store.images.images_repo import AddReport, ImageRow
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
@@ -54,7 +54,7 @@ class UnassignedDialog(QDialog):
         self.patient_id = patient_id
         self.patient_name = patient_name
         self.viewer: QDialog | None = None
-        self.repo = AcquisitionRepo(ctx.store.db)
+        self.repo = ctx.store.acquisition
         self.model = RowTableModel(COLUMNS, self)
         self.table = QTableView(objectName="inboxTable")
         self.table.setModel(self.model)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.patients.notes_repo import NoteRow, NotesRepo
+from app.store.patients.notes_repo import NoteRow
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.table_model import Column, RowTableModel
@@ -41,7 +41,7 @@ class NotesDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.repo = NotesRepo(ctx.store.db)
+        self.repo = ctx.store.notes
         self.setWindowTitle("Notes from the server")
         self.setObjectName("notesDialog")
         self.resize(760, 420)
@@ -94,7 +94,7 @@ class NoteReminder(QDialog):
         layout.addLayout(buttons)
 
     def mark_read(self) -> None:
-        repo = NotesRepo(self.ctx.store.db)
+        repo = self.ctx.store.notes
         viewer = self.ctx.viewer
         ids = [n.id for n in self.notes]
         WriteOp(lambda: repo.mark_read(viewer, ids), changes={"notes"}).success(

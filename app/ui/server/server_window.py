@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 from app.core.agent_requests import RequestKind
 from app.platform.secrets import SecretStore
 from app.store.dto import PatientFilter
-from app.store.sync.agent_repo import AgentRepo, AgentStatus
-from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
+from app.store.sync.agent_repo import AgentStatus
+from app.store.sync.upload_list_repo import QueueCounts
 from app.ui.server.server_dialogs import (
     ACCOUNT_COLUMNS,
     ExpiryDialog,
@@ -60,8 +60,8 @@ class ServerWindow(QDialog):
             raise PermissionError("the Server window is for admins")
         self.ctx = ctx
         self.admin = ServerAdmin(ctx.store.db, secrets or SecretStore())
-        self.agent = AgentRepo(ctx.store.db)
-        self.queue = UploadListRepo(ctx.store.db)
+        self.agent = ctx.store.agent
+        self.queue = ctx.store.upload_list
         self.state: ServerState | None = None
         self.dialog: QDialog | None = None
         self.setWindowTitle("Server")

@@ -184,9 +184,7 @@ class MainWindow(QMainWindow):
                      self.ctx.store.settings.get("practice_name") or "")
 
     def _ask_agent(self, kind: RequestKind) -> None:
-        from app.store.sync.agent_repo import AgentRepo
-
-        repo = AgentRepo(self.ctx.store.db)
+        repo = self.ctx.store.agent
         WriteOp(lambda: repo.request(kind)).success(
             lambda _: self.statusBar().showMessage("Asked the sync service.", 4000)
         ).run(self.ctx.ops)
@@ -195,9 +193,7 @@ class MainWindow(QMainWindow):
         """Ask the agent to compare with the server; show its report when it is done."""
         from PySide6.QtWidgets import QProgressDialog
 
-        from app.store.sync.agent_repo import AgentRepo
-
-        repo = AgentRepo(self.ctx.store.db)
+        repo = self.ctx.store.agent
         if not self.agent_status.status or not self.agent_status.status.running:
             QMessageBox.information(
                 self, "Database synchronization", "The sync service is not running. Start it first."
@@ -275,9 +271,7 @@ class MainWindow(QMainWindow):
         user did not say "later" today."""
         if self.offline_wizard is not None:
             return
-        from app.store.images.offline_images_repo import OfflineImagesRepo
-
-        repo, viewer = OfflineImagesRepo(self.ctx.store.db), self.ctx.viewer
+        repo, viewer = self.ctx.store.offline_images, self.ctx.viewer
         ReadOp(lambda: repo.patients_to_offer(viewer)).success(
             self._offer_offline_sync).run(self.ctx.ops)
 
@@ -438,10 +432,9 @@ class MainWindow(QMainWindow):
 
     def _remind_notes(self, patient_id: str) -> None:
         """Notes sent from the portal about this patient, not yet read here, pop up."""
-        from app.store.patients.notes_repo import NotesRepo
         from app.ui.patients.notes_dialog import NoteReminder
 
-        repo, viewer = NotesRepo(self.ctx.store.db), self.ctx.viewer
+        repo, viewer = self.ctx.store.notes, self.ctx.viewer
 
         def show(notes: list[Any]) -> None:
             if notes and self.patient_page.isVisible():

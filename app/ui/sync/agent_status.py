@@ -11,8 +11,8 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.core.agent_requests import RequestKind
-from app.store.sync.agent_repo import AgentRepo, AgentStatus
-from app.store.sync.upload_list_repo import QueueCounts, UploadListRepo
+from app.store.sync.agent_repo import AgentStatus
+from app.store.sync.upload_list_repo import QueueCounts
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 
@@ -54,8 +54,8 @@ class AgentStatusWidget(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.repo = AgentRepo(ctx.store.db)
-        self.queue = UploadListRepo(ctx.store.db)
+        self.repo = ctx.store.agent
+        self.queue = ctx.store.upload_list
         self.status: AgentStatus | None = None
         self._stop_asked: int | None = None  # the request to an agent of another build
         self.label = QLabel("Checking the sync service…", objectName="agentStatus")

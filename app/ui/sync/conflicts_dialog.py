@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.patient_rules import LABELS
-from app.store.sync.conflicts_repo import ConflictRow, ConflictsRepo
-from app.store.sync.unapplied_repo import UnappliedRepo, UnappliedRow
+from app.store.sync.conflicts_repo import ConflictRow
+from app.store.sync.unapplied_repo import UnappliedRow
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.table_model import Column, RowRole, RowTableModel
@@ -66,7 +66,7 @@ class ConflictsDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.repo = ConflictsRepo(ctx.store.db)
+        self.repo = ctx.store.conflicts
         self.setWindowTitle("Changes to review")
         self.resize(900, 420)
         intro = QLabel(
@@ -125,7 +125,7 @@ class ConflictsDialog(QDialog):
     def reload(self) -> None:
         ctx = self.ctx
         ReadOp(lambda: self.repo.open(ctx.viewer)).success(self._loaded).run(ctx.ops)
-        aside = UnappliedRepo(ctx.store.db)
+        aside = ctx.store.unapplied
         ReadOp(aside.list).success(self._unapplied_loaded).run(ctx.ops)
 
     def _unapplied_loaded(self, rows: list[UnappliedRow]) -> None:

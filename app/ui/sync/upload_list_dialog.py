@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.agent_requests import RequestKind
-from app.store.sync.agent_repo import AgentRepo
-from app.store.sync.upload_list_repo import ChangeItem, ImageItem, QueueCounts, UploadListRepo
+from app.store.sync.upload_list_repo import ChangeItem, ImageItem, QueueCounts
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.formatting import local_time
@@ -92,7 +91,7 @@ class UploadListDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.repo = UploadListRepo(ctx.store.db)
+        self.repo = ctx.store.upload_list
         self.setWindowTitle("Upload list")
         self.resize(980, 520)
         self.status = QComboBox(objectName="uploadStatus")
@@ -151,7 +150,7 @@ class UploadListDialog(QDialog):
         self.summary.setText(counts.sentence()[0].upper() + counts.sentence()[1:])
 
     def retry(self) -> None:
-        repo = AgentRepo(self.ctx.store.db)
+        repo = self.ctx.store.agent
         WriteOp(lambda: repo.request(RequestKind.RETRY_FAILED)).success(
             lambda _: self.reload()
         ).run(self.ctx.ops)
