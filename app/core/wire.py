@@ -85,19 +85,21 @@ class Mutation:
         unknown = set(data) - {"id", "entity", "entity_id", "node", "fields", "hlc", "base"}
         if unknown:
             raise SchemaError(f"unknown keys in mutation: {sorted(unknown)}")
-        fields, hlc = data.get("fields"), data.get("hlc")
+        # the values' types are checked by validate() below, not here
+        get: Callable[[str], Any] = data.get
+        fields, hlc = get("fields"), get("hlc")
         if hlc.__class__ is str and fields.__class__ is dict:
             # The shared form (SHARED_HLC): one stamp for every field, as a PC sends a
             # record's creation to a cloud that says it takes it.
             hlc = dict.fromkeys(fields, hlc)
         m = cls(
-            id=data.get("id"),  # type: ignore[arg-type]
-            entity=data.get("entity"),  # type: ignore[arg-type]
-            entity_id=data.get("entity_id"),  # type: ignore[arg-type]
-            node=data.get("node"),  # type: ignore[arg-type]
-            fields=fields,  # type: ignore[arg-type]
-            hlc=hlc,  # type: ignore[arg-type]
-            base=data.get("base", {}),  # type: ignore[arg-type]
+            id=get("id"),
+            entity=get("entity"),
+            entity_id=get("entity_id"),
+            node=get("node"),
+            fields=fields,
+            hlc=hlc,
+            base=data.get("base", {}),
         )
         if not _valid(m):
             validate(m)

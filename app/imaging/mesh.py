@@ -13,6 +13,7 @@ import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -61,7 +62,7 @@ def _check_count(path: Path, n: int) -> None:
         raise TooLargeError(f"{path.name} has {n:,} triangles, more than a preview loads.")
 
 
-def _records(f: io.BufferedIOBase, row: np.dtype, n: int) -> np.ndarray:
+def _records(f: BinaryIO, row: np.dtype, n: int) -> np.ndarray:
     """Up to `n` records read from `f` (fewer when the file is cut short), as
     np.fromfile would give, from a stream that may be decrypting."""
     raw = f.read(row.itemsize * n)

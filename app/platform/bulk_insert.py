@@ -44,7 +44,7 @@ def insert_many(
                 values[i] = done
             out.append(tuple(values))
         rows = out
-    conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, rows)
 
 
 def _statement(

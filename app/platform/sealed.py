@@ -219,7 +219,7 @@ class SealWriter:
             view.release()
             del self._buf[:n]
 
-    def _seal(self, plain: bytes | memoryview, last: bool) -> None:
+    def _seal(self, plain: bytes | bytearray | memoryview, last: bool) -> None:
         nonce = _nonce(self._prefix, self._index, last)
         self._out.write(self._aead.encrypt(nonce, bytes(plain), None))
         self._index += 1

@@ -66,7 +66,7 @@ class SecretStore:
             return BackendInfo(name, secure and bool(chainer))
         priority = getattr(type(b), "priority", 0)
         try:
-            prio_ok = float(priority) > 0  # type: ignore[arg-type]
+            prio_ok = float(priority) > 0
         except Exception:
             prio_ok = True
         return BackendInfo(name, name not in _INSECURE and prio_ok)
