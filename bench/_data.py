@@ -6,10 +6,12 @@
 
 Patients with names in several scripts (Latin with accents, Arabic, Chinese,
 Cyrillic), phones, emails, card and ID numbers, case types, and about five visits
-each. They are written as the sync agent writes changes pulled from the cloud: through
-WriteSession with remote_apply=True, so the store's flush hooks number the patients and
-fill the derived columns and the search index (patient_terms) exactly as in the app,
-and nothing is queued in the outbox (these changes came from elsewhere).
+each (about two from 500,000 patients up). They are written as a first pull of a large
+practice writes them: rows in bulk with the local columns the store derives (number,
+sort key, phone digits; search_index.derived), nothing queued in the outbox (these
+changes came from elsewhere), and the search index written afterwards in the index's
+own order, a part a transaction (search_index.plan / write_part). A million patients
+take a few minutes; the build prints its time.
 
 The database lives in bench/out/ with its key in a key file under bench/out/config/,
 keyed by size and DATA_VERSION; bump DATA_VERSION when the generator changes.
@@ -28,9 +30,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-DATA_VERSION = 1
-BATCH = 5000  # patients per transaction
-FLUSH = 400  # objects per flush: the flush hooks' work grows faster than the flush
+DATA_VERSION = 2
+BATCH = 20_000  # patients per transaction
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "bench-password"
@@ -204,8 +205,13 @@ def _person(rnd: random.Random) -> Person:
 
 def _phone(rnd: random.Random, script: str) -> str:
     prefix = rnd.choice(PHONE_PREFIXES[script])
-    digits_left = 12 - sum(c.isdigit() for c in prefix)
-    return prefix + "".join(str(rnd.randrange(10)) for _ in range(max(6, digits_left)))
+    width = max(6, 12 - sum(c.isdigit() for c in prefix))
+    return prefix + _digits(rnd, width)
+
+
+def _digits(rnd: random.Random, width: int) -> str:
+    """`width` random digits, leading zeros included, in one draw."""
+    return str(rnd.randrange(10**width)).zfill(width)
 
 
 def _ascii(text: str) -> str:
@@ -238,7 +244,7 @@ def patient_fields(rnd: random.Random, seq: int) -> dict[str, Any]:
         f"{seq:06d}" if rnd.random() < 0.5 else f"{year % 100:02d}/{rnd.randrange(1, 99999):05d}"
     )
     if rnd.random() < 0.6:
-        data["id_number"] = "".join(str(rnd.randrange(10)) for _ in range(rnd.choice((9, 10, 11))))
+        data["id_number"] = _digits(rnd, rnd.choice((9, 10, 11)))
     if rnd.random() < 0.25:
         data["insurance_card_number"] = f"INS{rnd.randrange(10**8, 10**9)}"
     if rnd.random() < 0.5:
@@ -260,8 +266,28 @@ def visit_fields(rnd: random.Random) -> dict[str, Any]:
     return out
 
 
-def _stamps(fields: dict[str, Any], hlc: str) -> dict[str, list[str | None]]:
-    return {name: [hlc, None] for name, value in fields.items() if value is not None}
+PATIENT_COLUMNS = (
+    "first_name", "last_name", "gender", "birth_date", "mobile", "landline", "email",
+    "card_number", "id_number", "insurance_card_number", "case_types", "allergies",
+    "responsible_user_id",
+)
+VISIT_COLUMNS = ("patient_id", "visit_date", "procedure", "amount_paid", "notes", "doctor_id")
+_LOCAL = ("id", "stamps", "deleted", "provisional", "num", "sort_key", "phone_digits",
+          "updated_at")
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_INSERT_PATIENT = _insert("patients", (*_LOCAL, *PATIENT_COLUMNS))
+_INSERT_VISIT = _insert("visits", ("id", "stamps", "deleted", *VISIT_COLUMNS))
+
+
+def _stamps(fields: dict[str, Any], hlc: str) -> str:
+    from app.platform import jsoncodec
+
+    return jsoncodec.dumps({k: [hlc, None] for k, v in fields.items() if v is not None})
 
 
 def _batches(n: int) -> Iterator[range]:
@@ -269,15 +295,110 @@ def _batches(n: int) -> Iterator[range]:
         yield range(start, min(n, start + BATCH))
 
 
-def build(path: Path, n: int, *, seed: int = 20261125, log: Any = print) -> None:
-    """Fill a new database at `path` with `n` patients and about 5 visits each."""
+@dataclass
+class _Rows:
+    """One batch's rows as the driver takes them: tuples in the tables' column order."""
+
+    patients: list[tuple[Any, ...]]
+    visits: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    seed: str  # each batch its own generator: the batches are made in worker processes
+    patients: range
+    owners: list[str]
+    node: str
+    wall: int
+    visits_each: int
+
+
+def _make_rows(job: _Batch) -> _Rows:
+    """The patients numbered batch+1 and their visits, with the local columns the store
+    keeps (number, sort key, phone digits) as its flush hooks make them."""
     from app.core.hlc import Timestamp
-    from app.core.ids import new_id, new_node_id
+    from app.core.ids import new_id
+    from app.store.patients.search_index import derived
+
+    rnd = random.Random(job.seed)
+    owners, node, wall, visits_each = job.owners, job.node, job.wall, job.visits_each
+    out = _Rows([], [])
+    for seq in job.patients:
+        at = wall + seq * 10
+        hlc = str(Timestamp(at, 0, node))
+        fields = patient_fields(rnd, seq + 1)
+        fields["responsible_user_id"] = rnd.choice(owners)
+        pid = new_id()
+        local = derived(fields)
+        updated = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(at / 1e3))
+        out.patients.append((
+            pid, _stamps(fields, hlc), 0, 0, seq + 1, local["sort_key"],
+            local["phone_digits"], updated, *(fields.get(c) for c in PATIENT_COLUMNS)))
+        for _ in range(rnd.randint(1, 2 * visits_each - 1)):
+            vf = visit_fields(rnd)
+            vf["patient_id"] = pid
+            vf["doctor_id"] = fields["responsible_user_id"]
+            out.visits.append((new_id(), _stamps(vf, hlc), 0,
+                               *(vf.get(c) for c in VISIT_COLUMNS)))
+    return out
+
+
+WORKERS = 2  # processes making rows while this one writes them
+AHEAD = 4  # batches made ahead of the writing at most (each about 100 MB)
+
+
+def _write_rows(conn: Any, jobs: list[_Batch], log: Any) -> None:
+    """Each batch's rows straight to the driver, a transaction a batch, made in worker
+    processes meanwhile (making them costs about as much CPU as writing them)."""
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    started = time.perf_counter()
+    visits = 0
+    with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        queued: list[Future[_Rows]] = [pool.submit(_make_rows, j) for j in jobs[:AHEAD]]
+        for i, job in enumerate(jobs):
+            rows = queued[i].result()
+            queued[i] = None  # type: ignore[call-overload]  # its rows go with this batch
+            if i + AHEAD < len(jobs):
+                queued.append(pool.submit(_make_rows, jobs[i + AHEAD]))
+            with conn.begin():
+                cursor = conn.connection.cursor()
+                cursor.executemany(_INSERT_PATIENT, rows.patients)
+                cursor.executemany(_INSERT_VISIT, rows.visits)
+                cursor.close()
+            visits += len(rows.visits)
+            done = job.patients.stop
+            rate = done / (time.perf_counter() - started)
+            log(f"  {done:>8} patients, {visits:>8} visits ({rate:,.0f} patients/s)")
+
+
+def _write_index(conn: Any, log: Any) -> None:
+    """The search index as a first pull's deferred build writes it: planned in one
+    pass, written in the index's own order a part a transaction."""
+    from app.store.patients import search_index
+
+    started = time.perf_counter()
+    with conn.begin():
+        plan = search_index.plan(conn, 1, search_index.ROWS_A_PART)
+    for part in range(len(plan.parts)):  # nothing else writes: the plan stays fresh
+        with conn.begin():
+            search_index.write_part(conn, plan, part)
+    log(f"  search index: {len(plan.values)} patients, {len(plan.parts)} parts, "
+        f"{time.perf_counter() - started:.0f} s")
+
+
+def build(path: Path, n: int, *, seed: int = 20261125, log: Any = print) -> None:
+    """Fill a new database at `path` with `n` patients and their visits (about five
+    each; about two from 500,000 patients up, to keep a million's build within minutes).
+
+    The PRAGMAs that trade safety for speed hold for this build's connection only: the
+    file is thrown away if the build does not finish."""
+    from app.core.ids import new_node_id
+    from app.platform.collector import collector_paused
     from app.store.db import open_database
-    from app.store.models import Patient, Visit
     from app.store.services import Store
 
-    rnd = random.Random(seed)
     db = open_database(path, secret_store(), allow_key_file=True)
     try:
         store = Store.over(db)
@@ -285,43 +406,19 @@ def build(path: Path, n: int, *, seed: int = 20261125, log: Any = print) -> None
         owners = [admin.id] + [
             store.users.create(u, name, ADMIN_PASSWORD, "member").id for u, name in DOCTORS
         ]
-        remote_node = new_node_id()
-        wall = int(time.time() * 1000) - n * 10
-        started = time.perf_counter()
-        visits = 0
-        for batch in _batches(n):
-            with db.write(remote_apply=True) as s:
-                # A large page cache: the search index is written in random order.
-                s.connection().exec_driver_sql("PRAGMA cache_size = -262144")
-                objs: list[Any] = []
-                for seq in batch:
-                    wall += 10
-                    hlc = str(Timestamp(wall, 0, remote_node))
-                    fields = patient_fields(rnd, seq + 1)
-                    fields["responsible_user_id"] = rnd.choice(owners)
-                    p = Patient(id=new_id(), stamps=_stamps(fields, hlc), **fields)
-                    p.updated_at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(wall / 1e3))
-                    objs.append(p)
-                    for _ in range(rnd.randint(1, 9)):
-                        vf = visit_fields(rnd)
-                        vf["patient_id"] = p.id
-                        vf["doctor_id"] = p.responsible_user_id
-                        objs.append(Visit(id=new_id(), stamps=_stamps(vf, hlc), **vf))
-                        visits += 1
-                    if len(objs) >= FLUSH:
-                        s.add_all(objs)
-                        s.flush()
-                        objs = []
-                s.add_all(objs)
-            done = batch.stop
-            rate = done / (time.perf_counter() - started)
-            log(f"  {done:>8} patients, {visits:>8} visits ({rate:,.0f} patients/s)")
-        raw = db.writer.raw_connection()  # outside a transaction, unlike Connection
-        try:
+        node, wall = new_node_id(), int(time.time() * 1000) - n * 10
+        visits_each = 5 if n < 500_000 else 2
+        jobs = [_Batch(f"{seed}-{b.start}", b, owners, node, wall, visits_each)
+                for b in _batches(n)]
+        with db.writer.connect() as conn, collector_paused():
+            raw = conn.connection.dbapi_connection  # outside a transaction, unlike conn
+            assert raw is not None
+            for pragma in ("synchronous = OFF", "cache_size = -262144", "temp_store = MEMORY"):
+                raw.execute(f"PRAGMA {pragma}")
+            _write_rows(conn, jobs, log)
+            _write_index(conn, log)
             raw.execute("PRAGMA optimize")
             raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            raw.close()
     finally:
         db.close()
 
