@@ -17,7 +17,7 @@ import re
 import struct
 from pathlib import Path
 
-from app.imaging import classify, dicom, dicom_walk, mesh
+from app.imaging import classify, dicom, dicom_walk
 from app.imaging.errors import ImagingError
 
 PLY_CHECK_MAX = 256 * 1024 * 1024  # larger models are judged by stable size alone
@@ -109,6 +109,8 @@ def _by_format(path: Path, fmt: str, size: int, tail: bytes) -> str | None:
             return "the STL text model is cut short"
     if fmt == "ply" and size <= PLY_CHECK_MAX:
         # The header counts the corners and triangles that must follow.
+        from app.imaging import mesh  # numpy: not at start-up
+
         try:
             mesh.load(path, "ply")
         except ImagingError as exc:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PIL import Image
 
 from app.imaging import sealed
@@ -22,6 +21,11 @@ from app.imaging.errors import DamagedFileError, ImagingError, TooLargeError, Un
 
 MAX_PIXELS = 16_000 * 16_000  # per frame; no dental sensor comes near it
 CT_MODALITIES = ("CT",)
+
+if TYPE_CHECKING:
+    import numpy as np
+# numpy itself is imported where pixels are handled: reading a header (all that filing
+# an image needs) does without it, and the app starts a third of a second sooner.
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +252,7 @@ def render(path: Path, frame: int | None = None) -> Image.Image:
 
 
 def _render(path: Path, frame: int | None) -> Image.Image:
+    import numpy as np
     from pydicom.pixels import apply_modality_lut
 
     ds = read(path)
@@ -282,6 +287,8 @@ def _render(path: Path, frame: int | None) -> Image.Image:
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     if rgb.dtype == np.uint8:
         return rgb
     top = float(rgb.max()) or 1.0
@@ -298,6 +305,7 @@ def _pixels(path: Path, ds: Any, index: int | None) -> np.ndarray:
     whole, as pydicom's own dataset path does."""
     import warnings
 
+    import numpy as np
     import pydicom
     from pydicom.pixels import pixel_array
 
@@ -331,6 +339,8 @@ def _pixels(path: Path, ds: Any, index: int | None) -> np.ndarray:
 
 
 def _window(ds: Any, values: np.ndarray) -> tuple[float, float]:
+    import numpy as np
+
     center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
     if center is not None and width is not None and width > 0:
         return center - width / 2.0, center + width / 2.0

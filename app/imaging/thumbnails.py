@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
-from app.imaging import classify, dicom, mesh, sealed, series
+from app.imaging import classify, dicom, sealed, series
 from app.imaging.cas import ImageStore
 from app.imaging.errors import DamagedFileError, ImagingError, TooLargeError
 from app.platform.paths import data_dir
@@ -118,6 +118,8 @@ def render(path: Path, store: ImageStore | None = None, size: int = SIZE,
         im.thumbnail((size, size), Image.Resampling.LANCZOS)
         return im
     if found.is_mesh:
+        from app.imaging import mesh  # numpy: not at start-up
+
         return mesh.render(mesh.load(path, found.format), size)
     return _icon(Path(name or path.name).suffix.upper().lstrip(".") or "FILE", size)
 

@@ -265,6 +265,7 @@ class Launcher:
     def _shown(self) -> None:
         started = getattr(self.args, "started", None) or STARTED
         print(f"shown_s={time.time() - started:.3f}", flush=True)
+        print(_memory_line(), flush=True)
         if self.args.self_test:
             from app.imaging.dicom import missing_decoders
 
@@ -293,6 +294,20 @@ class Launcher:
     def quit(self, code: int) -> None:
         self.exit_code = code
         QTimer.singleShot(0, self.app.quit)
+
+
+def _memory_line() -> str:
+    """The app's resident memory now and at its peak, in MB, for bench/startup.py
+    (read where Linux tells it; elsewhere the line says it is not known)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return "rss_mb=unknown"
+    kib = {k: v.split()[0] for k, _, v in (line.partition(":") for line in status.splitlines())
+           if k in ("VmRSS", "VmHWM")}
+    if len(kib) < 2:
+        return "rss_mb=unknown"
+    return f"rss_mb={int(kib['VmRSS']) / 1024:.0f} peak_rss_mb={int(kib['VmHWM']) / 1024:.0f}"
 
 
 def _log_to_file() -> None:

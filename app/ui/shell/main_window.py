@@ -20,7 +20,6 @@ from app.platform.build_id import build_id
 from app.platform.paths import config_dir
 from app.store.dto import UserRow
 from app.ui.images.acquisition_status import AcquisitionStatus
-from app.ui.institution.dissolution_dialog import show_dissolved_notice
 from app.ui.patients.patient_dialog import PatientDialog
 from app.ui.patients.patient_list_view import PatientListView
 from app.ui.patients.patient_page import PatientPage
@@ -89,7 +88,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.acquisition_status)
         if ctx.start_agent:
             QTimer.singleShot(500, self._start_agent_if_needed)
-        QTimer.singleShot(0, lambda: show_dissolved_notice(self, ctx.store.db))
+        QTimer.singleShot(0, self._dissolved_notice)
         self.signed_in = QLabel(
             f"Signed in as {ctx.user.display_name} ({ctx.user.role})", objectName="signedIn"
         )
@@ -99,6 +98,12 @@ class MainWindow(QMainWindow):
         geometry = window_settings().value("main/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+
+    def _dissolved_notice(self) -> bool:
+        # Imported once the window is up: it brings the agent's client and requests.
+        from app.ui.institution.dissolution_dialog import show_dissolved_notice
+
+        return show_dissolved_notice(self, self.ctx.store.db) is not None
 
     def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
         action = QAction(text, self)
@@ -461,7 +466,7 @@ class MainWindow(QMainWindow):
     def _changed(self, flags: set[str]) -> None:
         if flags & {"users", "external"}:
             self._check_signed_in_user()
-        if "external" in flags and show_dissolved_notice(self, self.ctx.store.db):
+        if "external" in flags and self._dissolved_notice():
             self.show_list()  # the clinic's purge arrived: the patient shown is gone
         self.patient_list.on_changed(flags)
         self.patient_page.on_changed(flags)
