@@ -24,7 +24,7 @@ from app.imaging.cas import ImageStore, StoredFile
 from app.imaging.errors import ImagingError
 from app.imaging.thumbnails import SIZE, ThumbnailCache
 from app.store.db import Database
-from app.store.images.images_repo import ImagesRepo
+from app.store.images.missing_images_repo import MissingImagesRepo
 from sync_agent.client import API, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, TransientError, check
 
 BLOCK = 1024 * 1024
@@ -82,7 +82,7 @@ def fetch_file(files: ImageStore, server_url: str, token: str | None, sha: str,
 class DownloadJob:
     def __init__(self, db: Database, files: ImageStore | None = None,
                  on_progress: Progress | None = None) -> None:
-        self.images = ImagesRepo(db, files)
+        self.images = MissingImagesRepo(db, files)
         self.present: set[str] = set()  # hashes known to be on this PC
         self.no_thumbnail: set[str] = set()  # the server cannot draw these
         self.previewed: set[str] = set()  # hashes whose file or preview is here

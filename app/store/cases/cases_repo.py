@@ -4,6 +4,7 @@ the lab's status (received, in progress, shipped) comes back through the sync.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,6 @@ from app.store.cases.models import LabCase
 from app.store.db import Database
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError
-from app.store.images.images_repo import mixed_records
 from app.store.models import OutboxMutation, Patient, RecordImage, Upload
 from app.store.patients.records_repo import InvalidRecordError
 from app.store.sync.outbox import utc_now_text
@@ -92,6 +92,19 @@ def _delivery(s: Any, files: ImageStore, cases: list[LabCase]) -> list[CaseRow]:
         n = sum(up(i) for i in (c.image_ids or "").split(",") if i) if c in sent else 0
         out.append(_row(c, n, c.id in queued))
     return out
+
+
+def mixed_records(imgs: Iterable[RecordImage]) -> str | None:
+    """The lab's rule for a case: the images of one kind all come from a single record.
+    None when they do, else why not."""
+    records: dict[str, set[str | None]] = {}
+    for i in imgs:
+        records.setdefault(i.kind, set()).add(i.visit_id)
+    mixed = sorted(k for k, v in records.items() if len(v) > 1)
+    if not mixed:
+        return None
+    return ("Images of one kind must come from a single record; these come from "
+            f"several: {', '.join(k.replace('_', ' ') for k in mixed)}.")
 
 
 def _short(value: Any, what: str, limit: int = 500) -> str | None:

@@ -22,7 +22,8 @@ from app.store import access
 from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
-from app.store.images.images_repo import AddReport, ImagesRepo, file_item
+from app.store.images.image_filing import AddReport, file_item
+from app.store.images.image_rows import row_of
 from app.store.models import (
     AcquisitionContext,
     AcquisitionItem,
@@ -308,7 +309,6 @@ class AcquisitionRepo:
                                                         for i in items])
         if prepared.failed:
             raise StoreError("; ".join(reason for _p, reason in prepared.failed))
-        images = ImagesRepo(self.db, self.files)
         with self.db.write() as s:
             access.check(viewer, s.get(Patient, patient_id))
             current = list(s.scalars(
@@ -336,7 +336,7 @@ class AcquisitionRepo:
             for i in current:
                 i.status, i.patient_id, i.done_at = "attached", patient_id, utc_now_text()
                 i.image_id = by_sha.get(i.sha256 or "")
-            added = [images.row_of(r) for r in rows]
+            added = [row_of(self.files, r) for r in rows]
         return AddReport(added, [], visit_id)
 
     def dismiss(self, item_id: int) -> None:

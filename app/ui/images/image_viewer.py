@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.imaging import classify, dicom, mesh, sealed, series, thumbnails
 from app.imaging.errors import ImagingError
-from app.store.images.images_repo import ImageRow
+from app.store.images.image_rows import ImageRow
 from app.ui.images.mesh_view import MeshView
 from app.ui.images.picture_view import PictureView
 from app.ui.shell.context import AppContext

@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
 from app.imaging.thumbnails import ThumbnailCache
-from app.store.images.images_repo import ImageRow, RecordImages
+from app.store.images.image_rows import ImageRow, RecordImages
 from app.ui.shell.ops import OpRunner, ReadOp
 from app.ui.widgets import plain_text
 

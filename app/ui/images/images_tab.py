@@ -33,7 +33,8 @@ from app.core.text import counted
 from app.imaging.thumbnails import ThumbnailCache
 from app.store.dto import VisitRow
 from app.store.images.acquisition_repo import ActiveAcquisition
-from app.store.images.images_repo import AddReport, ImageRow, RecordImages, Staged
+from app.store.images.image_filing import AddReport, Staged
+from app.store.images.image_rows import ImageRow, RecordImages
 from app.ui.images.images_model import THUMB, ImageRole, ImagesModel
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 from app.core.text import counted
 from app.imaging.recovery import RecoveredSet, RecoveryFolder
 from app.store.dto import VisitRow
-from app.store.images.images_repo import AddReport, ImagesRepo
+from app.store.images.image_filing import AddReport
+from app.store.images.images_repo import ImagesRepo
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 from app.core.text import counted
 from app.store.dto import PatientFilter, PatientRow
 from app.store.images.acquisition_repo import InboxRow
-from app.store.images.images_repo import AddReport, ImageRow
+from app.store.images.image_filing import AddReport
+from app.store.images.image_rows import ImageRow
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import formatting

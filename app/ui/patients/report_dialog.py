@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 from app.core import health_report as hr
 from app.core.patient_rules import LABELS
 from app.store.dto import PatientDetail
-from app.store.images.images_repo import ImageRow, ImagesRepo, RecordImages
+from app.store.images.image_rows import ImageRow, RecordImages
+from app.store.images.images_repo import ImagesRepo
 from app.ui.patients.patient_form import BASIC, CLINICAL
 from app.ui.patients.report_job import (
     ReportDataError,

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import health_report as hr
-from app.store.images.images_repo import ImagesRepo, RecordImages
+from app.store.images.image_rows import RecordImages
+from app.store.images.images_repo import ImagesRepo
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp
 from app.ui.widgets.table_model import Column, RowRole, RowTableModel, table_view

@@ -8,6 +8,7 @@ import httpx
 
 from app.imaging.cas import ImageStore
 from app.store.images.images_repo import ImagesRepo
+from app.store.images.missing_images_repo import MissingImagesRepo
 from app.store.sync.uploads_repo import UploadsRepo
 from sync_agent import connection
 from tests.support.cloud_blobs import stored_plain_sha
@@ -49,7 +50,7 @@ def test_image_added_on_a_arrives_on_the_cloud_and_on_b(clinic, cloud, tmp_path)
         data = path.read_bytes()
         assert b_files.read_bytes(hashlib.sha256(data).hexdigest()) == data
         assert data[:64] not in b_files.path_of(hashlib.sha256(data).hexdigest()).read_bytes()
-    assert ImagesRepo(b.store.db, b_files).missing_files() == []
+    assert MissingImagesRepo(b.store.db, b_files).missing_files() == []
 
 
 def test_only_the_installation_that_holds_an_image_may_fetch_it(clinic, cloud, tmp_path,
