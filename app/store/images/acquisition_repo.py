@@ -22,7 +22,7 @@ from app.store import access
 from app.store.db import Database, WriteSession
 from app.store.dto import Viewer
 from app.store.errors import NotFoundError, StoreError
-from app.store.images.image_filing import AddReport, file_item
+from app.store.images.image_filing import AddReport, file_item, target_record
 from app.store.images.image_rows import row_of
 from app.store.models import (
     AcquisitionContext,
@@ -316,16 +316,7 @@ class AcquisitionRepo:
             if any(i.status not in ("unassigned", "quarantined") for i in current):
                 # Someone on this PC attached them meanwhile: never file twice.
                 raise NotFoundError("Some of those files were attached meanwhile.")
-            if new_record is not None:
-                v = Visit(patient_id=patient_id, visit_date=dt.date.today().isoformat(),
-                          name=new_record.strip() or "Images")
-                s.add(v)
-                s.flush()
-                visit_id = v.id
-            elif visit_id is not None:
-                record = s.get(Visit, visit_id)
-                if record is None or record.deleted or record.patient_id != patient_id:
-                    raise NotFoundError("That record no longer exists.")
+            visit_id = target_record(s, patient_id, visit_id, new_record)
             rows = [file_item(s, self.files, patient_id, visit_id, it)
                     for it in prepared.items]
             s.flush()

@@ -115,16 +115,9 @@ class ImageFiling:
         failed = [(p.name, reason) for p, reason in staged.prepared.failed]
         with self.db.write() as s:
             access.check(viewer, s.get(Patient, patient_id))
-            if new_record is not None and staged.prepared.items:
-                visit = Visit(patient_id=patient_id, visit_date=dt.date.today().isoformat(),
-                              name=new_record.strip() or "Images")
-                s.add(visit)
-                s.flush()
-                visit_id = visit.id
-            elif visit_id is not None:
-                v = s.get(Visit, visit_id)
-                if v is None or v.deleted or v.patient_id != patient_id:
-                    raise NotFoundError("That record no longer exists.")
+            # Nothing to file makes no new record.
+            visit_id = target_record(s, patient_id, visit_id,
+                                     new_record if staged.prepared.items else None)
             rows: list[RecordImage] = []
             already: list[str] = []
             for item in staged.prepared.items:
@@ -136,6 +129,25 @@ class ImageFiling:
             s.flush()
             added = [row_of(self.files, r) for r in rows]
         return AddReport(added, failed, visit_id, list(staged.warnings), already)
+
+
+def target_record(
+    s: WriteSession, patient_id: str, visit_id: str | None, new_record: str | None,
+) -> str | None:
+    """The record to file into (in the caller's transaction): a new one of today named
+    `new_record` when given, else `visit_id`, which must be a live record of the
+    patient (None: filed in no record)."""
+    if new_record is not None:
+        visit = Visit(patient_id=patient_id, visit_date=dt.date.today().isoformat(),
+                      name=new_record.strip() or "Images")
+        s.add(visit)
+        s.flush()
+        return visit.id
+    if visit_id is not None:
+        v = s.get(Visit, visit_id)
+        if v is None or v.deleted or v.patient_id != patient_id:
+            raise NotFoundError("That record no longer exists.")
+    return visit_id
 
 
 def file_item(
