@@ -11,10 +11,13 @@ from app.store.db import Database
 from app.store.images.acquisition_repo import AcquisitionRepo
 from app.store.images.images_repo import ImagesRepo
 from app.store.images.offline_images_repo import OfflineImagesRepo
+from app.store.images.offline_procedures_repo import OfflineProceduresRepo
+from app.store.images.offline_recovery_repo import OfflineRecoveryRepo
 from app.store.money.ledger_repo import LedgerRepo
 from app.store.patients.merge_repo import MergeRepo
 from app.store.patients.notes_repo import NotesRepo
 from app.store.patients.patients_repo import PatientsRepo
+from app.store.patients.provisional_repo import ProvisionalRepo
 from app.store.patients.records_repo import RecordsRepo
 from app.store.schedule.book_repo import BookRepo
 from app.store.schedule.diary_repo import DiaryRepo
@@ -93,5 +96,17 @@ class Store:
         return AcquisitionRepo(self.db, self.images.files)
 
     @cached_property
+    def provisional(self) -> ProvisionalRepo:
+        return ProvisionalRepo(self.db)
+
+    @cached_property
     def offline_images(self) -> OfflineImagesRepo:
-        return OfflineImagesRepo(self.db, self.images.files)
+        return OfflineImagesRepo(self.db)
+
+    @cached_property
+    def offline_procedures(self) -> OfflineProceduresRepo:
+        return OfflineProceduresRepo(self.db, self.images.files)
+
+    @cached_property
+    def offline_recovery(self) -> OfflineRecoveryRepo:
+        return OfflineRecoveryRepo(self.db, self.images.files)

@@ -1,6 +1,6 @@
 """The wizard's Patient Match step: who the offline patient really is.
 
-The potential match is proposed (OfflineImagesRepo.candidates); Edit searches the
+The potential match is proposed (ProvisionalRepo.candidates); Edit searches the
 practice's patients instead; "this is a new patient" is a choice too. The step is
 ready when one of them is chosen.
 """
@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.dto import PatientFilter, PatientRow
-from app.store.images.offline_images_repo import Match, OfflineImagesRepo, OfflinePatient
+from app.store.images.offline_images_repo import OfflinePatient
+from app.store.patients.patient_matches import Match
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp
 
@@ -37,10 +38,9 @@ class MatchStep(QWidget):
     changed = Signal()  # the choice changed
     failed = Signal(object)  # an exception to show
 
-    def __init__(self, ctx: AppContext, repo: OfflineImagesRepo,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.ctx, self.repo = ctx, repo
+        self.ctx, self.repo = ctx, ctx.store.provisional
         self.patient: OfflinePatient | None = None
         self.match: Match | None = None
         self.new_patient = False

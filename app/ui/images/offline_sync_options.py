@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.money import MoneyError, format_money, parse_money
-from app.store.images.offline_images_repo import (
-    OfflineImagesRepo,
+from app.store.images.offline_procedures_repo import (
     Procedure,
     ProcedureOptions,
     Provider,
@@ -44,10 +43,9 @@ class OptionsStep(QWidget):
     failed = Signal(object)
     message = Signal(str, bool)  # text, good news
 
-    def __init__(self, ctx: AppContext, repo: OfflineImagesRepo,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.ctx, self.repo = ctx, repo
+        self.ctx, self.repo = ctx, ctx.store.offline_procedures
         self.procedures: list[Procedure] = []
         self.options: list[ProcedureOptions] = []
         self.providers: list[Provider] = []

@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.images.offline_images_repo import (
-    OfflineImagesRepo,
+from app.store.images.offline_procedures_repo import (
     Procedure,
     ProcedureOptions,
     ProcedureState,
@@ -65,10 +64,9 @@ class SyncStep(QWidget):
     idle = Signal(bool)  # True: nothing is being sent or waits its turn
     failed = Signal(object)
 
-    def __init__(self, ctx: AppContext, repo: OfflineImagesRepo,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.ctx, self.repo = ctx, repo
+        self.ctx, self.repo = ctx, ctx.store.offline_procedures
         self.runs: list[_Run] = []
         self.patient_name = ""
         self._poll = QTimer(self)
@@ -108,7 +106,7 @@ class SyncStep(QWidget):
                      for i, (p, o) in enumerate(zip(procedures, options, strict=True))]
         self.idle.emit(False)
         viewer = self.ctx.viewer
-        WriteOp(lambda: self.repo.resolve(viewer, patient_id, kept_id, procedures),
+        WriteOp(lambda: self.ctx.store.provisional.resolve(viewer, patient_id, kept_id, procedures),
                 {"patients", "visits", "images"}).success(self._resolved).failure(
             self._resolve_failed).run(self.ctx.ops)
 
@@ -224,7 +222,7 @@ class SyncStep(QWidget):
             run.row.hide.setEnabled(True)
             self.failed.emit(exc)
 
-        WriteOp(lambda: self.repo.hide_procedure(viewer, proc, name),
+        WriteOp(lambda: self.ctx.store.offline_recovery.hide_procedure(viewer, proc, name),
                 {"images"}).success(hidden).failure(failed).run(self.ctx.ops)
 
     def _summarize(self) -> None:

@@ -42,9 +42,9 @@ class OfflineSyncWizard(QDialog):
         self.ctx = ctx
         self.repo = repo or ctx.store.offline_images
         self.patient: OfflinePatient | None = None
-        self.match_step = MatchStep(ctx, self.repo)
-        self.options_step = OptionsStep(ctx, self.repo)
-        self.sync_step = SyncStep(ctx, self.repo)
+        self.match_step = MatchStep(ctx)
+        self.options_step = OptionsStep(ctx)
+        self.sync_step = SyncStep(ctx)
         for step in (self.match_step, self.options_step):
             step.changed.connect(self._update_next)
         for step in (self.match_step, self.options_step, self.sync_step):

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 from app.core.patient_rules import ValidationError, clean_patient
 from app.core.phone import format_phone
 from app.store.dto import PatientDetail
-from app.store.images.offline_images_repo import working_offline
 from app.store.patients.patient_matches import Match
 from app.ui.patients.patient_form import BASIC, CLINICAL, Input, PatientForm
 from app.ui.shell.context import AppContext
@@ -102,7 +101,7 @@ class PatientDialog(QDialog):
         if patient:
             self.form.fill(patient)
         else:
-            ReadOp(lambda: working_offline(ctx.store.db)).success(
+            ReadOp(ctx.store.provisional.working_offline).success(
                 self._while_open(self.offline_note.setVisible)).run(ctx.ops)
         self.initial = self.form.values()
         self._load_doctors()
@@ -227,7 +226,7 @@ class PatientDialog(QDialog):
         else:
             def create() -> PatientDetail:
                 return ctx.store.patients.create(
-                    ctx.viewer, data, provisional=working_offline(ctx.store.db))
+                    ctx.viewer, data, provisional=ctx.store.provisional.working_offline())
 
             op = WriteOp(create, {"patients"})
         op.success(self._saved).failure(self._failed).run(ctx.ops)
