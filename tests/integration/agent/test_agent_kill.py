@@ -29,8 +29,9 @@ from app.store.services import Store
 from app.store.sync.sync_repo import SyncRepo
 from app.store.sync.uploads_repo import UploadsRepo
 from sync_agent import connection
-from tests.integration.agent.test_agent_process import NoKeyring, wait_for
+from tests.integration.agent.test_agent_process import NoKeyring
 from tests.support.cloud_blobs import stored_plain_sha
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import register_pc, register_practice
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -104,7 +105,7 @@ def test_killed_agent_loses_nothing_and_sends_nothing_twice(cloud, tmp_path: Pat
         proc.wait(30)
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for(
+        wait_until(
             lambda: SyncRepo(db).outbox_counts() == (0, 0) and uploads.counts().files == 0,
             timeout=600,
         )

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from app.store.sync.agent_repo import AgentRepo
 from app.store.sync.sync_repo import SyncRepo
 from tests.support.institutions import lab_requests, make_lab
 from tests.support.memkeyring import MemoryKeyring
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import read_password
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,15 +38,6 @@ def agent(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
         timeout=60,
         **kw,
     )  # type: ignore[call-overload]
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -122,17 +113,20 @@ def test_connect_run_and_stop_the_agent(practice: Store, cloud, tmp_path: Path) 
     )
     try:
         status = AgentRepo(practice.db)
-        wait_for(lambda: status.status().running)
-        wait_for(lambda: SyncRepo(practice.db).outbox_counts() == (0, 0))
-        wait_for(lambda: status.status().online)
+        wait_until(lambda: status.status().running, message="the agent to run")
+        wait_until(lambda: SyncRepo(practice.db).outbox_counts() == (0, 0),
+                   message="an empty outbox")
+        wait_until(lambda: status.status().online, message="the agent to go online")
         assert status.status().describe() == "Service is running — everything is up to date"
         second = agent("--database", path)
         assert second.returncode == 0 and "already running" in second.stdout
         # The app asks it to sync now; a new change goes up within seconds.
         practice.patients.create(admin.viewer(), {"first_name": "Deniz", "last_name": "Kaya"})
         request = status.request("sync_now")
-        wait_for(lambda: status.request_done(request) is not None)
-        wait_for(lambda: SyncRepo(practice.db).outbox_counts() == (0, 0))
+        wait_until(lambda: status.request_done(request) is not None,
+                   message="the agent to answer 'sync now'")
+        wait_until(lambda: SyncRepo(practice.db).outbox_counts() == (0, 0),
+                   message="an empty outbox")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
@@ -168,7 +162,7 @@ def test_a_killed_agent_leaves_no_stale_lock(practice: Store) -> None:
         assert again.stdout is not None
         assert again.stdout.readline().strip() == "sync agent: running"
         status = AgentRepo(practice.db).status()
-        wait_for(lambda: AgentRepo(practice.db).status().last_error is not None)
+        wait_until(lambda: AgentRepo(practice.db).status().last_error is not None)
         assert "not connected" in AgentRepo(practice.db).status().describe()
         del status
     finally:

@@ -32,8 +32,8 @@ from sync_agent.institution_service import InstitutionRefused
 from tests.conftest import _KEYRING
 from tests.integration.agent.test_lab_cases import connect_labs, signed_in_lab
 from tests.integration.cloud.conftest import Server, start_server, stop_server
-from tests.integration.imaging.conftest import wait_until
 from tests.support.institutions import LAB_PW, csrf_of, make_lab
+from tests.support.waiting import wait_until
 from tests.unit.cloud.portal.support import ADMIN_PW, LOGIN_PW, doctor_login
 from tests.unit.cloud.support import read_password, register_pc
 

@@ -18,7 +18,8 @@ from app.store.models import Patient
 from app.store.patients import search_index
 from app.store.services import Store
 from sync_agent import connection
-from tests.integration.agent.test_agent_process import NoKeyring, wait_for
+from tests.integration.agent.test_agent_process import NoKeyring
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import patient, register_pc, register_practice
 from tests.unit.test_pull_index import found, index_rows, one_at_a_time, pending
 
@@ -78,7 +79,7 @@ def test_an_agent_killed_before_the_index_is_built_builds_it_at_its_next_start(
 
     proc = agent(db)
     try:
-        wait_for(lambda: pending(store) is None and len(found(store, v, "indexed")) == PATIENTS,
+        wait_until(lambda: pending(store) is None and len(found(store, v, "indexed")) == PATIENTS,
                  timeout=120)
     finally:
         proc.terminate()

@@ -18,7 +18,7 @@ from cloud.jobs.models import Job
 from cloud.models import utcnow
 from cloud.portal.models import AuditEntry
 from tests.integration.cloud.conftest import Server, start_server, stop_server
-from tests.integration.imaging.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.unit.cloud.portal.support import ADMIN_PW, csrf_of, doctor_login, seed
 from tests.unit.cloud.support import BACKENDS, database_url, register_pc, register_practice
 

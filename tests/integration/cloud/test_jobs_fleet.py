@@ -15,7 +15,7 @@ import pytest
 from cloud.db import make_engine, make_sessionmaker
 from cloud.jobs import enqueue
 from tests.integration.cloud.conftest import Server, start_server, stop_server
-from tests.integration.imaging.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import BACKENDS, database_url
 
 TOKEN = "operator-token-for-tests"

@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ from tusclient import client as tus_client
 from app.core.ids import new_id
 from tests.integration.cloud.conftest import Server
 from tests.support.cloud_blobs import stored_plain_sha
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import PC
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -55,15 +55,6 @@ def _start_raw_patch(server: Server, pc: PC, url: str, offset: int, total: int,
     return sock
 
 
-def _wait(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
-    pause = threading.Event()
-    for _ in range(600):
-        if predicate():
-            return
-        pause.wait(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_tuspy_uploads_and_resumes_after_an_interruption(
     server: Server, http: httpx.Client, remote_pc: PC, tmp_path: Path
 ) -> None:
@@ -75,10 +66,10 @@ def test_tuspy_uploads_and_resumes_after_an_interruption(
     url = first.url
     sock = _start_raw_patch(server, remote_pc, url, 1024 * 1024, 1024 * 1024,
                             data[1024 * 1024: 1024 * 1024 + 300_000])
-    _wait(lambda: _head_offset(http, remote_pc, url) == 1024 * 1024 + 300_000,
-          "the partial chunk to reach the disk")
+    wait_until(lambda: _head_offset(http, remote_pc, url) == 1024 * 1024 + 300_000,
+               message="the partial chunk to reach the disk")
     sock.close()
-    _wait(lambda: _try_head(http, remote_pc, url), "the interrupted PATCH to end")
+    wait_until(lambda: _try_head(http, remote_pc, url), message="the interrupted PATCH to end")
     offset = _head_offset(http, remote_pc, url)
     assert offset == 1024 * 1024 + 300_000  # what arrived was kept
     resumed = client.uploader(file_stream=_stream(data), url=url, chunk_size=1024 * 1024,
@@ -114,7 +105,8 @@ def test_racing_patches_can_not_corrupt_an_upload(
     up.upload_chunk()
     url = up.url
     sock = _start_raw_patch(server, remote_pc, url, 50_000, 50_000, data[50_000:60_000])
-    _wait(lambda: not _try_head(http, remote_pc, url), "the first PATCH to hold the upload")
+    wait_until(lambda: not _try_head(http, remote_pc, url),
+               message="the first PATCH to hold the upload")
     r = http.patch(url, content=data[50_000:100_000], headers={
         **TUS, **remote_pc.headers, "Content-Type": "application/offset+octet-stream",
         "Upload-Offset": "50000"})

@@ -24,7 +24,8 @@ from tusclient import client as tus_client
 from app.core.ids import new_id
 from sync_agent.tus_client import FileSlice, TusClient
 from tests.integration.cloud.conftest import Server, free_port, start_server, stop_server
-from tests.integration.cloud.test_tus_clients import _start_raw_patch, _try_head, _wait
+from tests.integration.cloud.test_tus_clients import _start_raw_patch, _try_head
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import PC, database_url, register_pc, register_practice
 
 REGION = "eu-central-1"
@@ -168,7 +169,8 @@ def test_two_nodes_never_write_one_upload_at_once(fleet: Fleet) -> None:
     with httpx.Client(timeout=60) as http:
         # A PATCH on node one sends part of its body and stalls, holding the upload.
         sock = _start_raw_patch(one, pc, up.url, 50_000, 50_000, data[50_000:60_000])
-        _wait(lambda: not _try_head(http, pc, there), "the first PATCH to hold the upload")
+        wait_until(lambda: not _try_head(http, pc, there),
+                   message="the first PATCH to hold the upload")
         # Both processes run on this one machine, where the part file's flock would
         # hold too; machines of a fleet share the database's lock instead.
         assert _upload_locks_held(fleet.database_url) == 1

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,12 +32,4 @@ def drop(tmp_path: Path) -> Path:
     return folder
 
 
-def wait_until(cond: Callable[[], bool], timeout: float = 20.0, step: float = 0.05) -> None:
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError("condition not met in time")
-        time.sleep(step)
-
-
-__all__ = ["FakeClock", "ImageStore", "wait_until"]
+__all__ = ["FakeClock", "ImageStore"]

@@ -13,7 +13,7 @@ from app.imaging.sealed import read_plain
 from app.store.images.acquisition_repo import AcquisitionRepo
 from app.store.images.images_repo import ImagesRepo
 from sync_agent.acquisition_job import AcquisitionJob, ScanReport
-from tests.integration.imaging.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.unit.imaging import samples
 
 

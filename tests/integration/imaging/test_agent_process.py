@@ -14,7 +14,7 @@ from app.store.images.acquisition_repo import AcquisitionRepo
 from app.store.images.images_repo import ImagesRepo
 from app.store.services import Store
 from tests.integration.agent.test_agent_process import NoKeyring
-from tests.integration.imaging.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.unit.imaging import samples
 
 ROOT = Path(__file__).resolve().parents[3]

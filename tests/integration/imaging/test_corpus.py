@@ -38,7 +38,7 @@ from app.store.db import Database, open_database
 from app.store.images.acquisition_repo import AcquisitionRepo, InboxRow
 from app.store.services import Store
 from tests.integration.agent.test_agent_process import NoKeyring
-from tests.integration.imaging.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.unit.imaging import samples
 
 ROOT = Path(__file__).resolve().parents[3]

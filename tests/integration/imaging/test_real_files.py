@@ -12,9 +12,9 @@ from app.imaging.cas import hash_file
 from app.imaging.sealed import read_plain
 from app.store.images.acquisition_repo import AcquisitionRepo
 from sync_agent.acquisition_job import AcquisitionJob
-from tests.integration.imaging.conftest import wait_until
 from tests.integration.imaging.test_acquisition import _images, _job
 from tests.integration.imaging.test_acquisition import _pass as _passes
+from tests.support.waiting import wait_until
 from tests.unit.imaging import samples
 
 

@@ -22,8 +22,8 @@ from cloud.institutions.models import Institution, LabMember
 from cloud.jobs.models import Job
 from tests.integration.agent.test_dissolution import mailed_code
 from tests.integration.cloud.conftest import Server, start_server, stop_server
-from tests.integration.imaging.conftest import wait_until
 from tests.support.institutions import LAB_PW, csrf_of, lab_requests, make_lab
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import register_pc, register_practice
 
 

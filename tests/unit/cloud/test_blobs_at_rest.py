@@ -15,7 +15,7 @@ from app.platform import sealed
 from cloud.blobstore import FilesystemBlobStore, blob_key, make_blob_store
 from cloud.config import Settings
 from cloud.main import create_app
-from tests.integration.imaging.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import PC
 from tests.unit.cloud.test_tus import create, head, patch
 

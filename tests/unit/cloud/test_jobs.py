@@ -19,7 +19,7 @@ from cloud.jobs.registry import SCHEDULES
 from cloud.main import create_app
 from cloud.migrate import upgrade
 from cloud.models import utcnow
-from tests.integration.imaging.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import register_pc, register_practice
 from tests.unit.cloud.test_tus import create, head
 

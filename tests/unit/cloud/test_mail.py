@@ -15,8 +15,8 @@ from sqlalchemy import select
 from cloud.config import Settings
 from cloud.jobs.models import Job
 from cloud.main import create_app
-from tests.integration.imaging.conftest import wait_until
 from tests.support.smtp_inbox import Inbox, smtp_server
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

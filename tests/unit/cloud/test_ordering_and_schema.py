@@ -16,16 +16,8 @@ from cloud.crud import DeviceCtx
 from cloud.crud import push as writes
 from cloud.db import make_engine, make_sessionmaker, write_transaction
 from cloud.models import Base, Change
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import PC, database_url, patient
-
-
-def _wait_until(predicate, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    event = threading.Event()
-    for _ in range(int(timeout * 20)):
-        if predicate():
-            return
-        event.wait(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_late_commit_is_never_skipped_by_a_pull(client: TestClient, pc: PC,
@@ -67,7 +59,7 @@ def test_a_late_commit_is_never_skipped_by_a_pull(client: TestClient, pc: PC,
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'")).scalar())
 
-    _wait_until(b_waits_for_lock, "the second push to wait for the first")
+    wait_until(b_waits_for_lock, message="the second push to wait for the first")
     page = pc.pull()
     assert page["changes"] == [] and page["cursor"] == 0  # nothing skippable is visible
     release.set()
