@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything loads Qt
 
@@ -13,6 +14,11 @@ import keyring
 import pytest
 
 from tests.support.memkeyring import MemoryKeyring
+
+if TYPE_CHECKING:  # for the annotations; each fixture imports what it runs
+    from app.platform.secrets import SecretStore
+    from app.store.dto import UserRow
+    from app.store.services import Store
 
 _KEYRING = MemoryKeyring()
 keyring.set_keyring(_KEYRING)
@@ -41,7 +47,7 @@ def _template_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture
-def secrets_store() -> object:
+def secrets_store() -> SecretStore:
     from app.platform.secrets import SecretStore
 
     return SecretStore(_KEYRING)
@@ -60,7 +66,7 @@ def db_path(tmp_path: Path, _template_db: tuple[Path, str]) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[object]:
+def store(db_path: Path) -> Iterator[Store]:
     from app.core.ids import new_id, new_node_id
     from app.platform.secrets import SecretStore
     from app.store.db import Identity, open_database
@@ -80,5 +86,5 @@ def store(db_path: Path) -> Iterator[object]:
 
 
 @pytest.fixture
-def admin(store: object) -> object:
-    return store.users.create("admin", "Dr Admin", "correct horse", "admin")  # type: ignore[attr-defined]
+def admin(store: Store) -> UserRow:
+    return store.users.create("admin", "Dr Admin", "correct horse", "admin")

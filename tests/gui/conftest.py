@@ -7,7 +7,11 @@ from pathlib import Path
 import keyring
 import keyring.backends.fail
 import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
+from app.store.dto import UserRow
+from app.store.services import Store
 from app.ui.shell.context import AppContext
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.ops import OpRunner
@@ -15,7 +19,7 @@ from app.ui.sync import agent_status
 
 
 @pytest.fixture
-def ctx(store, admin, qapp) -> Iterator[AppContext]:
+def ctx(store: Store, admin: UserRow, qapp: QApplication) -> Iterator[AppContext]:
     ops = OpRunner()
     yield AppContext(store, admin, ops)
     ops.wait_idle()
@@ -23,7 +27,7 @@ def ctx(store, admin, qapp) -> Iterator[AppContext]:
 
 
 @pytest.fixture
-def window(ctx, qtbot) -> Iterator[MainWindow]:
+def window(ctx: AppContext, qtbot: QtBot) -> Iterator[MainWindow]:
     w = MainWindow(ctx)
     qtbot.addWidget(w)
     w.show()

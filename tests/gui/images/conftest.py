@@ -5,12 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
+from app.store.dto import UserRow
+from app.store.services import Store
+from app.ui.patients.patient_page import PatientPage
+from app.ui.shell.main_window import MainWindow
 from tests.unit.imaging import samples
 
 
 @pytest.fixture
-def page(window, store, admin, qtbot):
+def page(window: MainWindow, store: Store, admin: UserRow, qtbot: QtBot) -> PatientPage:
     patient = store.patients.create(
         admin.viewer(), {"first_name": "John", "last_name": "Doe", "gender": "male",
                          "birth_date": "1980-01-02"})

@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -13,6 +14,9 @@ import pytest
 from tests.integration.cloud.conftest import Server, start_server, stop_server
 from tests.unit.cloud.portal.support import Clinic, seed
 from tests.unit.cloud.support import BACKENDS, database_url, register_pc, register_practice
+
+if TYPE_CHECKING:  # at run time playwright is imported or the test skipped (importorskip)
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts" / "portal"
@@ -48,7 +52,7 @@ def live_clinic(portal_server: Server) -> Iterator[Clinic]:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[object]:
+def chromium() -> Iterator[Browser]:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")

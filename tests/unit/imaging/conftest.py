@@ -6,6 +6,8 @@ import pytest
 
 from app.imaging import sealed
 from app.imaging.cas import ImageStore
+from app.store.dto import PatientDetail, UserRow
+from app.store.services import Store
 
 
 @pytest.fixture
@@ -14,7 +16,7 @@ def files(tmp_path: Path) -> ImageStore:
 
 
 @pytest.fixture
-def patient(store, admin):
+def patient(store: Store, admin: UserRow) -> PatientDetail:
     return store.patients.create(
         admin.viewer(),
         {"first_name": "John", "last_name": "Doe", "gender": "male",
