@@ -1,7 +1,7 @@
 """What Tools ▸ Data download does, without Qt: ask the server about the signed-in
 user's downloads, schedule one with a one-time code, save a ready one to a file.
 
-It speaks through this PC's connection (its device token, from the keyring) for the
+It speaks through this PC's connection (its device token, app.store.keys) for the
 program user signed in on it; the server checks the user's own password wherever it
 counts. The password is sent once over the connection and kept nowhere here. Every
 method talks to the network, so it runs on a worker (ReadOp), never on the UI thread.

@@ -2,7 +2,7 @@
 clinic institution, switch automatic review of connection requests, approve or refuse
 a lab's request.
 
-It speaks through this PC's connection (its device token, from the keyring) for the
+It speaks through this PC's connection (its device token, app.store.keys) for the
 program user signed in on it; the server checks that he is an administrator. Every
 method talks to the network, so it runs on a worker (ReadOp), never on the UI thread.
 """

@@ -1,11 +1,11 @@
 """One-time codes that confirm a data download: six digits, sent to the member's own
 address, valid for a few minutes, a few tries, once. The sender is pluggable: email
-(cloud.mailer) here, an SMS gateway in production; tests plug in their own.
+(cloud.mailer) unless the app is given another as `app.state.code_sender`, as tests
+give theirs.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Protocol
 
@@ -35,11 +35,6 @@ def mask_email(email: str) -> str:
     return f"{name[:1]}***@{domain}" if domain else "***"
 
 
-def mask_mobile(mobile: str) -> str:
-    digits = re.sub(r"\D", "", mobile)
-    return f"*** {digits[-3:]}" if digits else "***"
-
-
 class EmailSender:
     # What the code is for, and what to do if it was not asked for (subclasses say
     # their own): {code} and {practice} are filled in.
@@ -63,16 +58,3 @@ class EmailSender:
             raise SendError("The code could not be mailed. Try again in a few minutes.") \
                 from None
         return mask_email(contact.email)
-
-
-class SmsSender:
-    """An SMS gateway's place: a deployment supplies `transport(number, text)`."""
-
-    def __init__(self, transport: object | None = None) -> None:
-        self.transport = transport
-
-    def send(self, contact: MemberContact, code: str, practice: str) -> str:
-        if self.transport is None or not contact.mobile:
-            raise SendError("Text messages are not set up on this server.")
-        self.transport(contact.mobile, f"Chairside data download code: {code}")  # type: ignore[operator]
-        return mask_mobile(contact.mobile)

@@ -26,7 +26,7 @@ PAGE = "/doctor/download"
 
 
 def sender_of(request: Request) -> CodeSender:
-    """The server's code sender: email unless the app was given another (SMS, tests)."""
+    """The server's code sender: email unless the app was given another (tests)."""
     sender = getattr(request.app.state, "code_sender", None)
     return sender if sender is not None else EmailSender(request.app.state.settings)
 

@@ -135,14 +135,14 @@ class ShareDialog(QDialog):
 
 
 class UploadPasswordDialog(QDialog):
-    """The current upload password (blank: the one kept in the keyring) and a new one."""
+    """The current upload password (blank: the one kept on this PC) and a new one."""
 
     def __init__(self, saved: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Change the upload password")
         self.current = password_field("currentUpload")
         if saved:
-            self.current.setPlaceholderText("kept in the keyring; leave blank to use it")
+            self.current.setPlaceholderText("kept on this PC; leave blank to use it")
         self.new = password_field("newUpload")
         self.repeat = password_field("repeatUpload")
         form = QFormLayout(self)
