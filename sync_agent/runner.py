@@ -38,7 +38,8 @@ from sync_agent.download_job import DownloadJob
 from sync_agent.pull_job import pull_all, send_decisions
 from sync_agent.push_job import BATCH as PUSH_BATCH
 from sync_agent.push_job import LOCKED, push_all, push_all_unless_locked
-from sync_agent.upload_job import UploadJob, UploadProgress, UploadReport
+from sync_agent.upload_job import UploadJob
+from sync_agent.upload_run import UploadProgress, UploadReport
 
 log = logging.getLogger("chairside.agent")
 PULL_EVERY_S = 10.0

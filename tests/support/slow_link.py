@@ -19,7 +19,7 @@ from pathlib import Path
 from app.store.dto import UserRow
 from app.store.services import Store
 from sync_agent.runner import Agent
-from sync_agent.upload_job import UploadProgress
+from sync_agent.upload_run import UploadProgress
 from tests.support.cloud_blobs import blob_path, stored_plain_sha
 from tests.support.fault_proxy import Fault, FaultProxy
 

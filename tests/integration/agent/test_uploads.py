@@ -25,7 +25,9 @@ from app.store.sync.uploads_repo import UploadCounts
 from sync_agent import connection
 from sync_agent.runner import Agent
 from sync_agent.tus_client import TusClient
-from sync_agent.upload_job import PROGRESS_EVERY_S, ChunkSizer, UploadProgress
+from sync_agent.upload_job import PROGRESS_EVERY_S
+from sync_agent.upload_pace import ChunkSizer
+from sync_agent.upload_run import UploadProgress
 from tests.conftest import _KEYRING
 from tests.integration.agent.conftest import PC, new_pc
 from tests.integration.cloud.conftest import Server
