@@ -75,6 +75,11 @@ class ScanReport:
     def imported(self) -> int:
         return self.attached + self.unassigned + self.quarantined
 
+    def describe(self) -> str:
+        if not self.imported:
+            return ""
+        return f"{self.imported} imported, {self.failed} failed"
+
 
 def _odd(path: Path, exc: Exception) -> str:
     """A reason for an unexpected failure, in words, naming the file."""
@@ -95,6 +100,8 @@ class _Wake:
 
 
 class AcquisitionJob:
+    name = "acquisition"
+
     def __init__(
         self,
         db: Database,
@@ -155,32 +162,26 @@ class AcquisitionJob:
             self._observer.join(timeout=5)
         self._observer = self._watched = None
 
-    def tick(self) -> ScanReport | None:
-        """Called from the agent's loop: a pass when woken, when files are settling,
-        or every `idle_scan_s` in case an event was missed."""
+    def prepare(self) -> str | None:
+        """Why no pass is due now, in words; None when one is: woken by the folder,
+        files settling, or `idle_scan_s` gone by in case an event was missed. Keeps the
+        folder watched, and removes old originals once an hour."""
         settings = self.settings()
         if settings.folder is None:
             self.unwatch()
-            return None
+            return "no acquisition folder is set on this computer"
         if not settings.folder.is_dir():
             # A share that is not mounted, a disk not plugged in: never created here
             # (files would land on the wrong disk), only looked for again later.
             self.unwatch()
-            self._trouble(f"The acquisition folder {settings.folder} cannot be reached.")
-            return None
+            return self._trouble(f"The acquisition folder {settings.folder} cannot be reached.")
         try:
             self.watch(settings.folder, settings.polling)
         except OSError as exc:
-            self._trouble(f"The acquisition folder {settings.folder} cannot be watched: {exc}")
-            return None
+            return self._trouble(
+                f"The acquisition folder {settings.folder} cannot be watched: {exc}")
         self.problem = None
-        if settings.settle_s is not None:
-            self.settler.settle_s = settings.settle_s
-        if settings.incomplete_after_s is not None:
-            self.settler.incomplete_after_s = settings.incomplete_after_s
-        if settings.polling:
-            # Network shares report times coarsely and late: wait longer for quiet.
-            self.settler.settle_s = max(self.settler.settle_s, 3.0)
+        self._tune(settings)
         if self.clock() - self.last_prune >= PRUNE_EVERY_S:
             self.last_prune = self.clock()
             try:
@@ -189,14 +190,24 @@ class AcquisitionJob:
                 log.exception("acquisition: removing old originals failed")
         due = self.clock() - self.last_scan >= self.idle_scan_s
         if not (self.wake.is_set() or self.settler.seen or due):
-            return None
+            return "nothing new in the acquisition folder"
         self.wake.clear()
-        return self.run(settings.folder)
+        return None
 
-    def _trouble(self, message: str) -> None:
+    def _tune(self, settings: acquisition.FolderSettings) -> None:
+        if settings.settle_s is not None:
+            self.settler.settle_s = settings.settle_s
+        if settings.incomplete_after_s is not None:
+            self.settler.incomplete_after_s = settings.incomplete_after_s
+        if settings.polling:
+            # Network shares report times coarsely and late: wait longer for quiet.
+            self.settler.settle_s = max(self.settler.settle_s, 3.0)
+
+    def _trouble(self, message: str) -> str:
         if message != self.problem:  # logged once, not at every tick
             log.warning("acquisition: %s", message)
         self.problem = message
+        return message
 
     # The originals ----------------------------------------------------------------------
     def remove_old_originals(self, settings: acquisition.FolderSettings | None = None) -> int:

@@ -19,9 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from sqlalchemy.exc import OperationalError
 
 from app.core.agent_requests import RequestKind
-from app.imaging import recovery, store_sealing
 from app.platform.build_id import build_id
-from app.platform.paths import data_dir
 from app.platform.secrets import SecretStore
 from app.store.db import Database
 from app.store.settings_repo import SettingsRepo
@@ -35,9 +33,12 @@ from sync_agent.backoff import Backoff
 from sync_agent.client import AuthError, CloudClient, RejectedError, TransientError
 from sync_agent.clinic_job import ensure_clinic
 from sync_agent.download_job import DownloadJob
+from sync_agent.index_job import IndexJob
+from sync_agent.job import Job, Report
 from sync_agent.pull_job import pull_all, send_decisions
 from sync_agent.push_job import BATCH as PUSH_BATCH
 from sync_agent.push_job import LOCKED, push_all, push_all_unless_locked
+from sync_agent.seal_job import SealJob
 from sync_agent.upload_job import UploadJob
 from sync_agent.upload_run import UploadProgress, UploadReport
 
@@ -51,8 +52,6 @@ RETRY_CAP_S = 10.0
 # stopped), in a thread of their own: records go up and down meanwhile, every
 # RECORDS_EVERY_S, so a change never waits for an image on a slow line.
 UPLOAD_SLICE_S = 15.0
-# Image files stored before the store had a key are encrypted this long per tick.
-SEAL_SLICE_S = 0.5
 RECORDS_EVERY_S = 0.5
 # While the other PCs are sending, a pull this often: more often, every page applied is
 # smaller and its commit's cost shared by fewer changes.
@@ -120,11 +119,13 @@ class Agent:
         self.pull_moved = False  # the last pull brought changes
         self.last_beat = -1e9
         self.stop_event = threading.Event()
-        self.store_sealed = False
+        self.sealing = SealJob(lambda: self.download_job.files)
+        # Each tick, before the sync: files taken in, encrypted, patients indexed.
+        self.upkeep: tuple[Job[Report], ...] = (
+            self.acquisition, self.sealing, IndexJob(self.sync))
         self.online = False
         self.last_error: str | None = None
         self.clinic_asked = False
-        self.index_checked = False
 
     # The loop -------------------------------------------------------------------------
     def run(self) -> None:
@@ -152,9 +153,8 @@ class Agent:
         forced = False
         for request in self.agent.take_requests():
             forced |= self.handle(request.id, request.kind)
-        self.acquire()
-        self.seal_store()
-        self.finish_index()
+        for job in self.upkeep:
+            self.run_job(job)
         self.sync_once(forced)
         if self.now() - self.last_beat >= HEARTBEAT_EVERY_S or forced:
             self.publish()
@@ -187,52 +187,19 @@ class Agent:
                 self.agent.finish(request_id, REFUSED)
                 return False
 
-    def seal_store(self) -> None:
-        """Encrypt, a little at each tick, image files stored before the store had a
-        key (app.imaging.store_sealing: verified, resumable, nothing ever lost)."""
-        files = self.download_job.files
-        if files.key is None or self.store_sealed:
-            return
+    def run_job(self, job: Job[Report]) -> Report | None:
+        """Prepare and run a job that needs no server (they work offline too); its
+        trouble is logged and never stops the sync."""
         try:
-            report = store_sealing.seal_plain(files, budget_s=SEAL_SLICE_S)
+            if job.prepare() is not None:
+                return None
+            report = job.run()
         except Exception:
-            log.exception("sealing the image store failed")
-            return
-        if report.sealed or report.damaged:
-            log.info("image store: %d files encrypted, %d damaged left plain, %d to go",
-                     report.sealed, report.damaged, report.remaining)
-        self.store_sealed = report.remaining == 0
-        if self.store_sealed:
-            store_sealing.drop_plain_thumbnails(data_dir() / "thumbnails")
-            try:  # the recovered images kept before the store had a key
-                recovery.seal_plain(recovery.default_root(), files.key)
-            except Exception:
-                log.exception("sealing the recovery folder failed")
-
-    def finish_index(self) -> None:
-        """Once at the start: index the patients a pull cut short (the agent killed after
-        a batch) left unindexed, offline too, so that the app's search finds them."""
-        if self.index_checked:
-            return
-        self.index_checked = True
-        try:
-            done = self.sync.finish_index()
-        except Exception:
-            log.exception("building the search index failed")
-            return
-        if done:
-            log.info("search index: %d patients indexed after an unfinished pull", done)
-
-    def acquire(self) -> None:
-        """Import from the acquisition folder; works with no server at all. Trouble
-        here is logged and never stops the sync."""
-        try:
-            report = self.acquisition.tick()
-        except Exception:
-            log.exception("acquisition folder pass failed")
-            return
-        if report is not None and report.imported:
-            log.info("acquisition: %d imported, %d failed", report.imported, report.failed)
+            log.exception("%s: the job failed", job.name)
+            return None
+        if text := report.describe():
+            log.info("%s: %s", job.name, text)
+        return report
 
     def reconcile(self) -> str:
         """Database synchronization, reported in words for the app."""

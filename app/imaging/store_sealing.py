@@ -30,6 +30,12 @@ class SealReport:
     damaged: int = 0
     remaining: int = 0  # plain files left for a later pass
 
+    def describe(self) -> str:
+        if not (self.sealed or self.damaged):
+            return ""
+        return (f"{self.sealed} files encrypted, {self.damaged} damaged left plain, "
+                f"{self.remaining} to go")
+
 
 def _stored_files(store: ImageStore) -> Iterator[tuple[str, Path]]:
     if not store.root.is_dir():

@@ -169,9 +169,10 @@ def test_the_agent_watches_the_configured_folder(store, admin, patient, files, d
     AcquisitionRepo(store.db, files).start(admin.viewer(), patient.id)
     job = AcquisitionJob(store.db, files=files, settle_s=0.05, idle_scan_s=3600)
     try:
-        job.tick()  # starts the observer
+        job.prepare()  # starts the observer
         samples.photo(drop / "b.jpg")
-        wait_until(lambda: bool(job.tick()) and (drop / "imported" / "b.jpg").exists())
+        wait_until(lambda: job.prepare() is None and bool(job.run())
+                   and (drop / "imported" / "b.jpg").exists())
     finally:
         job.unwatch()
     assert len(_images(store, admin, patient, files)) == 1
@@ -200,12 +201,13 @@ def test_an_unreachable_folder_is_reported_and_never_created(store, tmp_path, fi
     gone = tmp_path / "share-not-mounted"
     acquisition.save_settings(store.db.path, acquisition.FolderSettings(gone, polling=True))
     job = AcquisitionJob(store.db, files=files)
-    assert job.tick() is None
+    assert job.prepare() == f"The acquisition folder {gone} cannot be reached."
     assert not gone.exists() and "cannot be reached" in (job.problem or "")
     gone.mkdir()
     samples.photo(gone / "a.jpg")
     try:
-        assert job.tick() is not None and job.problem is None
+        assert job.prepare() is None and job.problem is None
+        assert job.run().seen == 1
     finally:
         job.unwatch()
 
@@ -267,13 +269,18 @@ def test_originals_go_the_admins_days_after_their_upload_and_not_before(clinic, 
         """The agent's loop an hour (and `days`) later: the originals' check is due."""
         today[0] += dt.timedelta(days=days)
         hour[0] += 3600
-        pc.agent.acquire()
+        pc.agent.run_job(pc.agent.acquisition)
+
+    def taken(path: Path) -> bool:
+        """The agent's loop once more; whether `path` was moved to imported/ by now."""
+        pc.agent.run_job(pc.agent.acquisition)
+        return path.exists()
 
     whole = samples.photo(drop / "study" / "IMG_0001.jpg").read_bytes()
     kept = samples.photo(tmp_path / "other.jpg", size=(64, 48))
     original = drop / "imported" / "study" / "IMG_0001.jpg"
     try:
-        wait_until(lambda: pc.agent.acquire() is None and original.exists())
+        wait_until(lambda: taken(original))
         loop(days=40)  # imported long ago, but not sent: the only copy off this PC
         assert original.read_bytes() == whole
         drain(pc.agent)
@@ -291,7 +298,7 @@ def test_originals_go_the_admins_days_after_their_upload_and_not_before(clinic, 
         # Another file lying where a sent one was is not the one that was sent.
         samples.photo(drop / "b.jpg", size=(32, 32))
         b = drop / "imported" / "b.jpg"
-        wait_until(lambda: pc.agent.acquire() is None and b.exists())
+        wait_until(lambda: taken(b))
         drain(pc.agent)
         today[0] = dt.datetime.now(dt.UTC)
         b.write_bytes(kept.read_bytes())
@@ -303,7 +310,7 @@ def test_originals_go_the_admins_days_after_their_upload_and_not_before(clinic, 
                                   acquisition.FolderSettings(drop, keep_days=0))
         samples.photo(drop / "c.jpg", size=(40, 40))
         c = drop / "imported" / "c.jpg"
-        wait_until(lambda: pc.agent.acquire() is None and c.exists())
+        wait_until(lambda: taken(c))
         drain(pc.agent)
         today[0] = dt.datetime.now(dt.UTC)
         loop(days=400)
