@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError
 
@@ -71,13 +71,6 @@ class _Transfer:
     records_done: threading.Event = field(default_factory=threading.Event)
     stop: threading.Event = field(default_factory=threading.Event)
     errors: list[BaseException] = field(default_factory=list)
-
-
-def _added(a: UploadReport, b: UploadReport) -> UploadReport:
-    """Two slices' reports as one; `paused` is the later's."""
-    counts = {f.name: getattr(a, f.name) + getattr(b, f.name)
-              for f in fields(UploadReport) if f.name != "paused"}
-    return replace(b, **counts)
 
 
 def _busy(exc: OperationalError) -> bool:
@@ -344,7 +337,7 @@ class Agent:
                     report = self.upload_job.run(
                         server_url, token, stop=transfer.stop, budget_s=self.upload_slice_s
                     )
-                    total = _added(total, report)
+                    total = total.then(report)
                     if not report.paused or transfer.records_done.is_set():
                         break
                 self.upload_job.last_report = total

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from app.store.sync.uploads_repo import UploadRow
 
@@ -32,6 +32,12 @@ class UploadReport:
     sent_bytes: int = 0  # chunk bytes handed to the network, resent ones included
     interruptions: int = 0
     paused: bool = False
+
+    def then(self, later: UploadReport) -> UploadReport:
+        """This slice's report and the later slice's as one; `paused` is the later's."""
+        counts = {f.name: getattr(self, f.name) + getattr(later, f.name)
+                  for f in fields(UploadReport) if f.name != "paused"}
+        return replace(later, **counts)
 
 
 class Paused(Exception):
