@@ -53,27 +53,24 @@ def secrets_store() -> SecretStore:
     return SecretStore(_KEYRING)
 
 
-@pytest.fixture
-def db_path(tmp_path: Path, _template_db: tuple[Path, str]) -> Path:
-    """A fresh copy of the migrated template with its key in the (test) keyring."""
+def copy_of_template(template: tuple[Path, str], path: Path) -> Path:
+    """A copy of the migrated template at `path`, its key in the (test) keyring."""
     from app.store import keys
 
-    template, key = _template_db
-    path = tmp_path / "practice.chairside"
-    shutil.copyfile(template, path)
-    _KEYRING.set_password("Chairside", keys._slot(path), key)
+    shutil.copyfile(template[0], path)
+    _KEYRING.set_password("Chairside", keys._slot(path), template[1])
     return path
 
 
-@pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
+def open_replica(path: Path) -> Store:
+    """The practice database at `path` opened as a replica of its own: a new node id
+    and database id, as a PC that joins gets (copies of one template share theirs)."""
     from app.core.ids import new_id, new_node_id
     from app.platform.secrets import SecretStore
     from app.store.db import Identity, open_database
     from app.store.services import Store
 
-    db = open_database(db_path, SecretStore(_KEYRING))
-    # Each copy is a replica of its own: a new node id and database id.
+    db = open_database(path, SecretStore(_KEYRING))
     identity = Identity(new_node_id(), new_id())
     with db.writer.begin() as conn:
         conn.exec_driver_sql(
@@ -81,8 +78,20 @@ def store(db_path: Path) -> Iterator[Store]:
             (identity.node_id, identity.database_id),
         )
     db.identity = identity
-    yield Store.over(db)
-    db.close()
+    return Store.over(db)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, _template_db: tuple[Path, str]) -> Path:
+    """A fresh copy of the migrated template with its key in the (test) keyring."""
+    return copy_of_template(_template_db, tmp_path / "practice.chairside")
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    store = open_replica(db_path)
+    yield store
+    store.db.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,16 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.core.ids import new_id, new_node_id
+from app.core.ids import new_id
 from app.platform.secrets import SecretStore
-from app.store import keys
-from app.store.db import Identity, open_database
 from app.store.dto import UserRow
 from app.store.services import Store
 from app.store.sync.sync_repo import SyncRepo
 from sync_agent import connection
 from sync_agent.runner import Agent
-from tests.conftest import _KEYRING
+from tests.conftest import _KEYRING, copy_of_template, open_replica
 from tests.integration.cloud.conftest import Server, start_server, stop_server
 from tests.unit.cloud.support import register_practice
 
@@ -48,18 +45,7 @@ class PC:
 
 
 def new_pc(name: str, folder: Path, template: tuple[Path, str]) -> Store:
-    path = folder / f"{name}.chairside"
-    shutil.copyfile(template[0], path)
-    _KEYRING.set_password("Chairside", keys._slot(path), template[1])
-    db = open_database(path, SecretStore(_KEYRING))
-    identity = Identity(new_node_id(), new_id())
-    with db.writer.begin() as conn:
-        conn.exec_driver_sql(
-            "UPDATE sync_state SET node_id = ?, database_id = ?",
-            (identity.node_id, identity.database_id),
-        )
-    db.identity = identity
-    return Store.over(db)
+    return open_replica(copy_of_template(template, folder / f"{name}.chairside"))
 
 
 @pytest.fixture
