@@ -11,8 +11,8 @@ since its UI module was imported) is shown beside it, with the CPU time the run 
 (steadier than the clock on a busy machine) and the app's resident memory with the
 list open (`rss_mb`, and its peak during start-up).
 
---under-load runs a CPU-bound neighbour process beside the app throughout (stopped by
-its pid at the end), as on a reception PC busy with something else.
+--under-load runs CPU-bound neighbour processes beside the app throughout (one per core
+but one, stopped by their pids at the end), as on a reception PC busy with other work.
 
 Last lines: cold_start_s=<median over the runs>, cpu_s=<median>, rss_mb=<median>
 """
@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._data import ADMIN_PASSWORD, ADMIN_USER, OUT, ensure_database  # noqa: E402
+from bench.search import neighbours  # noqa: E402
 
 TIMEOUT_S = 120
-NEIGHBOUR = "while True: pass"
 
 
 @dataclass(frozen=True)
@@ -109,15 +109,13 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--under-load", action="store_true",
-                    help="a CPU-bound neighbour process runs beside the app")
+                    help="CPU-bound neighbour processes run beside the app")
     args = ap.parse_args()
     if not (ROOT / "main.py").exists():
         raise SystemExit("main.py is not there yet")
     path = ensure_database(args.patients)
-    neighbour = (subprocess.Popen([sys.executable, "-c", NEIGHBOUR])
-                 if args.under_load else None)
     runs: list[Run] = []
-    try:
+    with neighbours(args.under_load):
         for i in range(args.runs):
             run = one_run(path)
             runs.append(run)
@@ -127,12 +125,8 @@ def main() -> None:
                       if run.rss_mb is not None else "")
             print(f"run {i + 1}: list shown after {run.shown_s:.3f} s{note}, "
                   f"{run.cpu_s:.2f} s CPU{memory}", flush=True)
-    finally:
-        if neighbour is not None:
-            neighbour.kill()
-            neighbour.wait()
     times = [r.shown_s for r in runs]
-    load = " beside a busy neighbour" if args.under_load else ""
+    load = " beside busy neighbours" if args.under_load else ""
     print(
         f"{args.patients} patients{load}: first run {times[0]:.3f} s, median "
         f"{statistics.median(times):.3f} s, best {min(times):.3f} s, worst {max(times):.3f} s"

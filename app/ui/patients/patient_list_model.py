@@ -35,6 +35,20 @@ COLUMNS: list[Column[PatientRow]] = [
 NAME_COLUMN, BIRTH_COLUMN = 0, 2
 SORTABLE = {NAME_COLUMN: "name", BIRTH_COLUMN: "birth_date"}
 Index = QModelIndex | QPersistentModelIndex
+Shown = tuple[PatientRow, tuple[str, ...]]  # a row, and what each column shows of it
+
+# Painting asks for every role of every cell on screen, about 1,500 calls a frame:
+# the roles and flags are plain ints here, as reading a Qt enum member costs
+# microseconds each time.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ROW = int(RowRole)
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+
+def shown(rows: list[PatientRow]) -> list[Shown]:
+    """Rows with their columns' texts, made where the rows are read (off the UI thread)
+    so that painting only looks them up."""
+    return [(r, tuple(c.text(r) for c in COLUMNS)) for r in rows]
 
 
 def sort_column(key: str) -> tuple[int, Qt.SortOrder]:
@@ -57,19 +71,19 @@ class PatientListModel(QAbstractTableModel):
         super().__init__(parent)
         self.columns = COLUMNS
         self.kept_pages = kept_pages
-        self._pages: OrderedDict[int, list[PatientRow]] = OrderedDict()
+        self._pages: OrderedDict[int, list[Shown]] = OrderedDict()
         self._asked: set[int] = set()  # pages wanted and not yet put
         self._total = 0
         self.counted = False
         self.has_more = False
 
     # Filling ----------------------------------------------------------------------------
-    def load(self, first: list[PatientRow], has_more: bool) -> None:
+    def load(self, first: list[Shown], has_more: bool) -> None:
         """A new answer: its first page, and whether more rows follow it."""
         self.beginResetModel()
         self._pages.clear()
         self._asked.clear()
-        self._pages[0] = list(first)
+        self._pages[0] = first
         self._total = len(first)
         self.has_more = has_more
         self.counted = not has_more
@@ -82,14 +96,14 @@ class PatientListModel(QAbstractTableModel):
         self.has_more = False
         self._resize(max(total, 0))
 
-    def put_page(self, page: int, rows: list[PatientRow]) -> None:
+    def put_page(self, page: int, rows: list[Shown]) -> None:
         """A page read for this answer. A short page (patients removed since the count)
         ends the list there."""
         self._asked.discard(page)
         start = page * PAGE
         if start >= self._total:
             return
-        self._pages[page] = list(rows)
+        self._pages[page] = rows
         self._pages.move_to_end(page)
         while len(self._pages) > self.kept_pages:
             self._pages.popitem(last=False)
@@ -118,6 +132,10 @@ class PatientListModel(QAbstractTableModel):
     # Reading ----------------------------------------------------------------------------
     def row_at(self, row: int) -> PatientRow | None:
         """The patient at `row` if his page is held; else None, and his page is wanted."""
+        found = self._shown_at(row)
+        return found[0] if found is not None else None
+
+    def _shown_at(self, row: int) -> Shown | None:
         page, at = divmod(row, PAGE)
         rows = self._pages.get(page)
         if rows is None:
@@ -133,7 +151,7 @@ class PatientListModel(QAbstractTableModel):
         """How many rows the model holds now (bounded by kept_pages * PAGE)."""
         return sum(len(rows) for rows in self._pages.values())
 
-    def first_page(self) -> list[PatientRow]:
+    def first_page(self) -> list[Shown]:
         return list(self._pages.get(0, []))
 
     # Qt ---------------------------------------------------------------------------------
@@ -148,15 +166,13 @@ class PatientListModel(QAbstractTableModel):
             return self.columns[section].header
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, RowRole):
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        if role != _DISPLAY and role != _ROW:
             return None
-        row = self.row_at(index.row())
-        if row is None:
+        found = self._shown_at(index.row()) if index.isValid() else None
+        if found is None:
             return None
-        if role == RowRole:
-            return row
-        return self.columns[index.column()].text(row)
+        return found[1][index.column()] if role == _DISPLAY else found[0]
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and self.has_more and not self.counted
@@ -173,7 +189,8 @@ class PatientListModel(QAbstractTableModel):
         self.sortRequested.emit(key if order == Qt.SortOrder.AscendingOrder else f"-{key}")
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS
+
 
 
 PatientOpener = Callable[[str], None]

@@ -34,6 +34,8 @@ from app.ui.patients.patient_list_model import (
     PAGE,
     SORTABLE,
     PatientListModel,
+    Shown,
+    shown,
     sort_column,
 )
 from app.ui.shell.context import AppContext
@@ -223,10 +225,10 @@ class PatientListView(QWidget):
         metrics = self.table.fontMetrics()
         padding = metrics.horizontalAdvance("  ") + 8
         page = self.model.first_page()
-        for column, declared in enumerate(self.model.columns):
+        for column in range(self.model.columnCount()):
             if column == NAME_COLUMN:
                 continue
-            texts = (declared.text(r) for r in page)
+            texts = (texts[column] for _, texts in page)
             widest = max((metrics.horizontalAdvance(t) for t in texts), default=0) + padding
             widest = max(widest, header.sectionSizeFromContents(column).width())
             if widest > header.sectionSize(column):
@@ -268,10 +270,10 @@ class PatientListView(QWidget):
         self._generation += 1
         gen, f, ctx = self._generation, self.filter, self.ctx
 
-        def rows() -> list[PatientRow]:
-            return ctx.store.patients.search(ctx.viewer, f, limit=PAGE + 1)
+        def rows() -> list[Shown]:
+            return shown(ctx.store.patients.search(ctx.viewer, f, limit=PAGE + 1))
 
-        def show(result: list[PatientRow]) -> None:
+        def show(result: list[Shown]) -> None:
             if gen == self._generation:
                 self._wanted.clear()
                 self.model.load(result[:PAGE], len(result) > PAGE)
@@ -337,13 +339,14 @@ class PatientListView(QWidget):
     def _read_page(self, page: int) -> None:
         gen, f, ctx, view = self._generation, self.filter, self.ctx, self
 
-        def rows() -> list[PatientRow] | None:
+        def rows() -> list[Shown] | None:
             # Queued behind other reads, a page may be off screen by the time it runs.
             if gen != view._generation or (view._near and page not in view._near):
                 return None
-            return ctx.store.patients.search(ctx.viewer, f, limit=PAGE, offset=page * PAGE)
+            return shown(ctx.store.patients.search(ctx.viewer, f, limit=PAGE,
+                                                   offset=page * PAGE))
 
-        def show(result: list[PatientRow] | None) -> None:
+        def show(result: list[Shown] | None) -> None:
             if gen != self._generation:
                 return
             if result is None:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractSlider
 
 from app.store.dto import PatientRow
 from app.store.sync.sync_repo import SyncRepo
-from app.ui.patients.patient_list_model import PAGE, PatientListModel
+from app.ui.patients.patient_list_model import PAGE, PatientListModel, Shown, shown
 from app.ui.widgets.table_model import RowRole
 from tests.unit.store.sync.test_one_write_path import pulled
 
@@ -74,9 +74,9 @@ def test_the_list_scrolls_to_the_last_of_many_patients_holding_a_window(
     qtbot.waitUntil(lambda: window.patient_page.title.text() == f"Ana P{MANY - 1:05d}")
 
 
-def rows(first: int, n: int) -> list[PatientRow]:
-    return [PatientRow(f"id{i}", i, "Ana", f"P{i:05d}", "female", None, None, None, None,
-                       f"ana p{i:05d}") for i in range(first, first + n)]
+def rows(first: int, n: int) -> list[Shown]:
+    return shown([PatientRow(f"id{i}", i, "Ana", f"P{i:05d}", "female", None, None, None,
+                             None, f"ana p{i:05d}") for i in range(first, first + n)])
 
 
 def test_the_model_asks_once_for_a_missing_page_and_drops_the_oldest(qapp) -> None:
