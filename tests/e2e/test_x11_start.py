@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ("Xvfb", "openbox", "xdotool")
 WAIT_S = 20.0
@@ -67,18 +69,20 @@ def _xdotool(display: str, *args: str, timeout: float = WAIT_S) -> str:
 
 def _mapped(display: str, title: str, app: subprocess.Popen[str]) -> str:
     """The id of a mapped window with this title; fails as soon as the app has exited."""
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
+    def found() -> str:
         assert app.poll() is None, f"the app exited ({app.returncode}) before {title!r} showed"
-        found = _xdotool(display, "search", "--onlyvisible", "--name", f"^{title}$")
-        if found:
-            return found.splitlines()[0]
-        time.sleep(0.2)
-    shown = [
-        _xdotool(display, "getwindowname", w)
-        for w in _xdotool(display, "search", "--onlyvisible", "--name", ".").splitlines()
-    ]
-    raise AssertionError(f"no window {title!r} within {WAIT_S} s; shown: {shown}")
+        return _xdotool(display, "search", "--onlyvisible", "--name", f"^{title}$")
+
+    try:
+        return wait_until(found, WAIT_S, message=f"a window {title!r}", step=0.2).splitlines()[0]
+    except AssertionError as exc:
+        if app.poll() is not None:
+            raise
+        shown = [
+            _xdotool(display, "getwindowname", w)
+            for w in _xdotool(display, "search", "--onlyvisible", "--name", ".").splitlines()
+        ]
+        raise AssertionError(f"{exc}; shown: {shown}") from None
 
 
 def _start(display: str, home: Path) -> subprocess.Popen[str]:
@@ -118,14 +122,9 @@ def _type_into(display: str, window: str, *keys: str) -> None:
 
 def _stop_agent(home: Path) -> None:
     """The app starts the sync agent, detached; it writes its pid into its lock file."""
-    deadline = time.monotonic() + WAIT_S
-    locks: list[Path] = []
-    while time.monotonic() < deadline:
-        locks = [p for p in home.rglob("*.agent-lock") if p.read_text().strip()]
-        if locks:
-            break
-        time.sleep(0.2)
-    assert locks, "the app did not start the sync agent"
+    locks = wait_until(
+        lambda: [p for p in home.rglob("*.agent-lock") if p.read_text().strip()], WAIT_S,
+        message="the app to start the sync agent", step=0.2)
     for lock in locks:
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(lock.read_text()), signal.SIGTERM)

@@ -4,16 +4,12 @@ chunk is sent again per interruption; no thread is left behind."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.store.dto import PatientFilter
@@ -30,8 +26,9 @@ from tests.integration.agent.test_uploads import (
     practice_pc,
     random_file,
 )
-from tests.integration.cloud.conftest import ROOT, Server, free_port, stop_server
+from tests.integration.cloud.conftest import Server, free_port, start_server, stop_server
 from tests.support.fault_proxy import Fault, FaultProxy
+from tests.support.waiting import wait_until
 
 CHUNK = 512 * KIB
 SIZE = 4 * MIB  # eight chunks
@@ -168,33 +165,11 @@ def test_a_push_whose_answer_was_lost_is_replayed_harmlessly(
 
 
 # The server killed mid-upload ----------------------------------------------------------
-def start_server_at(data: Path, port: int, timeout: float = 60.0) -> Server:
-    """The cloud on a given port (to come back where its clients look for it)."""
-    log = open(data.parent / f"cloud-{port}.log", "ab")  # noqa: SIM115 - lives with the process
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cloud", "--port", str(port), "--data", str(data)],
-        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    pause = threading.Event()
-    for _ in range(int(timeout * 10)):
-        if proc.poll() is not None:
-            raise AssertionError(f"the cloud exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return Server(url, data, proc)
-        except httpx.TransportError:
-            pass
-        pause.wait(0.1)
-    proc.kill()
-    raise AssertionError("the cloud did not answer")
-
-
 def test_the_server_killed_mid_chunk_and_restarted_loses_nothing(
     tmp_path: Path, _template_db: tuple[Path, str]
 ) -> None:
     data, port = tmp_path / "cloud-data", free_port()
-    server = start_server_at(data, port)
+    server = start_server(data, port=port)
     pc = None
     proxy = FaultProxy(port, socket_timeout_s=20, lifetime_s=120).start()
     try:
@@ -207,14 +182,13 @@ def test_the_server_killed_mid_chunk_and_restarted_loses_nothing(
         killer_done = threading.Event()
 
         def kill_when_stalled() -> None:
-            pause = threading.Event()
-            for _ in range(300):
-                if stall.applied_at is not None:
-                    server.proc.kill()  # with part of the fourth chunk in the server
-                    server.proc.wait(10)
-                    break
-                pause.wait(0.05)
-            killer_done.set()
+            try:
+                wait_until(lambda: stall.applied_at is not None, 15,
+                           message="the proxy to stall the fourth chunk")
+                server.proc.kill()  # with part of the fourth chunk in the server
+                server.proc.wait(10)
+            finally:
+                killer_done.set()
 
         killer = threading.Thread(target=kill_when_stalled, name="proxy-killer")
         killer.start()
@@ -225,7 +199,7 @@ def test_the_server_killed_mid_chunk_and_restarted_loses_nothing(
         row = pc.agent.uploads.get(sha)
         assert row is not None and row.status == "pending" and row.offset == 3 * CHUNK
 
-        server = start_server_at(data, port)
+        server = start_server(data, port=port)
         drain(pc.agent)
         assert_stored(server, f)
         report = pc.agent.upload_job.last_report

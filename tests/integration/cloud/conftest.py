@@ -7,7 +7,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import BACKENDS, PC, database_url, register_pc, register_practice
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,29 +40,34 @@ class Server:
 def start_server(data: Path, env: dict[str, str] | None = None,
                  timeout: float = 60.0, port: int | None = None,
                  https_ca: Path | None = None) -> Server:
-    """The cloud as a process; `port` to start it again where it was; `https_ca`: it
-    serves HTTPS (its certificate in `env`) under this certificate authority."""
+    """The cloud as a process; `port` to start it again where it was (its log goes on
+    in the same file); `https_ca`: it serves HTTPS (its certificate in `env`) under
+    this certificate authority."""
     port = port or free_port()
-    log = open(data.parent / f"cloud-{port}.log", "wb")  # noqa: SIM115 - lives with the process
+    log_path = data.parent / f"cloud-{port}.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "cloud", "--port", str(port), "--data", str(data)],
         cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"{'https' if https_ca else 'http'}://127.0.0.1:{port}"
-    pause = threading.Event()
-    for _ in range(int(timeout * 10)):
+    verify = ssl.create_default_context(cafile=str(https_ca)) if https_ca else True
+
+    def answers() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"the cloud exited with {proc.returncode}: "
-                                 f"{(data.parent / f'cloud-{port}.log').read_text()[-2000:]}")
+                                 f"{log_path.read_text()[-2000:]}")
         try:
-            verify = ssl.create_default_context(cafile=str(https_ca)) if https_ca else True
-            if httpx.get(url + "/health", timeout=1, verify=verify).status_code == 200:
-                return Server(url, data, proc)
+            return httpx.get(url + "/health", timeout=1, verify=verify).status_code == 200
         except httpx.TransportError:
-            pass
-        pause.wait(0.1)
-    proc.kill()
-    raise AssertionError("the cloud did not answer")
+            return False
+
+    try:
+        wait_until(answers, timeout, message="the cloud to answer", step=0.1)
+    except AssertionError:
+        proc.kill()
+        raise
+    return Server(url, data, proc)
 
 
 def stop_server(server: Server) -> None:

@@ -6,7 +6,6 @@ a deletion, in the receiver's order (a patient before its visit)."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from app.core.ids import new_id
 from cloud import security
 from cloud.institutions.migration_job import MIGRATION_NODE
 from cloud.portal import clock
+from tests.support.waiting import wait_until
 from tests.unit.cloud.support import PC, patient
 
 
@@ -60,12 +60,12 @@ def test_codes_and_a_move_through_the_change_logs(
     code = _ask(client, stranger, receiver, "/code").json()["code"]
     started = _ask(client, pc, sender, "", receiver=receiver_code, code=code)
     assert started.status_code == 200, started.text
-    for _ in range(300):
+    def ended() -> dict[str, Any] | None:
         [m] = client.get("/api/v1/institution/migration", params={"user_id": sender},
                          headers=pc.headers).json()["migrations"]
-        if m["status"] not in ("queued", "running"):
-            break
-        threading.Event().wait(0.05)
+        return m if m["status"] not in ("queued", "running") else None
+
+    m = wait_until(ended, 15, message="the migration to end")
     assert (m["status_words"], m["moved"]) == ("Succeeded", 2)
     used = _ask(client, pc, sender, "", receiver=receiver_code, code=code)
     assert used.status_code == 422 and "used already" in used.json()["detail"]
