@@ -45,6 +45,7 @@ def child(args: argparse.Namespace) -> None:
     from app.platform.secrets import SecretStore
     from app.store.db import open_database
     from app.store.sync.uploads_repo import UploadsRepo
+    from sync_agent.job import Link
     from sync_agent.upload_job import UploadJob
 
     token = sys.stdin.readline().strip()
@@ -54,12 +55,13 @@ def child(args: argparse.Namespace) -> None:
     sha = repo.enqueue(Path(args.file), new_id(), "cbct")
     queued_s = time.perf_counter() - t0
     job = UploadJob(repo)
+    job.link = Link(args.url, token)
     sent = interruptions = runs = 0
     t1 = time.perf_counter()
     while repo.counts().files and runs < 50:
         runs += 1
         try:
-            report = job.run(args.url, token)
+            report = job.run()
         except Exception as exc:  # the job gave up for now; the agent would back off
             print(f"run {runs}: {exc}", file=sys.stderr)
             report = job.last_report

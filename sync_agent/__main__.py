@@ -154,6 +154,7 @@ def restore(db: Database, conn: Connection) -> None:
 
     from app.store.sync.sync_repo import SyncRepo
     from sync_agent.download_job import DownloadJob
+    from sync_agent.job import Link
     from sync_agent.pull_job import PullReport, pull_all
 
     said = [0.0]
@@ -169,8 +170,9 @@ def restore(db: Database, conn: Connection) -> None:
     report = pull_all(SyncRepo(db), conn.client(), on_page=page)
     tell(f"Records: {report.applied} fetched.", final=True)
     job = DownloadJob(db, on_progress=lambda done, total, what: total and tell(
-        f"{what}: {done} of {total}", final=done == total))
-    got = job.run(conn.server_url, conn.token, with_files=False)
+        f"{what}: {done} of {total}", final=done == total), with_files=False)
+    job.link = Link(conn.server_url, conn.token)
+    got = job.run()
     print(f"Image previews: {got.thumbnails} fetched. The images themselves are fetched "
           "when opened, and in the background while the sync agent runs.", flush=True)
 

@@ -12,7 +12,6 @@ sync. Runs in the agent's loop after uploads, within the same time budget.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from app.imaging.thumbnails import SIZE, ThumbnailCache
 from app.store.db import Database
 from app.store.images.missing_images_repo import MissingImagesRepo
 from sync_agent.client import API, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, TransientError, check
+from sync_agent.job import Link
 
 BLOCK = 1024 * 1024
 # (done, total, what): what the agent shows in the status bar while it fetches.
@@ -80,9 +80,13 @@ def fetch_file(files: ImageStore, server_url: str, token: str | None, sha: str,
 
 
 class DownloadJob:
+    name = "download"
+
     def __init__(self, db: Database, files: ImageStore | None = None,
-                 on_progress: Progress | None = None) -> None:
+                 on_progress: Progress | None = None, *, with_files: bool = True) -> None:
         self.images = MissingImagesRepo(db, files)
+        self.with_files = with_files  # False: the previews only
+        self.link: Link | None = None  # the server the next runs fetch from
         self.present: set[str] = set()  # hashes known to be on this PC
         self.no_thumbnail: set[str] = set()  # the server cannot draw these
         self.previewed: set[str] = set()  # hashes whose file or preview is here
@@ -97,21 +101,27 @@ class DownloadJob:
     def thumbnails(self) -> ThumbnailCache:
         return ThumbnailCache(self.files)
 
-    def run(self, server_url: str, token: str | None, *, stop: threading.Event | None = None,
-            budget_s: float | None = None, with_files: bool = True) -> DownloadReport:
-        """Fetch thumbnails, then (`with_files`) the files that are missing; returns
-        when done, stopped or out of time. Network trouble raises TransientError for
-        the agent's backoff."""
+    def prepare(self) -> str | None:
+        return "not connected to a server yet" if self.link is None else None
+
+    def run(self) -> DownloadReport:
+        """Fetch thumbnails, then (`with_files`) the files that are missing, from
+        `link` (prepared first); returns when done, stopped or out of its budget.
+        Network trouble raises TransientError for the agent's backoff."""
+        link = self.link
+        if link is None:
+            raise RuntimeError("a download runs once prepared, with a server")
         report = DownloadReport()
         started = time.monotonic()
 
         def out_of_time() -> bool:
-            return (stop is not None and stop.is_set()) or (
-                budget_s is not None and time.monotonic() - started > budget_s)
+            return link.stop.is_set() or (
+                link.budget_s is not None and time.monotonic() - started > link.budget_s)
 
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {"Authorization": f"Bearer {link.token}"} if link.token else {}
         try:
-            return self._run(server_url, token, headers, report, out_of_time, with_files)
+            return self._run(link.server_url, link.token, headers, report, out_of_time,
+                             self.with_files)
         finally:
             self._tell(0, 0, "")  # whatever happened, the status bar is told it is over
 

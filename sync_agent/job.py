@@ -9,6 +9,8 @@ tick; only a job prepared without a reason is run.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 
@@ -20,6 +22,17 @@ class Report(Protocol):
 
 
 R_co = TypeVar("R_co", bound=Report, covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """What a job that moves files is given for its next runs: the server, and when to
+    stop (the agent stops; the time budget of a run, None for no limit)."""
+
+    server_url: str
+    token: str | None
+    stop: threading.Event = field(default_factory=threading.Event)
+    budget_s: float | None = None
 
 
 class Job(Protocol[R_co]):

@@ -34,7 +34,7 @@ from sync_agent.client import AuthError, CloudClient, RejectedError, TransientEr
 from sync_agent.clinic_job import ensure_clinic
 from sync_agent.download_job import DownloadJob
 from sync_agent.index_job import IndexJob
-from sync_agent.job import Job, Report
+from sync_agent.job import Job, Link, Report
 from sync_agent.pull_job import pull_all, send_decisions
 from sync_agent.push_job import BATCH as PUSH_BATCH
 from sync_agent.push_job import LOCKED, push_all, push_all_unless_locked
@@ -330,13 +330,14 @@ class Agent:
         if self.stop_event.is_set():
             transfer.stop.set()
 
+        link = Link(server_url, token, transfer.stop, self.upload_slice_s)
+        self.upload_job.link = self.download_job.link = link
+
         def run() -> None:
             try:
                 total = UploadReport()
-                while True:
-                    report = self.upload_job.run(
-                        server_url, token, stop=transfer.stop, budget_s=self.upload_slice_s
-                    )
+                while self.upload_job.prepare() is None:
+                    report = self.upload_job.run()
                     total = total.then(report)
                     if not report.paused or transfer.records_done.is_set():
                         break
@@ -344,9 +345,8 @@ class Agent:
                 # Images filed on the other PCs, so that they can be viewed here too:
                 # after the pull, which brings the rows of the images to fetch.
                 transfer.records_done.wait()
-                self.download_job.run(
-                    server_url, token, stop=transfer.stop, budget_s=self.upload_slice_s
-                )
+                if self.download_job.prepare() is None:
+                    self.download_job.run()
             except BaseException as exc:
                 transfer.errors.append(exc)
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from app.store.sync.uploads_repo import UploadsRepo
+from sync_agent.job import Link
 from sync_agent.tus_client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, TusClient
 from sync_agent.upload_file import LOCK_WAIT_S, FileSender, VerifiedFiles
 from sync_agent.upload_pace import ChunkSizer, mb, rate, stalled_words, time_left
@@ -29,6 +30,8 @@ BEAT_EVERY_S = 2.0  # ... and at least one every two, so the heartbeat stays fre
 
 
 class UploadJob:
+    name = "upload"
+
     def __init__(
         self,
         repo: UploadsRepo,
@@ -52,6 +55,14 @@ class UploadJob:
         self.lock_wait_s = LOCK_WAIT_S
         # Across runs (an upload goes in slices): which uploads do not move.
         self.stalls = Stalls(repo)
+        self.link: Link | None = None  # the server the next runs send to
+
+    def prepare(self) -> str | None:
+        if self.link is None:
+            return "not connected to a server yet"
+        if not self.repo.counts().files:
+            return "no image waits to be sent"
+        return None
 
     @property
     def stalled_after_s(self) -> float:
@@ -63,22 +74,16 @@ class UploadJob:
         self.stalls.after_s = seconds
 
     # The run --------------------------------------------------------------------------
-    def run(
-        self,
-        server_url: str,
-        token: str | None,
-        *,
-        stop: threading.Event | None = None,
-        budget_s: float | None = None,
-    ) -> UploadReport:
-        """Send what waits. TransientError (after MAX_FAILURES in a row) and AuthError
-        propagate; a file the server refuses is marked failed and the others go on."""
-        if not self.repo.counts().files:
-            self.last_report = UploadReport()
-            return self.last_report  # nothing waits: no threads, no write
+    def run(self) -> UploadReport:
+        """Send what waits to `link`, for at most its budget (prepared first).
+        TransientError (after MAX_FAILURES in a row) and AuthError propagate; a file the
+        server refuses is marked failed and the others go on."""
+        link = self.link
+        if link is None:
+            raise RuntimeError("an upload runs once prepared, with a server")
         self.repo.requeue_interrupted()
-        deadline = None if budget_s is None else time.monotonic() + budget_s
-        ctx = UploadRun(server_url, token, stop or threading.Event(), deadline)
+        deadline = None if link.budget_s is None else time.monotonic() + link.budget_s
+        ctx = UploadRun(link.server_url, link.token, link.stop, deadline)
         sender = FileSender(self.repo, self.sizer, self.stalls, self.verified,
                             self.max_failures, self.lock_wait_s)
         threads = [
