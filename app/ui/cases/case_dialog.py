@@ -62,7 +62,7 @@ class CaseDialog(QDialog):
             "Save" if case else "Create", QDialogButtonBox.ButtonRole.AcceptRole)
         self.create_button.setObjectName("createCase")
         self.create_button.setEnabled(False)  # until a lab is there to choose
-        self.buttons.accepted.connect(self.create)
+        self.buttons.accepted.connect(self.save_case)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
         form.addRow("Patient", QLabel(patient_name))
@@ -136,7 +136,7 @@ class CaseDialog(QDialog):
                           if i.checkState() == Qt.CheckState.Checked],
         }
 
-    def create(self) -> None:
+    def save_case(self) -> None:
         ctx, data, pid, case = self.ctx, self.values(), self.patient_id, self.case
         self.create_button.setEnabled(False)
 

@@ -67,7 +67,7 @@ class TicketDialog(QDialog):
             "Create", QDialogButtonBox.ButtonRole.AcceptRole)
         self.create_button.setObjectName("createTicket")
         self.create_button.setDefault(True)
-        self.buttons.accepted.connect(self.create)
+        self.buttons.accepted.connect(self.create_ticket)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
         form.addRow("Patient", QLabel(patient_name, objectName="ticketPatient"))
@@ -115,7 +115,7 @@ class TicketDialog(QDialog):
             "note": self.note.toPlainText(),
         }
 
-    def create(self) -> None:
+    def create_ticket(self) -> None:
         ctx, data, pid = self.ctx, self.values(), self.patient_id
         self.create_button.setEnabled(False)
         WriteOp(lambda: ctx.store.tickets.create(ctx.viewer, pid, data), {"tickets"},

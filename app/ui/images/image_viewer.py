@@ -213,11 +213,9 @@ class ImageViewer(QDialog):
         bar.addStretch(1)
         bar.addWidget(self.download)
         bar.addWidget(close)
-        self.scroll = PictureView()
-        self.picture = self.scroll.canvas
-        self.measure.toggled.connect(self.scroll.set_measuring)
-        self.scroll.measured.connect(
-            lambda text: self.levels_label.setText(f"Measured: {text}"))
+        self.picture_view = PictureView()
+        self.picture = self.picture_view.canvas
+        self.measure.toggled.connect(self.picture_view.set_measuring)
         self.brightness = QSlider(Qt.Orientation.Horizontal, objectName="viewerBrightness")
         self.contrast = QSlider(Qt.Orientation.Horizontal, objectName="viewerContrast")
         for slider in (self.brightness, self.contrast):
@@ -225,8 +223,10 @@ class ImageViewer(QDialog):
             slider.setMaximumWidth(160)
             slider.valueChanged.connect(self._levels)
         reset = QPushButton("Reset", objectName="viewerResetLevels")
-        reset.clicked.connect(lambda: (self.brightness.setValue(0), self.contrast.setValue(0)))
+        reset.clicked.connect(self._reset_levels)
         self.levels_label = QLabel("", objectName="viewerMeasurement")
+        self.picture_view.measured.connect(
+            lambda text: self.levels_label.setText(f"Measured: {text}"))
         levels = QHBoxLayout()
         levels.addWidget(QLabel("Brightness"))
         levels.addWidget(self.brightness)
@@ -247,8 +247,8 @@ class ImageViewer(QDialog):
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
         self.stack = QStackedWidget()
-        for w in (self.scroll, self.mesh_view, self.message):
-            self.stack.addWidget(w)
+        for page in (self.picture_view, self.mesh_view, self.message):
+            self.stack.addWidget(page)
         self.slices = QSlider(Qt.Orientation.Horizontal, objectName="viewerSlices")
         self.slices.hide()
         self.slices.sliderReleased.connect(lambda: self.load(self.slices.value()))
@@ -267,20 +267,24 @@ class ImageViewer(QDialog):
         for keys, slot in ((Qt.Key.Key_Left, self.previous), (Qt.Key.Key_Right, self.next),
                            (QKeySequence.StandardKey.ZoomIn, self.zoom_in.click),
                            (QKeySequence.StandardKey.ZoomOut, self.zoom_out.click)):
-            QShortcut(QKeySequence(keys), self, activated=slot)
+            QShortcut(QKeySequence(keys), self, slot)
         self.resize(1000, 760)
         self.show_current()
 
     @property
     def image(self) -> QImage | None:
-        return self.scroll.original
+        return self.picture_view.original
 
     @property
     def zoom(self) -> float:
-        return self.scroll.zoom
+        return self.picture_view.zoom
+
+    def _reset_levels(self) -> None:
+        self.brightness.setValue(0)
+        self.contrast.setValue(0)
 
     def _levels(self, *_: Any) -> None:
-        self.scroll.set_levels(self.brightness.value(), self.contrast.value())
+        self.picture_view.set_levels(self.brightness.value(), self.contrast.value())
 
     @property
     def current(self) -> ImageRow:
@@ -309,13 +313,13 @@ class ImageViewer(QDialog):
             if what == "picture":
                 fresh = self.image is None or self.image.size() != value.image.size()
                 info = value.info
-                self.scroll.set_image(value.image, spacing=info.spacing_mm if info else None,
+                self.picture_view.set_image(value.image, spacing=info.spacing_mm if info else None,
                                       scale=value.scale)
                 self.info.setText(info_text(info))
                 self.info.setVisible(info is not None)
                 if fresh:  # a new picture opens whole in the window; slices keep the zoom
                     self.fit()
-                self.stack.setCurrentWidget(self.scroll)
+                self.stack.setCurrentWidget(self.picture_view)
                 if count > 1:
                     self.slices.blockSignals(True)
                     self.slices.setRange(0, count - 1)
@@ -327,18 +331,18 @@ class ImageViewer(QDialog):
                     self.caption.setText(
                         f"{base} · slice {self.slices.value() + 1} of {count}")
             elif what == "mesh":
-                self.scroll.set_image(None)
+                self.picture_view.set_image(None)
                 self.info.hide()
                 self.mesh_view.set_mesh(value)
                 self.stack.setCurrentWidget(self.mesh_view)
             else:
-                self.scroll.set_image(None)
+                self.picture_view.set_image(None)
                 self.info.hide()
                 self.message.setText(str(value))
 
         def failed(exc: BaseException) -> None:
             if asked == self.index:
-                self.scroll.set_image(None)
+                self.picture_view.set_image(None)
                 self.info.hide()
                 text = str(exc) if isinstance(exc, ImagingError) else f"Cannot open: {exc}"
                 if row.present:
@@ -366,10 +370,10 @@ class ImageViewer(QDialog):
 
     def fit(self) -> None:
         """The whole picture, as large as the view allows."""
-        self.scroll.fit()
+        self.picture_view.fit()
 
     def set_zoom(self, zoom: float) -> None:
-        self.scroll.set_zoom(zoom)
+        self.picture_view.set_zoom(zoom)
 
     def wheelEvent(self, event: Any) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:

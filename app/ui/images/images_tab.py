@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,6 +39,7 @@ from app.ui.images.images_model import THUMB, ImageRole, ImagesModel
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets import plain_text
+from app.ui.widgets.layouts import empty_layout
 
 NEW_RECORD = "__new__"
 
@@ -94,16 +95,18 @@ class DropTarget(QObject):
         self.on_paths = on_paths
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if not isinstance(event, QDropEvent):  # as drag-enter and drag-move events are
+            return False
         kind = event.type()
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
-            if event.mimeData().hasUrls():  # type: ignore[attr-defined]
-                event.acceptProposedAction()  # type: ignore[attr-defined]
+            if event.mimeData().hasUrls():
+                event.acceptProposedAction()
                 return True
         elif kind == QEvent.Type.Drop:
-            urls = event.mimeData().urls()  # type: ignore[attr-defined]
+            urls = event.mimeData().urls()
             paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
             if paths:
-                event.acceptProposedAction()  # type: ignore[attr-defined]
+                event.acceptProposedAction()
                 self.on_paths(paths)
                 return True
         return False
@@ -211,10 +214,7 @@ class ImagesTab(QWidget):
             self.target.addItem(" · ".join(p for p in (v.visit_date, v.name) if p), v.id)
         found = self.target.findData(chosen)
         self.target.setCurrentIndex(max(found, 0))
-        while self.labels.count() > 1:
-            item = self.labels.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+        empty_layout(self.labels, keep=1)
         for i, (group, first) in enumerate(self.model.groups):
             jump = QPushButton(f"{group.label} ({len(group.images)})",
                                objectName=f"recordLabel{i}")

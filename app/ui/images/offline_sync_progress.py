@@ -167,11 +167,13 @@ class SyncStep(QWidget):
         if not sending:
             self._poll.stop()
             return
-        agent = self.ctx.store.agent
         for run in sending:
-            shas = run.procedure.shas
-            ReadOp(lambda s=shas: (self.repo.procedure_state(s), agent.status())).success(
-                lambda found, r=run: self._settle(r, *found)).run(self.ctx.ops)
+            self._ask_state(run)
+
+    def _ask_state(self, run: _Run) -> None:
+        repo, agent, shas = self.repo, self.ctx.store.agent, run.procedure.shas
+        ReadOp(lambda: (repo.procedure_state(shas), agent.status())).success(
+            lambda found: self._settle(run, *found)).run(self.ctx.ops)
 
     def _settle(self, run: _Run, st: ProcedureState, agent: AgentStatus | None = None) -> None:
         if run not in self.runs or run.state != "sending":

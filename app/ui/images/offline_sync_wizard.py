@@ -47,8 +47,8 @@ class OfflineSyncWizard(QDialog):
         self.sync_step = SyncStep(ctx)
         for step in (self.match_step, self.options_step):
             step.changed.connect(self._update_next)
-        for step in (self.match_step, self.options_step, self.sync_step):
-            step.failed.connect(self._failed)
+        for any_step in (self.match_step, self.options_step, self.sync_step):
+            any_step.failed.connect(self._failed)
         self.options_step.message.connect(self._say)
 
         self.step_label = QLabel("", objectName="stepLabel")

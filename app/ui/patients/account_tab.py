@@ -3,6 +3,7 @@ balance or the patient's credit. A voided payment stays, struck through, with it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QFont
@@ -42,8 +43,9 @@ def _grey(e: LedgerEntry) -> QColor | None:
     return QColor("#777777") if e.voided else None
 
 
-def _col(header: str, text: object, right: bool = False) -> Column[LedgerEntry]:
-    return Column(header, text, align_right=right, font=_struck, foreground=_grey)  # type: ignore[arg-type]
+def _col(header: str, text: Callable[[LedgerEntry], str], right: bool = False
+         ) -> Column[LedgerEntry]:
+    return Column(header, text, align_right=right, font=_struck, foreground=_grey)
 
 
 ACCOUNT_COLUMNS: list[Column[LedgerEntry]] = [

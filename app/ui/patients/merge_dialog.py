@@ -78,7 +78,7 @@ class MergeDialog(QDialog):
         self.search.setPlaceholderText("Name, phone, email or ID number")
         self.search.setClearButtonEnabled(True)
         self._search_timer = QTimer(self, singleShot=True, interval=200)
-        self._search_timer.timeout.connect(self.find)
+        self._search_timer.timeout.connect(self.find_similar)
         self.search.textChanged.connect(lambda *_: self._search_timer.start())
         self.model: RowTableModel[Similar] = RowTableModel(SIMILAR_COLUMNS, self)
         self.table = table_view(self.model, "similarTable")
@@ -128,7 +128,7 @@ class MergeDialog(QDialog):
         for w in (self.search, self.table):
             w.installEventFilter(self)
         self._sync_buttons()
-        self.find()
+        self.find_similar()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter in the search box or on a found row adds to the selection (it never
@@ -141,7 +141,7 @@ class MergeDialog(QDialog):
                     # Typed faster than the search: add what the search finds.
                     self._search_timer.stop()
                     self._pick_when_found = True
-                    self.find()
+                    self.find_similar()
                 elif self.table.selectionModel().hasSelection():
                     self.pick()
                 return True
@@ -151,7 +151,7 @@ class MergeDialog(QDialog):
         return super().eventFilter(watched, event)
 
     # Finding and picking ---------------------------------------------------------------
-    def find(self) -> None:
+    def find_similar(self) -> None:
         ctx, kept, query = self.ctx, self.kept_id, self.search.text()
         ReadOp(lambda: ctx.store.merges.similar(ctx.viewer, kept, query)).success(
             self._found).failure(self._failed).run(ctx.ops)

@@ -118,9 +118,8 @@ class PatientDialog(QDialog):
         ctx = self.ctx
 
         def fill(users: list[Any]) -> None:
-            current = (self.patient.get("responsible_user_id") if self.patient else None) or (
-                ctx.user.id
-            )
+            responsible = self.patient.get("responsible_user_id") if self.patient else None
+            current = str(responsible) if responsible else ctx.user.id
             # A doctor made on two PCs under one name is listed once, under the kept id.
             current = next((u.id for u in users if current in u.aliases), current)
             self.form.set_doctors([(u.display_name, u.id) for u in users], current)

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QKeyEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -54,12 +54,12 @@ class ArrowUpForAscending(QProxyStyle):
         if element == QStyle.PrimitiveElement.PE_IndicatorHeaderArrow and isinstance(
                 option, QStyleOptionHeader):
             flipped = QStyleOptionHeader(option)
-            flipped.sortIndicator = {  # type: ignore[attr-defined]
+            flipped.sortIndicator = {
                 QStyleOptionHeader.SortIndicator.SortUp:
                     QStyleOptionHeader.SortIndicator.SortDown,
                 QStyleOptionHeader.SortIndicator.SortDown:
                     QStyleOptionHeader.SortIndicator.SortUp,
-            }.get(option.sortIndicator, option.sortIndicator)  # type: ignore[attr-defined]
+            }.get(option.sortIndicator, option.sortIndicator)
             option = flipped
         super().drawPrimitive(element, option, painter, widget)
 
@@ -106,9 +106,9 @@ class PatientListView(QWidget):
         self.visits_on = QCheckBox("Visited between", objectName="visitFilter")
         self.visit_from = DateBox(QDate.currentDate().addMonths(-1), objectName="visitFrom")
         self.visit_to = DateBox(QDate.currentDate(), objectName="visitTo")
-        for w in (self.visit_from, self.visit_to):
-            w.setEnabled(False)
-            w.dateChanged.connect(self._filters_changed)
+        for box in (self.visit_from, self.visit_to):
+            box.setEnabled(False)
+            box.dateChanged.connect(self._filters_changed)
         self.visits_on.toggled.connect(self._visits_toggled)
 
         self.reset = QPushButton("Reset filters", objectName="resetFilters")
@@ -383,8 +383,9 @@ class PatientListView(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """From the search box, Down walks into the list and Enter opens the
         highlighted patient (the first one when none is)."""
-        if watched is self.search and event.type() == QEvent.Type.KeyPress:
-            key = event.key()  # type: ignore[attr-defined]
+        if (watched is self.search and isinstance(event, QKeyEvent)
+                and event.type() == QEvent.Type.KeyPress):
+            key = event.key()
             rows = self.model.rowCount()
             if key == Qt.Key.Key_Down and rows:
                 current = self.table.currentIndex()

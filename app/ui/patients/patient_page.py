@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
@@ -78,9 +79,9 @@ def field_text(name: str, value: object) -> str:
     if name == "gender":
         return formatting.gender(str(value))
     if name == "birth_date":
-        return formatting.birth_and_age(value)  # type: ignore[arg-type]
+        return formatting.birth_and_age(value if isinstance(value, str) else None)
     if name in ("mobile", "landline"):
-        return format_phone(value)  # type: ignore[arg-type]
+        return format_phone(value if isinstance(value, str) else None)
     return str(value or "")
 
 
@@ -115,7 +116,7 @@ class PatientPage(QWidget):
         head.addWidget(self.title, 1)
         head.addWidget(self.undo_merge)
         self.new_ticket = QPushButton("Create scan ticket…", objectName="createScanTicket")
-        self.new_ticket.clicked.connect(lambda: self.tickets.create_ticket())
+        self.new_ticket.clicked.connect(self._create_ticket)
         head.addWidget(self.new_ticket)
         head.addWidget(self.make_report)
         head.addWidget(self.find_duplicates)
@@ -175,8 +176,8 @@ class PatientPage(QWidget):
         self.range_on = QCheckBox("Only between", objectName="recordRange")
         self.range_from = DateBox(QDate.currentDate().addYears(-1), objectName="rangeFrom")
         self.range_to = DateBox(QDate.currentDate(), objectName="rangeTo")
-        for w in (self.range_from, self.range_to):
-            w.dateChanged.connect(lambda *_: self.load_visits())
+        for box in (self.range_from, self.range_to):
+            box.dateChanged.connect(lambda *_: self.load_visits())
         self.range_on.toggled.connect(lambda *_: self.load_visits())
         add = QPushButton("New record", objectName="newRecord")
         add.clicked.connect(self.add_visit)
@@ -306,7 +307,7 @@ class PatientPage(QWidget):
         def show(rows: list[AgreementRow]) -> None:
             self.agreements.set_rows(rows)
             self.account.agreements = rows
-            remaining = sum(a.remaining for a in rows)
+            remaining = sum((a.remaining for a in rows), Decimal(0))
             self.agreement_totals.setText(
                 f"Remaining on all agreements: {formatting.money(remaining)}"
                 if rows
@@ -356,6 +357,9 @@ class PatientPage(QWidget):
             self.reports.load()
 
     # Actions --------------------------------------------------------------------------
+    def _create_ticket(self) -> None:
+        self.tickets.create_ticket()
+
     def edit_patient(self) -> None:
         if self.patient:
             dialog = PatientDialog(self.ctx, self.patient, self)

@@ -43,6 +43,7 @@ from app.ui.patients.report_job import (
 )
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp, user_message
+from app.ui.widgets.layouts import empty_layout
 from app.ui.widgets.pdf import ask_pdf_path
 from app.ui.widgets.screen_fit import resize_to_fit
 
@@ -279,10 +280,7 @@ class ReportDialog(QDialog):
         ReadOp(work).success(done).failure(failed).run(self.ctx.ops)
 
     def _show_previews(self) -> None:
-        while self.preview_row.count():
-            item = self.preview_row.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+        empty_layout(self.preview_row)
         for caption, data in self.previews:
             pix = QPixmap()
             pix.loadFromData(data, "PNG")

@@ -29,6 +29,7 @@ from app.ui.schedule.day_grid import DayGrid, SlotPick
 from app.ui.shell.context import AppContext
 from app.ui.shell.ops import ReadOp, WriteOp
 from app.ui.widgets.date_box import DateBox
+from app.ui.widgets.layouts import empty_layout
 
 CHANGES = {"appointments"}
 MAX_PROPOSALS = 6  # buttons; the rest are counted
@@ -57,9 +58,6 @@ class BookView(QWidget):
         self.week.toggled.connect(lambda *_: self.reload())
         self.provider = QComboBox(objectName="bookProvider")
         self.provider.addItem("All providers", None)
-        self.provider.currentIndexChanged.connect(
-            lambda *_: self.grid.set_provider(self.provider.currentData())
-        )
         self.summary = QLabel("", objectName="bookSummary")
         bar = QHBoxLayout()
         for w in (prev_day, self.date, next_day, today, self.week, self.provider):
@@ -69,14 +67,17 @@ class BookView(QWidget):
         self.grid = DayGrid()
         self.grid.default_minutes = int(ctx.store.settings.get("default_appointment_minutes"))
         self.grid.bookRequested.connect(self.book_at)
-        self.grid.moveRequested.connect(self.move)
+        self.grid.moveRequested.connect(self.move_entry)
         self.grid.openRequested.connect(self.open_entry)
         self.grid.cancelRequested.connect(self.ask_cancel)
-        self.scroll = QScrollArea(objectName="bookScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.grid)
+        self.provider.currentIndexChanged.connect(
+            lambda *_: self.grid.set_provider(self.provider.currentData())
+        )
+        self.grid_scroll = QScrollArea(objectName="bookScroll")
+        self.grid_scroll.setWidgetResizable(True)
+        self.grid_scroll.setWidget(self.grid)
         # The grid paints its header where the viewport's top is: repaint, don't blit.
-        self.scroll.verticalScrollBar().valueChanged.connect(lambda *_: self.grid.update())
+        self.grid_scroll.verticalScrollBar().valueChanged.connect(lambda *_: self.grid.update())
         self.hint = QLabel(
             "No chairs yet: an administrator adds them with Practice ▸ Chairs… (and sets "
             "the providers' hours with Practice ▸ Working hours…).",
@@ -94,12 +95,12 @@ class BookView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.hint)
         layout.addWidget(self.proposals)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.grid_scroll, 1)
         self.reload()
 
     # Reading --------------------------------------------------------------------------
     def first_day(self) -> dt.date:
-        day: dt.date = self.date.date().toPython()  # type: ignore[assignment]
+        day = self.date.python_date()
         return day - dt.timedelta(days=day.weekday()) if self.week.isChecked() else day
 
     def _step(self, sign: int) -> None:
@@ -146,11 +147,8 @@ class BookView(QWidget):
             self.reload()
 
     def _show_proposals(self, proposals: list[Proposal], week: bool) -> None:
-        while self.proposal_row.count():
-            item = self.proposal_row.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        self.proposal_buttons: list[QPushButton] = []
+        empty_layout(self.proposal_row)
+        self.proposal_buttons = []
         if not proposals:
             self.proposals.hide()
             return
@@ -212,7 +210,7 @@ class BookView(QWidget):
         d.statusRequested.connect(lambda s: self._status_from(d, entry, s))
         self._open(d)
 
-    def move(self, entry: BookEntry, slot: SlotPick) -> None:
+    def move_entry(self, entry: BookEntry, slot: SlotPick) -> None:
         b = Booking(entry.patient_id, slot.starts_at, slot.minutes, slot.chair_id,
                     entry.doctor_id, entry.reason, entry.note)
         self._checked_write(b, entry.id, None)

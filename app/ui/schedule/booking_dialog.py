@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -95,7 +96,7 @@ class BookingDialog(QDialog):
         else:
             assert slot is not None
             when, minutes, chair, doctor = slot.starts_at, slot.minutes, slot.chair_id, None
-        self.start.setDateTime(QDateTime(when.astimezone().replace(tzinfo=None)))
+        self.start.setDateTime(QDateTime.fromMSecsSinceEpoch(round(when.timestamp() * 1000)))
         self.minutes.setValue(minutes)
         self.chair.setCurrentIndex(max(0, self.chair.findData(chair)))
         self.provider.setCurrentIndex(max(0, self.provider.findData(doctor)))
@@ -150,8 +151,9 @@ class BookingDialog(QDialog):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
             watched is self.search
+            and isinstance(event, QKeyEvent)
             and event.type() == QEvent.Type.KeyPress
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)  # type: ignore[attr-defined]
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         ):
             self._choose_first()
             return True
@@ -194,7 +196,7 @@ class BookingDialog(QDialog):
         if not self.patient_id:
             self.error.setText("Choose the patient first: type part of a name and pick it.")
             return None
-        when: dt.datetime = self.start.dateTime().toPython()  # type: ignore[assignment]
+        when = self.start.python_datetime()
         return Booking(
             self.patient_id,
             when.astimezone(),

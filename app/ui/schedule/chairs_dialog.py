@@ -4,6 +4,8 @@ appointments; they show in the "No chair" column."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
@@ -79,10 +81,14 @@ class ChairsDialog(QDialog):
         if c is not None:
             self.toggle.setText("Take out of the book" if c.active else "Put back in the book")
 
-    def _write(self, fn: object) -> None:
-        op = WriteOp(fn, {"chairs"}, "changing the chairs")  # type: ignore[arg-type]
-        op.success(lambda _r: (self.error.setText(""), self.reload()))
+    def _write(self, fn: Callable[[], object]) -> None:
+        op = WriteOp(fn, {"chairs"}, "changing the chairs")
+        op.success(self._written)
         op.failure(lambda exc: self.error.setText(user_message(exc))).run(self.ctx.ops)
+
+    def _written(self, _result: object) -> None:
+        self.error.setText("")
+        self.reload()
 
     def add(self) -> None:
         name, v = self.name.text(), self.ctx.viewer

@@ -104,7 +104,8 @@ class DayGrid(QWidget):
         self.placed: list[Placed] = []
         self.provider: str | None = None
         self.default_minutes = 30
-        self.cursor = (0, (9 * 60 - DAY_START) // SLOT)  # (column, slot)
+        # (column, slot) of the keyboard's cell; not `cursor`, which is QWidget's mouse cursor
+        self.cursor_cell = (0, (9 * 60 - DAY_START) // SLOT)
         self.selected: str | None = None
         self._drag: _Drag | None = None
         self._texts: dict[str, str] = {}
@@ -134,8 +135,8 @@ class DayGrid(QWidget):
         self.placed = place(entries, self.columns, self.provider)
         self._texts = {}  # filled as boxes big enough for words are painted
         self._layout_rects()
-        col, slot = self.cursor
-        self.cursor = (min(col, max(len(self.columns) - 1, 0)), slot)
+        col, slot = self.cursor_cell
+        self.cursor_cell = (min(col, max(len(self.columns) - 1, 0)), slot)
         if self.selected and not any(p.entry.id == self.selected for p in self.placed):
             self.selected = None
         self.setMinimumWidth(GUTTER + len(self.columns) * self.min_column_width())
@@ -243,7 +244,7 @@ class DayGrid(QWidget):
         return SlotPick(c.day, c.chair_id, start, slots * SLOT)
 
     def entries_at_cursor(self) -> list[BookEntry]:
-        col, slot = self.cursor
+        col, slot = self.cursor_cell
         minute = DAY_START + slot * SLOT
         return [
             p.entry
@@ -261,7 +262,7 @@ class DayGrid(QWidget):
         cell = self.cell_at(pos)
         if event.button() != Qt.MouseButton.LeftButton or cell is None:
             return
-        self.cursor = cell
+        self.cursor_cell = cell
         hit = self.placed_at(pos)
         if hit is None:
             self.selected = None
@@ -299,7 +300,7 @@ class DayGrid(QWidget):
         pick = self._drag_pick(d)
         self.update()
         if d.kind == "book":
-            self.cursor = (d.column, min(d.slot, d.to_slot))
+            self.cursor_cell = (d.column, min(d.slot, d.to_slot))
             if d.moved and pick is not None:
                 self.bookRequested.emit(pick)
         elif d.moved and pick is not None and d.entry is not None:
@@ -334,8 +335,8 @@ class DayGrid(QWidget):
     # Keyboard -------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        col, slot = self.cursor
-        moves = {
+        col, slot = self.cursor_cell
+        moves: dict[int, tuple[int, int]] = {
             Qt.Key.Key_Up: (0, -1),
             Qt.Key.Key_Down: (0, 1),
             Qt.Key.Key_Left: (-1, 0),
@@ -345,7 +346,7 @@ class DayGrid(QWidget):
             dc, ds = moves[key]
             col = min(max(col + dc, 0), len(self.columns) - 1)
             slot = min(max(slot + ds, 0), SLOTS - 1)
-            self.cursor = (col, slot)
+            self.cursor_cell = (col, slot)
             here = self.entries_at_cursor()
             self.selected = here[0].id if here else None
             self.update()
@@ -392,7 +393,7 @@ class DayGrid(QWidget):
                                    and self.columns[i + 1].day != c.day) else line)
             p.drawLine(r.right(), HEADER, r.right(), HEADER + SLOTS * ROW)
         if self.columns:
-            p.fillRect(self.slot_rect(*self.cursor), QColor(60, 120, 220, 40))
+            p.fillRect(self.slot_rect(*self.cursor_cell), QColor(60, 120, 220, 40))
         p.setFont(self._small_font())
         line_h = p.fontMetrics().height()
         for (status, clash), frames in self._batches.items():

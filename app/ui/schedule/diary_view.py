@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import QDate
@@ -102,7 +101,7 @@ class DiaryView(QWidget):
 
     def reload(self) -> None:
         ctx = self.ctx
-        day: dt.date = self.date.date().toPython()  # type: ignore[assignment]
+        day = self.date.python_date()
         ReadOp(lambda: ctx.store.diary.day(ctx.viewer, day)).success(self._show).run(ctx.ops)
 
     def _show(self, day: DiaryDay) -> None:
@@ -131,7 +130,7 @@ class DiaryView(QWidget):
 
     def print_day_report(self) -> None:
         """Takings of the shown day by method and by who took them, saved as a PDF."""
-        day: dt.date = self.date.date().toPython()  # type: ignore[assignment]
+        day = self.date.python_date()
         path = ask_pdf_path(self, "Save the day-end report", f"Day-end {day.isoformat()}.pdf")
         if path is None:
             return

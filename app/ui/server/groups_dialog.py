@@ -85,6 +85,11 @@ class GroupsDialog(QDialog):
         layout.addWidget(buttons)
         self._load()
 
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        item = self.table.item(row, column)
+        assert item is not None, "every cell is filled when the table is built"
+        return item
+
     def _load(self) -> None:
         name = self.name.text().strip()
         if name == self._shown:
@@ -95,14 +100,14 @@ class GroupsDialog(QDialog):
         inside = set(group.get("members", []))
         emails: dict[str, str] = group.get("emails", {})
         for row, key in enumerate(self.members):
-            self.table.item(row, 0).setCheckState(
+            self._cell(row, 0).setCheckState(
                 Qt.CheckState.Checked if key in inside else Qt.CheckState.Unchecked)
-            self.table.item(row, 2).setText(emails.get(key, ""))
+            self._cell(row, 2).setText(emails.get(key, ""))
 
     def check(self, member_row: int, email: str) -> None:
         """Tick a member and set his address (as a user does in the table)."""
-        self.table.item(member_row, 0).setCheckState(Qt.CheckState.Checked)
-        self.table.item(member_row, 2).setText(email)
+        self._cell(member_row, 0).setCheckState(Qt.CheckState.Checked)
+        self._cell(member_row, 2).setText(email)
 
     def accept(self) -> None:
         # An address still being typed in the table counts (Enter or Save while editing).
@@ -113,11 +118,11 @@ class GroupsDialog(QDialog):
             return
         chosen: dict[str, str] = {}
         for row, key in enumerate(self.members):
-            if self.table.item(row, 0).checkState() != Qt.CheckState.Checked:
+            if self._cell(row, 0).checkState() != Qt.CheckState.Checked:
                 continue
-            email = self.table.item(row, 2).text().strip()
+            email = self._cell(row, 2).text().strip()
             if self.permission.isChecked() and "@" not in email:
-                who = self.table.item(row, 0).text()
+                who = self._cell(row, 0).text()
                 self.error.setText(f"Enter the email address {who}'s one-time codes go to: "
                                    "a data download is confirmed with a code.")
                 return

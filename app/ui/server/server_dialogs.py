@@ -61,12 +61,12 @@ def buttons(dialog: QDialog) -> QDialogButtonBox:
     return box
 
 
-
-def _expiry(temporary: QCheckBox, until: DateTimeBox) -> dt.datetime | None:
+def _chosen_expiry(temporary: QCheckBox, until: DateTimeBox) -> dt.datetime | None:
     """When a temporary account ends (UTC); None for a lasting one."""
     if not temporary.isChecked():
         return None
-    return until.dateTime().toPython().astimezone(dt.UTC)  # type: ignore[union-attr]
+    return until.python_datetime().astimezone(dt.UTC)
+
 
 class NewAccountDialog(QDialog):
     """Name, an optional password, and an optional expiry (a temporary account)."""
@@ -89,7 +89,7 @@ class NewAccountDialog(QDialog):
         form.addRow(buttons(self))
 
     def expires_at(self) -> dt.datetime | None:
-        return _expiry(self.temporary, self.until)
+        return _chosen_expiry(self.temporary, self.until)
 
 
 class ShareDialog(QDialog):
@@ -172,4 +172,4 @@ class ExpiryDialog(QDialog):
         form.addRow(buttons(self))
 
     def expires_at(self) -> dt.datetime | None:
-        return _expiry(self.temporary, self.until)
+        return _chosen_expiry(self.temporary, self.until)

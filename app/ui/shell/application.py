@@ -324,11 +324,12 @@ def _log_to_file() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    running = QApplication.instance()  # the tests' own, or none
+    app = running if isinstance(running, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Chairside")
     app.setOrganizationName("Chairside")
     _log_to_file()
-    launcher = Launcher(app, args)  # type: ignore[arg-type]
+    launcher = Launcher(app, args)
     QTimer.singleShot(0, launcher.start)
     try:
         app.exec()

@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = bar.addMenu("&Edit")
-        self._action(edit, "&Find patient", self.find, QKeySequence.StandardKey.Find)
+        self._action(edit, "&Find patient", self.find_patient, QKeySequence.StandardKey.Find)
         view = bar.addMenu("&View")
         self._action(view, "&Patients", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self._action(view, "&Diary", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
@@ -390,7 +390,7 @@ class MainWindow(QMainWindow):
                 return
             self.signed_out = True
             # Nothing more can be done as him; he is signed out once he has read why.
-            self.centralWidget().setEnabled(False)
+            self.tabs.setEnabled(False)
             self.menuBar().setEnabled(False)
             why = ("was disabled by an administrator" if now is None or not now.active else
                    "was given another role by an administrator")
@@ -417,7 +417,7 @@ class MainWindow(QMainWindow):
             self.agent_status.replace_other_build()
 
     # Navigation -----------------------------------------------------------------------
-    def find(self) -> None:
+    def find_patient(self) -> None:
         self.tabs.setCurrentIndex(0)
         self.show_list()
         self.patient_list.focus_search()

@@ -102,7 +102,6 @@ class OpRunner(QObject):
             try:
                 result = op.fn(op) if op.wants_progress else op.fn()
             except BaseException as exc:
-                exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
                 self._done.emit(op, None, exc)
                 raise
             self._done.emit(op, result, None)
@@ -131,8 +130,9 @@ class OpRunner(QObject):
 
     def unhandled(self, op: _Op[Any], exc: BaseException) -> None:
         """Logged with its details, and told to the user: never only on stderr."""
-        details = getattr(exc, "__traceback_text__", "")
-        log.error("%s failed: %s", op.name or "a background operation", details or repr(exc))
+        # The traceback goes with the exception from the worker thread that raised it.
+        details = "".join(traceback.format_exception(exc))
+        log.error("%s failed: %s", op.name or "a background operation", details)
         parent = self.window or QApplication.activeWindow()
         box = QMessageBox(
             QMessageBox.Icon.Warning, "Chairside", user_message(exc, op.name), parent=parent
@@ -182,21 +182,22 @@ class _Op(Generic[T]):
         # What the user asked for, in his words ("saving the patient"), for messages.
         self.name = name
         self.changes = changes or set()
-        self.on_success: Callable[[T], None] | None = None
-        self.on_failure: Callable[[BaseException], None] | None = None
-        self.on_progress: Callable[[int, int, str], None] | None = None
+        # Callbacks' results are ignored: a lambda may end in a call that returns one.
+        self.on_success: Callable[[T], object] | None = None
+        self.on_failure: Callable[[BaseException], object] | None = None
+        self.on_progress: Callable[[int, int, str], object] | None = None
         self.wants_progress = False
         self._runner: OpRunner | None = None
 
-    def success(self, fn: Callable[[T], None]) -> _Op[T]:
+    def success(self, fn: Callable[[T], object]) -> _Op[T]:
         self.on_success = fn
         return self
 
-    def failure(self, fn: Callable[[BaseException], None]) -> _Op[T]:
+    def failure(self, fn: Callable[[BaseException], object]) -> _Op[T]:
         self.on_failure = fn
         return self
 
-    def with_progress(self, fn: Callable[[int, int, str], None]) -> _Op[T]:
+    def with_progress(self, fn: Callable[[int, int, str], object]) -> _Op[T]:
         """The op's function then receives the op, to call `report(done, total, label)`."""
         self.on_progress = fn
         self.wants_progress = True

@@ -29,11 +29,7 @@ def agent_command(db_path: Path) -> list[str]:
 
 def start_agent(db_path: Path) -> subprocess.Popen[bytes]:
     """Start the agent detached from the app, so it keeps running when the app closes."""
-    kwargs: dict[str, object] = {}
-    if os.name == "nt":  # pragma: no cover - Windows
-        kwargs["creationflags"] = 0x00000008 | 0x00000200  # DETACHED, NEW_PROCESS_GROUP
-    else:
-        kwargs["start_new_session"] = True
+    windows = os.name == "nt"
     root = Path(__file__).resolve().parents[3]
     return subprocess.Popen(
         agent_command(db_path),
@@ -41,7 +37,10 @@ def start_agent(db_path: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=root,
-        **kwargs,  # type: ignore[arg-type]
+        # Windows: DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP (elsewhere it must be 0);
+        # elsewhere a session of its own, which Windows ignores.
+        creationflags=0x00000008 | 0x00000200 if windows else 0,
+        start_new_session=not windows,
     )
 
 
@@ -80,7 +79,7 @@ class AgentStatusWidget(QWidget):
         status, counts = found
         self.status = status
         if self._stop_asked is not None:
-            self._replacing(status)
+            self._replacing(status, self._stop_asked)
             return
         held = counts.held
         text = status.describe(counts.sentence())
@@ -111,11 +110,11 @@ class AgentStatusWidget(QWidget):
 
         WriteOp(lambda: repo.request(RequestKind.STOP)).success(asked).run(self.ctx.ops)
 
-    def _replacing(self, status: AgentStatus) -> None:
+    def _replacing(self, status: AgentStatus, asked: int) -> None:
         if status.running:
             self.label.setText(RESTARTING)
             return
-        asked, repo = self._stop_asked, self.repo
+        repo = self.repo
         self._stop_asked = None
         # Had it died instead, its stop must not stop the new agent.
         WriteOp(lambda: repo.withdraw(asked)).success(lambda _: self.start()).run(self.ctx.ops)

@@ -38,11 +38,12 @@ STATUS_FILTERS = [
 
 
 def _size(n: int) -> str:
+    amount = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+        if amount < 1024 or unit == "GB":
+            return f"{amount:,.0f} {unit}" if unit == "bytes" else f"{amount:,.1f} {unit}"
+        amount /= 1024
+    return str(amount)
 
 
 CHANGE_COLUMNS: list[Column[ChangeItem]] = [
@@ -79,7 +80,7 @@ class ProgressDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         bar = QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(2, 4, -2, -4)  # type: ignore[attr-defined]
+        bar.rect = option.rect.adjusted(2, 4, -2, -4)
         bar.minimum, bar.maximum, bar.progress = 0, 100, item.progress
         bar.text = f"{item.progress}%"
         bar.textVisible = True

@@ -58,7 +58,7 @@ class UserForm(QDialog):
         self.setWindowTitle(title)
         self.setObjectName("userForm")
         self.setMinimumWidth(380)
-        self.fields: dict[str, QWidget] = {}
+        self.fields: dict[str, QLineEdit | QComboBox] = {}
         form = QFormLayout()
         if username:
             self.fields["username"] = QLineEdit(objectName="username")
@@ -94,7 +94,7 @@ class UserForm(QDialog):
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, w in self.fields.items():
-            out[key] = w.currentData() if isinstance(w, QComboBox) else w.text()  # type: ignore[attr-defined]
+            out[key] = w.currentData() if isinstance(w, QComboBox) else w.text()
         return out
 
     def show_error(self, message: str) -> None:

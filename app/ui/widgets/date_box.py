@@ -10,6 +10,7 @@ day (PageUp/PageDown a month); in a time box, a quarter of an hour.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, QEvent, QObject, Qt, QTime, Signal
@@ -185,6 +186,10 @@ class DateBox(_TypedBox):
     def date(self) -> QDate:
         return QDate(self._date)
 
+    def python_date(self) -> dt.date:
+        # Built by hand: PySide6's stubs type QDate.toPython() as returning `object`.
+        return dt.date(self._date.year(), self._date.month(), self._date.day())
+
     def setDate(self, value: QDate) -> None:
         self._set(value)
         self._show_value()
@@ -220,6 +225,13 @@ class DateTimeBox(_TypedBox):
 
     def dateTime(self) -> QDateTime:
         return QDateTime(self._when)
+
+    def python_datetime(self) -> dt.datetime:
+        """The value in the computer's local time, naive (as QDateTime.toPython() gives
+        it, which PySide6's stubs type as returning `object`)."""
+        d, t = self._when.date(), self._when.time()
+        return dt.datetime(d.year(), d.month(), d.day(), t.hour(), t.minute(), t.second(),
+                           t.msec() * 1000)
 
     def setDateTime(self, value: QDateTime) -> None:
         self._set(value)

@@ -114,7 +114,7 @@ class FormDialog(QDialog):
             if isinstance(w, QPlainTextEdit):
                 out[name] = w.toPlainText()
             elif isinstance(w, DateTimeBox):
-                out[name] = w.dateTime().toPython()
+                out[name] = w.python_datetime()
             elif isinstance(w, DateBox):
                 out[name] = w.date().toString("yyyy-MM-dd")
             elif isinstance(w, QComboBox):
@@ -145,6 +145,7 @@ class FormDialog(QDialog):
         # A wrapped message's height depends on the width, which a top-level window's
         # minimum size ignores: without this the fields above it are squashed.
         layout = self.layout()
+        assert layout is not None, "the fields are laid out in __init__"
         layout.activate()
         need = layout.heightForWidth(self.width())
         if need > self.height():

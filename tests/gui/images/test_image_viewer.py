@@ -51,7 +51,7 @@ def open_first(page, qtbot) -> ImageViewer:
     tab = page.images_tab
     tab.open_viewer(0)
     viewer: ImageViewer = tab.viewer
-    qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.scroll, timeout=10000)
+    qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.picture_view, timeout=10000)
     return viewer
 
 
@@ -78,7 +78,7 @@ def test_fit_fills_the_view_brightness_contrast_and_a_ruler_in_pixels(
         page, qtbot, monkeypatch, files) -> None:
     add_through_dialog(page, qtbot, monkeypatch, files[:1])  # a 320×240 photo
     viewer = open_first(page, qtbot)
-    room = viewer.scroll.viewport().size()
+    room = viewer.picture_view.viewport().size()
     qtbot.mouseClick(viewer.actual_button, Qt.MouseButton.LeftButton)
     assert viewer.picture.width() == 320
     qtbot.mouseClick(viewer.fit_button, Qt.MouseButton.LeftButton)
@@ -87,18 +87,18 @@ def test_fit_fills_the_view_brightness_contrast_and_a_ruler_in_pixels(
     assert w <= room.width() and h <= room.height()
     assert w >= room.width() * 0.98 or h >= room.height() * 0.98
     assert not viewer.info.isVisible()  # a photo has no header to show
-    before = viewer.scroll.shown.pixelColor(5, 200).lightness()
+    before = viewer.picture_view.shown.pixelColor(5, 200).lightness()
     viewer.brightness.setValue(60)
-    assert viewer.scroll.shown.pixelColor(5, 200).lightness() > before
+    assert viewer.picture_view.shown.pixelColor(5, 200).lightness() > before
     viewer.brightness.setValue(0)
     viewer.contrast.setValue(-100)
-    flat = viewer.scroll.shown
+    flat = viewer.picture_view.shown
     assert abs(flat.pixelColor(5, 5).lightness() - flat.pixelColor(5, 200).lightness()) < (
         abs(viewer.image.pixelColor(5, 5).lightness()
             - viewer.image.pixelColor(5, 200).lightness()))
     qtbot.mouseClick(viewer.findChild(type(viewer.fit_button), "viewerResetLevels"),
                      Qt.MouseButton.LeftButton)
-    assert viewer.scroll.shown is viewer.image
+    assert viewer.picture_view.shown is viewer.image
     qtbot.mouseClick(viewer.actual_button, Qt.MouseButton.LeftButton)
     viewer.measure.setChecked(True)
     qtbot.mouseClick(viewer.picture, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))

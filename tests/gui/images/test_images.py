@@ -84,11 +84,11 @@ def test_viewer_zoom_next_previous_download_and_esc(page, qtbot, monkeypatch, fi
     order = [r.filename for r in tab.model.rows]
     tab.open_viewer(order.index("mouth.jpg"))
     viewer: ImageViewer = tab.viewer
-    qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.scroll, timeout=10000)
+    qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.picture_view, timeout=10000)
     qtbot.waitUntil(lambda: viewer.picture.width() > 1)
     width = viewer.picture.width()
     # It opens whole in the window; zoom in and back to its actual size.
-    assert width <= viewer.scroll.viewport().width()
+    assert width <= viewer.picture_view.viewport().width()
     qtbot.mouseClick(viewer.zoom_in, Qt.MouseButton.LeftButton)
     assert viewer.picture.width() > width
     qtbot.mouseClick(viewer.actual_button, Qt.MouseButton.LeftButton)
@@ -288,7 +288,7 @@ def test_status_bar_says_whose_images_are_taken_and_what_waits(window, page, qtb
     dialog.table.selectRow(0)
     qtbot.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
     viewer = dialog.viewer
-    qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.scroll, timeout=10000)
+    qtbot.waitUntil(lambda: viewer.stack.currentWidget() is viewer.picture_view, timeout=10000)
     assert "other.dcm" in viewer.caption.text()
     qtbot.keyClick(viewer, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not viewer.isVisible())

@@ -196,10 +196,10 @@ def test_keyboard_books_and_opens(book, ctx, clinic, qtbot) -> None:
     g = book.grid
     g.setFocus()
     qtbot.waitUntil(g.hasFocus)
-    start = g.cursor
+    start = g.cursor_cell
     for key in (Qt.Key.Key_Right, Qt.Key.Key_Down, Qt.Key.Key_Down):
         qtbot.keyClick(g, key)
-    assert g.cursor == (start[0] + 1, start[1] + 2)
+    assert g.cursor_cell == (start[0] + 1, start[1] + 2)
     qtbot.keyClick(g, Qt.Key.Key_Insert)
     dialog = booking_dialog(book, qtbot)
     assert dialog.chair.currentData() == two.id
