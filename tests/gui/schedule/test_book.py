@@ -16,7 +16,15 @@ from app.ui.schedule.cancel_dialog import CancelDialog
 from app.ui.schedule.day_grid import entry_text
 from app.ui.schedule.grid_layout import DAY_START, SLOT
 
-DAY = dt.date(2026, 12, 1)
+
+def _a_tuesday_ahead() -> dt.date:
+    """A Tuesday some weeks ahead: the book proposes no slot in the past, so a fixed
+    date would stop working the day it is reached."""
+    soon = dt.date.today() + dt.timedelta(days=21)
+    return soon + dt.timedelta(days=(1 - soon.weekday()) % 7)
+
+
+DAY = _a_tuesday_ahead()
 LEFT = Qt.MouseButton.LeftButton
 
 
@@ -35,7 +43,7 @@ def clinic(store, admin):
 
 @pytest.fixture
 def book(clinic, window, qtbot) -> Iterator[BookView]:
-    """The book as the main window shows it (Ctrl+3), on a day in December."""
+    """The book as the main window shows it (Ctrl+3), on a Tuesday ahead."""
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
@@ -245,7 +253,7 @@ def test_new_appointment_from_a_patients_file_warns_of_a_clash(window, ctx, clin
     qtbot.waitUntil(lambda: any(d.isVisible() for d in page.findChildren(BookingDialog)))
     dialog = next(d for d in page.findChildren(BookingDialog) if d.isVisible())
     assert dialog.chosen.text() == "Nadia Khoury" and dialog.chair.currentData() == one.id
-    dialog.start.setDateTime(QDateTime(QDate(2026, 12, 1), QTime(15, 45)))
+    dialog.start.setDateTime(QDateTime(QDate(DAY.year, DAY.month, DAY.day), QTime(15, 45)))
     save(dialog)
     qtbot.waitUntil(lambda: page.booking.question is not None)
     assert "Omar Saleh" in page.booking.question.text()
