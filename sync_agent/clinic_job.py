@@ -5,6 +5,7 @@ opens the Institution window. Asked once per agent run, after a sync that went w
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from app.store.db import Database
 from app.store.settings_repo import SettingsRepo
@@ -14,17 +15,39 @@ from sync_agent.connection import practice_name
 log = logging.getLogger(__name__)
 
 
-def ensure_clinic(db: Database, client: CloudClient) -> bool:
-    """True when the practice's institution code is known here (asked for now if it was
-    not); False when the cloud could not say (an older cloud, or trouble: next run)."""
-    settings = SettingsRepo(db)
-    if settings.get("institution_code"):
-        return True
-    try:
-        code = client.clinic(practice_name(settings))
-    except CloudError as exc:
-        log.info("the practice's clinic could not be asked for: %s", exc)
-        return False
-    settings.set("institution_code", code)
-    log.info("the practice's clinic on the server has the code %s", code)
-    return True
+@dataclass(frozen=True, slots=True)
+class ClinicReport:
+    code: str | None = None  # None: the cloud could not say (an older cloud, or trouble)
+
+    def describe(self) -> str:
+        return f"the practice's clinic on the server has the code {self.code}" if self.code else ""
+
+
+class ClinicJob:
+    name = "clinic"
+
+    def __init__(self, db: Database) -> None:
+        self.settings = SettingsRepo(db)
+        self.client: CloudClient | None = None  # the server of the sync that went well
+        self.asked = False
+
+    def prepare(self) -> str | None:
+        if self.client is None:
+            return "not connected to a server yet"
+        if self.settings.get("institution_code"):
+            return "the practice's institution code is known here"
+        return "asked once since the agent started" if self.asked else None
+
+    def run(self) -> ClinicReport:
+        """The practice's institution code, asked for and kept; none when the cloud
+        could not say (the next agent run asks again)."""
+        self.asked = True
+        if self.client is None:
+            return ClinicReport()
+        try:
+            code = self.client.clinic(practice_name(self.settings))
+        except CloudError as exc:
+            log.info("the practice's clinic could not be asked for: %s", exc)
+            return ClinicReport()
+        self.settings.set("institution_code", code)
+        return ClinicReport(code)

@@ -31,7 +31,7 @@ from sync_agent import connection
 from sync_agent.acquisition_job import AcquisitionJob
 from sync_agent.backoff import Backoff
 from sync_agent.client import AuthError, CloudClient, RejectedError, TransientError
-from sync_agent.clinic_job import ensure_clinic
+from sync_agent.clinic_job import ClinicJob
 from sync_agent.download_job import DownloadJob
 from sync_agent.index_job import IndexJob
 from sync_agent.job import Job, Link, Report
@@ -118,7 +118,7 @@ class Agent:
             self.acquisition, self.sealing, IndexJob(self.sync))
         self.online = False
         self.last_error: str | None = None
-        self.clinic_asked = False
+        self.clinic = ClinicJob(db)
 
     # The loop -------------------------------------------------------------------------
     def run(self) -> None:
@@ -181,7 +181,7 @@ class Agent:
                 return False
 
     def run_job(self, job: Job[Report]) -> Report | None:
-        """Prepare and run a job that needs no server (they work offline too); its
+        """Prepare and run a job beside the sync (the upkeep jobs, the clinic): its
         trouble is logged and never stops the sync."""
         try:
             if job.prepare() is not None:
@@ -244,9 +244,8 @@ class Agent:
             self._finish_transfer(transfer, client, records_ok)
         if records_ok:
             self.publish(last_sync_at=utc_now_text())
-            if not self.clinic_asked:
-                self.clinic_asked = True
-                ensure_clinic(self.db, client)
+            self.clinic.client = client
+            self.run_job(self.clinic)
 
     def _records(self, client: CloudClient, *, push: bool, now: float, outbox: int = 0) -> bool:
         """Push the outbox and pull what changed; False (and the trouble shown, the
