@@ -43,7 +43,7 @@ log = logging.getLogger("cloud")
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> FastAPI:  # noqa: C901, PLR0915
+def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
@@ -88,6 +88,16 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     if settings.test_storage_full_flag is not None:
         storage_errors.fill_disk_while_flagged(app.state.blobs, settings.test_storage_full_flag)
     storage_errors.install(app)
+    _answer_errors(app)
+    _route(app, settings)
+    _wrap(app, settings)
+    logging.getLogger("uvicorn.access").addFilter(web.RedactTokens())
+    logsafe.install()
+    return app
+
+
+def _answer_errors(app: FastAPI) -> None:
+    """The exceptions a route may end with, each turned into its answer in one place."""
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
@@ -113,6 +123,8 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     async def need_login(_request: Request, exc: web.NeedLogin) -> Response:
         return web.to_login(exc)
 
+
+def _route(app: FastAPI, settings: Settings) -> None:
     @app.get("/health", include_in_schema=False)
     def old_health() -> dict[str, str]:  # what earlier agents and scripts ask
         return {"status": "ok"}
@@ -132,6 +144,10 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.mount("/static/portal", StaticFiles(directory=web.STATIC), name="portal-static")
     if settings.bench_routes:
         app.include_router(bench.router)
+
+
+def _wrap(app: FastAPI, settings: Settings) -> None:
+    """The middleware, innermost first: each added wraps those before it."""
     app.add_middleware(tus.FastPatch)  # innermost: behind every middleware, as a route is
     app.add_middleware(BodyLimit)
     app.add_middleware(BodyReadTimeout, timeout_s=settings.body_read_timeout_s)
@@ -139,6 +155,3 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.add_middleware(web.SecurityHeaders)
     app.add_middleware(metrics.Measure)
     app.add_middleware(logs.RequestId)  # outermost: every answer carries the id
-    logging.getLogger("uvicorn.access").addFilter(web.RedactTokens())
-    logsafe.install()
-    return app
