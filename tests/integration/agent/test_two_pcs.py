@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.core.agent_requests import RequestKind
 from app.store.dto import PatientFilter
 from app.store.models import ConflictRecord, OutboxMutation
 
@@ -211,7 +212,7 @@ def test_with_automatic_update_off_changes_wait_for_update_now(clinic) -> None:
     a.store.patients.create(a.admin.viewer(), {"first_name": "Wait", "last_name": "Here"})
     a.agent.sync_once(forced=False)
     assert a.repo.outbox_counts() == (1, 0)
-    AgentRepo(a.store.db).request("sync_now")  # "Update now" in the app
+    AgentRepo(a.store.db).request(RequestKind.SYNC_NOW)  # "Update now" in the app
     a.agent.tick()
     assert a.repo.outbox_counts() == (0, 0)
 
@@ -234,3 +235,17 @@ def test_a_request_of_an_unknown_kind_is_refused_and_starts_no_sync(clinic) -> N
     result = AgentRepo(a.store.db).request_done(request_id)
     assert result is not None and result.startswith("refused")
     assert a.repo.outbox_counts() == (1, 0)  # nothing sent: no sync was started
+
+
+def test_an_upkeep_job_that_fails_is_logged_and_the_sync_goes_on(clinic, caplog) -> None:
+    (a,) = clinic(1)
+    a.store.patients.create(a.admin.viewer(), {"first_name": "Sent", "last_name": "Anyway"})
+
+    def broken() -> None:
+        raise OSError("the acquisition folder's disk failed")
+
+    a.agent.acquisition.prepare = lambda: None  # a pass is due
+    a.agent.acquisition.run = broken
+    a.agent.tick()
+    assert "acquisition: the job failed" in caplog.text
+    assert a.repo.outbox_counts() == (0, 0)  # the change went to the cloud all the same
