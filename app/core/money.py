@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import overload
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -61,6 +62,18 @@ def to_wire(amount: Decimal | None) -> str | None:
     if not WIRE.match(text):
         raise MoneyError("That amount is too large.")
     return text
+
+
+@overload
+def from_wire(value: None) -> None: ...
+
+
+@overload
+def from_wire(value: str | int) -> Decimal: ...
+
+
+@overload
+def from_wire(value: object) -> Decimal | None: ...
 
 
 def from_wire(value: object) -> Decimal | None:

@@ -146,7 +146,7 @@ class Database:
         session.info["database"] = self
         try:
             with session.begin():
-                yield session  # type: ignore[misc]
+                yield session
         finally:
             session.close()
 
@@ -155,7 +155,7 @@ class Database:
         session = self._read()
         try:
             with session.begin():
-                yield session  # type: ignore[misc]
+                yield session
         finally:
             session.close()
 

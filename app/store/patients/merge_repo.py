@@ -203,7 +203,8 @@ class MergeRepo:
                     stmt = select(model).where(model.patient_id == p.id)
                     if hasattr(model, "deleted"):
                         stmt = stmt.where(model.deleted.is_(False))
-                    moving.extend((entity, row, p) for row in s.scalars(stmt))
+                    rows: list[Any] = list(s.scalars(stmt))
+                    moving.extend((entity, row, p) for row in rows)
             m = PatientMerge(id=new_id(), kept_id=kept_id, merged_ids=" ".join(merged_ids),
                              merged_at=utc_now_text(), merged_by=viewer.user_id,
                              moved=len(moving))
@@ -299,7 +300,8 @@ def _move_back(s: WriteSession, m: PatientMerge) -> int:
             continue
         ids = list(mine)
         for i in range(0, len(ids), 500):
-            for row in s.scalars(select(model).where(model.id.in_(ids[i:i + 500]))):
+            rows: list[Any] = list(s.scalars(select(model).where(model.id.in_(ids[i:i + 500]))))
+            for row in rows:
                 # A row moved on since (another merge, a correction) stays where it is.
                 if row.patient_id == m.kept_id:
                     row.patient_id = mine[row.id]

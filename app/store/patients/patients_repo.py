@@ -119,7 +119,7 @@ class PatientsRepo:
             stmt = stmt.where(Patient.case_types.is_not(None)).distinct()
             found: dict[str, str] = {}  # one spelling per type, whatever the case
             for (value,) in s.execute(stmt):
-                for t in (t.strip() for t in value.split(",")):
+                for t in (t.strip() for t in (value or "").split(",")):
                     if t:
                         found.setdefault(t.casefold(), t)
             return sorted(found.values(), key=str.casefold)

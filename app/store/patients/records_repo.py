@@ -233,6 +233,8 @@ class RecordsRepo:
                     Payment.void_reason.is_(None),
                 )
             ):
+                if aid is None:  # not found by the IN above: for the type checker
+                    continue
                 paid[aid] = paid.get(aid, Decimal("0.00")) + (from_wire(amount) or 0)
             out = []
             for a in agreements:

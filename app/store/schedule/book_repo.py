@@ -58,14 +58,15 @@ def clashing_ids(spans: list[Span]) -> set[str]:
     clashing: set[str] = set()
     reach: dict[tuple[int, str], tuple[dt.datetime, str]] = {}  # latest end, whose
     for span_id, start, end, chair, doctor in sorted(spans, key=lambda x: (x[1], x[0])):
-        for key in ((0, chair), (1, doctor)):
-            if key[1] is None:
+        for kind, who in ((0, chair), (1, doctor)):
+            if who is None:
                 continue
-            before = reach.get(key)  # type: ignore[arg-type]
+            key = (kind, who)
+            before = reach.get(key)
             if before is not None and before[0] > start:
                 clashing.update((before[1], span_id))
             if before is None or end > before[0]:
-                reach[key] = (end, span_id)  # type: ignore[index]
+                reach[key] = (end, span_id)
     return clashing
 
 
@@ -184,7 +185,8 @@ class BookRepo:
             name = names.get(who)
             if name is None:
                 name = names[who] = display_name(*who)
-            shown.append(BookEntry(r[0], r[1], name, begins, *r[3:n], r[0] in clashing))
+            shown.append(BookEntry(r[0], r[1], name, begins, r[3], r[4], r[5], r[6], r[7],
+                                   r[8], r[9], r[10], r[11], r[0] in clashing))
         return BookPage(first, days, chairs, shown, hours, not_booked(due, shown))
 
     def _rows_starting(
@@ -219,7 +221,8 @@ class BookRepo:
         query = query.order_by(Appointment.starts_at, Appointment.id)
         # Plain rows on the session's connection: the ORM's per-row work is what a week of
         # thousands of appointments can not afford.
-        return s.connection().execute(query).fetchall()
+        rows: list[Any] = s.connection().execute(query).fetchall()
+        return rows
 
     def get(self, viewer: Viewer, appointment_id: str) -> BookEntry:
         with self.db.read() as s:

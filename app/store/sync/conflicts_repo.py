@@ -121,7 +121,7 @@ class ConflictsRepo:
 
     @staticmethod
     def _open(s: Any, viewer: Viewer, key: str) -> ConflictRecord:
-        c = s.get(ConflictRecord, key)
+        c: ConflictRecord | None = s.get(ConflictRecord, key)
         if c is None or c.resolved_at is not None:
             raise NotFoundError("This conflict was already settled.")
         pid = _patient_id(s, c.entity, c.entity_id)

@@ -20,18 +20,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import ColumnDefault, event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, attributes
 
 from app.core.hlc import Clock, Timestamp
 from app.core.ids import new_id
 from app.core.wire import ENTITIES, Mutation, validate
+from app.store.base import table_of
 from app.store.db import ReadSession, WriteSession
 from app.store.errors import HardDeleteError, StoreError
 from app.store.models import SYNCED_MODELS, OutboxMutation, Patient, Synced, SyncState
 from app.store.patients import search_index
 
-_SYNCED_TABLES = {m.__table__.name for m in SYNCED_MODELS}  # type: ignore[attr-defined]
+_SYNCED_TABLES = {table_of(m).name for m in SYNCED_MODELS}
 
 
 def utc_now_text() -> str:
@@ -39,27 +40,29 @@ def utc_now_text() -> str:
 
 
 def _column_default(obj: Synced, name: str) -> Any:
-    column = type(obj).__table__.c[name]  # type: ignore[attr-defined]
-    if column.default is not None and column.default.is_scalar:
-        return column.default.arg
+    default = table_of(type(obj)).c[name].default
+    if isinstance(default, ColumnDefault) and default.is_scalar:
+        return default.arg
     return None
 
 
-def _clock(session: Session) -> tuple[Clock, SyncState]:
+def _clock(session: Session) -> tuple[Clock, str]:
+    """This PC's clock, and its node id."""
     conn = session.connection()
     row = conn.execute(select(SyncState.node_id, SyncState.last_hlc).where(SyncState.id == 1)).one()
     last = Timestamp.parse(row.last_hlc) if row.last_hlc else None
-    return Clock(row.node_id, last=last), row
+    return Clock(row.node_id, last=last), row.node_id
 
 
 def patient_of(obj: Synced, session: Session) -> str | None:
     if isinstance(obj, Patient):
         return obj.id
-    pid = getattr(obj, "patient_id", None)
-    if pid is None and getattr(obj, "agreement_id", None):
+    pid: str | None = getattr(obj, "patient_id", None)
+    agreement_id = getattr(obj, "agreement_id", None)
+    if pid is None and agreement_id:
         from app.store.models import Agreement
 
-        agreement = session.get(Agreement, obj.agreement_id)  # type: ignore[attr-defined]
+        agreement = session.get(Agreement, agreement_id)
         pid = agreement.patient_id if agreement else None
     return pid
 
@@ -106,8 +109,7 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
         if not changed:
             continue
         if clock is None:
-            clock, state = _clock(session)
-            node = state.node_id
+            clock, node = _clock(session)
         stamp = str(clock.now())
         stamps = dict(obj.stamps or {})
         base: dict[str, str | None] = {}
@@ -156,7 +158,9 @@ def outbox_row(mutation: Mutation, patient_id: str | None, now_text: str) -> dic
 
 def _prepare_patients(session: Session, new: list[Synced], dirty: list[Synced]) -> None:
     """New patients get their numbers, and every written one its derived columns."""
-    unnumbered = [o for o in new if isinstance(o, Patient) and o.num is None]
+    # a new patient's num is None until it is given one here, whatever its type says
+    patients = [o for o in new if isinstance(o, Patient)]
+    unnumbered = [p for p in patients if p.num is None]
     for p, num in zip(
         unnumbered, search_index.new_numbers(session.connection(), len(unnumbered)), strict=True
     ):
@@ -166,10 +170,10 @@ def _prepare_patients(session: Session, new: list[Synced], dirty: list[Synced]) 
     ids = [p.id for p in dirty if isinstance(p, Patient) and p.id is not None]
     session.info["stored_patients"] = (
         search_index.stored(session.connection(), ids) if ids else {})
-    for p in new + dirty:
-        if isinstance(p, Patient):
-            for name, value in search_index.derived(search_index.values_of(p)).items():
-                setattr(p, name, value)
+    for o in new + dirty:
+        if isinstance(o, Patient):
+            for name, value in search_index.derived(search_index.values_of(o)).items():
+                setattr(o, name, value)
 
 
 @event.listens_for(WriteSession, "after_flush")

@@ -15,16 +15,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, update
+from sqlalchemy import ColumnDefault, Connection, Table, bindparam, update
 
 from app.core.compact import SHARED, VALUES, expanded
 from app.core.hlc import Clock, Timestamp
 from app.core.merge import FieldState, merge_fields
 from app.core.wire import ENTITIES, FieldSpec, normal_value
 from app.platform.bulk_insert import insert_many
+from app.store.base import table_of
 from app.store.models import MODEL_BY_ENTITY, SYNCED_MODELS, Patient
 from app.store.patients import search_index
 from app.store.sync import unapplied_repo
@@ -73,7 +74,7 @@ class _Row:
 
 
 def apply_page(  # noqa: C901, PLR0912, PLR0915
-    conn: Connection, changes: list[Mapping[str, Any]], clock: Clock, found_at: str,
+    conn: Connection, changes: Sequence[Mapping[str, Any]], clock: Clock, found_at: str,
     kinds: set[str] | None = None, *, defer_index: bool = False,
     aside: Sequence[tuple[Any, str]] | None = None,
 ) -> int:
@@ -172,10 +173,10 @@ def apply_page(  # noqa: C901, PLR0912, PLR0915
 
 
 def _table(entity: str) -> Table:
-    return cast(Table, MODEL_BY_ENTITY[entity].__table__)  # type: ignore[attr-defined]
+    return table_of(MODEL_BY_ENTITY[entity])
 
 
-def _preload(conn: Connection, changes: list[Mapping[str, Any]]) -> dict[Key, _Row]:
+def _preload(conn: Connection, changes: Sequence[Mapping[str, Any]]) -> dict[Key, _Row]:
     """The stored rows a page touches, one query a kind of record."""
     wanted: dict[str, list[str]] = {}
     for change in changes:
@@ -211,8 +212,9 @@ def _reader(conn: Connection, entity: str,
         dialect = conn.dialect
         quote = dialect.identifier_preparer.quote
         names = [c.name for c in table.columns]
-        processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
-                      for c in table.columns]
+        processors: list[Callable[[Any], Any] | None] = [
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.columns
+        ]
         sql = (f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(table.name)} "
                "WHERE id IN (SELECT value FROM json_each(?))")
         found = _READERS[entity] = (sql, names, processors)
@@ -233,8 +235,9 @@ def _template(entity: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for column in _table(entity).columns:
         default = column.default
-        scalar = default is not None and default.is_scalar
-        values[column.name] = default.arg if scalar else None  # type: ignore[union-attr]
+        values[column.name] = (
+            default.arg if isinstance(default, ColumnDefault) and default.is_scalar else None
+        )
     for name, fspec in ENTITIES[entity].fields.items():
         if fspec.nullable is False:
             values[name] = _PLACEHOLDER.get(name, False)

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, select
 
 from app.core.ids import uuid7
 from app.core.wire import ENTITIES
+from app.store.base import table_of
 from app.store.db import Database
 from app.store.models import MODEL_BY_ENTITY, SYNCED_MODELS, Agreement, Patient, Synced, SyncState
 from app.store.sync.outbox import utc_now_text
@@ -54,8 +55,9 @@ def queue_rows(db: Database, entity: str, ids: Iterable[str]) -> int:
 def _queue_table(conn: Connection, model: type[Synced], ids: list[str] | None = None) -> int:
     """Queue the rows of `model` (those of `ids`, or all) that have stamps."""
     node = conn.execute(select(SyncState.node_id)).scalar_one()
-    name = model.__table__.name  # type: ignore[attr-defined]
-    where, params = "", ()
+    name = table_of(model).name
+    where = ""
+    params: tuple[str, ...] = ()
     if ids is not None:
         where, params = f"AND t.id IN ({', '.join('?' * len(ids))})", tuple(ids)
     last = conn.exec_driver_sql(f"SELECT max(t.rowid) FROM {name} t WHERE 1 {where}",
@@ -67,7 +69,7 @@ def _queue_table(conn: Connection, model: type[Synced], ids: list[str] | None = 
     first = uuid7.reserve(last + 1)
     h = f"{first:032x}"
     result = conn.exec_driver_sql(
-        _insert_sql(model).replace("%WHERE%", where),
+        _insert_sql(model.__entity__).replace("%WHERE%", where),
         (f"{h[:8]}-{h[8:12]}-{h[12:16]}-", _signed(first & _LOW_64), node, utc_now_text(),
          *params),
     )
@@ -83,18 +85,19 @@ def _signed(value: int) -> int:
 
 
 @cache
-def _insert_sql(model: type[Synced]) -> str:
+def _insert_sql(entity: str) -> str:
     """INSERT ... SELECT writing one outbox row, whose payload says "the whole row", for
-    each row of `model` with stamps; parameters: the first mutation id's text up to its
+    each row of `entity` with stamps; parameters: the first mutation id's text up to its
     fourth group, its low 64 bits (signed), the node and the time queued, then those of
     the condition put in place of %WHERE%."""
-    table = model.__table__  # type: ignore[attr-defined]
+    model = MODEL_BY_ENTITY[entity]
+    table = table_of(model)
     low = "(?2 + t.rowid)"
     mid = f"?1 || printf('%04x-%012x', ({low} >> 48) & 65535, {low} & 281474976710655)"
     if model is Patient:
         patient = "t.id"
     elif "agreement_id" in table.c:
-        agreements = Agreement.__table__.name  # type: ignore[attr-defined]
+        agreements = table_of(Agreement).name
         patient = (f"coalesce(t.patient_id, (SELECT a.patient_id FROM {agreements} a "
                    "WHERE a.id = t.agreement_id))")
     elif "patient_id" in table.c:
@@ -153,7 +156,7 @@ def payload_sql(shared_hlc: bool = False) -> str:
             f"'{entity}', 'entity_id', o.entity_id, 'node', o.payload ->> '$.node', "
             f"'fields', json_group_object(j.key, CASE j.key {cases} END), "
             f"'hlc', {hlc}, 'base', {bases}) "
-            f"FROM {model.__table__.name} t, json_each(t.stamps) j "  # type: ignore[attr-defined]
+            f"FROM {table_of(model).name} t, json_each(t.stamps) j "
             f"WHERE t.id = o.entity_id AND j.key IN ({names}))"
         )
     return (f"CASE WHEN substr(o.payload, 1, {len(_WHOLE_PREFIX)}) = '{_WHOLE_PREFIX}' "

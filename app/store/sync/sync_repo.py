@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    CursorResult,
     func,
     insert,
     select,
@@ -22,6 +23,7 @@ from sqlalchemy import (
 
 from app.core.hlc import Clock, Timestamp
 from app.platform.collector import collector_paused
+from app.store.base import table_of
 from app.store.db import CACHE_KIB, Database
 from app.store.models import (
     MODEL_BY_ENTITY,
@@ -33,11 +35,11 @@ from app.store.patients import search_index
 from app.store.sync import unapplied_repo
 from app.store.sync.outbox import utc_now_text
 from app.store.sync.remote_apply import apply_page
-from app.store.sync.requeue_repo import (  # noqa: F401 (queue_*: here too)
-    payload_sql,
-    queue_everything,
-    queue_rows,
-)
+from app.store.sync.requeue_repo import payload_sql
+
+# queued from here too
+from app.store.sync.requeue_repo import queue_everything as queue_everything
+from app.store.sync.requeue_repo import queue_rows as queue_rows
 from app.store.users.users_merge import merge_duplicates
 
 # A large page (the first pull of a large practice) writes all over the search index.
@@ -83,7 +85,7 @@ class SyncRepo:
                 f"SELECT o.seq, {payload_sql(shared_hlc)} FROM outbox o WHERE o.status = 'pending' "
                 "AND o.seq > ? ORDER BY o.seq LIMIT ?", (after, limit)
             )
-            for seq, raw in rows:
+            for seq, raw in cast("Iterable[tuple[int, str]]", rows):
                 size = len(raw.encode())
                 if out and total + size > max_bytes:
                     break
@@ -123,7 +125,8 @@ class SyncRepo:
                 .where(OutboxMutation.status == "failed")
                 .values(status="pending")
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            # an UPDATE's result is a cursor's, which SQLAlchemy types as any result
+            return int(cast("CursorResult[Any]", result).rowcount or 0)
 
     def outbox_counts(self) -> tuple[int, int]:
         """(pending, failed)."""
@@ -156,7 +159,7 @@ class SyncRepo:
         with self.db.read() as s:
             return int(s.execute(select(SyncState.pull_cursor)).scalar_one())
 
-    def apply_remote(self, changes: list[Mapping[str, Any]], cursor: int, *,
+    def apply_remote(self, changes: Sequence[Mapping[str, Any]], cursor: int, *,
                      defer_index: bool = False,
                      aside: Sequence[tuple[Any, str]] | None = None) -> ApplyReport:
         """Apply one page of pulled changes and store the cursor, atomically. With
@@ -271,11 +274,11 @@ def copy_conflicts(db: Database, conflicts: list[Mapping[str, Any]], cursor: int
                 .where(SyncState.id == 1)
                 .values(remote_version=SyncState.remote_version + 1)
             )
-        row = s.get(Setting, "conflicts_cursor")
-        if row is None:
+        setting = s.get(Setting, "conflicts_cursor")
+        if setting is None:
             s.add(Setting(key="conflicts_cursor", value=cursor))
         else:
-            row.value = cursor
+            setting.value = cursor
     return added
 
 
@@ -293,7 +296,7 @@ def count_changed_kinds(s: Any, kinds: set[str]) -> None:
 
     if not kinds:
         return
-    table = Setting.__table__  # type: ignore[attr-defined]
+    table = table_of(Setting)
     conn = s.connection()
     stored = conn.execute(select(table.c.value).where(table.c.key == CHANGED_KINDS)).first()
     counts = dict(stored[0]) if stored is not None and isinstance(stored[0], dict) else {}
@@ -316,7 +319,9 @@ def decisions_to_send(db: Database) -> list[dict[str, str]]:
                 ConflictRecord.decision_sent.is_(False)
             )
         )
-        return [{"key": key, "resolution": resolution} for key, resolution in rows]
+        # a decision not sent has its resolution (ConflictsRepo._decide)
+        return [{"key": key, "resolution": resolution} for key, resolution in rows
+                if resolution is not None]
 
 
 def decisions_sent(db: Database, keys: Iterable[str]) -> None:
@@ -344,5 +349,6 @@ def versions(db: Database, entity: str, start: str = "", end: str = "") -> list[
     with db.read() as s:
         return [
             (i, row_version([v[0] for v in (stamps or {}).values()]))
-            for i, stamps in s.execute(stmt)
+            for i, stamps in cast("Iterable[tuple[str, dict[str, list[str]] | None]]",
+                                  s.execute(stmt))
         ]

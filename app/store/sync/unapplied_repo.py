@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import Connection, insert, select
 
@@ -79,7 +79,8 @@ def screen(change: Any) -> str | None:  # noqa: C901, PLR0912
         problem = check(f["value"])
         if problem:
             return f"{_label(entity, name)} {problem}"
-        hlc, base = f.get("hlc"), f.get("base")
+        hlc: Any = f.get("hlc")  # checked below
+        base: Any = f.get("base")
         if type(hlc) is not str or hlc not in good_stamps:
             if _stamp_problem(hlc, False):
                 return f"{_label(entity, name)} has a broken time stamp"
@@ -109,7 +110,7 @@ def _screen_compact(entity: str, fields: Mapping[str, Any],
     return None
 
 
-def _is_mapping(value: Any) -> bool:
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
     # A pulled page is plain dicts: the exact type first, the ABC's slower check after.
     return type(value) is dict or isinstance(value, Mapping)
 

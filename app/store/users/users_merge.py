@@ -53,7 +53,7 @@ def merge_duplicates(db: Database) -> int:
     Cheap when there is nothing to do (one grouped query on an indexed column), so it
     runs after every pulled page."""
     with db.read() as s:
-        names = list(s.scalars(
+        names: list[str] = list(s.scalars(
             select(func.lower(User.username))
             .where(User.merged_into.is_(None))
             .group_by(func.lower(User.username))

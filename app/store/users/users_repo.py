@@ -7,6 +7,7 @@ them; nobody is ever deleted (records keep their author): a user is disabled ins
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import re
 
@@ -89,7 +90,7 @@ class UsersRepo:
             u = s.get(User, kept)
             return None if u is None else _row(u, aliases.get(u.id, ()))
 
-    def merged(self) -> list[MergedUser]:
+    def merged(self) -> builtins.list[MergedUser]:
         """Users made on two PCs under one name and merged: the admin is told of them."""
         with self.db.read() as s:
             rows = list(s.scalars(select(User).where(User.merged_into.is_not(None))))
