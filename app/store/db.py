@@ -23,7 +23,7 @@ from app.core.ids import new_id, new_node_id
 from app.imaging import sealed
 from app.platform import jsoncodec
 from app.platform.secrets import SecretStore
-from app.store import keys
+from app.store import keys, schema_head
 from app.store.errors import DiskFullError, StoreError, WrongKeyError
 from app.store.models import SyncState
 
@@ -189,7 +189,6 @@ def open_database(
     Raises StoreError subclasses with user-facing messages: WrongKeyError,
     MissingKeyError, InsecureKeyringError, DatabaseTooNewError.
     """
-    from app.store.migrate import migrate  # alembic is only needed here
     from app.store.sync import outbox  # noqa: F401  (registers the flush hooks)
 
     secrets = secrets or SecretStore()
@@ -203,7 +202,10 @@ def open_database(
         raise StoreError(f"There is no practice database at {path}.")
     db = Database(path, key)
     try:
-        migrate(db.writer)
+        if not schema_head.is_current(db.writer):
+            from app.store.migrate import migrate  # alembic: only when there is work
+
+            migrate(db.writer)
         db.ensure_identity()
         db.image_key = keys.image_key(path, secrets, create=create)
         if db.image_key is not None:

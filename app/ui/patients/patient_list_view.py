@@ -180,8 +180,10 @@ class PatientListView(QWidget):
         layout.addLayout(top)
         layout.addLayout(filters)
         layout.addWidget(self.stack, 1)
-        self.refresh_case_types()
         self.reload()
+        # The case types read every patient's: after the first rows, not before them.
+        self.model.rowsLoaded.connect(self.refresh_case_types,
+                                      Qt.ConnectionType.SingleShotConnection)
 
     # Filters --------------------------------------------------------------------------
     def _query_changed(self, text: str) -> None:

@@ -88,7 +88,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.acquisition_status)
         if ctx.start_agent:
             QTimer.singleShot(500, self._start_agent_if_needed)
-        QTimer.singleShot(0, self._dissolved_notice)
+        # After the list's first rows (or a few seconds, should they never come): what
+        # the notice imports would otherwise delay them.
+        self.patient_list.model.rowsLoaded.connect(
+            lambda: QTimer.singleShot(0, self._dissolved_notice),
+            Qt.ConnectionType.SingleShotConnection)
+        QTimer.singleShot(3000, self._dissolved_notice)
         self.signed_in = QLabel(
             f"Signed in as {ctx.user.display_name} ({ctx.user.role})", objectName="signedIn"
         )
