@@ -99,7 +99,7 @@ class FilesystemBlobStore:
         buffered, so that every read gives bytes as a file's does."""
         stream = sealed.open_read(self.path(sha256))
         if isinstance(stream, io.RawIOBase):
-            return io.BufferedReader(stream, buffer_size=256 * 1024)  # type: ignore[return-value]
+            return io.BufferedReader(stream, buffer_size=256 * 1024)
         return stream
 
     def delete(self, sha256: str) -> None:
@@ -321,7 +321,7 @@ class S3BlobStore:
             self.write_sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
         elif customer_key is not None:
             self.read_sse = {"SSECustomerAlgorithm": "AES256",
-                             "SSECustomerKey": customer_key}  # type: ignore[dict-item]
+                             "SSECustomerKey": customer_key}
             self.write_sse = dict(self.read_sse)
         if part_bytes < MIN_PART_BYTES:
             raise ValueError(f"part_bytes must be at least {MIN_PART_BYTES}")

@@ -17,7 +17,7 @@ SERVER_LOGGERS = ("uvicorn.error", "uvicorn", "fastapi", "starlette", "cloud")
 class WithoutExceptionText(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
-            exc = record.exc_info[1]
+            exc: BaseException | None = record.exc_info[1]
             chain = []
             while exc is not None:
                 where = "".join(traceback.format_tb(exc.__traceback__))

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
 from cloud import mailer
-from cloud.blobstore import blob_key
+from cloud.blob_key import blob_key
 from cloud.config import Settings
 from cloud.jobs import JobContext, JobError, enqueue, handler
 from cloud.jobs.models import Job

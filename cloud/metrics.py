@@ -92,5 +92,5 @@ def render(maker: sessionmaker[Session]) -> tuple[bytes, str]:
     else:
         counters = REGISTRY
     jobs = CollectorRegistry()
-    jobs.register(_Jobs(maker))  # type: ignore[arg-type]
+    jobs.register(_Jobs(maker))
     return generate_latest(counters) + generate_latest(jobs), CONTENT_TYPE_LATEST

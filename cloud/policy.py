@@ -219,7 +219,8 @@ def synced_rows(p: Principal, installation_column: Any) -> ColumnElement[bool]:
     """A PC syncs its installation whole — every synced row, change and conflict of it,
     and nothing of another installation. Only devices read the sync API."""
     require_device(p)
-    return installation_column == p.installation_id
+    same: ColumnElement[bool] = installation_column == p.installation_id
+    return same
 
 
 def synced_record(p: Principal, rec: Record | None) -> Record:

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from app.platform.rowcount import rowcount
 from cloud import security
 from cloud.models import Installation
 from cloud.policy import Principal
@@ -149,4 +150,4 @@ def sweep(session: Session) -> int:
     result = session.execute(delete(PortalSession).where(
         (PortalSession.last_seen_at < now - IDLE) | (PortalSession.created_at < now - ABSOLUTE)))
     session.commit()
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

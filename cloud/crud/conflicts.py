@@ -63,8 +63,8 @@ def settle_seen(session: Session, inst: Installation, seen: Iterable[Seen]) -> N
                 ConflictRecord.entity_id.in_(ids[i : i + _CHUNK]))
             .order_by(ConflictRecord.id)
         ):
-            base = bases.get((c.entity_id, c.field))
-            if base is not None and base >= c.winner["hlc"]:
+            seen_base = bases.get((c.entity_id, c.field))
+            if seen_base is not None and seen_base >= c.winner["hlc"]:
                 _settle(inst, c, "elsewhere", now)
 
 

@@ -12,13 +12,14 @@ from collections.abc import Collection
 
 from sqlalchemy import ColumnElement, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from app.platform import jsoncodec
 
 
 def among(
-    session: Session, column: ColumnElement[str], ids: Collection[str]
+    session: Session, column: ColumnElement[str] | QueryableAttribute[str],
+    ids: Collection[str],
 ) -> ColumnElement[bool]:
     """`column` is one of `ids` (text ids), for a statement run in `session`."""
     if session.get_bind().dialect.name == "postgresql":

@@ -126,7 +126,8 @@ def check_password(session: Session, *, installation_id: str, password: str,
     elif security.verify_password(inst.password_hash, password):
         throttle.succeeded(session, keys[0])
         return inst
-    elif security.verify_password(inst.pending_password_hash, password):
+    elif inst.pending_password_hash and security.verify_password(
+            inst.pending_password_hash, password):
         inst.password_hash, inst.pending_password_hash = inst.pending_password_hash, None
         session.commit()
         throttle.succeeded(session, keys[0])

@@ -91,8 +91,7 @@ def _unclamped(m: Mutation, limit: str) -> bool:
     # Every stamp starts with its 13 digits of wall time: the greatest text is the latest.
     if max(m.hlc.values())[:13] > limit:
         return False
-    bases = set(m.base.values())
-    bases.discard(None)
+    bases = {b for b in m.base.values() if b is not None}
     return not bases or max(bases)[:13] <= limit
 
 

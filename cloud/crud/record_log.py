@@ -73,7 +73,7 @@ class RecordLog:
             "entity": rec.entity, "fields": rec.fields,
             # A record made by this change has one stamp and no base: its stored forms
             # (cloud.models.StampsJSON, BasesJSON) are known without looking at each field.
-            "stamps": stored_stamps(shared, values) if created else rec.stamps,
+            "stamps": stored_stamps(shared, values) if created and shared else rec.stamps,
             "bases": {} if created else rec.bases,
             "max_hlc": shared if created else row_version(rec.stamps), "seq": seq,
         }

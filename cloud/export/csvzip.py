@@ -46,7 +46,7 @@ def _rows(session: Session, iid: str, entity: str) -> Iterator[tuple[str, dict[s
          .where(Record.installation_id == iid, Record.entity == entity)
          .order_by(Record.entity_id)
          .execution_options(yield_per=BATCH))
-    for rid, fields in session.execute(q):
+    for rid, fields in session.execute(q).tuples():
         if not fields.get("deleted"):
             yield rid, fields
 

@@ -15,8 +15,10 @@ log = logging.getLogger("cloud.export")
 
 
 class Context(Protocol):
-    settings: Settings
-    sessionmaker: sessionmaker[Session]
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def sessionmaker(self) -> sessionmaker[Session]: ...
 
 
 def run_data_download(ctx: Context, payload: dict[str, Any]) -> None:

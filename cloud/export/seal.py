@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from cloud.blobstore import blob_key
+from cloud.blob_key import blob_key
 from cloud.config import Settings
 
 NONCE = 12

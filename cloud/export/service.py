@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.ids import new_id
@@ -98,7 +99,8 @@ def request_code(session: Session, settings: Settings, sender: CodeSender,
     try:
         where = sender.send(contact, code, member.installation_id)
     except SendError as exc:
-        session.execute(DownloadCode.__table__.delete().where(DownloadCode.id == code_id))
+        table = cast(Table, DownloadCode.__table__)  # a declared table, typed as any FromClause
+        session.execute(table.delete().where(DownloadCode.id == code_id))
         session.commit()
         raise Refused(503, str(exc)) from None
     _audit(session, member, "download_code_sent", address, target=code_id,

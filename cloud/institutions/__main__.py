@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="the administrator's email, where one-time codes go (dissolution)")
     lab.add_argument("--data", type=Path, help="data directory of the cloud")
     args = parser.parse_args(argv)
-    settings = Settings(**({"data_dir": args.data} if args.data else {}))  # type: ignore[arg-type]
+    settings = Settings(**({"data_dir": args.data} if args.data else {}))
     password = _password()
     try:
         if not (MIN_PASSWORD <= len(password) <= MAX_PASSWORD):

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
@@ -224,8 +224,8 @@ def send_code(session: Session, settings: Settings, sender: CodeSender, inst: In
     try:
         where = sender.send(chosen, code, inst.name)
     except SendError as exc:
-        session.execute(DissolutionCode.__table__.delete().where(
-            DissolutionCode.id == code_id))
+        table = cast(Table, DissolutionCode.__table__)  # declared, typed as any FromClause
+        session.execute(table.delete().where(DissolutionCode.id == code_id))
         session.commit()
         raise Refused(503, str(exc)) from None
     _audit(session, inst, caller, "dissolution_code_sent", f"to {account} ({where})")

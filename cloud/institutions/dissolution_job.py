@@ -137,8 +137,9 @@ def dissolve(session: Session, blobs: BlobStore, institution_id: str,
         if purged is None:
             return False
         shas, zips = purged
-        for download_id in zips if downloads_dir is not None else ():
-            (downloads_dir / f"{download_id}.zip").unlink(missing_ok=True)
+        if downloads_dir is not None:
+            for download_id in zips:
+                (downloads_dir / f"{download_id}.zip").unlink(missing_ok=True)
         dropped = drop_unreferenced(session, blobs, shas)
     else:
         if not _purge_lab(session, inst):

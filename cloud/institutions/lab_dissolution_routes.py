@@ -6,7 +6,7 @@ dissolution. Forms are POST with a CSRF token; each step is the page drawn again
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -25,7 +25,7 @@ F = Annotated[str, Form(max_length=200)]
 
 
 def _page(request: Request, session: SessionDep, signed: Signed, status: int = 200,
-          step: str = "notice", **context: object) -> Response:
+          step: str = "notice", **context: Any) -> Response:
     caller = signed.caller(request)
     ending = dissolution.view_of(session, signed.lab)
     accounts: list[dissolution.Verifier] = []
@@ -40,7 +40,7 @@ def _page(request: Request, session: SessionDep, signed: Signed, status: int = 2
 
 def _step(request: Request, session: SessionDep, signed: Signed, step: str,
           work: Callable[[Institution, Caller], dict[str, str]] | None = None,
-          **context: object) -> Response:
+          **context: Any) -> Response:
     """Do `work(lab, caller)` if any, draw `step`; a refusal draws the step before it
     with the reason. The sign-in and the form's token were checked by `LabFormDep`."""
     if work is not None:

@@ -5,7 +5,7 @@ while a move is under way). Forms are POST with a CSRF token."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -22,7 +22,7 @@ F = Annotated[str, Form(max_length=200)]
 
 
 def _page(request: Request, session: SessionDep, signed: Signed, status: int = 200,
-          **context: object) -> Response:
+          **context: Any) -> Response:
     caller = signed.caller(request)
     rows = migration.migrations_of(session, signed.lab) if caller.is_admin else []
     return render(request, "lab_migration.html", status, lab=signed.lab, member=signed.member,

@@ -5,7 +5,7 @@ institution code or name) and follows its state. Forms are POST with a CSRF toke
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -71,7 +71,7 @@ def login(request: Request, session: SessionDep, code: F, user: F, password: F,
 
 
 def _page(request: Request, session: SessionDep, signed: Signed, status: int = 200,
-          **context: object) -> Response:
+          **context: Any) -> Response:
     caller = signed.caller(request)
     requests = service.requests_of(session, signed.lab, caller)
     # Where each clinic is, as its administrator set it (country code).

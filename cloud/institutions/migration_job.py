@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.core.hlc import Timestamp
 from app.core.ids import new_id
+from app.platform.rowcount import rowcount
 from cloud import audit
 from cloud.crud.record_log import RecordLog, RecordState
 from cloud.institutions.migration import KIND, write_lock
@@ -133,10 +134,10 @@ def move_clinic(session: Session, migration: Migration, source: Institution,
     images = 0
     for i in range(0, len(patients), CHUNK):
         chunk = patients[i:i + CHUNK]
-        images += session.execute(update(Image).where(
+        images += rowcount(session.execute(update(Image).where(
             Image.installation_id == src.id, Image.patient_id.in_(chunk))
             .values(installation_id=dst.id)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         session.execute(update(PatientAlias).where(
             PatientAlias.installation_id == src.id, PatientAlias.kept_id.in_(chunk))
             .values(installation_id=dst.id).execution_options(synchronize_session=False))

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.ids import new_id
+from app.platform.rowcount import rowcount
 from cloud.jobs.models import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from cloud.models import utcnow
 
@@ -130,9 +131,9 @@ def claim(session: Session, *, kinds: list[str], worker: str, lease_s: float) ->
             .values(status=RUNNING, attempts=Job.attempts + 1, claimed_by=worker,
                     lease_until=now + dt.timedelta(seconds=lease_s))
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         session.commit()
-        if taken == 1:
+        if rowcount(taken) == 1:
             return Claim(job.id, job.kind, dict(job.payload), job.installation_id,
                          seen[1] + 1, job.max_attempts, worker)
 
@@ -146,9 +147,9 @@ def renew(session: Session, c: Claim, *, lease_s: float) -> bool:
     """Extend the lease of a running job; False when it is no longer ours."""
     _begin_write(session)
     n = session.execute(update(Job).where(_mine(c)).values(
-        lease_until=utcnow() + dt.timedelta(seconds=lease_s))).rowcount
+        lease_until=utcnow() + dt.timedelta(seconds=lease_s)))
     session.commit()
-    return n == 1
+    return rowcount(n) == 1
 
 
 def backoff_s(attempt: int, base_s: float) -> float:
@@ -224,6 +225,6 @@ def counts(session: Session) -> dict[str, int]:
 def retry(session: Session, job_id: str) -> bool:
     """Queue a failed job again at once, with its attempts renewed."""
     n = session.execute(update(Job).where(Job.id == job_id, Job.status == FAILED).values(
-        status=QUEUED, attempts=0, run_at=utcnow(), finished_at=None)).rowcount
+        status=QUEUED, attempts=0, run_at=utcnow(), finished_at=None))
     session.commit()
-    return n == 1
+    return rowcount(n) == 1

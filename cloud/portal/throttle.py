@@ -35,7 +35,7 @@ def _wait(session: Session, key: str, free: int, now: dt.datetime) -> float:
     ).one()
     if n < free or last is None:
         return 0.0
-    wait = min(FIRST_WAIT_S * 2 ** (n - free), MAX_WAIT_S)
+    wait: float = min(FIRST_WAIT_S * 2 ** (n - free), MAX_WAIT_S)
     return wait - (now - aware(last)).total_seconds()
 
 

@@ -164,7 +164,7 @@ def render(request: Request, name: str, status: int = 200, *,
     return response
 
 
-def login_refused(request: Request, template: str, exc: Any, **form: str) -> Response:
+def login_refused(request: Request, template: str, exc: Any, **form: Any) -> Response:
     """The login page again with the reason, the typed fields kept (never a password),
     and Retry-After while the account or address is being slowed down."""
     refused = render(request, template, 429 if exc.wait_s else 401, pre=pre_token(request),

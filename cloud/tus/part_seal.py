@@ -26,7 +26,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 
-from cloud.blobstore import blob_key
+from cloud.blob_key import blob_key
 from cloud.config import Settings
 
 BLOCK = 16
@@ -92,7 +92,7 @@ class PartSeal:
             end = self.starts[i + 1] if i + 1 < len(self.starts) else None
             n = len(view) if end is None else min(len(view), end - position)
             ctr = self._ctr(i, position)
-            piece = ctr.update(view[:n])
+            piece: bytes = ctr.update(view[:n])
             self._next = (i, position + n, ctr)
             if not out and n == len(view):
                 return piece  # one key covers it all: no copy

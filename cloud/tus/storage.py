@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from anyio import to_thread
 
@@ -220,7 +220,8 @@ def store(blobs: BlobStore, sha256: str, part: Part) -> None:
     if blobs.has(sha256):
         pass  # held already: the part simply goes
     elif put_sealed is None or not put_sealed(sha256, path):
-        blobs.put_stream(sha256, _Stream(part.plaintext()))
+        # read as a file is: read(n) gives bytes, b"" at the end
+        blobs.put_stream(sha256, cast(BinaryIO, _Stream(part.plaintext())))
     remove_part(part.folder, part.upload_id)
 
 

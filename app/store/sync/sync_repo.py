@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
-    CursorResult,
     func,
     insert,
     select,
@@ -23,6 +22,7 @@ from sqlalchemy import (
 
 from app.core.hlc import Clock, Timestamp
 from app.platform.collector import collector_paused
+from app.platform.rowcount import rowcount
 from app.store.base import table_of
 from app.store.db import CACHE_KIB, Database
 from app.store.models import (
@@ -125,8 +125,7 @@ class SyncRepo:
                 .where(OutboxMutation.status == "failed")
                 .values(status="pending")
             )
-            # an UPDATE's result is a cursor's, which SQLAlchemy types as any result
-            return int(cast("CursorResult[Any]", result).rowcount or 0)
+            return rowcount(result)
 
     def outbox_counts(self) -> tuple[int, int]:
         """(pending, failed)."""

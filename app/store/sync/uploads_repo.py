@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, case, func, select, update
+from sqlalchemy import case, func, select, update
 
 from app.imaging.sealed import hash_plain
+from app.platform.rowcount import rowcount
 from app.store.db import Database
 from app.store.models import Upload
 from app.store.sync.outbox import utc_now_text
@@ -142,7 +142,7 @@ class UploadsRepo:
                 update(Upload).where(Upload.status == "failed")
                 .values(status="pending", last_error=None)
             )
-            return int(cast("CursorResult[Any]", result).rowcount or 0)
+            return rowcount(result)
 
     # The agent's side -----------------------------------------------------------------
     def requeue_interrupted(self) -> int:
@@ -152,7 +152,7 @@ class UploadsRepo:
             result = s.execute(
                 update(Upload).where(Upload.status == "uploading").values(status="pending")
             )
-            return int(cast("CursorResult[Any]", result).rowcount or 0)
+            return rowcount(result)
 
     def claim_next(self) -> UploadRow | None:
         """The smallest waiting file, marked in flight; None when nothing waits."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +28,9 @@ from cloud.schemas import (
 router = APIRouter(tags=["installations"])
 InstallationIdPath = Annotated[str, Path(pattern=r"^[0-9]{12}$")]
 DeviceIdPath = Annotated[str, Path(min_length=36, max_length=36)]
-_errors = {403: {"model": Problem}, 404: {"model": Problem}, 429: {"model": Problem},
-           502: {"model": Problem}}
+_errors: dict[int | str, dict[str, Any]] = {
+    403: {"model": Problem}, 404: {"model": Problem}, 429: {"model": Problem},
+    502: {"model": Problem}}
 
 
 def _address(request: Request) -> str:

@@ -20,7 +20,7 @@ import datetime as dt
 import inspect
 import re
 from pathlib import Path as PathType
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.routing import APIRoute
@@ -237,7 +237,7 @@ class FastPatch:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.route = next(r for r in router.routes
-                          if isinstance(r, APIRoute) and "PATCH" in r.methods)
+                          if isinstance(r, APIRoute) and r.methods and "PATCH" in r.methods)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = _PATCH_PATH.match(scope["path"]) \
@@ -269,7 +269,7 @@ async def _handled(request: Request, exc: Exception) -> Response:
     if inspect.isawaitable(response):
         response = await response
     exc.__traceback__ = None  # not kept alive with the frames of the request
-    return response
+    return cast(Response, response)
 
 
 @router.delete("/{upload_id}", status_code=204, summary="Terminate an upload")
