@@ -63,6 +63,10 @@ class Patient(Synced, Base):
             "merged_into",
             "phone_digits",
         ),
+        # An exact card number or phone, shown first in a search (patient_search).
+        Index("ix_patients_card", "card_number"),
+        Index("ix_patients_mobile", "mobile"),
+        Index("ix_patients_landline", "landline"),
     )
 
 

@@ -2,10 +2,15 @@
 
 Plan, by query:
 - empty query: the patients in display order (index on sort_key);
-- a text query (or 3+ digits): the prefix bucket of its first characters in
-  patient_terms, read in display order; duplicates (one patient, several matching
-  terms) sit next to each other, so SQLite drops them without sorting, and the read
-  stops after a page — cost bounded by the page, not by the database;
+- a text query (or 3+ digits), ranked as the front desk expects: the patient whose
+  card number or phone is exactly the query, then those whose surname starts with it
+  (a range of sort_key, which starts with the surname), then the others it finds, each
+  group in display order. The others are the prefix bucket of the query's first
+  characters in patient_terms, read in display order on either side of the surname
+  range; duplicates (one patient, several matching terms) sit next to each other, so
+  SQLite drops them without sorting. The groups are one statement whose parts SQLite
+  reads in order and merges, stopping after a page — cost bounded by the page, not by
+  the database;
 - one or two digits: phone numbers almost all contain them, so read patients in
   display order and test each one's digits (or look its terms up by primary key),
   which also stops after a page;
@@ -22,14 +27,18 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
+    Connection,
     Integer,
     Select,
     String,
     bindparam,
+    case,
     exists,
     func,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -57,18 +66,8 @@ _ROW_COLUMNS = (
 
 
 def _to_row(r: Any) -> PatientRow:
-    return PatientRow(
-        r.id,
-        r.num,
-        r.first_name,
-        r.last_name or "",
-        r.gender,
-        r.birth_date,
-        r.mobile,
-        r.email,
-        r.card_number,
-        r.sort_key,
-    )
+    # By position, in _ROW_COLUMNS' order: a page is 50 rows a keystroke.
+    return PatientRow(r[0], r[1], r[2], r[3] or "", r[4], r[5], r[6], r[7], r[8], r[9])
 
 
 def _normalised(query: str) -> tuple[str, bool]:
@@ -80,8 +79,24 @@ def _normalised(query: str) -> tuple[str, bool]:
 
 
 def _term_range(q: str) -> dict[str, str]:
-    """Bind values: q's bucket and the range of terms that start with q."""
+    """Bind values: q's bucket and the range of terms (and of sort keys) that start
+    with q."""
     return {"pfx": q[:3], "lo": q, "hi": q + _TERM_END}
+
+
+def _exact_keys(query: str, q: str, is_digits: bool) -> dict[str, Any]:
+    """Bind values: the card numbers and phones, as stored, that are exactly the query.
+
+    Card numbers are stored as typed: the query as typed, folded and in capitals
+    covers "ab 123" for "AB 123". Phones are stored as "+" and digits (or digits
+    alone); "00" in front is the "+" (app.core.phone.normalise_phone)."""
+    typed = query.strip()
+    cards = [typed, q, typed.upper()]
+    phones = [""]  # matches no phone (an empty one is stored as NULL): the query is not one
+    if is_digits:
+        plus = q[2:] if q.startswith("00") else q
+        phones = [q, "+" + plus]
+    return {"cards": cards, "phones": phones}
 
 
 # The fast statements ------------------------------------------------------------------
@@ -103,23 +118,86 @@ _IN_BUCKET = (
 _OWNER_OF_TERM = Patient.responsible_user_id.concat("").in_(_OWNERS)
 
 
-def _matches(for_member: bool) -> Any:
-    """(sort_key, num) of a page of patients with a term in q's range, in display order."""
-    stmt = select(PatientTerm.sort_key, PatientTerm.num).where(*_IN_BUCKET)
+_CARDS = bindparam("cards", expanding=True)
+_PHONES = bindparam("phones", expanding=True)
+_EXACT = or_(Patient.card_number.in_(_CARDS), Patient.mobile.in_(_PHONES),
+             Patient.landline.in_(_PHONES))
+# The range of sort keys that start with q (the surname group), apart from q's terms'.
+_SURNAME = (Patient.sort_key >= bindparam("s_lo"), Patient.sort_key < bindparam("s_hi"))
+# The exact matches, shown first, left out of the later groups.
+_NOT_SHOWN = bindparam("shown", expanding=True)
+
+
+def _exact(for_member: bool) -> Select[Any]:
+    stmt = select(*_ROW_COLUMNS).where(*_LIVE, _EXACT).order_by(Patient.sort_key, Patient.num)
+    return stmt.where(_OWNER) if for_member else stmt
+
+
+def _surname_keys(for_member: bool) -> Select[Any]:
+    stmt = select(Patient.sort_key, Patient.num).where(
+        *_SURNAME, *_LIVE, Patient.num.not_in(_NOT_SHOWN))
     if for_member:
-        stmt = stmt.join(Patient, Patient.num == PatientTerm.num).where(*_LIVE, _OWNER_OF_TERM)
-    stmt = stmt.distinct().order_by(PatientTerm.sort_key, PatientTerm.num)
-    return stmt.limit(_LIMIT).offset(_OFFSET).subquery("m")
+        stmt = stmt.where(_OWNER_OF_TERM)
+    return stmt.order_by(Patient.sort_key, Patient.num)
 
 
-def _by_terms(for_member: bool) -> Select[Any]:
-    m = _matches(for_member)
-    return (
-        select(*_ROW_COLUMNS)
-        .join_from(m, Patient, Patient.num == m.c.num)
-        .where(*_LIVE)
-        .order_by(m.c.sort_key, m.c.num)
-    )
+def _other_keys(for_member: bool) -> CompoundSelect[Any]:
+    """The other matches: q's bucket on either side of the surname range, each side
+    read in display order (one range of the index each, one after the other)."""
+    sides = []
+    for side in (PatientTerm.sort_key < bindparam("s_lo"),
+                 PatientTerm.sort_key >= bindparam("s_hi")):
+        stmt = select(PatientTerm.sort_key, PatientTerm.num).where(
+            *_IN_BUCKET, side, PatientTerm.num.not_in(_NOT_SHOWN))
+        if for_member:
+            stmt = stmt.join(Patient, Patient.num == PatientTerm.num).where(
+                *_LIVE, _OWNER_OF_TERM)
+        sides.append(select(stmt.distinct().order_by(PatientTerm.sort_key, PatientTerm.num)
+                            .subquery()))
+    return union_all(*sides)
+
+
+def _group(keys: Select[Any] | CompoundSelect[Any]) -> tuple[Select[Any], Select[Any]]:
+    """A page of a group's rows, and how many it holds up to :limit."""
+    m = keys.limit(_LIMIT).offset(_OFFSET).subquery("m")
+    page = (select(*_ROW_COLUMNS).join_from(m, Patient, Patient.num == m.c.num)
+            .where(*_LIVE).order_by(m.c.sort_key, m.c.num))
+    return page, select(func.count()).select_from(keys.limit(_LIMIT).subquery())
+
+
+_EXACT_ROWS = {member: _exact(member) for member in (False, True)}
+_GROUPS = {member: (_group(_surname_keys(member)), _group(_other_keys(member)))
+           for member in (False, True)}
+
+
+def _ranked(conn: Connection, viewer: Viewer, query: str, q: str, is_digits: bool,
+            limit: int, offset: int) -> list[Any]:
+    """A page of the ranked matches (see the module's plan): each group a statement read
+    in the index's order, the offset carried past the groups it skips whole."""
+    member = not viewer.is_admin
+    params: dict[str, Any] = {"owners": list(viewer.owner_ids)} if member else {}
+    params |= _term_range(q)
+    params |= {"s_lo": params["lo"], "s_hi": params["hi"]}
+    exact: list[Any] = []
+    if any(ch.isdigit() for ch in q):  # a card number or phone has digits; a name, none
+        keys = _exact_keys(query, q, is_digits)
+        exact = list(conn.execute(_EXACT_ROWS[member], params | keys))
+    params["shown"] = [r.num for r in exact]
+    surnames = not q[0].isdigit()
+    if not surnames:  # surnames start with letters: one statement less for a phone
+        params["s_hi"] = params["s_lo"]  # an empty surname range: the others are every match
+    rows = exact[offset : offset + limit]
+    offset = max(0, offset - len(exact))
+    for page, size in _GROUPS[member][0 if surnames else 1 :]:
+        if len(rows) >= limit:
+            break
+        got = list(conn.execute(page, params | {"limit": limit - len(rows), "offset": offset}))
+        rows.extend(got)
+        if got or not offset:
+            offset = 0
+        else:  # the whole group lies before this page: how many it holds, up to offset
+            offset -= int(conn.execute(size, params | {"limit": offset}).scalar_one())
+    return rows
 
 
 def _count_terms(for_member: bool) -> Select[Any]:
@@ -153,16 +231,13 @@ def _in_order(for_member: bool, short_digits: bool) -> Select[Any]:
     return stmt.limit(_LIMIT).offset(_OFFSET)
 
 
-_BY_TERMS = {member: _by_terms(member) for member in (False, True)}
 _COUNT_TERMS = {member: _count_terms(member) for member in (False, True)}
 _IN_ORDER = {(m, d): _in_order(m, d) for m in (False, True) for d in (False, True)}
 
 
-def _fast(viewer: Viewer, q: str, is_digits: bool) -> tuple[Select[Any], dict[str, Any]]:
+def _in_order_fast(viewer: Viewer, q: str) -> tuple[Select[Any], dict[str, Any]]:
     member = not viewer.is_admin
     params: dict[str, Any] = {"owners": list(viewer.owner_ids)} if member else {}
-    if q and not (is_digits and len(q) < SHORT_DIGITS):
-        return _BY_TERMS[member], params | _term_range(q)
     if q:
         return _IN_ORDER[(member, True)], params | {"q": q}
     return _IN_ORDER[(member, False)], params
@@ -200,7 +275,15 @@ def _query_condition(q: str, is_digits: bool) -> ColumnElement[bool]:
     return Patient.num.in_(terms)
 
 
-def _order(f: PatientFilter) -> list[Any]:
+def _order(f: PatientFilter, query: str, q: str, is_digits: bool) -> list[Any]:
+    if f.sort == "name" and q and not (is_digits and len(q) < SHORT_DIGITS):
+        # Ranked as the fast path ranks (see the module's plan), here by sorting.
+        keys, r = _exact_keys(query, q, is_digits), _term_range(q)
+        exact = or_(Patient.card_number.in_(keys["cards"]), Patient.mobile.in_(keys["phones"]),
+                    Patient.landline.in_(keys["phones"]))
+        surname = (Patient.sort_key >= r["lo"]) & (Patient.sort_key < r["hi"])
+        tier = case((exact, 0), (surname, 1), else_=2)
+        return [tier, Patient.sort_key, Patient.num]
     if f.sort == "-name":
         return [Patient.sort_key.desc(), Patient.num.desc()]
     if f.sort == "birth_date":
@@ -219,7 +302,7 @@ def _general(viewer: Viewer, f: PatientFilter, q: str, is_digits: bool) -> Selec
     stmt = select(*_ROW_COLUMNS).where(visible(viewer))
     if q:
         stmt = stmt.where(_query_condition(q, is_digits))
-    return _filters(stmt, f).order_by(*_order(f))
+    return _filters(stmt, f).order_by(*_order(f, f.query, q, is_digits))
 
 
 # Entry points -------------------------------------------------------------------------
@@ -231,13 +314,17 @@ def search(
     limit: int = PAGE,
     offset: int = 0,
 ) -> list[PatientRow]:
-    """One page of the patients this viewer sees that match `f`, in display order."""
+    """One page of the patients this viewer sees that match `f`: ranked (see the
+    module's plan) when sorted by name, else in the order asked for."""
     if limit <= 0:
         return []
     q, is_digits = _normalised(f.query)
     conn = session.connection()
     if not f.has_filters and f.sort == "name":
-        stmt, params = _fast(viewer, q, is_digits)
+        if q and not (is_digits and len(q) < SHORT_DIGITS):
+            return [_to_row(r) for r in _ranked(conn, viewer, f.query, q, is_digits,
+                                                limit, offset)]
+        stmt, params = _in_order_fast(viewer, q)
         rows = conn.execute(stmt, params | {"limit": limit, "offset": offset})
     else:
         rows = conn.execute(_general(viewer, f, q, is_digits).limit(limit).offset(offset))

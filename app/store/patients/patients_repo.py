@@ -14,7 +14,7 @@ from app.store.db import Database
 from app.store.dto import PatientDetail, PatientFilter, PatientRow, Viewer
 from app.store.errors import PermissionDeniedError
 from app.store.models import Patient
-from app.store.patients import patient_matches, patient_search
+from app.store.patients import patient_matches, patient_search, surname_suggestions
 
 EDITABLE = tuple(
     name
@@ -50,6 +50,12 @@ class PatientsRepo:
     def count(self, viewer: Viewer, f: PatientFilter) -> int:
         with self.db.read() as s:
             return patient_search.count(s, viewer, f)
+
+    def suggest_surnames(self, viewer: Viewer, query: str) -> list[str]:
+        """Surnames of patients this viewer sees one typing slip from `query`, for a
+        search that found nobody ("Did you mean …?")."""
+        with self.db.read() as s:
+            return surname_suggestions.suggest(s, viewer, query)
 
     def get(self, viewer: Viewer, patient_id: str) -> PatientDetail:
         with self.db.read() as s:

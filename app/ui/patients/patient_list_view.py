@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.store.dto import PatientFilter, PatientRow
 from app.ui.cases.ticket_dialog import TicketDialog
+from app.ui.patients.did_you_mean import DidYouMean
 from app.ui.patients.patient_list_model import (
     NAME_COLUMN,
     PAGE,
@@ -158,6 +159,8 @@ class PatientListView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.empty)
+        self.did_you_mean = DidYouMean(ctx, self)
+        self.did_you_mean.chosen.connect(self.search.setText)
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -179,6 +182,7 @@ class PatientListView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(filters)
+        layout.addWidget(self.did_you_mean)
         layout.addWidget(self.stack, 1)
         self.reload()
         # The case types read every patient's: after the first rows, not before them.
@@ -364,7 +368,10 @@ class PatientListView(QWidget):
         self.stack.setCurrentWidget(self.empty)
 
     def _update_empty_state(self) -> None:
-        if self.model.rowCount():
+        found_none = not self.model.rowCount()
+        self.did_you_mean.look_up(self.filter.query if found_none and not self.filter.has_filters
+                                  else "")
+        if not found_none:
             self.stack.setCurrentWidget(self.table)
             return
         if self.filter.query or self.filter.has_filters:
