@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -22,14 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
     parser.add_argument("--data", type=Path, help="data directory (database, files, mail)")
     args = parser.parse_args(argv)
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}
     if args.host:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
     if args.data:
         overrides["data_dir"] = args.data
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = Settings(**overrides)
     logs.configure(settings.log_level, settings.log_format)
     logsafe.protect_all("cloud", "uvicorn", "uvicorn.access", "uvicorn.error")
     try:

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.platform.rowcount import rowcount
 from cloud import security
 from cloud.models import Installation
-from cloud.policy import Principal
+from cloud.policy import Kind, Principal
 from cloud.portal import clock
 from cloud.portal.models import Account, PatientSecret, PortalSession, aware
 
@@ -84,7 +85,8 @@ def resume(session: Session, token: str | None) -> Active | None:
         session.delete(row)
         session.commit()
         return None
-    active = Active(Principal(row.installation_id, row.kind, row.name,  # type: ignore[arg-type]
+    # The column holds only the kinds a session was made for (policy.Kind).
+    active = Active(Principal(row.installation_id, cast(Kind, row.kind), row.name,
                               row.account_id, row.patient_id), row.csrf)
     if now - aware(row.last_seen_at) >= TOUCH_EVERY:
         _touch(session, row.token_hash, now)

@@ -100,14 +100,14 @@ def run(path: Path, secrets: SecretStore, args: argparse.Namespace) -> int:
     return 0
 
 
-def connect(db: object, secrets: SecretStore, args: argparse.Namespace) -> int:
+def connect(db: Database, secrets: SecretStore, args: argparse.Namespace) -> int:
     from app.store.settings_repo import SettingsRepo
     from sync_agent import connection
     from sync_agent.client import CloudError
 
     try:
         if args.email:
-            inst = connection.register_installation(db, args.server, args.email)  # type: ignore[arg-type]
+            inst = connection.register_installation(db, args.server, args.email)
             print(
                 f"Registered. Installation ID: {inst}. The upload password was sent to "
                 f"{args.email}; run connect again with --installation {inst} to add this PC."
@@ -132,14 +132,14 @@ def connect(db: object, secrets: SecretStore, args: argparse.Namespace) -> int:
             db,
             secrets,
             args.server,
-            args.installation,  # type: ignore[arg-type]
+            args.installation,
             password,
         )
         print(f"This PC is connected to installation {conn.installation_id}.")
-        code = SettingsRepo(db).get("institution_code")  # type: ignore[arg-type]
+        code = SettingsRepo(db).get("institution_code")
         if code:
             print(f"Labs find this practice by its institution code {code}.")
-        restore(db, conn)  # type: ignore[arg-type]
+        restore(db, conn)
         return 0
     except CloudError as exc:
         print(f"sync agent: {exc}", file=sys.stderr)
@@ -169,8 +169,11 @@ def restore(db: Database, conn: Connection) -> None:
 
     report = pull_all(SyncRepo(db), conn.client(), on_page=page)
     tell(f"Records: {report.applied} fetched.", final=True)
-    job = DownloadJob(db, on_progress=lambda done, total, what: total and tell(
-        f"{what}: {done} of {total}", final=done == total), with_files=False)
+    def progress(done: int, total: int, what: str) -> None:
+        if total:
+            tell(f"{what}: {done} of {total}", final=done == total)
+
+    job = DownloadJob(db, on_progress=progress, with_files=False)
     job.link = Link(conn.server_url, conn.token)
     got = job.run()
     print(f"Image previews: {got.thumbnails} fetched. The images themselves are fetched "

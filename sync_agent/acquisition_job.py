@@ -390,10 +390,10 @@ class AcquisitionJob:
             except Exception as exc:
                 refused.append((e, exc))
         if filed:
-            for e, exc in refused:
+            for e, why in refused:
                 for src in e.sources:
                     try:
-                        self._fail(src.path, src, _odd(src.path, exc), report)
+                        self._fail(src.path, src, _odd(src.path, why), report)
                     except Exception:
                         log.exception("acquisition: could not list a %s file as failed",
                                       _kind(src.path))

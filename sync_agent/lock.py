@@ -7,6 +7,7 @@ never blocks the next one.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import IO
 
@@ -23,7 +24,7 @@ class AgentLock:
     def acquire(self) -> None:
         f = open(self.path, "a+")  # noqa: SIM115 - held for the life of the process
         try:
-            if os.name == "nt":  # pragma: no cover - Windows
+            if sys.platform == "win32":  # pragma: no cover - Windows
                 import msvcrt
 
                 msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)

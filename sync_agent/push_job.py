@@ -111,7 +111,9 @@ def _adopt_clamped(
     sent = {p["id"]: p for p in (m.payload for m in batch)}
     for result in results:
         clamped = result.get("clamped") if isinstance(result, dict) else None
-        payload = sent.get(result.get("id")) if clamped else None
+        if not clamped:
+            continue
+        payload = sent.get(result.get("id"))
         if not payload:
             continue
         server = result.get("stamps")

@@ -272,8 +272,8 @@ class TusClient:
         self.ahead.close()
 
     def _request(
-        self, method: str, url: str, headers: Mapping[str, str], body: object = None,
-        timeout: tuple[float, float] | None = None,
+        self, method: str, url: str, headers: Mapping[str, str],
+        body: FileSlice | bytes | None = None, timeout: tuple[float, float] | None = None,
     ) -> requests.Response:
         full = {"Tus-Resumable": TUS_VERSION, **headers}
         if self.token:

@@ -70,8 +70,10 @@ class FolderSettings:
 
 
 def _seconds(value: object) -> float | None:
+    if not isinstance(value, int | float | str):
+        return None
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
     except (TypeError, ValueError):
         return None
     return number if 0 < number < 24 * 3600 else None

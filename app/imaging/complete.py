@@ -16,6 +16,7 @@ import os
 import re
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 from app.imaging import classify, dicom, dicom_walk
 from app.imaging.errors import ImagingError
@@ -202,7 +203,7 @@ def tiff_incomplete(path: Path, size: int) -> str | None:
     return None
 
 
-def _numbers(f: object, order: str, typ: int, n: int, offset: int, inline: bytes
+def _numbers(f: BinaryIO, order: str, typ: int, n: int, offset: int, inline: bytes
              ) -> list[int]:
     code = {3: "H", 4: "I", 16: "Q"}.get(typ)
     if code is None:
@@ -211,10 +212,10 @@ def _numbers(f: object, order: str, typ: int, n: int, offset: int, inline: bytes
     if width <= 4:
         raw = inline[:width]
     else:
-        here = f.tell()  # type: ignore[attr-defined]
-        f.seek(offset)  # type: ignore[attr-defined]
-        raw = f.read(width)  # type: ignore[attr-defined]
-        f.seek(here)  # type: ignore[attr-defined]
+        here = f.tell()
+        f.seek(offset)
+        raw = f.read(width)
+        f.seek(here)
     if len(raw) < width:
         return []
     return list(struct.unpack(order + code * n, raw))

@@ -24,6 +24,8 @@ _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN
              b"UT", b"UV"}
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 UNDEFINED = 0xFFFFFFFF
+# A file is walked mapped (mmap), a deflated body or a test's bytes in memory.
+Data = bytes | mmap.mmap
 ITEM, ITEM_END, SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 ROWS = 0x00280010
 SOP_CLASS = 0x00080016
@@ -55,7 +57,7 @@ class Walk:
 
 @dataclass
 class _Reader:
-    data: bytes
+    data: Data
     little: bool
     implicit: bool
     sop_class: str = ""
@@ -132,7 +134,7 @@ def _uid(raw: bytes) -> str:
     return bytes(raw).rstrip(b"\x00 ").decode("ascii", "replace")
 
 
-def _meta(data: bytes) -> tuple[int, str, str]:
+def _meta(data: Data) -> tuple[int, str, str]:
     """Where the dataset starts, its transfer syntax and SOP class ("" when no meta
     header)."""
     start = 132 if data[128:132] == b"DICM" else 0
@@ -156,12 +158,12 @@ def _meta(data: bytes) -> tuple[int, str, str]:
     return pos, syntax, sop
 
 
-def _guess_implicit(data: bytes, pos: int) -> bool:
+def _guess_implicit(data: Data, pos: int) -> bool:
     vr = data[pos + 4 : pos + 6]
     return not (len(vr) == 2 and vr.isalpha() and vr.isupper())
 
 
-def walk_bytes(data: bytes) -> Walk:
+def walk_bytes(data: Data) -> Walk:
     """Raises Cut with the reason when the stream stops before its structure does."""
     pos, syntax, sop = _meta(data)
     out = Walk(syntax=syntax, sop_class=sop)
@@ -217,7 +219,7 @@ def walk(path: Path) -> Walk:
         if os.fstat(f.fileno()).st_size == 0:
             raise Cut("the file is empty")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return walk_bytes(data)  # type: ignore[arg-type]
+            return walk_bytes(data)
 
 
 def end_is_known(path: Path) -> bool:

@@ -47,7 +47,7 @@ import os
 import secrets
 import threading
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -60,6 +60,9 @@ from cryptography.hazmat.primitives.keywrap import (
 )
 
 from app.platform.file_errors import DamagedFileError, ImagingError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 MAGIC = b"CSSEAL\x02\x00"
 MAGIC_V1 = b"CSSEAL\x01\x00"
@@ -415,9 +418,10 @@ class _SealedStream(io.RawIOBase):
         data = self.read(-1)
         return data if isinstance(data, bytes) else bytes(data)
 
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(b))
-        b[:len(data)] = data
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[:len(data)] = data
         return len(data)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
@@ -446,7 +450,8 @@ def open_read(path: Path | str) -> BinaryIO:
     way images, thumbnails and manifests are read. Nothing is written to disk."""
     blob = open_blob(path)
     if isinstance(blob, SealedBlob):
-        return _SealedStream(blob)  # type: ignore[return-value]
+        # A RawIOBase is a binary stream, though typeshed's io classes do not say so.
+        return cast(BinaryIO, _SealedStream(blob))
     blob.close()
     return open(path, "rb")
 

@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,6 +31,9 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from app.platform.secrets import SecretStore
 from app.store import keys
 from app.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from app.store.db import Database
 
 FORMAT = "chairside-recovery/1"
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
@@ -102,11 +106,9 @@ def write(db_path: Path, db_key: str, image_key: bytes | None) -> str:
     return code
 
 
-def create_for(db: object, secrets_store: SecretStore) -> str:
+def create_for(db: Database, secrets_store: SecretStore) -> str:
     """A (new) code for an open database, from the keys this computer holds."""
-    path: Path = db.path  # type: ignore[attr-defined]
-    return write(path, keys.load_key(path, secrets_store),
-                 getattr(db, "image_key", None))
+    return write(db.path, keys.load_key(db.path, secrets_store), db.image_key)
 
 
 def unseal(db_path: Path, code: str) -> tuple[str, bytes | None]:

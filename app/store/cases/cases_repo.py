@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.imaging.cas import ImageStore
 from app.store import access
@@ -203,9 +204,9 @@ class CasesRepo:
             )
             return _delivery(s, ImageStore.of(self.db), list(s.scalars(stmt)))
 
-    def _case(self, s: Any, viewer: Viewer, case_id: str) -> LabCase:
+    def _case(self, s: Session, viewer: Viewer, case_id: str) -> LabCase:
         case = s.get(LabCase, case_id)
         if case is None or case.deleted:
             raise NotFoundError("This case is no longer on file.")
         access.check(viewer, s.get(Patient, case.patient_id))
-        return case  # type: ignore[no-any-return]
+        return case

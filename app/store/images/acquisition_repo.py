@@ -157,7 +157,8 @@ class AcquisitionRepo:
             rows = s.execute(select(AcquisitionItem.source, AcquisitionItem.sha256).where(
                 AcquisitionItem.sha256.in_({sha for _n, sha in pairs}),
                 AcquisitionItem.status != "failed"))
-            return {(src, sha) for src, sha in rows} & set(pairs)
+            # The IN leaves no row without a hash; the test tells the type so.
+            return {(src, sha) for src, sha in rows if sha is not None} & set(pairs)
 
     def moved(self, moves: Iterable[tuple[Path, Path]]) -> None:
         """These sources now lie in imported/: their rows say where."""
@@ -185,7 +186,7 @@ class AcquisitionRepo:
                        AcquisitionItem.found_at < before,
                        func.substr(AcquisitionItem.source, 1, len(prefix)) == prefix))
             return [(SourceFacts(Path(src), size, mtime), sha)
-                    for src, size, mtime, sha in rows]
+                    for src, size, mtime, sha in rows if sha is not None]
 
     def failed_sources(self) -> dict[str, tuple[int, int]]:
         """Source path -> (size, mtime_ns) of the files listed as failed: left alone

@@ -168,9 +168,9 @@ class LedgerRepo:
             why = (reason or "").strip()
             old.void_reason = f"Corrected: {why}" if why else "Corrected"
             old.voided_by = viewer.user_id
-            pid = old.patient_id or s.get(Agreement, old.agreement_id).patient_id  # type: ignore[union-attr]
+            pid = old.patient_id or s.get_one(Agreement, old.agreement_id).patient_id
             new_id = self._add(s, viewer, pid, paid_on, amount, method, old.agreement_id)
-            s.get(Payment, new_id).corrects = old.id  # type: ignore[union-attr]
+            s.get_one(Payment, new_id).corrects = old.id
             return new_id
 
     def receipt(self, viewer: Viewer, payment_id: str) -> Receipt:

@@ -23,9 +23,10 @@ SQLAlchemy's compiled cache answers without compiling again.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Connection,
@@ -46,6 +47,9 @@ from app.core.text import digits, fold
 from app.store.access import visible
 from app.store.dto import PatientFilter, PatientRow, Viewer
 from app.store.models import Patient, PatientTerm, Visit
+
+# A statement of any columns: Select is generic over its row's column types.
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
 
 PAGE = 50
 SHORT_DIGITS = 3  # digit queries shorter than this are not in the phone buckets
@@ -104,7 +108,7 @@ _LIMIT = bindparam("limit", type_=Integer)
 _OFFSET = bindparam("offset", type_=Integer)
 _LIVE = (Patient.deleted.is_(False), Patient.merged_into.is_(None))
 # A member's own id and the ids of him made on other PCs (dto.Viewer.owner_ids).
-_OWNERS = bindparam("owners", expanding=True)
+_OWNERS: BindParameter[Any] = bindparam("owners", expanding=True)
 _OWNER = Patient.responsible_user_id.in_(_OWNERS)
 _IN_BUCKET = (
     PatientTerm.pfx == bindparam("pfx"),
@@ -118,22 +122,22 @@ _IN_BUCKET = (
 _OWNER_OF_TERM = Patient.responsible_user_id.concat("").in_(_OWNERS)
 
 
-_CARDS = bindparam("cards", expanding=True)
-_PHONES = bindparam("phones", expanding=True)
+_CARDS: BindParameter[Any] = bindparam("cards", expanding=True)
+_PHONES: BindParameter[Any] = bindparam("phones", expanding=True)
 _EXACT = or_(Patient.card_number.in_(_CARDS), Patient.mobile.in_(_PHONES),
              Patient.landline.in_(_PHONES))
 # The range of sort keys that start with q (the surname group), apart from q's terms'.
 _SURNAME = (Patient.sort_key >= bindparam("s_lo"), Patient.sort_key < bindparam("s_hi"))
 # The exact matches, shown first, left out of the later groups.
-_NOT_SHOWN = bindparam("shown", expanding=True)
+_NOT_SHOWN: BindParameter[Any] = bindparam("shown", expanding=True)
 
 
-def _exact(for_member: bool) -> Select[Any]:
+def _exact(for_member: bool) -> AnySelect:
     stmt = select(*_ROW_COLUMNS).where(*_LIVE, _EXACT).order_by(Patient.sort_key, Patient.num)
     return stmt.where(_OWNER) if for_member else stmt
 
 
-def _surname_keys(for_member: bool) -> Select[Any]:
+def _surname_keys(for_member: bool) -> AnySelect:
     stmt = select(Patient.sort_key, Patient.num).where(
         *_SURNAME, *_LIVE, Patient.num.not_in(_NOT_SHOWN))
     if for_member:
@@ -157,7 +161,7 @@ def _other_keys(for_member: bool) -> CompoundSelect[Any]:
     return union_all(*sides)
 
 
-def _group(keys: Select[Any] | CompoundSelect[Any]) -> tuple[Select[Any], Select[Any]]:
+def _group(keys: AnySelect | CompoundSelect[Any]) -> tuple[AnySelect, AnySelect]:
     """A page of a group's rows, and how many it holds up to :limit."""
     m = keys.limit(_LIMIT).offset(_OFFSET).subquery("m")
     page = (select(*_ROW_COLUMNS).join_from(m, Patient, Patient.num == m.c.num)
@@ -200,7 +204,7 @@ def _ranked(conn: Connection, viewer: Viewer, query: str, q: str, is_digits: boo
     return rows
 
 
-def _count_terms(for_member: bool) -> Select[Any]:
+def _count_terms(for_member: bool) -> AnySelect:
     stmt = select(PatientTerm.sort_key, PatientTerm.num).where(*_IN_BUCKET)
     if for_member:
         stmt = stmt.join(Patient, Patient.num == PatientTerm.num).where(*_LIVE, _OWNER_OF_TERM)
@@ -221,7 +225,7 @@ def _short_digits_condition(q: Any) -> ColumnElement[bool]:
     return or_(func.instr(Patient.phone_digits, q) > 0, term)
 
 
-def _in_order(for_member: bool, short_digits: bool) -> Select[Any]:
+def _in_order(for_member: bool, short_digits: bool) -> AnySelect:
     stmt = select(*_ROW_COLUMNS).where(*_LIVE)
     if for_member:
         stmt = stmt.where(_OWNER)
@@ -235,7 +239,7 @@ _COUNT_TERMS = {member: _count_terms(member) for member in (False, True)}
 _IN_ORDER = {(m, d): _in_order(m, d) for m in (False, True) for d in (False, True)}
 
 
-def _in_order_fast(viewer: Viewer, q: str) -> tuple[Select[Any], dict[str, Any]]:
+def _in_order_fast(viewer: Viewer, q: str) -> tuple[AnySelect, dict[str, Any]]:
     member = not viewer.is_admin
     params: dict[str, Any] = {"owners": list(viewer.owner_ids)} if member else {}
     if q:
@@ -244,7 +248,7 @@ def _in_order_fast(viewer: Viewer, q: str) -> tuple[Select[Any], dict[str, Any]]
 
 
 # The general query --------------------------------------------------------------------
-def _filters(stmt: Select[Any], f: PatientFilter) -> Select[Any]:
+def _filters(stmt: AnySelect, f: PatientFilter) -> AnySelect:
     if f.gender:
         stmt = stmt.where(Patient.gender == f.gender)
     if f.case_type:
@@ -298,7 +302,7 @@ def _order(f: PatientFilter, query: str, q: str, is_digits: bool) -> list[Any]:
     return [Patient.sort_key, Patient.num]
 
 
-def _general(viewer: Viewer, f: PatientFilter, q: str, is_digits: bool) -> Select[Any]:
+def _general(viewer: Viewer, f: PatientFilter, q: str, is_digits: bool) -> AnySelect:
     stmt = select(*_ROW_COLUMNS).where(visible(viewer))
     if q:
         stmt = stmt.where(_query_condition(q, is_digits))

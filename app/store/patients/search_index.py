@@ -10,7 +10,7 @@ patient's values as a mapping, so a pulled row (a dict) and an ORM object (throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import Any, cast
@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from app.core.text import digits, fold, sort_key
+from app.store.base import table_of
 from app.store.models import Patient, Setting
 
 MIN_PHONE_QUERY = 3  # shorter digit queries are dense: read in display order instead
@@ -271,7 +272,9 @@ def write_part(conn: Connection, build: Build, part: int) -> None:
     # large practice makes millions).
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(_INSERT_NEW, rows)
+        # sqlite3 takes any iterable here; the DB-API protocol's type asks for a
+        # Sequence, which would hold every row in memory at once.
+        cursor.executemany(_INSERT_NEW, cast("Sequence[tuple[str, str, int, str]]", rows))
         wanted = set(pfxs)
         redone = sorted(r for p in changed.values() if p
                         for r in _rows(p) if r[0] in wanted)
@@ -315,4 +318,4 @@ def build_all(conn: Connection) -> int:
 
 
 def _settings() -> Table:
-    return cast(Table, Setting.__table__)  # type: ignore[attr-defined]
+    return table_of(Setting)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.platform.secrets import SecretStore
 from app.store import recovery_code
+from app.store.db import Database
 from app.ui.shell.ops import OpRunner, ReadOp, user_message
 
 EXPLAIN = (
@@ -81,7 +82,7 @@ class RecoveryCodeDialog(QDialog):
             self.document().print_(printer)
 
 
-def show_new_code(ops: OpRunner, db: object, parent: QWidget | None, practice: str = "",
+def show_new_code(ops: OpRunner, db: Database, parent: QWidget | None, practice: str = "",
                   secrets: SecretStore | None = None) -> None:
     """Make a new code (the old one stops working) and show it."""
     store = secrets or SecretStore()
@@ -94,7 +95,7 @@ def show_new_code(ops: OpRunner, db: object, parent: QWidget | None, practice: s
     ReadOp(lambda: recovery_code.create_for(db, store)).success(shown).run(ops)
 
 
-def ask_new_code(ops: OpRunner, db: object, parent: QWidget | None, practice: str = "") -> None:
+def ask_new_code(ops: OpRunner, db: Database, parent: QWidget | None, practice: str = "") -> None:
     """The admin's "New recovery code…": asked first, since the printed one stops working."""
     answer = QMessageBox.question(
         parent, "New recovery code",

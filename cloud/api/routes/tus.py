@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import re
+from collections.abc import Callable
 from pathlib import Path as PathType
-from typing import Annotated, cast
+from typing import Annotated, TypeVar, cast
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.routing import APIRoute
@@ -100,10 +101,13 @@ router.add_api_route("/", _options, methods=["OPTIONS"], include_in_schema=False
 router.add_api_route("/{upload_id}", _options, methods=["OPTIONS"], include_in_schema=False)
 
 
-async def _sync(maker: SessionMakerDep, fn: object, **kwargs: object) -> object:
-    def run() -> object:
+T = TypeVar("T")
+
+
+async def _sync(maker: SessionMakerDep, fn: Callable[..., T], **kwargs: object) -> T:
+    def run() -> T:
         with maker() as session:
-            return fn(session, **kwargs)  # type: ignore[operator]
+            return fn(session, **kwargs)
     return await run_in_threadpool(run)
 
 
@@ -305,7 +309,7 @@ async def _caller_upload(maker: SessionMakerDep, token: str, upload_id: str,
     loaded machine."""
     found = await _sync(maker, _lookup, token=token, upload_id=upload_id,
                         folder=settings.uploads_dir)
-    return found  # type: ignore[return-value]
+    return found
 
 
 async def _write(
