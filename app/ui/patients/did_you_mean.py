@@ -20,6 +20,7 @@ class DidYouMean(QWidget):
         self._asked = ""
         self._row = QHBoxLayout(self)
         self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.setSpacing(4)
         self.buttons: list[QPushButton] = []
         self.hide()
 
@@ -54,7 +55,10 @@ class DidYouMean(QWidget):
             if i:
                 self._row.addWidget(QLabel("or"))
             button = QPushButton(surname, flat=True)
-            button.setStyleSheet("text-decoration: underline;")
+            # Flat buttons keep a push button's minimum width: a short surname would
+            # sit in a wide gap before the question mark, unlike a sentence.
+            button.setStyleSheet("QPushButton { text-decoration: underline; border: none;"
+                                 " padding: 0px 1px; min-width: 0px; }")
             button.setToolTip(f"Search for {surname}")
             button.clicked.connect(lambda _=False, s=surname: self.chosen.emit(s))
             self._row.addWidget(button)
