@@ -25,4 +25,7 @@ fi
 PYTHONPATH=. .venv/bin/lint-imports --no-cache --no-logo
 # Types ([tool.mypy] in pyproject.toml: strict below the screens); a type error fails here.
 .venv/bin/mypy
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# Two worker processes (CHAIRSIDE_TEST_WORKERS=0: one, in this process), each given whole
+# test files, so that a module's fixtures and its servers stay in one process.
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "${CHAIRSIDE_TEST_WORKERS:-2}" \
+    --dist loadfile "$@"
