@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         args.database = os.path.join(scratch, "self-test.chairside")
         args.allow_key_file = True
         args.auto_login = "selftest:self-test-password"
+    # The store and its libraries are loaded before Qt: PySide6 hooks every import made
+    # after its own and reads each new module's source for its __feature__ switches
+    # (about 0.1 s of start-up for SQLAlchemy and the store's modules).
+    import app.store.services  # noqa: F401
     from app.ui.shell.application import run
 
     code = run(args)
