@@ -75,8 +75,8 @@ def fill_disk_while_flagged(blobs: BlobStore, flag: Path) -> None:
             full()
             return bool(put_sealed(sha256, path))
 
-        # A test's hook swaps this one store's methods, which mypy allows only on a
-        # class: the ignores below are that, and nothing else.
+        # A test's hook swaps this one store's methods on purpose; mypy refuses any
+        # assignment to a method, which is all the ignores below are for.
         blobs.put_sealed = put_sealed_or_fail  # type: ignore[attr-defined]
     blobs.put_file = put_file_or_fail  # type: ignore[method-assign]
     blobs.put_stream = put_stream_or_fail  # type: ignore[method-assign]

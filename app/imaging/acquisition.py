@@ -74,7 +74,7 @@ def _seconds(value: object) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
     return number if 0 < number < 24 * 3600 else None
 

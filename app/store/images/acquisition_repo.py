@@ -157,7 +157,7 @@ class AcquisitionRepo:
             rows = s.execute(select(AcquisitionItem.source, AcquisitionItem.sha256).where(
                 AcquisitionItem.sha256.in_({sha for _n, sha in pairs}),
                 AcquisitionItem.status != "failed"))
-            # The IN leaves no row without a hash; the test tells the type so.
+            # The IN leaves no row without a hash; the filter only narrows the type.
             return {(src, sha) for src, sha in rows if sha is not None} & set(pairs)
 
     def moved(self, moves: Iterable[tuple[Path, Path]]) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from app.core.text import digits, fold, sort_key
 from app.store.base import table_of
@@ -167,7 +167,7 @@ def defer(conn: Connection, first_num: int) -> None:
     patients numbered from `first_num` up are not indexed yet: the note survives a crash,
     and build_pending indexes them. Written below the ORM: no flush (and none of its
     hooks) runs for it."""
-    table = _settings()
+    table = table_of(Setting)
     held = conn.execute(select(table.c.value).where(table.c.key == PENDING)).first()
     if held is None:
         conn.execute(insert(table).values(key=PENDING, value=first_num))
@@ -177,7 +177,7 @@ def defer(conn: Connection, first_num: int) -> None:
 
 def pending(conn: Connection) -> int | None:
     """The first patient number that may lack index rows (see defer); None when none."""
-    table = _settings()
+    table = table_of(Setting)
     held = conn.execute(select(table.c.value).where(table.c.key == PENDING)).first()
     return None if held is None else int(held[0])
 
@@ -304,7 +304,8 @@ def build_pending(conn: Connection) -> int:
 
 def done(conn: Connection) -> None:
     """Clear the note of defer: every patient is indexed."""
-    conn.execute(delete(_settings()).where(_settings().c.key == PENDING))
+    table = table_of(Setting)
+    conn.execute(delete(table).where(table.c.key == PENDING))
 
 
 def build_all(conn: Connection) -> int:
@@ -316,6 +317,3 @@ def build_all(conn: Connection) -> int:
     write_part(conn, build, 0)
     return len(build.values)
 
-
-def _settings() -> Table:
-    return table_of(Setting)
