@@ -37,13 +37,34 @@ class Server:
         return self.data / "mail"
 
 
+class PortTaken(AssertionError):
+    """The port free_port chose was taken before the cloud bound it."""
+
+
+PORT_TRIES = 5
+
+
 def start_server(data: Path, env: dict[str, str] | None = None,
                  timeout: float = 60.0, port: int | None = None,
                  https_ca: Path | None = None) -> Server:
     """The cloud as a process; `port` to start it again where it was (its log goes on
     in the same file); `https_ca`: it serves HTTPS (its certificate in `env`) under
-    this certificate authority."""
-    port = port or free_port()
+    this certificate authority.
+
+    A port chosen here is free when chosen, not when the cloud binds it: another test
+    process, or an outgoing connection's local port, may take it meanwhile. The cloud
+    is then started on another one."""
+    for _ in range(PORT_TRIES - 1):
+        try:
+            return _start(data, env, timeout, port or free_port(), https_ca)
+        except PortTaken:
+            if port is not None:
+                raise
+    return _start(data, env, timeout, port or free_port(), https_ca)
+
+
+def _start(data: Path, env: dict[str, str] | None, timeout: float, port: int,
+           https_ca: Path | None) -> Server:
     log_path = data.parent / f"cloud-{port}.log"
     log = open(log_path, "ab")  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen(
@@ -55,8 +76,9 @@ def start_server(data: Path, env: dict[str, str] | None = None,
 
     def answers() -> bool:
         if proc.poll() is not None:
-            raise AssertionError(f"the cloud exited with {proc.returncode}: "
-                                 f"{log_path.read_text()[-2000:]}")
+            said = log_path.read_text()[-2000:]
+            error = PortTaken if "address already in use" in said else AssertionError
+            raise error(f"the cloud exited with {proc.returncode}: {said}")
         try:
             return httpx.get(url + "/health", timeout=1, verify=verify).status_code == 200
         except httpx.TransportError:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from app.core.ids import new_id
@@ -56,3 +58,23 @@ def test_refuses_a_newer_database(tmp_path: Path) -> None:
 def test_cloud_never_loads_qt() -> None:
     code = "import sys, cloud.__main__, cloud.main; sys.exit('PySide6' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
+
+
+def test_a_port_taken_before_the_cloud_binds_it_is_left_for_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.cloud import conftest
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        chosen = iter([busy])
+        real = conftest.free_port
+        monkeypatch.setattr(conftest, "free_port", lambda: next(chosen, None) or real())
+        srv = start_server(tmp_path / "data")
+        try:
+            assert not srv.url.endswith(f":{busy}")
+            assert httpx.get(srv.url + "/health", timeout=5).status_code == 200
+        finally:
+            stop_server(srv)
