@@ -159,6 +159,23 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def driver_read(self) -> Iterator[Any]:
+        """The driver's own connection, in a read transaction: for the statements that
+        run on every keystroke (app.store.patients.patient_search), which a session and
+        SQLAlchemy's execution would cost several times over."""
+        pooled = self.reader.raw_connection()
+        try:
+            conn = pooled.driver_connection
+            assert conn is not None  # a pooled connection is open until closed
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("ROLLBACK")  # it read only
+        finally:
+            pooled.close()
+
     def ensure_identity(self) -> Identity:
         with self.write() as s:
             row = s.scalar(select(SyncState).where(SyncState.id == 1))

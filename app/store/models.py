@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.store.base import Base, Synced
@@ -51,9 +51,12 @@ class Patient(Synced, Base):
     phone_digits: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     updated_at: Mapped[str | None] = mapped_column(String(32))
 
-    # The patient list in display order, covering its filters (see patient_search).
+    # The patient list in display order, covering its filters and the columns it shows
+    # (see patient_search).
     __table_args__ = (
-        Index("ix_patients_list", "sort_key", "num", "deleted", "merged_into", "phone_digits"),
+        Index("ix_patients_list", "sort_key", "num", "deleted", "merged_into", "phone_digits",
+              "id", "first_name", "last_name", "gender", "birth_date", "mobile", "email",
+              "card_number"),
         Index(
             "ix_patients_owner_list",
             "responsible_user_id",
@@ -309,8 +312,14 @@ class PatientTerm(Base):
     num: Mapped[int] = mapped_column(Integer, primary_key=True)
     term: Mapped[str] = mapped_column(String(500), primary_key=True)
     # No index by number: a patient's rows are found by their keys, computed from his
-    # stored values (app.store.patients.search_index.reindex).
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    # stored values (app.store.patients.search_index.reindex). By term: the terms of
+    # 3-character buckets (each term of 3 characters or more, once), for a query that
+    # few patients match (app.store.patients.patient_search).
+    __table_args__ = (
+        Index("ix_patient_terms_term", "term", "sort_key", "num",
+              sqlite_where=text("length(pfx) = 3")),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class Setting(Base):

@@ -44,10 +44,18 @@ class PatientsRepo:
         limit: int = patient_search.PAGE,
         offset: int = 0,
     ) -> list[PatientRow]:
+        if patient_search.is_fast(f):  # every keystroke in the search box
+            with self.db.driver_read() as conn:
+                return patient_search.fast_search(conn, viewer, f, limit=limit, offset=offset)
         with self.db.read() as s:
             return patient_search.search(s, viewer, f, limit=limit, offset=offset)
 
     def count(self, viewer: Viewer, f: PatientFilter) -> int:
+        if patient_search.is_fast(f):
+            with self.db.driver_read() as conn:
+                n = patient_search.fast_count(conn, viewer, f)
+            if n is not None:
+                return n
         with self.db.read() as s:
             return patient_search.count(s, viewer, f)
 
