@@ -128,6 +128,10 @@ class Database:
         self.path = path
         self.writer = _engine(path, key, immediate=True, size=1)
         self.reader = _engine(path, key, immediate=False, size=4)
+        # Search as you type reads on connections of its own (driver_read): their page
+        # caches keep the list's and the search index's pages, which other reads (a
+        # count over a whole bucket, a report) would otherwise push out.
+        self.keystrokes = _engine(path, key, immediate=False, size=1)
         self._write = sessionmaker(self.writer, class_=WriteSession, expire_on_commit=False)
         self._read = sessionmaker(self.reader, class_=ReadSession, expire_on_commit=False)
         self.identity: Identity | None = None
@@ -164,7 +168,7 @@ class Database:
         """The driver's own connection, in a read transaction: for the statements that
         run on every keystroke (app.store.patients.patient_search), which a session and
         SQLAlchemy's execution would cost several times over."""
-        pooled = self.reader.raw_connection()
+        pooled = self.keystrokes.raw_connection()
         try:
             conn = pooled.driver_connection
             assert conn is not None  # a pooled connection is open until closed
@@ -192,6 +196,7 @@ class Database:
     def close(self) -> None:
         self.writer.dispose()
         self.reader.dispose()
+        self.keystrokes.dispose()
 
 
 def open_database(
