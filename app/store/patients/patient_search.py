@@ -28,7 +28,6 @@ any length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
@@ -120,27 +119,39 @@ def _exact_keys(query: str, q: str, is_digits: bool) -> dict[str, Any]:
     return {"cards": cards, "phones": phones}
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A statement as SQL text with its literal values' parameters, run on the driver's
-    connection (see the module's doc)."""
-
-    sql: str
-    defaults: dict[str, Any]
-
-    def rows(self, conn: Any, params: dict[str, Any]) -> list[Any]:
-        return list(conn.execute(self.sql, self.defaults | params).fetchall())
-
-    def scalar(self, conn: Any, params: dict[str, Any]) -> int:
-        return int(conn.execute(self.sql, self.defaults | params).fetchone()[0])
-
-
 _NAMED = sqlite.dialect(paramstyle="named")
 
 
-def _prepare(stmt: AnySelect | CompoundSelect[Any]) -> _Prepared:
-    compiled = stmt.compile(dialect=_NAMED)
-    return _Prepared(str(compiled), dict(compiled.params))
+class _Prepared:
+    """A statement as SQL text with its literal values' parameters, run on the driver's
+    connection (see the module's doc). Compiled on first use: compiling them all cost
+    start-up a twentieth of a second, and the list's first page needs one."""
+
+    __slots__ = ("_stmt", "_text")
+
+    def __init__(self, stmt: AnySelect | CompoundSelect[Any]) -> None:
+        self._stmt = stmt
+        self._text: tuple[str, dict[str, Any]] | None = None
+
+    def _compiled(self) -> tuple[str, dict[str, Any]]:
+        if self._text is None:  # two threads may both compile it: the same text
+            compiled = self._stmt.compile(dialect=_NAMED)
+            self._text = (str(compiled), dict(compiled.params))
+        return self._text
+
+    @property
+    def sql(self) -> str:
+        return self._compiled()[0]
+
+    def rows(self, conn: Any, params: dict[str, Any]) -> list[Any]:
+        sql, defaults = self._compiled()
+        return list(conn.execute(sql, defaults | params).fetchall())
+
+    def scalar(self, conn: Any, params: dict[str, Any]) -> int:
+        sql, defaults = self._compiled()
+        return int(conn.execute(sql, defaults | params).fetchone()[0])
+
+
 
 
 def _json_list(name: str) -> AnySelect:
@@ -231,16 +242,17 @@ def _group(keys: AnySelect | CompoundSelect[Any]) -> tuple[_Prepared, _Prepared]
     same = (Patient.sort_key == m.c.sort_key) & (Patient.num == m.c.num)
     page = (select(*_ROW_COLUMNS).join_from(m, Patient, same)
             .where(*_LIVE).order_by(m.c.sort_key, m.c.num))
-    return _prepare(page), _prepare(select(func.count()).select_from(keys.limit(_LIMIT).subquery()))
+    size = select(func.count()).select_from(keys.limit(_LIMIT).subquery())
+    return _Prepared(page), _Prepared(size)
 
 
-_EXACT_ROWS = {member: _prepare(_exact(member)) for member in (False, True)}
+_EXACT_ROWS = {member: _Prepared(_exact(member)) for member in (False, True)}
 # Per viewer kind: the surname group, the others read by bucket, the others read by term.
 _GROUPS = {member: (_group(_surname_keys(member)), _group(_other_keys(member)),
                     _group(_other_keys_by_term(member)))
            for member in (False, True)}
 # Whether fewer than :cap terms start with q (whoever's they are).
-_SOME_TERMS = _prepare(select(func.count()).select_from(
+_SOME_TERMS = _Prepared(select(func.count()).select_from(
     select(literal_column("1")).where(*_BY_TERM).limit(bindparam("cap")).subquery()))
 
 
@@ -289,7 +301,7 @@ def _count_terms(for_member: bool, conditions: tuple[ColumnElement[bool], ...]) 
     stmt = select(PatientTerm.sort_key, PatientTerm.num).where(*conditions)
     if for_member:
         stmt = stmt.join(Patient, Patient.num == PatientTerm.num).where(*_LIVE, _OWNER_OF_TERM)
-    return _prepare(select(func.count()).select_from(stmt.distinct().subquery()))
+    return _Prepared(select(func.count()).select_from(stmt.distinct().subquery()))
 
 
 def _short_digits_condition(q: Any) -> ColumnElement[bool]:
@@ -319,7 +331,7 @@ def _in_order(for_member: bool, short_digits: bool) -> AnySelect:
 # Per viewer kind: the matches counted by bucket, and by term (when few, see FEW).
 _COUNT_TERMS = {member: (_count_terms(member, _IN_BUCKET), _count_terms(member, _BY_TERM))
                 for member in (False, True)}
-_IN_ORDER = {(m, d): _prepare(_in_order(m, d)) for m in (False, True) for d in (False, True)}
+_IN_ORDER = {(m, d): _Prepared(_in_order(m, d)) for m in (False, True) for d in (False, True)}
 
 
 # The general query --------------------------------------------------------------------
