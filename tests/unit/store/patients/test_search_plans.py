@@ -80,6 +80,11 @@ def test_both_ways_and_the_general_query_agree(practice, monkeypatch, who) -> No
         counts[few] = {q: store.patients.count(viewer, PatientFilter(query=q)) for q in queries}
     assert pages[0] == pages[10**9] == pages[patient_search.FEW]
     assert counts[0] == counts[10**9] == counts[patient_search.FEW]
+    # In another order, the same patients: counted the same (by the general query too).
+    for q in queries:
+        by_birth = PatientFilter(query=q, sort="birth_date")
+        assert store.patients.count(viewer, by_birth) == counts[0][q], q
+        assert len(store.patients.search(viewer, by_birth, limit=1000)) == counts[0][q], q
     few = many = 0
     for q in queries:
         flat = [n for page in pages[0][q] for n in page]
