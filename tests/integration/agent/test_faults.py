@@ -4,6 +4,7 @@ chunk is sent again per interruption; no thread is left behind."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ import pytest
 
 from app.store.dto import PatientFilter
 from app.store.settings_repo import SettingsRepo
+from sync_agent.backoff import Backoff
 from sync_agent.tus_client import TusClient
 from tests.integration.agent.conftest import PC
 from tests.integration.agent.test_uploads import (
@@ -244,12 +246,22 @@ def test_an_upload_that_does_not_move_says_so_in_words_then_goes_on(
     assert row is not None and (row.status, row.last_error) == ("done", None)
 
 
+class _Longest(random.Random):
+    """Jitter that always draws the longest wait."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 def test_a_stuck_upload_backs_off_alone_while_records_keep_flowing(
     clinic: Callable[[int], list[PC]], cloud: Server, proxy: FaultProxy, tmp_path: Path
 ) -> None:
     (pc,) = clinic(1)
     through(pc, proxy)
     pc.agent.upload_job.max_failures = 2
+    # The wait at its longest: with its jitter, a first wait may be a few milliseconds,
+    # over before the next sync below on a slow machine, and the image would rightly go.
+    pc.agent.transfer_backoff = Backoff(base_s=30.0, cap_s=60.0, rng=_Longest())
     f = random_file(tmp_path, "image.bin", SIZE)
     pc.agent.uploads.enqueue(f, new_patient(pc), "cbct")
     proxy.inject(*[Fault("status", status=503)] * 4)
