@@ -4,6 +4,7 @@ outside them; synced to every PC like the chairs."""
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QTime
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -128,6 +129,8 @@ class HoursDialog(QDialog):
         op.failure(lambda exc: self._said(user_message(exc), ok=False)).run(ctx.ops)
 
     def _said(self, text: str, ok: bool) -> None:
+        if not shiboken6.isValid(self):  # closed before the save finished (Enter, then Esc)
+            return
         # Saving leaves the window open for the next provider: say that it was kept.
         self.error.setStyleSheet("" if ok else "color: #b00020;")
         self.error.setText(text)

@@ -84,3 +84,20 @@ def test_an_empty_book_says_how_to_add_chairs(window, qtbot) -> None:
     view = window.book
     qtbot.waitUntil(lambda: view.grid.page is not None)
     assert view.hint.isVisible() and "Practice ▸ Chairs…" in view.hint.text()
+
+
+def test_closing_the_hours_before_the_save_ends_loses_nothing(window, ctx, qtbot) -> None:
+    """Saved and closed at once (as Enter, the default button, then Esc do): the save
+    still lands, and its answer, coming to a closed window, is dropped without an error."""
+    window.show_hours()
+    qtbot.waitUntil(lambda: window.findChild(HoursDialog) is not None)
+    d: HoursDialog = window.findChild(HoursDialog)
+    qtbot.waitUntil(lambda: d.provider.count() > 0)
+    d.works["sat"].setChecked(True)
+    d.buttons.button(d.buttons.StandardButton.Save).click()
+    d.close()
+    qtbot.waitUntil(lambda: window.findChild(HoursDialog) is None)
+    ctx.ops.wait_idle()
+    qtbot.wait(50)  # the save's answer is delivered, to nobody
+    week = ctx.store.book.hours.all()[ctx.viewer.user_id]
+    assert week.days[5] is not None  # Saturday, as saved
