@@ -373,28 +373,26 @@ def _write_rows(conn: Any, jobs: list[_Batch], log: Any) -> None:
             log(f"  {done:>8} patients, {visits:>8} visits ({rate:,.0f} patients/s)")
 
 
-# The search index's index by term (migration 0025), made after its rows: one sort
-# instead of an insert into it for each row.
-_BY_TERM = ("ix_patient_terms_term", "ON patient_terms (term, sort_key, num) "
-            "WHERE length(pfx) = 3")
-
-
 def _write_index(conn: Any, log: Any) -> None:
     """The search index as a first pull's deferred build writes it: planned in one
     pass, written in the index's own order a part a transaction. Nothing searches
     meanwhile, so its index by term is dropped and made again afterwards."""
+    from app.store.models import PatientTerm
     from app.store.patients import search_index
 
+    # As the model declares it (migration 0025), made after its rows: one sort instead
+    # of an insert into it for each row.
+    (by_term,) = (i for i in PatientTerm.__table__.indexes if i.name == "ix_patient_terms_term")
     started = time.perf_counter()
     with conn.begin():
-        conn.exec_driver_sql(f"DROP INDEX {_BY_TERM[0]}")
+        by_term.drop(conn)
         plan = search_index.plan(conn, 1, search_index.ROWS_A_PART)
     for part in range(len(plan.parts)):  # nothing else writes: the plan stays fresh
         with conn.begin():
             search_index.write_part(conn, plan, part)
     written = time.perf_counter()
     with conn.begin():
-        conn.exec_driver_sql(f"CREATE INDEX {_BY_TERM[0]} {_BY_TERM[1]}")
+        by_term.create(conn)
     log(f"  search index: {len(plan.values)} patients, {len(plan.parts)} parts, "
         f"{written - started:.0f} s; by term {time.perf_counter() - written:.0f} s")
 

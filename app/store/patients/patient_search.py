@@ -139,10 +139,6 @@ class _Prepared:
             self._text = (str(compiled), dict(compiled.params))
         return self._text
 
-    @property
-    def sql(self) -> str:
-        return self._compiled()[0]
-
     def rows(self, conn: Any, params: dict[str, Any]) -> list[Any]:
         sql, defaults = self._compiled()
         return list(conn.execute(sql, defaults | params).fetchall())
